@@ -1,0 +1,3 @@
+from gemsym.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,87 @@
+"""``gemsym verify-smoothness``: the exact class at every junction of each family."""
+
+from __future__ import annotations
+
+import argparse
+
+import sympy as sp
+
+from ..smoothness import JunctionSmoothness, SmoothnessReport, smoothness
+from .common import add_family_arguments, bind_from_args, expr_json, expr_text, print_json, selected_families
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_family_arguments(parser, default_N="1", default_eps="symbolic")
+    parser.add_argument("--json", action="store_true", help="print a JSON list")
+
+
+def _case_list(j: JunctionSmoothness) -> list[dict]:
+    out = []
+    for c in j.cases:
+        out.append({
+            "condition": str(c.condition),
+            "smoothness": expr_json(c.result.smoothness),
+            "first_mismatch_order": expr_json(c.result.first_mismatch_order),
+            "left": expr_text(c.result.left),
+            "right": expr_text(c.result.right),
+        })
+    return out
+
+
+def report_records(report: SmoothnessReport) -> list[dict]:
+    act = report.activation
+    records = []
+    for j in report.junctions:
+        records.append({
+            "family": act.name,
+            "N": expr_json(act.values.get("N")) if "N" in act.parameter_names else None,
+            "params": {k: expr_text(v) for k, v in act.values.items()},
+            "junction": expr_text(j.junction),
+            "smoothness": expr_json(j.smoothness),
+            "cases": _case_list(j),
+            "first_mismatch_order": expr_json(j.first_mismatch_order),
+            "left": expr_text(j.left),
+            "right": expr_text(j.right),
+            "claimed": expr_json(report.claimed),
+            "holds": report.holds,
+            "branches_regular": j.regular_branches,
+        })
+    return records
+
+
+def _class_text(k) -> str:
+    k = sp.sympify(k)
+    if k == sp.oo:
+        return "C^inf"
+    if k == -1:
+        return "not continuous"
+    return f"C^{k}"
+
+
+def run(args: argparse.Namespace) -> int:
+    reports = [smoothness(bind_from_args(f, args)) for f in selected_families(args)]
+    records = [r for rep in reports for r in report_records(rep)]
+    if args.json:
+        print_json(records)
+    else:
+        for rec, j in zip(records, [j for rep in reports for j in rep.junctions]):
+            params = ", ".join(f"{k}={v}" for k, v in rec["params"].items())
+            head = f"{rec['family']}({params})" if params else rec["family"]
+            where = "no junction" if j.junction is None else f"junction x = {rec['junction']}"
+            line = f"{head:<32} {where}: {_class_text(j.smoothness)}"
+            if j.first_mismatch_order is not None:
+                line += (f"; order {rec['first_mismatch_order']} differs: "
+                         f"f^({rec['first_mismatch_order']})(0-) = {rec['left']}, "
+                         f"f^({rec['first_mismatch_order']})(0+) = {rec['right']}")
+            print(line.replace("(0-)", f"({rec['junction']}-)").replace("(0+)", f"({rec['junction']}+)"))
+            for c in rec["cases"]:
+                print(f"{'':<34}case {c['condition']}: {_class_text(sp.sympify(c['smoothness']))}"
+                      + (f" (order {c['first_mismatch_order']}: {c['left']} vs {c['right']})"
+                         if c["first_mismatch_order"] is not None else ""))
+            if rec["claimed"] is not None:
+                verdict = "holds" if rec["holds"] else "FAILS"
+                print(f"{'':<34}claimed {_class_text(sp.sympify(rec['claimed']))}: {verdict}")
+    failed = [r for r in records if r["holds"] is False]
+    for r in failed if not args.json else []:
+        print(f"claim fails: {r['family']} at {r['junction']}: claimed {r['claimed']}, found {r['smoothness']}")
+    return 1 if failed else 0

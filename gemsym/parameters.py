@@ -1,0 +1,161 @@
+"""Named parameters of an activation family and their admissible domains.
+
+A parameter is a SymPy symbol carrying the assumptions that hold on its whole domain
+(``N`` a positive integer, ``eps`` positive, ...), plus the exact domain as an interval so
+that a concrete value can be checked against it.  Values are parsed exactly: ``"1/10000"``
+and ``"1e-4"`` both become ``Rational(1, 10000)``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Union
+
+import sympy as sp
+
+__all__ = [
+    "ParameterError",
+    "Parameter",
+    "SYMBOLIC",
+    "parse_value",
+    "positive_integer",
+    "positive_real",
+    "real_below",
+    "real_parameter",
+]
+
+#: Marker for "keep this parameter symbolic".
+SYMBOLIC = "symbolic"
+
+ValueLike = Union[int, float, str, Fraction, sp.Expr]
+
+
+class ParameterError(ValueError):
+    """A parameter value outside its domain, or not a number at all."""
+
+
+def parse_value(name: str, value: ValueLike) -> sp.Expr:
+    """Convert ``value`` to an exact SymPy number (decimal strings and floats become
+    the rational they spell, so ``1e-4`` is exactly ``1/10000``)."""
+    if isinstance(value, sp.Expr):
+        if value.free_symbols:
+            raise ParameterError(f"{name} must be a number (got {value!r})")
+        return sp.nsimplify(value) if value.is_Float else value
+    if isinstance(value, bool):
+        raise ParameterError(f"{name} must be a number (got {value!r})")
+    if isinstance(value, int):
+        return sp.Integer(value)
+    if isinstance(value, Fraction):
+        return sp.Rational(value.numerator, value.denominator)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ParameterError(f"{name} must be a finite number (got {value!r})")
+        return sp.Rational(str(Fraction(repr(value))))
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lower() in {"inf", "+inf", "-inf", "infinity", "oo", "nan"}:
+            raise ParameterError(f"{name} must be a finite number (got {value!r})")
+        try:
+            return sp.Rational(Fraction(text))
+        except (ValueError, ZeroDivisionError):
+            pass
+        raise ParameterError(
+            f"{name} must be a number such as 2, 0.5, 1e-4 or 1/3 (got {value!r})"
+        )
+    raise ParameterError(f"{name} must be a number (got {value!r})")
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A named family parameter: its symbol (with the assumptions valid on the whole
+    domain), its domain as an exact set, and a default value."""
+
+    name: str
+    symbol: sp.Symbol
+    domain: sp.Set
+    integer: bool = False
+    default: sp.Expr | None = None
+    description: str = ""
+
+    @property
+    def domain_text(self) -> str:
+        """Human-readable domain, used in every error message."""
+        lo, hi = self.domain.inf, self.domain.sup
+        if self.integer:
+            if hi is sp.oo:
+                return "a positive integer" if lo == 1 else f"an integer >= {lo}"
+            return f"an integer in [{lo}, {hi}]"
+        parts = []
+        if lo is not sp.S.NegativeInfinity:
+            parts.append(f"> {lo}" if self.domain.left_open else f">= {lo}")
+        if hi is not sp.oo:
+            parts.append(f"< {hi}" if self.domain.right_open else f"<= {hi}")
+        return "a real number " + " and ".join(parts) if parts else "a real number"
+
+    def check(self, value: ValueLike) -> sp.Expr:
+        """Return ``value`` as an exact SymPy number, or raise :class:`ParameterError`
+        naming the parameter, the value and the domain."""
+        if isinstance(value, str) and value.strip().lower() == SYMBOLIC:
+            return self.symbol
+        if isinstance(value, sp.Symbol) and value == self.symbol:
+            return value
+        try:
+            number = parse_value(self.name, value)
+        except ParameterError as exc:
+            raise ParameterError(f"{exc}; allowed: {self.domain_text} or 'symbolic'") from None
+        if self.integer and not number.is_integer:
+            raise ParameterError(
+                f"{self.name} must be {self.domain_text} (got {value!r})"
+            )
+        if not self.domain.contains(number) == sp.true:
+            raise ParameterError(f"{self.name} must be {self.domain_text} (got {value!r})")
+        return number
+
+
+def positive_integer(name: str, default: int = 1, description: str = "") -> Parameter:
+    """An integer parameter N >= 1 (symbol assumed integer and positive)."""
+    return Parameter(
+        name,
+        sp.Symbol(name, integer=True, positive=True),
+        sp.Interval(1, sp.oo),
+        integer=True,
+        default=sp.Integer(default),
+        description=description,
+    )
+
+
+def positive_real(
+    name: str, default: ValueLike = 1, description: str = "", latex: str | None = None
+) -> Parameter:
+    """A real parameter > 0 (symbol assumed positive)."""
+    return Parameter(
+        name,
+        sp.Symbol(latex or name, positive=True),
+        sp.Interval.open(0, sp.oo),
+        default=parse_value(name, default),
+        description=description,
+    )
+
+
+def real_below(name: str, bound: ValueLike, default: ValueLike, description: str = "") -> Parameter:
+    """A real parameter strictly below ``bound``."""
+    return Parameter(
+        name,
+        sp.Symbol(name, real=True),
+        sp.Interval.open(-sp.oo, parse_value(name, bound)),
+        default=parse_value(name, default),
+        description=description,
+    )
+
+
+def real_parameter(name: str, default: ValueLike = 0, description: str = "") -> Parameter:
+    """An unconstrained real parameter."""
+    return Parameter(
+        name,
+        sp.Symbol(name, real=True),
+        sp.Interval(-sp.oo, sp.oo),
+        default=parse_value(name, default),
+        description=description,
+    )
