@@ -24,6 +24,7 @@ __all__ = [
     "positive_real",
     "real_below",
     "real_parameter",
+    "domain_substitution",
 ]
 
 #: Marker for "keep this parameter symbolic".
@@ -159,3 +160,20 @@ def real_parameter(name: str, default: ValueLike = 0, description: str = "") -> 
         default=parse_value(name, default),
         description=description,
     )
+
+
+def domain_substitution(params) -> tuple[dict, dict]:
+    """Rewrite bounded real parameters through positive symbols so that SymPy can use
+    their domain: a < 1 becomes a = 1 - a', a' > 0.  Returns (forward, backward) maps."""
+    forward: dict = {}
+    backward: dict = {}
+    for p in params:
+        if p.integer or p.symbol.is_positive:
+            continue
+        lo, hi = p.domain.inf, p.domain.sup
+        fresh = sp.Symbol(f"{p.symbol.name}_shift", positive=True)
+        if hi is not sp.oo and lo is sp.S.NegativeInfinity:
+            forward[p.symbol], backward[fresh] = hi - fresh, hi - p.symbol
+        elif lo is not sp.S.NegativeInfinity and hi is sp.oo:
+            forward[p.symbol], backward[fresh] = lo + fresh, p.symbol - lo
+    return forward, backward

@@ -86,19 +86,26 @@ class SeriesEngine:
         raise Undecidable(d)
 
     def lt(self, a: sp.Expr, b: sp.Expr) -> bool:
+        """a < b for every admissible parameter value (raises if that varies)."""
         if a == sp.oo:
             return False
         if b == sp.oo:
             return True
-        return self.sign(b - a) > 0
+        d = sp.expand(b - a)
+        if d.is_positive:
+            return True
+        if d.is_nonpositive:
+            return False
+        raise Undecidable(d)
 
     def le(self, a: sp.Expr, b: sp.Expr) -> bool:
+        """a <= b for every admissible parameter value (raises if that varies)."""
         if b == sp.oo:
             return True
         if a == sp.oo:
             return False
         d = sp.expand(b - a)
-        if d == 0 or d.is_nonnegative:
+        if d.is_nonnegative:
             return True
         if d.is_negative:
             return False

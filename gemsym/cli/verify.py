@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 import sympy as sp
 
@@ -58,30 +59,43 @@ def _class_text(k) -> str:
     return f"C^{k}"
 
 
+def _text_lines(report: SmoothnessReport) -> list[str]:
+    act = report.activation
+    head = act.label
+    lines = []
+    for j in report.junctions:
+        where = "no junction" if j.junction is None else f"junction x = {j.junction}"
+        line = f"{head:<32} {where}: {_class_text(j.smoothness)}"
+        if j.first_mismatch_order is not None:
+            k, c = j.first_mismatch_order, j.junction
+            line += (f"; first differing order {k}: f^({k})({c}-) = {expr_text(j.left)}, "
+                     f"f^({k})({c}+) = {expr_text(j.right)}")
+        lines.append(line)
+        for case in j.cases:
+            r = case.result
+            extra = ""
+            if r.first_mismatch_order is not None:
+                extra = (f" (order {r.first_mismatch_order}: {expr_text(r.left)} vs "
+                         f"{expr_text(r.right)})")
+            lines.append(f"{'':<34}case {case.condition}: {_class_text(r.smoothness)}{extra}")
+        if j.regular_branches is None:
+            lines.append(f"{'':<34}(branch interiors: regularity not decided)")
+        if report.claimed is not None:
+            verdict = "holds" if report.holds else "FAILS"
+            lines.append(f"{'':<34}claimed {_class_text(report.claimed)}: {verdict}")
+    return lines
+
+
 def run(args: argparse.Namespace) -> int:
     reports = [smoothness(bind_from_args(f, args)) for f in selected_families(args)]
     records = [r for rep in reports for r in report_records(rep)]
     if args.json:
         print_json(records)
     else:
-        for rec, j in zip(records, [j for rep in reports for j in rep.junctions]):
-            params = ", ".join(f"{k}={v}" for k, v in rec["params"].items())
-            head = f"{rec['family']}({params})" if params else rec["family"]
-            where = "no junction" if j.junction is None else f"junction x = {rec['junction']}"
-            line = f"{head:<32} {where}: {_class_text(j.smoothness)}"
-            if j.first_mismatch_order is not None:
-                line += (f"; order {rec['first_mismatch_order']} differs: "
-                         f"f^({rec['first_mismatch_order']})(0-) = {rec['left']}, "
-                         f"f^({rec['first_mismatch_order']})(0+) = {rec['right']}")
-            print(line.replace("(0-)", f"({rec['junction']}-)").replace("(0+)", f"({rec['junction']}+)"))
-            for c in rec["cases"]:
-                print(f"{'':<34}case {c['condition']}: {_class_text(sp.sympify(c['smoothness']))}"
-                      + (f" (order {c['first_mismatch_order']}: {c['left']} vs {c['right']})"
-                         if c["first_mismatch_order"] is not None else ""))
-            if rec["claimed"] is not None:
-                verdict = "holds" if rec["holds"] else "FAILS"
-                print(f"{'':<34}claimed {_class_text(sp.sympify(rec['claimed']))}: {verdict}")
+        for rep in reports:
+            print("\n".join(_text_lines(rep)))
     failed = [r for r in records if r["holds"] is False]
-    for r in failed if not args.json else []:
-        print(f"claim fails: {r['family']} at {r['junction']}: claimed {r['claimed']}, found {r['smoothness']}")
+    for r in failed:
+        print(f"claim fails: {r['family']} at x = {r['junction']}: claimed C^{r['claimed']}, "
+              f"found C^{r['smoothness']}", file=sys.stderr)
     return 1 if failed else 0
