@@ -1,0 +1,189 @@
+"""Paper-ready figures regenerated from the symbolic results (``gemsym figures``).
+
+Submodules, in the order data flows:
+- ``data``: the numbers behind each figure, collected from the families and analyses;
+- ``style``: widths (3.25 in / 6.75 in), fonts, the Okabe-Ito palette, timestamp-free saving;
+- ``plots``: one drawing function per figure;
+- ``writer``: CSV text, README.md and the atomic swap of the output folder.
+
+matplotlib is imported only inside these functions, never by ``import gemsym``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Callable, Sequence
+
+from . import data, plots
+from .data import FigureData
+from .style import STYLES, Style, save, use
+from .writer import check_replaceable, csv_text, install_files, install_folder, new_build_dir, readme_text, write_text
+
+__all__ = ["Figure", "FIGURES", "FORMATS", "parse_formats", "check_names", "generate"]
+
+FORMATS = ("pdf", "png", "svg")
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A named figure: ``collect`` gives its data (None: its input is absent, skip it),
+    ``draw`` turns the data into a matplotlib figure."""
+
+    name: str
+    caption: str
+    collect: Callable[[], FigureData | None]
+    draw: Callable[[FigureData, Style], object]
+
+
+_FIGS = [
+    Figure(
+        "gem",
+        "GEM_N for N = 1..4 beside ReLU, GELU and SiLU.",
+        data.family_curves,
+        partial(plots.plot_curves, ylabel="$f(x)$", show=["N"], ncols=4),
+    ),
+    Figure(
+        "e_gem",
+        "E-GEM_{1,eps} for several eps: the gate sharpens and the curve tends to ReLU as eps -> 0.",
+        data.e_gem_curves,
+        partial(plots.plot_curves, ylabel=r"$\mathrm{E\text{-}GEM}_{1,\epsilon}(x)$",
+                show=["eps"], ncols=3),
+    ),
+    Figure(
+        "se_gem",
+        "SE-GEM_{N,eps}: a bounded negative branch instead of ReLU's dead zone.",
+        data.se_gem_curves,
+        partial(plots.plot_curves, ylabel=r"$\mathrm{SE\text{-}GEM}_{N,\epsilon}(x)$",
+                show=["N", "eps"], ncols=3),
+    ),
+    Figure(
+        "sqish",
+        "Sqish_{a,beta,gamma} at the default (0, 1, 1) and varying one parameter; "
+        "grey: the gamma -> oo limit max(ax, x) at a = 0.",
+        data.sqish_curves,
+        partial(plots.plot_curves, ylabel=r"$\mathrm{Sqish}(x)$", show=["a", "beta", "gamma"],
+                ncols=2, aspect=0.95),
+    ),
+    Figure(
+        "gates",
+        "The GEM gates G_N(x) = x^{2N}/(1 + x^{2N}) (x > 0): log-logistic CDFs of shape 2N.",
+        data.gate_curves,
+        partial(plots.plot_curves, ylabel="$G_N(x)$", show=["N"], ncols=5, aspect=0.7),
+    ),
+    Figure(
+        "derivatives",
+        "GEM_N derivatives of orders 1..2N+1 on each side of the junction x = 0 (N = 1, 2): "
+        "the one-sided values agree up to order 2N and jump at order 2N+1.",
+        data.derivative_curves,
+        plots.plot_derivatives,
+    ),
+]
+
+#: name -> figure, in drawing order.
+FIGURES: dict[str, Figure] = {f.name: f for f in _FIGS}
+
+
+def parse_formats(text: str | Sequence[str]) -> tuple[str, ...]:
+    """'pdf,png' -> ('pdf', 'png'); unknown or empty -> ValueError."""
+    items = text.split(",") if isinstance(text, str) else list(text)
+    out: list[str] = []
+    for item in (i.strip().lower() for i in items):
+        if item not in FORMATS:
+            raise ValueError(f"--format must be a comma-separated list of {', '.join(FORMATS)} "
+                             f"(got {item!r})")
+        if item not in out:
+            out.append(item)
+    if not out:
+        raise ValueError(f"--format must name at least one of {', '.join(FORMATS)}")
+    return tuple(out)
+
+
+def check_names(names: Sequence[str] | None) -> list[str]:
+    """The figures to draw, in catalogue order; an unknown name -> ValueError."""
+    if not names:
+        return list(FIGURES)
+    for n in names:
+        if n not in FIGURES:
+            raise ValueError(f"--only must name figures among {', '.join(FIGURES)} (got {n!r})")
+    return [n for n in FIGURES if n in set(names)]
+
+
+def _render(fig_def: Figure, fd: FigureData, style: Style, formats, build: Path) -> list[str]:
+    import matplotlib.pyplot as plt
+
+    files = []
+    for suffix, table in fd.tables.items():
+        name = f"{fig_def.name}{'_' + suffix if suffix else ''}.csv"
+        write_text(build / name, csv_text(table))
+        files.append(name)
+    with use(style):
+        fig = fig_def.draw(fd, style)
+        try:
+            for fmt in formats:
+                name = f"{fig_def.name}.{fmt}"
+                save(fig, str(build / name), fmt)
+                files.append(name)
+        finally:
+            plt.close(fig)
+    return files
+
+
+def generate(out: str | Path, formats: Sequence[str] = ("pdf", "png"), only: Sequence[str] | None = None,
+             style: str = "paper", command: str = "gemsym figures --out figures/") -> dict:
+    """Write the figures (all, or ``only`` those) with their CSVs and README.md to ``out``.
+
+    Without ``only`` the folder is replaced as a whole; with it the named figures' files
+    are replaced and README.md is rewritten for every figure present.  Returns
+    {'written': [...], 'skipped': [...], 'seconds': {name: s}}."""
+    from .. import __version__
+
+    if style not in STYLES:
+        raise ValueError(f"--style must be one of {', '.join(STYLES)} (got {style!r})")
+    formats = parse_formats(formats)
+    names = check_names(only)
+    out = Path(out)
+    check_replaceable(out)
+    build = new_build_dir(out)
+    written, skipped, seconds, files = [], [], {}, []
+    try:
+        for name in names:
+            t0 = time.perf_counter()
+            fd = FIGURES[name].collect()
+            if fd is None:
+                skipped.append(name)
+                continue
+            files += _render(FIGURES[name], fd, STYLES[style], formats, build)
+            written.append(name)
+            seconds[name] = time.perf_counter() - t0
+        present = set(files) | (set(p.name for p in out.iterdir()) if only and out.is_dir() else set())
+        entries = []
+        for name, f in FIGURES.items():
+            image = next((f"{name}.{x}" for x in ("png", "svg", "pdf") if f"{name}.{x}" in present), None)
+            if image is not None:
+                csvs = sorted(p for p in present if p.endswith(".csv") and _owner(p) == name)
+                entries.append((name, f.caption, image, csvs))
+        write_text(build / "README.md", readme_text(entries, __version__, command))
+        if only:
+            install_files(build, out, files + ["README.md"])
+        else:
+            install_folder(build, out)
+    finally:
+        if build.exists():
+            import shutil
+
+            shutil.rmtree(build)
+    return {"written": written, "skipped": skipped, "seconds": seconds}
+
+
+def _owner(filename: str) -> str | None:
+    """The figure a file belongs to (the longest figure name it starts with)."""
+    stem = filename.rsplit(".", 1)[0]
+    best = None
+    for name in FIGURES:
+        if stem == name or stem.startswith(name + "_"):
+            if best is None or len(name) > len(best):
+                best = name
+    return best
