@@ -16,11 +16,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print a JSON list")
 
 
-def _case_list(j: JunctionSmoothness) -> list[dict]:
+def condition_text(cond: sp.Basic, names: dict) -> str:
+    """``Eq(epsilon, 1)`` -> ``eps = 1`` (parameter names as the CLI spells them)."""
+    cond = cond.subs(names)
+    if isinstance(cond, sp.Eq):
+        return f"{cond.lhs} = {cond.rhs}"
+    return str(cond)
+
+
+def _names(act) -> dict:
+    return {p.symbol: sp.Symbol(p.name) for p in act.parameters}
+
+
+def _param_text(act, name: str, value) -> str:
+    return "symbolic" if value == act.parameter(name).symbol else expr_text(value)
+
+
+def _case_list(j: JunctionSmoothness, names: dict) -> list[dict]:
     out = []
     for c in j.cases:
         out.append({
-            "condition": str(c.condition),
+            "condition": condition_text(c.condition, names),
             "smoothness": expr_json(c.result.smoothness),
             "first_mismatch_order": expr_json(c.result.first_mismatch_order),
             "left": expr_text(c.result.left),
@@ -35,11 +51,13 @@ def report_records(report: SmoothnessReport) -> list[dict]:
     for j in report.junctions:
         records.append({
             "family": act.name,
-            "N": expr_json(act.values.get("N")) if "N" in act.parameter_names else None,
-            "params": {k: expr_text(v) for k, v in act.values.items()},
+            "N": (None if "N" not in act.values else
+                  "symbolic" if act.values["N"] == act.parameter("N").symbol
+                  else expr_json(act.values["N"])),
+            "params": {k: _param_text(act, k, v) for k, v in act.values.items()},
             "junction": expr_text(j.junction),
             "smoothness": expr_json(j.smoothness),
-            "cases": _case_list(j),
+            "cases": _case_list(j, _names(act)),
             "first_mismatch_order": expr_json(j.first_mismatch_order),
             "left": expr_text(j.left),
             "right": expr_text(j.right),
@@ -56,7 +74,7 @@ def _class_text(k) -> str:
         return "C^inf"
     if k == -1:
         return "not continuous"
-    return f"C^{k}"
+    return f"C^{k}" if k.is_Integer else f"C^({k})"
 
 
 def _text_lines(report: SmoothnessReport) -> list[str]:
@@ -77,7 +95,8 @@ def _text_lines(report: SmoothnessReport) -> list[str]:
             if r.first_mismatch_order is not None:
                 extra = (f" (order {r.first_mismatch_order}: {expr_text(r.left)} vs "
                          f"{expr_text(r.right)})")
-            lines.append(f"{'':<34}case {case.condition}: {_class_text(r.smoothness)}{extra}")
+            cond = condition_text(case.condition, _names(act))
+            lines.append(f"{'':<34}case {cond}: {_class_text(r.smoothness)}{extra}")
         if j.regular_branches is None:
             lines.append(f"{'':<34}(branch interiors: regularity not decided)")
         if report.claimed is not None:
