@@ -1,0 +1,93 @@
+"""Straight-line code for a list of piecewise outputs, shared by the PyTorch and Triton
+writers: common subexpressions of all branches and forms are extracted once (``sp.cse``),
+then each output is assembled with ``where`` over the |x| <= 1 / |x| > 1 forms, the limit at
++-oo (sigmoid forms) and the branches (x < junction goes left)."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import sympy as sp
+
+from .printer import Printer
+from .stable import IPow, R, StableForm
+
+__all__ = ["body_lines"]
+
+
+def body_lines(
+    outputs: Sequence[tuple[str, Sequence[StableForm]]],
+    junctions: Sequence[sp.Expr],
+    x: sp.Symbol,
+    printer: Printer,
+    indent: str = "    ",
+) -> list[str]:
+    """Lines computing every output name from ``x`` (and ``ax = |x|``, ``r = 1/x``)."""
+    pieces: list[sp.Expr] = []
+    index: dict[tuple[int, int, str], int] = {}
+    for o, (_, forms) in enumerate(outputs):
+        for b, form in enumerate(forms):
+            for role, expr in _roles(form):
+                index[(o, b, role)] = len(pieces)
+                pieces.append(_freeze_exponents(expr, printer))
+    replacements, reduced = sp.cse(pieces, symbols=sp.numbered_symbols("_t"), order="canonical")
+    where = "torch.where" if printer.target == "torch" else "tl.where"
+    isinf = "torch.isinf" if printer.target == "torch" else "_isinf"
+    isnan = "torch.isnan" if printer.target == "torch" else "_isnan"
+    used = " ".join(printer(e) for e in reduced) + " ".join(printer(e) for _, e in replacements)
+    lines = []
+    if _uses(used, "r") or any(f.kind == "power" for _, fs in outputs for f in fs):
+        lines.append(f"r = 1.0 / x")
+    if any(f.kind == "power" for _, fs in outputs for f in fs):
+        lines.append("ax = torch.abs(x)" if printer.target == "torch" else "ax = tl.abs(x)")
+    for sym, expr in replacements:
+        lines.append(f"{sym.name} = {printer(expr)}")
+    for o, (name, forms) in enumerate(outputs):
+        values = []
+        for b, form in enumerate(forms):
+            get = lambda role: printer(reduced[index[(o, b, role)]])  # noqa: E731
+            if form.kind == "power":
+                v = f"{where}(ax <= 1.0, {get('small')}, {get('large')})"
+            elif form.kind == "sigmoid" and form.limits is not None:
+                lim = (get("plus") if form.limits[0] == form.limits[1]
+                       else f"{where}(x > 0, {get('plus')}, {get('minus')})")
+                v = f"{where}({isinf}(x), {lim}, {get('small')})"
+            else:
+                v = get("small")
+            values.append(v)
+        out = values[-1]
+        if forms[-1].kind == "const":
+            out = f"{where}({isnan}(x), x, {out})"
+        for j, v in zip(reversed(junctions), reversed(values[:-1])):
+            out = f"{where}(x < {printer(j)}, {v}, {out})"
+        if all(f.kind == "const" for f in forms):
+            out = f"_like(x, {out})"
+        lines.append(f"{name} = {out}")
+    return [indent + line for line in lines]
+
+
+def _freeze_exponents(expr: sp.Expr, printer: Printer) -> sp.Expr:
+    """Turn every symbolic IPow exponent into one atom, so that ``sp.cse`` does not
+    split integer exponents such as 2*N + 1 into float temporaries."""
+    return expr.replace(
+        lambda e: isinstance(e, IPow) and e.args[1].free_symbols,
+        lambda e: IPow(e.args[0], sp.Symbol(printer.integer(e.args[1]))),
+    )
+
+
+def _roles(form: StableForm):
+    yield "small", form.small
+    if form.kind == "power":
+        yield "large", form.large
+    if form.kind == "sigmoid" and form.limits is not None:
+        yield "minus", form.limits[0]
+        yield "plus", form.limits[1]
+
+
+def _uses(text: str, name: str) -> bool:
+    import re
+
+    return re.search(rf"\b{name}\b", text) is not None
+
+
+assert R.name == "r"

@@ -1,0 +1,114 @@
+"""The expressions a generated op needs, derived from a family's branches by SymPy.
+
+For an activation f with real parameters theta_1..theta_k (and integer parameters such as N,
+kept symbolic and passed at run time) this module computes, on every branch,
+
+* ``forward``: f;
+* ``first``: df/dx, df/dtheta_1, ..., df/dtheta_k (backward);
+* ``second``: d2f/dx2, d2f/dx dtheta_i, d2f/dtheta_i dtheta_j for i <= j (double backward);
+
+each by ``sp.diff`` of the branch expression (after 1/(1 + c e^z) -> sigma(-z - log c)),
+then rewritten by :func:`gemsym.codegen.stable.stable_form`.  Writers print these; they do
+not differentiate anything themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+
+from ..activation import Activation
+from ..parameters import Parameter
+from .stable import StableForm, rewrite_sigmoids, stable_form
+
+__all__ = ["FamilyCode", "derive"]
+
+#: Names the built-in families get in the generated package.
+PYTHON_NAMES = {"gem": "gem", "e-gem": "e_gem", "se-gem": "se_gem", "sqish": "sqish"}
+CLASS_NAMES = {"gem": "GEM", "e-gem": "EGEM", "se-gem": "SEGEM", "sqish": "Sqish"}
+#: Module defaults that differ from the family defaults (the API contract).
+MODULE_DEFAULTS = {"e-gem": {"eps": 1e-4}, "se-gem": {"eps": 1e-4}}
+LEARNABLE_DEFAULT = {"sqish": True}
+
+
+@dataclass(frozen=True)
+class FamilyCode:
+    """Everything the writers need for one family."""
+
+    activation: Activation
+    pyname: str
+    classname: str
+    int_params: tuple[Parameter, ...]
+    real_params: tuple[Parameter, ...]
+    x: sp.Symbol
+    symbols: dict[str, sp.Symbol]  # parameter name -> plain symbol used in printing
+    junctions: tuple[sp.Expr, ...]
+    forward: tuple[tuple[StableForm, ...], ...]  # [output][branch]
+    first: tuple[tuple[StableForm, ...], ...]
+    second: tuple[tuple[StableForm, ...], ...]
+    first_names: tuple[str, ...]
+    second_names: tuple[str, ...]
+
+
+def _identifier(name: str) -> str:
+    out = "".join(c if c.isalnum() else "_" for c in name).strip("_").lower()
+    if not out or out[0].isdigit():
+        raise ValueError(f"family name {name!r} cannot become a Python identifier")
+    return out
+
+
+def derive(act: Activation) -> FamilyCode:
+    """Derive f, its first and its second partial derivatives in x and the real
+    parameters, branch by branch, in stable form."""
+    x = act.x
+    present = act.free_symbols
+    params = [p for p in act.parameters if p.symbol in present]
+    int_params = tuple(p for p in params if p.integer)
+    real_params = tuple(p for p in params if not p.integer)
+    symbols: dict[str, sp.Symbol] = {}
+    subs = {}
+    for p in params:
+        plain = sp.Symbol(_identifier(p.name) if p.name != "N" else "N",
+                          **p.symbol.assumptions0)
+        symbols[p.name] = plain
+        subs[p.symbol] = plain
+    for j in act.junctions:
+        if sp.sympify(j).free_symbols:
+            raise ValueError(f"{act.name}: junction {j} depends on a parameter; "
+                             "generated code needs numeric junctions")
+    ints = [symbols[p.name] for p in int_params]
+    reals = [symbols[p.name] for p in real_params]
+    defaults = {symbols[p.name]: p.default for p in params if p.default is not None}
+    branches = [rewrite_sigmoids(sp.sympify(b.expr).xreplace(subs)) for b in act.branches]
+
+    def forms(exprs_per_branch):
+        # [branch][output] -> [output][branch]
+        outs = list(zip(*exprs_per_branch))
+        return tuple(tuple(stable_form(e, x, ints, defaults) for e in out) for out in outs)
+
+    variables = [x, *reals]
+    names = ["x", *[_identifier(p.name) for p in real_params]]
+    forward = forms([[e] for e in branches])
+    first = forms([[sp.diff(e, v) for v in variables] for e in branches])
+    pairs = [(i, j) for i in range(len(variables)) for j in range(i, len(variables))]
+    second = forms([[sp.diff(e, variables[i], variables[j]) for i, j in pairs] for e in branches])
+    name = act.name
+    pyname = PYTHON_NAMES.get(name, _identifier(name))
+    classname = CLASS_NAMES.get(name) or "".join(
+        part.capitalize() for part in pyname.split("_"))
+    return FamilyCode(
+        activation=act,
+        pyname=pyname,
+        classname=classname,
+        int_params=int_params,
+        real_params=real_params,
+        x=x,
+        symbols=symbols,
+        junctions=tuple(sp.sympify(j) for j in act.junctions),
+        forward=forward,
+        first=first,
+        second=second,
+        first_names=tuple(f"d_{n}" for n in names),
+        second_names=tuple(f"d_{names[i]}_{names[j]}" for i, j in pairs),
+    )

@@ -1,0 +1,356 @@
+"""Symbolic rewrites of branch expressions into forms that are safe in floating point.
+
+Every expression handed to the code printers goes through :func:`stable_form`, which picks
+one of three shapes (all exact rewrites, checked in ``tests/test_codegen.py``):
+
+* **power form** -- a rational function of x and of powers x^{alpha N + beta} (the GEM
+  families).  Numerator and denominator are factored; every sum factor is divided by its
+  dominant monomial, once as x -> 0 (the *small* form, used for |x| <= 1: all monomials are
+  <= 1) and once as |x| -> oo (the *large* form, in r = 1/x: all monomials are <= 1).  The
+  pulled-out monomials combine into one power ``IPow(x, E)``.  Neither form overflows where
+  it is used, the gate x^{2N}/(x^{2N}+eps) becomes 1/(1 + eps r^{2N}) for large |x|, and
+  the large form evaluates to the limit at x = +-oo (r = 0).
+* **sigmoid form** -- a polynomial in sigma(t) with t linear in x (Sqish, SiLU): written in
+  the Bernstein basis of sigma(t), sigma(-t) = 1 - sigma(t), so that no 1 - sigma(t) is ever
+  formed by cancellation; the limits at +-oo are the leading coefficients in x.
+* **plain** -- anything else, printed as it is.
+
+``Sigmoid`` and ``IPow`` are SymPy functions the printers know; ``Sigmoid.fdiff`` is
+sigma(t) sigma(-t), so derivatives taken by ``sp.diff`` stay in this vocabulary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import sympy as sp
+
+__all__ = [
+    "Sigmoid",
+    "IPow",
+    "InfTimes",
+    "R",
+    "StableForm",
+    "rewrite_sigmoids",
+    "stable_form",
+]
+
+#: r = 1/x, the variable of the large-|x| forms.
+R = sp.Symbol("r", real=True)
+
+
+class Sigmoid(sp.Function):
+    """sigma(t) = 1 / (1 + e^{-t}); sigma'(t) = sigma(t) sigma(-t)."""
+
+    nargs = 1
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        t = self.args[0]
+        return Sigmoid(t) * Sigmoid(-t)
+
+
+class IPow(sp.Function):
+    """base**exponent for an integer exponent (possibly an expression in N), evaluated
+    at run time by repeated multiplication or an integer ``pow``."""
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, base, exponent):
+        if exponent == 0:
+            return sp.S.One
+        if exponent == 1:
+            return base
+        return None
+
+
+class InfTimes(sp.Function):
+    """c * oo with the sign of c (c != 0 where it is used)."""
+
+    nargs = 1
+
+
+def rewrite_sigmoids(expr: sp.Expr) -> sp.Expr:
+    """Replace every 1/(1 + c e^{z}) (c > 0 free of exp) by sigma(-z - log c)."""
+
+    def is_logistic(e: sp.Expr) -> bool:
+        if not (e.is_Pow and e.exp == -1 and e.base.is_Add and len(e.base.args) == 2):
+            return False
+        one, other = _split_one(e.base)
+        if one is None:
+            return False
+        exps = [f for f in sp.Mul.make_args(other) if isinstance(f, sp.exp)]
+        return len(exps) == 1
+
+    def to_sigmoid(e: sp.Expr) -> sp.Expr:
+        _, other = _split_one(e.base)
+        factors = sp.Mul.make_args(other)
+        z = next(f for f in factors if isinstance(f, sp.exp)).args[0]
+        c = sp.Mul(*[f for f in factors if not isinstance(f, sp.exp)])
+        if c.has(sp.exp) or c.is_negative:
+            return e
+        return Sigmoid(-z - sp.log(c))
+
+    return expr.replace(is_logistic, to_sigmoid)
+
+
+def _split_one(add: sp.Expr):
+    a, b = add.args
+    if a == 1:
+        return a, b
+    if b == 1:
+        return b, a
+    return None, None
+
+
+# ------------------------------------------------------------------ stable forms
+@dataclass(frozen=True)
+class StableForm:
+    """An expression ready for printing.
+
+    ``kind`` is ``'const'`` (free of x), ``'plain'``, ``'power'`` (``small`` for |x| <= 1,
+    ``large`` for |x| > 1, in x and r = 1/x) or ``'sigmoid'`` (``small`` is the Bernstein
+    form; ``limits`` are the values at -oo and +oo, or None).
+    """
+
+    kind: str
+    small: sp.Expr
+    large: sp.Expr | None = None
+    limits: tuple[sp.Expr, sp.Expr] | None = None
+
+
+def stable_form(expr: sp.Expr, x: sp.Symbol, int_params: Sequence[sp.Symbol],
+                defaults: dict[sp.Symbol, sp.Expr]) -> StableForm:
+    """A stable rewrite of ``expr`` (identical to it as a function of x)."""
+    expr = sp.sympify(expr)
+    if not expr.has(x):
+        return StableForm("const", expr)
+    if expr.has(Sigmoid):
+        form = _sigmoid_form(expr, x, defaults)
+        if form is not None:
+            return form
+        return StableForm("plain", expr)
+    form = _power_form(expr, x, int_params)
+    if form is not None:
+        return form
+    return StableForm("plain", expr)
+
+
+# ---- power form -------------------------------------------------------------------
+def _exponent_key(e: sp.Expr, int_params: Sequence[sp.Symbol]) -> tuple:
+    """Exponent alpha.N + beta as a tuple ordered like its size for large N."""
+    e = sp.expand(e)
+    return tuple(e.coeff(p) for p in int_params) + (e.subs({p: 0 for p in int_params}),)
+
+
+def _x_exponent(term: sp.Expr, x: sp.Symbol) -> tuple[sp.Expr, sp.Expr] | None:
+    """Split a product into (coefficient free of x, exponent of x)."""
+    coeff, xpart = term.as_independent(x, as_Add=False)
+    if xpart == 1:
+        return coeff, sp.S.Zero
+    exponent = sp.S.Zero
+    for f in sp.Mul.make_args(xpart):
+        if f == x:
+            exponent += 1
+        elif f.is_Pow and f.base == x and not f.exp.has(x):
+            exponent += f.exp
+        else:
+            return None
+    return coeff, sp.expand(exponent)
+
+
+def _to_generators(expr: sp.Expr, x: sp.Symbol, int_params, gens) -> sp.Expr:
+    """x**(alpha N + beta) -> U_N**alpha * x**beta, so that the expression becomes a
+    rational function of independent generators and can be cancelled and factored."""
+
+    def repl(e):
+        if e.is_Pow and e.base == x and e.exp.free_symbols & set(int_params):
+            k = sp.expand(e.exp)
+            out = x ** k.subs({p: 0 for p in int_params})
+            for p, u in zip(int_params, gens):
+                alpha = k.coeff(p)
+                if not alpha.is_Integer:
+                    raise _NotPower
+                out *= u ** alpha
+            return out
+        return None
+
+    return expr.replace(lambda e: repl(e) is not None, repl)
+
+
+class _NotPower(Exception):
+    pass
+
+
+def _power_form(expr: sp.Expr, x: sp.Symbol, int_params: Sequence[sp.Symbol]) -> StableForm | None:
+    int_params = list(int_params)
+    gens = [sp.Symbol(f"_U_{p.name}", positive=True) for p in int_params]
+    back = {u: x ** p for u, p in zip(gens, int_params)}
+    try:
+        g = _to_generators(expr, x, int_params, gens)
+    except _NotPower:
+        return None
+    if not g.is_rational_function(x, *gens):
+        return None
+    if any(a.has(x) for a in g.atoms(sp.Function)):
+        return None
+    num, den = sp.fraction(sp.cancel(sp.together(g)))
+    num, den = sp.factor(num), sp.factor(den)
+    factors = []  # (base, power) with the base an x-dependent sum
+    coeff = sp.S.One
+    exponent = sp.S.Zero
+    for part, sign in ((num, 1), (den, -1)):
+        for f in sp.Mul.make_args(part):
+            base, power = (f.base, f.exp) if f.is_Pow else (f, sp.S.One)
+            base = base.subs(back)
+            if not base.has(x):
+                coeff *= base ** (sign * power)
+                continue
+            if base.is_Add:
+                terms = []
+                for t in sp.Add.make_args(sp.expand(sp.powsimp(base, combine="exp"))):
+                    split = _x_exponent(sp.powsimp(t, combine="exp"), x)
+                    if split is None:
+                        return None
+                    terms.append(split)
+                factors.append((terms, sign * power))
+                continue
+            split = _x_exponent(sp.powsimp(base, combine="exp"), x)
+            if split is None:
+                return None
+            coeff *= split[0] ** (sign * power)
+            exponent += split[1] * sign * power
+    small = _assemble(coeff, exponent, factors, x, int_params, large=False)
+    large = _assemble(coeff, exponent, factors, x, int_params, large=True)
+    return StableForm("power", small, large)
+
+
+def _assemble(coeff, exponent, factors, x, int_params, large: bool) -> sp.Expr:
+    total = exponent
+    out = coeff
+    for terms, power in factors:
+        keys = [_exponent_key(e, int_params) for _, e in terms]
+        pick = max(keys) if large else min(keys)
+        e0 = terms[keys.index(pick)][1]
+        pieces = []
+        for (c, e), key in zip(terms, keys):
+            gap = sp.expand(e0 - e if large else e - e0)
+            _check_nonnegative(gap, int_params)
+            pieces.append(c * IPow(R if large else x, gap))
+        out *= sp.Add(*pieces) ** power
+        total += e0 * power
+    total = sp.expand(total)
+    if large:
+        # x**E = r**(-E); use whichever exponent is non-negative for N >= 1.
+        if _is_nonnegative(-total, int_params):
+            return out * IPow(R, -total)
+        return out * IPow(x, total)
+    if _is_nonnegative(total, int_params):
+        return out * IPow(x, total)
+    return out / IPow(x, -total)
+
+
+def _is_nonnegative(e: sp.Expr, int_params) -> bool:
+    """e >= 0 for every integer parameter >= 1 (e is linear in them)."""
+    e = sp.expand(e)
+    at_one = e.subs({p: 1 for p in int_params})
+    return bool(at_one >= 0) and all(bool(e.coeff(p) >= 0) for p in int_params)
+
+
+def _check_nonnegative(e, int_params) -> None:
+    if not _is_nonnegative(e, int_params):
+        raise ValueError(f"stable_form: exponent {e} is negative for some N >= 1")
+
+
+# ---- sigmoid form -----------------------------------------------------------------
+def _sigmoid_form(expr: sp.Expr, x: sp.Symbol, defaults) -> StableForm | None:
+    args = {s.args[0] for s in expr.atoms(Sigmoid)}
+    canon = set()
+    for t in args:
+        slope = sp.diff(t, x)
+        if slope.has(x) or not sp.expand(sp.diff(t, x, 2)) == 0:
+            return None
+        value = slope.subs(defaults)
+        if value.free_symbols or value == 0:
+            return None
+        canon.add(t if value > 0 else sp.expand(-t))
+    canon = {sp.expand(t) for t in canon}
+    if len(canon) != 1:
+        return None
+    t = _tidy_linear(canon.pop(), x)
+    s = sp.Dummy("s")
+    sub = {}
+    for arg in args:
+        sub[Sigmoid(arg)] = s if sp.expand(arg - t) == 0 else 1 - s
+    poly_expr = sp.expand(expr.xreplace(sub))
+    if poly_expr.has(Sigmoid):
+        return None
+    try:
+        poly = sp.Poly(poly_expr, s)
+    except sp.PolynomialError:
+        return None
+    d = poly.degree()
+    p = [poly.coeff_monomial(s**i) for i in range(d + 1)]
+    sig, sig_neg = Sigmoid(t), Sigmoid(-t)
+    pieces, bern = [], []
+    for k in range(d + 1):
+        b = sum(sp.binomial(k, i) / sp.binomial(d, i) * p[i] for i in range(k + 1))
+        b = _tidy_polynomial(b, x)
+        bern.append(b)
+        pieces.append(b * sp.binomial(d, k) * sig**k * sig_neg ** (d - k))
+    small = sp.Add(*pieces)
+    limits = []
+    for direction in (-1, 1):
+        # sigma(t) -> 1 where t -> +oo (x -> +oo since the slope is positive).
+        k_alive = d if direction > 0 else 0
+        lim = _polynomial_limit(sp.expand(bern[k_alive] * sp.binomial(d, k_alive)), x, direction)
+        if lim is None:
+            return StableForm("sigmoid", small, None, None)
+        limits.append(lim)
+    return StableForm("sigmoid", small, None, tuple(limits))
+
+
+def _tidy_linear(t: sp.Expr, x: sp.Symbol) -> sp.Expr:
+    """c x + d with c and d factored (so that 2 gamma (1 - a) is one scalar)."""
+    t = sp.expand(t)
+    c = t.coeff(x)
+    return sp.factor(c) * x + sp.factor(sp.expand(t - c * x))
+
+
+def _tidy_polynomial(b: sp.Expr, x: sp.Symbol) -> sp.Expr:
+    """A polynomial in x with factored coefficients (or the factored expression)."""
+    b = sp.expand(b)
+    try:
+        poly = sp.Poly(b, x)
+    except sp.PolynomialError:
+        return sp.factor_terms(b)
+    return sp.Add(*[sp.factor(c) * x**k for (k,), c in poly.terms()])
+
+
+def _polynomial_limit(p: sp.Expr, x: sp.Symbol, direction: int) -> sp.Expr | None:
+    """lim_{x -> direction*oo} p(x) for a polynomial in x with parameter coefficients,
+    as a Piecewise over which leading coefficients vanish."""
+    if not p.has(x):
+        return p
+    try:
+        poly = sp.Poly(p, x)
+    except sp.PolynomialError:
+        return None
+    coeffs = poly.all_coeffs()  # highest degree first
+    deg = poly.degree()
+    pieces = []
+    for i, c in enumerate(coeffs[:-1]):
+        k = deg - i
+        signed = c * (direction ** k)
+        if c.is_number:
+            if c == 0:
+                continue
+            pieces.append((InfTimes(signed), True))
+            break
+        pieces.append((InfTimes(signed), sp.Ne(c, 0)))
+    else:
+        pieces.append((coeffs[-1], True))
+    if len(pieces) == 1:
+        return pieces[0][0]
+    return sp.Piecewise(*pieces)

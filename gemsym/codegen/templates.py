@@ -1,0 +1,385 @@
+'''Fixed parts of the generated package (the family-independent runtime).
+
+``RUNTIME`` becomes ``_runtime.py``: op registration with ``torch.library`` (forward op,
+backward op, double backward through the second-derivative formulas), the CPU path
+(formulas evaluated in cache-sized chunks: one read of x and one write of y from memory) and
+the Triton launchers.  ``KERNEL_HELPERS`` opens ``_kernels.py``: float32 ``exp``/sigmoid
+accurate to about 1 ulp built from + - * / only (no libdevice), integer powers by repeated
+squaring unrolled at compile time.
+'''
+
+RUNTIME = r'''
+"""Op registration and execution paths shared by every family of this package."""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+
+__all__ = ["Family", "register", "set_backend", "get_backend"]
+
+#: Elements per chunk on the CPU path: the intermediates of one chunk stay in cache.
+CHUNK = 1 << 15
+#: Elements per Triton program.
+BLOCK = 1024
+
+_BACKENDS = ("auto", "torch", "triton")
+_backend = os.environ.get("TORCH_BRIDGE_BACKEND", "auto")
+
+
+def set_backend(name: str) -> None:
+    """'auto' (Triton on CUDA, PyTorch formulas elsewhere), 'torch', or 'triton' (also on
+    CPU tensors, which needs ``TRITON_INTERPRET=1`` -- used by the tests)."""
+    global _backend
+    if name not in _BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(_BACKENDS)} (got {name!r})")
+    _backend = name
+
+
+def get_backend() -> str:
+    return _backend
+
+
+if _backend not in _BACKENDS:
+    raise ValueError(
+        f"TORCH_BRIDGE_BACKEND must be one of {', '.join(_BACKENDS)} (got {_backend!r})"
+    )
+
+
+# ---------------------------------------------------------------- formula helpers
+def _ipow(x, e: int):
+    """x**e for a Python int e >= 0."""
+    if e == 0:
+        return torch.ones_like(x)
+    if e == 1:
+        return x
+    if e == 2:
+        return x * x
+    return torch.pow(x, e)
+
+
+def _sq(x):
+    return x * x
+
+
+def _like(x, value):
+    return torch.zeros_like(x) + value
+
+
+def _inf_times(c):
+    """c * oo with the sign of c (c != 0)."""
+    return torch.where(c > 0, math.inf, -math.inf)
+
+
+# ---------------------------------------------------------------- families
+@dataclass(frozen=True)
+class Family:
+    """One generated family: names, formulas and (optionally) Triton kernels."""
+
+    name: str
+    int_params: tuple[str, ...]
+    params: tuple[str, ...]
+    forward: Callable
+    grad_x: Callable
+    first: Callable
+    second: Callable
+    kernels: tuple[str, str] | None
+
+
+def _compute_dtype(dtype: torch.dtype) -> torch.dtype:
+    return torch.float64 if dtype == torch.float64 else torch.float32
+
+
+def _scalars(params, dtype, device):
+    return [p.detach().to(device=device, dtype=dtype) for p in params]
+
+
+def _use_triton(fam: Family, x: torch.Tensor) -> bool:
+    if fam.kernels is None or x.dtype == torch.float64:
+        return False
+    if _backend == "torch":
+        return False
+    if _backend == "triton":
+        return True
+    return x.is_cuda
+
+
+# ---------------------------------------------------------------- PyTorch path
+def _torch_forward(fam: Family, x, ints, params):
+    cdt = _compute_dtype(x.dtype)
+    xs = x.contiguous().view(-1)
+    out = torch.empty_like(xs)
+    p = _scalars(params, cdt, x.device)
+    for s in range(0, xs.numel(), CHUNK):
+        out[s:s + CHUNK] = fam.forward(xs[s:s + CHUNK].to(cdt), *ints, *p)
+    return out.view(x.shape)
+
+
+def _torch_backward(fam: Family, grad, x, ints, params, params_grad: bool):
+    cdt = _compute_dtype(x.dtype)
+    xs = x.contiguous().view(-1)
+    gs = grad.contiguous().view(-1)
+    gx = torch.empty_like(xs)
+    p = _scalars(params, cdt, x.device)
+    sums = [torch.zeros((), dtype=torch.float64, device=x.device) for _ in params]
+    for s in range(0, xs.numel(), CHUNK):
+        xc = xs[s:s + CHUNK].to(cdt)
+        gc = gs[s:s + CHUNK].to(cdt)
+        if params_grad and params:
+            d = fam.first(xc, *ints, *p)
+            for i in range(len(params)):
+                sums[i] += (gc * d[1 + i]).sum(dtype=torch.float64)
+            gx[s:s + CHUNK] = gc * d[0]
+        else:
+            gx[s:s + CHUNK] = gc * fam.grad_x(xc, *ints, *p)
+    return gx.view(x.shape), [t.to(q.dtype) for t, q in zip(sums, params)]
+
+
+# ---------------------------------------------------------------- Triton path
+def _triton_forward(fam: Family, x, ints, params):
+    import triton
+
+    from . import _kernels
+
+    kernel = getattr(_kernels, fam.kernels[0])
+    xs = x.contiguous().view(-1)
+    out = torch.empty_like(xs)
+    n = xs.numel()
+    p = [q.detach().to(device=x.device, dtype=torch.float32).reshape(1) for q in params]
+    if n:
+        grid = (triton.cdiv(n, BLOCK),)
+        kernel[grid](xs, out, *p, n, *ints, BLOCK=BLOCK)
+    return out.view(x.shape)
+
+
+def _triton_backward(fam: Family, grad, x, ints, params, params_grad: bool):
+    import triton
+
+    from . import _kernels
+
+    kernel = getattr(_kernels, fam.kernels[1])
+    xs = x.contiguous().view(-1)
+    gs = grad.contiguous().view(-1).to(x.dtype)
+    gx = torch.empty_like(xs)
+    n = xs.numel()
+    blocks = triton.cdiv(n, BLOCK)
+    k = max(len(params), 1)
+    partial = torch.zeros((max(blocks, 1), k), dtype=torch.float32, device=x.device)
+    p = [q.detach().to(device=x.device, dtype=torch.float32).reshape(1) for q in params]
+    if n:
+        kernel[(blocks,)](gs, xs, gx, partial, *p, n, *ints,
+                          PARAMS_GRAD=bool(params_grad and params), BLOCK=BLOCK)
+    # second stage of the deterministic reduction: a fixed-order sum of per-block sums
+    sums = partial.sum(dim=0, dtype=torch.float64)
+    return gx.view(x.shape), [sums[i].to(q.dtype) for i, q in enumerate(params)]
+
+
+# ---------------------------------------------------------------- registration
+def _as_tuple(out):
+    return tuple(out) if isinstance(out, (tuple, list)) else (out,)
+
+
+def register(lib_name: str, fam: Family) -> None:
+    """Define ``lib_name::<family>_fwd`` and ``_bwd`` with kernels, fake (meta)
+    implementations and autograd formulas (first and second order)."""
+    ints = ", ".join(f"int {n}" for n in fam.int_params)
+    tens = ", ".join(f"Tensor {n}" for n in fam.params)
+    sig = ", ".join(s for s in (ints, tens) if s)
+    sig = ", " + sig if sig else ""
+    k = len(fam.params)
+    fwd_name = f"{lib_name}::{fam.name}_fwd"
+    bwd_name = f"{lib_name}::{fam.name}_bwd"
+    outs = "Tensor" if k == 0 else "(" + ", ".join(["Tensor"] * (k + 1)) + ")"
+    torch.library.define(fwd_name, f"(Tensor x{sig}) -> Tensor", lib=_LIB[lib_name])
+    torch.library.define(bwd_name, f"(Tensor grad, Tensor x{sig}, bool params_grad) -> {outs}",
+                         lib=_LIB[lib_name])
+    ni = len(fam.int_params)
+
+    def fwd_impl(x, *args):
+        ints, params = args[:ni], args[ni:]
+        if _use_triton(fam, x):
+            return _triton_forward(fam, x, ints, params)
+        return _torch_forward(fam, x, ints, params)
+
+    def bwd_impl(grad, x, *args):
+        ints, params, flag = args[:ni], args[ni:-1], args[-1]
+        run = _triton_backward if _use_triton(fam, x) else _torch_backward
+        gx, gp = run(fam, grad, x, ints, params, flag)
+        return gx if k == 0 else (gx, *gp)
+
+    def fwd_fake(x, *args):
+        return torch.empty_like(x)
+
+    def bwd_fake(grad, x, *args):
+        params = args[ni:-1]
+        gx = torch.empty_like(x)
+        return gx if k == 0 else (gx, *[torch.empty_like(q) for q in params])
+
+    torch.library.impl(fwd_name, ("cpu", "cuda"), fwd_impl, lib=_LIB[lib_name])
+    torch.library.impl(bwd_name, ("cpu", "cuda"), bwd_impl, lib=_LIB[lib_name])
+    torch.library.register_fake(fwd_name, fwd_fake, lib=_LIB[lib_name])
+    torch.library.register_fake(bwd_name, bwd_fake, lib=_LIB[lib_name])
+    bwd_op = getattr(getattr(torch.ops, lib_name), f"{fam.name}_bwd").default
+
+    def fwd_setup(ctx, inputs, output):
+        x, *rest = inputs
+        ctx.ints = tuple(rest[:ni])
+        ctx.save_for_backward(x, *rest[ni:])
+
+    def fwd_backward(ctx, grad):
+        x, *params = ctx.saved_tensors
+        need = ctx.needs_input_grad[1 + ni:]
+        out = _as_tuple(bwd_op(grad, x, *ctx.ints, *params, any(need)))
+        return (out[0], *([None] * ni), *[g if nd else None for g, nd in zip(out[1:], need)])
+
+    def bwd_setup(ctx, inputs, output):
+        grad, x, *rest = inputs
+        ctx.ints = tuple(rest[:ni])
+        ctx.params_grad = bool(rest[-1])
+        ctx.save_for_backward(grad, x, *rest[ni:-1])
+
+    def bwd_backward(ctx, ggx, *ggp):
+        grad, x, *params = ctx.saved_tensors
+        cdt = _compute_dtype(x.dtype)
+        xc, gc = x.to(cdt), grad.to(cdt)
+        p = [q.to(cdt) for q in params]
+        first = fam.first(xc, *ctx.ints, *p)
+        second = fam.second(xc, *ctx.ints, *p)
+        n = k + 1
+        table = {}
+        pos = 0
+        for i in range(n):
+            for j in range(i, n):
+                table[(i, j)] = table[(j, i)] = second[pos]
+                pos += 1
+        gg = [ggx] + [g if ctx.params_grad else None for g in ggp]
+        gg = [None if g is None else g.to(cdt) for g in gg]
+        # output_i = sum over the graph of grad * d_i f, i = 0 (x, elementwise) or a parameter
+        grad_grad = None
+        grad_x = None
+        grad_p = [None] * k
+        for i, g in enumerate(gg):
+            if g is None:
+                continue
+            term = g * first[i]
+            grad_grad = term if grad_grad is None else grad_grad + term
+            term_x = g * table[(i, 0)]
+            grad_x = term_x if grad_x is None else grad_x + term_x
+            for j in range(k):
+                c = (g * gc * table[(i, 1 + j)]).sum()
+                grad_p[j] = c if grad_p[j] is None else grad_p[j] + c
+        if grad_x is not None:
+            grad_x = gc * grad_x
+        res_g = None if grad_grad is None else (grad_grad * torch.ones_like(gc)).to(grad.dtype)
+        res_x = None if grad_x is None else (grad_x * torch.ones_like(gc)).to(x.dtype)
+        res_p = [None if g is None else g.to(q.dtype) for g, q in zip(grad_p, params)]
+        return (res_g, res_x, *([None] * ni), *res_p, None)
+
+    torch.library.register_autograd(fwd_name, fwd_backward, setup_context=fwd_setup,
+                                    lib=_LIB[lib_name])
+    torch.library.register_autograd(bwd_name, bwd_backward, setup_context=bwd_setup,
+                                    lib=_LIB[lib_name])
+
+
+_LIB: dict[str, torch.library.Library] = {}
+
+
+def library(lib_name: str) -> None:
+    """Create (once) the ``torch.library`` namespace of this package."""
+    if lib_name not in _LIB:
+        _LIB[lib_name] = torch.library.Library(lib_name, "FRAGMENT")
+
+
+def as_param(value, x: torch.Tensor, name: str) -> torch.Tensor:
+    """A 0-d tensor for a scalar parameter (tensors keep their autograd graph)."""
+    if isinstance(value, torch.Tensor):
+        if value.numel() != 1:
+            raise ValueError(f"{name} must be a scalar or a one-element tensor "
+                             f"(got shape {tuple(value.shape)})")
+        if not value.is_floating_point():
+            value = value.to(torch.get_default_dtype())
+        return value.reshape(())
+    dtype = torch.float64 if x.dtype == torch.float64 else torch.float32
+    return torch.tensor(float(value), dtype=dtype, device=x.device)
+
+
+def check_input(x) -> None:
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+        raise TypeError(f"x must be a floating-point tensor (got {type(x).__name__}"
+                        + (f" of {x.dtype}" if isinstance(x, torch.Tensor) else "") + ")")
+
+
+def check_int(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer (got {value!r})")
+    return value
+'''
+
+KERNEL_HELPERS = r'''
+import triton
+import triton.language as tl
+
+
+@triton.jit
+def _ipow(x, E: tl.constexpr):
+    """x**E for a compile-time integer E >= 1: left-to-right binary powering."""
+    if E == 0:
+        return tl.where(x == x, 1.0, 1.0)
+    acc = x
+    for j in tl.static_range(31):
+        if (E >> (31 - j)) > 0:
+            acc = acc * acc
+            if ((E >> (30 - j)) & 1) == 1:
+                acc = acc * x
+    return acc
+
+
+@triton.jit
+def _sq(v):
+    return v * v
+
+
+@triton.jit
+def _isinf(v):
+    return tl.abs(v) == float("inf")
+
+
+@triton.jit
+def _isnan(v):
+    return v != v
+
+
+@triton.jit
+def _exp(t):
+    """e**t in float32 within about 1 ulp: t = k ln2 + r (Cody-Waite, |r| <= ln2/2),
+    degree-7 Taylor polynomial for e**r, 2**k assembled from exponent bits in two halves."""
+    ok = t == t
+    u = tl.where(ok, t, 0.0)
+    u = tl.where(u < -104.0, -104.0, u)
+    u = tl.where(u > 89.0, 89.0, u)
+    k = tl.floor(u * 1.4426950408889634 + 0.5)
+    r = u - k * 0.693145751953125
+    r = r - k * 1.4286067653301870e-06
+    p = 1.0 / 5040.0
+    p = p * r + 1.0 / 720.0
+    p = p * r + 1.0 / 120.0
+    p = p * r + 1.0 / 24.0
+    p = p * r + 1.0 / 6.0
+    p = p * r + 0.5
+    p = p * r + 1.0
+    p = p * r + 1.0
+    ki = k.to(tl.int32)
+    h = ki >> 1
+    s1 = ((h + 127) << 23).to(tl.float32, bitcast=True)
+    s2 = ((ki - h + 127) << 23).to(tl.float32, bitcast=True)
+    return tl.where(ok, p * s1 * s2, t)
+
+
+@triton.jit
+def _sigmoid(t):
+    return 1.0 / (1.0 + _exp(-t))
+'''
