@@ -17,7 +17,7 @@ from typing import Iterable
 
 import sympy as sp
 
-__all__ = ["Undecidable", "NotExpandable", "Series", "SeriesEngine", "is_zero"]
+__all__ = ["Undecidable", "NotExpandable", "Series", "SeriesEngine", "is_zero", "tidy"]
 
 
 class Undecidable(Exception):
@@ -33,6 +33,23 @@ class NotExpandable(Exception):
     essential singularity, ...)."""
 
 
+def _transcendental(z: sp.Expr) -> bool:
+    """Whether ``cancel`` alone may miss a zero: functions, or powers with a symbolic
+    exponent whose base is not a bare symbol."""
+    if z.atoms(sp.Function):
+        return True
+    return any(not p.exp.is_number and not p.base.is_Symbol for p in z.atoms(sp.Pow))
+
+
+def tidy(c: sp.Expr) -> sp.Expr:
+    """A canonical, cheap-to-get form of a coefficient.  ``simplify`` is avoided: it is
+    slow and imports ``sympy.physics.units`` (0.8 s) on first use."""
+    c = sp.cancel(sp.together(sp.expand(c)))
+    if _transcendental(c):
+        c = sp.gammasimp(sp.powsimp(c))
+    return c
+
+
 def is_zero(c: sp.Expr) -> bool:
     """Exact zero test for a coefficient (cheap rewrites first, ``simplify`` last)."""
     if c == 0:
@@ -40,12 +57,12 @@ def is_zero(c: sp.Expr) -> bool:
     z = sp.expand(c)
     if z == 0:
         return True
-    if not z.free_symbols and z.is_number:
+    if z.is_number:
         return z.equals(0) is True
-    z = sp.cancel(sp.together(z))
+    z = tidy(z)
     if z == 0:
         return True
-    if z.has(sp.exp, sp.log, sp.factorial, sp.binomial, sp.gamma, sp.erf, sp.Pow):
+    if _transcendental(z):
         return sp.simplify(z) == 0
     return False
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from .activation import Activation
-from .series import NotExpandable, SeriesEngine, Undecidable, is_zero
+from .series import NotExpandable, SeriesEngine, Undecidable, is_zero, tidy
 
 __all__ = ["Case", "JunctionSmoothness", "SmoothnessReport", "junction_smoothness", "smoothness"]
 
@@ -113,7 +113,7 @@ def _compare(act: Activation, index: int, engine: SeriesEngine, max_rounds: int)
                     return (e, e, raw_l, r, "fractional"), tuple(coefficients)
                 raise Undecidable(e)
             l = (-1) ** e * raw_l
-            l, r = sp.simplify(l), sp.simplify(r)
+            l, r = tidy(l), tidy(r)
             if not is_zero(r - l):
                 return (e, e, l, r, "mismatch"), tuple(coefficients)
             coefficients.append((e, _derivative_value(e, l), _derivative_value(e, r)))
@@ -146,7 +146,7 @@ def junction_smoothness(
                                   coefficients=coefficients)
     cases = []
     if _depth < 3:
-        for param, value in _conditions_for_zero(sp.simplify(r - l), act):
+        for param, value in _conditions_for_zero(tidy(r - l), act):
             special = act.bind(**{param.name: value})
             sub = junction_smoothness(special, index, max_rounds, _depth + 1)
             cases.append(Case(sp.Eq(param.symbol, value), sub))
