@@ -17,8 +17,10 @@ REL = mp.mpf(10) ** (-30)
 
 
 def close(a, b, rel=REL) -> bool:
-    a, b = mp.mpf(a), mp.mpf(b)
-    return abs(a - b) <= rel * max(1, abs(a), abs(b))
+    """|a - b| <= rel * max(1, |a|, |b|), compared at the references' precision."""
+    with mp.workdps(DPS):
+        a, b = mp.mpf(a), mp.mpf(b)
+        return abs(a - b) <= rel * max(1, abs(a), abs(b))
 
 
 def num(value):

@@ -9,22 +9,18 @@ import pytest
 import sympy as sp
 
 from gemsym import Activation, X, get_family, smoothness
-from tests.helpers import first_mismatch, gem_ref, se_gem_ref
-
-
-def concrete(j):
-    return int(j.first_mismatch_order), mp.mpf(sp.N(j.left, 50)), mp.mpf(sp.N(j.right, 50))
+from tests.helpers import DPS, close, first_mismatch, gem_ref, se_gem_ref
 
 
 def assert_matches_numeric(j, ref, kmax):
     found = first_mismatch(ref, 0, kmax)
     assert found is not None, "numerics found no mismatch"
     k, left, right = found
-    order, l, r = concrete(j)
+    order, l, r = int(j.first_mismatch_order), sp.N(j.left, DPS), sp.N(j.right, DPS)
     assert order == k
     assert int(j.smoothness) == k - 1
     for sym, num in ((l, left), (r, right)):
-        assert abs(sym - num) <= mp.mpf(10) ** -15 * max(1, abs(num))
+        assert close(sym, num), (sym, num)
 
 
 @pytest.mark.parametrize("N", [1, 2, 3, 4])
