@@ -14,7 +14,7 @@ def gem_f(x, N):
     """gem: f."""
     r = 1.0 / x
     ax = torch.abs(x)
-    y = torch.where(x < 0, 0, torch.where(ax <= 1.0, _ipow(x, (1 + 2*N))/(_ipow(x, (2*N)) + 1), x/(_ipow(r, (2*N)) + 1)))
+    y = torch.where(x < 0, 0, torch.where(ax <= 1.0, _ipow(x, (1 + 2*N))/(_ipow(x, (2*N)) + 1), x/((1.0/_ipow(x, (2*N))) + 1)))
     return y
 
 
@@ -25,7 +25,7 @@ def gem_dx(x, N):
     _t0 = _ipow(x, (2*N))
     _t1 = _t0 + 1
     _t2 = 2*N
-    _t3 = _ipow(r, (2*N))
+    _t3 = (1.0/_ipow(x, (2*N)))
     _t4 = _t3 + 1
     d_x = torch.where(x < 0, 0, torch.where(ax <= 1.0, _t0*(_t1 + _t2)/(_t1*_t1), (_t2*_t3 + _t4)/(_t4*_t4)))
     return d_x
@@ -38,7 +38,7 @@ def gem_first(x, N):
     _t0 = _ipow(x, (2*N))
     _t1 = _t0 + 1
     _t2 = 2*N
-    _t3 = _ipow(r, (2*N))
+    _t3 = (1.0/_ipow(x, (2*N)))
     _t4 = _t3 + 1
     d_x = torch.where(x < 0, 0, torch.where(ax <= 1.0, _t0*(_t1 + _t2)/(_t1*_t1), (_t2*_t3 + _t4)/(_t4*_t4)))
     return (d_x,)
@@ -51,9 +51,9 @@ def gem_second(x, N):
     _t0 = _ipow(x, (2*N))
     _t1 = _t0 + 1
     _t2 = 2*N
-    _t3 = _ipow(r, (2*N))
+    _t3 = (1.0/_ipow(x, (2*N)))
     _t4 = _t3 + 1
-    d_x_x = torch.where(x < 0, 0, torch.where(ax <= 1.0, -_t2*(2*_t0*N - _t1 - _t2)*_ipow(x, (-1 + 2*N))/(_t1*_t1*_t1), -_t2*(-_t2*_t3 + _t2 - _t4)*_ipow(r, (1 + 2*N))/(_t4*_t4*_t4)))
+    d_x_x = torch.where(x < 0, 0, torch.where(ax <= 1.0, -_t2*(2*_t0*N - _t1 - _t2)*_ipow(x, (-1 + 2*N))/(_t1*_t1*_t1), -_t2*(-_t2*_t3 + _t2 - _t4)*(1.0/_ipow(x, (1 + 2*N)))/(_t4*_t4*_t4)))
     return (d_x_x,)
 
 
@@ -61,7 +61,7 @@ def e_gem_f(x, N, eps):
     """e-gem: f."""
     r = 1.0 / x
     ax = torch.abs(x)
-    y = torch.where(x < 0, 0, torch.where(ax <= 1.0, _ipow(x, (1 + 2*N))/(eps + _ipow(x, (2*N))), x/(eps*_ipow(r, (2*N)) + 1)))
+    y = torch.where(x < 0, 0, torch.where(ax <= 1.0, _ipow(x, (1 + 2*N))/(eps + _ipow(x, (2*N))), x/(eps*(1.0/_ipow(x, (2*N))) + 1)))
     return y
 
 
@@ -72,7 +72,7 @@ def e_gem_dx(x, N, eps):
     _t0 = _ipow(x, (2*N))
     _t1 = _t0 + eps
     _t2 = 2*N
-    _t3 = eps*_ipow(r, (2*N))
+    _t3 = eps*(1.0/_ipow(x, (2*N)))
     _t4 = _t3 + 1
     d_x = torch.where(x < 0, 0, torch.where(ax <= 1.0, _t0*(_t1 + _t2*eps)/(_t1*_t1), (_t2*_t3 + _t4)/(_t4*_t4)))
     return d_x
@@ -86,11 +86,11 @@ def e_gem_first(x, N, eps):
     _t1 = _t0 + eps
     _t2 = 1/(_t1*_t1)
     _t3 = 2*N
-    _t4 = eps*_ipow(r, (2*N))
+    _t4 = eps*(1.0/_ipow(x, (2*N)))
     _t5 = _t4 + 1
     _t6 = 1/(_t5*_t5)
     d_x = torch.where(x < 0, 0, torch.where(ax <= 1.0, _t0*_t2*(_t1 + _t3*eps), _t6*(_t3*_t4 + _t5)))
-    d_eps = torch.where(x < 0, 0, torch.where(ax <= 1.0, -_t2*_ipow(x, (1 + 2*N)), -_t6*_ipow(r, (-1 + 2*N))))
+    d_eps = torch.where(x < 0, 0, torch.where(ax <= 1.0, -_t2*_ipow(x, (1 + 2*N)), -_t6*(1.0/_ipow(x, (-1 + 2*N)))))
     return (d_x, d_eps,)
 
 
@@ -104,14 +104,14 @@ def e_gem_second(x, N, eps):
     _t3 = _t2 + eps
     _t4 = 1/(_t3*_t3*_t3)
     _t5 = _t4*(2*_t2*N - _t1 - _t3)
-    _t6 = _ipow(r, (2*N))
+    _t6 = (1.0/_ipow(x, (2*N)))
     _t7 = _t6*eps
     _t8 = _t7 + 1
     _t9 = 1/(_t8*_t8*_t8)
     _t10 = _t9*(2*N - _t0*_t7 - _t8)
-    d_x_x = torch.where(x < 0, 0, torch.where(ax <= 1.0, -_t1*_t5*_ipow(x, (-1 + 2*N)), -_t1*_t10*_ipow(r, (1 + 2*N))))
+    d_x_x = torch.where(x < 0, 0, torch.where(ax <= 1.0, -_t1*_t5*_ipow(x, (-1 + 2*N)), -_t1*_t10*(1.0/_ipow(x, (1 + 2*N)))))
     d_x_eps = torch.where(x < 0, 0, torch.where(ax <= 1.0, _t2*_t5, _t10*_t6))
-    d_eps_eps = torch.where(x < 0, 0, torch.where(ax <= 1.0, 2*_t4*_ipow(x, (1 + 2*N)), 2*_t9*_ipow(r, (-1 + 4*N))))
+    d_eps_eps = torch.where(x < 0, 0, torch.where(ax <= 1.0, 2*_t4*_ipow(x, (1 + 2*N)), 2*_t9*(1.0/_ipow(x, (-1 + 4*N)))))
     return (d_x_x, d_x_eps, d_eps_eps,)
 
 
@@ -120,7 +120,7 @@ def se_gem_f(x, N, eps):
     r = 1.0 / x
     ax = torch.abs(x)
     _t0 = _ipow(x, (1 + 2*N))
-    y = torch.where(x < 0, torch.where(ax <= 1.0, -_t0/(_t0 - 1), -1/(1 - _ipow(r, (1 + 2*N)))), torch.where(ax <= 1.0, _t0/(eps + _ipow(x, (2*N))), x/(eps*_ipow(r, (2*N)) + 1)))
+    y = torch.where(x < 0, torch.where(ax <= 1.0, -_t0/(_t0 - 1), -1/(1 - (1.0/_ipow(x, (1 + 2*N))))), torch.where(ax <= 1.0, _t0/(eps + _ipow(x, (2*N))), x/(eps*(1.0/_ipow(x, (2*N))) + 1)))
     return y
 
 
@@ -132,9 +132,9 @@ def se_gem_dx(x, N, eps):
     _t1 = 2*N
     _t2 = _t1 + 1
     _t3 = _t0 + eps
-    _t4 = eps*_ipow(r, (2*N))
+    _t4 = eps*(1.0/_ipow(x, (2*N)))
     _t5 = _t4 + 1
-    d_x = torch.where(x < 0, torch.where(ax <= 1.0, _t0*_t2/_sq(_ipow(x, (1 + 2*N)) - 1), _t2*_ipow(r, (2 + 2*N))/_sq(1 - _ipow(r, (1 + 2*N)))), torch.where(ax <= 1.0, _t0*(_t1*eps + _t3)/(_t3*_t3), (_t1*_t4 + _t5)/(_t5*_t5)))
+    d_x = torch.where(x < 0, torch.where(ax <= 1.0, _t0*_t2/_sq(_ipow(x, (1 + 2*N)) - 1), _t2*(1.0/_ipow(x, (2 + 2*N)))/_sq(1 - (1.0/_ipow(x, (1 + 2*N))))), torch.where(ax <= 1.0, _t0*(_t1*eps + _t3)/(_t3*_t3), (_t1*_t4 + _t5)/(_t5*_t5)))
     return d_x
 
 
@@ -148,11 +148,11 @@ def se_gem_first(x, N, eps):
     _t3 = _ipow(x, (1 + 2*N))
     _t4 = _t0 + eps
     _t5 = 1/(_t4*_t4)
-    _t6 = eps*_ipow(r, (2*N))
+    _t6 = eps*(1.0/_ipow(x, (2*N)))
     _t7 = _t6 + 1
     _t8 = 1/(_t7*_t7)
-    d_x = torch.where(x < 0, torch.where(ax <= 1.0, _t0*_t2/_sq(_t3 - 1), _t2*_ipow(r, (2 + 2*N))/_sq(1 - _ipow(r, (1 + 2*N)))), torch.where(ax <= 1.0, _t0*_t5*(_t1*eps + _t4), _t8*(_t1*_t6 + _t7)))
-    d_eps = torch.where(x < 0, 0, torch.where(ax <= 1.0, -_t3*_t5, -_t8*_ipow(r, (-1 + 2*N))))
+    d_x = torch.where(x < 0, torch.where(ax <= 1.0, _t0*_t2/_sq(_t3 - 1), _t2*(1.0/_ipow(x, (2 + 2*N)))/_sq(1 - (1.0/_ipow(x, (1 + 2*N))))), torch.where(ax <= 1.0, _t0*_t5*(_t1*eps + _t4), _t8*(_t1*_t6 + _t7)))
+    d_eps = torch.where(x < 0, 0, torch.where(ax <= 1.0, -_t3*_t5, -_t8*(1.0/_ipow(x, (-1 + 2*N)))))
     return (d_x, d_eps,)
 
 
@@ -163,7 +163,7 @@ def se_gem_second(x, N, eps):
     _t0 = _ipow(x, (-1 + 2*N))
     _t1 = -4*N - 2
     _t2 = _ipow(x, (1 + 2*N))
-    _t3 = _ipow(r, (1 + 2*N))
+    _t3 = (1.0/_ipow(x, (1 + 2*N)))
     _t4 = _t3*N
     _t5 = 2*N
     _t6 = _t5*eps
@@ -171,96 +171,103 @@ def se_gem_second(x, N, eps):
     _t8 = _t7 + eps
     _t9 = 1/(_t8*_t8*_t8)
     _t10 = _t9*(2*_t7*N - _t6 - _t8)
-    _t11 = _ipow(r, (2*N))
+    _t11 = (1.0/_ipow(x, (2*N)))
     _t12 = _t11*eps
     _t13 = _t12 + 1
     _t14 = 1/(_t13*_t13*_t13)
     _t15 = _t14*(2*N - _t12*_t5 - _t13)
-    d_x_x = torch.where(x < 0, torch.where(ax <= 1.0, _t0*_t1*(_t2*N + N + _t2)/_ipow(_t2 - 1, 3), _t1*(N + _t4 + 1)*_ipow(r, (3 + 2*N))/_ipow(1 - _t3, 3)), torch.where(ax <= 1.0, -_t0*_t10*_t6, -2*_t15*_t4*eps))
+    d_x_x = torch.where(x < 0, torch.where(ax <= 1.0, _t0*_t1*(_t2*N + N + _t2)/_ipow(_t2 - 1, 3), _t1*(N + _t4 + 1)*(1.0/_ipow(x, (3 + 2*N)))/_ipow(1 - _t3, 3)), torch.where(ax <= 1.0, -_t0*_t10*_t6, -2*_t15*_t4*eps))
     d_x_eps = torch.where(x < 0, 0, torch.where(ax <= 1.0, _t10*_t7, _t11*_t15))
-    d_eps_eps = torch.where(x < 0, 0, torch.where(ax <= 1.0, 2*_t2*_t9, 2*_t14*_ipow(r, (-1 + 4*N))))
+    d_eps_eps = torch.where(x < 0, 0, torch.where(ax <= 1.0, 2*_t2*_t9, 2*_t14*(1.0/_ipow(x, (-1 + 4*N)))))
     return (d_x_x, d_x_eps, d_eps_eps,)
 
 
 def sqish_f(x, a, beta, gamma):
     """sqish: f."""
     _t0 = 2*x*gamma*(a - 1) + torch.log(beta)
-    y = torch.where(torch.isinf(x), torch.where(x > 0, float('inf'), torch.where((a != 0), _inf_times(-a), 0)), a*x*torch.sigmoid(_t0) + x*torch.sigmoid(-_t0))
+    y = torch.where(torch.isinf(x), torch.where(x > 0, float('inf'), torch.where((a != 0), _inf_times(-a), 0)), a*((torch.sigmoid(_t0))*x) + ((torch.sigmoid(-_t0))*x))
     return y
 
 
 def sqish_dx(x, a, beta, gamma):
     """sqish: df/dx."""
     _t0 = a - 1
-    _t1 = 2*x*gamma
-    _t2 = _t0*_t1 + torch.log(beta)
-    _t3 = torch.sigmoid(_t2)
-    _t4 = torch.sigmoid(-_t2)
-    d_x = torch.where(torch.isinf(x), torch.where(x > 0, 1, a), a*(_t3*_t3) + _t3*_t4*(_t1*(_t0*_t0) + a + 1) + _t4*_t4)
+    _t1 = 2*_t0*x*gamma + torch.log(beta)
+    _t2 = torch.sigmoid(_t1)
+    _t3 = torch.sigmoid(-_t1)
+    _t4 = _t2*_t3
+    d_x = torch.where(torch.isinf(x), torch.where(x > 0, 1, a), gamma*(_t0*_t0)*((2*_t4)*x) + a*(_t2*_t2) + _t3*_t3 + _t4*(a + 1))
     return d_x
 
 
 def sqish_first(x, a, beta, gamma):
     """sqish: (df/dx, df/dtheta...)."""
     _t0 = a - 1
-    _t1 = _t0*x
-    _t2 = 2*gamma
-    _t3 = _t1*_t2 + torch.log(beta)
-    _t4 = torch.sigmoid(_t3)
-    _t5 = _t4*_t4
-    _t6 = torch.sigmoid(-_t3)
+    _t1 = _t0*gamma
+    _t2 = 2*_t1*x + torch.log(beta)
+    _t3 = torch.sigmoid(_t2)
+    _t4 = _t3*_t3
+    _t5 = torch.sigmoid(-_t2)
+    _t6 = _t3*_t5
     _t7 = _t0*_t0
-    _t8 = _t4*_t6
-    _t9 = x*x
-    d_x = torch.where(torch.isinf(x), torch.where(x > 0, 1, a), _t5*a + _t6*_t6 + _t8*(_t2*_t7*x + a + 1))
-    d_a = torch.where(torch.isinf(x), torch.where(x > 0, 0, float('-inf')), _t5*x + _t8*(_t0*_t2*_t9 + x))
-    d_beta = torch.where(torch.isinf(x), 0, _t1*_t8/beta)
-    d_gamma = torch.where(torch.isinf(x), 0, 2*_t7*_t8*_t9)
+    _t8 = 2*_t6
+    _t9 = (_t8*x)
+    _t10 = _t9/2
+    _t11 = (_t8*x*x)
+    d_x = torch.where(torch.isinf(x), torch.where(x > 0, 1, a), _t4*a + _t5*_t5 + _t6*(a + 1) + _t7*_t9*gamma)
+    d_a = torch.where(torch.isinf(x), torch.where(x > 0, 0, float('-inf')), _t1*_t11 + _t10 + (_t4*x))
+    d_beta = torch.where(torch.isinf(x), 0, _t0*_t10/beta)
+    d_gamma = torch.where(torch.isinf(x), 0, _t11*_t7)
     return (d_x, d_a, d_beta, d_gamma,)
 
 
 def sqish_second(x, a, beta, gamma):
     """sqish: second partial derivatives."""
     _t0 = a - 1
-    _t1 = _t0*_t0
-    _t2 = _t0*_t0*_t0
-    _t3 = gamma*gamma
-    _t4 = 4*_t3
-    _t5 = _t2*_t4*x
-    _t6 = 2*gamma
-    _t7 = _t0*x
-    _t8 = _t6*_t7 + torch.log(beta)
-    _t9 = torch.sigmoid(_t8)
-    _t10 = torch.sigmoid(-_t8)
-    _t11 = _t10*(_t9*_t9)
-    _t12 = 4*_t1
-    _t13 = _t12*gamma
-    _t14 = _t9*(_t10*_t10)
-    _t15 = 6*_t7*gamma
-    _t16 = x*x
-    _t17 = _t12*_t16*_t3
-    _t18 = 1/beta
-    _t19 = _t18*x
-    _t20 = _t1*_t19*_t6
-    _t21 = _t0*_t18
-    _t22 = 4*_t16
-    _t23 = _t22*gamma
-    _t24 = _t2*_t23
-    _t25 = x*x*x
-    _t26 = _t0*_t25*_t4
-    _t27 = _t16*_t21*_t6
-    _t28 = _t13*_t25
-    _t29 = 2*_t11
-    _t30 = _t1*_t16*_t18
-    _t31 = 4*_t2*_t25
-    d_x_x = torch.where(torch.isinf(x), 0, _t11*(4*_t1*gamma - _t5) + _t14*(_t13 + _t5))
-    d_x_a = torch.where(torch.isinf(x), torch.where(x > 0, 0, 1), _t11*(_t15 - _t17 + 2) + _t14*(_t15 + _t17 + 1) + _t9*_t9*_t9)
-    d_x_beta = torch.where(torch.isinf(x), 0, _t11*(_t0*_t18 - _t20) + _t14*(_t20 + _t21))
-    d_x_gamma = torch.where(torch.isinf(x), 0, _t11*(4*_t1*x - _t24) + _t14*(_t12*x + _t24))
-    d_a_a = torch.where(torch.isinf(x), 0, _t11*(4*_t16*gamma - _t26) + _t14*(_t23 + _t26))
-    d_a_beta = torch.where(torch.isinf(x), 0, _t11*(_t18*x - _t27) + _t14*(_t19 + _t27))
-    d_a_gamma = torch.where(torch.isinf(x), 0, _t11*(4*_t0*_t16 - _t28) + _t14*(_t0*_t22 + _t28))
-    d_beta_beta = torch.where(torch.isinf(x), 0, -_t29*_t7/(beta*beta))
-    d_beta_gamma = torch.where(torch.isinf(x), 0, 2*_t14*_t30 - _t29*_t30)
-    d_gamma_gamma = torch.where(torch.isinf(x), 0, -_t11*_t31 + _t14*_t31)
+    _t1 = _t0*gamma
+    _t2 = 2*_t1
+    _t3 = _t2*x + torch.log(beta)
+    _t4 = torch.sigmoid(_t3)
+    _t5 = torch.sigmoid(-_t3)
+    _t6 = _t5*(_t4*_t4)
+    _t7 = _t0*_t0
+    _t8 = 4*_t7*gamma
+    _t9 = _t4*(_t5*_t5)
+    _t10 = 3*_t6
+    _t11 = (_t10*x)
+    _t12 = gamma*gamma
+    _t13 = _t0*_t0*_t0
+    _t14 = 1.3333333333333333*_t13
+    _t15 = _t12*_t14
+    _t16 = 3*_t9
+    _t17 = (_t16*x)
+    _t18 = (_t10*x*x)
+    _t19 = 1.3333333333333333*_t7
+    _t20 = _t12*_t19
+    _t21 = (_t16*x*x)
+    _t22 = 1/beta
+    _t23 = _t0*_t22
+    _t24 = 0.6666666666666666*_t11
+    _t25 = _t22*_t7
+    _t26 = 0.6666666666666666*_t25
+    _t27 = 1.3333333333333333*gamma
+    _t28 = _t18*_t27
+    _t29 = _t21*_t27
+    _t30 = (_t10*x*x*x)
+    _t31 = 1.3333333333333333*_t0
+    _t32 = _t12*_t31
+    _t33 = (_t16*x*x*x)
+    _t34 = _t22/3
+    _t35 = 0.6666666666666666*_t1*_t22
+    _t36 = _t19*gamma
+    d_x_x = torch.where(torch.isinf(x), 0, -_t11*_t15 + _t15*_t17 + _t6*_t8 + _t8*_t9)
+    d_x_a = torch.where(torch.isinf(x), torch.where(x > 0, 0, 1), _t11*_t2 + _t17*_t2 - _t18*_t20 + _t20*_t21 + _t4*_t4*_t4 + 2*_t6 + _t9)
+    d_x_beta = torch.where(torch.isinf(x), 0, _t17*_t26*gamma + _t23*_t6 + _t23*_t9 - _t24*_t25*gamma)
+    d_x_gamma = torch.where(torch.isinf(x), 0, _t11*_t19 - _t13*_t28 + _t13*_t29 + _t17*_t19)
+    d_a_a = torch.where(torch.isinf(x), 0, _t28 + _t29 - _t30*_t32 + _t32*_t33)
+    d_a_beta = torch.where(torch.isinf(x), 0, _t11*_t34 + _t17*_t34 - _t18*_t35 + _t21*_t35)
+    d_a_gamma = torch.where(torch.isinf(x), 0, _t18*_t31 + _t21*_t31 - _t30*_t36 + _t33*_t36)
+    d_beta_beta = torch.where(torch.isinf(x), 0, -_t0*_t24/(beta*beta))
+    d_beta_gamma = torch.where(torch.isinf(x), 0, -_t18*_t26 + 0.6666666666666666*_t21*_t22*_t7)
+    d_gamma_gamma = torch.where(torch.isinf(x), 0, 1.3333333333333333*_t13*_t33 - _t14*_t30)
     return (d_x_x, d_x_a, d_x_beta, d_x_gamma, d_a_a, d_a_beta, d_a_gamma, d_beta_beta, d_beta_gamma, d_gamma_gamma,)

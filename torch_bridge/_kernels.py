@@ -75,7 +75,7 @@ def _gem_fwd(x_ptr, y_ptr, n, N: tl.constexpr, BLOCK: tl.constexpr):
     x = tl.load(x_ptr + offs, mask=mask, other=0.0).to(tl.float32)
     r = 1.0 / x
     ax = tl.abs(x)
-    y = tl.where(x < 0, 0, tl.where(ax <= 1.0, _ipow(x, (1 + 2*N))/(_ipow(x, (2*N)) + 1), x/(_ipow(r, (2*N)) + 1)))
+    y = tl.where(x < 0, 0, tl.where(ax <= 1.0, _ipow(x, (1 + 2*N))/(_ipow(x, (2*N)) + 1), x/((1.0/_ipow(x, (2*N))) + 1)))
     tl.store(y_ptr + offs, y.to(y_ptr.dtype.element_ty), mask=mask)
 @triton.jit
 def _gem_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, n, N: tl.constexpr, PARAMS_GRAD: tl.constexpr, BLOCK: tl.constexpr):
@@ -91,7 +91,7 @@ def _gem_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, n, N: tl.constexpr, PARAMS_GRAD: tl
         _t0 = _ipow(x, (2*N))
         _t1 = _t0 + 1
         _t2 = 2*N
-        _t3 = _ipow(r, (2*N))
+        _t3 = (1.0/_ipow(x, (2*N)))
         _t4 = _t3 + 1
         d_x = tl.where(x < 0, 0, tl.where(ax <= 1.0, _t0*(_t1 + _t2)/(_t1*_t1), (_t2*_t3 + _t4)/(_t4*_t4)))
     else:
@@ -100,7 +100,7 @@ def _gem_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, n, N: tl.constexpr, PARAMS_GRAD: tl
         _t0 = _ipow(x, (2*N))
         _t1 = _t0 + 1
         _t2 = 2*N
-        _t3 = _ipow(r, (2*N))
+        _t3 = (1.0/_ipow(x, (2*N)))
         _t4 = _t3 + 1
         d_x = tl.where(x < 0, 0, tl.where(ax <= 1.0, _t0*(_t1 + _t2)/(_t1*_t1), (_t2*_t3 + _t4)/(_t4*_t4)))
     tl.store(gx_ptr + offs, (g * d_x).to(gx_ptr.dtype.element_ty), mask=mask)
@@ -114,7 +114,7 @@ def _e_gem_fwd(x_ptr, y_ptr, eps_ptr, n, N: tl.constexpr, BLOCK: tl.constexpr):
     eps = tl.load(eps_ptr).to(tl.float32)
     r = 1.0 / x
     ax = tl.abs(x)
-    y = tl.where(x < 0, 0, tl.where(ax <= 1.0, _ipow(x, (1 + 2*N))/(eps + _ipow(x, (2*N))), x/(eps*_ipow(r, (2*N)) + 1)))
+    y = tl.where(x < 0, 0, tl.where(ax <= 1.0, _ipow(x, (1 + 2*N))/(eps + _ipow(x, (2*N))), x/(eps*(1.0/_ipow(x, (2*N))) + 1)))
     tl.store(y_ptr + offs, y.to(y_ptr.dtype.element_ty), mask=mask)
 @triton.jit
 def _e_gem_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, eps_ptr, n, N: tl.constexpr, PARAMS_GRAD: tl.constexpr, BLOCK: tl.constexpr):
@@ -132,11 +132,11 @@ def _e_gem_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, eps_ptr, n, N: tl.constexpr, PARA
         _t1 = _t0 + eps
         _t2 = 1/(_t1*_t1)
         _t3 = 2*N
-        _t4 = eps*_ipow(r, (2*N))
+        _t4 = eps*(1.0/_ipow(x, (2*N)))
         _t5 = _t4 + 1
         _t6 = 1/(_t5*_t5)
         d_x = tl.where(x < 0, 0, tl.where(ax <= 1.0, _t0*_t2*(_t1 + _t3*eps), _t6*(_t3*_t4 + _t5)))
-        d_eps = tl.where(x < 0, 0, tl.where(ax <= 1.0, -_t2*_ipow(x, (1 + 2*N)), -_t6*_ipow(r, (-1 + 2*N))))
+        d_eps = tl.where(x < 0, 0, tl.where(ax <= 1.0, -_t2*_ipow(x, (1 + 2*N)), -_t6*(1.0/_ipow(x, (-1 + 2*N)))))
         tl.store(part_ptr + pid * 1 + 0, tl.sum(tl.where(mask, g * d_eps, 0.0), axis=0))
     else:
         r = 1.0 / x
@@ -144,7 +144,7 @@ def _e_gem_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, eps_ptr, n, N: tl.constexpr, PARA
         _t0 = _ipow(x, (2*N))
         _t1 = _t0 + eps
         _t2 = 2*N
-        _t3 = eps*_ipow(r, (2*N))
+        _t3 = eps*(1.0/_ipow(x, (2*N)))
         _t4 = _t3 + 1
         d_x = tl.where(x < 0, 0, tl.where(ax <= 1.0, _t0*(_t1 + _t2*eps)/(_t1*_t1), (_t2*_t3 + _t4)/(_t4*_t4)))
     tl.store(gx_ptr + offs, (g * d_x).to(gx_ptr.dtype.element_ty), mask=mask)
@@ -159,7 +159,7 @@ def _se_gem_fwd(x_ptr, y_ptr, eps_ptr, n, N: tl.constexpr, BLOCK: tl.constexpr):
     r = 1.0 / x
     ax = tl.abs(x)
     _t0 = _ipow(x, (1 + 2*N))
-    y = tl.where(x < 0, tl.where(ax <= 1.0, -_t0/(_t0 - 1), -1/(1 - _ipow(r, (1 + 2*N)))), tl.where(ax <= 1.0, _t0/(eps + _ipow(x, (2*N))), x/(eps*_ipow(r, (2*N)) + 1)))
+    y = tl.where(x < 0, tl.where(ax <= 1.0, -_t0/(_t0 - 1), -1/(1 - (1.0/_ipow(x, (1 + 2*N))))), tl.where(ax <= 1.0, _t0/(eps + _ipow(x, (2*N))), x/(eps*(1.0/_ipow(x, (2*N))) + 1)))
     tl.store(y_ptr + offs, y.to(y_ptr.dtype.element_ty), mask=mask)
 @triton.jit
 def _se_gem_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, eps_ptr, n, N: tl.constexpr, PARAMS_GRAD: tl.constexpr, BLOCK: tl.constexpr):
@@ -179,11 +179,11 @@ def _se_gem_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, eps_ptr, n, N: tl.constexpr, PAR
         _t3 = _ipow(x, (1 + 2*N))
         _t4 = _t0 + eps
         _t5 = 1/(_t4*_t4)
-        _t6 = eps*_ipow(r, (2*N))
+        _t6 = eps*(1.0/_ipow(x, (2*N)))
         _t7 = _t6 + 1
         _t8 = 1/(_t7*_t7)
-        d_x = tl.where(x < 0, tl.where(ax <= 1.0, _t0*_t2/_sq(_t3 - 1), _t2*_ipow(r, (2 + 2*N))/_sq(1 - _ipow(r, (1 + 2*N)))), tl.where(ax <= 1.0, _t0*_t5*(_t1*eps + _t4), _t8*(_t1*_t6 + _t7)))
-        d_eps = tl.where(x < 0, 0, tl.where(ax <= 1.0, -_t3*_t5, -_t8*_ipow(r, (-1 + 2*N))))
+        d_x = tl.where(x < 0, tl.where(ax <= 1.0, _t0*_t2/_sq(_t3 - 1), _t2*(1.0/_ipow(x, (2 + 2*N)))/_sq(1 - (1.0/_ipow(x, (1 + 2*N))))), tl.where(ax <= 1.0, _t0*_t5*(_t1*eps + _t4), _t8*(_t1*_t6 + _t7)))
+        d_eps = tl.where(x < 0, 0, tl.where(ax <= 1.0, -_t3*_t5, -_t8*(1.0/_ipow(x, (-1 + 2*N)))))
         tl.store(part_ptr + pid * 1 + 0, tl.sum(tl.where(mask, g * d_eps, 0.0), axis=0))
     else:
         r = 1.0 / x
@@ -192,9 +192,9 @@ def _se_gem_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, eps_ptr, n, N: tl.constexpr, PAR
         _t1 = 2*N
         _t2 = _t1 + 1
         _t3 = _t0 + eps
-        _t4 = eps*_ipow(r, (2*N))
+        _t4 = eps*(1.0/_ipow(x, (2*N)))
         _t5 = _t4 + 1
-        d_x = tl.where(x < 0, tl.where(ax <= 1.0, _t0*_t2/_sq(_ipow(x, (1 + 2*N)) - 1), _t2*_ipow(r, (2 + 2*N))/_sq(1 - _ipow(r, (1 + 2*N)))), tl.where(ax <= 1.0, _t0*(_t1*eps + _t3)/(_t3*_t3), (_t1*_t4 + _t5)/(_t5*_t5)))
+        d_x = tl.where(x < 0, tl.where(ax <= 1.0, _t0*_t2/_sq(_ipow(x, (1 + 2*N)) - 1), _t2*(1.0/_ipow(x, (2 + 2*N)))/_sq(1 - (1.0/_ipow(x, (1 + 2*N))))), tl.where(ax <= 1.0, _t0*(_t1*eps + _t3)/(_t3*_t3), (_t1*_t4 + _t5)/(_t5*_t5)))
     tl.store(gx_ptr + offs, (g * d_x).to(gx_ptr.dtype.element_ty), mask=mask)
 
 @triton.jit
@@ -207,7 +207,7 @@ def _sqish_fwd(x_ptr, y_ptr, a_ptr, beta_ptr, gamma_ptr, n, BLOCK: tl.constexpr)
     beta = tl.load(beta_ptr).to(tl.float32)
     gamma = tl.load(gamma_ptr).to(tl.float32)
     _t0 = 2*x*gamma*(a - 1) + tl.log(beta)
-    y = tl.where(_isinf(x), tl.where(x > 0, float('inf'), tl.where((a != 0), tl.where((-a) > 0, float('inf'), float('-inf')), 0)), a*x*_sigmoid(_t0) + x*_sigmoid(-_t0))
+    y = tl.where(_isinf(x), tl.where(x > 0, float('inf'), tl.where((a != 0), tl.where((-a) > 0, float('inf'), float('-inf')), 0)), a*((_sigmoid(_t0))*x) + ((_sigmoid(-_t0))*x))
     tl.store(y_ptr + offs, y.to(y_ptr.dtype.element_ty), mask=mask)
 @triton.jit
 def _sqish_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, a_ptr, beta_ptr, gamma_ptr, n, PARAMS_GRAD: tl.constexpr, BLOCK: tl.constexpr):
@@ -222,27 +222,29 @@ def _sqish_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, a_ptr, beta_ptr, gamma_ptr, n, PA
     gamma = tl.load(gamma_ptr).to(tl.float32)
     if PARAMS_GRAD:
         _t0 = a - 1
-        _t1 = _t0*x
-        _t2 = 2*gamma
-        _t3 = _t1*_t2 + tl.log(beta)
-        _t4 = _sigmoid(_t3)
-        _t5 = _t4*_t4
-        _t6 = _sigmoid(-_t3)
+        _t1 = _t0*gamma
+        _t2 = 2*_t1*x + tl.log(beta)
+        _t3 = _sigmoid(_t2)
+        _t4 = _t3*_t3
+        _t5 = _sigmoid(-_t2)
+        _t6 = _t3*_t5
         _t7 = _t0*_t0
-        _t8 = _t4*_t6
-        _t9 = x*x
-        d_x = tl.where(_isinf(x), tl.where(x > 0, 1, a), _t5*a + _t6*_t6 + _t8*(_t2*_t7*x + a + 1))
-        d_a = tl.where(_isinf(x), tl.where(x > 0, 0, float('-inf')), _t5*x + _t8*(_t0*_t2*_t9 + x))
-        d_beta = tl.where(_isinf(x), 0, _t1*_t8/beta)
-        d_gamma = tl.where(_isinf(x), 0, 2*_t7*_t8*_t9)
+        _t8 = 2*_t6
+        _t9 = (_t8*x)
+        _t10 = _t9/2
+        _t11 = (_t8*x*x)
+        d_x = tl.where(_isinf(x), tl.where(x > 0, 1, a), _t4*a + _t5*_t5 + _t6*(a + 1) + _t7*_t9*gamma)
+        d_a = tl.where(_isinf(x), tl.where(x > 0, 0, float('-inf')), _t1*_t11 + _t10 + (_t4*x))
+        d_beta = tl.where(_isinf(x), 0, _t0*_t10/beta)
+        d_gamma = tl.where(_isinf(x), 0, _t11*_t7)
         tl.store(part_ptr + pid * 3 + 0, tl.sum(tl.where(mask, g * d_a, 0.0), axis=0))
         tl.store(part_ptr + pid * 3 + 1, tl.sum(tl.where(mask, g * d_beta, 0.0), axis=0))
         tl.store(part_ptr + pid * 3 + 2, tl.sum(tl.where(mask, g * d_gamma, 0.0), axis=0))
     else:
         _t0 = a - 1
-        _t1 = 2*x*gamma
-        _t2 = _t0*_t1 + tl.log(beta)
-        _t3 = _sigmoid(_t2)
-        _t4 = _sigmoid(-_t2)
-        d_x = tl.where(_isinf(x), tl.where(x > 0, 1, a), a*(_t3*_t3) + _t3*_t4*(_t1*(_t0*_t0) + a + 1) + _t4*_t4)
+        _t1 = 2*_t0*x*gamma + tl.log(beta)
+        _t2 = _sigmoid(_t1)
+        _t3 = _sigmoid(-_t1)
+        _t4 = _t2*_t3
+        d_x = tl.where(_isinf(x), tl.where(x > 0, 1, a), gamma*(_t0*_t0)*((2*_t4)*x) + a*(_t2*_t2) + _t3*_t3 + _t4*(a + 1))
     tl.store(gx_ptr + offs, (g * d_x).to(gx_ptr.dtype.element_ty), mask=mask)

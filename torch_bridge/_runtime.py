@@ -44,14 +44,15 @@ if _backend not in _BACKENDS:
 
 # ---------------------------------------------------------------- formula helpers
 def _ipow(x, e: int):
-    """x**e for a Python int e >= 0."""
+    """x**e for a Python int e >= 0 (a tensor exponent selects the correctly rounded-ish
+    ``pow`` kernel; a Python int 3 would become x*x*x with two roundings)."""
     if e == 0:
         return torch.ones_like(x)
     if e == 1:
         return x
     if e == 2:
         return x * x
-    return torch.pow(x, e)
+    return torch.pow(x, torch.tensor(float(e), dtype=x.dtype, device=x.device))
 
 
 def _sq(x):

@@ -16,7 +16,7 @@ from typing import Callable
 
 import sympy as sp
 
-from .stable import InfTimes, IPow, Sigmoid
+from .stable import R, InfTimes, IPow, Sigmoid, XTimes
 
 __all__ = ["Printer", "TORCH", "TRITON"]
 
@@ -26,10 +26,11 @@ _PREC_ATOM, _PREC_MUL, _PREC_ADD = 3, 2, 1
 class Printer:
     """Expression printer for one target (``'torch'`` or ``'triton'``)."""
 
-    def __init__(self, target: str, int_names: set[str] = frozenset()):
+    def __init__(self, target: str, int_names: set[str] = frozenset(), x_name: str = "x"):
         if target not in ("torch", "triton"):
             raise ValueError(f"target must be 'torch' or 'triton' (got {target!r})")
         self.target = target
+        self.x_name = x_name
         self.int_names = set(int_names)
         self.ns = "torch" if target == "torch" else "tl"
 
@@ -169,6 +170,7 @@ class Printer:
             "log": self._log,
             "Abs": lambda e: self._call("abs", e.args[0]),
             "InfTimes": self._inf_times,
+            "XTimes": self._x_times,
             "Piecewise": self._piecewise,
         }
         if t == "torch":
@@ -182,12 +184,19 @@ class Printer:
 
     def _ipow(self, e: IPow) -> str:
         base, k = e.args
+        if base == R:
+            # r**k = 1/x**k: one rounding for the reciprocal instead of k of them
+            return f"(1.0/{self._ipow(IPow(sp.Symbol(self.x_name, real=True), k))})"
         b = self(base)
         if k.is_Integer:
             k = int(k)
             if 2 <= k <= 4:
                 return "(" + "*".join([_atom(b)] * k) + ")"
         return f"_ipow({b}, {self.integer(k)})"
+
+    def _x_times(self, e: XTimes) -> str:
+        value, var, k = e.args
+        return "(" + "*".join([_atom(self(value))] + [self(var)] * int(k)) + ")"
 
     def _log(self, e: sp.Expr) -> str:
         arg = e.args[0]

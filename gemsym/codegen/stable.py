@@ -30,6 +30,7 @@ __all__ = [
     "Sigmoid",
     "IPow",
     "InfTimes",
+    "XTimes",
     "R",
     "StableForm",
     "rewrite_sigmoids",
@@ -63,6 +64,13 @@ class IPow(sp.Function):
         if exponent == 1:
             return base
         return None
+
+
+class XTimes(sp.Function):
+    """XTimes(v, x, k) = v * x**k evaluated as ((v*x)*x)...: a vanishing sigmoid factor v
+    is applied before the powers of x, so that v x^k never forms inf * 0."""
+
+    nargs = 3
 
 
 class InfTimes(sp.Function):
@@ -298,7 +306,8 @@ def _sigmoid_form(expr: sp.Expr, x: sp.Symbol, defaults) -> StableForm | None:
         b = sum(sp.binomial(k, i) / sp.binomial(d, i) * p[i] for i in range(k + 1))
         b = _tidy_polynomial(b, x)
         bern.append(b)
-        pieces.append(b * sp.binomial(d, k) * sig**k * sig_neg ** (d - k))
+        basis = sp.binomial(d, k) * sig**k * sig_neg ** (d - k)
+        pieces.append(_times_polynomial(basis, b, x))
     small = sp.Add(*pieces)
     limits = []
     for direction in (-1, 1):
@@ -309,6 +318,19 @@ def _sigmoid_form(expr: sp.Expr, x: sp.Symbol, defaults) -> StableForm | None:
             return StableForm("sigmoid", small, None, None)
         limits.append(lim)
     return StableForm("sigmoid", small, None, tuple(limits))
+
+
+def _times_polynomial(basis: sp.Expr, b: sp.Expr, x: sp.Symbol) -> sp.Expr:
+    """basis * b(x) with every power of x applied to the basis first (``XTimes``)."""
+    try:
+        poly = sp.Poly(sp.expand(b), x)
+    except sp.PolynomialError:
+        return basis * b
+    out = []
+    for (k,), c in poly.terms():
+        c = sp.factor(c)
+        out.append(c * (XTimes(basis, x, k) if k else basis))
+    return sp.Add(*out)
 
 
 def _tidy_linear(t: sp.Expr, x: sp.Symbol) -> sp.Expr:

@@ -1,0 +1,199 @@
+"""mpmath references for the generated kernels, written from the SPEC formulas (not from the
+generated code), and ULP error measurement.  Shared by tests/test_numerics.py and
+benchmarks/measure_errors.py.
+
+Each reference returns, at 50 digits, the value and the size of the largest term of the
+sum it is made of (the error of a value near a zero of a sum is measured in ULPs of that
+term, as the issue asks).  Derivatives are hand-derived from the SPEC definitions; they are
+cross-checked against ``mpmath.diff`` in the tests.
+"""
+
+from __future__ import annotations
+
+import math
+
+import mpmath as mp
+import numpy as np
+
+mp.mp.dps = 50
+
+# (mantissa bits, minimum normal exponent, maximum finite value)
+FORMATS = {
+    "float16": (10, -14, 65504.0),
+    "bfloat16": (7, -126, 3.3895313892515355e38),
+    "float32": (23, -126, 3.4028234663852886e38),
+    "float64": (52, -1022, 1.7976931348623157e308),
+}
+
+
+# ------------------------------------------------------------------ references (SPEC)
+def e_gem(x, N, eps):
+    """E-GEM_{N,eps}: x^{2N+1}/(x^{2N}+eps) for x > 0, 0 for x <= 0 (GEM: eps = 1).
+    Returns {name: (value, largest term)} for f, d_x, d_eps."""
+    x = mp.mpf(x)
+    eps = mp.mpf(eps)
+    if x <= 0:
+        return {"f": (mp.mpf(0), mp.mpf(0)), "d_x": (mp.mpf(0), mp.mpf(0)),
+                "d_eps": (mp.mpf(0), mp.mpf(0))}
+    p = x ** (2 * N)
+    f = x * p / (p + eps)
+    dx = p * (p + (2 * N + 1) * eps) / (p + eps) ** 2
+    de = -x * p / (p + eps) ** 2
+    return {"f": (f, abs(f)), "d_x": (dx, abs(dx)), "d_eps": (de, abs(de))}
+
+
+def se_gem(x, N, eps):
+    """SE-GEM: E-GEM for x >= 0, x^{2N+1}/(1 - x^{2N+1}) for x < 0."""
+    x = mp.mpf(x)
+    if x >= 0:
+        return e_gem(x, N, eps)
+    q = x ** (2 * N + 1)
+    f = q / (1 - q)
+    dx = (2 * N + 1) * x ** (2 * N) / (1 - q) ** 2
+    return {"f": (f, abs(f)), "d_x": (dx, abs(dx)), "d_eps": (mp.mpf(0), mp.mpf(0))}
+
+
+def sqish(x, a, beta, gamma):
+    """Sqish: a x + (1 - a) x / (1 + beta e^{-2 gamma (1 - a) x}), with the partial
+    derivatives in x, a, beta, gamma."""
+    x, a, beta, gamma = (mp.mpf(v) for v in (x, a, beta, gamma))
+    c = 2 * gamma * (1 - a)
+    E = beta * mp.exp(-c * x)
+    s = 1 / (1 + E)
+    ds_dc = x * E * s * s  # ds/dc
+    f_terms = (a * x, (1 - a) * x * s)
+    dx_terms = (a, (1 - a) * s, (1 - a) * x * c * E * s * s)
+    da_terms = (x, -x * s, (1 - a) * x * ds_dc * (-2 * gamma))
+    db = (1 - a) * x * (-E / beta * s * s)
+    dg = (1 - a) * x * ds_dc * 2 * (1 - a)
+    out = {}
+    for name, terms in (("f", f_terms), ("d_x", dx_terms), ("d_a", da_terms)):
+        out[name] = (mp.fsum(terms), max(abs(t) for t in terms))
+    out["d_beta"] = (db, abs(db))
+    out["d_gamma"] = (dg, abs(dg))
+    return out
+
+
+def reference(family: str, x, params: dict):
+    """Dispatch by family name (gem, e_gem, se_gem, sqish)."""
+    if family == "gem":
+        return e_gem(x, params["N"], 1)
+    if family == "e_gem":
+        return e_gem(x, params["N"], params["eps"])
+    if family == "se_gem":
+        return se_gem(x, params["N"], params["eps"])
+    if family == "sqish":
+        return sqish(x, params["a"], params["beta"], params["gamma"])
+    raise ValueError(f"family must be gem, e_gem, se_gem or sqish (got {family!r})")
+
+
+# ------------------------------------------------------------------ sampling
+def samples(dtype: str, n: int, seed: int = 0) -> np.ndarray:
+    """Finite float64 values exactly representable in ``dtype``: log-uniform magnitudes
+    in 1e-30..1e30 clipped to the format's range, both signs, +-0, subnormals and the
+    neighbourhoods of 0 and of +-1 (where the stable forms switch)."""
+    import torch
+
+    rng = np.random.default_rng(seed)
+    mant, emin, fmax = FORMATS[dtype]
+    tiny_sub = 2.0 ** (emin - mant)
+    lo = max(1e-30, tiny_sub)
+    hi = min(1e30, fmax)
+    k = n - 64 - n // 10 - n // 10
+    mags = np.exp(rng.uniform(math.log(lo), math.log(hi), k))
+    signs = rng.choice([-1.0, 1.0], k)
+    sub = rng.integers(1, 2**mant, n // 10) * tiny_sub * rng.choice([-1.0, 1.0], n // 10)
+    near = []
+    for centre in (-1.0, 1.0):
+        v = torch.tensor(centre, dtype=getattr(torch, dtype))
+        for _ in range(16):
+            near.append(float(v))
+            v = torch.nextafter(v, torch.tensor(0.0, dtype=v.dtype))
+        v = torch.tensor(centre, dtype=getattr(torch, dtype))
+        for _ in range(15):
+            v = torch.nextafter(v, torch.tensor(2 * centre, dtype=v.dtype))
+            near.append(float(v))
+    small = rng.uniform(-4, 4, n // 10)
+    vals = np.concatenate([signs * mags, sub, small, near, [0.0, -0.0]])
+    t = torch.tensor(vals, dtype=torch.float64).to(getattr(torch, dtype)).to(torch.float64)
+    out = t.numpy()
+    return out[np.isfinite(out)]
+
+
+# ------------------------------------------------------------------ ULPs
+def ulp(scale: float, dtype: str) -> float:
+    """Spacing of ``dtype`` numbers at magnitude ``scale`` (subnormal spacing below the
+    smallest normal)."""
+    mant, emin, _ = FORMATS[dtype]
+    scale = abs(float(scale))
+    if scale == 0.0 or not math.isfinite(scale):
+        return 2.0 ** (emin - mant)
+    e = math.frexp(scale)[1] - 1
+    return 2.0 ** (max(e, emin) - mant)
+
+
+def ulp_error(computed: float, value, scale, dtype: str) -> float:
+    """|computed - value| in ULPs of ``dtype`` at ``max(|value|, scale)``; inf when a
+    finite true value gives a non-finite result (or the other way round)."""
+    _, _, fmax = FORMATS[dtype]
+    v = float(value)
+    if abs(v) > fmax * (1 + 2.0 ** -(FORMATS[dtype][0] + 1)):
+        return 0.0 if computed == math.copysign(math.inf, v) else math.inf
+    if not math.isfinite(computed):
+        return math.inf
+    err = abs(mp.mpf(computed) - value)
+    return float(err / ulp(max(abs(v), float(scale)), dtype))
+
+
+def near_underflow(x: float, family: str, params: dict, value, dtype: str) -> bool:
+    """The float32/float64 region excluded from the ULP bound: the result, or the power
+    |x|^{2N+1} the GEM families are built from, is below 2^p times the smallest normal
+    number of the compute format (p = its mantissa bits + 1)."""
+    compute = "float64" if dtype == "float64" else "float32"
+    mant, emin, _ = FORMATS[compute]
+    limit = mp.mpf(2) ** (emin + mant + 1)
+    if 0 < abs(value) < limit:
+        return True
+    if family in ("gem", "e_gem", "se_gem") and x != 0:
+        if abs(mp.mpf(x)) ** (2 * params["N"] + 1) < limit:
+            return True
+    return False
+
+
+# ------------------------------------------------------------------ measurement
+def measure(family: str, params: dict, dtype: str, xs: np.ndarray, with_params: bool = True):
+    """ULP errors of the generated package against the references at ``xs``:
+    {quantity: (errors, excluded mask)} for f, d_x (through autograd) and, for float32
+    and float64, the elementwise parameter derivatives of the generated formulas."""
+    import torch
+
+    import torch_bridge
+    from torch_bridge import _formulas
+
+    tdt = getattr(torch, dtype)
+    x = torch.tensor(xs, dtype=torch.float64).to(tdt).requires_grad_()
+    fn = getattr(torch_bridge, family)
+    kw = {k: v for k, v in params.items()}
+    y = fn(x, **kw)
+    (gx,) = torch.autograd.grad(y, x, torch.ones_like(y))
+    computed = {"f": y.detach().double().numpy(), "d_x": gx.double().numpy()}
+    names = [n for n in params if n != "N"]
+    if with_params and names and dtype in ("float32", "float64"):
+        xc = x.detach()
+        ps = [torch.tensor(float(params[n]), dtype=tdt) for n in names]
+        ints = [params["N"]] if "N" in params else []
+        first = getattr(_formulas, f"{family}_first")(xc, *ints, *ps)
+        for n, d in zip(names, first[1:]):
+            computed[f"d_{n}"] = d.double().numpy()
+    out = {}
+    refs = [reference(family, float(v), params) for v in xs]
+    for q, vals in computed.items():
+        errs = np.empty(len(xs))
+        excl = np.zeros(len(xs), dtype=bool)
+        for i, (v, ref) in enumerate(zip(xs, refs)):
+            value, scale = ref[q]
+            errs[i] = ulp_error(float(vals[i]), value, scale, dtype)
+            excl[i] = near_underflow(
+                float(v), family, params, value, dtype)
+        out[q] = (errs, excl)
+    return out
