@@ -40,6 +40,7 @@ class Printer:
 
     def integer(self, e: sp.Expr) -> str:
         """An integer exponent linear in the integer parameters, e.g. ``(2*N + 1)``."""
+        e = sp.sympify(e)
         if e.is_Symbol and e.name.startswith("("):
             return e.name
         e = sp.expand(e)
@@ -67,6 +68,10 @@ class Printer:
             return (repr(v) if v >= 0 else f"({v!r})"), _PREC_ATOM
         if e.is_Float:
             v = float(e)
+            return (repr(v) if v >= 0 else f"({v!r})"), _PREC_ATOM
+        if e.is_number and e.is_real and e.is_finite and not e.atoms(sp.Function) - e.atoms(
+                sp.exp, sp.log):
+            v = float(e)  # constants such as pi, sqrt(2), log(2): folded in double
             return (repr(v) if v >= 0 else f"({v!r})"), _PREC_ATOM
         if e is sp.S.Infinity:
             return ("float('inf')", _PREC_ATOM)
@@ -190,8 +195,8 @@ class Printer:
         b = self(base)
         if k.is_Integer:
             k = int(k)
-            if 2 <= k <= 4:
-                return "(" + "*".join([_atom(b)] * k) + ")"
+            if k == 2:
+                return f"({_atom(b)}*{_atom(b)})"
         return f"_ipow({b}, {self.integer(k)})"
 
     def _x_times(self, e: XTimes) -> str:
