@@ -1,0 +1,222 @@
+"""The generated ``torch_bridge`` package on CPU: API contract, autograd (gradcheck and
+gradgradcheck in float64 including parameter gradients), the saved-tensor footprint,
+``torch.library.opcheck``, ``torch.compile(fullgraph=True)``, and the exhaustive no-inf/NaN
+sweep over every float16 and bfloat16 bit pattern."""
+
+from __future__ import annotations
+
+import inspect
+import math
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import torch_bridge as tb  # noqa: E402
+from torch_bridge import _runtime  # noqa: E402
+
+FAMILIES = {
+    "gem": (tb.gem, {"N": 2}),
+    "e_gem": (tb.e_gem, {"N": 1, "eps": 0.3}),
+    "se_gem": (tb.se_gem, {"N": 2, "eps": 1.7}),
+    "sqish": (tb.sqish, {"a": 0.2, "beta": 1.5, "gamma": 0.8}),
+}
+
+
+@pytest.fixture(autouse=True)
+def _torch_backend():
+    previous = _runtime.get_backend()
+    _runtime.set_backend("torch")
+    yield
+    _runtime.set_backend(previous)
+
+
+# ------------------------------------------------------------------ API contract
+def test_functional_signatures_are_the_contract():
+    def defaults(fn):
+        return {k: p.default for k, p in inspect.signature(fn).parameters.items() if k != "x"}
+
+    assert defaults(tb.gem) == {"N": 1}
+    assert defaults(tb.e_gem) == {"N": 1, "eps": 1.0}
+    assert defaults(tb.se_gem) == {"N": 1, "eps": 1.0}
+    assert defaults(tb.sqish) == {"a": 0.0, "beta": 1.0, "gamma": 1.0}
+
+
+def test_modules_defaults_and_repr():
+    assert repr(tb.GEM()) == "GEM(N=1)"
+    assert repr(tb.EGEM()) == "EGEM(N=1, eps=0.0001, learnable=False)"
+    assert repr(tb.SEGEM(N=2, eps=0.5, learnable=True)) == "SEGEM(N=2, eps=0.5, learnable=True)"
+    s = tb.Sqish()
+    assert repr(s) == "Sqish(a=0, beta=1, gamma=1, learnable=True)"
+    assert sorted(n for n, _ in s.named_parameters()) == ["a", "beta", "gamma"]
+    assert list(tb.EGEM().parameters()) == []
+    assert len(list(tb.EGEM(learnable=True).parameters())) == 1
+
+
+def test_module_matches_functional_and_families_agree():
+    x = torch.linspace(-4, 4, 101, dtype=torch.float64)
+    torch.testing.assert_close(tb.EGEM(N=2, eps=0.5)(x), tb.e_gem(x, N=2, eps=0.5))
+    # E-GEM at eps = 1 is GEM; SE-GEM equals E-GEM for x >= 0
+    torch.testing.assert_close(tb.e_gem(x, N=3, eps=1.0), tb.gem(x, N=3))
+    pos = x[x >= 0]
+    torch.testing.assert_close(tb.se_gem(pos, N=2, eps=0.1), tb.e_gem(pos, N=2, eps=0.1))
+
+
+def test_replace_activations():
+    model = torch.nn.Sequential(
+        torch.nn.Linear(3, 3), torch.nn.ReLU(),
+        torch.nn.Sequential(torch.nn.Linear(3, 3), torch.nn.ReLU(), torch.nn.Tanh()),
+    )
+    assert tb.replace_activations(model) == 2
+    assert isinstance(model[1], tb.GEM) and isinstance(model[2][1], tb.GEM)
+    assert tb.replace_activations(model, old=torch.nn.Tanh, new=lambda: tb.Sqish()) == 1
+    assert isinstance(model[2][2], tb.Sqish)
+    assert tb.replace_activations(model) == 0
+
+
+@pytest.mark.parametrize("call, error", [
+    (lambda x: tb.gem(x, N=0), "N must be a positive integer"),
+    (lambda x: tb.gem(x, N=1.5), "N must be a positive integer"),
+    (lambda x: tb.gem(x, N=True), "N must be a positive integer"),
+    (lambda x: tb.e_gem(x, eps=-1.0), "eps must be a real number > 0"),
+    (lambda x: tb.sqish(x, a=1.0), "a must be a real number < 1"),
+    (lambda x: tb.EGEM(eps=0.0), "eps must be a real number > 0"),
+])
+def test_bad_parameters_raise_value_errors(call, error):
+    with pytest.raises(ValueError, match=error):
+        call(torch.zeros(3))
+
+
+def test_integer_input_is_rejected():
+    with pytest.raises(TypeError, match="floating-point"):
+        tb.gem(torch.arange(3))
+
+
+# ------------------------------------------------------------------ autograd
+def _inputs(name, dtype=torch.float64, learn=True):
+    fn, params = FAMILIES[name]
+    gen = torch.Generator().manual_seed(1)
+    x = (torch.rand(13, generator=gen, dtype=dtype) * 6 - 3).requires_grad_()
+    kw = {k: (v if k == "N" else torch.tensor(v, dtype=dtype, requires_grad=learn))
+          for k, v in params.items()}
+    return fn, x, kw
+
+
+@pytest.mark.parametrize("name", list(FAMILIES))
+def test_gradcheck_and_gradgradcheck_with_parameters(name):
+    fn, x, kw = _inputs(name)
+    tensors = [k for k, v in kw.items() if isinstance(v, torch.Tensor)]
+
+    def f(x, *ps):
+        return fn(x, **{**kw, **dict(zip(tensors, ps))})
+
+    args = (x, *[kw[k] for k in tensors])
+    assert torch.autograd.gradcheck(f, args)
+    assert torch.autograd.gradgradcheck(f, args)
+
+
+@pytest.mark.parametrize("name", list(FAMILIES))
+def test_backward_saves_only_the_input(name):
+    """Saved tensors of one activation call: x itself, plus 0-d parameter scalars."""
+    fn, x, kw = _inputs(name, dtype=torch.float32)
+    x = torch.randn(64, 32).requires_grad_()
+    saved = []
+
+    def pack(t):
+        saved.append(t)
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        y = fn(x, **kw)
+    big = [t for t in saved if t.dim() > 0]
+    assert len(big) == 1 and big[0].data_ptr() == x.data_ptr() and big[0].shape == x.shape
+    assert all(t.dim() == 0 for t in saved if t is not big[0])
+    y.sum().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all()
+
+
+@pytest.mark.parametrize("name", list(FAMILIES))
+def test_opcheck(name):
+    fn, x, kw = _inputs(name, dtype=torch.float32)
+    op = getattr(torch.ops.torch_bridge, f"{name}_fwd")
+    ints = [v for k, v in kw.items() if k == "N"]
+    params = [v for k, v in kw.items() if k != "N"]
+    torch.library.opcheck(op, (x.detach().requires_grad_(), *ints, *params))
+    bwd = getattr(torch.ops.torch_bridge, f"{name}_bwd")
+    torch.library.opcheck(bwd, (torch.randn(13), x.detach(), *ints,
+                                *[p.detach() for p in params], True))
+
+
+def test_parameter_gradients_match_finite_sums_over_chunks():
+    """Inputs longer than one CPU chunk: the parameter gradient is the sum over chunks."""
+    x = torch.linspace(-6, 6, 3 * _runtime.CHUNK + 17, dtype=torch.float64)
+    eps = torch.tensor(0.4, dtype=torch.float64, requires_grad=True)
+    tb.e_gem(x, N=1, eps=eps).sum().backward()
+    pos = x[x > 0]
+    expected = (-pos ** 3 / (pos ** 2 + 0.4) ** 2).sum()  # d/deps of x^3/(x^2+eps)
+    torch.testing.assert_close(eps.grad, expected)
+
+
+def test_sixteen_bit_inputs_with_learnable_parameters():
+    m = tb.Sqish()
+    x = torch.randn(257, dtype=torch.bfloat16, requires_grad=True)
+    y = m(x)
+    assert y.dtype == torch.bfloat16
+    y.float().sum().backward()
+    assert x.grad.dtype == torch.bfloat16
+    for p in m.parameters():
+        assert p.grad.dtype == torch.float32 and torch.isfinite(p.grad)
+
+
+def test_torch_compile_fullgraph_model_with_every_module():
+    torch._dynamo.reset()
+    model = torch.nn.Sequential(
+        torch.nn.Linear(4, 4), tb.GEM(N=2), torch.nn.Linear(4, 4), tb.EGEM(learnable=True),
+        torch.nn.Linear(4, 4), tb.SEGEM(N=1, eps=0.5), torch.nn.Linear(4, 4), tb.Sqish(),
+    ).double()
+    compiled = torch.compile(model, fullgraph=True, backend="inductor")
+    x = torch.randn(3, 4, dtype=torch.float64)
+    eager = model(x)
+    eager.sum().backward()
+    grads = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    out = compiled(x)
+    out.sum().backward()
+    torch.testing.assert_close(out, eager)
+    for p, g in zip(model.parameters(), grads):
+        torch.testing.assert_close(p.grad, g)
+
+
+# ------------------------------------------------------------------ exhaustive 16-bit
+def _all_bit_patterns(dtype):
+    bits = torch.arange(-(2**15), 2**15, dtype=torch.int32).to(torch.int16)
+    return bits.view(dtype)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16], ids=["float16", "bfloat16"])
+@pytest.mark.parametrize("name", list(FAMILIES))
+def test_every_16bit_value_gives_finite_results(dtype, name):
+    fn, params = FAMILIES[name]
+    x = _all_bit_patterns(dtype).clone().requires_grad_()
+    y = fn(x, **params)
+    (g,) = torch.autograd.grad(y, x, torch.ones_like(y))
+    finite = torch.isfinite(x.detach())
+    assert torch.isfinite(y[finite]).all() and torch.isfinite(g[finite]).all()
+    nan = torch.isnan(x.detach())
+    assert torch.isnan(y[nan]).all() and torch.isnan(g[nan]).all()
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32, torch.float64])
+def test_infinities_give_the_limits(dtype):
+    x = torch.tensor([-math.inf, math.inf], dtype=dtype, requires_grad=True)
+
+    def check(y, expected_y, expected_g):
+        (g,) = torch.autograd.grad(y, x, torch.ones_like(y))
+        assert y.tolist() == expected_y and g.tolist() == expected_g
+
+    check(tb.gem(x, N=2), [0.0, math.inf], [0.0, 1.0])
+    check(tb.e_gem(x, N=1, eps=0.25), [0.0, math.inf], [0.0, 1.0])
+    check(tb.se_gem(x, N=1, eps=0.25), [-1.0, math.inf], [0.0, 1.0])
+    check(tb.sqish(x), [0.0, math.inf], [0.0, 1.0])
+    check(tb.sqish(x, a=0.25), [-math.inf, math.inf], [0.25, 1.0])
+    check(tb.sqish(x, a=-0.5), [math.inf, math.inf], [-0.5, 1.0])
