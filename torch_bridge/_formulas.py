@@ -7,7 +7,7 @@ df/dtheta) and ``<name>_second`` (second partial derivatives, upper triangle).
 
 import torch
 
-from ._runtime import _inf_times, _ipow, _like, _sq  # noqa: F401
+from ._runtime import _inf_times, _ipow, _like, _sigmoid_lin, _sq  # noqa: F401
 
 
 def gem_f(x, N):
@@ -184,19 +184,21 @@ def se_gem_second(x, N, eps):
 
 def sqish_f(x, a, beta, gamma):
     """sqish: f."""
-    _t0 = 2*x*gamma*(a - 1) + torch.log(beta)
-    y = torch.where(torch.isinf(x), torch.where(x > 0, float('inf'), torch.where((a != 0), _inf_times(-a), 0)), a*((torch.sigmoid(_t0))*x) + ((torch.sigmoid(-_t0))*x))
+    _t0 = 2*gamma*(a - 1)
+    _t1 = torch.log(beta)
+    y = torch.where(torch.isinf(x), torch.where(x > 0, float('inf'), torch.where((a != 0), _inf_times(-a), 0)), a*((_sigmoid_lin(_t0, x, _t1))*x) + ((_sigmoid_lin(-_t0, x, -_t1))*x))
     return y
 
 
 def sqish_dx(x, a, beta, gamma):
     """sqish: df/dx."""
     _t0 = a - 1
-    _t1 = 2*_t0*x*gamma + torch.log(beta)
-    _t2 = torch.sigmoid(_t1)
-    _t3 = torch.sigmoid(-_t1)
-    _t4 = _t2*_t3
-    d_x = torch.where(torch.isinf(x), torch.where(x > 0, 1, a), gamma*(_t0*_t0)*((2*_t4)*x) + a*(_t2*_t2) + _t3*_t3 + _t4*(a + 1))
+    _t1 = 2*_t0*gamma
+    _t2 = torch.log(beta)
+    _t3 = _sigmoid_lin(_t1, x, _t2)
+    _t4 = _sigmoid_lin(-_t1, x, -_t2)
+    _t5 = _t3*_t4
+    d_x = torch.where(torch.isinf(x), torch.where(x > 0, 1, a), gamma*(_t0*_t0)*((2*_t5)*x) + a*(_t3*_t3) + _t4*_t4 + _t5*(a + 1))
     return d_x
 
 
@@ -204,20 +206,21 @@ def sqish_first(x, a, beta, gamma):
     """sqish: (df/dx, df/dtheta...)."""
     _t0 = a - 1
     _t1 = _t0*gamma
-    _t2 = 2*_t1*x + torch.log(beta)
-    _t3 = torch.sigmoid(_t2)
-    _t4 = _t3*_t3
-    _t5 = torch.sigmoid(-_t2)
-    _t6 = _t3*_t5
-    _t7 = _t0*_t0
-    _t8 = 2*_t6
-    _t9 = (_t8*x)
-    _t10 = _t9/2
-    _t11 = (_t8*x*x)
-    d_x = torch.where(torch.isinf(x), torch.where(x > 0, 1, a), _t4*a + _t5*_t5 + _t6*(a + 1) + _t7*_t9*gamma)
-    d_a = torch.where(torch.isinf(x), torch.where(x > 0, 0, float('-inf')), _t1*_t11 + _t10 + (_t4*x))
-    d_beta = torch.where(torch.isinf(x), 0, _t0*_t10/beta)
-    d_gamma = torch.where(torch.isinf(x), 0, _t11*_t7)
+    _t2 = 2*_t1
+    _t3 = torch.log(beta)
+    _t4 = _sigmoid_lin(_t2, x, _t3)
+    _t5 = _t4*_t4
+    _t6 = _sigmoid_lin(-_t2, x, -_t3)
+    _t7 = _t4*_t6
+    _t8 = _t0*_t0
+    _t9 = 2*_t7
+    _t10 = (_t9*x)
+    _t11 = _t10/2
+    _t12 = (_t9*x*x)
+    d_x = torch.where(torch.isinf(x), torch.where(x > 0, 1, a), _t10*_t8*gamma + _t5*a + _t6*_t6 + _t7*(a + 1))
+    d_a = torch.where(torch.isinf(x), torch.where(x > 0, 0, float('-inf')), _t1*_t12 + _t11 + (_t5*x))
+    d_beta = torch.where(torch.isinf(x), 0, _t0*_t11/beta)
+    d_gamma = torch.where(torch.isinf(x), 0, _t12*_t8)
     return (d_x, d_a, d_beta, d_gamma,)
 
 
@@ -226,9 +229,9 @@ def sqish_second(x, a, beta, gamma):
     _t0 = a - 1
     _t1 = _t0*gamma
     _t2 = 2*_t1
-    _t3 = _t2*x + torch.log(beta)
-    _t4 = torch.sigmoid(_t3)
-    _t5 = torch.sigmoid(-_t3)
+    _t3 = torch.log(beta)
+    _t4 = _sigmoid_lin(_t2, x, _t3)
+    _t5 = _sigmoid_lin(-_t2, x, -_t3)
     _t6 = _t5*(_t4*_t4)
     _t7 = _t0*_t0
     _t8 = 4*_t7*gamma

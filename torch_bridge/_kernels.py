@@ -68,6 +68,27 @@ def _sigmoid(t):
 
 
 @triton.jit
+def _sigmoid_lin(c, x, d):
+    """sigma(c x + d) with the rounding error of c*x + d corrected (exact product by
+    Veltkamp splitting, two-sum), as in the PyTorch path."""
+    c = c + tl.zeros_like(x)
+    p = c * x
+    cs = c * 4097.0
+    ch = cs - (cs - c)
+    cl = c - ch
+    xs = x * 4097.0
+    xh = xs - (xs - x)
+    xl = x - xh
+    err = ((ch * xh - p) + ch * xl + cl * xh) + cl * xl
+    s = p + d
+    bp = s - p
+    err = err + ((p - (s - bp)) + (d - bp))
+    err = tl.where(tl.abs(err) < float("inf"), err, 0.0)
+    sig = _sigmoid(s)
+    return sig + sig * _sigmoid(-s) * err
+
+
+@triton.jit
 def _gem_fwd(x_ptr, y_ptr, n, N: tl.constexpr, BLOCK: tl.constexpr):
     """gem: y = f(x); load storage dtype, compute float32."""
     offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK).to(tl.int64)
@@ -206,8 +227,9 @@ def _sqish_fwd(x_ptr, y_ptr, a_ptr, beta_ptr, gamma_ptr, n, BLOCK: tl.constexpr)
     a = tl.load(a_ptr).to(tl.float32)
     beta = tl.load(beta_ptr).to(tl.float32)
     gamma = tl.load(gamma_ptr).to(tl.float32)
-    _t0 = 2*x*gamma*(a - 1) + tl.log(beta)
-    y = tl.where(_isinf(x), tl.where(x > 0, float('inf'), tl.where((a != 0), tl.where((-a) > 0, float('inf'), float('-inf')), 0)), a*((_sigmoid(_t0))*x) + ((_sigmoid(-_t0))*x))
+    _t0 = 2*gamma*(a - 1)
+    _t1 = tl.log(beta)
+    y = tl.where(_isinf(x), tl.where(x > 0, float('inf'), tl.where((a != 0), tl.where((-a) > 0, float('inf'), float('-inf')), 0)), a*((_sigmoid_lin(_t0, x, _t1))*x) + ((_sigmoid_lin(-_t0, x, -_t1))*x))
     tl.store(y_ptr + offs, y.to(y_ptr.dtype.element_ty), mask=mask)
 @triton.jit
 def _sqish_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, a_ptr, beta_ptr, gamma_ptr, n, PARAMS_GRAD: tl.constexpr, BLOCK: tl.constexpr):
@@ -223,28 +245,30 @@ def _sqish_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, a_ptr, beta_ptr, gamma_ptr, n, PA
     if PARAMS_GRAD:
         _t0 = a - 1
         _t1 = _t0*gamma
-        _t2 = 2*_t1*x + tl.log(beta)
-        _t3 = _sigmoid(_t2)
-        _t4 = _t3*_t3
-        _t5 = _sigmoid(-_t2)
-        _t6 = _t3*_t5
-        _t7 = _t0*_t0
-        _t8 = 2*_t6
-        _t9 = (_t8*x)
-        _t10 = _t9/2
-        _t11 = (_t8*x*x)
-        d_x = tl.where(_isinf(x), tl.where(x > 0, 1, a), _t4*a + _t5*_t5 + _t6*(a + 1) + _t7*_t9*gamma)
-        d_a = tl.where(_isinf(x), tl.where(x > 0, 0, float('-inf')), _t1*_t11 + _t10 + (_t4*x))
-        d_beta = tl.where(_isinf(x), 0, _t0*_t10/beta)
-        d_gamma = tl.where(_isinf(x), 0, _t11*_t7)
+        _t2 = 2*_t1
+        _t3 = tl.log(beta)
+        _t4 = _sigmoid_lin(_t2, x, _t3)
+        _t5 = _t4*_t4
+        _t6 = _sigmoid_lin(-_t2, x, -_t3)
+        _t7 = _t4*_t6
+        _t8 = _t0*_t0
+        _t9 = 2*_t7
+        _t10 = (_t9*x)
+        _t11 = _t10/2
+        _t12 = (_t9*x*x)
+        d_x = tl.where(_isinf(x), tl.where(x > 0, 1, a), _t10*_t8*gamma + _t5*a + _t6*_t6 + _t7*(a + 1))
+        d_a = tl.where(_isinf(x), tl.where(x > 0, 0, float('-inf')), _t1*_t12 + _t11 + (_t5*x))
+        d_beta = tl.where(_isinf(x), 0, _t0*_t11/beta)
+        d_gamma = tl.where(_isinf(x), 0, _t12*_t8)
         tl.store(part_ptr + pid * 3 + 0, tl.sum(tl.where(mask, g * d_a, 0.0), axis=0))
         tl.store(part_ptr + pid * 3 + 1, tl.sum(tl.where(mask, g * d_beta, 0.0), axis=0))
         tl.store(part_ptr + pid * 3 + 2, tl.sum(tl.where(mask, g * d_gamma, 0.0), axis=0))
     else:
         _t0 = a - 1
-        _t1 = 2*_t0*x*gamma + tl.log(beta)
-        _t2 = _sigmoid(_t1)
-        _t3 = _sigmoid(-_t1)
-        _t4 = _t2*_t3
-        d_x = tl.where(_isinf(x), tl.where(x > 0, 1, a), gamma*(_t0*_t0)*((2*_t4)*x) + a*(_t2*_t2) + _t3*_t3 + _t4*(a + 1))
+        _t1 = 2*_t0*gamma
+        _t2 = tl.log(beta)
+        _t3 = _sigmoid_lin(_t1, x, _t2)
+        _t4 = _sigmoid_lin(-_t1, x, -_t2)
+        _t5 = _t3*_t4
+        d_x = tl.where(_isinf(x), tl.where(x > 0, 1, a), gamma*(_t0*_t0)*((2*_t5)*x) + a*(_t3*_t3) + _t4*_t4 + _t5*(a + 1))
     tl.store(gx_ptr + offs, (g * d_x).to(gx_ptr.dtype.element_ty), mask=mask)

@@ -16,7 +16,7 @@ from typing import Callable
 
 import sympy as sp
 
-from .stable import R, InfTimes, IPow, Sigmoid, XTimes
+from .stable import R, InfTimes, IPow, Sigmoid, SigmoidLinear, XTimes
 
 __all__ = ["Printer", "TORCH", "TRITON"]
 
@@ -176,6 +176,7 @@ class Printer:
             "Abs": lambda e: self._call("abs", e.args[0]),
             "InfTimes": self._inf_times,
             "XTimes": self._x_times,
+            "SigmoidLinear": lambda e: "_sigmoid_lin({}, {}, {})".format(*map(self, e.args)),
             "Piecewise": self._piecewise,
         }
         if t == "torch":

@@ -31,6 +31,7 @@ __all__ = [
     "IPow",
     "InfTimes",
     "XTimes",
+    "SigmoidLinear",
     "R",
     "StableForm",
     "rewrite_sigmoids",
@@ -64,6 +65,14 @@ class IPow(sp.Function):
         if exponent == 1:
             return base
         return None
+
+
+class SigmoidLinear(sp.Function):
+    """SigmoidLinear(c, x, d) = sigma(c x + d), printed so that the rounding error of
+    c x + d is corrected (exact product and sum): in the tails sigma's relative error is
+    |t| times the absolute error of t = c x + d."""
+
+    nargs = 3
 
 
 class XTimes(sp.Function):
@@ -300,7 +309,9 @@ def _sigmoid_form(expr: sp.Expr, x: sp.Symbol, defaults) -> StableForm | None:
         return None
     d = poly.degree()
     p = [poly.coeff_monomial(s**i) for i in range(d + 1)]
-    sig, sig_neg = Sigmoid(t), Sigmoid(-t)
+    c_t = sp.factor(sp.expand(t).coeff(x))
+    d_t = sp.factor(sp.expand(t - c_t * x))
+    sig, sig_neg = SigmoidLinear(c_t, x, d_t), SigmoidLinear(-c_t, x, -d_t)
     pieces, bern = [], []
     for k in range(d + 1):
         b = sum(sp.binomial(k, i) / sp.binomial(d, i) * p[i] for i in range(k + 1))

@@ -67,6 +67,26 @@ def _sq(x):
     return x * x
 
 
+def _sigmoid_lin(c, x, d):
+    """sigma(c x + d), with the rounding errors of c*x (Dekker's exact product) and of the
+    sum (Knuth's two-sum) applied to first order: sigma(s + e) = sigma(s) (1 + sigma(-s) e)."""
+    split = 134217729.0 if x.dtype == torch.float64 else 4097.0
+    p = c * x
+    cs = c * split
+    ch = cs - (cs - c)
+    cl = c - ch
+    xs = x * split
+    xh = xs - (xs - x)
+    xl = x - xh
+    err = ((ch * xh - p) + ch * xl + cl * xh) + cl * xl
+    s = p + d
+    bp = s - p
+    err = err + ((p - (s - bp)) + (d - bp))
+    err = torch.where(torch.isfinite(err), err, 0.0)
+    sig = torch.sigmoid(s)
+    return sig + sig * torch.sigmoid(-s) * err
+
+
 def _like(x, value):
     return torch.zeros_like(x) + value
 
@@ -153,7 +173,7 @@ def _triton_forward(fam: Family, x, ints, params):
     p = [q.detach().to(device=x.device, dtype=torch.float32).reshape(1) for q in params]
     if n:
         grid = (triton.cdiv(n, BLOCK),)
-        kernel[grid](xs, out, *p, n, *ints, BLOCK=BLOCK)
+        kernel[grid](xs, out, *p, n, *ints, BLOCK=BLOCK, enable_fp_fusion=False)
     return out.view(x.shape)
 
 
@@ -173,7 +193,8 @@ def _triton_backward(fam: Family, grad, x, ints, params, params_grad: bool):
     p = [q.detach().to(device=x.device, dtype=torch.float32).reshape(1) for q in params]
     if n:
         kernel[(blocks,)](gs, xs, gx, partial, *p, n, *ints,
-                          PARAMS_GRAD=bool(params_grad and params), BLOCK=BLOCK)
+                          PARAMS_GRAD=bool(params_grad and params), BLOCK=BLOCK,
+                          enable_fp_fusion=False)  # keeps the exact-product steps exact
     # second stage of the deterministic reduction: a fixed-order sum of per-block sums
     sums = partial.sum(dim=0, dtype=torch.float64)
     return gx.view(x.shape), [sums[i].to(q.dtype) for i, q in enumerate(params)]
@@ -383,4 +404,25 @@ def _exp(t):
 @triton.jit
 def _sigmoid(t):
     return 1.0 / (1.0 + _exp(-t))
+
+
+@triton.jit
+def _sigmoid_lin(c, x, d):
+    """sigma(c x + d) with the rounding error of c*x + d corrected (exact product by
+    Veltkamp splitting, two-sum), as in the PyTorch path."""
+    c = c + tl.zeros_like(x)
+    p = c * x
+    cs = c * 4097.0
+    ch = cs - (cs - c)
+    cl = c - ch
+    xs = x * 4097.0
+    xh = xs - (xs - x)
+    xl = x - xh
+    err = ((ch * xh - p) + ch * xl + cl * xh) + cl * xl
+    s = p + d
+    bp = s - p
+    err = err + ((p - (s - bp)) + (d - bp))
+    err = tl.where(tl.abs(err) < float("inf"), err, 0.0)
+    sig = _sigmoid(s)
+    return sig + sig * _sigmoid(-s) * err
 '''

@@ -40,7 +40,7 @@ def _formulas(codes: Sequence[FamilyCode]) -> str:
                    "dtype.\n\nEach family has ``<name>_f`` (f), ``<name>_dx`` (df/dx), "
                    "``<name>_first`` (df/dx and\ndf/dtheta) and ``<name>_second`` "
                    "(second partial derivatives, upper triangle).\n"),
-           "import torch\n\nfrom ._runtime import _inf_times, _ipow, _like, _sq  # noqa: F401\n"]
+           "import torch\n\nfrom ._runtime import _inf_times, _ipow, _like, _sigmoid_lin, _sq  # noqa: F401\n"]
     for code in codes:
         ints = {code.symbols[p.name].name for p in code.int_params}
         pr = Printer("torch", ints)
