@@ -12,20 +12,19 @@ from ._runtime import _inf_times, _ipow, _like, _sigmoid_lin, _sq  # noqa: F401
 
 def gem_f(x, N):
     """gem: f."""
-    r = 1.0 / x
     ax = torch.abs(x)
-    y = torch.where(x < 0, 0, torch.where(ax <= 1.0, _ipow(x, (1 + 2*N))/(_ipow(x, (2*N)) + 1), x/((1.0/_ipow(x, (2*N))) + 1)))
+    _t0 = _ipow(x, (2*N))
+    y = torch.where(x < 0, 0, torch.where(ax <= 1.0, _ipow(x, (1 + 2*N))/(_t0 + 1), x/(1 + 1/_t0)))
     return y
 
 
 def gem_dx(x, N):
     """gem: df/dx."""
-    r = 1.0 / x
     ax = torch.abs(x)
     _t0 = _ipow(x, (2*N))
     _t1 = _t0 + 1
     _t2 = 2*N
-    _t3 = (1.0/_ipow(x, (2*N)))
+    _t3 = 1/_t0
     _t4 = _t3 + 1
     d_x = torch.where(x < 0, 0, torch.where(ax <= 1.0, _t0*(_t1 + _t2)/(_t1*_t1), (_t2*_t3 + _t4)/(_t4*_t4)))
     return d_x
@@ -33,12 +32,11 @@ def gem_dx(x, N):
 
 def gem_first(x, N):
     """gem: (df/dx, df/dtheta...)."""
-    r = 1.0 / x
     ax = torch.abs(x)
     _t0 = _ipow(x, (2*N))
     _t1 = _t0 + 1
     _t2 = 2*N
-    _t3 = (1.0/_ipow(x, (2*N)))
+    _t3 = 1/_t0
     _t4 = _t3 + 1
     d_x = torch.where(x < 0, 0, torch.where(ax <= 1.0, _t0*(_t1 + _t2)/(_t1*_t1), (_t2*_t3 + _t4)/(_t4*_t4)))
     return (d_x,)
@@ -46,33 +44,31 @@ def gem_first(x, N):
 
 def gem_second(x, N):
     """gem: second partial derivatives."""
-    r = 1.0 / x
     ax = torch.abs(x)
     _t0 = _ipow(x, (2*N))
     _t1 = _t0 + 1
     _t2 = 2*N
-    _t3 = (1.0/_ipow(x, (2*N)))
+    _t3 = 1/_t0
     _t4 = _t3 + 1
-    d_x_x = torch.where(x < 0, 0, torch.where(ax <= 1.0, -_t2*(2*_t0*N - _t1 - _t2)*_ipow(x, (-1 + 2*N))/(_t1*_t1*_t1), -_t2*(-_t2*_t3 + _t2 - _t4)*(1.0/_ipow(x, (1 + 2*N)))/(_t4*_t4*_t4)))
+    d_x_x = torch.where(x < 0, 0, torch.where(ax <= 1.0, -_t2*(2*_t0*N - _t1 - _t2)*_ipow(x, (-1 + 2*N))/(_t1*_t1*_t1), -_t2*(-_t2*_t3 + _t2 - _t4)/((_t4*_t4*_t4)*_ipow(x, (1 + 2*N)))))
     return (d_x_x,)
 
 
 def e_gem_f(x, N, eps):
     """e-gem: f."""
-    r = 1.0 / x
     ax = torch.abs(x)
-    y = torch.where(x < 0, 0, torch.where(ax <= 1.0, _ipow(x, (1 + 2*N))/(eps + _ipow(x, (2*N))), x/(eps*(1.0/_ipow(x, (2*N))) + 1)))
+    _t0 = _ipow(x, (2*N))
+    y = torch.where(x < 0, 0, torch.where(ax <= 1.0, _ipow(x, (1 + 2*N))/(_t0 + eps), x/(1 + eps/_t0)))
     return y
 
 
 def e_gem_dx(x, N, eps):
     """e-gem: df/dx."""
-    r = 1.0 / x
     ax = torch.abs(x)
     _t0 = _ipow(x, (2*N))
     _t1 = _t0 + eps
     _t2 = 2*N
-    _t3 = eps*(1.0/_ipow(x, (2*N)))
+    _t3 = eps/_t0
     _t4 = _t3 + 1
     d_x = torch.where(x < 0, 0, torch.where(ax <= 1.0, _t0*(_t1 + _t2*eps)/(_t1*_t1), (_t2*_t3 + _t4)/(_t4*_t4)))
     return d_x
@@ -80,23 +76,21 @@ def e_gem_dx(x, N, eps):
 
 def e_gem_first(x, N, eps):
     """e-gem: (df/dx, df/dtheta...)."""
-    r = 1.0 / x
     ax = torch.abs(x)
     _t0 = _ipow(x, (2*N))
     _t1 = _t0 + eps
     _t2 = 1/(_t1*_t1)
     _t3 = 2*N
-    _t4 = eps*(1.0/_ipow(x, (2*N)))
+    _t4 = eps/_t0
     _t5 = _t4 + 1
     _t6 = 1/(_t5*_t5)
     d_x = torch.where(x < 0, 0, torch.where(ax <= 1.0, _t0*_t2*(_t1 + _t3*eps), _t6*(_t3*_t4 + _t5)))
-    d_eps = torch.where(x < 0, 0, torch.where(ax <= 1.0, -_t2*_ipow(x, (1 + 2*N)), -_t6*(1.0/_ipow(x, (-1 + 2*N)))))
+    d_eps = torch.where(x < 0, 0, torch.where(ax <= 1.0, -_t2*_ipow(x, (1 + 2*N)), -_t6/_ipow(x, (-1 + 2*N))))
     return (d_x, d_eps,)
 
 
 def e_gem_second(x, N, eps):
     """e-gem: second partial derivatives."""
-    r = 1.0 / x
     ax = torch.abs(x)
     _t0 = 2*N
     _t1 = _t0*eps
@@ -104,43 +98,43 @@ def e_gem_second(x, N, eps):
     _t3 = _t2 + eps
     _t4 = 1/(_t3*_t3*_t3)
     _t5 = _t4*(2*_t2*N - _t1 - _t3)
-    _t6 = (1.0/_ipow(x, (2*N)))
-    _t7 = _t6*eps
-    _t8 = _t7 + 1
-    _t9 = 1/(_t8*_t8*_t8)
-    _t10 = _t9*(2*N - _t0*_t7 - _t8)
-    d_x_x = torch.where(x < 0, 0, torch.where(ax <= 1.0, -_t1*_t5*_ipow(x, (-1 + 2*N)), -_t1*_t10*(1.0/_ipow(x, (1 + 2*N)))))
-    d_x_eps = torch.where(x < 0, 0, torch.where(ax <= 1.0, _t2*_t5, _t10*_t6))
-    d_eps_eps = torch.where(x < 0, 0, torch.where(ax <= 1.0, 2*_t4*_ipow(x, (1 + 2*N)), 2*_t9*(1.0/_ipow(x, (-1 + 4*N)))))
+    _t6 = _ipow(x, (1 + 2*N))
+    _t7 = 1/_t2
+    _t8 = _t7*eps
+    _t9 = _t8 + 1
+    _t10 = 1/(_t9*_t9*_t9)
+    _t11 = _t10*(2*N - _t0*_t8 - _t9)
+    d_x_x = torch.where(x < 0, 0, torch.where(ax <= 1.0, -_t1*_t5*_ipow(x, (-1 + 2*N)), -_t1*_t11/_t6))
+    d_x_eps = torch.where(x < 0, 0, torch.where(ax <= 1.0, _t2*_t5, _t11*_t7))
+    d_eps_eps = torch.where(x < 0, 0, torch.where(ax <= 1.0, 2*_t4*_t6, 2*_t10/_ipow(x, (-1 + 4*N))))
     return (d_x_x, d_x_eps, d_eps_eps,)
 
 
 def se_gem_f(x, N, eps):
     """se-gem: f."""
-    r = 1.0 / x
     ax = torch.abs(x)
     _t0 = _ipow(x, (1 + 2*N))
-    y = torch.where(x < 0, torch.where(ax <= 1.0, -_t0/(_t0 - 1), -1/(1 - (1.0/_ipow(x, (1 + 2*N))))), torch.where(ax <= 1.0, _t0/(eps + _ipow(x, (2*N))), x/(eps*(1.0/_ipow(x, (2*N))) + 1)))
+    _t1 = _ipow(x, (2*N))
+    y = torch.where(x < 0, torch.where(ax <= 1.0, -_t0/(_t0 - 1), -1/(1 - 1/_t0)), torch.where(ax <= 1.0, _t0/(_t1 + eps), x/(1 + eps/_t1)))
     return y
 
 
 def se_gem_dx(x, N, eps):
     """se-gem: df/dx."""
-    r = 1.0 / x
     ax = torch.abs(x)
     _t0 = _ipow(x, (2*N))
     _t1 = 2*N
     _t2 = _t1 + 1
-    _t3 = _t0 + eps
-    _t4 = eps*(1.0/_ipow(x, (2*N)))
-    _t5 = _t4 + 1
-    d_x = torch.where(x < 0, torch.where(ax <= 1.0, _t0*_t2/_sq(_ipow(x, (1 + 2*N)) - 1), _t2*(1.0/_ipow(x, (2 + 2*N)))/_sq(1 - (1.0/_ipow(x, (1 + 2*N))))), torch.where(ax <= 1.0, _t0*(_t1*eps + _t3)/(_t3*_t3), (_t1*_t4 + _t5)/(_t5*_t5)))
+    _t3 = _ipow(x, (1 + 2*N))
+    _t4 = _t0 + eps
+    _t5 = eps/_t0
+    _t6 = _t5 + 1
+    d_x = torch.where(x < 0, torch.where(ax <= 1.0, _t0*_t2/_sq(_t3 - 1), _t2/(_sq(1 - 1/_t3)*_ipow(x, (2 + 2*N)))), torch.where(ax <= 1.0, _t0*(_t1*eps + _t4)/(_t4*_t4), (_t1*_t5 + _t6)/(_t6*_t6)))
     return d_x
 
 
 def se_gem_first(x, N, eps):
     """se-gem: (df/dx, df/dtheta...)."""
-    r = 1.0 / x
     ax = torch.abs(x)
     _t0 = _ipow(x, (2*N))
     _t1 = 2*N
@@ -148,22 +142,21 @@ def se_gem_first(x, N, eps):
     _t3 = _ipow(x, (1 + 2*N))
     _t4 = _t0 + eps
     _t5 = 1/(_t4*_t4)
-    _t6 = eps*(1.0/_ipow(x, (2*N)))
+    _t6 = eps/_t0
     _t7 = _t6 + 1
     _t8 = 1/(_t7*_t7)
-    d_x = torch.where(x < 0, torch.where(ax <= 1.0, _t0*_t2/_sq(_t3 - 1), _t2*(1.0/_ipow(x, (2 + 2*N)))/_sq(1 - (1.0/_ipow(x, (1 + 2*N))))), torch.where(ax <= 1.0, _t0*_t5*(_t1*eps + _t4), _t8*(_t1*_t6 + _t7)))
-    d_eps = torch.where(x < 0, 0, torch.where(ax <= 1.0, -_t3*_t5, -_t8*(1.0/_ipow(x, (-1 + 2*N)))))
+    d_x = torch.where(x < 0, torch.where(ax <= 1.0, _t0*_t2/_sq(_t3 - 1), _t2/(_sq(1 - 1/_t3)*_ipow(x, (2 + 2*N)))), torch.where(ax <= 1.0, _t0*_t5*(_t1*eps + _t4), _t8*(_t1*_t6 + _t7)))
+    d_eps = torch.where(x < 0, 0, torch.where(ax <= 1.0, -_t3*_t5, -_t8/_ipow(x, (-1 + 2*N))))
     return (d_x, d_eps,)
 
 
 def se_gem_second(x, N, eps):
     """se-gem: second partial derivatives."""
-    r = 1.0 / x
     ax = torch.abs(x)
     _t0 = _ipow(x, (-1 + 2*N))
     _t1 = -4*N - 2
     _t2 = _ipow(x, (1 + 2*N))
-    _t3 = (1.0/_ipow(x, (1 + 2*N)))
+    _t3 = 1/_t2
     _t4 = _t3*N
     _t5 = 2*N
     _t6 = _t5*eps
@@ -171,14 +164,14 @@ def se_gem_second(x, N, eps):
     _t8 = _t7 + eps
     _t9 = 1/(_t8*_t8*_t8)
     _t10 = _t9*(2*_t7*N - _t6 - _t8)
-    _t11 = (1.0/_ipow(x, (2*N)))
+    _t11 = 1/_t7
     _t12 = _t11*eps
     _t13 = _t12 + 1
     _t14 = 1/(_t13*_t13*_t13)
     _t15 = _t14*(2*N - _t12*_t5 - _t13)
-    d_x_x = torch.where(x < 0, torch.where(ax <= 1.0, _t0*_t1*(_t2*N + N + _t2)/_ipow(_t2 - 1, 3), _t1*(N + _t4 + 1)*(1.0/_ipow(x, (3 + 2*N)))/_ipow(1 - _t3, 3)), torch.where(ax <= 1.0, -_t0*_t10*_t6, -2*_t15*_t4*eps))
+    d_x_x = torch.where(x < 0, torch.where(ax <= 1.0, _t0*_t1*(_t2*N + N + _t2)/_ipow(_t2 - 1, 3), _t1*(N + _t4 + 1)/(_ipow(1 - _t3, 3)*_ipow(x, (3 + 2*N)))), torch.where(ax <= 1.0, -_t0*_t10*_t6, -2*_t15*_t4*eps))
     d_x_eps = torch.where(x < 0, 0, torch.where(ax <= 1.0, _t10*_t7, _t11*_t15))
-    d_eps_eps = torch.where(x < 0, 0, torch.where(ax <= 1.0, 2*_t2*_t9, 2*_t14*(1.0/_ipow(x, (-1 + 4*N)))))
+    d_eps_eps = torch.where(x < 0, 0, torch.where(ax <= 1.0, 2*_t2*_t9, 2*_t14/_ipow(x, (-1 + 4*N))))
     return (d_x_x, d_x_eps, d_eps_eps,)
 
 

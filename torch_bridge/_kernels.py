@@ -94,9 +94,9 @@ def _gem_fwd(x_ptr, y_ptr, n, N: tl.constexpr, BLOCK: tl.constexpr):
     offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK).to(tl.int64)
     mask = offs < n
     x = tl.load(x_ptr + offs, mask=mask, other=0.0).to(tl.float32)
-    r = 1.0 / x
     ax = tl.abs(x)
-    y = tl.where(x < 0, 0, tl.where(ax <= 1.0, _ipow(x, (1 + 2*N))/(_ipow(x, (2*N)) + 1), x/((1.0/_ipow(x, (2*N))) + 1)))
+    _t0 = _ipow(x, (2*N))
+    y = tl.where(x < 0, 0, tl.where(ax <= 1.0, _ipow(x, (1 + 2*N))/(_t0 + 1), x/(1 + 1/_t0)))
     tl.store(y_ptr + offs, y.to(y_ptr.dtype.element_ty), mask=mask)
 @triton.jit
 def _gem_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, n, N: tl.constexpr, PARAMS_GRAD: tl.constexpr, BLOCK: tl.constexpr):
@@ -107,21 +107,19 @@ def _gem_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, n, N: tl.constexpr, PARAMS_GRAD: tl
     x = tl.load(x_ptr + offs, mask=mask, other=0.0).to(tl.float32)
     g = tl.load(g_ptr + offs, mask=mask, other=0.0).to(tl.float32)
     if PARAMS_GRAD:
-        r = 1.0 / x
         ax = tl.abs(x)
         _t0 = _ipow(x, (2*N))
         _t1 = _t0 + 1
         _t2 = 2*N
-        _t3 = (1.0/_ipow(x, (2*N)))
+        _t3 = 1/_t0
         _t4 = _t3 + 1
         d_x = tl.where(x < 0, 0, tl.where(ax <= 1.0, _t0*(_t1 + _t2)/(_t1*_t1), (_t2*_t3 + _t4)/(_t4*_t4)))
     else:
-        r = 1.0 / x
         ax = tl.abs(x)
         _t0 = _ipow(x, (2*N))
         _t1 = _t0 + 1
         _t2 = 2*N
-        _t3 = (1.0/_ipow(x, (2*N)))
+        _t3 = 1/_t0
         _t4 = _t3 + 1
         d_x = tl.where(x < 0, 0, tl.where(ax <= 1.0, _t0*(_t1 + _t2)/(_t1*_t1), (_t2*_t3 + _t4)/(_t4*_t4)))
     tl.store(gx_ptr + offs, (g * d_x).to(gx_ptr.dtype.element_ty), mask=mask)
@@ -133,9 +131,9 @@ def _e_gem_fwd(x_ptr, y_ptr, eps_ptr, n, N: tl.constexpr, BLOCK: tl.constexpr):
     mask = offs < n
     x = tl.load(x_ptr + offs, mask=mask, other=0.0).to(tl.float32)
     eps = tl.load(eps_ptr).to(tl.float32)
-    r = 1.0 / x
     ax = tl.abs(x)
-    y = tl.where(x < 0, 0, tl.where(ax <= 1.0, _ipow(x, (1 + 2*N))/(eps + _ipow(x, (2*N))), x/(eps*(1.0/_ipow(x, (2*N))) + 1)))
+    _t0 = _ipow(x, (2*N))
+    y = tl.where(x < 0, 0, tl.where(ax <= 1.0, _ipow(x, (1 + 2*N))/(_t0 + eps), x/(1 + eps/_t0)))
     tl.store(y_ptr + offs, y.to(y_ptr.dtype.element_ty), mask=mask)
 @triton.jit
 def _e_gem_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, eps_ptr, n, N: tl.constexpr, PARAMS_GRAD: tl.constexpr, BLOCK: tl.constexpr):
@@ -147,25 +145,23 @@ def _e_gem_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, eps_ptr, n, N: tl.constexpr, PARA
     g = tl.load(g_ptr + offs, mask=mask, other=0.0).to(tl.float32)
     eps = tl.load(eps_ptr).to(tl.float32)
     if PARAMS_GRAD:
-        r = 1.0 / x
         ax = tl.abs(x)
         _t0 = _ipow(x, (2*N))
         _t1 = _t0 + eps
         _t2 = 1/(_t1*_t1)
         _t3 = 2*N
-        _t4 = eps*(1.0/_ipow(x, (2*N)))
+        _t4 = eps/_t0
         _t5 = _t4 + 1
         _t6 = 1/(_t5*_t5)
         d_x = tl.where(x < 0, 0, tl.where(ax <= 1.0, _t0*_t2*(_t1 + _t3*eps), _t6*(_t3*_t4 + _t5)))
-        d_eps = tl.where(x < 0, 0, tl.where(ax <= 1.0, -_t2*_ipow(x, (1 + 2*N)), -_t6*(1.0/_ipow(x, (-1 + 2*N)))))
+        d_eps = tl.where(x < 0, 0, tl.where(ax <= 1.0, -_t2*_ipow(x, (1 + 2*N)), -_t6/_ipow(x, (-1 + 2*N))))
         tl.store(part_ptr + pid * 1 + 0, tl.sum(tl.where(mask, g * d_eps, 0.0), axis=0))
     else:
-        r = 1.0 / x
         ax = tl.abs(x)
         _t0 = _ipow(x, (2*N))
         _t1 = _t0 + eps
         _t2 = 2*N
-        _t3 = eps*(1.0/_ipow(x, (2*N)))
+        _t3 = eps/_t0
         _t4 = _t3 + 1
         d_x = tl.where(x < 0, 0, tl.where(ax <= 1.0, _t0*(_t1 + _t2*eps)/(_t1*_t1), (_t2*_t3 + _t4)/(_t4*_t4)))
     tl.store(gx_ptr + offs, (g * d_x).to(gx_ptr.dtype.element_ty), mask=mask)
@@ -177,10 +173,10 @@ def _se_gem_fwd(x_ptr, y_ptr, eps_ptr, n, N: tl.constexpr, BLOCK: tl.constexpr):
     mask = offs < n
     x = tl.load(x_ptr + offs, mask=mask, other=0.0).to(tl.float32)
     eps = tl.load(eps_ptr).to(tl.float32)
-    r = 1.0 / x
     ax = tl.abs(x)
     _t0 = _ipow(x, (1 + 2*N))
-    y = tl.where(x < 0, tl.where(ax <= 1.0, -_t0/(_t0 - 1), -1/(1 - (1.0/_ipow(x, (1 + 2*N))))), tl.where(ax <= 1.0, _t0/(eps + _ipow(x, (2*N))), x/(eps*(1.0/_ipow(x, (2*N))) + 1)))
+    _t1 = _ipow(x, (2*N))
+    y = tl.where(x < 0, tl.where(ax <= 1.0, -_t0/(_t0 - 1), -1/(1 - 1/_t0)), tl.where(ax <= 1.0, _t0/(_t1 + eps), x/(1 + eps/_t1)))
     tl.store(y_ptr + offs, y.to(y_ptr.dtype.element_ty), mask=mask)
 @triton.jit
 def _se_gem_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, eps_ptr, n, N: tl.constexpr, PARAMS_GRAD: tl.constexpr, BLOCK: tl.constexpr):
@@ -192,7 +188,6 @@ def _se_gem_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, eps_ptr, n, N: tl.constexpr, PAR
     g = tl.load(g_ptr + offs, mask=mask, other=0.0).to(tl.float32)
     eps = tl.load(eps_ptr).to(tl.float32)
     if PARAMS_GRAD:
-        r = 1.0 / x
         ax = tl.abs(x)
         _t0 = _ipow(x, (2*N))
         _t1 = 2*N
@@ -200,22 +195,22 @@ def _se_gem_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, eps_ptr, n, N: tl.constexpr, PAR
         _t3 = _ipow(x, (1 + 2*N))
         _t4 = _t0 + eps
         _t5 = 1/(_t4*_t4)
-        _t6 = eps*(1.0/_ipow(x, (2*N)))
+        _t6 = eps/_t0
         _t7 = _t6 + 1
         _t8 = 1/(_t7*_t7)
-        d_x = tl.where(x < 0, tl.where(ax <= 1.0, _t0*_t2/_sq(_t3 - 1), _t2*(1.0/_ipow(x, (2 + 2*N)))/_sq(1 - (1.0/_ipow(x, (1 + 2*N))))), tl.where(ax <= 1.0, _t0*_t5*(_t1*eps + _t4), _t8*(_t1*_t6 + _t7)))
-        d_eps = tl.where(x < 0, 0, tl.where(ax <= 1.0, -_t3*_t5, -_t8*(1.0/_ipow(x, (-1 + 2*N)))))
+        d_x = tl.where(x < 0, tl.where(ax <= 1.0, _t0*_t2/_sq(_t3 - 1), _t2/(_sq(1 - 1/_t3)*_ipow(x, (2 + 2*N)))), tl.where(ax <= 1.0, _t0*_t5*(_t1*eps + _t4), _t8*(_t1*_t6 + _t7)))
+        d_eps = tl.where(x < 0, 0, tl.where(ax <= 1.0, -_t3*_t5, -_t8/_ipow(x, (-1 + 2*N))))
         tl.store(part_ptr + pid * 1 + 0, tl.sum(tl.where(mask, g * d_eps, 0.0), axis=0))
     else:
-        r = 1.0 / x
         ax = tl.abs(x)
         _t0 = _ipow(x, (2*N))
         _t1 = 2*N
         _t2 = _t1 + 1
-        _t3 = _t0 + eps
-        _t4 = eps*(1.0/_ipow(x, (2*N)))
-        _t5 = _t4 + 1
-        d_x = tl.where(x < 0, tl.where(ax <= 1.0, _t0*_t2/_sq(_ipow(x, (1 + 2*N)) - 1), _t2*(1.0/_ipow(x, (2 + 2*N)))/_sq(1 - (1.0/_ipow(x, (1 + 2*N))))), tl.where(ax <= 1.0, _t0*(_t1*eps + _t3)/(_t3*_t3), (_t1*_t4 + _t5)/(_t5*_t5)))
+        _t3 = _ipow(x, (1 + 2*N))
+        _t4 = _t0 + eps
+        _t5 = eps/_t0
+        _t6 = _t5 + 1
+        d_x = tl.where(x < 0, tl.where(ax <= 1.0, _t0*_t2/_sq(_t3 - 1), _t2/(_sq(1 - 1/_t3)*_ipow(x, (2 + 2*N)))), tl.where(ax <= 1.0, _t0*(_t1*eps + _t4)/(_t4*_t4), (_t1*_t5 + _t6)/(_t6*_t6)))
     tl.store(gx_ptr + offs, (g * d_x).to(gx_ptr.dtype.element_ty), mask=mask)
 
 @triton.jit

@@ -36,8 +36,8 @@ def body_lines(
     isnan = "torch.isnan" if printer.target == "torch" else "_isnan"
     used = " ".join(printer(e) for e in reduced) + " ".join(printer(e) for _, e in replacements)
     lines = []
-    if _uses(used, "r") or any(f.kind == "power" for _, fs in outputs for f in fs):
-        lines.append(f"r = 1.0 / x")
+    if _uses(used, "r"):
+        lines.append("r = 1.0 / x")
     if any(f.kind == "power" for _, fs in outputs for f in fs):
         lines.append("ax = torch.abs(x)" if printer.target == "torch" else "ax = tl.abs(x)")
     for sym, expr in replacements:
@@ -67,8 +67,12 @@ def body_lines(
 
 
 def _freeze_exponents(expr: sp.Expr, printer: Printer) -> sp.Expr:
-    """Turn every symbolic IPow exponent into one atom, so that ``sp.cse`` does not
-    split integer exponents such as 2*N + 1 into float temporaries."""
+    """Write r**k as 1/x**k (one rounding instead of k, and shared with x**k by
+    ``sp.cse``) and turn every symbolic IPow exponent into one atom, so that ``sp.cse``
+    does not split integer exponents such as 2*N + 1 into float temporaries."""
+    x = sp.Symbol(printer.x_name, real=True)
+    expr = expr.replace(lambda e: isinstance(e, IPow) and e.args[0] == R,
+                        lambda e: 1 / IPow(x, e.args[1]))
     return expr.replace(
         lambda e: isinstance(e, IPow) and e.args[1].free_symbols,
         lambda e: IPow(e.args[0], sp.Symbol(printer.integer(e.args[1]))),
