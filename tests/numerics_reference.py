@@ -14,6 +14,7 @@ import math
 
 import mpmath as mp
 import numpy as np
+import pytest
 
 mp.mp.dps = 50
 
@@ -24,6 +25,21 @@ FORMATS = {
     "float32": (23, -126, 3.4028234663852886e38),
     "float64": (52, -1022, 1.7976931348623157e308),
 }
+
+
+def backend_fixture(name: str):
+    """An autouse fixture selecting the generated package's backend for a test module."""
+
+    @pytest.fixture(autouse=True)
+    def _backend():
+        from torch_bridge import _runtime
+
+        previous = _runtime.get_backend()
+        _runtime.set_backend(name)
+        yield
+        _runtime.set_backend(previous)
+
+    return _backend
 
 
 # ------------------------------------------------------------------ references (SPEC)

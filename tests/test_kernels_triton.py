@@ -39,12 +39,7 @@ needs_kernels = pytest.mark.skipif(
     reason="needs a GPU or TRITON_INTERPRET=1 set before triton was imported")
 
 
-@pytest.fixture(autouse=True)
-def _triton_backend():
-    previous = _runtime.get_backend()
-    _runtime.set_backend("triton")
-    yield
-    _runtime.set_backend(previous)
+_backend = ref.backend_fixture("triton")
 
 
 def _device():

@@ -31,12 +31,7 @@ CONFIGS = [
 BOUND = {"float16": 1.0, "bfloat16": 1.0, "float32": 4.0, "float64": 4.0}
 
 
-@pytest.fixture(autouse=True)
-def _torch_backend():
-    previous = _runtime.get_backend()
-    _runtime.set_backend("torch")
-    yield
-    _runtime.set_backend(previous)
+_backend = ref.backend_fixture("torch")
 
 
 def test_hand_derivatives_agree_with_mpmath_diff():

@@ -12,6 +12,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+import numerics_reference as ref  # noqa: E402
 import torch_bridge as tb  # noqa: E402
 from torch_bridge import _runtime  # noqa: E402
 
@@ -23,12 +24,7 @@ FAMILIES = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _torch_backend():
-    previous = _runtime.get_backend()
-    _runtime.set_backend("torch")
-    yield
-    _runtime.set_backend(previous)
+_backend = ref.backend_fixture("torch")
 
 
 # ------------------------------------------------------------------ API contract
