@@ -88,6 +88,7 @@ def _sigmoid_lin(c, x, d):
     return sig + sig * _sigmoid(-s) * err
 
 
+
 @triton.jit
 def _gem_fwd(x_ptr, y_ptr, n, N: tl.constexpr, BLOCK: tl.constexpr):
     """gem: y = f(x); load storage dtype, compute float32."""
@@ -98,6 +99,8 @@ def _gem_fwd(x_ptr, y_ptr, n, N: tl.constexpr, BLOCK: tl.constexpr):
     _t0 = _ipow(x, (2*N))
     y = tl.where(x < 0, 0, tl.where(ax <= 1.0, _ipow(x, (1 + 2*N))/(_t0 + 1), x/(1 + 1/_t0)))
     tl.store(y_ptr + offs, y.to(y_ptr.dtype.element_ty), mask=mask)
+
+
 @triton.jit
 def _gem_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, n, N: tl.constexpr, PARAMS_GRAD: tl.constexpr, BLOCK: tl.constexpr):
     """gem: grad_x = g f'(x) and per-block sums of g df/dtheta."""
@@ -124,6 +127,7 @@ def _gem_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, n, N: tl.constexpr, PARAMS_GRAD: tl
         d_x = tl.where(x < 0, 0, tl.where(ax <= 1.0, _t0*(_t1 + _t2)/(_t1*_t1), (_t2*_t3 + _t4)/(_t4*_t4)))
     tl.store(gx_ptr + offs, (g * d_x).to(gx_ptr.dtype.element_ty), mask=mask)
 
+
 @triton.jit
 def _e_gem_fwd(x_ptr, y_ptr, eps_ptr, n, N: tl.constexpr, BLOCK: tl.constexpr):
     """e-gem: y = f(x); load storage dtype, compute float32."""
@@ -135,6 +139,8 @@ def _e_gem_fwd(x_ptr, y_ptr, eps_ptr, n, N: tl.constexpr, BLOCK: tl.constexpr):
     _t0 = _ipow(x, (2*N))
     y = tl.where(x < 0, 0, tl.where(ax <= 1.0, _ipow(x, (1 + 2*N))/(_t0 + eps), x/(1 + eps/_t0)))
     tl.store(y_ptr + offs, y.to(y_ptr.dtype.element_ty), mask=mask)
+
+
 @triton.jit
 def _e_gem_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, eps_ptr, n, N: tl.constexpr, PARAMS_GRAD: tl.constexpr, BLOCK: tl.constexpr):
     """e-gem: grad_x = g f'(x) and per-block sums of g df/dtheta."""
@@ -166,6 +172,7 @@ def _e_gem_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, eps_ptr, n, N: tl.constexpr, PARA
         d_x = tl.where(x < 0, 0, tl.where(ax <= 1.0, _t0*(_t1 + _t2*eps)/(_t1*_t1), (_t2*_t3 + _t4)/(_t4*_t4)))
     tl.store(gx_ptr + offs, (g * d_x).to(gx_ptr.dtype.element_ty), mask=mask)
 
+
 @triton.jit
 def _se_gem_fwd(x_ptr, y_ptr, eps_ptr, n, N: tl.constexpr, BLOCK: tl.constexpr):
     """se-gem: y = f(x); load storage dtype, compute float32."""
@@ -178,6 +185,8 @@ def _se_gem_fwd(x_ptr, y_ptr, eps_ptr, n, N: tl.constexpr, BLOCK: tl.constexpr):
     _t1 = _ipow(x, (2*N))
     y = tl.where(x < 0, tl.where(ax <= 1.0, -_t0/(_t0 - 1), -1/(1 - 1/_t0)), tl.where(ax <= 1.0, _t0/(_t1 + eps), x/(1 + eps/_t1)))
     tl.store(y_ptr + offs, y.to(y_ptr.dtype.element_ty), mask=mask)
+
+
 @triton.jit
 def _se_gem_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, eps_ptr, n, N: tl.constexpr, PARAMS_GRAD: tl.constexpr, BLOCK: tl.constexpr):
     """se-gem: grad_x = g f'(x) and per-block sums of g df/dtheta."""
@@ -213,6 +222,7 @@ def _se_gem_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, eps_ptr, n, N: tl.constexpr, PAR
         d_x = tl.where(x < 0, tl.where(ax <= 1.0, _t0*_t2/_sq(_t3 - 1), _t2/(_sq(1 - 1/_t3)*_ipow(x, (2 + 2*N)))), tl.where(ax <= 1.0, _t0*(_t1*eps + _t4)/(_t4*_t4), (_t1*_t5 + _t6)/(_t6*_t6)))
     tl.store(gx_ptr + offs, (g * d_x).to(gx_ptr.dtype.element_ty), mask=mask)
 
+
 @triton.jit
 def _sqish_fwd(x_ptr, y_ptr, a_ptr, beta_ptr, gamma_ptr, n, BLOCK: tl.constexpr):
     """sqish: y = f(x); load storage dtype, compute float32."""
@@ -226,6 +236,8 @@ def _sqish_fwd(x_ptr, y_ptr, a_ptr, beta_ptr, gamma_ptr, n, BLOCK: tl.constexpr)
     _t1 = tl.log(beta)
     y = tl.where(_isinf(x), tl.where(x > 0, float('inf'), tl.where((a != 0), tl.where((-a) > 0, float('inf'), float('-inf')), 0)), a*((_sigmoid_lin(_t0, x, _t1))*x) + ((_sigmoid_lin(-_t0, x, -_t1))*x))
     tl.store(y_ptr + offs, y.to(y_ptr.dtype.element_ty), mask=mask)
+
+
 @triton.jit
 def _sqish_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, a_ptr, beta_ptr, gamma_ptr, n, PARAMS_GRAD: tl.constexpr, BLOCK: tl.constexpr):
     """sqish: grad_x = g f'(x) and per-block sums of g df/dtheta."""

@@ -11,27 +11,31 @@ from ._runtime import as_param, check_input, check_int
 __all__ = ["gem", "e_gem", "se_gem", "sqish"]
 
 
+
 def gem(x, N: int = 1) -> torch.Tensor:
     """gem: 0 for -oo < x < 0; x**(2*N + 1)/(x**(2*N) + 1) for 0 < x < oo."""
     check_input(x)
     N = check_int("N", N)
     return torch.ops.torch_bridge.gem_fwd(x, N)
 
+
 def e_gem(x, N: int = 1, eps=1.0) -> torch.Tensor:
-    """e-gem: 0 for -oo < x < 0; x**(2*N + 1)/(epsilon + x**(2*N)) for 0 < x < oo."""
+    """e-gem: 0 for -oo < x < 0; x**(2*N + 1)/(eps + x**(2*N)) for 0 < x < oo."""
     check_input(x)
     N = check_int("N", N)
     if not isinstance(eps, torch.Tensor) and not (eps > 0.0):
         raise ValueError(f"eps must be a real number > 0 (got {eps!r})")
     return torch.ops.torch_bridge.e_gem_fwd(x, N, as_param(eps, x, "eps"))
 
+
 def se_gem(x, N: int = 1, eps=1.0) -> torch.Tensor:
-    """se-gem: x**(2*N + 1)/(1 - x**(2*N + 1)) for -oo < x < 0; x**(2*N + 1)/(epsilon + x**(2*N)) for 0 < x < oo."""
+    """se-gem: x**(2*N + 1)/(1 - x**(2*N + 1)) for -oo < x < 0; x**(2*N + 1)/(eps + x**(2*N)) for 0 < x < oo."""
     check_input(x)
     N = check_int("N", N)
     if not isinstance(eps, torch.Tensor) and not (eps > 0.0):
         raise ValueError(f"eps must be a real number > 0 (got {eps!r})")
     return torch.ops.torch_bridge.se_gem_fwd(x, N, as_param(eps, x, "eps"))
+
 
 def sqish(x, a=0.0, beta=1.0, gamma=1.0) -> torch.Tensor:
     """sqish: a*x + x*(1 - a)/(beta*exp(-2*gamma*x*(1 - a)) + 1) for -oo < x < oo."""

@@ -7,11 +7,11 @@ import torch
 from . import functional
 from ._runtime import check_int
 
+__all__ = ["GEM", "EGEM", "SEGEM", "Sqish"]
+
 
 def _value(v) -> float:
     return float(v.detach()) if isinstance(v, torch.Tensor) else float(v)
-
-__all__ = ["GEM", "EGEM", "SEGEM", "Sqish"]
 
 
 class GEM(torch.nn.Module):
@@ -26,6 +26,7 @@ class GEM(torch.nn.Module):
 
     def extra_repr(self) -> str:
         return f"N={self.N}"
+
 
 class EGEM(torch.nn.Module):
     """e-gem as a module (see ``functional.e_gem``)."""
@@ -47,6 +48,7 @@ class EGEM(torch.nn.Module):
     def extra_repr(self) -> str:
         return f"N={self.N}, eps={_value(self.eps):g}, learnable={self.learnable}"
 
+
 class SEGEM(torch.nn.Module):
     """se-gem as a module (see ``functional.se_gem``)."""
 
@@ -66,6 +68,7 @@ class SEGEM(torch.nn.Module):
 
     def extra_repr(self) -> str:
         return f"N={self.N}, eps={_value(self.eps):g}, learnable={self.learnable}"
+
 
 class Sqish(torch.nn.Module):
     """sqish as a module (see ``functional.sqish``)."""

@@ -75,7 +75,7 @@ def _kernel_source(code: FamilyCode) -> str | None:
         return None
     ptrs = "".join(f"{n}_ptr, " for n in reals)
     consts = "".join(f"{n}: tl.constexpr, " for n in ints)
-    loads = "".join(f"    {n} = tl.load({n}_ptr).to(tl.float32)\n" for n in reals)
+    loads = [f"    {n} = tl.load({n}_ptr).to(tl.float32)" for n in reals]
     name = code.pyname
     lines = [
         "",
@@ -85,7 +85,7 @@ def _kernel_source(code: FamilyCode) -> str | None:
         "    offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK).to(tl.int64)",
         "    mask = offs < n",
         "    x = tl.load(x_ptr + offs, mask=mask, other=0.0).to(tl.float32)",
-        loads.rstrip("\n"),
+        *loads,
         *fwd,
         "    tl.store(y_ptr + offs, y.to(y_ptr.dtype.element_ty), mask=mask)",
         "",
@@ -99,7 +99,7 @@ def _kernel_source(code: FamilyCode) -> str | None:
         "    mask = offs < n",
         "    x = tl.load(x_ptr + offs, mask=mask, other=0.0).to(tl.float32)",
         "    g = tl.load(g_ptr + offs, mask=mask, other=0.0).to(tl.float32)",
-        loads.rstrip("\n"),
+        *loads,
         "    if PARAMS_GRAD:",
         *bwd_all,
     ]
@@ -112,7 +112,7 @@ def _kernel_source(code: FamilyCode) -> str | None:
         "    tl.store(gx_ptr + offs, (g * d_x).to(gx_ptr.dtype.element_ty), mask=mask)",
         "",
     ]
-    return "\n".join(line for line in lines if line != "")
+    return "\n".join(lines).strip("\n")
 
 
 def _kernels(codes: Sequence[FamilyCode]) -> tuple[str, dict[str, bool]]:
@@ -124,7 +124,7 @@ def _kernels(codes: Sequence[FamilyCode]) -> tuple[str, dict[str, bool]]:
         src = _kernel_source(code)
         has[code.pyname] = src is not None
         if src is not None:
-            parts.append("\n" + src.replace("\n    \n", "\n"))
+            parts.append("\n\n" + src)
     return "\n".join(parts), has
 
 
@@ -178,8 +178,9 @@ def _functional(codes: Sequence[FamilyCode], lib: str) -> str:
             args.append(f"{c.symbols[p.name].name}: int = {int(p.default)}")
         for p in c.real_params:
             args.append(f"{c.symbols[p.name].name}=" + repr(float(p.default)))
-        out.append(f"\ndef {c.pyname}({', '.join(args)}) -> torch.Tensor:")
-        formula = "; ".join(f"{sp.sstr(b.expr)} for {b.lower} < x < {b.upper}"
+        out.append(f"\n\ndef {c.pyname}({', '.join(args)}) -> torch.Tensor:")
+        plain = {c.activation.parameter(k).symbol: v for k, v in c.symbols.items()}
+        formula = "; ".join(f"{sp.sstr(b.expr.xreplace(plain))} for {b.lower} < x < {b.upper}"
                             for b in c.activation.branches)
         out.append(f'    """{c.activation.name}: {formula}."""')
         out.append("    check_input(x)")
@@ -198,9 +199,9 @@ def _functional(codes: Sequence[FamilyCode], lib: str) -> str:
 def _modules(codes: Sequence[FamilyCode]) -> str:
     out = [_header("``torch.nn.Module`` wrappers; real parameters may be learnable.\n"),
            "import torch\n\nfrom . import functional\nfrom ._runtime import check_int\n",
+           "__all__ = [" + ", ".join(f'"{c.classname}"' for c in codes) + "]\n",
            "\ndef _value(v) -> float:\n"
-           "    return float(v.detach()) if isinstance(v, torch.Tensor) else float(v)\n",
-           "__all__ = [" + ", ".join(f'"{c.classname}"' for c in codes) + "]\n"]
+           "    return float(v.detach()) if isinstance(v, torch.Tensor) else float(v)"]
     for c in codes:
         name = c.activation.name
         ints = [c.symbols[p.name].name for p in c.int_params]
@@ -211,7 +212,7 @@ def _modules(codes: Sequence[FamilyCode]) -> str:
         args += [f"{n}: float = {defaults[p.name]!r}" for n, p in zip(reals, c.real_params)]
         if reals:
             args.append(f"learnable: bool = {LEARNABLE_DEFAULT.get(name, False)}")
-        out.append(f"\nclass {c.classname}(torch.nn.Module):")
+        out.append(f"\n\nclass {c.classname}(torch.nn.Module):")
         out.append(f'    """{name} as a module (see ``functional.{c.pyname}``)."""\n')
         out.append(f"    def __init__(self, {', '.join(args)}) -> None:")
         out.append("        super().__init__()")
