@@ -250,3 +250,5 @@ def test_generated_package_for_user_families_runs(tmp_path, monkeypatch):
     want = torch.where(xd > 0, xd**5 / (xd**4 + 3), torch.zeros_like(xd))
     torch.testing.assert_close(pkg.gem5(xd), want)
     assert torch.isfinite(pkg.gem5(torch.tensor([1e300, -1e300], dtype=torch.float64))).all()
+    model = torch.nn.Sequential(torch.nn.ReLU())
+    assert pkg.replace_activations(model) == 1 and isinstance(model[0], pkg.Silu)

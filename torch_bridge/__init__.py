@@ -21,12 +21,10 @@ __version__ = "0.1.0"
 __all__ = ["gem", "e_gem", "se_gem", "sqish", "GEM", "EGEM", "SEGEM", "Sqish", "replace_activations", "set_backend", "get_backend"]
 
 
-def replace_activations(model: torch.nn.Module, old=torch.nn.ReLU, new=None) -> int:
+def replace_activations(model: torch.nn.Module, old=torch.nn.ReLU,
+                        new=lambda: GEM(N=1)) -> int:
     """Replace every submodule that is an instance of ``old`` (a class or tuple of
     classes) by ``new()``; return how many were replaced."""
-    if new is None:
-        def new():
-            return GEM(N=1)
     count = 0
     for name, child in list(model.named_children()):
         if isinstance(child, old):

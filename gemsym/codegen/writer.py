@@ -244,6 +244,8 @@ def _modules(codes: Sequence[FamilyCode]) -> str:
 
 def _init(codes: Sequence[FamilyCode], lib: str, has_kernel: dict[str, bool]) -> str:
     names = [c.pyname for c in codes] + [c.classname for c in codes]
+    classes = [c.classname for c in codes]
+    default = "GEM(N=1)" if "GEM" in classes else f"{classes[0]}()"
     fams = ", ".join(c.activation.name for c in codes)
     triton = ", ".join(c.pyname for c in codes if has_kernel[c.pyname]) or "none"
     doc = (f"PyTorch activations generated from gemsym's symbolic definitions ({fams}).\n\n"
@@ -261,15 +263,13 @@ def _init(codes: Sequence[FamilyCode], lib: str, has_kernel: dict[str, bool]) ->
             f'__version__ = "{__version__}"\n'
             "__all__ = [" + ", ".join(f'"{n}"' for n in names)
             + ', "replace_activations", "set_backend", "get_backend"]\n\n\n'
-            + REPLACE)
+            + REPLACE.replace("{default}", default))
 
 
-REPLACE = '''def replace_activations(model: torch.nn.Module, old=torch.nn.ReLU, new=None) -> int:
+REPLACE = '''def replace_activations(model: torch.nn.Module, old=torch.nn.ReLU,
+                        new=lambda: {default}) -> int:
     """Replace every submodule that is an instance of ``old`` (a class or tuple of
     classes) by ``new()``; return how many were replaced."""
-    if new is None:
-        def new():
-            return GEM(N=1)
     count = 0
     for name, child in list(model.named_children()):
         if isinstance(child, old):
