@@ -203,7 +203,7 @@ def _end_condition(end: _End, p: sp.Expr) -> sp.Basic:
     infinite = end.point in (sp.oo, -sp.oo)
     if p == sp.oo:
         return sp.Le(e, 0) if infinite else sp.Ge(e, 0)
-    return sp.Gt(-p * e, 1) if infinite else sp.Gt(p * e, -1)
+    return sp.Gt(p * sp.expand(-e), 1) if infinite else sp.Gt(p * e, -1)
 
 
 def _decide(cond: sp.Basic, act: Activation) -> bool | None:
@@ -237,31 +237,41 @@ def _describe(end: _End, x: sp.Symbol) -> str:
         return f"{end.where}: behaviour of |f - limit| not determined"
     if end.exponent == sp.oo:
         return f"{end.where}: |f - limit| grows exponentially"
-    r = sp.Abs(x) if end.point in (sp.oo, -sp.oo) else sp.Abs(x - end.point)
-    return f"{end.where}: |f - limit| ~ {sp.Abs(end.coef)}*{r}**({end.exponent})"
+    r = f"|{x}|" if end.point in (sp.oo, -sp.oo) or end.point == 0 else f"|{x - end.point}|"
+    return f"{end.where}: |f - limit| ~ {sp.Abs(end.coef)} * {r}^({end.exponent})"
 
 
 # --------------------------------------------------------------------- scaling and rate
-def _scaling(d: sp.Expr, x: sp.Symbol, lam: sp.Symbol) -> tuple[sp.Expr, sp.Expr] | None:
-    """(alpha, beta) with alpha x d_x + lam d_lam = beta d identically, i.e.
-    d(lam^alpha u; lam) = lam^beta d(u; 1); None when no such constants exist."""
+def _scaling(d: sp.Expr, x: sp.Symbol, lam: sp.Symbol, side: int = 1) -> tuple[sp.Expr, sp.Expr] | None:
+    """(alpha, beta) with d(lam^alpha u; lam) = lam^beta d(u; 1) for all lam > 0 and all u
+    of the sign ``side``, or None.
+
+    Differentiating that identity in lam gives alpha r1 + r2 = beta with r1 = x d_x/d and
+    r2 = lam d_lam/d, so alpha = -(d r2/dx)/(d r1/dx) must be a constant; the identity
+    itself is then verified exactly."""
+
+    def reduce(e: sp.Expr) -> sp.Expr:
+        e = sp.cancel(sp.together(e))
+        return e if not e.has(x, lam) else sp.simplify(e)
+
     try:
-        r1 = sp.simplify(x * sp.diff(d, x) / d)
-        r2 = sp.simplify(lam * sp.diff(d, lam) / d)
+        r1 = reduce(x * sp.diff(d, x) / d)
+        r2 = reduce(lam * sp.diff(d, lam) / d)
         d1 = sp.diff(r1, x)
         if is_zero(d1):
             return None
-        alpha = sp.simplify(-sp.diff(r2, x) / d1)
-        beta = sp.simplify(r2 + alpha * r1)
-    except (NotImplementedError, TypeError, ZeroDivisionError):
+        alpha = reduce(-sp.diff(r2, x) / d1)
+        beta = reduce(r2 + alpha * r1)
+    except (TypeError, ZeroDivisionError, NotImplementedError):
         return None
     if alpha.has(x, lam) or beta.has(x, lam):
         return None
     u = sp.Dummy("u", positive=True)
-    check = d.subs(x, lam**alpha * u) - lam**beta * d.subs(lam, 1).subs(x, u)
-    if not is_zero(sp.powsimp(sp.expand_power_base(check, force=True), force=True)):
-        if not is_zero(sp.simplify(check)):
-            return None
+    lhs = d.subs(x, side * lam**alpha * u)
+    rhs = lam**beta * d.subs(lam, 1).subs(x, side * u)
+    check = sp.powsimp(sp.expand_power_base(lhs - rhs, force=True), force=True)
+    if not is_zero(check) and not is_zero(sp.simplify(check)):
+        return None
     return alpha, beta
 
 
@@ -348,7 +358,7 @@ def _exp_series_integral(h: sp.Expr, u: sp.Symbol, p: sp.Expr) -> sp.Expr | None
     if not is_zero(R.subs(w, 0)):
         return None
     j = sp.Dummy("j", integer=True, positive=True)
-    coefficient = sp.S.Zero  # a_j for j >= 1 from the partial fractions of R
+    total = sp.S.Zero  # sum_j a_j m!/(j k)^{m+1}, a_j from the partial fractions of R
     for term in sp.Add.make_args(sp.apart(R, w, full=False)):
         num, den = sp.fraction(sp.factor(term))
         if not den.has(w):
@@ -358,14 +368,16 @@ def _exp_series_integral(h: sp.Expr, u: sp.Symbol, p: sp.Expr) -> sp.Expr | None
         base, n = den.as_base_exp()
         if not (n.is_Integer and sp.Poly(base, w).degree() == 1 and not num.has(w)):
             return None
-        c1, c0 = sp.Poly(base, w).all_coeffs()  # num / (c1 w + c0)^n
-        ratio = -c1 / c0
-        coefficient += num / c0**n * sp.binomial(j + n - 1, n - 1) * ratio**j
-    term = coefficient * sp.factorial(m) / (j * k) ** (m + 1)
-    total = sp.summation(sp.expand_func(term), (j, 1, sp.oo))
-    if total.has(sp.Sum, sp.Piecewise):
-        return None
-    return total
+        c1, c0 = sp.Poly(base, w).all_coeffs()  # num / (c1 w + c0)^n = sum_j a_j w^j
+        z = -c1 / c0  # a_j = num/c0^n * binomial(j + n - 1, n - 1) * z^j
+        if not (z.is_negative or (abs(z) < 1) is sp.true):
+            return None  # a pole of R in (0, 1]: not a convergent power series there
+        # binomial(j+n-1, n-1)/j^{m+1} = sum_i b_i j^{i-m-1}; sum_j z^j j^{-s} = Li_s(z),
+        # which continues the series analytically to every z < 0 (the integral is analytic).
+        poly = sp.Poly(sp.expand_func(sp.binomial(j + n - 1, n - 1)), j)
+        for (i,), b in poly.terms():
+            total += num / c0**n * b * sp.factorial(m) / k ** (m + 1) * sp.polylog(m + 1 - i, z)
+    return sp.expand_func(total)
 
 
 def _integral(h: sp.Expr, u: sp.Symbol, p: sp.Expr) -> sp.Expr | None:
@@ -376,17 +388,35 @@ def _integral(h: sp.Expr, u: sp.Symbol, p: sp.Expr) -> sp.Expr | None:
     return None
 
 
+def _is_positive(r: sp.Expr) -> bool:
+    """r > 0, knowing that LambertW is positive at positive arguments."""
+    if r.is_positive:
+        return True
+    marked = r.replace(lambda e: isinstance(e, sp.LambertW) and len(e.args) == 1 and e.args[0].is_positive,
+                       lambda e: sp.Dummy("W", positive=True))
+    return bool(marked.is_positive)
+
+
 def _sup(h: sp.Expr, u: sp.Symbol, ends: Sequence[_End]) -> sp.Expr | None:
     """sup_{u > 0} |h(u)| from the critical points of h and the end values."""
     sign = _sign(h, u)
     if sign is None:
         return None
     hp = sign * h
+    numerator = sp.numer(sp.together(sp.diff(hp, u)))
     try:
-        roots = sp.solve(sp.numer(sp.together(sp.diff(hp, u))), u)
+        roots = sp.solve(numerator, u)
     except (NotImplementedError, TypeError, ValueError):
         return None
-    values = [sp.simplify(hp.subs(u, r)) for r in roots if r.is_positive]
+    values = []
+    for r in roots:
+        if not _is_positive(r):
+            continue
+        if not r.free_symbols and abs(sp.N(numerator.subs(u, r), 30)) > 1e-20 * (1 + abs(sp.N(r))):
+            continue  # a spurious root of solve (e.g. the other LambertW branch)
+        value = sp.simplify(hp.subs(u, r))
+        if value not in values:
+            values.append(value)
     for end in ends:
         if end.kind == "power":
             # toward oo |h| ~ r^e with r -> oo; toward a finite end r -> 0
@@ -439,24 +469,28 @@ def _piecewise_numeric(parts) -> Callable:
     return evaluate
 
 
-def _difference(fe: sp.Expr, ge: sp.Expr, x: sp.Symbol) -> Callable:
+def _difference(fe: sp.Expr, ge: sp.Expr, x: sp.Symbol, size, scale) -> Callable:
     """x -> f(x) - g(x) evaluated from the two branches, with the working precision raised
-    until the subtraction keeps the full precision (f and g agree to many digits far out)."""
+    until the subtraction keeps the full relative precision (f and g agree to many digits
+    far out) or its absolute error is below 2^-prec * size * min(1, (scale/x)^2), which
+    makes the error's integral negligible next to a norm of order ``size``."""
     F, G = sp.lambdify(x, fe, "mpmath"), sp.lambdify(x, ge, "mpmath")
+    floor = mpmath.mag(size) - mpmath.mp.prec - 8
 
     def d(t):
         extra = 0
+        tol = floor - 2 * max(0, mpmath.mag(t) - mpmath.mag(scale))
         while True:
             with mpmath.extraprec(extra):
                 a, b = mpmath.mpf(F(t)), mpmath.mpf(G(t))
                 r = a - b
-            scale = max(abs(a), abs(b))
-            if scale == 0 or extra > 12000:
+            big = mpmath.mag(max(abs(a), abs(b)))
+            if a == b == 0 or extra > 12000 or big - mpmath.mp.prec - extra <= tol:
                 return +r
             if r == 0:
                 extra = 2 * extra + mpmath.mp.prec
                 continue
-            lost = mpmath.mag(scale) - mpmath.mag(r)
+            lost = big - mpmath.mag(r)
             if lost <= extra + _SPARE_BITS:
                 return +r
             extra = lost + 32
@@ -626,7 +660,7 @@ def lp_distance(act: Activation, p, *, dps: int = 30, check: bool = True,
     # scaling and rate -------------------------------------------------------------
     rate, scaling = None, None
     if lam in work.free_symbols and act.limit.value in (0, sp.oo) and pieces:
-        found = [_scaling(d, x, lam) for d in diffs]
+        found = [_scaling(d, x, lam, -1 if pc.upper == 0 else 1) for pc, d in zip(pieces, diffs)]
         if all(found) and len(set(found)) == 1 and all(
             pc.lower in (0, -sp.oo) and pc.upper in (0, sp.oo) for pc in pieces
         ):
@@ -677,7 +711,9 @@ def lp_distance(act: Activation, p, *, dps: int = 30, check: bool = True,
             if check:
                 check_result = _check(act, p, scale, value, dps)
             lines.append(f"value from the {source}")
-        value = +value if value is not None else None
+        if value is not None:
+            with mpmath.workdps(dps):
+                value = +value  # rounded to dps digits (kept at that precision)
     elif converges and not concrete:
         lines.append("no numerical value: some parameter or p is symbolic")
     reason = "; ".join(lines + notes)
@@ -698,7 +734,7 @@ def lp_distance(act: Activation, p, *, dps: int = 30, check: bool = True,
 
 def _tidy(e: sp.Expr) -> sp.Expr:
     try:
-        return sp.powsimp(sp.gammasimp(e))
+        return sp.powsimp(e.rewrite(sp.zeta) if e.has(sp.dirichlet_eta) else e)
     except (TypeError, ValueError, NotImplementedError):
         return e
 
@@ -749,7 +785,8 @@ def _check(act: Activation, p: sp.Expr, scale, value, dps: int) -> dict:
         m = _interior(lo, hi)
         fe = f.branches[f.branch_index(m)].expr
         ge = g.branches[g.branch_index(m)].expr.subs(g.x, x)
-        funcs.append((lo, hi, _difference(fe, ge, x)))
+        size = value if p == sp.oo or value == 0 else value / scale ** (1 / mpmath.mpf(sp.Float(p, 30)))
+        funcs.append((lo, hi, _difference(fe, ge, x, size, scale)))
     total = mpmath.mpf(0)
     if p == sp.oo:
         found = max(_sup_numeric(fn, [(lo, hi)], scale) for lo, hi, fn in funcs)
@@ -764,3 +801,40 @@ def _check(act: Activation, p: sp.Expr, scale, value, dps: int) -> dict:
                   "of f and limit, split at the junctions and at the scale")
     rel = abs(found - value) / abs(value) if value != 0 else abs(found)
     return {"method": method, "value": +found, "rel_diff": +rel}
+
+
+# --------------------------------------------------------------------- table for `make run`
+def lp_table(Ns: Sequence[int] = (1, 2, 3), ps: Sequence = (1, 2, "inf"), eps="1/10000",
+             dps: int = 30) -> str:
+    """The E-GEM table \\|E-GEM_{N,eps} - ReLU\\|_p for N in ``Ns`` and p in ``ps`` at the
+    given eps, then Sqish at its defaults (a=0, beta=1, gamma=1) vs max(a x, x)."""
+    from .families import e_gem, sqish
+
+    acts = [e_gem().bind(N=N, eps=eps) for N in Ns] + [sqish().with_defaults()]
+    rows = []
+    for act in acts:
+        for p in ps:
+            r = lp_distance(act, p, dps=dps)
+            rows.append(_table_row(r))
+    head = ("family", "p", "||f - limit||_p", "closed form", "rate", "check rel diff")
+    widths = [max(len(row[i]) for row in rows + [head]) for i in range(len(head))]
+    widths[3] = min(widths[3], 44)
+    lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    for row in rows:
+        cells = list(row)
+        if len(cells[3]) > 44:
+            cells[3] = cells[3][:41] + "..."
+        lines.append("  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip())
+    return "\n".join(lines)
+
+
+def _table_row(r: LpDistance) -> tuple[str, ...]:
+    p = "inf" if r.p == sp.oo else str(r.p)
+    rate = "-" if r.rate is None else f"{r.parameter}^({r.rate})"
+    if r.converges is False:
+        return (r.activation.label, p, "infinite", f"finite iff {r.condition}", "-", "-")
+    value = "-" if r.value is None else mpmath.nstr(r.value, 16)
+    closed = "(numerical)" if r.closed_form is None else str(r.closed_form)
+    rel = "-" if r.check is None else mpmath.nstr(r.check["rel_diff"], 2)
+    return (r.activation.label, p, value, closed, rate, rel)

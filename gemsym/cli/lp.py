@@ -1,0 +1,101 @@
+"""``gemsym lp-distance``: the L^p distance of a family to its limit (closed form,
+finiteness condition, rate, value with an independent quadrature check)."""
+
+from __future__ import annotations
+
+import argparse
+
+import mpmath
+import sympy as sp
+
+from ..families import get_family
+from ..lp_distance import LpDistance, lp_distance, lp_table, parse_p
+from .common import add_family_arguments, bind_from_args, expr_json, expr_text, print_json
+
+#: the value given to a limiting parameter that tends to 0 when --<param> is not given
+SMALL_DEFAULT = "1/10000"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_family_arguments(parser, default_N="1", default_eps=None, many=False)
+    parser.add_argument("--p", default="2", help="real number >= 1, 'inf' or 'symbolic' (default 2)")
+    parser.add_argument("--dps", type=int, default=30, help="decimal digits of the value (default 30)")
+    parser.add_argument("--no-check", action="store_true", help="skip the independent quadrature")
+    parser.add_argument("--json", action="store_true", help="print a JSON object")
+    parser.add_argument("--table", action="store_true",
+                        help="print the E-GEM table (N = 1, 2, 3; p = 1, 2, inf; eps = 1e-4) and Sqish")
+    parser.epilog = (f"defaults: family e-gem; a limiting parameter tending to 0 (eps) is "
+                     f"{SMALL_DEFAULT}, the others take the family's defaults (Sqish: a=0, beta=1, gamma=1)")
+
+
+def _bind(args: argparse.Namespace):
+    family = get_family(args.family or "e-gem")
+    act = bind_from_args(family, args)
+    if act.limit is None:
+        return family, act  # lp_distance names the families that have a limit
+    name = act.limit.parameter
+    if name not in act.values and act.limit.value == 0:
+        act = act.bind(**{name: SMALL_DEFAULT})
+    return family, act.with_defaults()
+
+
+def record(r: LpDistance) -> dict:
+    """The JSON object of one result."""
+    act = r.activation
+    check = None
+    if r.check is not None:
+        check = {"method": r.check["method"], "value": mpmath.nstr(r.check["value"], 20),
+                 "rel_diff": mpmath.nstr(r.check["rel_diff"], 3)}
+    return {
+        "family": act.name,
+        "N": expr_json(act.values.get("N")) if "N" in act.parameter_names else None,
+        "params": {k: expr_text(v) for k, v in act.values.items()},
+        "limit": r.limit.name,
+        "parameter": r.parameter,
+        "p": expr_text(r.p),
+        "converges": r.converges,
+        "value": None if r.value is None else mpmath.nstr(r.value, 20),
+        "closed_form": expr_text(r.closed_form),
+        "rate": expr_text(r.rate),
+        "condition": expr_text(r.condition),
+        "check": check,
+        "reason": r.reason,
+    }
+
+
+def _text(r: LpDistance) -> list[str]:
+    p = "inf" if r.p == sp.oo else str(r.p)
+    norm = f"||f - {r.limit.name}||_{p}"
+    lines = [f"{r.activation.label} vs {r.limit.name} as {r.parameter} -> "
+             f"{expr_text(r.activation.limit.value)}, p = {p}"]
+    cond = "every p >= 1" if r.condition == sp.true else str(r.condition)
+    if r.converges is False:
+        lines.append(f"  {norm} = infinity (finite iff {cond})")
+        lines.append(f"  why: {r.reason}")
+        return lines
+    lines.append(f"  finite for:  {cond}" + ("" if r.converges else "  (depends on the parameters)"))
+    lines.append(f"  closed form: {norm} = {r.closed_form}" if r.closed_form is not None
+                 else "  closed form: none found (see reason); numerical value below")
+    if r.rate is not None:
+        lines.append(f"  rate:        {norm} ~ C * {r.parameter}^({r.rate})")
+    if r.value is not None:
+        lines.append(f"  value:       {mpmath.nstr(r.value, 20)}")
+    if r.check is not None:
+        lines.append(f"  check:       {mpmath.nstr(r.check['value'], 20)} by {r.check['method']}")
+        lines.append(f"               relative difference {mpmath.nstr(r.check['rel_diff'], 3)}")
+    lines.append(f"  reason:      {r.reason}")
+    return lines
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.table:
+        print(lp_table(dps=args.dps))
+        return 0
+    p = parse_p(args.p)
+    family, act = _bind(args)
+    r = lp_distance(act, p, dps=args.dps, check=not args.no_check, unbound=family)
+    if args.json:
+        print_json(record(r))
+    else:
+        print("\n".join(_text(r)))
+    return 0
