@@ -49,7 +49,7 @@ _U = sp.Symbol("u", positive=True)
 
 @dataclass(frozen=True)
 class LpDistance:
-    """\|f - limit\|_p for one bound family and one p (see the module docstring)."""
+    """The distance ||f - limit||_p for one bound family and one p (see the module docstring)."""
 
     activation: Activation
     limit: Activation
@@ -498,6 +498,41 @@ def _difference(fe: sp.Expr, ge: sp.Expr, x: sp.Symbol, size, scale) -> Callable
     return d
 
 
+def _stable(fn: Callable, size, scale) -> Callable:
+    """x -> fn(x), re-evaluated with more working precision until two precisions agree
+    (an expression may still subtract nearly equal numbers far out), or until its absolute
+    error is below 2^-prec * size * min(1, (scale/x)^2) (see :func:`_difference`)."""
+    floor = mpmath.mag(size) - mpmath.mp.prec - 8
+
+    def evaluate(t):
+        tol = floor - 2 * max(0, mpmath.mag(t) - mpmath.mag(scale))
+        with mpmath.extraprec(_SPARE_BITS):
+            a = mpmath.mpf(fn(t))
+        extra = 2 * _SPARE_BITS
+        while extra < 12000:
+            with mpmath.extraprec(extra):
+                b = mpmath.mpf(fn(t))
+            gap = abs(a - b)
+            if gap == 0 or mpmath.mag(gap) <= max(mpmath.mag(b) - mpmath.mp.prec - 4, tol):
+                return +b
+            a, extra = b, 2 * extra
+        return +a
+
+    return evaluate
+
+
+def _size(d: Callable, intervals, scale):
+    """A typical |d| at the scale: the largest of |d| at +-scale/2, +-scale, +-2 scale."""
+    values = [mpmath.mpf(0)]
+    for lo, hi in intervals:
+        lo, hi = _mp_bound(lo), _mp_bound(hi)
+        for k in (mpmath.mpf(1) / 2, 1, 2):
+            for t in (scale * k, -scale * k):
+                if lo < t < hi:
+                    values.append(abs(d(t)))
+    return max(values)
+
+
 def _norm_by_quadrature(d: Callable, intervals, p: sp.Expr, scale, stretch=1):
     """(\\int |d|^p)^{1/p} over the intervals by tanh-sinh quadrature, split at the
     junctions and at ``stretch`` times the multiples of the scale."""
@@ -699,8 +734,9 @@ def lp_distance(act: Activation, p, *, dps: int = 30, check: bool = True,
                 value = _to_mpf(closed, dps)
                 source = "closed form"
             else:
-                simplified = _piecewise_numeric(
+                fast = _piecewise_numeric(
                     [(pc.lower, pc.upper, sp.lambdify(x, pc.diff, "mpmath")) for pc in raw])
+                simplified = _stable(fast, _size(fast, intervals, scale), scale)
 
                 if p == sp.oo:
                     value = _sup_by_critical_point(raw, x, intervals, scale, simplified)
