@@ -204,8 +204,9 @@ def _greater(a: sp.Expr, b: sp.Expr, steps: list[Step]) -> bool:
         return False
     verdict = _shifted_positive(d)
     if verdict is not None:
-        steps.append(("difference of two candidate values; its sign is fixed for every "
-                      "N >= 1 (N = m + 1, polynomials in m with coefficients of one sign)", d))
+        steps.append(("difference of two candidate values; its sign is the same for every "
+                      "$N \\ge 1$ (write $N = m + 1$: numerator and denominator are "
+                      "polynomials in $m \\ge 0$ with coefficients of one sign)", d))
         return verdict
     for big, small, result in ((a, b, True), (b, a, False)):
         bound = _amgm_upper(small)
@@ -213,8 +214,11 @@ def _greater(a: sp.Expr, b: sp.Expr, steps: list[Step]) -> bool:
             continue
         gap = sp.factor(big - bound)
         if _shifted_positive(gap):
-            steps.append(("weighted AM-GM bounds the candidate value from above", sp.Le(small, bound)))
-            steps.append(("the other candidate exceeds that bound by a positive amount", gap))
+            steps.append(("weighted AM-GM, $\\prod r_i^{s_i} \\le (\\sum_i (s_i/S) r_i)^S$ with "
+                          "$S = \\sum_i s_i$, bounds a candidate value from above",
+                          sp.Le(small, bound)))
+            steps.append(("the other candidate exceeds that bound by (positive for every "
+                          "$N \\ge 1$)", gap))
             return result
     raise ValueError(f"cannot compare {a} and {b} for all parameter values; bind them")
 
@@ -284,17 +288,17 @@ def _check_candidate(factor: sp.Expr, root: sp.Expr) -> bool:
 
 def _numeric_roots(factor: sp.Expr, width: sp.Expr | None) -> list[sp.Expr]:
     """Sign changes of a concrete factor on a geometric grid of p, refined by findroot."""
-    mpmath.mp.dps = DPS
     g = sp.lambdify(_P, factor, modules="mpmath")
-    top = mpmath.mpf(float(width)) if width is not None else mpmath.mpf(10) ** 4
-    grid = [top * mpmath.mpf(10) ** (-k / mpmath.mpf(24)) for k in range(1, 289)][::-1]
-    vals = [g(p) for p in grid]
     roots = []
-    for (p0, v0), (p1, v1) in zip(zip(grid, vals), zip(grid[1:], vals[1:])):
-        # exact zeros on the grid are cancellation (1 + erf(-p) at large p), not roots
-        if v0 * v1 < 0:
-            roots.append(mpmath.findroot(g, (p0, p1), solver="anderson"))
-    return [sp.Float(mpmath.nstr(r, DPS + 5), DPS) for r in roots]
+    with mpmath.workdps(DPS):
+        top = mpmath.mpf(float(width)) if width is not None else mpmath.mpf(10) ** 4
+        grid = [top * mpmath.mpf(10) ** (-k / mpmath.mpf(24)) for k in range(1, 289)][::-1]
+        vals = [g(p) for p in grid]
+        for (p0, v0), (p1, v1) in zip(zip(grid, vals), zip(grid[1:], vals[1:])):
+            # exact zeros on the grid are cancellation (1 + erf(-p) at large p), not roots
+            if v0 * v1 < 0:
+                roots.append(mpmath.findroot(g, (p0, p1), solver="anderson"))
+        return [sp.Float(mpmath.nstr(r, DPS + 5), DPS) for r in roots]
 
 
 def _solvable(fac: sp.Expr) -> bool:
@@ -322,8 +326,9 @@ def _zeros(expr: sp.Expr, x: sp.Symbol, lo: sp.Expr, hi: sp.Expr,
         if form is not None and form[1].is_polynomial(_W):
             k, g = form
             found = [w ** (1 / k) for w in _w_roots(g)]
-            steps.append((f"zeros of the factor, a polynomial in w = p^{{{sp.latex(k)}}} "
-                          "(p the distance to the end of the branch)", sp.Eq(g, 0)))
+            steps.append((f"zeros of a factor: with $w = p^{{{sp.latex(k)}}}$ ($p > 0$ the "
+                          "distance to the end of the branch) it is a polynomial equation",
+                          sp.Eq(g, 0)))
         else:
             found = []
             if _solvable(fac):
@@ -332,12 +337,12 @@ def _zeros(expr: sp.Expr, x: sp.Symbol, lo: sp.Expr, hi: sp.Expr,
                 except NotImplementedError:
                     found = []
                 if found:
-                    steps.append(("zero of a transcendental factor (solve; checked numerically)",
-                                  sp.Tuple(*found)))
+                    steps.append((f"zero in $p$ of the transcendental factor ${sp.latex(fac)}$ "
+                                  "(SymPy solve; checked numerically)", sp.Tuple(*found)))
                     slope = sp.factor(sp.diff(fac, _P))
                     if len(found) == 1 and (slope.is_positive or slope.is_negative):
-                        steps.append(("the factor is strictly monotone in p (derivative of one "
-                                      "sign), so this zero is its only one", slope))
+                        steps.append(("the factor is strictly monotone in $p$ (its derivative "
+                                      "has one sign), so this zero is its only one", slope))
             if not found:
                 if not _concrete(fac):
                     raise ValueError(f"cannot locate the zeros of {fac} with symbolic "
@@ -412,7 +417,7 @@ def _branch_monotonicity(act: Activation, i: int, steps: list[Step]):
     """Pieces (lo, hi, label) of branch i and candidate values (value, where, attained) of f."""
     x, b = act.x, act.branches[i]
     d1 = sp.diff(b.expr, x)
-    steps.append((f"f' on the branch ({sp.latex(b.lower)}, {sp.latex(b.upper)})", _tidy(d1)))
+    steps.append((f"$f'$ on the branch $({sp.latex(b.lower)}, {sp.latex(b.upper)})$", _tidy(d1)))
     zeros = _zeros(d1, x, b.lower, b.upper, steps)
     values = [(_end_limit(b.expr, x, b.lower, True), b.lower, b.lower.is_finite is True),
               (_end_limit(b.expr, x, b.upper, False), b.upper, b.upper.is_finite is True)]
@@ -426,7 +431,7 @@ def _branch_monotonicity(act: Activation, i: int, steps: list[Step]):
         pieces.append((lo, hi, label))
     for z in zeros:
         values.append((_tidy(b.expr.subs(x, z)), z, True))
-        steps.append(("f' = 0 at x = " + sp.latex(z) + "; there f =", values[-1][0]))
+        steps.append((f"$f' = 0$ at $x = {sp.latex(z)}$; there $f$ equals", values[-1][0]))
     return pieces, values
 
 
@@ -494,25 +499,25 @@ def _derivative_candidates(act: Activation, i: int, steps: list[Step]):
                         phi, var, scale = trial, _U, s
                         break
             name = "u" if var == _U else "w"
-            steps.append((f"substitute {name} = p^{{{sp.latex(k)}}}"
+            steps.append((f"substitute ${name} = p^{{{sp.latex(k)}}}"
                           + (f"/{sp.latex(scale)}" if scale != 1 else "")
-                          + " (p = |x - junction|): f' becomes a function of one variable",
-                          sp.Eq(sp.Function("phi")(var), phi)))
+                          + "$ ($p = |x - c|$, $c$ the end of the branch): $f'$ becomes a "
+                          "function of one variable", sp.Eq(sp.Function("phi")(var), phi)))
             dphi = sp.factor(sp.diff(phi, var))
-            steps.append((f"d phi/d{name}, whose zeros are the critical points of f' "
-                          f"({name} is increasing in p)", dphi))
+            steps.append((f"$d\\varphi/d{name}$, whose zeros are the critical points of $f'$ "
+                          f"(${name}$ is increasing in $p$)", dphi))
             for r in sp.solve(sp.numer(sp.together(dphi)), var):
                 if not (r.is_positive or (_concrete(r) and r.is_real and _num(r) > 0)):
                     continue
                 value = _tidy(phi.subs(var, r))
                 where = xp.subs(_P, (scale * r) ** (1 / k))
-                steps.append((f"critical point {name}* and value of f' there",
+                steps.append((f"critical point ${name}^*$ and the value of $f'$ there",
                               sp.Tuple(r, value)))
                 out.append((value, where))
             return out
     for z in _zeros(sp.diff(d1, x), x, b.lower, b.upper, steps) or []:
         value = _tidy(d1.subs(x, z))
-        steps.append(("f'' = 0 at x = " + sp.latex(z) + "; there f' =", value))
+        steps.append((f"$f'' = 0$ at $x = {sp.latex(z)}$; there $f'$ equals", value))
         out.append((value, z))
     return out
 
@@ -543,7 +548,7 @@ def shape_properties(act: Activation) -> ShapeProperties:
     sup_d = _extreme(d_values, True, steps)
     inf_d = _extreme(d_values, False, steps)
     lip = _extreme([sup_d, (-inf_d[0], inf_d[1])], True, steps)
-    steps.append(("Lipschitz constant sup |f'| = max(sup f', -inf f')", lip[0]))
+    steps.append(("Lipschitz constant $\\sup |f'| = \\max(\\sup f', -\\inf f')$", lip[0]))
     pairs = [(v, w) for v, w, _ in f_values]
     inf_f, sup_f = _extreme(pairs, False, steps), _extreme(pairs, True, steps)
     attained = tuple(

@@ -15,8 +15,13 @@ import sympy as sp
 from gemsym import e_gem, gem, se_gem, silu, sqish
 from gemsym.properties import monotonicity_and_minima, shape_properties
 
-mpmath.mp.dps = 30
 TOL = mpmath.mpf(10) ** -12
+
+
+@pytest.fixture(autouse=True)
+def _precision():
+    with mpmath.workdps(30):
+        yield
 
 
 # ---------------------------------------------------------- SPEC formulas, by hand
