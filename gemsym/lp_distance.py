@@ -127,9 +127,22 @@ def _pieces(f: Activation, g: Activation) -> list[_Piece]:
         fe = f.branches[f.branch_index(m)].expr
         ge = g.branches[g.branch_index(m)].expr.subs(g.x, f.x)
         d = _simplify(fe - ge)
-        if not is_zero(d):
+        if not _vanishes(d, f.x, m):
             out.append(_Piece(lo, hi, d, fe, ge))
     return out
+
+
+def _vanishes(d: sp.Expr, x: sp.Symbol, m: sp.Expr) -> bool:
+    """d == 0 identically; a clearly nonzero value at a sample point settles 'no' cheaply."""
+    sample = {s: (2 if s.is_integer else sp.Rational(3, 7)) for s in d.free_symbols if s != x}
+    for t in (m + sp.Rational(1, 3), m - sp.Rational(1, 3)):
+        try:
+            value = complex(sp.N(d.subs(sample).subs(x, t), 20))
+        except (TypeError, ValueError):
+            continue
+        if abs(value) > 1e-12:
+            return False
+    return is_zero(d)
 
 
 def _reparametrisation(act: Activation) -> tuple[dict, dict]:
@@ -250,18 +263,18 @@ def _scaling(d: sp.Expr, x: sp.Symbol, lam: sp.Symbol, side: int = 1) -> tuple[s
     r2 = lam d_lam/d, so alpha = -(d r2/dx)/(d r1/dx) must be a constant; the identity
     itself is then verified exactly."""
 
-    def reduce(e: sp.Expr) -> sp.Expr:
+    def constant(e: sp.Expr) -> sp.Expr:
         e = sp.cancel(sp.together(e))
         return e if not e.has(x, lam) else sp.simplify(e)
 
     try:
-        r1 = reduce(x * sp.diff(d, x) / d)
-        r2 = reduce(lam * sp.diff(d, lam) / d)
-        d1 = sp.diff(r1, x)
-        if is_zero(d1):
+        r1 = sp.cancel(sp.together(x * sp.diff(d, x) / d))
+        r2 = sp.cancel(sp.together(lam * sp.diff(d, lam) / d))
+        d1 = sp.cancel(sp.together(sp.diff(r1, x)))
+        if d1 == 0:
             return None
-        alpha = reduce(-sp.diff(r2, x) / d1)
-        beta = reduce(r2 + alpha * r1)
+        alpha = constant(-sp.diff(r2, x) / d1)
+        beta = constant(r2 + alpha * r1)
     except (TypeError, ZeroDivisionError, NotImplementedError):
         return None
     if alpha.has(x, lam) or beta.has(x, lam):
@@ -270,7 +283,7 @@ def _scaling(d: sp.Expr, x: sp.Symbol, lam: sp.Symbol, side: int = 1) -> tuple[s
     lhs = d.subs(x, side * lam**alpha * u)
     rhs = lam**beta * d.subs(lam, 1).subs(x, side * u)
     check = sp.powsimp(sp.expand_power_base(lhs - rhs, force=True), force=True)
-    if not is_zero(check) and not is_zero(sp.simplify(check)):
+    if sp.cancel(sp.together(check)) != 0 and not is_zero(check):
         return None
     return alpha, beta
 
@@ -414,7 +427,8 @@ def _sup(h: sp.Expr, u: sp.Symbol, ends: Sequence[_End]) -> sp.Expr | None:
             continue
         if not r.free_symbols and abs(sp.N(numerator.subs(u, r), 30)) > 1e-20 * (1 + abs(sp.N(r))):
             continue  # a spurious root of solve (e.g. the other LambertW branch)
-        value = sp.simplify(hp.subs(u, r))
+        value = hp.subs(u, r)
+        value = sp.together(value) if value.has(sp.exp, sp.LambertW) else sp.simplify(value)
         if value not in values:
             values.append(value)
     for end in ends:
@@ -713,7 +727,7 @@ def lp_distance(act: Activation, p, *, dps: int = 30, check: bool = True,
     # closed form ------------------------------------------------------------------
     closed = None
     if converges is not False and pieces:
-        closed = _closed_form(pieces, diffs, x, lam, p, scaling, notes)
+        closed = _closed_form(pieces, diffs, ends, x, lam, p, scaling, notes)
         closed = finish(closed)
         if closed is not None:
             closed = _tidy(closed)
@@ -775,23 +789,31 @@ def _tidy(e: sp.Expr) -> sp.Expr:
         return e
 
 
-def _closed_form(pieces, diffs, x, lam, p, scaling, notes) -> sp.Expr | None:
-    """Sum over the pieces of \\int |d|^p (resp. max of sup |d|), each mapped to u > 0."""
+def _closed_form(pieces, diffs, ends, x, lam, p, scaling, notes) -> sp.Expr | None:
+    """Sum over the pieces of \\int |d|^p (resp. max of sup |d|), each mapped to u > 0
+    (``ends``: the behaviour at the lower and upper end of every piece, in order)."""
     parts = []
-    for pc, d in zip(pieces, diffs):
+    for i, (pc, d) in enumerate(zip(pieces, diffs)):
+        lower, upper = ends[2 * i], ends[2 * i + 1]
         if scaling is not None:
             d = d.subs(lam, 1)
         if pc.lower != -sp.oo and pc.upper == sp.oo:
             h = d.subs(x, pc.lower + _U)
+            near, far = lower, upper
         elif pc.lower == -sp.oo and pc.upper != sp.oo:
             h = d.subs(x, pc.upper - _U)
+            near, far = upper, lower
         else:
             notes.append(f"no closed form on ({pc.lower}, {pc.upper}): only half-lines are reduced")
             return None
         h = _simplify(h)
         if p == sp.oo:
-            ends = [_end(h, _U, sp.S.Zero, +1), _end(h, _U, sp.oo, -1)]
-            part = _sup(h, _U, ends)
+            at_lam_1 = {lam: 1} if scaling is not None else {}
+            u_ends = [_End(sp.S.Zero, +1, near.kind, near.exponent,
+                           None if near.coef is None else near.coef.subs(at_lam_1)),
+                      _End(sp.oo, -1, far.kind, far.exponent,
+                           None if far.coef is None else far.coef.subs(at_lam_1))]
+            part = _sup(h, _U, u_ends)
         else:
             part = _integral(h, _U, p)
         if part is None:
