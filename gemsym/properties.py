@@ -491,7 +491,7 @@ def _derivative_candidates(act: Activation, i: int, steps: list[Step]):
         form = _power_form(sp.factor(d1.subs(x, xp))) if width is None else None
         if form is not None:
             k, phi = form
-            var, scale = _W, sp.S.One
+            var, scale, phi = _W, sp.S.One, sp.factor(phi)
             for s in sorted(phi.free_symbols - {_W}, key=str):
                 if s.is_positive and not s.is_integer:
                     trial = sp.factor(phi.subs(_W, s * _U))

@@ -136,6 +136,21 @@ def test_committed_proofs_are_what_prove_writes(tmp_path):
     assert sum(1 for line in readme.splitlines() if line.startswith("- [`")) == len(fresh) // 2
 
 
+def test_cli_list_and_bad_theorem():
+    import subprocess
+    import sys
+
+    run = lambda *a: subprocess.run([sys.executable, "-m", "gemsym", "prove", *a],  # noqa: E731
+                                    capture_output=True, text=True, timeout=60, cwd=ROOT)
+    listed = run("--list")
+    assert listed.returncode == 0
+    assert sorted(listed.stdout.split()) == sorted(p.stem for p in PROOFS.glob("*.json"))
+    bad = run("--only", "no-such-theorem", "--out", str(ROOT / "proofs-never-written"))
+    assert bad.returncode == 2 and "no-such-theorem" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1
+    assert not (ROOT / "proofs-never-written").exists()
+
+
 # ------------------------------------------------------------------------ smoothness
 SMOOTH = ["smoothness-gem", "smoothness-e-gem", "smoothness-se-gem"]
 

@@ -60,8 +60,10 @@ def distance_theorem(slug: str) -> Theorem:
         if r.converges is False:
             text = f"${norm} = \\infty$ for all admissible parameters"
         else:
-            cond = "" if r.condition == sp.true else f" is finite if and only if ${sp.latex(r.condition)}$, and then"
-            text = f"${norm}$" + cond
+            if r.condition == sp.true:
+                text = "" if r.closed_form is not None else f"${norm}$ is finite for all parameters and"
+            else:
+                text = f"${norm}$ is finite if and only if ${sp.latex(r.condition)}$, and then"
             if r.closed_form is not None:
                 text += f"\n\n$$\n{norm} = {sp.latex(r.closed_form)}\n$$\n\n"
             else:
