@@ -17,7 +17,7 @@ import sympy as sp
 from gemsym.activation import X, Activation, Limit
 from gemsym.families import e_gem, relu, se_gem, sqish
 from gemsym.lp_distance import P, lp_distance, lp_table
-from gemsym.parameters import ParameterError, positive_real
+from gemsym.parameters import positive_real
 
 DPS = 40
 DIGITS = 12  # required agreement with the independent references

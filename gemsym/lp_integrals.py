@@ -1,0 +1,176 @@
+"""Closed forms of \\int_0^oo |h(u)|^p du and of sup_{u>0} |h(u)| for one half-line piece.
+
+* Mellin-Beta: |h|^p = K u^A (c0 + c1 u^B)^{-C} reduces to \\int_0^oo y^{s-1}(1+y)^{-c} dy,
+  which SymPy evaluates once (with its convergence condition);
+* polylog series: |h|^p = u^m R(e^{-k u}) with R rational (integer p), term by term;
+* sup: the critical points of h (SymPy's solve, LambertW included) and the end values.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Sequence
+
+import sympy as sp
+
+from .lp_asymptotics import End
+from .series import is_zero
+
+__all__ = ["half_line_integral", "half_line_sup", "beta_integral", "exp_series_integral"]
+
+
+@lru_cache(maxsize=1)
+def mellin_beta() -> tuple[sp.Symbol, sp.Symbol, sp.Expr, sp.Basic]:
+    """SymPy's own evaluation of \\int_0^oo y^{s-1} (1+y)^{-c} dy with its condition."""
+    y, s, c = sp.symbols("y s c", positive=True)
+    result = sp.integrate(y ** (s - 1) * (1 + y) ** (-c), (y, 0, sp.oo), conds="piecewise")
+    expr, cond = result.args[0] if isinstance(result, sp.Piecewise) else (result, sp.true)
+    return s, c, expr, cond
+
+
+def constant_sign(h: sp.Expr, u: sp.Symbol) -> int | None:
+    if h.is_positive:
+        return 1
+    if h.is_negative:
+        return -1
+    return None
+
+
+def beta_integral(h: sp.Expr, u: sp.Symbol, p: sp.Expr) -> sp.Expr | None:
+    """\\int_0^oo |h(u)|^p du when |h| = K u^A (c0 + c1 u^B)^{-E} (c0, c1, B > 0): with
+    u^B = (c0/c1) y it is K^p (c0/c1)^s c0^{-pE} / B * \\int_0^oo y^{s-1}(1+y)^{-pE} dy,
+    s = (pA + 1)/B."""
+    sign = constant_sign(h, u)
+    if sign is None:
+        return None
+    for form in (sp.cancel(sign * h), sp.factor(sign * h)):
+        K, A, other = sp.S.One, sp.S.Zero, []
+        for fac in sp.Mul.make_args(form):
+            base, e = fac.as_base_exp()
+            if not fac.has(u):
+                K *= fac
+            elif base == u:
+                A += e
+            else:
+                other.append((base, e))
+        if len(other) == 1 and not A.has(u):
+            break
+    else:
+        return None
+    base, e = other[0]
+    c0, rest = base.as_independent(u, as_Add=True)
+    c1, B = rest.as_coeff_exponent(u)
+    if c1.has(u) or B.has(u) or not (c0.is_positive and c1.is_positive and B.is_positive):
+        return None
+    if not (K.is_positive and (-e).is_positive):
+        return None
+    s_sym, c_sym, expr, _ = mellin_beta()
+    s, C = (p * A + 1) / B, -p * e
+    mellin = expr.subs({s_sym: s, c_sym: C})
+    return K**p * (c0 / c1) ** s * c0 ** (-C) / B * mellin
+
+
+def exp_series_integral(h: sp.Expr, u: sp.Symbol, p: sp.Expr) -> sp.Expr | None:
+    """\\int_0^oo |h(u)|^p du for integer p when |h|^p = u^m R(w), w = e^{-k u}, R rational
+    with R(0) = 0: expand R(w) = sum_j a_j w^j by partial fractions, integrate term by term
+    (\\int_0^oo u^m e^{-j k u} du = m!/(j k)^{m+1}) and let SymPy sum the series."""
+    if not (p.is_Integer and p > 0) or not h.has(sp.exp):
+        return None
+    sign = constant_sign(h, u)
+    if sign is None:
+        return None
+    g = sp.powsimp(sp.expand_power_exp(sp.expand((sign * h) ** p)))
+    rates = {sp.simplify(a.args[0] / u) for a in g.atoms(sp.exp)}
+    if any(r.has(u) for r in rates):
+        return None
+    k = next((r for r in rates if r.is_negative), None)
+    k = -k if k is not None else next(iter(rates), None)
+    if k is None or not k.is_positive or not all((r / k).is_rational for r in rates):
+        return None
+    w = sp.Dummy("w", positive=True)
+    g = g.subs({sp.exp(r * u): w ** (-r / k) for r in rates})
+    g = sp.powsimp(sp.expand_power_base(g, force=True), force=True)
+    m = sp.S.Zero
+    for fac in sp.Mul.make_args(sp.factor(g)):
+        base, e = fac.as_base_exp()
+        if base == u:
+            m += e
+    R = sp.cancel(g / u**m)
+    if R.has(u) or not (m.is_Integer and m >= 0) or not R.is_rational_function(w):
+        return None
+    if not is_zero(R.subs(w, 0)):
+        return None
+    j = sp.Dummy("j", integer=True, positive=True)
+    total = sp.S.Zero  # sum_j a_j m!/(j k)^{m+1}, a_j from the partial fractions of R
+    for term in sp.Add.make_args(sp.apart(R, w, full=False)):
+        num, den = sp.fraction(sp.factor(term))
+        if not den.has(w):
+            if sp.Poly(term, w).degree() > 0:
+                return None  # a polynomial part: R(w) would not vanish like a power series tail
+            continue
+        base, n = den.as_base_exp()
+        if not (n.is_Integer and sp.Poly(base, w).degree() == 1 and not num.has(w)):
+            return None
+        c1, c0 = sp.Poly(base, w).all_coeffs()  # num / (c1 w + c0)^n = sum_j a_j w^j
+        z = -c1 / c0  # a_j = num/c0^n * binomial(j + n - 1, n - 1) * z^j
+        if not (z.is_negative or (abs(z) < 1) is sp.true):
+            return None  # a pole of R in (0, 1]: not a convergent power series there
+        # binomial(j+n-1, n-1)/j^{m+1} = sum_i b_i j^{i-m-1}; sum_j z^j j^{-s} = Li_s(z),
+        # which continues the series analytically to every z < 0 (the integral is analytic).
+        poly = sp.Poly(sp.expand_func(sp.binomial(j + n - 1, n - 1)), j)
+        for (i,), b in poly.terms():
+            total += num / c0**n * b * sp.factorial(m) / k ** (m + 1) * sp.polylog(m + 1 - i, z)
+    return sp.expand_func(total)
+
+
+def half_line_integral(h: sp.Expr, u: sp.Symbol, p: sp.Expr) -> sp.Expr | None:
+    for method in (beta_integral, exp_series_integral):
+        result = method(h, u, p)
+        if result is not None:
+            return result
+    return None
+
+
+def is_positive(r: sp.Expr) -> bool:
+    """r > 0, knowing that LambertW is positive at positive arguments."""
+    if r.is_positive:
+        return True
+    marked = r.replace(lambda e: isinstance(e, sp.LambertW) and len(e.args) == 1 and e.args[0].is_positive,
+                       lambda e: sp.Dummy("W", positive=True))
+    return bool(marked.is_positive)
+
+
+def half_line_sup(h: sp.Expr, u: sp.Symbol, ends: Sequence[End]) -> sp.Expr | None:
+    """sup_{u > 0} |h(u)| from the critical points of h and the end values."""
+    sign = constant_sign(h, u)
+    if sign is None:
+        return None
+    hp = sign * h
+    numerator = sp.numer(sp.together(sp.diff(hp, u)))
+    try:
+        roots = sp.solve(numerator, u)
+    except (NotImplementedError, TypeError, ValueError):
+        return None
+    values = []
+    for r in roots:
+        if not is_positive(r):
+            continue
+        if not r.free_symbols and abs(sp.N(numerator.subs(u, r), 30)) > 1e-20 * (1 + abs(sp.N(r))):
+            continue  # a spurious root of solve (e.g. the other LambertW branch)
+        value = hp.subs(u, r)
+        value = sp.together(value) if value.has(sp.exp, sp.LambertW) else sp.simplify(value)
+        if value not in values:
+            values.append(value)
+    for end in ends:
+        if end.kind == "power":
+            # toward oo |h| ~ r^e with r -> oo; toward a finite end r -> 0
+            e = end.exponent if end.point in (sp.oo, -sp.oo) else -end.exponent
+            if e == 0:
+                values.append(sp.Abs(end.coef))
+            elif not e.is_negative:
+                return None
+        elif end.kind != "decay":
+            return None
+    if not values:
+        return None
+    return values[0] if len(values) == 1 else sp.Max(*values)
