@@ -204,3 +204,18 @@ def test_cli_json_and_errors():
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
     bad = _cli("--family", "sqish", "--a", "1")
     assert bad.returncode == 2 and "a must be" in bad.stderr
+
+
+def test_user_negative_branch_is_analysed_too():
+    """SE-GEM with a user-supplied negative branch tanh(x): sup f' compares 1 (tanh' at 0-)
+    with (2N+1)^2/(8N) for every N; numerics from the formulas written here."""
+    act = se_gem(negative_branch=lambda x, N: sp.tanh(x))
+    p = shape_properties(act)
+    Nsym = act.parameter("N").symbol
+    assert p.bounds == (-1, sp.oo) and p.asymptotes["-oo"] == -1
+    for n, eps in [(1, mpmath.mpf(1)), (2, mpmath.mpf("0.1"))]:
+        f = lambda x, n=n, eps=eps: (x ** (2 * n + 1) / (x ** (2 * n) + eps)) if x >= 0 else mpmath.tanh(x)  # noqa: E731
+        scale = eps ** (mpmath.mpf(1) / (2 * n))
+        _, right = numeric_extremum(f, 1, scale / 100, 5 * scale)
+        left = max(mpmath.diff(f, -mpmath.mpf(10) ** -k) for k in range(3, 8))
+        assert close(p.lipschitz.subs(Nsym, n), max(left, right))
