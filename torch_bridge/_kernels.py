@@ -8,17 +8,40 @@ import triton.language as tl
 
 
 @triton.jit
+def _two_prod(a, b):
+    """(p, e) with p = fl(a*b) and p + e = a*b exactly (Veltkamp splitting; needs
+    enable_fp_fusion=False); e = 0 where the splitting would overflow."""
+    p = a * b
+    sa = a * 4097.0
+    ah = sa - (sa - a)
+    al = a - ah
+    sb = b * 4097.0
+    bh = sb - (sb - b)
+    bl = b - bh
+    e = ((ah * bh - p) + ah * bl + al * bh) + al * bl
+    e = tl.where(tl.abs(e) < float("inf"), e, 0.0)
+    return p, e
+
+
+@triton.jit
 def _ipow(x, E: tl.constexpr):
-    """x**E for a compile-time integer E >= 1: left-to-right binary powering."""
+    """x**E for a compile-time integer E >= 0: left-to-right binary powering carried in
+    float32 pairs (value + rounding error), so x**E is within about 0.5 ulp."""
     if E == 0:
         return tl.where(x == x, 1.0, 1.0)
-    acc = x
+    hi = x
+    lo = x * 0.0
+    lo = tl.where(lo == lo, lo, 0.0)
     for j in tl.static_range(31):
         if (E >> (31 - j)) > 0:
-            acc = acc * acc
+            p, e = _two_prod(hi, hi)
+            lo = e + 2.0 * hi * lo
+            hi = p
             if ((E >> (30 - j)) & 1) == 1:
-                acc = acc * x
-    return acc
+                p, e = _two_prod(hi, x)
+                lo = e + lo * x
+                hi = p
+    return tl.where(tl.abs(hi) < float("inf"), hi + lo, hi)
 
 
 @triton.jit

@@ -111,8 +111,14 @@ class Family:
     kernels: tuple[str, str] | None
 
 
-def _compute_dtype(dtype: torch.dtype) -> torch.dtype:
-    return torch.float64 if dtype == torch.float64 else torch.float32
+def _compute_dtype(dtype: torch.dtype, device: torch.device | None = None) -> torch.dtype:
+    """float32 for 16-bit inputs; on CPU float32 inputs are evaluated in float64 (rounded
+    once at the end: the 4-ULP bound with margin, at about twice the arithmetic)."""
+    if dtype == torch.float64:
+        return torch.float64
+    if dtype == torch.float32 and device is not None and device.type == "cpu":
+        return torch.float64
+    return torch.float32
 
 
 def _scalars(params, dtype, device):
@@ -131,7 +137,7 @@ def _use_triton(fam: Family, x: torch.Tensor) -> bool:
 
 # ---------------------------------------------------------------- PyTorch path
 def _torch_forward(fam: Family, x, ints, params):
-    cdt = _compute_dtype(x.dtype)
+    cdt = _compute_dtype(x.dtype, x.device)
     xs = x.contiguous().view(-1)
     out = torch.empty_like(xs)
     p = _scalars(params, cdt, x.device)
@@ -141,7 +147,7 @@ def _torch_forward(fam: Family, x, ints, params):
 
 
 def _torch_backward(fam: Family, grad, x, ints, params, params_grad: bool):
-    cdt = _compute_dtype(x.dtype)
+    cdt = _compute_dtype(x.dtype, x.device)
     xs = x.contiguous().view(-1)
     gs = grad.contiguous().view(-1)
     gx = torch.empty_like(xs)
@@ -266,7 +272,7 @@ def register(lib_name: str, fam: Family) -> None:
 
     def bwd_backward(ctx, ggx, *ggp):
         grad, x, *params = ctx.saved_tensors
-        cdt = _compute_dtype(x.dtype)
+        cdt = _compute_dtype(x.dtype, x.device)
         xc, gc = x.to(cdt), grad.to(cdt)
         p = [q.to(cdt) for q in params]
         first = fam.first(xc, *ctx.ints, *p)
@@ -347,17 +353,40 @@ import triton.language as tl
 
 
 @triton.jit
+def _two_prod(a, b):
+    """(p, e) with p = fl(a*b) and p + e = a*b exactly (Veltkamp splitting; needs
+    enable_fp_fusion=False); e = 0 where the splitting would overflow."""
+    p = a * b
+    sa = a * 4097.0
+    ah = sa - (sa - a)
+    al = a - ah
+    sb = b * 4097.0
+    bh = sb - (sb - b)
+    bl = b - bh
+    e = ((ah * bh - p) + ah * bl + al * bh) + al * bl
+    e = tl.where(tl.abs(e) < float("inf"), e, 0.0)
+    return p, e
+
+
+@triton.jit
 def _ipow(x, E: tl.constexpr):
-    """x**E for a compile-time integer E >= 1: left-to-right binary powering."""
+    """x**E for a compile-time integer E >= 0: left-to-right binary powering carried in
+    float32 pairs (value + rounding error), so x**E is within about 0.5 ulp."""
     if E == 0:
         return tl.where(x == x, 1.0, 1.0)
-    acc = x
+    hi = x
+    lo = x * 0.0
+    lo = tl.where(lo == lo, lo, 0.0)
     for j in tl.static_range(31):
         if (E >> (31 - j)) > 0:
-            acc = acc * acc
+            p, e = _two_prod(hi, hi)
+            lo = e + 2.0 * hi * lo
+            hi = p
             if ((E >> (30 - j)) & 1) == 1:
-                acc = acc * x
-    return acc
+                p, e = _two_prod(hi, x)
+                lo = e + lo * x
+                hi = p
+    return tl.where(tl.abs(hi) < float("inf"), hi + lo, hi)
 
 
 @triton.jit
