@@ -324,7 +324,8 @@ def lp_distance(act: Activation, p, *, dps: int = 30, check: bool = True,
 
 def _tidy(e: sp.Expr) -> sp.Expr:
     try:
-        return sp.powsimp(e.rewrite(sp.zeta) if e.has(sp.dirichlet_eta) else e)
+        e = sp.powsimp(e.rewrite(sp.zeta) if e.has(sp.dirichlet_eta) else e)
+        return sp.gammasimp(e) if not e.free_symbols and e.has(sp.gamma) else e
     except (TypeError, ValueError, NotImplementedError):
         return e
 
