@@ -276,8 +276,7 @@ def _w_roots(g: sp.Expr) -> list[sp.Expr]:
 def _check_candidate(factor: sp.Expr, root: sp.Expr) -> bool:
     """Is ``root`` a real root of ``factor``? (exactly numeric, or at sample values)."""
     syms = (factor.free_symbols | root.free_symbols) - {_P}
-    samples = [{s: v for s in syms} for v in (sp.Rational(1, 3), sp.Rational(7, 5), sp.Integer(3))]
-    for subs in samples if syms else [{}]:
+    for subs in _samples(syms):
         r = _num(root.subs(subs))
         if not r.is_real or r <= 0:
             return False
@@ -384,10 +383,20 @@ def _factor_sign(fac: sp.Expr, x: sp.Symbol, lo: sp.Expr, hi: sp.Expr) -> int:
     raise ValueError(f"cannot decide the sign of {fac} on ({lo}, {hi}); bind the parameters")
 
 
+def _samples(syms) -> list[dict]:
+    """Three admissible value sets for parameter symbols (integer: 1, 2, 3; positive:
+    1/3, 7/5, 3; otherwise -1/3, 1/5, -2, all below 1 as Sqish's a must be)."""
+    table = [(sp.Integer(1), sp.Rational(1, 3), -sp.Rational(1, 3)),
+             (sp.Integer(2), sp.Rational(7, 5), sp.Rational(1, 5)),
+             (sp.Integer(3), sp.Integer(3), -sp.Integer(2))]
+    if not syms:
+        return [{}]
+    return [{s: (i if s.is_integer else (p if s.is_positive else r)) for s in syms}
+            for i, p, r in table]
+
+
 def _check_zero(e: sp.Expr) -> bool:
-    syms = e.free_symbols
-    samples = [{s: v for s in syms} for v in (sp.Rational(1, 3), sp.Rational(7, 5))] if syms else [{}]
-    return all(abs(_num(e.subs(s))) < sp.Float(10) ** (-DPS // 2) for s in samples)
+    return all(abs(_num(e.subs(s))) < sp.Float(10) ** (-DPS // 2) for s in _samples(e.free_symbols))
 
 
 def _sign_on(expr: sp.Expr, x: sp.Symbol, lo: sp.Expr, hi: sp.Expr) -> int:
