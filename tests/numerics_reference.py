@@ -181,7 +181,8 @@ def measure(family: str, params: dict, dtype: str, xs: np.ndarray, with_params: 
             refs: list | None = None):
     """ULP errors of the generated package against the references at ``xs``:
     {quantity: (errors, excluded mask)} for f, d_x (through autograd) and, for float32
-    and float64, the elementwise parameter derivatives of the generated formulas."""
+    and float64, the elementwise parameter derivatives the CPU op sums (generated
+    formulas in its compute dtype, rounded to ``dtype``)."""
     import torch
 
     import torch_bridge
@@ -196,12 +197,16 @@ def measure(family: str, params: dict, dtype: str, xs: np.ndarray, with_params: 
     computed = {"f": y.detach().double().numpy(), "d_x": gx.double().numpy()}
     names = [n for n in params if n != "N"]
     if with_params and names and dtype in ("float32", "float64"):
-        xc = x.detach()
-        ps = [torch.tensor(float(params[n]), dtype=tdt) for n in names]
+        # the elementwise terms the CPU op sums, in the dtype it computes them in
+        from torch_bridge import _runtime
+
+        cdt = _runtime._compute_dtype(tdt, x.device)
+        xc = x.detach().to(cdt)
+        ps = [torch.tensor(float(params[n]), dtype=cdt) for n in names]
         ints = [params["N"]] if "N" in params else []
         first = getattr(_formulas, f"{family}_first")(xc, *ints, *ps)
         for n, d in zip(names, first[1:]):
-            computed[f"d_{n}"] = d.double().numpy()
+            computed[f"d_{n}"] = d.to(tdt).double().numpy()
     out = {}
     if refs is None:
         refs = [reference(family, float(v), params) for v in xs]
