@@ -131,11 +131,32 @@ def size_at_scale(d: Callable, intervals, scale):
 
 def norm_by_quadrature(d: Callable, intervals, p: sp.Expr, scale, stretch=1):
     """(\\int |d|^p)^{1/p} over the intervals by tanh-sinh quadrature, split at the
-    junctions and at ``stretch`` times the multiples of the scale."""
+    junctions and at ``stretch`` times the multiples of the scale; an infinite end is
+    integrated in s = log|x - c| (c the finite end, or 0), where a power-law tail x^{-q}
+    becomes the exponential e^{-(q-1) s}."""
     pm = int(p) if p.is_Integer else mpmath.mpf(sp.Float(p, mpmath.mp.dps + 10))
+
+    def g(t):
+        return abs(d(t)) ** pm
+
     total = mpmath.mpf(0)
     for lo, hi in intervals:
-        total += mpmath.quad(lambda t: abs(d(t)) ** pm, split_points(lo, hi, scale * stretch))
+        pts = split_points(lo, hi, scale * stretch)
+        finite = [t for t in pts if mpmath.isfinite(t)]
+        if len(finite) > 1:
+            total += mpmath.quad(g, finite)
+        tails = []
+        if pts[-1] == mpmath.inf:
+            tails.append((mp_bound(lo) if lo != -sp.oo else mpmath.mpf(0), finite[-1], 1))
+        if pts[0] == -mpmath.inf:
+            tails.append((mp_bound(hi) if hi != sp.oo else mpmath.mpf(0), finite[0], -1))
+        for c, a, sign in tails:
+            # |d|^p at the last break point a (10^8 scales out) times |a - c| bounds a
+            # power-law tail; an exponentially decaying one is below the precision there.
+            if g(a) * abs(a - c) <= abs(total) * mpmath.mpf(2) ** (-mpmath.mp.prec - 8):
+                continue
+            total += mpmath.quad(lambda s: g(c + sign * mpmath.exp(s)) * mpmath.exp(s),
+                                 [mpmath.log(abs(a - c)), mpmath.inf])
     return total ** (1 / mpmath.mpf(pm))
 
 
