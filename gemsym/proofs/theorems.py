@@ -236,7 +236,9 @@ def _sqish_shape_theorem() -> Theorem:
     props = shape_properties(act)
     (loc, val), = props.minima
     lo, hi = props.derivative_range
-    statement = (f"For Sqish with its defaults (${', '.join(f'{k} = {v}' for k, v in act.values.items())}$): "
+    defaults = ", ".join(f"{sp.latex(act.parameter(k).symbol)} = {sp.latex(v)}"
+                         for k, v in act.values.items())
+    statement = (f"For Sqish with its defaults (${defaults}$): "
                  f"$\\inf f' = {_num_text(lo)}$, $\\sup f' = {_num_text(hi)}$, Lipschitz "
                  f"constant $L = {_num_text(props.lipschitz)}$; the minimum is "
                  f"$f({sp.latex(loc)}) = {sp.latex(val)}$.")
