@@ -83,9 +83,9 @@ def exp_series_integral(h: sp.Expr, u: sp.Symbol, p: sp.Expr) -> sp.Expr | None:
     rates = {sp.simplify(a.args[0] / u) for a in g.atoms(sp.exp)}
     if any(r.has(u) for r in rates):
         return None
-    k = next((r for r in rates if r.is_negative), None)
-    k = -k if k is not None else next(iter(rates), None)
-    if k is None or not k.is_positive or not all((r / k).is_rational for r in rates):
+    # w = e^{-k u} with every rate an integer multiple of k (then R is rational in w)
+    k = next((abs(c) for c in rates if c.is_nonzero and all((r / c).is_integer for r in rates)), None)
+    if k is None or not k.is_positive:
         return None
     w = sp.Dummy("w", positive=True)
     g = g.subs({sp.exp(r * u): w ** (-r / k) for r in rates})
@@ -108,7 +108,9 @@ def exp_series_integral(h: sp.Expr, u: sp.Symbol, p: sp.Expr) -> sp.Expr | None:
             if sp.Poly(term, w).degree() > 0:
                 return None  # a polynomial part: R(w) would not vanish like a power series tail
             continue
-        base, n = den.as_base_exp()
+        factor, power = den.as_independent(w, as_Add=False)
+        num = num / factor
+        base, n = power.as_base_exp()
         if not (n.is_Integer and sp.Poly(base, w).degree() == 1 and not num.has(w)):
             return None
         c1, c0 = sp.Poly(base, w).all_coeffs()  # num / (c1 w + c0)^n = sum_j a_j w^j

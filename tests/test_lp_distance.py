@@ -161,11 +161,14 @@ def test_finiteness_condition_symbolic():
 
 # --------------------------------------------------------------------- Sqish
 @pytest.mark.parametrize("a, beta, gamma, p", [
-    (0, 1, 1, 1), (0, 1, 1, 2), ("-1/2", 2, 3, 1), ("1/2", "1/2", 2, 2), (0, 1, 1, "3/2"),
+    (0, 1, 1, 1), (0, 1, 1, 2), ("-1/2", 2, 3, 1), ("1/2", "1/2", 2, 2), (-1, 2, 5, 2),
+    (0, 1, 1, "3/2"),
 ])
 def test_sqish_matches_quadrature(a, beta, gamma, p):
     r = lp_distance(sqish().bind(a=a, beta=beta, gamma=gamma), p, check=False)
     assert r.converges is True
+    # integer p: the polylog series gives a closed form; p = 3/2: numerical value only
+    assert (r.closed_form is not None) == isinstance(p, int)
     with mpmath.workdps(DPS):
         A, B, G = mp(a), mp(beta), mp(gamma)
         width = 60 / (G * (1 - A))  # beyond it |d| < e^{-120}

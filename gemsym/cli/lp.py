@@ -75,7 +75,8 @@ def _text(r: LpDistance) -> list[str]:
         return lines
     lines.append(f"  finite for:  {cond}" + ("" if r.converges else "  (depends on the parameters)"))
     lines.append(f"  closed form: {norm} = {r.closed_form}" if r.closed_form is not None
-                 else "  closed form: none found (see reason); numerical value below")
+                 else "  closed form: none found (see reason)"
+                 + ("; numerical value below" if r.value is not None else ""))
     if r.rate is not None:
         lines.append(f"  rate:        {norm} ~ C * {r.parameter}^({r.rate})")
     if r.value is not None:
