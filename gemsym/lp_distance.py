@@ -39,6 +39,7 @@ import mpmath
 import sympy as sp
 
 from .activation import Activation
+from .families import FAMILIES, e_gem, sqish
 from .lp_asymptotics import P, End, decide, describe, end_behaviour, end_condition, scaling_symmetry
 from .lp_integrals import half_line_integral, half_line_sup
 from .lp_quadrature import (independent_check, interior_point, norm_by_quadrature, piecewise_numeric,
@@ -167,9 +168,7 @@ def _with_symbolic_limit_parameter(act: Activation, unbound: Activation | None):
     if value == sym:
         return act, None
     candidates = [unbound] if unbound is not None else []
-    from .families import FAMILIES  # the registry rebuilds a built-in family unbound
-
-    if act.name in FAMILIES:
+    if act.name in FAMILIES:  # the registry rebuilds a built-in family unbound
         candidates.append(FAMILIES[act.name]())
     others = {k: v for k, v in act.values.items() if k != name}
     for cand in candidates:
@@ -187,8 +186,6 @@ def _with_symbolic_limit_parameter(act: Activation, unbound: Activation | None):
 
 
 def _families_with_limit() -> str:
-    from .families import FAMILIES
-
     return ", ".join(n for n, make in FAMILIES.items() if make().limit is not None)
 
 
@@ -259,6 +256,9 @@ def lp_distance(act: Activation, p, *, dps: int = 30, check: bool = True,
             if converges is not False:
                 lines.append(f"scaling: x = {lam}**({finish(alpha)})*u gives f - limit = "
                              f"{lam}**({finish(beta)})*h(u), so the distance ~ C*{lam}**({rate})")
+                toward_zero = rate.is_positive if act.limit.value == 0 else rate.is_negative
+                if toward_zero is False:
+                    notes.append(f"the distance does not tend to 0 as {name} -> {act.limit.value}")
         else:
             notes.append(f"no scaling x = {lam}^alpha u found: no rate")
     elif not pieces:
@@ -378,8 +378,6 @@ def lp_table(Ns: Sequence[int] = (1, 2, 3), ps: Sequence = (1, 2, "inf"), eps="1
              dps: int = 30) -> str:
     """The E-GEM table \\|E-GEM_{N,eps} - ReLU\\|_p for N in ``Ns`` and p in ``ps`` at the
     given eps, then Sqish at its defaults (a=0, beta=1, gamma=1) vs max(a x, x)."""
-    from .families import e_gem, sqish
-
     acts = [e_gem().bind(N=N, eps=eps) for N in Ns] + [sqish().with_defaults()]
     rows = []
     for act in acts:
