@@ -220,3 +220,12 @@ def test_target_checks_compute_ratios_from_medians():
 
 def test_markdown_of_empty_records():
     assert markdown_tables([]) == "no results\n"
+
+
+def test_auto_rounds_shrink_to_the_minimum_for_slow_cases():
+    from gemsym.bench.runner import MIN_ROUNDS
+
+    res = run_bench(BenchConfig(numel=TINY, ops=("relu",), impls=("torch",), budget_s=1e-9))
+    assert {r["repeat"] for r in res.records} == {MIN_ROUNDS}
+    fixed = run_bench(BenchConfig(numel=TINY, repeat=3, ops=("relu",), impls=("torch",), budget_s=1e-9))
+    assert {r["repeat"] for r in fixed.records} == {3}

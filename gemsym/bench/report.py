@@ -70,7 +70,7 @@ def make_records(cases: Iterable[Any], summaries: dict, context: dict[str, Any],
                 "copy_fraction": _r(gbps / copy_gbps, 3) if copy_gbps else None,
                 "peak_mem_mib": _r(peak / 2**20, 2) if peak is not None else None,
                 "peak_mem_vs_relu": _r(peak / relu_peak, 3) if peak is not None and relu_peak else None,
-                "repeat": context["repeat"],
+                "repeat": s.runs,
                 "threads": context["threads"],
                 "device_name": context["device_name"],
                 "torch_version": context["torch_version"],
@@ -111,7 +111,8 @@ def _rows(records: list[dict[str, Any]], p: str) -> tuple[list[str], list[list[s
 def _header(records: list[dict[str, Any]]) -> str:
     r = records[0]
     return (f"{r['device']} ({r['device_name']}), {r['dtype']}, numel {r['numel']}, "
-            f"{r['threads']} threads, {r['repeat']} rounds, torch {r['torch_version']}, "
+            f"{r['threads']} threads, {min(x['repeat'] for x in records)}-{max(x['repeat'] for x in records)} "
+            f"timed rounds per case and pass, torch {r['torch_version']}, "
             f"allocator: {r['allocator']}")
 
 

@@ -14,6 +14,7 @@ no accumulation kernel is timed.
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 from dataclasses import dataclass, field, replace
@@ -28,6 +29,9 @@ DTYPES = ("float32", "bfloat16", "float16")
 DEVICES = ("cpu", "cuda")
 DEFAULT_NUMEL = {"cpu": 2**24, "cuda": 2**26}
 DEFAULT_REPEAT = {"cpu": 15, "cuda": 50}
+#: with no --repeat: seconds of timed calls aimed at per case and pass, and the fewest rounds
+AUTO_BUDGET_S = 2.0
+MIN_ROUNDS = 5
 
 Progress = Callable[[int, int, str], None]
 
@@ -35,7 +39,9 @@ Progress = Callable[[int, int, str], None]
 @dataclass(frozen=True)
 class BenchConfig:
     """What to run; ``None`` means the device's default (numel 2^24 on CPU, 2^26 on CUDA;
-    15 timed rounds on CPU, 50 on CUDA; threads: torch's default)."""
+    threads: torch's default).  ``repeat=None``: up to 15 timed rounds on CPU (50 on CUDA),
+    fewer (never under 5) for a case whose calls would take more than ``budget_s`` seconds
+    in all; an explicit ``repeat`` times every case exactly that often."""
 
     device: str = "cpu"
     numel: int | None = None
@@ -45,6 +51,7 @@ class BenchConfig:
     impls: tuple[str, ...] | None = None
     threads: int | None = None
     warmup: int = 2
+    budget_s: float | None = None
 
 
 @dataclass
@@ -67,6 +74,7 @@ def validate(config: BenchConfig) -> BenchConfig:
     if not isinstance(numel, int) or numel < 1:
         raise ValueError(f"--numel must be an integer >= 1 (got {numel!r})")
     repeat = DEFAULT_REPEAT[config.device] if config.repeat is None else config.repeat
+    budget = (AUTO_BUDGET_S if config.budget_s is None else config.budget_s) if config.repeat is None else None
     if not isinstance(repeat, int) or repeat < 1:
         raise ValueError(f"--repeat must be an integer >= 1 (got {repeat!r})")
     if config.threads is not None and (not isinstance(config.threads, int) or config.threads < 1):
@@ -86,7 +94,7 @@ def validate(config: BenchConfig) -> BenchConfig:
 
         if not torch.cuda.is_available():
             raise ValueError("--device cuda: no CUDA device is available (torch.cuda.is_available() is False)")
-    return replace(config, numel=numel, repeat=repeat, ops=tuple(dict.fromkeys(ops)),
+    return replace(config, numel=numel, repeat=repeat, budget_s=budget, ops=tuple(dict.fromkeys(ops)),
                    impls=tuple(dict.fromkeys(impls)))
 
 
@@ -197,14 +205,20 @@ def run_bench(config: BenchConfig, progress: Progress | None = None) -> BenchRes
     failed: list[str] = []
     live = []
     fns = {}
+    rounds: dict[tuple[int, str], int] = {}
     for case in cases:  # warm-up; torch.compile compiles here
         try:
             f = _pass_fns(case, x, xg, grad_y)
             for _ in range(config.warmup):
-                for p in PASSES:
-                    timer.time(*f[p])
+                last = {p: timer.time(*f[p]) for p in PASSES}
             fns[id(case)] = f
             live.append(case)
+            for p in PASSES:
+                n = config.repeat
+                if config.budget_s is not None:
+                    n = min(n, max(MIN_ROUNDS, math.ceil(config.budget_s / max(last[p], 1e-9))))
+                rounds[(id(case), p)] = n
+                done += config.repeat - n
         except Exception as exc:
             failed.append(f"{case.label}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
             done += config.repeat * len(PASSES)
@@ -213,8 +227,9 @@ def run_bench(config: BenchConfig, progress: Progress | None = None) -> BenchRes
     for p in PASSES:
         for r in range(config.repeat):  # interleaved rounds: each case once per round
             for case in live:
-                times[(id(case), p)].append(timer.time(*fns[id(case)][p]))
-                tick(f"{p} {r + 1}/{config.repeat} {case.label}")
+                if r < rounds[(id(case), p)]:
+                    times[(id(case), p)].append(timer.time(*fns[id(case)][p]))
+                    tick(f"{p} {r + 1}/{rounds[(id(case), p)]} {case.label}")
     summaries = {(c.op, c.impl, _key(c.params), p): summarize(times[(id(c), p)]) for c in live for p in PASSES}
     extras: dict[str, Any] = {}
     if device == "cuda":
