@@ -11,18 +11,19 @@ matplotlib is imported only inside these functions, never by ``import gemsym``.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Callable, Sequence
 
-from . import data, plots
+from . import data, distances, measured, plots
 from .data import FigureData
 from .style import STYLES, Style, save, use
 from .writer import check_replaceable, csv_text, install_files, install_folder, new_build_dir, readme_text, write_text
 
-__all__ = ["Figure", "FIGURES", "FORMATS", "parse_formats", "check_names", "generate"]
+__all__ = ["Figure", "FIGURES", "FORMATS", "parse_formats", "check_names", "generate", "owner"]
 
 FORMATS = ("pdf", "png", "svg")
 
@@ -36,6 +37,8 @@ class Figure:
     caption: str
     collect: Callable[[], FigureData | None]
     draw: Callable[[FigureData, Style], object]
+    #: rough cost of ``collect`` (seconds on 1 core): the expensive ones start first
+    cost: float = 1.0
 
 
 _FIGS = [
@@ -79,6 +82,52 @@ _FIGS = [
         "the one-sided values agree up to order 2N and jump at order 2N+1.",
         data.derivative_curves,
         plots.plot_derivatives,
+    ),
+    Figure(
+        "lipschitz",
+        "Range of f' and the Lipschitz constant sup|f'| against N for GEM_N and SE-GEM_{N,eps} "
+        "(independent of eps), with the closed form for symbolic N; below: where f' peaks.",
+        data.lipschitz_table,
+        plots.plot_lipschitz,
+        8.0,
+    ),
+    Figure(
+        "lp_distance",
+        "||E-GEM_{N,eps} - ReLU||_p against eps (log-log) for N = 1, 2, 3 and p = 1, 2, oo: "
+        "closed forms (lines), independent quadrature (markers), slopes = rates in eps.",
+        distances.lp_curves,
+        plots.plot_lp,
+        9.0,
+    ),
+    Figure(
+        "lp_region",
+        "The (N, p) plane: ||E-GEM_{N,eps} - ReLU||_p is infinite in the shaded region "
+        "(the exact finiteness condition); markers: verdicts computed at integer points.",
+        distances.lp_region,
+        plots.plot_region,
+        4.0,
+    ),
+    Figure(
+        "sqish_distance",
+        "||Sqish_{0,1,gamma} - max(0, x)||_p against gamma (log-log): closed forms (lines), "
+        "quadrature (markers), slopes = rates in gamma.",
+        distances.sqish_distance,
+        plots.plot_sqish_distance,
+        20.0,
+    ),
+    Figure(
+        "kernel_errors",
+        "Largest measured error (ULP) of the generated torch_bridge kernels against mpmath, "
+        "per family, quantity, dtype and path (from benchmarks/ERRORS.md; outlined: above the bound).",
+        measured.kernel_errors,
+        plots.plot_kernel_errors,
+    ),
+    Figure(
+        "benchmarks",
+        "Median time of the generated kernels relative to torch.relu, per pass and dtype "
+        "(from benchmarks/results.json).",
+        measured.benchmark_results,
+        plots.plot_benchmarks,
     ),
 ]
 
@@ -131,12 +180,38 @@ def _render(fig_def: Figure, fd: FigureData, style: Style, formats, build: Path)
     return files
 
 
+def _collect(name: str) -> tuple[FigureData | None, float]:
+    t0 = time.perf_counter()
+    return FIGURES[name].collect(), time.perf_counter() - t0
+
+
+def _collected(names: Sequence[str], jobs: int):
+    """Yield (name, data, seconds) in ``names`` order; with jobs > 1 the data are
+    collected in worker processes, the most expensive first, while drawing goes on."""
+    if jobs <= 1 or len(names) <= 1:
+        for name in names:
+            yield (name, *_collect(name))
+        return
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    methods = mp.get_all_start_methods()
+    ctx = mp.get_context("fork" if "fork" in methods else methods[0])
+    with ProcessPoolExecutor(min(jobs, len(names)), mp_context=ctx) as pool:
+        order = sorted(names, key=lambda n: -FIGURES[n].cost)
+        futures = {n: pool.submit(_collect, n) for n in order}
+        for name in names:
+            yield (name, *futures[name].result())
+
+
 def generate(out: str | Path, formats: Sequence[str] = ("pdf", "png"), only: Sequence[str] | None = None,
-             style: str = "paper", command: str = "gemsym figures --out figures/") -> dict:
+             style: str = "paper", command: str = "gemsym figures --out figures/",
+             jobs: int | None = None) -> dict:
     """Write the figures (all, or ``only`` those) with their CSVs and README.md to ``out``.
 
     Without ``only`` the folder is replaced as a whole; with it the named figures' files
-    are replaced and README.md is rewritten for every figure present.  Returns
+    are replaced and README.md is rewritten for every figure present.  ``jobs`` worker
+    processes collect the data (default: the number of CPUs, at most 4).  Returns
     {'written': [...], 'skipped': [...], 'seconds': {name: s}}."""
     from .. import __version__
 
@@ -146,24 +221,27 @@ def generate(out: str | Path, formats: Sequence[str] = ("pdf", "png"), only: Seq
     names = check_names(only)
     out = Path(out)
     check_replaceable(out)
+    if jobs is None:
+        jobs = min(os.cpu_count() or 1, 4)
+    if not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"--jobs must be a positive integer (got {jobs!r})")
     build = new_build_dir(out)
     written, skipped, seconds, files = [], [], {}, []
     try:
-        for name in names:
-            t0 = time.perf_counter()
-            fd = FIGURES[name].collect()
+        for name, fd, spent in _collected(names, jobs):
             if fd is None:
                 skipped.append(name)
                 continue
+            t0 = time.perf_counter()
             files += _render(FIGURES[name], fd, STYLES[style], formats, build)
             written.append(name)
-            seconds[name] = time.perf_counter() - t0
+            seconds[name] = spent + time.perf_counter() - t0
         present = set(files) | (set(p.name for p in out.iterdir()) if only and out.is_dir() else set())
         entries = []
         for name, f in FIGURES.items():
             image = next((f"{name}.{x}" for x in ("png", "svg", "pdf") if f"{name}.{x}" in present), None)
             if image is not None:
-                csvs = sorted(p for p in present if p.endswith(".csv") and _owner(p) == name)
+                csvs = sorted(p for p in present if p.endswith(".csv") and owner(p) == name)
                 entries.append((name, f.caption, image, csvs))
         write_text(build / "README.md", readme_text(entries, __version__, command))
         if only:
@@ -178,7 +256,7 @@ def generate(out: str | Path, formats: Sequence[str] = ("pdf", "png"), only: Seq
     return {"written": written, "skipped": skipped, "seconds": seconds}
 
 
-def _owner(filename: str) -> str | None:
+def owner(filename: str) -> str | None:
     """The figure a file belongs to (the longest figure name it starts with)."""
     stem = filename.rsplit(".", 1)[0]
     best = None

@@ -9,6 +9,7 @@ rational grids, and the junction values and jump order come from
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Callable, Iterable, Sequence
@@ -32,6 +33,7 @@ __all__ = [
     "SQISH_SETTINGS",
     "gate_curves",
     "derivative_curves",
+    "lipschitz_table",
 ]
 
 #: Working precision of every evaluation (the CSVs keep 17 significant digits).
@@ -198,4 +200,47 @@ def derivative_curves(Ns: Sequence[int] = (1, 2), half_width: str = "1") -> Figu
     return FigureData({
         "": Table(("N", "order", "side", "x", "value"), tuple(rows)),
         "junction": Table(("N", "order", "left", "right", "agree"), tuple(jrows)),
+    })
+
+
+def _float(e) -> float:
+    """A SymPy number (or +-oo) as a float, evaluated at ``DPS`` digits."""
+    e = sp.sympify(e)
+    if e == sp.oo:
+        return math.inf
+    if e == -sp.oo:
+        return -math.inf
+    return float(sp.N(e, DPS))
+
+
+def lipschitz_table(Ns: Sequence[int] = (1, 2, 3, 4, 5, 6), curve_points: int = 61) -> FigureData:
+    """inf f', sup f' = Lipschitz constant and its location (at eps = 1), from
+    :func:`gemsym.properties.shape_properties`: for GEM_N and SE-GEM_{N,eps} (eps kept
+    symbolic: the module finds the range independent of eps) at each N, and GEM's
+    closed form for symbolic N evaluated on a fine grid of real N (table ``closed_form``)."""
+    from ..properties import shape_properties
+
+    rows = []
+    for name, factory in (("gem", gem), ("se-gem", se_gem)):
+        for n in Ns:
+            act = factory().bind(N=n)
+            props = shape_properties(act)
+            eps1 = {p.symbol: 1 for p in act.parameters if p.name == "eps"}
+            lo, hi = props.derivative_range
+            if lo.free_symbols or hi.free_symbols:
+                raise ValueError(f"{name}(N={n}): the range of f' depends on {lo.free_symbols | hi.free_symbols}")
+            point = props.lipschitz_point
+            at = _float(point.subs(eps1)) if point is not None else math.nan
+            rows.append((name, n, _float(lo), _float(hi), _float(props.lipschitz), at, str(props.lipschitz)))
+    symbolic = shape_properties(gem().bind(N="symbolic"))
+    N = gem().parameter("N").symbol
+    lip = symbolic.lipschitz
+    fine = grid(str(min(Ns)), str(max(Ns)), curve_points)
+    with mpmath.workdps(DPS):
+        f = sp.lambdify(N, lip, modules="mpmath")
+        crow = tuple((float(q), float(f(_mpf(q))), str(lip)) for q in fine)
+    return FigureData({
+        "": Table(("family", "N", "inf_df", "sup_df", "lipschitz", "argmax_df", "lipschitz_exact"),
+                  tuple(rows)),
+        "closed_form": Table(("N", "lipschitz", "formula"), crow),
     })

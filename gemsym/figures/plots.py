@@ -55,9 +55,13 @@ def _new(style: Style, width: str, aspect: float):
     return plt.figure(figsize=(w, w * aspect))
 
 
-def _legend(fig, ax, ncols: int) -> None:
-    """Legend above the axes, with at most ``ncols`` columns and no wider than the figure."""
-    handles, labels = ax.get_legend_handles_labels()
+def _legend(fig, ax, ncols: int, handles=None) -> None:
+    """Legend above the axes, with at most ``ncols`` columns and no wider than the figure
+    (``handles``: given artists instead of the axes' labelled ones)."""
+    if handles is None:
+        handles, labels = ax.get_legend_handles_labels()
+    else:
+        labels = [h.get_label() for h in handles]
     renderer = fig.canvas.get_renderer()
     for n in range(min(ncols, len(labels)), 0, -1):
         leg = fig.legend(handles, labels, loc="outside upper center", ncols=n)
@@ -144,3 +148,245 @@ def _class_text(junction: Table) -> str:
         lines.append(f"$N={n}$: orders {min(agree)}..{max(agree)} agree, order {jump[0]} jumps"
                      f" ($C^{{{jump[0] - 1}}}$)")
     return "\n".join(lines)
+
+
+def plot_lipschitz(data: FigureData, style: Style):
+    """Top: the range [inf f', sup f'] against N (bars), sup f' = Lipschitz constant as
+    markers per family and the symbolic-N closed form as a line.  Bottom: where f' is
+    largest (eps = 1)."""
+    main, closed = data.main, data.tables["closed_form"]
+    fig = _new(style, "single", 1.15)
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(3, 2))
+    formula = closed.column("formula")[0]
+    top.plot(closed.column("N"), closed.column("lipschitz"), color="0.55", linewidth=2.4,
+             alpha=0.6, label=f"closed form ${_tex(formula)}$ (real $N$)", zorder=1)
+    families = list(dict.fromkeys(main.column("family")))
+    for i, fam in enumerate(families):
+        part = main.where(family=fam)
+        shift = (i - (len(families) - 1) / 2) * 0.12
+        Ns = [n + shift for n in part.column("N")]
+        st = series_style(i + 4, marker=True)
+        top.vlines(Ns, part.column("inf_df"), part.column("sup_df"), color=st["color"],
+                   linewidth=0.8, alpha=0.7)
+        top.plot(Ns, part.column("lipschitz"), linestyle="none", marker=st["marker"],
+                 color=st["color"], markerfacecolor="none" if i else st["color"],
+                 label=f"{_NAMES.get(fam, fam)}: $[\\inf f', \\sup f']$")
+        bottom.plot(part.column("N"), part.column("argmax_df"), linestyle=st["linestyle"],
+                    marker=st["marker"], color=st["color"], markerfacecolor="none" if i else st["color"],
+                    label=_NAMES.get(fam, fam))
+    top.set_ylabel(r"$f'(x)$ range; $L=\sup|f'|$")
+    bottom.set_ylabel(r"$\arg\max f'$ ($\epsilon=1$)")
+    bottom.set_xlabel("$N$")
+    bottom.set_xticks(sorted(set(main.column("N"))))
+    _legend(fig, top, 1)
+    return fig
+
+
+def _tex(formula: str) -> str:
+    """Mathtext of a SymPy expression given as text (N as a symbol, not sympy.N)."""
+    import sympy as sp
+
+    return sp.latex(sp.sympify(formula, locals={"N": sp.Symbol("N")}))
+
+
+def _p_tex(p: str) -> str:
+    return r"\infty" if p == "inf" else p
+
+
+def _slopes(ax, status: Table, key: str, p: str, where: str, color_of) -> None:
+    """The rate of each curve (from the analysis) as a text block in an empty corner."""
+    rows = status.where(p=p)
+    y = 0.04
+    for k, finite, rate in reversed(list(zip(rows.column(key), rows.column("finite"),
+                                             rows.column("rate")))):
+        what = f"slope ${_tex(rate)}$" if finite else r"$\infty$ (diverges)"
+        x = 0.97 if where == "right" else 0.03
+        ax.text(x, y, f"${key}={number_tex(str(k))}$: {what}", transform=ax.transAxes,
+                ha=where, va="bottom", fontsize="small", color=color_of(k))
+        y += 0.09
+
+
+def plot_lp(data: FigureData, style: Style):
+    """One log-log panel per p: ||E-GEM_{N,eps} - ReLU||_p against eps, closed form as
+    lines, quadrature checks as markers, slopes from the rate in eps."""
+    lines, quad, status = data.main, data.tables["quadrature"], data.tables["status"]
+    ps = list(dict.fromkeys(status.column("p")))
+    Ns = list(dict.fromkeys(status.column("N")))
+    fig = _new(style, "double", 0.36)
+    axes = fig.subplots(1, len(ps), sharey=True)
+    color = {n: series_style(i)["color"] for i, n in enumerate(Ns)}
+    for ax, p in zip(axes, ps):
+        for i, n in enumerate(Ns):
+            st = series_style(i, marker=True)
+            part = lines.where(N=n, p=p)
+            ax.plot(part.column("eps"), part.column("closed_form"), color=st["color"],
+                    linestyle=st["linestyle"], label=f"$N={n}$: closed form")
+            mk = quad.where(N=n, p=p)
+            ax.plot(mk.column("eps"), mk.column("quadrature"), linestyle="none",
+                    marker=st["marker"], color=st["color"], markerfacecolor="none",
+                    markersize=5, label=f"$N={n}$: quadrature")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(f"$p={_p_tex(p)}$")
+        ax.set_xlabel(r"$\epsilon$")
+        _slopes(ax, status, "N", p, "right", color.get)
+    axes[0].set_ylabel(r"$\|\mathrm{E\text{-}GEM}_{N,\epsilon}-\mathrm{ReLU}\|_p$")
+    _proxy_legend(fig, [(f"$N={n}$", series_style(i, marker=True)) for i, n in enumerate(Ns)])
+    return fig
+
+
+def _proxy_legend(fig, series) -> None:
+    """One legend entry per series (its line and marker), then 'closed form' (line) and
+    'quadrature' (marker) in grey."""
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], color=st["color"], linestyle=st["linestyle"], marker=st["marker"],
+                      markerfacecolor="none", label=label) for label, st in series]
+    handles += [Line2D([], [], color="0.4", label="closed form"),
+                Line2D([], [], color="0.4", linestyle="none", marker="o", markerfacecolor="none",
+                       label="quadrature check")]
+    _legend(fig, None, len(handles), handles)
+
+
+def plot_sqish_distance(data: FigureData, style: Style):
+    """log-log ||Sqish_{a,1,gamma} - max(ax, x)||_p against gamma, one line per p."""
+    lines, quad, status = data.main, data.tables["quadrature"], data.tables["status"]
+    fig = _new(style, "single", 0.8)
+    ax = fig.add_subplot()
+    ps = list(dict.fromkeys(status.column("p")))
+    a_values = list(dict.fromkeys(status.column("a")))
+    i = 0
+    for a in a_values:
+        for p in ps:
+            st = series_style(i, marker=True)
+            part = lines.where(a=a, p=p)
+            tag = f"$p={_p_tex(p)}$" + (f", $a={number_tex(a)}$" if len(a_values) > 1 else "")
+            ax.plot(part.column("gamma"), part.column("closed_form"), color=st["color"],
+                    linestyle=st["linestyle"], label=tag)
+            mk = quad.where(a=a, p=p)
+            ax.plot(mk.column("gamma"), mk.column("quadrature"), linestyle="none",
+                    marker=st["marker"], color=st["color"], markerfacecolor="none", markersize=5)
+            rate = status.where(a=a, p=p).column("rate")[0]
+            ax.text(0.03, 0.04 + 0.09 * (len(ps) * len(a_values) - 1 - i),
+                    f"{tag}: slope ${_tex(rate)}$", transform=ax.transAxes, ha="left",
+                    va="bottom", fontsize="small", color=st["color"])
+            i += 1
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(r"$\gamma$")
+    ax.set_ylabel(r"$\|\mathrm{Sqish}_{a,1,\gamma}-\max(ax,x)\|_p$")
+    series = [(f"$p={_p_tex(p)}$", series_style(i, marker=True)) for i, p in enumerate(ps)]
+    if len(a_values) == 1:
+        ax.set_title(f"$a={number_tex(a_values[0])},\\ \\beta=1$", fontsize="small")
+        _proxy_legend(fig, series)
+    else:
+        _legend(fig, ax, 3)
+    return fig
+
+
+def plot_region(data: FigureData, style: Style):
+    """The (N, p) plane: for each integer N the p where ||E-GEM - ReLU||_p is infinite
+    (shaded bar up to the exact threshold), p < 1 (not a norm) hatched, and the
+    verdicts computed at chosen (N, p)."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    main, verdicts = data.main, data.tables["verdicts"]
+    condition = data.tables["condition"].column("condition")[0]
+    Ns = main.column("N")
+    top = max(max(verdicts.column("p")), max(main.column("threshold"))) * 1.25
+    fig = _new(style, "single", 0.8)
+    ax = fig.add_subplot()
+    ax.axhspan(0, 1, facecolor="none", edgecolor="0.65", hatch="////", linewidth=0, zorder=0)
+    bad = PALETTE[5]
+    for n, low, exact, closed in main.rows:
+        ax.bar(n, low, width=0.6, bottom=0, color=bad, alpha=0.45, zorder=1)
+        ax.plot([n - 0.3, n + 0.3], [low, low], color=bad, linewidth=1.4, zorder=2)
+        ax.text(n - 0.28, low, f"${number_tex(exact)}$", ha="left", va="bottom", fontsize="small")
+    for fin, st in ((True, dict(marker="o", color=PALETTE[3])), (False, dict(marker="X", color=bad))):
+        part = verdicts.where(finite=fin)
+        ax.plot(part.column("N"), part.column("p"), linestyle="none", markersize=5,
+                markeredgecolor="white", markeredgewidth=0.5, zorder=3, **st)
+    handles = [
+        Patch(color=bad, alpha=0.45, label=r"infinite ($p \leq$ threshold)"),
+        Patch(facecolor="none", edgecolor="0.65", hatch="////", label="$p<1$: not a norm"),
+        Line2D([], [], linestyle="none", marker="o", color=PALETTE[3], label="computed: finite"),
+        Line2D([], [], linestyle="none", marker="X", color=bad, label="computed: infinite"),
+    ]
+    fig.legend(handles=handles, loc="outside upper center", ncols=2)
+    ax.text(0.97, 0.96, f"finite iff ${_tex(condition)}$", transform=ax.transAxes,
+            ha="right", va="top", fontsize="small")
+    ax.set_xlim(min(Ns) - 0.5, max(Ns) + 0.5)
+    ax.set_ylim(0, top)
+    ax.set_xticks(Ns)
+    ax.set_xlabel("$N$")
+    ax.set_ylabel("$p$")
+    ax.grid(False)
+    return fig
+
+
+def plot_kernel_errors(data: FigureData, style: Style):
+    """Heat map of the largest measured error (ULP, log colour scale) per family and
+    quantity (rows) and dtype/path (columns); cells outside the bound are outlined."""
+    import numpy as np
+    from matplotlib.colors import LogNorm
+    from matplotlib.patches import Rectangle
+
+    t = data.main
+    cols = list(dict.fromkeys(f"{d}\n{p}" for d, p in zip(t.column("dtype"), t.column("path"))))
+    rows = list(dict.fromkeys(f"{f}: {q}" for f, q in zip(t.column("family"), t.column("quantity"))))
+    Z = np.full((len(rows), len(cols)), np.nan)
+    bad = []
+    for d, p, f, q, _, mx, _, ok in t.rows:
+        i, j = rows.index(f"{f}: {q}"), cols.index(f"{d}\n{p}")
+        Z[i, j] = max(mx, 0.25)
+        if not ok:
+            bad.append((i, j))
+    fig = _new(style, "double", 0.12 + 0.028 * len(rows))
+    ax = fig.add_subplot()
+    img = ax.imshow(Z, aspect="auto", cmap="cividis", norm=LogNorm(vmin=0.25, vmax=max(8.0, np.nanmax(Z))))
+    for i in range(len(rows)):
+        for j in range(len(cols)):
+            if not np.isnan(Z[i, j]):
+                ax.text(j, i, f"{Z[i, j]:.3g}", ha="center", va="center", fontsize=5.5,
+                        color="white" if Z[i, j] < 1.5 else "black")
+    for i, j in bad:
+        ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor=PALETTE[5],
+                               linewidth=1.5))
+    ax.set_xticks(range(len(cols)), cols)
+    ax.set_yticks(range(len(rows)), rows, fontsize=5.5)
+    ax.grid(False)
+    bar = fig.colorbar(img, ax=ax, label="max error (ULP); outlined: above the bound")
+    ticks = [v for v in (0.25, 0.5, 1, 2, 4, 8, 16, 32, 64) if v <= img.norm.vmax]
+    bar.set_ticks(ticks, labels=[f"{v:g}" for v in ticks])
+    bar.minorticks_off()
+    return fig
+
+
+def plot_benchmarks(data: FigureData, style: Style):
+    """Median time relative to torch.relu per op/implementation, one panel per pass,
+    one bar per dtype."""
+    t = data.main
+    passes = list(dict.fromkeys(t.column("pass")))
+    dtypes = list(dict.fromkeys(t.column("dtype")))
+    labels = list(dict.fromkeys(f"{o} [{i}]" + (f" {p}" if p else "")
+                                for o, i, p in zip(t.column("op"), t.column("impl"), t.column("params"))))
+    fig = _new(style, "double", 0.12 + 0.03 * len(labels))
+    axes = fig.subplots(1, len(passes), sharey=True, squeeze=False)[0]
+    h = 0.8 / max(1, len(dtypes))
+    for ax, ps in zip(axes, passes):
+        for k, dt in enumerate(dtypes):
+            part = t.where(dtype=dt, **{"pass": ps})
+            ys, xs = [], []
+            for o, i, p, *_rest in part.rows:
+                ys.append(labels.index(f"{o} [{i}]" + (f" {p}" if p else "")) + (k - (len(dtypes) - 1) / 2) * h)
+                xs.append(_rest[-1])
+            ax.barh(ys, xs, height=h, color=PALETTE[(k + 1) % len(PALETTE)], label=dt,
+                    hatch=("", "//", "..", "xx")[k % 4], edgecolor="white", linewidth=0.3)
+        ax.axvline(1, color="0.3", linewidth=0.6)
+        ax.set_title(ps)
+        ax.set_xlabel("time / torch.relu")
+    axes[0].set_yticks(range(len(labels)), labels, fontsize="small")
+    axes[0].invert_yaxis()
+    _legend(fig, axes[0], len(dtypes))
+    return fig

@@ -1,0 +1,84 @@
+"""Measured results, when their files exist: the kernel error table written by
+``benchmarks/measure_errors.py`` (``benchmarks/ERRORS.md``, or ``kernel_errors.json`` as a
+list of row objects with the same columns) and the records of ``gemsym bench --json``
+saved as ``benchmarks/results.json``.  A figure whose file is absent is skipped."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .data import FigureData, Table
+
+__all__ = ["BENCHMARKS", "kernel_errors", "benchmark_results"]
+
+#: where the measured files live: the ``benchmarks`` folder of the repository
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+
+_ERROR_COLUMNS = ("dtype", "path", "family", "quantity", "samples", "max ULP", "p99 ULP", "ok")
+
+
+def _markdown_rows(text: str) -> list[dict[str, str]]:
+    """The rows of the first Markdown table whose header names the error columns."""
+    header, rows = None, []
+    for line in text.splitlines():
+        if not line.startswith("|"):
+            if header is not None and rows:
+                break
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if header is None:
+            if set(_ERROR_COLUMNS) <= set(cells):
+                header = cells
+            continue
+        if set("".join(cells)) <= set("-: "):
+            continue
+        rows.append(dict(zip(header, cells)))
+    return rows
+
+
+def _number(text) -> float:
+    text = str(text).strip()
+    return float("nan") if text in ("", "-", "None", "null") else float(text)
+
+
+def kernel_errors(folder: Path | None = None) -> FigureData | None:
+    """Max and 99th-percentile error (ULP) per dtype, path, family and quantity."""
+    folder = BENCHMARKS if folder is None else folder
+    js, md = folder / "kernel_errors.json", folder / "ERRORS.md"
+    if js.is_file():
+        rows = json.loads(js.read_text(encoding="utf-8"))
+    elif md.is_file():
+        rows = _markdown_rows(md.read_text(encoding="utf-8"))
+    else:
+        return None
+    if not rows:
+        return None
+    out = []
+    for r in rows:
+        missing = [c for c in _ERROR_COLUMNS if c not in r]
+        if missing:
+            raise ValueError(f"kernel error rows must have the columns {', '.join(_ERROR_COLUMNS)} "
+                             f"(missing {', '.join(missing)})")
+        out.append((r["dtype"], r["path"], r["family"], r["quantity"], int(_number(r["samples"])),
+                    _number(r["max ULP"]), _number(r["p99 ULP"]), str(r["ok"]).lower() in ("yes", "true")))
+    return FigureData({"": Table(("dtype", "path", "family", "quantity", "samples", "max_ulp",
+                                  "p99_ulp", "within_bound"), tuple(out))})
+
+
+def benchmark_results(folder: Path | None = None) -> FigureData | None:
+    """Median time and ratio to ``torch.relu`` per op, implementation, dtype and pass."""
+    folder = BENCHMARKS if folder is None else folder
+    path = folder / "results.json"
+    if not path.is_file():
+        return None
+    records = json.loads(path.read_text(encoding="utf-8"))
+    rows = []
+    for r in records:
+        params = ",".join(f"{k}={v}" for k, v in sorted((r.get("params") or {}).items()))
+        rows.append((r["op"], r["impl"], params, r["device"], r["dtype"], r["pass"],
+                     _number(r["median_ms"]), _number(r.get("ratio_vs_relu"))))
+    if not rows:
+        return None
+    return FigureData({"": Table(("op", "impl", "params", "device", "dtype", "pass", "median_ms",
+                                  "ratio_vs_relu"), tuple(rows))})
