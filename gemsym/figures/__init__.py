@@ -85,8 +85,9 @@ _FIGS = [
     ),
     Figure(
         "lipschitz",
-        "Range of f' and the Lipschitz constant sup|f'| against N for GEM_N and SE-GEM_{N,eps} "
-        "(independent of eps), with the closed form for symbolic N; below: where f' peaks.",
+        "Range of f' and the Lipschitz constant sup|f'| against N for GEM_N, E-GEM_{N,eps} and "
+        "SE-GEM_{N,eps} (found independent of eps), with the closed form for symbolic N; below: "
+        "where f' peaks (eps = 1).",
         data.lipschitz_table,
         plots.plot_lipschitz,
         8.0,
@@ -205,8 +206,7 @@ def _collected(names: Sequence[str], jobs: int):
 
 
 def generate(out: str | Path, formats: Sequence[str] = ("pdf", "png"), only: Sequence[str] | None = None,
-             style: str = "paper", command: str = "gemsym figures --out figures/",
-             jobs: int | None = None) -> dict:
+             style: str = "paper", command: str | None = None, jobs: int | None = None) -> dict:
     """Write the figures (all, or ``only`` those) with their CSVs and README.md to ``out``.
 
     Without ``only`` the folder is replaced as a whole; with it the named figures' files
@@ -219,6 +219,12 @@ def generate(out: str | Path, formats: Sequence[str] = ("pdf", "png"), only: Seq
         raise ValueError(f"--style must be one of {', '.join(STYLES)} (got {style!r})")
     formats = parse_formats(formats)
     names = check_names(only)
+    if command is None:
+        command = "gemsym figures --out figures/"
+        if formats != ("pdf", "png"):
+            command += f" --format {','.join(formats)}"
+        if style != "paper":
+            command += f" --style {style}"
     out = Path(out)
     check_replaceable(out)
     if jobs is None:
