@@ -219,3 +219,39 @@ def test_region_threshold_matches_tail_exponent():
         N = int(row["N"])
         assert float(row["threshold"]) == 1 / (2 * N - 1)
         assert row["threshold_finite"] == "false"
+
+
+def test_measured_figures_draw_from_small_input_files(tmp_path):
+    """The kernel-error and benchmark figures from hand-made input files in both formats."""
+    import io
+
+    from gemsym.figures import measured, plots
+    from gemsym.figures.style import STYLES, use
+
+    (tmp_path / "ERRORS.md").write_text(
+        "# errors\n\n| dtype | path | family | quantity | samples | max ULP | p99 ULP | ok |\n"
+        "|---|---|---|---|---:|---:|---:|---|\n"
+        "| float32 | torch | gem(N=1) | f | 10 | 0.50 | 0.40 | yes |\n"
+        "| float32 | triton | gem(N=1) | f | 10 | 5.5 | 1.0 | no |\n\ntrailing text\n")
+    records = [
+        {"op": op, "impl": "torch", "params": {"N": 1} if op == "gem" else {}, "device": "cpu",
+         "dtype": dt, "pass": ps, "median_ms": 1.5, "ratio_vs_relu": r}
+        for op, r in (("relu", 1.0), ("gem", 2.5)) for dt in ("float32", "float16")
+        for ps in ("fwd", "fwd+bwd")
+    ]
+    import json
+
+    (tmp_path / "results.json").write_text(json.dumps(records))
+    errors = measured.kernel_errors(tmp_path)
+    assert errors.main.column("max_ulp") == [0.5, 5.5]
+    assert errors.main.column("within_bound") == [True, False]
+    bench = measured.benchmark_results(tmp_path)
+    assert len(bench.main.rows) == 8 and set(bench.main.column("params")) == {"", "N=1"}
+    for draw, fd in ((plots.plot_kernel_errors, errors), (plots.plot_benchmarks, bench)):
+        with use(STYLES["paper"]):
+            fig = draw(fd, STYLES["paper"])
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png")
+            assert buf.getvalue().startswith(b"\x89PNG")
+    assert measured.kernel_errors(tmp_path / "none") is None
+    assert measured.benchmark_results(tmp_path / "none") is None

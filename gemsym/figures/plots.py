@@ -365,28 +365,32 @@ def plot_kernel_errors(data: FigureData, style: Style):
 
 def plot_benchmarks(data: FigureData, style: Style):
     """Median time relative to torch.relu per op/implementation, one panel per pass,
-    one bar per dtype."""
+    one bar per (device,) dtype."""
     t = data.main
     passes = list(dict.fromkeys(t.column("pass")))
-    dtypes = list(dict.fromkeys(t.column("dtype")))
-    labels = list(dict.fromkeys(f"{o} [{i}]" + (f" {p}" if p else "")
-                                for o, i, p in zip(t.column("op"), t.column("impl"), t.column("params"))))
+    many = len(set(t.column("device"))) > 1
+    groups = list(dict.fromkeys(zip(t.column("device"), t.column("dtype"))))
+
+    def label(o, i, p):
+        return f"{o} [{i}]" + (f" {p}" if p else "")
+
+    labels = list(dict.fromkeys(label(o, i, p) for o, i, p in
+                                zip(t.column("op"), t.column("impl"), t.column("params"))))
     fig = _new(style, "double", 0.12 + 0.03 * len(labels))
     axes = fig.subplots(1, len(passes), sharey=True, squeeze=False)[0]
-    h = 0.8 / max(1, len(dtypes))
+    h = 0.8 / max(1, len(groups))
     for ax, ps in zip(axes, passes):
-        for k, dt in enumerate(dtypes):
-            part = t.where(dtype=dt, **{"pass": ps})
-            ys, xs = [], []
-            for o, i, p, *_rest in part.rows:
-                ys.append(labels.index(f"{o} [{i}]" + (f" {p}" if p else "")) + (k - (len(dtypes) - 1) / 2) * h)
-                xs.append(_rest[-1])
-            ax.barh(ys, xs, height=h, color=PALETTE[(k + 1) % len(PALETTE)], label=dt,
-                    hatch=("", "//", "..", "xx")[k % 4], edgecolor="white", linewidth=0.3)
+        for k, (dev, dt) in enumerate(groups):
+            part = t.where(device=dev, dtype=dt, **{"pass": ps})
+            ys = [labels.index(label(o, i, p)) + (k - (len(groups) - 1) / 2) * h
+                  for o, i, p, *_ in part.rows]
+            ax.barh(ys, part.column("ratio_vs_relu"), height=h, color=PALETTE[(k + 1) % len(PALETTE)],
+                    label=f"{dev} {dt}" if many else dt, hatch=("", "//", "..", "xx")[k % 4],
+                    edgecolor="white", linewidth=0.3)
         ax.axvline(1, color="0.3", linewidth=0.6)
         ax.set_title(ps)
         ax.set_xlabel("time / torch.relu")
     axes[0].set_yticks(range(len(labels)), labels, fontsize="small")
     axes[0].invert_yaxis()
-    _legend(fig, axes[0], len(dtypes))
+    _legend(fig, axes[0], len(groups))
     return fig
