@@ -388,6 +388,8 @@ def plot_benchmarks(data: FigureData, style: Style):
                     label=f"{dev} {dt}" if many else dt, hatch=("", "//", "..", "xx")[k % 4],
                     edgecolor="white", linewidth=0.3)
         ax.axvline(1, color="0.3", linewidth=0.6)
+        if max(t.column("ratio_vs_relu")) > 20:
+            ax.set_xscale("log")
         ax.set_title(ps)
         ax.set_xlabel("time / torch.relu")
     axes[0].set_yticks(range(len(labels)), labels, fontsize="small")
