@@ -161,6 +161,26 @@ def junction_smoothness(
     )
 
 
+def _map_back(result: JunctionSmoothness, back: dict) -> JunctionSmoothness:
+    """``result`` computed for the shifted family, with every expression (nested cases and
+    the certificate's coefficients included) written in the original N again."""
+
+    def sub(e):
+        return None if e is None else sp.expand(sp.sympify(e).subs(back))
+
+    return JunctionSmoothness(
+        result.junction,
+        sub(result.smoothness),
+        sub(result.first_mismatch_order),
+        None if result.left is None else sp.sympify(result.left).subs(back),
+        None if result.right is None else sp.sympify(result.right).subs(back),
+        tuple(Case(c.condition.subs(back), _map_back(c.result, back)) for c in result.cases),
+        tuple((sub(o), sp.sympify(l).subs(back), sp.sympify(r).subs(back))
+              for o, l, r in result.coefficients),
+        result.regular_branches,
+    )
+
+
 def _split_on_N(act, index, expr, max_rounds, depth) -> JunctionSmoothness:
     """The order of two exponents depends on N: treat small N one by one and the tail
     N >= n0 by the substitution N -> N + n0 - 1 (which keeps N >= 1)."""
@@ -178,16 +198,7 @@ def _split_on_N(act, index, expr, max_rounds, depth) -> JunctionSmoothness:
         cases.append(Case(sp.Eq(N, n), sub))
     shifted = act.substitute({N: N + n0 - 1})
     tail = junction_smoothness(shifted, index, max_rounds, depth + 1)
-    back = {N: N - (n0 - 1)}
-    tail = JunctionSmoothness(
-        tail.junction,
-        sp.expand(tail.smoothness.subs(back)),
-        None if tail.first_mismatch_order is None else sp.expand(tail.first_mismatch_order.subs(back)),
-        None if tail.left is None else tail.left.subs(back),
-        None if tail.right is None else tail.right.subs(back),
-        tail.cases,
-        tail.coefficients,
-    )
+    tail = _map_back(tail, {N: N - (n0 - 1)})
     cases.append(Case(N >= n0, tail))
     if all(
         sp.expand(tail.smoothness.subs(N, n) - c.result.smoothness) == 0

@@ -190,15 +190,7 @@ def test_smoothness_certificate_mismatch_values(name):
             assert abs(R[k] - value(inst_case["right_derivative"], cert)) < 1e-15 * scale
 
 
-KNOWN_COEFFICIENT_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="gemsym.smoothness._split_on_N does not map the tail's coefficients back "
-           "(N -> N - n0 + 1): the eps = 1 case lists order 2N+3 instead of 2N+1")
-
-
-@pytest.mark.parametrize("name", [
-    "smoothness-gem", "smoothness-e-gem",
-    pytest.param("smoothness-se-gem", marks=KNOWN_COEFFICIENT_BUG)])
+@pytest.mark.parametrize("name", SMOOTH)
 def test_smoothness_certificate_agreeing_derivatives(name):
     cert = load(name)
     family = cert["family"]
