@@ -2,7 +2,11 @@
 
 Submodules, in the order data flows:
 - ``parameters``, ``activation``, ``families``: definitions;
-- ``series``, ``smoothness``, ``closed_forms``: analyses;
+- ``series``, ``smoothness``, ``closed_forms``, ``lp_distance`` (with ``lp_asymptotics``,
+  ``lp_integrals``, ``lp_quadrature``), ``properties``: analyses;
+- ``proofs``, ``figures``, ``codegen``: writers (Markdown/JSON proofs, paper figures, the
+  generated ``torch_bridge`` package), imported on demand -- ``figures`` needs matplotlib;
+- ``bench``: the benchmark suite (needs torch);
 - ``cli``: the ``gemsym`` command.
 """
 
@@ -23,7 +27,9 @@ from .families import (
     softplus,
     sqish,
 )
+from .lp_distance import LpDistance, lp_distance, lp_table
 from .parameters import Parameter, ParameterError, positive_integer, positive_real, real_below
+from .properties import ShapeProperties, monotonicity_and_minima, shape_properties
 from .smoothness import JunctionSmoothness, SmoothnessReport, junction_smoothness, smoothness
 
 __version__ = "0.1.0"
@@ -56,5 +62,11 @@ __all__ = [
     "SmoothnessReport",
     "junction_smoothness",
     "smoothness",
+    "LpDistance",
+    "lp_distance",
+    "lp_table",
+    "ShapeProperties",
+    "shape_properties",
+    "monotonicity_and_minima",
     "__version__",
 ]
