@@ -178,11 +178,12 @@ def near_underflow(x: float, family: str, params: dict, value, dtype: str) -> bo
 
 # ------------------------------------------------------------------ measurement
 def measure(family: str, params: dict, dtype: str, xs: np.ndarray, with_params: bool = True,
-            refs: list | None = None):
+            refs: list | None = None, fn=None):
     """ULP errors of the generated package against the references at ``xs``:
     {quantity: (errors, excluded mask)} for f, d_x (through autograd) and, for float32
     and float64, the elementwise parameter derivatives the CPU op sums (generated
-    formulas in its compute dtype, rounded to ``dtype``)."""
+    formulas in its compute dtype, rounded to ``dtype``).  ``fn(x, **params)`` replaces
+    the package's functional (e.g. by a ``torch.compile`` of it)."""
     import torch
 
     import torch_bridge
@@ -190,7 +191,7 @@ def measure(family: str, params: dict, dtype: str, xs: np.ndarray, with_params: 
 
     tdt = getattr(torch, dtype)
     x = torch.tensor(xs, dtype=torch.float64).to(tdt).requires_grad_()
-    fn = getattr(torch_bridge, family)
+    fn = fn or getattr(torch_bridge, family)
     kw = {k: v for k, v in params.items()}
     y = fn(x, **kw)
     (gx,) = torch.autograd.grad(y, x, torch.ones_like(y))
@@ -200,11 +201,11 @@ def measure(family: str, params: dict, dtype: str, xs: np.ndarray, with_params: 
         # the elementwise terms the CPU op sums, in the dtype it computes them in
         from torch_bridge import _runtime
 
-        cdt = _runtime._compute_dtype(tdt, x.device)
+        cdt, exact = _runtime._plan(tdt, x.device)
         xc = x.detach().to(cdt)
         ps = [torch.tensor(float(params[n]), dtype=cdt) for n in names]
         ints = [params["N"]] if "N" in params else []
-        first = getattr(_formulas, f"{family}_first")(xc, *ints, *ps)
+        first = getattr(_formulas, f"{family}_first")(xc, *ints, *ps, exact=exact)
         for n, d in zip(names, first[1:]):
             computed[f"d_{n}"] = d.to(tdt).double().numpy()
     out = {}

@@ -152,9 +152,15 @@ def test_printers():
     assert torch_p(Sigmoid(x)) == "torch.sigmoid(x)"
     assert triton_p(Sigmoid(-x)) == "_sigmoid(-x)"
     assert triton_p((x + 1) ** 2) == "_sq(x + 1)"
-    assert torch_p(IPow(R, 3)) == "(1.0/_ipow(x, (3)))"
+    assert torch_p(IPow(R, 3)) == "(1.0/_ipow(x, (3), exact))"
     N = sp.Symbol("N", integer=True, positive=True)
-    assert Printer("torch", {"N"})(IPow(x, 2 * N + 1)) == "_ipow(x, (1 + 2*N))"
+    assert Printer("torch", {"N"})(IPow(x, 2 * N + 1)) == "_ipow(x, (1 + 2*N), exact)"
+    # the PyTorch helpers take the formula's `exact` flag; sigma(-(c x + d)) is printed
+    # through the same s = c x + d as sigma(c x + d) (one exponential in a fused kernel)
+    c, d = sp.Symbol("c"), sp.Symbol("d")
+    assert torch_p(SigmoidLinear(c, x, d)) == "_sigmoid_lin(c, x, d, exact)"
+    assert torch_p(SigmoidLinear(-c, x, -d)) == "_sigmoid_lin(c, x, d, exact, True)"
+    assert torch_p(SigmoidLinear(-1, x, 0)) == "_sigmoid_lin(1, x, 0, exact, True)"
     with pytest.raises(NotImplementedError, match="gamma"):
         torch_p(sp.gamma(x))
     with pytest.raises(NotImplementedError, match="erf"):
@@ -198,7 +204,7 @@ def test_cli_user_family_and_errors(tmp_path, capsys):
     files = sorted(p.name for p in out.iterdir())
     assert "functional.py" in files and "_kernels.py" in files
     text = (out / "functional.py").read_text()
-    assert "def silu(x)" in text and "torch.ops.my_bridge.silu_fwd" in text
+    assert "def silu(x)" in text and 'run("my_bridge", "silu", x)' in text
     assert "_silu_fwd" in (out / "_kernels.py").read_text()
     capsys.readouterr()
     assert main(["codegen", "--out", str(out), "--family", "nope"]) == 2

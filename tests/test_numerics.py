@@ -81,3 +81,72 @@ def test_ulp_helpers():
     assert ref.ulp_error(1.0 + 2.0 ** -23, mp.mpf(1), 0, "float32") == pytest.approx(1.0)
     assert ref.ulp_error(math.inf, mp.mpf(1e39), 0, "float32") == 0.0
     assert ref.ulp_error(math.inf, mp.mpf(1), 0, "float32") == math.inf
+
+
+# ------------------------------------------------------------------ torch.compile path
+COMPILED_CONFIGS = [
+    ("gem", {"N": 1}),
+    ("gem", {"N": 3}),
+    ("e_gem", {"N": 2, "eps": 0.25}),
+    ("se_gem", {"N": 1, "eps": 1.0}),
+    ("sqish", {"a": 0.25, "beta": 2.0, "gamma": 0.5}),
+]
+COMPILED_SAMPLES = 400
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("family, params", COMPILED_CONFIGS,
+                         ids=[f"{f}-{i}" for i, (f, _) in enumerate(COMPILED_CONFIGS)])
+def test_compiled_path_against_mpmath(family, params, dtype):
+    """Under torch.compile(fullgraph=True) the functional traces the generated formulas
+    (no call of the registered op): values and input gradients meet the same ULP bound,
+    the summed parameter gradients agree with the mpmath sum, +-inf give the limits and
+    NaN propagates."""
+    import torch_bridge
+    from torch._inductor.compile_fx import compile_fx
+
+    torch._dynamo.reset()  # the lambda below is one code object for every case
+    tdt = getattr(torch, dtype)
+    names = [n for n in params if n != "N"]
+    ints = {"N": params["N"]} if "N" in params else {}
+    graphs = []
+
+    def backend(gm, example_inputs):
+        graphs.append(gm.code)
+        return compile_fx(gm, example_inputs)
+
+    op = getattr(torch_bridge, family)
+    compiled = torch.compile(lambda t, *p: op(t, **ints, **dict(zip(names, p))),
+                             backend=backend, fullgraph=True, dynamic=False)
+    ps = [torch.tensor(params[n], dtype=tdt, requires_grad=True) for n in names]
+
+    def fn(x, **_):
+        return compiled(x, *ps)
+
+    xs = ref.samples(dtype, COMPILED_SAMPLES, seed=zlib.crc32(f"compiled{family}{params}{dtype}".encode()))
+    xs = xs[: COMPILED_SAMPLES - 3]
+    refs = [ref.reference(family, float(v), params) for v in xs]
+    out = ref.measure(family, params, dtype, xs, with_params=False, refs=refs, fn=fn)
+    assert graphs and not any(f"{family}_fwd" in code for code in graphs), "the op was not traced"
+    for quantity, (errors, excluded) in out.items():
+        assert not np.isinf(errors).any(), (quantity, xs[np.isinf(errors)][:5])
+        worst = float(errors[~excluded].max())
+        assert worst <= BOUND[dtype], (quantity, worst, xs[~excluded][errors[~excluded].argmax()])
+    # parameter gradients: sum over the samples of d f / d theta, against the mpmath sum
+    x = torch.tensor(xs, dtype=torch.float64).to(tdt).requires_grad_()
+    grads = torch.autograd.grad(compiled(x, *ps), (x, *ps), torch.ones_like(x))
+    for n, g in zip(names, grads[1:]):
+        terms = [r[f"d_{n}"][0] for r in refs]
+        size = mp.fsum(abs(t) for t in terms)
+        assert abs(mp.mpf(float(g)) - mp.fsum(terms)) <= 4 * ref.ulp(float(size), dtype), (n, float(g))
+    # +-inf and NaN (padded to the same shape: no recompilation) as in eager mode
+    x = torch.ones(len(xs), dtype=tdt)
+    x[:3] = torch.tensor([-math.inf, math.inf, math.nan], dtype=tdt)
+    x.requires_grad_()
+    y = compiled(x, *ps)
+    (g,) = torch.autograd.grad(y, x, torch.ones_like(y))
+    xe = x.detach()[:3].clone().requires_grad_()
+    ye = op(xe, **ints, **dict(zip(names, [p.detach() for p in ps])))
+    (ge,) = torch.autograd.grad(ye, xe, torch.ones_like(ye))
+    torch.testing.assert_close(y[:3].detach(), ye.detach(), equal_nan=True)
+    torch.testing.assert_close(g[:3], ge, equal_nan=True)

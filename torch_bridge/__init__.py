@@ -3,9 +3,11 @@
 
 Forward, input gradient and parameter gradients are SymPy derivatives, rewritten
 in stable forms; ops are registered with ``torch.library`` (namespace
-``torch_bridge``), so ``torch.compile(fullgraph=True)`` sees no graph break.  CUDA
-tensors use fused Triton kernels (families: gem, e_gem, se_gem, sqish); other tensors the
-PyTorch formulas.  Backward recomputes from the saved input.
+``torch_bridge``).  CUDA tensors use fused Triton kernels (families: gem, e_gem, se_gem, sqish);
+other tensors the PyTorch formulas, which under ``torch.compile`` are traced
+(an ``autograd.Function``, fused by Inductor) instead of calling the op;
+``torch.compile(fullgraph=True)`` sees no graph break either way.  Backward
+recomputes from the saved input.
 
 Submodules: ``functional``, ``modules``, ``_formulas`` (PyTorch formulas),
 ``_kernels`` (Triton), ``_ops`` (registration), ``_runtime``.

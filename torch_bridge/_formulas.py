@@ -2,165 +2,167 @@
 """PyTorch formulas derived by SymPy (stable forms); inputs in the compute dtype.
 
 Each family has ``<name>_f`` (f), ``<name>_dx`` (df/dx), ``<name>_first`` (df/dx and
-df/dtheta) and ``<name>_second`` (second partial derivatives, upper triangle).
+df/dtheta) and ``<name>_second`` (second partial derivatives, upper triangle).  ``exact``: the compute dtype is the
+output dtype (integer powers and sigmoid arguments then take compensated steps;
+see ``_runtime._plan``).
 """
 
 import torch
 
-from ._runtime import _inf_times, _ipow, _like, _sigmoid_lin, _sq  # noqa: F401
+from ._runtime import _inf_times, _ipow, _like, _sigmoid_lin, _sq, _where  # noqa: F401
 
 
-def gem_f(x, N):
+def gem_f(x, N, exact=True):
     """gem: f."""
     ax = torch.abs(x)
-    _t0 = _ipow(x, (2*N))
-    y = torch.where(x < 0, 0, torch.where(ax <= 1.0, _ipow(x, (1 + 2*N))/(_t0 + 1), x/(1 + 1/_t0)))
+    _t0 = _ipow(x, (2*N), exact)
+    y = _where(x < 0, 0, _where(ax <= 1.0, _ipow(x, (1 + 2*N), exact)/(_t0 + 1), x/(1 + 1/_t0)))
     return y
 
 
-def gem_dx(x, N):
+def gem_dx(x, N, exact=True):
     """gem: df/dx."""
     ax = torch.abs(x)
-    _t0 = _ipow(x, (2*N))
+    _t0 = _ipow(x, (2*N), exact)
     _t1 = _t0 + 1
     _t2 = 2*N
     _t3 = 1/_t0
     _t4 = _t3 + 1
-    d_x = torch.where(x < 0, 0, torch.where(ax <= 1.0, _t0*(_t1 + _t2)/(_t1*_t1), (_t2*_t3 + _t4)/(_t4*_t4)))
+    d_x = _where(x < 0, 0, _where(ax <= 1.0, _t0*(_t1 + _t2)/(_t1*_t1), (_t2*_t3 + _t4)/(_t4*_t4)))
     return d_x
 
 
-def gem_first(x, N):
+def gem_first(x, N, exact=True):
     """gem: (df/dx, df/dtheta...)."""
     ax = torch.abs(x)
-    _t0 = _ipow(x, (2*N))
+    _t0 = _ipow(x, (2*N), exact)
     _t1 = _t0 + 1
     _t2 = 2*N
     _t3 = 1/_t0
     _t4 = _t3 + 1
-    d_x = torch.where(x < 0, 0, torch.where(ax <= 1.0, _t0*(_t1 + _t2)/(_t1*_t1), (_t2*_t3 + _t4)/(_t4*_t4)))
+    d_x = _where(x < 0, 0, _where(ax <= 1.0, _t0*(_t1 + _t2)/(_t1*_t1), (_t2*_t3 + _t4)/(_t4*_t4)))
     return (d_x,)
 
 
-def gem_second(x, N):
+def gem_second(x, N, exact=True):
     """gem: second partial derivatives."""
     ax = torch.abs(x)
-    _t0 = _ipow(x, (2*N))
+    _t0 = _ipow(x, (2*N), exact)
     _t1 = _t0 + 1
     _t2 = 2*N
     _t3 = 1/_t0
     _t4 = _t3 + 1
-    d_x_x = torch.where(x < 0, 0, torch.where(ax <= 1.0, -_t2*(2*_t0*N - _t1 - _t2)*_ipow(x, (-1 + 2*N))/(_t1*_t1*_t1), -_t2*(-_t2*_t3 + _t2 - _t4)/((_t4*_t4*_t4)*_ipow(x, (1 + 2*N)))))
+    d_x_x = _where(x < 0, 0, _where(ax <= 1.0, -_t2*(2*_t0*N - _t1 - _t2)*_ipow(x, (-1 + 2*N), exact)/(_t1*_t1*_t1), -_t2*(-_t2*_t3 + _t2 - _t4)/((_t4*_t4*_t4)*_ipow(x, (1 + 2*N), exact))))
     return (d_x_x,)
 
 
-def e_gem_f(x, N, eps):
+def e_gem_f(x, N, eps, exact=True):
     """e-gem: f."""
     ax = torch.abs(x)
-    _t0 = _ipow(x, (2*N))
-    y = torch.where(x < 0, 0, torch.where(ax <= 1.0, _ipow(x, (1 + 2*N))/(_t0 + eps), x/(1 + eps/_t0)))
+    _t0 = _ipow(x, (2*N), exact)
+    y = _where(x < 0, 0, _where(ax <= 1.0, _ipow(x, (1 + 2*N), exact)/(_t0 + eps), x/(1 + eps/_t0)))
     return y
 
 
-def e_gem_dx(x, N, eps):
+def e_gem_dx(x, N, eps, exact=True):
     """e-gem: df/dx."""
     ax = torch.abs(x)
-    _t0 = _ipow(x, (2*N))
+    _t0 = _ipow(x, (2*N), exact)
     _t1 = _t0 + eps
     _t2 = 2*N
     _t3 = eps/_t0
     _t4 = _t3 + 1
-    d_x = torch.where(x < 0, 0, torch.where(ax <= 1.0, _t0*(_t1 + _t2*eps)/(_t1*_t1), (_t2*_t3 + _t4)/(_t4*_t4)))
+    d_x = _where(x < 0, 0, _where(ax <= 1.0, _t0*(_t1 + _t2*eps)/(_t1*_t1), (_t2*_t3 + _t4)/(_t4*_t4)))
     return d_x
 
 
-def e_gem_first(x, N, eps):
+def e_gem_first(x, N, eps, exact=True):
     """e-gem: (df/dx, df/dtheta...)."""
     ax = torch.abs(x)
-    _t0 = _ipow(x, (2*N))
+    _t0 = _ipow(x, (2*N), exact)
     _t1 = _t0 + eps
     _t2 = 1/(_t1*_t1)
     _t3 = 2*N
     _t4 = eps/_t0
     _t5 = _t4 + 1
     _t6 = 1/(_t5*_t5)
-    d_x = torch.where(x < 0, 0, torch.where(ax <= 1.0, _t0*_t2*(_t1 + _t3*eps), _t6*(_t3*_t4 + _t5)))
-    d_eps = torch.where(x < 0, 0, torch.where(ax <= 1.0, -_t2*_ipow(x, (1 + 2*N)), -_t6/_ipow(x, (-1 + 2*N))))
+    d_x = _where(x < 0, 0, _where(ax <= 1.0, _t0*_t2*(_t1 + _t3*eps), _t6*(_t3*_t4 + _t5)))
+    d_eps = _where(x < 0, 0, _where(ax <= 1.0, -_t2*_ipow(x, (1 + 2*N), exact), -_t6/_ipow(x, (-1 + 2*N), exact)))
     return (d_x, d_eps,)
 
 
-def e_gem_second(x, N, eps):
+def e_gem_second(x, N, eps, exact=True):
     """e-gem: second partial derivatives."""
     ax = torch.abs(x)
     _t0 = 2*N
     _t1 = _t0*eps
-    _t2 = _ipow(x, (2*N))
+    _t2 = _ipow(x, (2*N), exact)
     _t3 = _t2 + eps
     _t4 = 1/(_t3*_t3*_t3)
     _t5 = _t4*(2*_t2*N - _t1 - _t3)
-    _t6 = _ipow(x, (1 + 2*N))
+    _t6 = _ipow(x, (1 + 2*N), exact)
     _t7 = 1/_t2
     _t8 = _t7*eps
     _t9 = _t8 + 1
     _t10 = 1/(_t9*_t9*_t9)
     _t11 = _t10*(2*N - _t0*_t8 - _t9)
-    d_x_x = torch.where(x < 0, 0, torch.where(ax <= 1.0, -_t1*_t5*_ipow(x, (-1 + 2*N)), -_t1*_t11/_t6))
-    d_x_eps = torch.where(x < 0, 0, torch.where(ax <= 1.0, _t2*_t5, _t11*_t7))
-    d_eps_eps = torch.where(x < 0, 0, torch.where(ax <= 1.0, 2*_t4*_t6, 2*_t10/_ipow(x, (-1 + 4*N))))
+    d_x_x = _where(x < 0, 0, _where(ax <= 1.0, -_t1*_t5*_ipow(x, (-1 + 2*N), exact), -_t1*_t11/_t6))
+    d_x_eps = _where(x < 0, 0, _where(ax <= 1.0, _t2*_t5, _t11*_t7))
+    d_eps_eps = _where(x < 0, 0, _where(ax <= 1.0, 2*_t4*_t6, 2*_t10/_ipow(x, (-1 + 4*N), exact)))
     return (d_x_x, d_x_eps, d_eps_eps,)
 
 
-def se_gem_f(x, N, eps):
+def se_gem_f(x, N, eps, exact=True):
     """se-gem: f."""
     ax = torch.abs(x)
-    _t0 = _ipow(x, (1 + 2*N))
-    _t1 = _ipow(x, (2*N))
-    y = torch.where(x < 0, torch.where(ax <= 1.0, -_t0/(_t0 - 1), -1/(1 - 1/_t0)), torch.where(ax <= 1.0, _t0/(_t1 + eps), x/(1 + eps/_t1)))
+    _t0 = _ipow(x, (1 + 2*N), exact)
+    _t1 = _ipow(x, (2*N), exact)
+    y = _where(x < 0, _where(ax <= 1.0, -_t0/(_t0 - 1), -1/(1 - 1/_t0)), _where(ax <= 1.0, _t0/(_t1 + eps), x/(1 + eps/_t1)))
     return y
 
 
-def se_gem_dx(x, N, eps):
+def se_gem_dx(x, N, eps, exact=True):
     """se-gem: df/dx."""
     ax = torch.abs(x)
-    _t0 = _ipow(x, (2*N))
+    _t0 = _ipow(x, (2*N), exact)
     _t1 = 2*N
     _t2 = _t1 + 1
-    _t3 = _ipow(x, (1 + 2*N))
+    _t3 = _ipow(x, (1 + 2*N), exact)
     _t4 = _t0 + eps
     _t5 = eps/_t0
     _t6 = _t5 + 1
-    d_x = torch.where(x < 0, torch.where(ax <= 1.0, _t0*_t2/_sq(_t3 - 1), _t2/(_sq(1 - 1/_t3)*_ipow(x, (2 + 2*N)))), torch.where(ax <= 1.0, _t0*(_t1*eps + _t4)/(_t4*_t4), (_t1*_t5 + _t6)/(_t6*_t6)))
+    d_x = _where(x < 0, _where(ax <= 1.0, _t0*_t2/_sq(_t3 - 1), _t2/(_sq(1 - 1/_t3)*_ipow(x, (2 + 2*N), exact))), _where(ax <= 1.0, _t0*(_t1*eps + _t4)/(_t4*_t4), (_t1*_t5 + _t6)/(_t6*_t6)))
     return d_x
 
 
-def se_gem_first(x, N, eps):
+def se_gem_first(x, N, eps, exact=True):
     """se-gem: (df/dx, df/dtheta...)."""
     ax = torch.abs(x)
-    _t0 = _ipow(x, (2*N))
+    _t0 = _ipow(x, (2*N), exact)
     _t1 = 2*N
     _t2 = _t1 + 1
-    _t3 = _ipow(x, (1 + 2*N))
+    _t3 = _ipow(x, (1 + 2*N), exact)
     _t4 = _t0 + eps
     _t5 = 1/(_t4*_t4)
     _t6 = eps/_t0
     _t7 = _t6 + 1
     _t8 = 1/(_t7*_t7)
-    d_x = torch.where(x < 0, torch.where(ax <= 1.0, _t0*_t2/_sq(_t3 - 1), _t2/(_sq(1 - 1/_t3)*_ipow(x, (2 + 2*N)))), torch.where(ax <= 1.0, _t0*_t5*(_t1*eps + _t4), _t8*(_t1*_t6 + _t7)))
-    d_eps = torch.where(x < 0, 0, torch.where(ax <= 1.0, -_t3*_t5, -_t8/_ipow(x, (-1 + 2*N))))
+    d_x = _where(x < 0, _where(ax <= 1.0, _t0*_t2/_sq(_t3 - 1), _t2/(_sq(1 - 1/_t3)*_ipow(x, (2 + 2*N), exact))), _where(ax <= 1.0, _t0*_t5*(_t1*eps + _t4), _t8*(_t1*_t6 + _t7)))
+    d_eps = _where(x < 0, 0, _where(ax <= 1.0, -_t3*_t5, -_t8/_ipow(x, (-1 + 2*N), exact)))
     return (d_x, d_eps,)
 
 
-def se_gem_second(x, N, eps):
+def se_gem_second(x, N, eps, exact=True):
     """se-gem: second partial derivatives."""
     ax = torch.abs(x)
-    _t0 = _ipow(x, (-1 + 2*N))
+    _t0 = _ipow(x, (-1 + 2*N), exact)
     _t1 = -4*N - 2
-    _t2 = _ipow(x, (1 + 2*N))
+    _t2 = _ipow(x, (1 + 2*N), exact)
     _t3 = 1/_t2
     _t4 = _t3*N
     _t5 = 2*N
     _t6 = _t5*eps
-    _t7 = _ipow(x, (2*N))
+    _t7 = _ipow(x, (2*N), exact)
     _t8 = _t7 + eps
     _t9 = 1/(_t8*_t8*_t8)
     _t10 = _t9*(2*_t7*N - _t6 - _t8)
@@ -169,62 +171,62 @@ def se_gem_second(x, N, eps):
     _t13 = _t12 + 1
     _t14 = 1/(_t13*_t13*_t13)
     _t15 = _t14*(2*N - _t12*_t5 - _t13)
-    d_x_x = torch.where(x < 0, torch.where(ax <= 1.0, _t0*_t1*(_t2*N + N + _t2)/_ipow(_t2 - 1, 3), _t1*(N + _t4 + 1)/(_ipow(1 - _t3, 3)*_ipow(x, (3 + 2*N)))), torch.where(ax <= 1.0, -_t0*_t10*_t6, -2*_t15*_t4*eps))
-    d_x_eps = torch.where(x < 0, 0, torch.where(ax <= 1.0, _t10*_t7, _t11*_t15))
-    d_eps_eps = torch.where(x < 0, 0, torch.where(ax <= 1.0, 2*_t2*_t9, 2*_t14/_ipow(x, (-1 + 4*N))))
+    d_x_x = _where(x < 0, _where(ax <= 1.0, _t0*_t1*(_t2*N + N + _t2)/_ipow(_t2 - 1, 3, exact), _t1*(N + _t4 + 1)/(_ipow(1 - _t3, 3, exact)*_ipow(x, (3 + 2*N), exact))), _where(ax <= 1.0, -_t0*_t10*_t6, -2*_t15*_t4*eps))
+    d_x_eps = _where(x < 0, 0, _where(ax <= 1.0, _t10*_t7, _t11*_t15))
+    d_eps_eps = _where(x < 0, 0, _where(ax <= 1.0, 2*_t2*_t9, 2*_t14/_ipow(x, (-1 + 4*N), exact)))
     return (d_x_x, d_x_eps, d_eps_eps,)
 
 
-def sqish_f(x, a, beta, gamma):
+def sqish_f(x, a, beta, gamma, exact=True):
     """sqish: f."""
     _t0 = 2*gamma*(a - 1)
     _t1 = torch.log(beta)
-    y = torch.where(torch.isinf(x), torch.where(x > 0, float('inf'), torch.where((a != 0), _inf_times(-a), 0)), a*((_sigmoid_lin(_t0, x, _t1))*x) + ((_sigmoid_lin(-_t0, x, -_t1))*x))
+    y = _where(torch.isinf(x), _where(x > 0, float('inf'), torch.where((a != 0), _inf_times(-a), 0)), a*((_sigmoid_lin(_t0, x, _t1, exact))*x) + ((_sigmoid_lin(_t0, x, _t1, exact, True))*x))
     return y
 
 
-def sqish_dx(x, a, beta, gamma):
+def sqish_dx(x, a, beta, gamma, exact=True):
     """sqish: df/dx."""
     _t0 = a - 1
     _t1 = 2*_t0*gamma
     _t2 = torch.log(beta)
-    _t3 = _sigmoid_lin(_t1, x, _t2)
-    _t4 = _sigmoid_lin(-_t1, x, -_t2)
+    _t3 = _sigmoid_lin(_t1, x, _t2, exact)
+    _t4 = _sigmoid_lin(_t1, x, _t2, exact, True)
     _t5 = _t3*_t4
-    d_x = torch.where(torch.isinf(x), torch.where(x > 0, 1, a), gamma*(_t0*_t0)*((2*_t5)*x) + a*(_t3*_t3) + _t4*_t4 + _t5*(a + 1))
+    d_x = _where(torch.isinf(x), _where(x > 0, 1, a), gamma*(_t0*_t0)*((2*_t5)*x) + a*(_t3*_t3) + _t4*_t4 + _t5*(a + 1))
     return d_x
 
 
-def sqish_first(x, a, beta, gamma):
+def sqish_first(x, a, beta, gamma, exact=True):
     """sqish: (df/dx, df/dtheta...)."""
     _t0 = a - 1
     _t1 = _t0*gamma
     _t2 = 2*_t1
     _t3 = torch.log(beta)
-    _t4 = _sigmoid_lin(_t2, x, _t3)
+    _t4 = _sigmoid_lin(_t2, x, _t3, exact)
     _t5 = _t4*_t4
-    _t6 = _sigmoid_lin(-_t2, x, -_t3)
+    _t6 = _sigmoid_lin(_t2, x, _t3, exact, True)
     _t7 = _t4*_t6
     _t8 = _t0*_t0
     _t9 = 2*_t7
     _t10 = (_t9*x)
     _t11 = _t10/2
     _t12 = (_t9*x*x)
-    d_x = torch.where(torch.isinf(x), torch.where(x > 0, 1, a), _t10*_t8*gamma + _t5*a + _t6*_t6 + _t7*(a + 1))
-    d_a = torch.where(torch.isinf(x), torch.where(x > 0, 0, float('-inf')), _t1*_t12 + _t11 + (_t5*x))
-    d_beta = torch.where(torch.isinf(x), 0, _t0*_t11/beta)
-    d_gamma = torch.where(torch.isinf(x), 0, _t12*_t8)
+    d_x = _where(torch.isinf(x), _where(x > 0, 1, a), _t10*_t8*gamma + _t5*a + _t6*_t6 + _t7*(a + 1))
+    d_a = _where(torch.isinf(x), _where(x > 0, 0, float('-inf')), _t1*_t12 + _t11 + (_t5*x))
+    d_beta = _where(torch.isinf(x), 0, _t0*_t11/beta)
+    d_gamma = _where(torch.isinf(x), 0, _t12*_t8)
     return (d_x, d_a, d_beta, d_gamma,)
 
 
-def sqish_second(x, a, beta, gamma):
+def sqish_second(x, a, beta, gamma, exact=True):
     """sqish: second partial derivatives."""
     _t0 = a - 1
     _t1 = _t0*gamma
     _t2 = 2*_t1
     _t3 = torch.log(beta)
-    _t4 = _sigmoid_lin(_t2, x, _t3)
-    _t5 = _sigmoid_lin(-_t2, x, -_t3)
+    _t4 = _sigmoid_lin(_t2, x, _t3, exact)
+    _t5 = _sigmoid_lin(_t2, x, _t3, exact, True)
     _t6 = _t5*(_t4*_t4)
     _t7 = _t0*_t0
     _t8 = 4*_t7*gamma
@@ -256,14 +258,14 @@ def sqish_second(x, a, beta, gamma):
     _t34 = _t22/3
     _t35 = 0.6666666666666666*_t1*_t22
     _t36 = _t19*gamma
-    d_x_x = torch.where(torch.isinf(x), 0, -_t11*_t15 + _t15*_t17 + _t6*_t8 + _t8*_t9)
-    d_x_a = torch.where(torch.isinf(x), torch.where(x > 0, 0, 1), _t11*_t2 + _t17*_t2 - _t18*_t20 + _t20*_t21 + _t4*_t4*_t4 + 2*_t6 + _t9)
-    d_x_beta = torch.where(torch.isinf(x), 0, _t17*_t26*gamma + _t23*_t6 + _t23*_t9 - _t24*_t25*gamma)
-    d_x_gamma = torch.where(torch.isinf(x), 0, _t11*_t19 - _t13*_t28 + _t13*_t29 + _t17*_t19)
-    d_a_a = torch.where(torch.isinf(x), 0, _t28 + _t29 - _t30*_t32 + _t32*_t33)
-    d_a_beta = torch.where(torch.isinf(x), 0, _t11*_t34 + _t17*_t34 - _t18*_t35 + _t21*_t35)
-    d_a_gamma = torch.where(torch.isinf(x), 0, _t18*_t31 + _t21*_t31 - _t30*_t36 + _t33*_t36)
-    d_beta_beta = torch.where(torch.isinf(x), 0, -_t0*_t24/(beta*beta))
-    d_beta_gamma = torch.where(torch.isinf(x), 0, -_t18*_t26 + 0.6666666666666666*_t21*_t22*_t7)
-    d_gamma_gamma = torch.where(torch.isinf(x), 0, 1.3333333333333333*_t13*_t33 - _t14*_t30)
+    d_x_x = _where(torch.isinf(x), 0, -_t11*_t15 + _t15*_t17 + _t6*_t8 + _t8*_t9)
+    d_x_a = _where(torch.isinf(x), _where(x > 0, 0, 1), _t11*_t2 + _t17*_t2 - _t18*_t20 + _t20*_t21 + _t4*_t4*_t4 + 2*_t6 + _t9)
+    d_x_beta = _where(torch.isinf(x), 0, _t17*_t26*gamma + _t23*_t6 + _t23*_t9 - _t24*_t25*gamma)
+    d_x_gamma = _where(torch.isinf(x), 0, _t11*_t19 - _t13*_t28 + _t13*_t29 + _t17*_t19)
+    d_a_a = _where(torch.isinf(x), 0, _t28 + _t29 - _t30*_t32 + _t32*_t33)
+    d_a_beta = _where(torch.isinf(x), 0, _t11*_t34 + _t17*_t34 - _t18*_t35 + _t21*_t35)
+    d_a_gamma = _where(torch.isinf(x), 0, _t18*_t31 + _t21*_t31 - _t30*_t36 + _t33*_t36)
+    d_beta_beta = _where(torch.isinf(x), 0, -_t0*_t24/(beta*beta))
+    d_beta_gamma = _where(torch.isinf(x), 0, -_t18*_t26 + 0.6666666666666666*_t21*_t22*_t7)
+    d_gamma_gamma = _where(torch.isinf(x), 0, 1.3333333333333333*_t13*_t33 - _t14*_t30)
     return (d_x_x, d_x_a, d_x_beta, d_x_gamma, d_a_a, d_a_beta, d_a_gamma, d_beta_beta, d_beta_gamma, d_gamma_gamma,)

@@ -6,7 +6,7 @@ or scalar tensors (which may require grad).
 import torch
 
 from . import _ops  # noqa: F401  (registers the ops)
-from ._runtime import as_param, check_input, check_int
+from ._runtime import as_param, check_input, check_int, run
 
 __all__ = ["gem", "e_gem", "se_gem", "sqish"]
 
@@ -16,7 +16,7 @@ def gem(x, N: int = 1) -> torch.Tensor:
     """gem: 0 for -oo < x < 0; x**(2*N + 1)/(x**(2*N) + 1) for 0 < x < oo."""
     check_input(x)
     N = check_int("N", N)
-    return torch.ops.torch_bridge.gem_fwd(x, N)
+    return run("torch_bridge", "gem", x, N)
 
 
 def e_gem(x, N: int = 1, eps=1.0) -> torch.Tensor:
@@ -25,7 +25,7 @@ def e_gem(x, N: int = 1, eps=1.0) -> torch.Tensor:
     N = check_int("N", N)
     if not isinstance(eps, torch.Tensor) and not (eps > 0.0):
         raise ValueError(f"eps must be a real number > 0 (got {eps!r})")
-    return torch.ops.torch_bridge.e_gem_fwd(x, N, as_param(eps, x, "eps"))
+    return run("torch_bridge", "e_gem", x, N, as_param(eps, x, "eps"))
 
 
 def se_gem(x, N: int = 1, eps=1.0) -> torch.Tensor:
@@ -34,7 +34,7 @@ def se_gem(x, N: int = 1, eps=1.0) -> torch.Tensor:
     N = check_int("N", N)
     if not isinstance(eps, torch.Tensor) and not (eps > 0.0):
         raise ValueError(f"eps must be a real number > 0 (got {eps!r})")
-    return torch.ops.torch_bridge.se_gem_fwd(x, N, as_param(eps, x, "eps"))
+    return run("torch_bridge", "se_gem", x, N, as_param(eps, x, "eps"))
 
 
 def sqish(x, a=0.0, beta=1.0, gamma=1.0) -> torch.Tensor:
@@ -46,4 +46,4 @@ def sqish(x, a=0.0, beta=1.0, gamma=1.0) -> torch.Tensor:
         raise ValueError(f"beta must be a real number > 0 (got {beta!r})")
     if not isinstance(gamma, torch.Tensor) and not (gamma > 0.0):
         raise ValueError(f"gamma must be a real number > 0 (got {gamma!r})")
-    return torch.ops.torch_bridge.sqish_fwd(x, as_param(a, x, "a"), as_param(beta, x, "beta"), as_param(gamma, x, "gamma"))
+    return run("torch_bridge", "sqish", x, as_param(a, x, "a"), as_param(beta, x, "beta"), as_param(gamma, x, "gamma"))

@@ -31,7 +31,7 @@ def body_lines(
                 index[(o, b, role)] = len(pieces)
                 pieces.append(_freeze_exponents(expr, printer))
     replacements, reduced = sp.cse(pieces, symbols=sp.numbered_symbols("_t"), order="canonical")
-    where = "torch.where" if printer.target == "torch" else "tl.where"
+    where = "_where" if printer.target == "torch" else "tl.where"
     isinf = "torch.isinf" if printer.target == "torch" else "_isinf"
     isnan = "torch.isnan" if printer.target == "torch" else "_isnan"
     used = " ".join(printer(e) for e in reduced) + " ".join(printer(e) for _, e in replacements)

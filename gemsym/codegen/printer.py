@@ -143,7 +143,7 @@ class Printer:
                 return "*".join([base] * k), _PREC_MUL
             if k == 2:
                 return f"_sq({self(b)})", _PREC_ATOM
-            return f"_ipow({self(b)}, {k})", _PREC_ATOM
+            return f"_ipow({self(b)}, {k}{self._exact})", _PREC_ATOM
         if k == sp.S.Half:
             return self._call("sqrt", b), _PREC_ATOM
         if k == -sp.S.Half:
@@ -176,7 +176,7 @@ class Printer:
             "Abs": lambda e: self._call("abs", e.args[0]),
             "InfTimes": self._inf_times,
             "XTimes": self._x_times,
-            "SigmoidLinear": lambda e: "_sigmoid_lin({}, {}, {})".format(*map(self, e.args)),
+            "SigmoidLinear": self._sigmoid_linear,
             "Piecewise": self._piecewise,
         }
         if t == "torch":
@@ -198,7 +198,21 @@ class Printer:
             k = int(k)
             if k == 2:
                 return f"({_atom(b)}*{_atom(b)})"
-        return f"_ipow({b}, {self.integer(k)})"
+        return f"_ipow({b}, {self.integer(k)}{self._exact})"
+
+    @property
+    def _exact(self) -> str:
+        """The PyTorch helpers take the formula's ``exact`` flag (see ``_runtime._plan``)."""
+        return ", exact" if self.target == "torch" else ""
+
+    def _sigmoid_linear(self, e: SigmoidLinear) -> str:
+        c, var, d = e.args
+        if self.target == "torch" and c.could_extract_minus_sign() and (
+                d == 0 or d.could_extract_minus_sign()):
+            # sigma(-(c x + d)): the same s = c x + d as its partner sigma(c x + d), so
+            # that a fused kernel evaluates the exponential once
+            return f"_sigmoid_lin({self(-c)}, {self(var)}, {self(-d)}, exact, True)"
+        return "_sigmoid_lin({}, {}, {}{})".format(self(c), self(var), self(d), self._exact)
 
     def _x_times(self, e: XTimes) -> str:
         value, var, k = e.args

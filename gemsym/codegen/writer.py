@@ -39,8 +39,10 @@ def _formulas(codes: Sequence[FamilyCode]) -> str:
     out = [_header("PyTorch formulas derived by SymPy (stable forms); inputs in the compute "
                    "dtype.\n\nEach family has ``<name>_f`` (f), ``<name>_dx`` (df/dx), "
                    "``<name>_first`` (df/dx and\ndf/dtheta) and ``<name>_second`` "
-                   "(second partial derivatives, upper triangle).\n"),
-           "import torch\n\nfrom ._runtime import _inf_times, _ipow, _like, _sigmoid_lin, _sq  # noqa: F401\n"]
+                   "(second partial derivatives, upper triangle).  ``exact``: the compute dtype is the\n"
+                   "output dtype (integer powers and sigmoid arguments then take compensated steps;\n"
+                   "see ``_runtime._plan``).\n"),
+           "import torch\n\nfrom ._runtime import _inf_times, _ipow, _like, _sigmoid_lin, _sq, _where  # noqa: F401\n"]
     for code in codes:
         ints = {code.symbols[p.name].name for p in code.int_params}
         pr = Printer("torch", ints)
@@ -53,7 +55,7 @@ def _formulas(codes: Sequence[FamilyCode]) -> str:
         ]
         for suffix, what, outputs in groups:
             names = [n for n, _ in outputs]
-            out.append(f"\ndef {code.pyname}_{suffix}({sig}):")
+            out.append(f"\ndef {code.pyname}_{suffix}({sig}, exact=True):")
             out.append(f'    """{code.activation.name}: {what}."""')
             out.extend(body_lines(outputs, code.junctions, code.x, pr))
             ret = names[0] if suffix in ("f", "dx") else "(" + ", ".join(names) + ",)"
@@ -170,7 +172,7 @@ def _functional(codes: Sequence[FamilyCode], lib: str) -> str:
     out = [_header("Functional API: ``f(x, <parameters>)`` for every family; parameters are "
                    "Python numbers\nor scalar tensors (which may require grad).\n"),
            "import torch\n\nfrom . import _ops  # noqa: F401  (registers the ops)\n"
-           "from ._runtime import as_param, check_input, check_int\n",
+           "from ._runtime import as_param, check_input, check_int, run\n",
            "__all__ = [" + ", ".join(f'"{c.pyname}"' for c in codes) + "]\n"]
     for c in codes:
         args = ["x"]
@@ -192,7 +194,7 @@ def _functional(codes: Sequence[FamilyCode], lib: str) -> str:
         call = ["x"] + [c.symbols[p.name].name for p in c.int_params]
         call += [f'as_param({c.symbols[p.name].name}, x, "{c.symbols[p.name].name}")'
                  for p in c.real_params]
-        out.append(f"    return torch.ops.{lib}.{c.pyname}_fwd({', '.join(call)})")
+        out.append(f"    return run(\"{lib}\", \"{c.pyname}\", {', '.join(call)})")
     return "\n".join(out) + "\n"
 
 
@@ -251,9 +253,11 @@ def _init(codes: Sequence[FamilyCode], lib: str, has_kernel: dict[str, bool]) ->
     doc = (f"PyTorch activations generated from gemsym's symbolic definitions ({fams}).\n\n"
            "Forward, input gradient and parameter gradients are SymPy derivatives, rewritten\n"
            "in stable forms; ops are registered with ``torch.library`` (namespace\n"
-           f"``{lib}``), so ``torch.compile(fullgraph=True)`` sees no graph break.  CUDA\n"
-           f"tensors use fused Triton kernels (families: {triton}); other tensors the\n"
-           "PyTorch formulas.  Backward recomputes from the saved input.\n\n"
+           f"``{lib}``).  CUDA tensors use fused Triton kernels (families: {triton});\n"
+           "other tensors the PyTorch formulas, which under ``torch.compile`` are traced\n"
+           "(an ``autograd.Function``, fused by Inductor) instead of calling the op;\n"
+           "``torch.compile(fullgraph=True)`` sees no graph break either way.  Backward\n"
+           "recomputes from the saved input.\n\n"
            "Submodules: ``functional``, ``modules``, ``_formulas`` (PyTorch formulas),\n"
            "``_kernels`` (Triton), ``_ops`` (registration), ``_runtime``.\n")
     return (_header(doc) + "\nimport torch\n\n"
