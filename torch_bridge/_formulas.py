@@ -9,7 +9,7 @@ see ``_runtime._plan``).
 
 import torch
 
-from ._runtime import _inf_times, _ipow, _like, _sigmoid_lin, _sq, _where  # noqa: F401
+from ._runtime import _inf_times, _ipow, _isinf, _isnan, _like, _sigmoid_lin, _sq, _where  # noqa: F401
 
 
 def gem_f(x, N, exact=True):
@@ -181,7 +181,7 @@ def sqish_f(x, a, beta, gamma, exact=True):
     """sqish: f."""
     _t0 = 2*gamma*(a - 1)
     _t1 = torch.log(beta)
-    y = _where(torch.isinf(x), _where(x > 0, float('inf'), torch.where((a != 0), _inf_times(-a), 0)), a*((_sigmoid_lin(_t0, x, _t1, exact))*x) + ((_sigmoid_lin(_t0, x, _t1, exact, True))*x))
+    y = _where(_isinf(x), _where(x > 0, float('inf'), torch.where((a != 0), _inf_times(-a), 0)), a*((_sigmoid_lin(_t0, x, _t1, exact))*x) + ((_sigmoid_lin(_t0, x, _t1, exact, True))*x))
     return y
 
 
@@ -193,7 +193,7 @@ def sqish_dx(x, a, beta, gamma, exact=True):
     _t3 = _sigmoid_lin(_t1, x, _t2, exact)
     _t4 = _sigmoid_lin(_t1, x, _t2, exact, True)
     _t5 = _t3*_t4
-    d_x = _where(torch.isinf(x), _where(x > 0, 1, a), gamma*(_t0*_t0)*((2*_t5)*x) + a*(_t3*_t3) + _t4*_t4 + _t5*(a + 1))
+    d_x = _where(_isinf(x), _where(x > 0, 1, a), gamma*(_t0*_t0)*((2*_t5)*x) + a*(_t3*_t3) + _t4*_t4 + _t5*(a + 1))
     return d_x
 
 
@@ -212,10 +212,10 @@ def sqish_first(x, a, beta, gamma, exact=True):
     _t10 = (_t9*x)
     _t11 = _t10/2
     _t12 = (_t9*x*x)
-    d_x = _where(torch.isinf(x), _where(x > 0, 1, a), _t10*_t8*gamma + _t5*a + _t6*_t6 + _t7*(a + 1))
-    d_a = _where(torch.isinf(x), _where(x > 0, 0, float('-inf')), _t1*_t12 + _t11 + (_t5*x))
-    d_beta = _where(torch.isinf(x), 0, _t0*_t11/beta)
-    d_gamma = _where(torch.isinf(x), 0, _t12*_t8)
+    d_x = _where(_isinf(x), _where(x > 0, 1, a), _t10*_t8*gamma + _t5*a + _t6*_t6 + _t7*(a + 1))
+    d_a = _where(_isinf(x), _where(x > 0, 0, float('-inf')), _t1*_t12 + _t11 + (_t5*x))
+    d_beta = _where(_isinf(x), 0, _t0*_t11/beta)
+    d_gamma = _where(_isinf(x), 0, _t12*_t8)
     return (d_x, d_a, d_beta, d_gamma,)
 
 
@@ -258,14 +258,14 @@ def sqish_second(x, a, beta, gamma, exact=True):
     _t34 = _t22/3
     _t35 = 0.6666666666666666*_t1*_t22
     _t36 = _t19*gamma
-    d_x_x = _where(torch.isinf(x), 0, -_t11*_t15 + _t15*_t17 + _t6*_t8 + _t8*_t9)
-    d_x_a = _where(torch.isinf(x), _where(x > 0, 0, 1), _t11*_t2 + _t17*_t2 - _t18*_t20 + _t20*_t21 + _t4*_t4*_t4 + 2*_t6 + _t9)
-    d_x_beta = _where(torch.isinf(x), 0, _t17*_t26*gamma + _t23*_t6 + _t23*_t9 - _t24*_t25*gamma)
-    d_x_gamma = _where(torch.isinf(x), 0, _t11*_t19 - _t13*_t28 + _t13*_t29 + _t17*_t19)
-    d_a_a = _where(torch.isinf(x), 0, _t28 + _t29 - _t30*_t32 + _t32*_t33)
-    d_a_beta = _where(torch.isinf(x), 0, _t11*_t34 + _t17*_t34 - _t18*_t35 + _t21*_t35)
-    d_a_gamma = _where(torch.isinf(x), 0, _t18*_t31 + _t21*_t31 - _t30*_t36 + _t33*_t36)
-    d_beta_beta = _where(torch.isinf(x), 0, -_t0*_t24/(beta*beta))
-    d_beta_gamma = _where(torch.isinf(x), 0, -_t18*_t26 + 0.6666666666666666*_t21*_t22*_t7)
-    d_gamma_gamma = _where(torch.isinf(x), 0, 1.3333333333333333*_t13*_t33 - _t14*_t30)
+    d_x_x = _where(_isinf(x), 0, -_t11*_t15 + _t15*_t17 + _t6*_t8 + _t8*_t9)
+    d_x_a = _where(_isinf(x), _where(x > 0, 0, 1), _t11*_t2 + _t17*_t2 - _t18*_t20 + _t20*_t21 + _t4*_t4*_t4 + 2*_t6 + _t9)
+    d_x_beta = _where(_isinf(x), 0, _t17*_t26*gamma + _t23*_t6 + _t23*_t9 - _t24*_t25*gamma)
+    d_x_gamma = _where(_isinf(x), 0, _t11*_t19 - _t13*_t28 + _t13*_t29 + _t17*_t19)
+    d_a_a = _where(_isinf(x), 0, _t28 + _t29 - _t30*_t32 + _t32*_t33)
+    d_a_beta = _where(_isinf(x), 0, _t11*_t34 + _t17*_t34 - _t18*_t35 + _t21*_t35)
+    d_a_gamma = _where(_isinf(x), 0, _t18*_t31 + _t21*_t31 - _t30*_t36 + _t33*_t36)
+    d_beta_beta = _where(_isinf(x), 0, -_t0*_t24/(beta*beta))
+    d_beta_gamma = _where(_isinf(x), 0, -_t18*_t26 + 0.6666666666666666*_t21*_t22*_t7)
+    d_gamma_gamma = _where(_isinf(x), 0, 1.3333333333333333*_t13*_t33 - _t14*_t30)
     return (d_x_x, d_x_a, d_x_beta, d_x_gamma, d_a_a, d_a_beta, d_a_gamma, d_beta_beta, d_beta_gamma, d_gamma_gamma,)

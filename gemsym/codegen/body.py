@@ -32,8 +32,7 @@ def body_lines(
                 pieces.append(_freeze_exponents(expr, printer))
     replacements, reduced = sp.cse(pieces, symbols=sp.numbered_symbols("_t"), order="canonical")
     where = "_where" if printer.target == "torch" else "tl.where"
-    isinf = "torch.isinf" if printer.target == "torch" else "_isinf"
-    isnan = "torch.isnan" if printer.target == "torch" else "_isnan"
+    isinf, isnan = "_isinf", "_isnan"  # helpers of both targets (vectorised forms on CPU)
     used = " ".join(printer(e) for e in reduced) + " ".join(printer(e) for _, e in replacements)
     lines = []
     if _uses(used, "r"):

@@ -42,7 +42,7 @@ def _formulas(codes: Sequence[FamilyCode]) -> str:
                    "(second partial derivatives, upper triangle).  ``exact``: the compute dtype is the\n"
                    "output dtype (integer powers and sigmoid arguments then take compensated steps;\n"
                    "see ``_runtime._plan``).\n"),
-           "import torch\n\nfrom ._runtime import _inf_times, _ipow, _like, _sigmoid_lin, _sq, _where  # noqa: F401\n"]
+           "import torch\n\nfrom ._runtime import _inf_times, _ipow, _isinf, _isnan, _like, _sigmoid_lin, _sq, _where  # noqa: F401\n"]
     for code in codes:
         ints = {code.symbols[p.name].name for p in code.int_params}
         pr = Printer("torch", ints)
