@@ -16,7 +16,7 @@ def gem_f(x, N, exact=True):
     """gem: f."""
     ax = torch.abs(x)
     _t0 = _ipow(x, (2*N), exact)
-    y = _where(x < 0, 0, _where(ax <= 1.0, _ipow(x, (1 + 2*N), exact)/(_t0 + 1), x/(1 + 1/_t0)))
+    y = _where(x < 0, 0, _where(ax <= 1.0, _ipow(x, (1 + 2*N), exact), x)/_where(ax <= 1.0, _t0 + 1, 1 + 1/_t0))
     return y
 
 
@@ -28,7 +28,7 @@ def gem_dx(x, N, exact=True):
     _t2 = 2*N
     _t3 = 1/_t0
     _t4 = _t3 + 1
-    d_x = _where(x < 0, 0, _where(ax <= 1.0, _t0*(_t1 + _t2)/(_t1*_t1), (_t2*_t3 + _t4)/(_t4*_t4)))
+    d_x = _where(x < 0, 0, _where(ax <= 1.0, _t0*(_t1 + _t2), _t2*_t3 + _t4)/_where(ax <= 1.0, _t1*_t1, _t4*_t4))
     return d_x
 
 
@@ -40,7 +40,7 @@ def gem_first(x, N, exact=True):
     _t2 = 2*N
     _t3 = 1/_t0
     _t4 = _t3 + 1
-    d_x = _where(x < 0, 0, _where(ax <= 1.0, _t0*(_t1 + _t2)/(_t1*_t1), (_t2*_t3 + _t4)/(_t4*_t4)))
+    d_x = _where(x < 0, 0, _where(ax <= 1.0, _t0*(_t1 + _t2), _t2*_t3 + _t4)/_where(ax <= 1.0, _t1*_t1, _t4*_t4))
     return (d_x,)
 
 
@@ -52,7 +52,7 @@ def gem_second(x, N, exact=True):
     _t2 = 2*N
     _t3 = 1/_t0
     _t4 = _t3 + 1
-    d_x_x = _where(x < 0, 0, _where(ax <= 1.0, -_t2*(2*_t0*N - _t1 - _t2)*_ipow(x, (-1 + 2*N), exact)/(_t1*_t1*_t1), -_t2*(-_t2*_t3 + _t2 - _t4)/((_t4*_t4*_t4)*_ipow(x, (1 + 2*N), exact))))
+    d_x_x = _where(x < 0, 0, _where(ax <= 1.0, -_t2*(2*_t0*N - _t1 - _t2)*_ipow(x, (-1 + 2*N), exact), -_t2*(-_t2*_t3 + _t2 - _t4))/_where(ax <= 1.0, _t1*_t1*_t1, (_t4*_t4*_t4)*_ipow(x, (1 + 2*N), exact)))
     return (d_x_x,)
 
 
@@ -60,7 +60,7 @@ def e_gem_f(x, N, eps, exact=True):
     """e-gem: f."""
     ax = torch.abs(x)
     _t0 = _ipow(x, (2*N), exact)
-    y = _where(x < 0, 0, _where(ax <= 1.0, _ipow(x, (1 + 2*N), exact)/(_t0 + eps), x/(1 + eps/_t0)))
+    y = _where(x < 0, 0, _where(ax <= 1.0, _ipow(x, (1 + 2*N), exact), x)/_where(ax <= 1.0, _t0 + eps, 1 + eps/_t0))
     return y
 
 
@@ -72,7 +72,7 @@ def e_gem_dx(x, N, eps, exact=True):
     _t2 = 2*N
     _t3 = eps/_t0
     _t4 = _t3 + 1
-    d_x = _where(x < 0, 0, _where(ax <= 1.0, _t0*(_t1 + _t2*eps)/(_t1*_t1), (_t2*_t3 + _t4)/(_t4*_t4)))
+    d_x = _where(x < 0, 0, _where(ax <= 1.0, _t0*(_t1 + _t2*eps), _t2*_t3 + _t4)/_where(ax <= 1.0, _t1*_t1, _t4*_t4))
     return d_x
 
 
@@ -87,7 +87,7 @@ def e_gem_first(x, N, eps, exact=True):
     _t5 = _t4 + 1
     _t6 = 1/(_t5*_t5)
     d_x = _where(x < 0, 0, _where(ax <= 1.0, _t0*_t2*(_t1 + _t3*eps), _t6*(_t3*_t4 + _t5)))
-    d_eps = _where(x < 0, 0, _where(ax <= 1.0, -_t2*_ipow(x, (1 + 2*N), exact), -_t6/_ipow(x, (-1 + 2*N), exact)))
+    d_eps = _where(x < 0, 0, _where(ax <= 1.0, -_t2*_ipow(x, (1 + 2*N), exact), -_t6)/_where(ax <= 1.0, 1, _ipow(x, (-1 + 2*N), exact)))
     return (d_x, d_eps,)
 
 
@@ -106,9 +106,9 @@ def e_gem_second(x, N, eps, exact=True):
     _t9 = _t8 + 1
     _t10 = 1/(_t9*_t9*_t9)
     _t11 = _t10*(2*N - _t0*_t8 - _t9)
-    d_x_x = _where(x < 0, 0, _where(ax <= 1.0, -_t1*_t5*_ipow(x, (-1 + 2*N), exact), -_t1*_t11/_t6))
+    d_x_x = _where(x < 0, 0, _where(ax <= 1.0, -_t1*_t5*_ipow(x, (-1 + 2*N), exact), -_t1*_t11)/_where(ax <= 1.0, 1, _t6))
     d_x_eps = _where(x < 0, 0, _where(ax <= 1.0, _t2*_t5, _t11*_t7))
-    d_eps_eps = _where(x < 0, 0, _where(ax <= 1.0, 2*_t4*_t6, 2*_t10/_ipow(x, (-1 + 4*N), exact)))
+    d_eps_eps = _where(x < 0, 0, _where(ax <= 1.0, 2*_t4*_t6, 2*_t10)/_where(ax <= 1.0, 1, _ipow(x, (-1 + 4*N), exact)))
     return (d_x_x, d_x_eps, d_eps_eps,)
 
 
@@ -117,7 +117,7 @@ def se_gem_f(x, N, eps, exact=True):
     ax = torch.abs(x)
     _t0 = _ipow(x, (1 + 2*N), exact)
     _t1 = _ipow(x, (2*N), exact)
-    y = _where(x < 0, _where(ax <= 1.0, -_t0/(_t0 - 1), -1/(1 - 1/_t0)), _where(ax <= 1.0, _t0/(_t1 + eps), x/(1 + eps/_t1)))
+    y = _where(x < 0, _where(ax <= 1.0, -_t0, (-1))/_where(ax <= 1.0, _t0 - 1, 1 - 1/_t0), _where(ax <= 1.0, _t0, x)/_where(ax <= 1.0, _t1 + eps, 1 + eps/_t1))
     return y
 
 
@@ -131,7 +131,7 @@ def se_gem_dx(x, N, eps, exact=True):
     _t4 = _t0 + eps
     _t5 = eps/_t0
     _t6 = _t5 + 1
-    d_x = _where(x < 0, _where(ax <= 1.0, _t0*_t2/_sq(_t3 - 1), _t2/(_sq(1 - 1/_t3)*_ipow(x, (2 + 2*N), exact))), _where(ax <= 1.0, _t0*(_t1*eps + _t4)/(_t4*_t4), (_t1*_t5 + _t6)/(_t6*_t6)))
+    d_x = _where(x < 0, _where(ax <= 1.0, _t0*_t2, _t2)/_where(ax <= 1.0, _sq(_t3 - 1), _sq(1 - 1/_t3)*_ipow(x, (2 + 2*N), exact)), _where(ax <= 1.0, _t0*(_t1*eps + _t4), _t1*_t5 + _t6)/_where(ax <= 1.0, _t4*_t4, _t6*_t6))
     return d_x
 
 
@@ -147,8 +147,8 @@ def se_gem_first(x, N, eps, exact=True):
     _t6 = eps/_t0
     _t7 = _t6 + 1
     _t8 = 1/(_t7*_t7)
-    d_x = _where(x < 0, _where(ax <= 1.0, _t0*_t2/_sq(_t3 - 1), _t2/(_sq(1 - 1/_t3)*_ipow(x, (2 + 2*N), exact))), _where(ax <= 1.0, _t0*_t5*(_t1*eps + _t4), _t8*(_t1*_t6 + _t7)))
-    d_eps = _where(x < 0, 0, _where(ax <= 1.0, -_t3*_t5, -_t8/_ipow(x, (-1 + 2*N), exact)))
+    d_x = _where(x < 0, _where(ax <= 1.0, _t0*_t2, _t2)/_where(ax <= 1.0, _sq(_t3 - 1), _sq(1 - 1/_t3)*_ipow(x, (2 + 2*N), exact)), _where(ax <= 1.0, _t0*_t5*(_t1*eps + _t4), _t8*(_t1*_t6 + _t7)))
+    d_eps = _where(x < 0, 0, _where(ax <= 1.0, -_t3*_t5, -_t8)/_where(ax <= 1.0, 1, _ipow(x, (-1 + 2*N), exact)))
     return (d_x, d_eps,)
 
 
@@ -171,9 +171,9 @@ def se_gem_second(x, N, eps, exact=True):
     _t13 = _t12 + 1
     _t14 = 1/(_t13*_t13*_t13)
     _t15 = _t14*(2*N - _t12*_t5 - _t13)
-    d_x_x = _where(x < 0, _where(ax <= 1.0, _t0*_t1*(_t2*N + N + _t2)/_ipow(_t2 - 1, 3, exact), _t1*(N + _t4 + 1)/(_ipow(1 - _t3, 3, exact)*_ipow(x, (3 + 2*N), exact))), _where(ax <= 1.0, -_t0*_t10*_t6, -2*_t15*_t4*eps))
+    d_x_x = _where(x < 0, _where(ax <= 1.0, _t0*_t1*(_t2*N + N + _t2), _t1*(N + _t4 + 1))/_where(ax <= 1.0, _ipow(_t2 - 1, 3, exact), _ipow(1 - _t3, 3, exact)*_ipow(x, (3 + 2*N), exact)), _where(ax <= 1.0, -_t0*_t10*_t6, -2*_t15*_t4*eps))
     d_x_eps = _where(x < 0, 0, _where(ax <= 1.0, _t10*_t7, _t11*_t15))
-    d_eps_eps = _where(x < 0, 0, _where(ax <= 1.0, 2*_t2*_t9, 2*_t14/_ipow(x, (-1 + 4*N), exact)))
+    d_eps_eps = _where(x < 0, 0, _where(ax <= 1.0, 2*_t2*_t9, 2*_t14)/_where(ax <= 1.0, 1, _ipow(x, (-1 + 4*N), exact)))
     return (d_x_x, d_x_eps, d_eps_eps,)
 
 
