@@ -147,10 +147,16 @@ def test_sigmoid_form_limits_match_the_function_far_out():
 
 def test_printers():
     x = sp.Symbol("x", real=True)
+    N_ = sp.Symbol("N", integer=True, positive=True)
     torch_p, triton_p = Printer("torch"), Printer("triton")
     assert torch_p(sp.log(1 + x)) == "torch.log1p(x)"
     assert torch_p(Sigmoid(x)) == "torch.sigmoid(x)"
-    assert triton_p(Sigmoid(-x)) == "_sigmoid(-x)"
+    assert triton_p(Sigmoid(-x)) == "_sigmoid(-x, PRECISE)"
+    # Triton: IEEE division and compensated powers behind the kernel's PRECISE flag
+    assert triton_p(1 / (x + 1)) == "_div(1, (x + 1), PRECISE)"
+    assert Printer("triton", {"N"})(IPow(x, 2 * N_ + 1)) == "_ipow(x, (1 + 2*N), PRECISE)"
+    assert triton_p(SigmoidLinear(-sp.Symbol("c"), x, -sp.Symbol("d"))) == (
+        "_sigmoid_lin(c, x, d, True, PRECISE)")
     assert triton_p((x + 1) ** 2) == "_sq(x + 1)"
     assert torch_p(IPow(R, 3)) == "(1.0/_ipow(x, (3), exact))"
     N = sp.Symbol("N", integer=True, positive=True)

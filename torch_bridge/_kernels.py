@@ -24,11 +24,20 @@ def _two_prod(a, b):
 
 
 @triton.jit
-def _ipow(x, E: tl.constexpr):
+def _ipow(x, E: tl.constexpr, PRECISE: tl.constexpr):
     """x**E for a compile-time integer E >= 0: left-to-right binary powering carried in
-    float32 pairs (value + rounding error), so x**E is within about 0.5 ulp."""
+    float32 pairs (value + rounding error), so x**E is within about 0.5 ulp; plain
+    binary powering unless PRECISE (16-bit data)."""
     if E == 0:
         return tl.where(x == x, 1.0, 1.0)
+    if not PRECISE:
+        v = x
+        for j in tl.static_range(31):
+            if (E >> (31 - j)) > 0:
+                v = v * v
+                if ((E >> (30 - j)) & 1) == 1:
+                    v = v * x
+        return v
     hi = x
     lo = x * 0.0
     lo = tl.where(lo == lo, lo, 0.0)
@@ -86,46 +95,72 @@ def _exp(t):
 
 
 @triton.jit
-def _sigmoid(t):
-    return 1.0 / (1.0 + _exp(-t))
+def _div(a, b, PRECISE: tl.constexpr):
+    """a/b rounded to nearest in float32 when PRECISE: '/' is div.full.f32 on NVIDIA GPUs
+    (up to 2 ulp; exact in the interpreter), too coarse for the 4-ulp float32 bounds but
+    ample for 16-bit data. Either side may be a compile-time integer such as 2*N."""
+    if PRECISE:
+        return tl.math.div_rn(tl.cast(a, tl.float32), tl.cast(b, tl.float32))
+    else:
+        return tl.cast(a, tl.float32) / tl.cast(b, tl.float32)
 
 
 @triton.jit
-def _sigmoid_lin(c, x, d):
-    """sigma(c x + d) with the rounding error of c*x + d corrected (exact product by
-    Veltkamp splitting, two-sum), as in the PyTorch path."""
+def _sigmoid(t, PRECISE: tl.constexpr):
+    return _div(1.0, 1.0 + _exp(-t), PRECISE)
+
+
+@triton.jit
+def _sigmoid_lin(c, x, d, NEG: tl.constexpr, PRECISE: tl.constexpr):
+    """sigma(c x + d), or sigma(-(c x + d)) when NEG, with (when PRECISE) the rounding error
+    of c*x + d corrected (exact product by Veltkamp splitting, two-sum), as in the PyTorch
+    path. Both come from one e = exp(-|s|): sigma(|s|) = 1/(1+e), sigma(-|s|) = e/(1+e)."""
     c = c + tl.zeros_like(x)
     p = c * x
-    cs = c * 4097.0
-    ch = cs - (cs - c)
-    cl = c - ch
-    xs = x * 4097.0
-    xh = xs - (xs - x)
-    xl = x - xh
-    err = ((ch * xh - p) + ch * xl + cl * xh) + cl * xl
     s = p + d
-    bp = s - p
-    err = err + ((p - (s - bp)) + (d - bp))
-    err = tl.where(tl.abs(err) < float("inf"), err, 0.0)
-    sig = _sigmoid(s)
-    return sig + sig * _sigmoid(-s) * err
+    e = _exp(-tl.abs(s))
+    big = _div(1.0, 1.0 + e, PRECISE)
+    small = e * big
+    pos = tl.where(s >= 0, big, small)
+    neg = tl.where(s >= 0, small, big)
+    if PRECISE:
+        cs = c * 4097.0
+        ch = cs - (cs - c)
+        cl = c - ch
+        xs = x * 4097.0
+        xh = xs - (xs - x)
+        xl = x - xh
+        err = ((ch * xh - p) + ch * xl + cl * xh) + cl * xl
+        bp = s - p
+        err = err + ((p - (s - bp)) + (d - bp))
+        err = tl.where(tl.abs(err) < float("inf"), err, 0.0)
+        w = pos * neg * err
+        if NEG:
+            return neg - w
+        else:
+            return pos + w
+    else:
+        if NEG:
+            return neg
+        else:
+            return pos
 
 
 
 @triton.jit
-def _gem_fwd(x_ptr, y_ptr, n, N: tl.constexpr, BLOCK: tl.constexpr):
+def _gem_fwd(x_ptr, y_ptr, n, N: tl.constexpr, PRECISE: tl.constexpr, BLOCK: tl.constexpr):
     """gem: y = f(x); load storage dtype, compute float32."""
     offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK).to(tl.int64)
     mask = offs < n
     x = tl.load(x_ptr + offs, mask=mask, other=0.0).to(tl.float32)
     ax = tl.abs(x)
-    _t0 = _ipow(x, (2*N))
-    y = tl.where(x < 0, 0, tl.where(ax <= 1.0, _ipow(x, (1 + 2*N))/(_t0 + 1), x/(1 + 1/_t0)))
+    _t0 = _ipow(x, (2*N), PRECISE)
+    y = tl.where(x < 0, 0, tl.where(ax <= 1.0, _div(_ipow(x, (1 + 2*N), PRECISE), (_t0 + 1), PRECISE), _div(x, (1 + _div(1, _t0, PRECISE)), PRECISE)))
     tl.store(y_ptr + offs, y.to(y_ptr.dtype.element_ty), mask=mask)
 
 
 @triton.jit
-def _gem_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, n, N: tl.constexpr, PARAMS_GRAD: tl.constexpr, BLOCK: tl.constexpr):
+def _gem_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, n, N: tl.constexpr, PARAMS_GRAD: tl.constexpr, PRECISE: tl.constexpr, BLOCK: tl.constexpr):
     """gem: grad_x = g f'(x) and per-block sums of g df/dtheta."""
     pid = tl.program_id(0).to(tl.int64)
     offs = pid * BLOCK + tl.arange(0, BLOCK).to(tl.int64)
@@ -134,38 +169,38 @@ def _gem_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, n, N: tl.constexpr, PARAMS_GRAD: tl
     g = tl.load(g_ptr + offs, mask=mask, other=0.0).to(tl.float32)
     if PARAMS_GRAD:
         ax = tl.abs(x)
-        _t0 = _ipow(x, (2*N))
+        _t0 = _ipow(x, (2*N), PRECISE)
         _t1 = _t0 + 1
         _t2 = 2*N
-        _t3 = 1/_t0
+        _t3 = _div(1, _t0, PRECISE)
         _t4 = _t3 + 1
-        d_x = tl.where(x < 0, 0, tl.where(ax <= 1.0, _t0*(_t1 + _t2)/(_t1*_t1), (_t2*_t3 + _t4)/(_t4*_t4)))
+        d_x = tl.where(x < 0, 0, tl.where(ax <= 1.0, _div(_t0*(_t1 + _t2), (_t1*_t1), PRECISE), _div((_t2*_t3 + _t4), (_t4*_t4), PRECISE)))
     else:
         ax = tl.abs(x)
-        _t0 = _ipow(x, (2*N))
+        _t0 = _ipow(x, (2*N), PRECISE)
         _t1 = _t0 + 1
         _t2 = 2*N
-        _t3 = 1/_t0
+        _t3 = _div(1, _t0, PRECISE)
         _t4 = _t3 + 1
-        d_x = tl.where(x < 0, 0, tl.where(ax <= 1.0, _t0*(_t1 + _t2)/(_t1*_t1), (_t2*_t3 + _t4)/(_t4*_t4)))
+        d_x = tl.where(x < 0, 0, tl.where(ax <= 1.0, _div(_t0*(_t1 + _t2), (_t1*_t1), PRECISE), _div((_t2*_t3 + _t4), (_t4*_t4), PRECISE)))
     tl.store(gx_ptr + offs, (g * d_x).to(gx_ptr.dtype.element_ty), mask=mask)
 
 
 @triton.jit
-def _e_gem_fwd(x_ptr, y_ptr, eps_ptr, n, N: tl.constexpr, BLOCK: tl.constexpr):
+def _e_gem_fwd(x_ptr, y_ptr, eps_ptr, n, N: tl.constexpr, PRECISE: tl.constexpr, BLOCK: tl.constexpr):
     """e-gem: y = f(x); load storage dtype, compute float32."""
     offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK).to(tl.int64)
     mask = offs < n
     x = tl.load(x_ptr + offs, mask=mask, other=0.0).to(tl.float32)
     eps = tl.load(eps_ptr).to(tl.float32)
     ax = tl.abs(x)
-    _t0 = _ipow(x, (2*N))
-    y = tl.where(x < 0, 0, tl.where(ax <= 1.0, _ipow(x, (1 + 2*N))/(_t0 + eps), x/(1 + eps/_t0)))
+    _t0 = _ipow(x, (2*N), PRECISE)
+    y = tl.where(x < 0, 0, tl.where(ax <= 1.0, _div(_ipow(x, (1 + 2*N), PRECISE), (_t0 + eps), PRECISE), _div(x, (1 + _div(eps, _t0, PRECISE)), PRECISE)))
     tl.store(y_ptr + offs, y.to(y_ptr.dtype.element_ty), mask=mask)
 
 
 @triton.jit
-def _e_gem_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, eps_ptr, n, N: tl.constexpr, PARAMS_GRAD: tl.constexpr, BLOCK: tl.constexpr):
+def _e_gem_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, eps_ptr, n, N: tl.constexpr, PARAMS_GRAD: tl.constexpr, PRECISE: tl.constexpr, BLOCK: tl.constexpr):
     """e-gem: grad_x = g f'(x) and per-block sums of g df/dtheta."""
     pid = tl.program_id(0).to(tl.int64)
     offs = pid * BLOCK + tl.arange(0, BLOCK).to(tl.int64)
@@ -175,43 +210,43 @@ def _e_gem_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, eps_ptr, n, N: tl.constexpr, PARA
     eps = tl.load(eps_ptr).to(tl.float32)
     if PARAMS_GRAD:
         ax = tl.abs(x)
-        _t0 = _ipow(x, (2*N))
+        _t0 = _ipow(x, (2*N), PRECISE)
         _t1 = _t0 + eps
-        _t2 = 1/(_t1*_t1)
+        _t2 = _div(1, (_t1*_t1), PRECISE)
         _t3 = 2*N
-        _t4 = eps/_t0
+        _t4 = _div(eps, _t0, PRECISE)
         _t5 = _t4 + 1
-        _t6 = 1/(_t5*_t5)
+        _t6 = _div(1, (_t5*_t5), PRECISE)
         d_x = tl.where(x < 0, 0, tl.where(ax <= 1.0, _t0*_t2*(_t1 + _t3*eps), _t6*(_t3*_t4 + _t5)))
-        d_eps = tl.where(x < 0, 0, tl.where(ax <= 1.0, -_t2*_ipow(x, (1 + 2*N)), -_t6/_ipow(x, (-1 + 2*N))))
+        d_eps = tl.where(x < 0, 0, tl.where(ax <= 1.0, -_t2*_ipow(x, (1 + 2*N), PRECISE), -_div(_t6, _ipow(x, (-1 + 2*N), PRECISE), PRECISE)))
         tl.store(part_ptr + pid * 1 + 0, tl.sum(tl.where(mask, g * d_eps, 0.0), axis=0))
     else:
         ax = tl.abs(x)
-        _t0 = _ipow(x, (2*N))
+        _t0 = _ipow(x, (2*N), PRECISE)
         _t1 = _t0 + eps
         _t2 = 2*N
-        _t3 = eps/_t0
+        _t3 = _div(eps, _t0, PRECISE)
         _t4 = _t3 + 1
-        d_x = tl.where(x < 0, 0, tl.where(ax <= 1.0, _t0*(_t1 + _t2*eps)/(_t1*_t1), (_t2*_t3 + _t4)/(_t4*_t4)))
+        d_x = tl.where(x < 0, 0, tl.where(ax <= 1.0, _div(_t0*(_t1 + _t2*eps), (_t1*_t1), PRECISE), _div((_t2*_t3 + _t4), (_t4*_t4), PRECISE)))
     tl.store(gx_ptr + offs, (g * d_x).to(gx_ptr.dtype.element_ty), mask=mask)
 
 
 @triton.jit
-def _se_gem_fwd(x_ptr, y_ptr, eps_ptr, n, N: tl.constexpr, BLOCK: tl.constexpr):
+def _se_gem_fwd(x_ptr, y_ptr, eps_ptr, n, N: tl.constexpr, PRECISE: tl.constexpr, BLOCK: tl.constexpr):
     """se-gem: y = f(x); load storage dtype, compute float32."""
     offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK).to(tl.int64)
     mask = offs < n
     x = tl.load(x_ptr + offs, mask=mask, other=0.0).to(tl.float32)
     eps = tl.load(eps_ptr).to(tl.float32)
     ax = tl.abs(x)
-    _t0 = _ipow(x, (1 + 2*N))
-    _t1 = _ipow(x, (2*N))
-    y = tl.where(x < 0, tl.where(ax <= 1.0, -_t0/(_t0 - 1), -1/(1 - 1/_t0)), tl.where(ax <= 1.0, _t0/(_t1 + eps), x/(1 + eps/_t1)))
+    _t0 = _ipow(x, (1 + 2*N), PRECISE)
+    _t1 = _ipow(x, (2*N), PRECISE)
+    y = tl.where(x < 0, tl.where(ax <= 1.0, -_div(_t0, (_t0 - 1), PRECISE), -_div(1, (1 - _div(1, _t0, PRECISE)), PRECISE)), tl.where(ax <= 1.0, _div(_t0, (_t1 + eps), PRECISE), _div(x, (1 + _div(eps, _t1, PRECISE)), PRECISE)))
     tl.store(y_ptr + offs, y.to(y_ptr.dtype.element_ty), mask=mask)
 
 
 @triton.jit
-def _se_gem_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, eps_ptr, n, N: tl.constexpr, PARAMS_GRAD: tl.constexpr, BLOCK: tl.constexpr):
+def _se_gem_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, eps_ptr, n, N: tl.constexpr, PARAMS_GRAD: tl.constexpr, PRECISE: tl.constexpr, BLOCK: tl.constexpr):
     """se-gem: grad_x = g f'(x) and per-block sums of g df/dtheta."""
     pid = tl.program_id(0).to(tl.int64)
     offs = pid * BLOCK + tl.arange(0, BLOCK).to(tl.int64)
@@ -221,33 +256,33 @@ def _se_gem_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, eps_ptr, n, N: tl.constexpr, PAR
     eps = tl.load(eps_ptr).to(tl.float32)
     if PARAMS_GRAD:
         ax = tl.abs(x)
-        _t0 = _ipow(x, (2*N))
+        _t0 = _ipow(x, (2*N), PRECISE)
         _t1 = 2*N
         _t2 = _t1 + 1
-        _t3 = _ipow(x, (1 + 2*N))
+        _t3 = _ipow(x, (1 + 2*N), PRECISE)
         _t4 = _t0 + eps
-        _t5 = 1/(_t4*_t4)
-        _t6 = eps/_t0
+        _t5 = _div(1, (_t4*_t4), PRECISE)
+        _t6 = _div(eps, _t0, PRECISE)
         _t7 = _t6 + 1
-        _t8 = 1/(_t7*_t7)
-        d_x = tl.where(x < 0, tl.where(ax <= 1.0, _t0*_t2/_sq(_t3 - 1), _t2/(_sq(1 - 1/_t3)*_ipow(x, (2 + 2*N)))), tl.where(ax <= 1.0, _t0*_t5*(_t1*eps + _t4), _t8*(_t1*_t6 + _t7)))
-        d_eps = tl.where(x < 0, 0, tl.where(ax <= 1.0, -_t3*_t5, -_t8/_ipow(x, (-1 + 2*N))))
+        _t8 = _div(1, (_t7*_t7), PRECISE)
+        d_x = tl.where(x < 0, tl.where(ax <= 1.0, _div(_t0*_t2, _sq(_t3 - 1), PRECISE), _div(_t2, _sq(1 - _div(1, _t3, PRECISE))*_ipow(x, (2 + 2*N), PRECISE), PRECISE)), tl.where(ax <= 1.0, _t0*_t5*(_t1*eps + _t4), _t8*(_t1*_t6 + _t7)))
+        d_eps = tl.where(x < 0, 0, tl.where(ax <= 1.0, -_t3*_t5, -_div(_t8, _ipow(x, (-1 + 2*N), PRECISE), PRECISE)))
         tl.store(part_ptr + pid * 1 + 0, tl.sum(tl.where(mask, g * d_eps, 0.0), axis=0))
     else:
         ax = tl.abs(x)
-        _t0 = _ipow(x, (2*N))
+        _t0 = _ipow(x, (2*N), PRECISE)
         _t1 = 2*N
         _t2 = _t1 + 1
-        _t3 = _ipow(x, (1 + 2*N))
+        _t3 = _ipow(x, (1 + 2*N), PRECISE)
         _t4 = _t0 + eps
-        _t5 = eps/_t0
+        _t5 = _div(eps, _t0, PRECISE)
         _t6 = _t5 + 1
-        d_x = tl.where(x < 0, tl.where(ax <= 1.0, _t0*_t2/_sq(_t3 - 1), _t2/(_sq(1 - 1/_t3)*_ipow(x, (2 + 2*N)))), tl.where(ax <= 1.0, _t0*(_t1*eps + _t4)/(_t4*_t4), (_t1*_t5 + _t6)/(_t6*_t6)))
+        d_x = tl.where(x < 0, tl.where(ax <= 1.0, _div(_t0*_t2, _sq(_t3 - 1), PRECISE), _div(_t2, _sq(1 - _div(1, _t3, PRECISE))*_ipow(x, (2 + 2*N), PRECISE), PRECISE)), tl.where(ax <= 1.0, _div(_t0*(_t1*eps + _t4), (_t4*_t4), PRECISE), _div((_t1*_t5 + _t6), (_t6*_t6), PRECISE)))
     tl.store(gx_ptr + offs, (g * d_x).to(gx_ptr.dtype.element_ty), mask=mask)
 
 
 @triton.jit
-def _sqish_fwd(x_ptr, y_ptr, a_ptr, beta_ptr, gamma_ptr, n, BLOCK: tl.constexpr):
+def _sqish_fwd(x_ptr, y_ptr, a_ptr, beta_ptr, gamma_ptr, n, PRECISE: tl.constexpr, BLOCK: tl.constexpr):
     """sqish: y = f(x); load storage dtype, compute float32."""
     offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK).to(tl.int64)
     mask = offs < n
@@ -257,12 +292,12 @@ def _sqish_fwd(x_ptr, y_ptr, a_ptr, beta_ptr, gamma_ptr, n, BLOCK: tl.constexpr)
     gamma = tl.load(gamma_ptr).to(tl.float32)
     _t0 = 2*gamma*(a - 1)
     _t1 = tl.log(beta)
-    y = tl.where(_isinf(x), tl.where(x > 0, float('inf'), tl.where((a != 0), tl.where((-a) > 0, float('inf'), float('-inf')), 0)), a*((_sigmoid_lin(_t0, x, _t1))*x) + ((_sigmoid_lin(-_t0, x, -_t1))*x))
+    y = tl.where(_isinf(x), tl.where(x > 0, float('inf'), tl.where((a != 0), tl.where((-a) > 0, float('inf'), float('-inf')), 0)), a*((_sigmoid_lin(_t0, x, _t1, False, PRECISE))*x) + ((_sigmoid_lin(_t0, x, _t1, True, PRECISE))*x))
     tl.store(y_ptr + offs, y.to(y_ptr.dtype.element_ty), mask=mask)
 
 
 @triton.jit
-def _sqish_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, a_ptr, beta_ptr, gamma_ptr, n, PARAMS_GRAD: tl.constexpr, BLOCK: tl.constexpr):
+def _sqish_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, a_ptr, beta_ptr, gamma_ptr, n, PARAMS_GRAD: tl.constexpr, PRECISE: tl.constexpr, BLOCK: tl.constexpr):
     """sqish: grad_x = g f'(x) and per-block sums of g df/dtheta."""
     pid = tl.program_id(0).to(tl.int64)
     offs = pid * BLOCK + tl.arange(0, BLOCK).to(tl.int64)
@@ -277,18 +312,18 @@ def _sqish_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, a_ptr, beta_ptr, gamma_ptr, n, PA
         _t1 = _t0*gamma
         _t2 = 2*_t1
         _t3 = tl.log(beta)
-        _t4 = _sigmoid_lin(_t2, x, _t3)
+        _t4 = _sigmoid_lin(_t2, x, _t3, False, PRECISE)
         _t5 = _t4*_t4
-        _t6 = _sigmoid_lin(-_t2, x, -_t3)
+        _t6 = _sigmoid_lin(_t2, x, _t3, True, PRECISE)
         _t7 = _t4*_t6
         _t8 = _t0*_t0
         _t9 = 2*_t7
         _t10 = (_t9*x)
-        _t11 = _t10/2
+        _t11 = _div(_t10, 2, PRECISE)
         _t12 = (_t9*x*x)
         d_x = tl.where(_isinf(x), tl.where(x > 0, 1, a), _t10*_t8*gamma + _t5*a + _t6*_t6 + _t7*(a + 1))
         d_a = tl.where(_isinf(x), tl.where(x > 0, 0, float('-inf')), _t1*_t12 + _t11 + (_t5*x))
-        d_beta = tl.where(_isinf(x), 0, _t0*_t11/beta)
+        d_beta = tl.where(_isinf(x), 0, _div(_t0*_t11, beta, PRECISE))
         d_gamma = tl.where(_isinf(x), 0, _t12*_t8)
         tl.store(part_ptr + pid * 3 + 0, tl.sum(tl.where(mask, g * d_a, 0.0), axis=0))
         tl.store(part_ptr + pid * 3 + 1, tl.sum(tl.where(mask, g * d_beta, 0.0), axis=0))
@@ -297,8 +332,8 @@ def _sqish_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, a_ptr, beta_ptr, gamma_ptr, n, PA
         _t0 = a - 1
         _t1 = 2*_t0*gamma
         _t2 = tl.log(beta)
-        _t3 = _sigmoid_lin(_t1, x, _t2)
-        _t4 = _sigmoid_lin(-_t1, x, -_t2)
+        _t3 = _sigmoid_lin(_t1, x, _t2, False, PRECISE)
+        _t4 = _sigmoid_lin(_t1, x, _t2, True, PRECISE)
         _t5 = _t3*_t4
         d_x = tl.where(_isinf(x), tl.where(x > 0, 1, a), gamma*(_t0*_t0)*((2*_t5)*x) + a*(_t3*_t3) + _t4*_t4 + _t5*(a + 1))
     tl.store(gx_ptr + offs, (g * d_x).to(gx_ptr.dtype.element_ty), mask=mask)

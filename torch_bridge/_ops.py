@@ -10,13 +10,13 @@ library(LIB)
 
 FAMILIES = {
     "gem": Family("gem", ('N',), (), F.gem_f, F.gem_dx,
-        F.gem_first, F.gem_second, ("_gem_fwd", "_gem_bwd")),
+        F.gem_first, F.gem_second, ("_gem_fwd", "_gem_bwd"), num_warps=8),
     "e_gem": Family("e_gem", ('N',), ('eps',), F.e_gem_f, F.e_gem_dx,
-        F.e_gem_first, F.e_gem_second, ("_e_gem_fwd", "_e_gem_bwd")),
+        F.e_gem_first, F.e_gem_second, ("_e_gem_fwd", "_e_gem_bwd"), num_warps=8),
     "se_gem": Family("se_gem", ('N',), ('eps',), F.se_gem_f, F.se_gem_dx,
-        F.se_gem_first, F.se_gem_second, ("_se_gem_fwd", "_se_gem_bwd")),
+        F.se_gem_first, F.se_gem_second, ("_se_gem_fwd", "_se_gem_bwd"), num_warps=8),
     "sqish": Family("sqish", (), ('a', 'beta', 'gamma'), F.sqish_f, F.sqish_dx,
-        F.sqish_first, F.sqish_second, ("_sqish_fwd", "_sqish_bwd")),
+        F.sqish_first, F.sqish_second, ("_sqish_fwd", "_sqish_bwd"), num_warps=4),
 }
 
 for _fam in FAMILIES.values():

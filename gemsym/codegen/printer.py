@@ -126,16 +126,25 @@ class Printer:
         if not den:
             return head
         tail = "*".join(self._wrap(f, _PREC_MUL + 1) for f in den)
+        if self.target == "triton":
+            return self._div(head, tail)
         if len(den) > 1:
             tail = f"({tail})"
         return f"{head}/{tail}"
+
+    def _div(self, num: str, den: str) -> str:
+        """num/den; in Triton '/' is div.full.f32 on NVIDIA GPUs (up to 2 ulp, exact in the
+        interpreter), so the kernels ask for IEEE division to keep the 4-ulp bounds."""
+        if self.target == "triton":
+            return f"_div({num}, {den}, PRECISE)"
+        return f"{num}/{den}"
 
     def _pow(self, e: sp.Pow) -> tuple[str, int]:
         b, k = e.base, e.exp
         if k.is_Integer:
             k = int(k)
             if k < 0:
-                return f"1/{self._wrap(b ** (-k), _PREC_MUL + 1)}", _PREC_MUL
+                return self._div("1", self._wrap(b ** (-k), _PREC_MUL + 1)), _PREC_MUL
             base = self._wrap(b, _PREC_MUL + 1)
             if k == 1:
                 return self._p(b)
@@ -147,7 +156,7 @@ class Printer:
         if k == sp.S.Half:
             return self._call("sqrt", b), _PREC_ATOM
         if k == -sp.S.Half:
-            return f"1/{self._call('sqrt', b)}", _PREC_MUL
+            return self._div("1", self._call("sqrt", b)), _PREC_MUL
         if b == sp.E:
             return self._call("exp", k), _PREC_ATOM
         raise NotImplementedError(f"{self.target} printer: cannot print the power {e}")
@@ -170,7 +179,7 @@ class Printer:
         table = {
             "IPow": self._ipow,
             "Sigmoid": lambda e: (f"torch.sigmoid({self(e.args[0])})" if t == "torch"
-                                  else f"_sigmoid({self(e.args[0])})"),
+                                  else f"_sigmoid({self(e.args[0])}, PRECISE)"),
             "exp": lambda e: self._call("exp", e.args[0]),
             "log": self._log,
             "Abs": lambda e: self._call("abs", e.args[0]),
@@ -192,7 +201,7 @@ class Printer:
         base, k = e.args
         if base == R:
             # r**k = 1/x**k: one rounding for the reciprocal instead of k of them
-            return f"(1.0/{self._ipow(IPow(sp.Symbol(self.x_name, real=True), k))})"
+            return f"({self._div('1.0', self._ipow(IPow(sp.Symbol(self.x_name, real=True), k)))})"
         b = self(base)
         if k.is_Integer:
             k = int(k)
@@ -202,16 +211,23 @@ class Printer:
 
     @property
     def _exact(self) -> str:
-        """The PyTorch helpers take the formula's ``exact`` flag (see ``_runtime._plan``)."""
-        return ", exact" if self.target == "torch" else ""
+        """The PyTorch helpers take the formula's ``exact`` flag (see ``_runtime._plan``), the
+        Triton helpers the kernel's ``PRECISE`` flag (compensated steps for float32 data,
+        plain ones for 16-bit data, whose 1-ulp bound they meet with a wide margin)."""
+        return ", exact" if self.target == "torch" else ", PRECISE"
 
     def _sigmoid_linear(self, e: SigmoidLinear) -> str:
         c, var, d = e.args
-        if self.target == "torch" and c.could_extract_minus_sign() and (
-                d == 0 or d.could_extract_minus_sign()):
+        neg = c.could_extract_minus_sign() and (d == 0 or d.could_extract_minus_sign())
+        if self.target == "torch" and neg:
             # sigma(-(c x + d)): the same s = c x + d as its partner sigma(c x + d), so
             # that a fused kernel evaluates the exponential once
             return f"_sigmoid_lin({self(-c)}, {self(var)}, {self(-d)}, exact, True)"
+        if self.target == "triton":
+            # same reason: the compiler's CSE then shares s, its error and exp(-|s|)
+            if neg:
+                c, d = -c, -d
+            return f"_sigmoid_lin({self(c)}, {self(var)}, {self(d)}, {neg}, PRECISE)"
         return "_sigmoid_lin({}, {}, {}{})".format(self(c), self(var), self(d), self._exact)
 
     def _x_times(self, e: XTimes) -> str:

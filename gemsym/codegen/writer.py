@@ -82,7 +82,8 @@ def _kernel_source(code: FamilyCode) -> str | None:
     lines = [
         "",
         "@triton.jit",
-        f"def _{name}_fwd(x_ptr, y_ptr, {ptrs}n, {consts}BLOCK: tl.constexpr):",
+        f"def _{name}_fwd(x_ptr, y_ptr, {ptrs}n, {consts}PRECISE: tl.constexpr, "
+        "BLOCK: tl.constexpr):",
         f'    """{code.activation.name}: y = f(x); load storage dtype, compute float32."""',
         "    offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK).to(tl.int64)",
         "    mask = offs < n",
@@ -94,7 +95,7 @@ def _kernel_source(code: FamilyCode) -> str | None:
         "",
         "@triton.jit",
         f"def _{name}_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, {ptrs}n, {consts}"
-        "PARAMS_GRAD: tl.constexpr, BLOCK: tl.constexpr):",
+        "PARAMS_GRAD: tl.constexpr, PRECISE: tl.constexpr, BLOCK: tl.constexpr):",
         f'    """{code.activation.name}: grad_x = g f\'(x) and per-block sums of g df/dtheta."""',
         "    pid = tl.program_id(0).to(tl.int64)",
         "    offs = pid * BLOCK + tl.arange(0, BLOCK).to(tl.int64)",
@@ -117,21 +118,25 @@ def _kernel_source(code: FamilyCode) -> str | None:
     return "\n".join(lines).strip("\n")
 
 
-def _kernels(codes: Sequence[FamilyCode]) -> tuple[str, dict[str, bool]]:
+def _kernels(codes: Sequence[FamilyCode]) -> tuple[str, dict[str, int | None]]:
+    """The kernels' source and, per family, the warps per program (None: no kernel).
+    Measured on an H100 (benchmarks/gpu_probe.py): the rational kernels run closest to
+    copy bandwidth with 8 warps per 1024 elements, the exponential ones with 4."""
     parts = [_header("Triton kernels generated from the SymPy derivation (float32 compute, "
                      "int64 offsets,\nscalar parameters loaded and pinned to float32, no "
                      "atomics: per-block partial sums).\n") + KERNEL_HELPERS]
     has = {}
     for code in codes:
         src = _kernel_source(code)
-        has[code.pyname] = src is not None
+        has[code.pyname] = None if src is None else (4 if "_exp(" in src or "_sigmoid" in src
+                                                       else 8)
         if src is not None:
             parts.append("\n\n" + src)
     return "\n".join(parts), has
 
 
 # ---------------------------------------------------------------- ops, API
-def _ops(codes: Sequence[FamilyCode], has_kernel: dict[str, bool], lib: str) -> str:
+def _ops(codes: Sequence[FamilyCode], has_kernel: dict[str, int | None], lib: str) -> str:
     out = [_header("Families of this package and their registered ops "
                    f"(``torch.ops.{lib}.<family>_fwd`` / ``_bwd``).\n"),
            "from . import _formulas as F\nfrom ._runtime import Family, library, register\n",
@@ -139,8 +144,8 @@ def _ops(codes: Sequence[FamilyCode], has_kernel: dict[str, bool], lib: str) -> 
     for c in codes:
         ints = tuple(c.symbols[p.name].name for p in c.int_params)
         reals = tuple(c.symbols[p.name].name for p in c.real_params)
-        kernels = (f'("_{c.pyname}_fwd", "_{c.pyname}_bwd")' if has_kernel[c.pyname]
-                   else "None")
+        kernels = (f'("_{c.pyname}_fwd", "_{c.pyname}_bwd"), num_warps={has_kernel[c.pyname]}'
+                   if has_kernel[c.pyname] else "None")
         out.append(
             f'    "{c.pyname}": Family("{c.pyname}", {ints!r}, {reals!r}, F.{c.pyname}_f, '
             f"F.{c.pyname}_dx,\n        F.{c.pyname}_first, F.{c.pyname}_second, {kernels}),"
@@ -244,7 +249,7 @@ def _modules(codes: Sequence[FamilyCode]) -> str:
     return "\n".join(out) + "\n"
 
 
-def _init(codes: Sequence[FamilyCode], lib: str, has_kernel: dict[str, bool]) -> str:
+def _init(codes: Sequence[FamilyCode], lib: str, has_kernel: dict[str, int | None]) -> str:
     names = [c.pyname for c in codes] + [c.classname for c in codes]
     classes = [c.classname for c in codes]
     default = "GEM(N=1)" if "GEM" in classes else f"{classes[0]}()"
