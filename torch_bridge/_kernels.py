@@ -124,13 +124,7 @@ def _sigmoid_lin(c, x, d, NEG: tl.constexpr, PRECISE: tl.constexpr):
     pos = tl.where(s >= 0, big, small)
     neg = tl.where(s >= 0, small, big)
     if PRECISE:
-        cs = c * 4097.0
-        ch = cs - (cs - c)
-        cl = c - ch
-        xs = x * 4097.0
-        xh = xs - (xs - x)
-        xl = x - xh
-        err = ((ch * xh - p) + ch * xl + cl * xh) + cl * xl
+        _, err = _two_prod(c, x)
         bp = s - p
         err = err + ((p - (s - bp)) + (d - bp))
         err = tl.where(tl.abs(err) < float("inf"), err, 0.0)
