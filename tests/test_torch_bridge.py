@@ -252,3 +252,42 @@ def test_generated_package_for_user_families_runs(tmp_path, monkeypatch):
     assert torch.isfinite(pkg.gem5(torch.tensor([1e300, -1e300], dtype=torch.float64))).all()
     model = torch.nn.Sequential(torch.nn.ReLU())
     assert pkg.replace_activations(model) == 1 and isinstance(model[0], pkg.Silu)
+
+
+# ------------------------------------------------------------------ fused eager CPU path
+def test_fused_eager_cpu_path_matches_the_chunk_loop(monkeypatch):
+    """Large eager CPU inputs (float32/16-bit) run one compiled kernel per pass; with the
+    size threshold lowered it must agree with the chunk loop: values, input gradients,
+    summed parameter gradients, and +-inf / NaN."""
+    gen = torch.Generator().manual_seed(3)
+    finite = torch.cat([torch.randn(4093, generator=gen) * 4,
+                        torch.tensor([0.0, -0.0, 1e30, -1e-30])])
+    special = torch.tensor([math.inf, -math.inf, math.nan])
+
+    def run(name, kw, dtype, x):
+        fn = FAMILIES[name][0]
+        xd = x.to(dtype).requires_grad_()
+        ps = {k: (v if k == "N" else torch.tensor(v, requires_grad=True)) for k, v in kw.items()}
+        y = fn(xd, **ps)
+        tensors = [v for v in ps.values() if isinstance(v, torch.Tensor)]
+        g = torch.linspace(-2, 2, x.numel(), dtype=dtype)
+        return (y.detach(), *torch.autograd.grad(y, (xd, *tensors), g))
+
+    cases = [("gem", {"N": 2}, torch.float32),
+             ("sqish", {"a": 0.2, "beta": 1.5, "gamma": 0.8}, torch.float32),
+             ("e_gem", {"N": 1, "eps": 0.3}, torch.bfloat16)]
+    for name, kw, dtype in cases:
+        for x in (finite, special):
+            monkeypatch.setattr(_runtime, "FUSE_MIN", 1 << 40)
+            want = run(name, kw, dtype, x)
+            monkeypatch.setattr(_runtime, "FUSE_MIN", 1)
+            got = run(name, kw, dtype, x)
+            assert any(k[0] == name and v is not None for k, v in _runtime._FUSED.items()), name
+            # both round float64 (16-bit: float32) arithmetic once; libm differences may
+            # move a result by one unit of the output
+            tol = dict(rtol=2.0 ** -22 if dtype == torch.float32 else 2.0 ** -7, atol=1e-30,
+                       equal_nan=True)
+            torch.testing.assert_close(got[0], want[0], **tol)
+            torch.testing.assert_close(got[1], want[1], **tol)
+            for a, b in zip(got[2:], want[2:]):  # parameter gradients (sums)
+                torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6, equal_nan=True)
