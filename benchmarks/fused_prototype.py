@@ -1,5 +1,6 @@
 """What a traceable torch_bridge would cost under ``torch.compile`` on CPU (an experiment for
-issue 5, not part of the package).
+issue 5, not part of the package; superseded on 2026-11-25 by the generated traced path,
+``torch_bridge._runtime.run``, see benchmarks/RESULTS.md).
 
 ``torch_bridge`` registers its ops with ``torch.library``; ``torch.compile`` treats such an op
 as opaque, so a compiled model still runs the op's eager CPU path (a Python loop over
@@ -66,8 +67,9 @@ class FusedSqish(torch.autograd.Function):
         return (gf * dx).to(x.dtype), (gf * da).sum(), (gf * db).sum(), (gf * dg).sum()
 
 
-def _ipow_mul(x, e: int):
-    """x**e (integer e >= 0) by repeated squaring: multiplications Inductor vectorises."""
+def _ipow_mul(x, e: int, exact: bool = True):
+    """x**e (integer e >= 0) by repeated squaring: multiplications Inductor vectorises
+    (``exact`` is the generated formulas' flag, ignored here)."""
     result, base = None, x
     while e:
         if e & 1:
