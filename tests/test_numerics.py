@@ -102,6 +102,10 @@ def test_compiled_path_against_mpmath(family, params, dtype):
     (no call of the registered op): values and input gradients meet the same ULP bound,
     the summed parameter gradients agree with the mpmath sum, +-inf give the limits and
     NaN propagates."""
+    from torch_bridge import _runtime
+
+    if not _runtime.TRACED_COMPILE:
+        pytest.skip(f"torch {torch.__version__}: compile calls the registered op")
     import torch_bridge
     from torch._inductor.compile_fx import compile_fx
 

@@ -120,7 +120,12 @@ def _sigmoid_lin(c, x, d, NEG: tl.constexpr, PRECISE: tl.constexpr):
     s = p + d
     e = _exp(-tl.abs(s))
     big = _div(1.0, 1.0 + e, PRECISE)
-    small = e * big
+    if PRECISE:
+        # e/(1+e) by its own division: e * big would add big's rounding error to
+        # sigma(-|s|) (measured: Sqish d_x 4.4 ulp against 3.7 with independent sigmoids)
+        small = _div(e, 1.0 + e, PRECISE)
+    else:
+        small = e * big
     pos = tl.where(s >= 0, big, small)
     neg = tl.where(s >= 0, small, big)
     if PRECISE:
