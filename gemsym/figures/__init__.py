@@ -125,8 +125,8 @@ _FIGS = [
     ),
     Figure(
         "benchmarks",
-        "Median time of the generated kernels relative to torch.relu, per pass and dtype "
-        "(from benchmarks/results.json).",
+        "Median time of the generated kernels relative to torch.relu, per pass, device and "
+        "dtype (from benchmarks/results.json and, from a GPU run, results_cuda_*.json).",
         measured.benchmark_results,
         plots.plot_benchmarks,
     ),

@@ -67,12 +67,14 @@ def kernel_errors(folder: Path | None = None) -> FigureData | None:
 
 
 def benchmark_results(folder: Path | None = None) -> FigureData | None:
-    """Median time and ratio to ``torch.relu`` per op, implementation, dtype and pass."""
+    """Median time and ratio to ``torch.relu`` per op, implementation, dtype and pass, from
+    ``results.json`` (this machine) and any ``results_cuda_<dtype>.json`` (a GPU run)."""
     folder = BENCHMARKS if folder is None else folder
-    path = folder / "results.json"
-    if not path.is_file():
+    paths = [p for p in [folder / "results.json", *sorted(folder.glob("results_cuda_*.json"))]
+             if p.is_file()]
+    if not paths:
         return None
-    records = json.loads(path.read_text(encoding="utf-8"))
+    records = [r for p in paths for r in json.loads(p.read_text(encoding="utf-8"))]
     rows = []
     for r in records:
         params = ",".join(f"{k}={v}" for k, v in sorted((r.get("params") or {}).items()))
