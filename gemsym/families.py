@@ -51,7 +51,7 @@ def _eps_param(default=1):
 def relu() -> Activation:
     """ReLU: max(0, x)."""
     return Activation.from_branches(
-        "relu", [sp.S.Zero, X], [0], gate=(sp.S.Zero, sp.S.One), title="ReLU"
+        "relu", [sp.S.Zero, X], [0], gate=(sp.S.Zero, sp.S.One), title=r"\mathrm{ReLU}"
     )
 
 
@@ -116,7 +116,7 @@ def se_gem(negative_branch: NegativeBranch | None = None) -> Activation:
         negative = sp.sympify(negative_branch)
     positive = X ** (2 * N + 1) / (X ** (2 * N) + e)
     limit = Activation.from_branches(
-        "se-gem-limit", [negative, X], [0], parameters=(n,), title="SE-GEM_{N,0}"
+        "se-gem-limit", [negative, X], [0], parameters=(n,), title=r"\mathrm{SE\text{-}GEM}_{N,0}"
     )
     return Activation.from_branches(
         "se-gem",
@@ -154,32 +154,32 @@ def leaky_relu() -> Activation:
     """Leaky ReLU: alpha x for x < 0, x for x >= 0."""
     alpha = real_below("alpha", 1, sp.Rational(1, 100), "negative slope")
     return Activation.from_branches(
-        "leaky-relu", [alpha.symbol * X, X], [0], parameters=(alpha,), title="LeakyReLU"
+        "leaky-relu", [alpha.symbol * X, X], [0], parameters=(alpha,), title=r"\mathrm{LeakyReLU}"
     )
 
 
 def gelu() -> Activation:
     """GELU (erf form): x Phi(x) = x (1 + erf(x / sqrt 2)) / 2."""
     gate = (1 + sp.erf(X / sp.sqrt(2))) / 2
-    return Activation.from_branches("gelu", [X * gate], gate=(gate,), title="GELU")
+    return Activation.from_branches("gelu", [X * gate], gate=(gate,), title=r"\mathrm{GELU}")
 
 
 def silu() -> Activation:
     """SiLU / Swish: x / (1 + e^{-x})."""
     gate = 1 / (1 + sp.exp(-X))
-    return Activation.from_branches("silu", [X * gate], gate=(gate,), title="SiLU")
+    return Activation.from_branches("silu", [X * gate], gate=(gate,), title=r"\mathrm{SiLU}")
 
 
 def softplus() -> Activation:
     """Softplus: log(1 + e^x)."""
-    return Activation.from_branches("softplus", [sp.log(1 + sp.exp(X))], title="Softplus")
+    return Activation.from_branches("softplus", [sp.log(1 + sp.exp(X))], title=r"\mathrm{Softplus}")
 
 
 def elu() -> Activation:
     """ELU: alpha (e^x - 1) for x < 0, x for x >= 0."""
     alpha = positive_real("alpha", 1, "saturation value -alpha")
     return Activation.from_branches(
-        "elu", [alpha.symbol * (sp.exp(X) - 1), X], [0], parameters=(alpha,), title="ELU"
+        "elu", [alpha.symbol * (sp.exp(X) - 1), X], [0], parameters=(alpha,), title=r"\mathrm{ELU}"
     )
 
 
