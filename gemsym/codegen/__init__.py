@@ -5,7 +5,7 @@ Submodules, in the order data flows:
 - ``derive``: f and its first and second partial derivatives per branch (``sp.diff``);
 - ``printer``: SymPy -> PyTorch / Triton source;
 - ``body``: common subexpressions (``sp.cse``) and branch/form assembly;
-- ``templates``: the family-independent runtime;
+- ``templates``: the family-independent runtime; ``triton_helpers``: the kernels' helpers;
 - ``writer``: the package files, written atomically.
 """
 

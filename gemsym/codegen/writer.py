@@ -17,7 +17,8 @@ from ..activation import Activation
 from .body import body_lines
 from .derive import LEARNABLE_DEFAULT, MODULE_DEFAULTS, FamilyCode, derive
 from .printer import Printer
-from .templates import KERNEL_HELPERS, RUNTIME
+from .templates import RUNTIME
+from .triton_helpers import KERNEL_HELPERS
 
 __all__ = ["render_package", "write_package"]
 
