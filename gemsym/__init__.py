@@ -3,7 +3,7 @@
 Submodules, in the order data flows:
 - ``parameters``, ``activation``, ``families``: definitions;
 - ``series``, ``smoothness``, ``closed_forms``, ``lp_distance`` (with ``lp_asymptotics``,
-  ``lp_integrals``, ``lp_quadrature``), ``properties``: analyses;
+  ``lp_integrals``, ``lp_quadrature``), ``properties`` (with ``signs``, ``zeros``): analyses;
 - ``proofs``, ``figures``, ``codegen``: writers (Markdown/JSON proofs, paper figures, the
   generated ``torch_bridge`` package), imported on demand -- ``figures`` needs matplotlib;
 - ``bench``: the benchmark suite (needs torch);

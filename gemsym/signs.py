@@ -1,0 +1,205 @@
+"""Signs, comparisons and one-sided limits of expressions, decided for every admissible
+parameter value (the symbolic groundwork of :mod:`gemsym.properties`).
+
+On a branch (c, oo) resp. (-oo, c) the variable is written x = c + p resp. x = c - p with
+p > 0 (:func:`chart`), so that SymPy's assumptions decide the sign of most factors even for
+symbolic N and eps.  Limits at the ends of a branch are leading terms of the one-sided
+generalized series of :mod:`gemsym.series` (symbolic exponents allowed); SymPy's ``limit``
+is the fallback for what that engine cannot expand (exponentials at infinity).  Comparisons
+between symbolic candidates are decided for every N >= 1 by writing N = m + 1 and reading
+signs of polynomials in m; a product of powers with symbolic exponents summing to an
+integer S is first bounded by weighted AM-GM, prod r_i^{s_i} <= (sum (s_i/S) r_i)^S.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from .activation import X
+from .series import NotExpandable, SeriesEngine, Undecidable
+
+__all__ = [
+    "DPS", "CHART_P", "POWER_W", "SCALED_U", "SERIES_T", "Step",
+    "chart", "end_limit", "extreme", "greater", "is_concrete", "numeric", "sign", "tidy",
+]
+
+DPS = 30
+#: x = c + p (or c - p) on a branch; w = p^k a power; u = w / s scaled; t the series variable.
+CHART_P = sp.Symbol("p", positive=True)
+SERIES_T = sp.Symbol("t", positive=True)
+POWER_W = sp.Symbol("w", positive=True)
+SCALED_U = sp.Symbol("u", positive=True)
+
+#: One derivation step as performed: (what was done, in words; the resulting expression).
+Step = tuple[str, sp.Basic]
+
+
+def chart(lo: sp.Expr, hi: sp.Expr) -> tuple[sp.Expr, sp.Expr | None]:
+    """x as a function of p > 0 on (lo, hi), and the upper bound of p (None: none)."""
+    if hi == sp.oo:
+        return lo + CHART_P, None
+    if lo == -sp.oo:
+        return hi - CHART_P, None
+    return lo + CHART_P, hi - lo
+
+
+def is_concrete(e: sp.Basic) -> bool:
+    return not (sp.sympify(e).free_symbols - {CHART_P, POWER_W, SCALED_U, X})
+
+
+def numeric(e: sp.Expr) -> sp.Expr:
+    return sp.N(e, DPS + 10)
+
+
+def tidy(v: sp.Expr) -> sp.Expr:
+    """Canonical form: exp(W(z) + c) -> e^c z / W(z), then factor / simplify."""
+    v = sp.sympify(v)
+    if v.is_Float or v in (sp.oo, -sp.oo):
+        return v
+    if v.has(sp.Float) and is_concrete(v):
+        return sp.Float(sp.N(v, DPS), DPS)
+    if v.has(sp.LambertW):
+        def unfold(e):
+            c, w = e.args[0].as_independent(sp.LambertW, as_Add=True)
+            if isinstance(w, sp.LambertW):
+                return sp.exp(c) * w.args[0] / w
+            return e
+        v = v.replace(lambda e: isinstance(e, sp.exp), unfold)
+        return sp.simplify(v)
+    v = sp.simplify(v)
+    syms = v.free_symbols
+    if syms and v.is_rational_function(*syms):
+        return sp.factor(v)
+    return v
+
+
+def end_limit(expr: sp.Expr, x: sp.Symbol, point: sp.Expr, from_right: bool) -> sp.Expr:
+    """lim f(x) as x -> point (from the right when ``from_right``): the leading term of
+    the one-sided series in t -> 0+ (x = point +- t, or x = +-1/t at infinity)."""
+    if point == sp.oo:
+        sub = 1 / SERIES_T
+    elif point == -sp.oo:
+        sub = -1 / SERIES_T
+    else:
+        sub = point + SERIES_T if from_right else point - SERIES_T
+    g = expr.subs(x, sub)
+    engine = SeriesEngine(SERIES_T)
+    try:
+        s = engine.leading_expansion(g, sp.S.One)
+        e = engine.low(s)
+        c = sp.simplify(s.terms[e])
+        if engine.lt(e, 0):
+            return sp.oo if sign(c) > 0 else -sp.oo
+        return tidy(c) if e == 0 else sp.S.Zero
+    except (NotExpandable, Undecidable):
+        return tidy(sp.limit(g, SERIES_T, 0, "+"))
+
+
+def sign(c: sp.Expr) -> int:
+    """Sign (+1, -1, 0) of a constant valid for every admissible parameter value."""
+    if c in (sp.oo, -sp.oo):
+        return 1 if c == sp.oo else -1
+    if is_concrete(c):
+        v = numeric(c)
+        return 1 if v > 0 else (-1 if v < 0 else 0)
+    c = sp.factor(sp.simplify(c))
+    if c == 0:
+        return 0
+    if c.is_positive:
+        return 1
+    if c.is_negative:
+        return -1
+    verdict = _shifted_positive(c)
+    if verdict is not None:
+        return 1 if verdict else -1
+    raise ValueError(f"the sign of {c} depends on the parameters; bind them")
+
+
+def _shifted_positive(e: sp.Expr) -> bool | None:
+    """Decide e > 0 for all admissible values by writing each positive integer parameter
+    as m + 1 (m >= 0) and reading the signs of the expanded numerator and denominator."""
+    subs = {s: sp.Symbol(f"{s.name}_m", integer=True, nonnegative=True) + 1
+            for s in e.free_symbols if s.is_integer and s.is_positive}
+    num, den = sp.fraction(sp.cancel(sp.together(e.subs(subs))))
+    num, den = sp.expand(num), sp.expand(den)
+    if (num.is_positive and den.is_positive) or (num.is_negative and den.is_negative):
+        return True
+    if (num.is_positive and den.is_negative) or (num.is_negative and den.is_positive):
+        return False
+    return None
+
+
+def _amgm_upper(e: sp.Expr) -> sp.Expr | None:
+    """Upper bound of e = C prod r_i^{s_i} (C, r_i > 0, s_i >= 0 symbolic) by weighted
+    AM-GM when S = sum s_i is a positive integer (a single power with 0 < s < 1 is
+    completed by 1^{1-s}: Bernoulli's inequality)."""
+    coeff, pows = sp.S.One, []
+    for fac in sp.Mul.make_args(sp.powsimp(e)):
+        if fac.is_Pow and fac.exp.free_symbols and fac.base.is_positive \
+                and _shifted_positive(fac.exp):
+            pows.append((fac.base, fac.exp))
+        else:
+            coeff *= fac
+    if not pows or not coeff.is_positive:
+        return None
+    total = sp.simplify(sum(s for _, s in pows))
+    if not total.is_Integer and len(pows) == 1 and _shifted_positive(1 - pows[0][1]):
+        pows.append((sp.S.One, 1 - pows[0][1]))
+        total = sp.S.One
+    if not (total.is_Integer and total > 0):
+        return None
+    mean = sp.together(sum(s / total * r for r, s in pows))
+    return coeff * mean**total
+
+
+def greater(a: sp.Expr, b: sp.Expr, steps: list[Step]) -> bool:
+    """a >= b for every admissible parameter value (False: proven a < b); ValueError
+    when it cannot be decided.  Non-trivial decisions are recorded in ``steps``."""
+    if a == b or a == sp.oo or b == -sp.oo:
+        return True
+    if b == sp.oo or a == -sp.oo:
+        return False
+    if is_concrete(a) and is_concrete(b):
+        return bool(numeric(a) >= numeric(b))
+    d = sp.factor(sp.simplify(a - b))
+    if d == 0 or d.is_nonnegative:
+        return True
+    if d.is_negative:
+        return False
+    verdict = _shifted_positive(d)
+    if verdict is not None:
+        steps.append(("difference of two candidate values; its sign is the same for every "
+                      "$N \\ge 1$ (write $N = m + 1$: numerator and denominator are "
+                      "polynomials in $m \\ge 0$ with coefficients of one sign)", d))
+        return verdict
+    for big, small, result in ((a, b, True), (b, a, False)):
+        bound = _amgm_upper(small)
+        if bound is None:
+            continue
+        gap = sp.factor(big - bound)
+        if _shifted_positive(gap):
+            steps.append(("weighted AM-GM, $\\prod r_i^{s_i} \\le (\\sum_i (s_i/S) r_i)^S$ with "
+                          "$S = \\sum_i s_i$, bounds a candidate value from above",
+                          sp.Le(small, bound)))
+            steps.append(("the other candidate exceeds that bound by (positive for every "
+                          "$N \\ge 1$)", gap))
+            return result
+    raise ValueError(f"cannot compare {a} and {b} for all parameter values; bind them")
+
+
+def extreme(values: list[tuple[sp.Expr, sp.Expr]], largest: bool, steps: list[Step]):
+    """The (value, where) pair that is >= (<=) every other value."""
+    for cand in values:
+        trial: list[Step] = []
+        try:
+            ok = all(
+                (greater(cand[0], v[0], trial) if largest else greater(v[0], cand[0], trial))
+                for v in values if v is not cand
+            )
+        except ValueError:
+            ok = False
+        if ok:
+            steps.extend(trial)
+            return cand
+    raise ValueError("cannot decide which of " + ", ".join(str(v[0]) for v in values)
+                     + " is " + ("largest" if largest else "smallest") + "; bind the parameters")
