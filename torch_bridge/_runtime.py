@@ -178,6 +178,16 @@ def _scalars(params, dtype, device):
     return [p.detach().to(device=device, dtype=dtype) for p in params]
 
 
+def _backward_terms(fam: Family, gc, xc, ints, p, exact: bool, wanted):
+    """g f'(x), and for each parameter with ``wanted`` set the float64 sum of g df/dtheta
+    (None for the others): one evaluation of the ``first`` formulas when any is wanted."""
+    if any(wanted):
+        d = fam.first(xc, *ints, *p, exact=exact)
+        return gc * d[0], [(gc * d[1 + i]).sum(dtype=torch.float64) if w else None
+                           for i, w in enumerate(wanted)]
+    return gc * fam.grad_x(xc, *ints, *p, exact=exact), [None] * len(wanted)
+
+
 def _use_triton(fam: Family, x: torch.Tensor) -> bool:
     if fam.kernels is None or x.dtype == torch.float64:
         return False
@@ -214,12 +224,10 @@ def _fused_kernel(fam: Family, kind: str, ints, dtype, params_grad: bool = False
         return fam.forward(xs.to(cdt), *ints, *[q.to(cdt) for q in p], exact=exact).to(xs.dtype)
 
     def bwd(gs, xs, *p):
-        xc, gc, pc = xs.to(cdt), gs.to(cdt), [q.to(cdt) for q in p]
-        if params_grad and p:
-            d = fam.first(xc, *ints, *pc, exact=exact)
-            sums = [(gc * d[1 + i]).sum(dtype=torch.float64) for i in range(len(p))]
-            return ((gc * d[0]).to(xs.dtype), *sums)
-        return ((gc * fam.grad_x(xc, *ints, *pc, exact=exact)).to(xs.dtype),)
+        pc = [q.to(cdt) for q in p]
+        gx, sums = _backward_terms(fam, gs.to(cdt), xs.to(cdt), ints, pc, exact,
+                                   [params_grad] * len(p))
+        return (gx.to(xs.dtype), *[t for t in sums if t is not None])
 
     fn = fwd if kind == "fwd" else bwd
     # a code object of its own per key: Dynamo keeps its cache and recompile limit per
@@ -279,13 +287,11 @@ def _torch_backward(fam: Family, grad, x, ints, params, params_grad: bool):
     for s in range(0, xs.numel(), CHUNK):
         xc = xs[s:s + CHUNK].to(cdt)
         gc = gs[s:s + CHUNK].to(cdt)
-        if params_grad and params:
-            d = fam.first(xc, *ints, *p, exact=exact)
-            for i in range(len(params)):
-                sums[i] += (gc * d[1 + i]).sum(dtype=torch.float64)
-            gx[s:s + CHUNK] = gc * d[0]
-        else:
-            gx[s:s + CHUNK] = gc * fam.grad_x(xc, *ints, *p, exact=exact)
+        gx[s:s + CHUNK], part = _backward_terms(fam, gc, xc, ints, p, exact,
+                                                [params_grad] * len(params))
+        for i, t in enumerate(part):
+            if t is not None:
+                sums[i] += t
     return gx.view(x.shape), [t.to(q.dtype) for t, q in zip(sums, params)]
 
 
@@ -322,10 +328,11 @@ def _triton_backward(fam: Family, grad, x, ints, params, params_grad: bool):
     partial = torch.zeros((max(blocks, 1), k), dtype=torch.float32, device=x.device)
     p = [q.detach().to(device=x.device, dtype=torch.float32).reshape(1) for q in params]
     if n:
+        # enable_fp_fusion=False keeps the exact-product steps exact
         kernel[(blocks,)](gs, xs, gx, partial, *p, n, *ints,
                           PARAMS_GRAD=bool(params_grad and params),
                           PRECISE=x.dtype == torch.float32, BLOCK=BLOCK,
-                          num_warps=fam.num_warps, enable_fp_fusion=False)  # keeps the exact-product steps exact
+                          num_warps=fam.num_warps, enable_fp_fusion=False)
     # second stage of the deterministic reduction: a fixed-order sum of per-block sums
     sums = partial.sum(dim=0, dtype=torch.float64)
     return gx.view(x.shape), [sums[i].to(q.dtype) for i, q in enumerate(params)]
@@ -360,16 +367,9 @@ def _traced_function(fam: Family):
             xc = x.to(cdt) * 1.0
             gc = grad.to(cdt)
             p = [q.to(cdt) for q in params]
-            need = ctx.needs_input_grad[1 + ni:]
-            grads = [None] * len(params)
-            if any(need):
-                d = fam.first(xc, *ctx.ints, *p, exact=exact)
-                gx = gc * d[0]
-                for i, q in enumerate(params):
-                    if need[i]:
-                        grads[i] = (gc * d[1 + i]).sum(dtype=torch.float64).to(q.dtype)
-            else:
-                gx = gc * fam.grad_x(xc, *ctx.ints, *p, exact=exact)
+            gx, sums = _backward_terms(fam, gc, xc, ctx.ints, p, exact,
+                                       ctx.needs_input_grad[1 + ni:])
+            grads = [None if t is None else t.to(q.dtype) for t, q in zip(sums, params)]
             return (gx.to(x.dtype), *([None] * ni), *grads)
 
     _Traced.__name__ = _Traced.__qualname__ = f"{fam.name}_traced"

@@ -152,7 +152,7 @@ class Printer:
                 return "*".join([base] * k), _PREC_MUL
             if k == 2:
                 return f"_sq({self(b)})", _PREC_ATOM
-            return f"_ipow({self(b)}, {k}{self._exact})", _PREC_ATOM
+            return f"_ipow({self(b)}, {k}{self._precision_arg})", _PREC_ATOM
         if k == sp.S.Half:
             return self._call("sqrt", b), _PREC_ATOM
         if k == -sp.S.Half:
@@ -207,10 +207,10 @@ class Printer:
             k = int(k)
             if k == 2:
                 return f"({_atom(b)}*{_atom(b)})"
-        return f"_ipow({b}, {self.integer(k)}{self._exact})"
+        return f"_ipow({b}, {self.integer(k)}{self._precision_arg})"
 
     @property
-    def _exact(self) -> str:
+    def _precision_arg(self) -> str:
         """The PyTorch helpers take the formula's ``exact`` flag (see ``_runtime._plan``), the
         Triton helpers the kernel's ``PRECISE`` flag (compensated steps for float32 data,
         plain ones for 16-bit data, whose 1-ulp bound they meet with a wide margin)."""
@@ -218,17 +218,16 @@ class Printer:
 
     def _sigmoid_linear(self, e: SigmoidLinear) -> str:
         c, var, d = e.args
+        # sigma(-(c x + d)) is printed through the same s = c x + d as its partner
+        # sigma(c x + d), so that a fused kernel (Inductor's CSE, Triton's) evaluates s, its
+        # rounding error and the exponential once
         neg = c.could_extract_minus_sign() and (d == 0 or d.could_extract_minus_sign())
-        if self.target == "torch" and neg:
-            # sigma(-(c x + d)): the same s = c x + d as its partner sigma(c x + d), so
-            # that a fused kernel evaluates the exponential once
-            return f"_sigmoid_lin({self(-c)}, {self(var)}, {self(-d)}, exact, True)"
+        if neg:
+            c, d = -c, -d
+        args = f"{self(c)}, {self(var)}, {self(d)}"
         if self.target == "triton":
-            # same reason: the compiler's CSE then shares s, its error and exp(-|s|)
-            if neg:
-                c, d = -c, -d
-            return f"_sigmoid_lin({self(c)}, {self(var)}, {self(d)}, {neg}, PRECISE)"
-        return "_sigmoid_lin({}, {}, {}{})".format(self(c), self(var), self(d), self._exact)
+            return f"_sigmoid_lin({args}, {neg}, PRECISE)"
+        return f"_sigmoid_lin({args}, exact{', True' if neg else ''})"
 
     def _x_times(self, e: XTimes) -> str:
         value, var, k = e.args

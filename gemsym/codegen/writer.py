@@ -126,18 +126,18 @@ def _kernels(codes: Sequence[FamilyCode]) -> tuple[str, dict[str, int | None]]:
     parts = [_header("Triton kernels generated from the SymPy derivation (float32 compute, "
                      "int64 offsets,\nscalar parameters loaded and pinned to float32, no "
                      "atomics: per-block partial sums).\n") + KERNEL_HELPERS]
-    has = {}
+    warps = {}
     for code in codes:
         src = _kernel_source(code)
-        has[code.pyname] = None if src is None else (4 if "_exp(" in src or "_sigmoid" in src
-                                                       else 8)
+        warps[code.pyname] = None if src is None else (
+            4 if "_exp(" in src or "_sigmoid" in src else 8)
         if src is not None:
             parts.append("\n\n" + src)
-    return "\n".join(parts), has
+    return "\n".join(parts), warps
 
 
 # ---------------------------------------------------------------- ops, API
-def _ops(codes: Sequence[FamilyCode], has_kernel: dict[str, int | None], lib: str) -> str:
+def _ops(codes: Sequence[FamilyCode], warps: dict[str, int | None], lib: str) -> str:
     out = [_header("Families of this package and their registered ops "
                    f"(``torch.ops.{lib}.<family>_fwd`` / ``_bwd``).\n"),
            "from . import _formulas as F\nfrom ._runtime import Family, library, register\n",
@@ -145,8 +145,8 @@ def _ops(codes: Sequence[FamilyCode], has_kernel: dict[str, int | None], lib: st
     for c in codes:
         ints = tuple(c.symbols[p.name].name for p in c.int_params)
         reals = tuple(c.symbols[p.name].name for p in c.real_params)
-        kernels = (f'("_{c.pyname}_fwd", "_{c.pyname}_bwd"), num_warps={has_kernel[c.pyname]}'
-                   if has_kernel[c.pyname] else "None")
+        kernels = (f'("_{c.pyname}_fwd", "_{c.pyname}_bwd"), num_warps={warps[c.pyname]}'
+                   if warps[c.pyname] else "None")
         out.append(
             f'    "{c.pyname}": Family("{c.pyname}", {ints!r}, {reals!r}, F.{c.pyname}_f, '
             f"F.{c.pyname}_dx,\n        F.{c.pyname}_first, F.{c.pyname}_second, {kernels}),"
@@ -250,12 +250,12 @@ def _modules(codes: Sequence[FamilyCode]) -> str:
     return "\n".join(out) + "\n"
 
 
-def _init(codes: Sequence[FamilyCode], lib: str, has_kernel: dict[str, int | None]) -> str:
+def _init(codes: Sequence[FamilyCode], lib: str, warps: dict[str, int | None]) -> str:
     names = [c.pyname for c in codes] + [c.classname for c in codes]
     classes = [c.classname for c in codes]
     default = "GEM(N=1)" if "GEM" in classes else f"{classes[0]}()"
     fams = ", ".join(c.activation.name for c in codes)
-    triton = ", ".join(c.pyname for c in codes if has_kernel[c.pyname]) or "none"
+    triton = ", ".join(c.pyname for c in codes if warps[c.pyname]) or "none"
     doc = (f"PyTorch activations generated from gemsym's symbolic definitions ({fams}).\n\n"
            "Forward, input gradient and parameter gradients are SymPy derivatives, rewritten\n"
            "in stable forms; ops are registered with ``torch.library`` (namespace\n"
@@ -302,14 +302,14 @@ def render_package(families: Sequence[Activation], lib: str = "torch_bridge") ->
         if c.pyname in seen:
             raise ValueError(f"families: {c.pyname!r} appears twice")
         seen.add(c.pyname)
-    kernels, has = _kernels(codes)
+    kernels, warps = _kernels(codes)
     files = {
-        "__init__.py": _init(codes, lib, has),
+        "__init__.py": _init(codes, lib, warps),
         "_runtime.py": _header("Family-independent runtime of the generated package.\n")
         + RUNTIME.split('"""', 2)[2],
         "_formulas.py": _formulas(codes),
         "_kernels.py": kernels,
-        "_ops.py": _ops(codes, has, lib),
+        "_ops.py": _ops(codes, warps, lib),
         "functional.py": _functional(codes, lib),
         "modules.py": _modules(codes),
     }
