@@ -69,6 +69,11 @@ class Activation:
     title: str = ""
     description: str = ""
     values: Mapping[str, sp.Expr] = field(default_factory=dict)
+    #: Where the family comes from (paper, arXiv id), printed by ``gemsym list``.
+    citation: str = ""
+    #: Names in generated code; empty means derived from ``name`` (see the properties).
+    python_name: str = ""
+    class_name: str = ""
 
     def __post_init__(self) -> None:
         if not self.branches:
@@ -198,6 +203,24 @@ class Activation:
             limit=limit,
             values=dict(self.values if values is None else values),
         )
+
+    # ---------------------------------------------------------------- naming
+    @property
+    def identifier(self) -> str:
+        """The functional name in generated code: ``python_name`` or ``name`` with every
+        character that is not alphanumeric replaced by ``_``."""
+        if self.python_name:
+            return self.python_name
+        ident = "".join(ch if ch.isalnum() else "_" for ch in self.name)
+        return ident if ident and not ident[0].isdigit() else f"f_{ident}"
+
+    @property
+    def module_class_name(self) -> str:
+        """The ``nn.Module`` class name in generated code: ``class_name`` or the
+        identifier in CamelCase."""
+        if self.class_name:
+            return self.class_name
+        return "".join(part[:1].upper() + part[1:] for part in self.identifier.split("_") if part)
 
     # ---------------------------------------------------------------- structure
     @property

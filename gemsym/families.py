@@ -78,6 +78,9 @@ def e_gem() -> Activation:
         limit=Limit("eps", sp.S.Zero, relu()),
         title=r"\mathrm{E\text{-}GEM}_{N,\epsilon}",
         description="eps-parameterised GEM; tends to ReLU as eps -> 0",
+        citation="Krause, arXiv 2604.21677 (definition reconstructed from the abstract)",
+        python_name="e_gem",
+        class_name="EGEM",
     )
 
 
@@ -94,6 +97,9 @@ def gem() -> Activation:
         claimed_smoothness=2 * N,
         title=r"\mathrm{GEM}_N",
         description="log-logistic gate of shape 2N and scale 1",
+        citation="Krause, arXiv 2604.21677 (definition reconstructed from the abstract)",
+        python_name="gem",
+        class_name="GEM",
     )
 
 
@@ -128,6 +134,9 @@ def se_gem(negative_branch: NegativeBranch | None = None) -> Activation:
         limit=Limit("eps", sp.S.Zero, limit),
         title=r"\mathrm{SE\text{-}GEM}_{N,\epsilon}",
         description="piecewise GEM without dead neurons",
+        citation="Krause, arXiv 2604.21677 (negative branch: this project's reading)",
+        python_name="se_gem",
+        class_name="SEGEM",
     )
 
 
@@ -147,6 +156,9 @@ def sqish() -> Activation:
         limit=Limit("gamma", sp.oo, max_ax_x()),
         title=r"\mathrm{Sqish}_{a,\beta,\gamma}",
         description="smooth non-monotonic approximation of max(a x, x)",
+        citation="arXiv 2310.10126",
+        python_name="sqish",
+        class_name="Sqish",
     )
 
 
