@@ -8,7 +8,7 @@ import argparse
 
 import sympy as sp
 
-from ..properties import ShapeProperties, shape_properties
+from ..shape import ShapeProperties, shape_properties
 from .common import add_family_arguments, bind_from_args, expr_json, expr_text, print_json, selected_families
 
 

@@ -215,11 +215,11 @@ def _float(e) -> float:
 
 def lipschitz_table(Ns: Sequence[int] = (1, 2, 3, 4, 5, 6), curve_points: int = 61) -> FigureData:
     """inf f', sup f' = Lipschitz constant and its location (at eps = 1), from
-    :func:`gemsym.properties.shape_properties`: for GEM_N, E-GEM_{N,eps} and SE-GEM_{N,eps}
+    :func:`gemsym.shape.shape_properties`: for GEM_N, E-GEM_{N,eps} and SE-GEM_{N,eps}
     (eps kept symbolic; an error if the module finds a range that depends on it) at each N,
     and GEM's
     closed form for symbolic N evaluated on a fine grid of real N (table ``closed_form``)."""
-    from ..properties import shape_properties
+    from ..shape import shape_properties
 
     rows = []
     for name, factory in (("gem", gem), ("e-gem", e_gem), ("se-gem", se_gem)):

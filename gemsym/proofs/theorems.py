@@ -1,6 +1,6 @@
 """The theorems gemsym establishes, each built from what one analysis module returns:
 smoothness classes (:mod:`gemsym.smoothness`), L^p distances to the limits
-(:mod:`gemsym.lp_distance`), Lipschitz constants and minima (:mod:`gemsym.properties`).
+(:mod:`gemsym.lp_distance`), Lipschitz constants and minima (:mod:`gemsym.shape`).
 
 Builders only format; every number and expression comes from the analysis call.
 """
@@ -14,7 +14,7 @@ import sympy as sp
 
 from ..activation import Activation
 from ..families import e_gem, gem, se_gem, sqish
-from ..properties import monotonicity_and_minima, shape_properties
+from ..shape import monotonicity_and_minima, shape_properties
 from ..smoothness import JunctionSmoothness, smoothness
 from .render import Theorem, display, expr, tex
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .activation import X
-from .series import NotExpandable, SeriesEngine, Undecidable
+from ..activation import X
+from ..series import NotExpandable, SeriesEngine, Undecidable
 
 __all__ = [
     "DPS", "CHART_P", "POWER_W", "SCALED_U", "SERIES_T", "Step",

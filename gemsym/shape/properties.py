@@ -2,7 +2,7 @@
 constant sup|f'|, bounds and linear asymptotes.
 
 Everything is computed branch by branch (never on a ``Piecewise``), with the sign and limit
-decisions of :mod:`gemsym.signs` and the zero finding of :mod:`gemsym.zeros`.  When f' is a
+decisions of :mod:`gemsym.shape.signs` and the zero finding of :mod:`gemsym.shape.zeros`.  When f' is a
 function of w = p^k alone, its extrema are the zeros of d f'/dw (w is increasing in p); if
 moreover w = s u removes a positive parameter s (E-GEM: u = x^{2N}/eps gives
 f' = u (u + 2N + 1)/(u + 1)^2), the range of f' does not depend on s.
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from .activation import Activation
+from ..activation import Activation
 from .signs import (CHART_P, POWER_W, SCALED_U, Step, chart, end_limit, extreme, greater,
                     is_concrete, numeric, tidy)
 from .zeros import power_form, real_zeros, sign_on

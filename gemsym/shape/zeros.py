@@ -1,4 +1,4 @@
-"""Real zeros and signs of a branch expression on its interval (:mod:`gemsym.properties`).
+"""Real zeros and signs of a branch expression on its interval (:mod:`gemsym.shape.properties`).
 
 Zeros are found by factoring.  A factor that involves p only through one power w = p^k
 (k may be symbolic, e.g. 2N) is a polynomial equation in w.  Transcendental equations with

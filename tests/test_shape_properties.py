@@ -13,7 +13,7 @@ import pytest
 import sympy as sp
 
 from gemsym import e_gem, gem, se_gem, silu, sqish
-from gemsym.properties import monotonicity_and_minima, shape_properties
+from gemsym.shape import monotonicity_and_minima, shape_properties
 
 TOL = mpmath.mpf(10) ** -12
 
