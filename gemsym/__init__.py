@@ -2,8 +2,8 @@
 
 Submodules, in the order data flows:
 - ``parameters``, ``activation``, ``families``: definitions;
-- ``series``, ``smoothness``, ``closed_forms``, ``lp_distance`` (with ``lp_asymptotics``,
-  ``lp_integrals``, ``lp_quadrature``), ``shape`` (with ``signs``, ``zeros``, ``properties``):
+- ``series``, ``smoothness``, ``closed_forms``, ``lp`` (the L^p engine: ``distance``,
+  ``asymptotics``, ``integrals``, ``quadrature``), ``shape`` (with ``signs``, ``zeros``, ``properties``):
   analyses;
 - ``proofs``, ``figures``, ``codegen``: writers (Markdown/JSON proofs, paper figures, the
   generated ``torch_bridge`` package), imported on demand -- ``figures`` needs matplotlib;
@@ -28,7 +28,7 @@ from .families import (
     softplus,
     sqish,
 )
-from .lp_distance import LpDistance, lp_distance, lp_table
+from .lp import LpDistance, lp_distance, lp_table
 from .parameters import Parameter, ParameterError, positive_integer, positive_real, real_below
 from .shape import ShapeProperties, monotonicity_and_minima, shape_properties
 from .smoothness import JunctionSmoothness, SmoothnessReport, junction_smoothness, smoothness

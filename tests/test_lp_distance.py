@@ -16,7 +16,7 @@ import sympy as sp
 
 from gemsym.activation import X, Activation, Limit
 from gemsym.families import e_gem, relu, se_gem, sqish
-from gemsym.lp_distance import P, lp_distance, lp_table
+from gemsym.lp import P, lp_distance, lp_table
 from gemsym.parameters import positive_real
 
 DPS = 40

@@ -9,7 +9,7 @@ import mpmath
 import sympy as sp
 
 from ..families import get_family
-from ..lp_distance import LpDistance, lp_distance, lp_table, parse_p
+from ..lp import LpDistance, lp_distance, lp_table, parse_p
 from .common import add_family_arguments, bind_from_args, expr_json, expr_text, print_json
 
 #: the value given to a limiting parameter that tends to 0 when --<param> is not given

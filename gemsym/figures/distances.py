@@ -1,4 +1,4 @@
-"""The numbers behind the L^p-distance figures, collected from :mod:`gemsym.lp_distance`.
+"""The numbers behind the L^p-distance figures, collected from :mod:`gemsym.lp`.
 
 Lines are the module's closed forms evaluated on a grid of the limiting parameter; markers
 are the module's own independent quadrature check values (``LpDistance.check``) at a few
@@ -30,7 +30,7 @@ def _p_text(p) -> str:
 @lru_cache(maxsize=None)
 def _lp(family: str, p: str, **values: str):
     """lp_distance of a built-in family bound to ``values`` (cached within one run)."""
-    from ..lp_distance import lp_distance
+    from ..lp import lp_distance
 
     act = {"e-gem": e_gem, "sqish": sqish}[family]().bind(**values)
     concrete = all(v != "symbolic" for v in values.values())
@@ -50,7 +50,7 @@ def _closed_form(family: str, p: str, values: dict[str, str], general: dict[str,
     act = res.activation
     subs = {act.parameter(k).symbol: sp.Rational(Fraction(v)) for k, v in values.items()
             if v != "symbolic"}
-    from ..lp_distance import P
+    from ..lp import P
 
     if p != "inf":
         subs[P] = sp.Rational(Fraction(p))
@@ -125,7 +125,7 @@ def lp_region(Ns: Sequence[int] = (1, 2, 3, 4, 5, 6), ps_marked: Sequence[str] =
     (main table: the threshold and whether the threshold itself is finite), and the
     module's own verdict for concrete (N, p) pairs (table ``verdicts``)."""
     res = _lp("e-gem", "symbolic", N="symbolic", eps="symbolic")
-    from ..lp_distance import P
+    from ..lp import P
 
     N = res.activation.parameter("N").symbol
     rows = []

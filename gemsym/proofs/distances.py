@@ -1,5 +1,5 @@
 """Theorems on the L^p distance between a family and its limit, formatted from
-:func:`gemsym.lp_distance.lp_distance` (symbolic N, eps, gamma and p where it applies),
+:func:`gemsym.lp.lp_distance` (symbolic N, eps, gamma and p where it applies),
 with concrete instances whose values the same call cross-checked by quadrature."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import mpmath
 import sympy as sp
 
 from ..families import e_gem, se_gem, sqish
-from ..lp_distance import P, lp_distance
+from ..lp import P, lp_distance
 from .render import Theorem, display, expr
 
 __all__ = ["distance_theorem", "PLANS"]

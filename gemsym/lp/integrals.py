@@ -13,8 +13,8 @@ from typing import Sequence
 
 import sympy as sp
 
-from .lp_asymptotics import End
-from .series import is_zero
+from .asymptotics import End
+from ..series import is_zero
 
 __all__ = ["half_line_integral", "half_line_sup", "beta_integral", "exp_series_integral"]
 

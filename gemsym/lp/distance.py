@@ -38,14 +38,14 @@ from typing import Sequence
 import mpmath
 import sympy as sp
 
-from .activation import Activation
-from .families import FAMILIES, e_gem, sqish
-from .lp_asymptotics import P, End, decide, describe, end_behaviour, end_condition, scaling_symmetry
-from .lp_integrals import half_line_integral, half_line_sup
-from .lp_quadrature import (independent_check, interior_point, norm_by_quadrature, piecewise_numeric,
+from ..activation import Activation
+from ..families import FAMILIES, e_gem, sqish
+from .asymptotics import P, End, decide, describe, end_behaviour, end_condition, scaling_symmetry
+from .integrals import half_line_integral, half_line_sup
+from .quadrature import (independent_check, interior_point, norm_by_quadrature, piecewise_numeric,
                             size_at_scale, stable, sup_by_critical_point, to_mpf)
-from .parameters import SYMBOLIC, ParameterError, parse_value
-from .series import is_zero
+from ..parameters import SYMBOLIC, ParameterError, parse_value
+from ..series import is_zero
 
 __all__ = ["LpDistance", "P", "parse_p", "lp_distance", "lp_table"]
 

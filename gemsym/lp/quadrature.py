@@ -13,7 +13,7 @@ from typing import Callable
 import mpmath
 import sympy as sp
 
-from .activation import Activation
+from ..activation import Activation
 
 __all__ = ["norm_by_quadrature", "sup_by_critical_point", "independent_check", "stable",
            "size_at_scale", "piecewise_numeric", "interior_point", "to_mpf"]

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from .activation import Activation
-from .series import NotExpandable, SeriesEngine, Undecidable, is_zero
+from ..activation import Activation
+from ..series import NotExpandable, SeriesEngine, Undecidable, is_zero
 
 __all__ = ["End", "end_behaviour", "end_condition", "decide", "describe", "scaling_symmetry", "P"]
 

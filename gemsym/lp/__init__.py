@@ -1,0 +1,18 @@
+"""The L^p engine: the distance ||f - g||_p between a family f and its declared limit g.
+
+Submodules, in the order the analysis runs:
+
+- ``asymptotics``: behaviour of f - g at the ends of every interval (power, exponential or
+  Gaussian decay, a nonzero constant, bounded oscillation), finiteness for every p, and the
+  scaling symmetry that gives the rate in the limiting parameter;
+- ``integrals``: closed forms of the integral (resp. supremum) of |f - g|^p on one piece;
+- ``quadrature``: mpmath numerics (tanh-sinh quadrature, maximisation) with convergence
+  detected, not assumed;
+- ``certify``: a value is certified only to the digits on which two independent methods agree;
+- ``distance``: assembles the pieces into :class:`LpDistance`; ``lp_table`` for ``make run``.
+"""
+
+from .asymptotics import P
+from .distance import LpDistance, lp_distance, lp_table, parse_p
+
+__all__ = ["P", "LpDistance", "lp_distance", "lp_table", "parse_p"]
