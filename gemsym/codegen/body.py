@@ -9,7 +9,7 @@ from typing import Sequence
 
 import sympy as sp
 
-from .printer import Printer
+from .printer import CodePrinter
 from .stable import IPow, R, StableForm
 
 __all__ = ["body_lines"]
@@ -19,33 +19,36 @@ def body_lines(
     outputs: Sequence[tuple[str, Sequence[StableForm]]],
     junctions: Sequence[sp.Expr],
     x: sp.Symbol,
-    printer: Printer,
+    printer: CodePrinter,
     indent: str = "    ",
 ) -> list[str]:
     """Lines computing every output name from ``x`` (and ``ax = |x|``, ``r = 1/x``)."""
     pieces: list[sp.Expr] = []
     index: dict[tuple[int, int, str], int] = {}
+    exponents: dict[sp.Expr, sp.Symbol] = {}
     for o, (_, forms) in enumerate(outputs):
         for b, form in enumerate(forms):
             for role, expr in _roles(form):
                 index[(o, b, role)] = len(pieces)
-                pieces.append(_freeze_exponents(expr, printer))
+                pieces.append(_freeze_exponents(expr, printer.x_name, exponents))
+    printer = type(printer)(printer.int_names, printer.x_name,
+                            {**printer.exponents, **{s: e for e, s in exponents.items()}})
     replacements, reduced = sp.cse(pieces, symbols=sp.numbered_symbols("_t"), order="canonical")
-    where = "_where" if printer.target == "torch" else "tl.where"
+    where = printer.select
     isinf, isnan = "_isinf", "_isnan"  # helpers of both targets (vectorised forms on CPU)
-    used = " ".join(printer(e) for e in reduced) + " ".join(printer(e) for _, e in replacements)
+    used = set().union(*(e.free_symbols for e in [*reduced, *(e for _, e in replacements)]))
     lines = []
-    if _uses(used, "r"):
+    if R in used:
         lines.append("r = 1.0 / x")
     if any(f.kind == "power" for _, fs in outputs for f in fs):
-        lines.append("ax = torch.abs(x)" if printer.target == "torch" else "ax = tl.abs(x)")
+        lines.append(f"ax = {printer(sp.Abs(sp.Symbol(printer.x_name)))}")
     for sym, expr in replacements:
         lines.append(f"{sym.name} = {printer(expr)}")
     for o, (name, forms) in enumerate(outputs):
         values = []
         for b, form in enumerate(forms):
             get = lambda role: printer(reduced[index[(o, b, role)]])  # noqa: E731
-            if form.kind == "power" and printer.target == "torch":
+            if form.kind == "power" and printer.divide_once:
                 v = _select_then_divide(reduced[index[(o, b, "small")]],
                                         reduced[index[(o, b, "large")]], printer)
             elif form.kind == "power":
@@ -68,7 +71,7 @@ def body_lines(
     return [indent + line for line in lines]
 
 
-def _select_then_divide(small: sp.Expr, large: sp.Expr, printer: Printer) -> str:
+def _select_then_divide(small: sp.Expr, large: sp.Expr, printer: CodePrinter) -> str:
     """where(|x| <= 1, a/b, c/d) as where(|x| <= 1, a, c) / where(|x| <= 1, b, d): the
     same operations on the selected side (bitwise the same result), one division instead
     of two, which a fused float64 CPU kernel is bound by (GEM N=1 forward, 2^24 fp32:
@@ -80,17 +83,24 @@ def _select_then_divide(small: sp.Expr, large: sp.Expr, printer: Printer) -> str
             f"/_where(ax <= 1.0, {printer(sd)}, {printer(ld)})")
 
 
-def _freeze_exponents(expr: sp.Expr, printer: Printer) -> sp.Expr:
+def _freeze_exponents(expr: sp.Expr, x_name: str,
+                      exponents: dict[sp.Expr, sp.Symbol]) -> sp.Expr:
     """Write r**k as 1/x**k (one rounding instead of k, and shared with x**k by
-    ``sp.cse``) and turn every symbolic IPow exponent into one atom, so that ``sp.cse``
-    does not split integer exponents such as 2*N + 1 into float temporaries."""
-    x = sp.Symbol(printer.x_name, real=True)
+    ``sp.cse``) and turn every symbolic IPow exponent into one atom (recorded in
+    ``exponents``, printed as the integer expression), so that ``sp.cse`` does not split
+    integer exponents such as 2*N + 1 into float temporaries."""
+    x = sp.Symbol(x_name, real=True)
     expr = expr.replace(lambda e: isinstance(e, IPow) and e.args[0] == R,
                         lambda e: 1 / IPow(x, e.args[1]))
-    return expr.replace(
-        lambda e: isinstance(e, IPow) and e.args[1].free_symbols,
-        lambda e: IPow(e.args[0], sp.Symbol(printer.integer(e.args[1]))),
-    )
+
+    def atom(e: sp.Expr) -> sp.Expr:
+        k = sp.expand(e.args[1])
+        if k not in exponents:
+            # the name only orders the atom for sp.cse; the printer looks the atom up
+            exponents[k] = sp.Dummy(f"({k})")
+        return IPow(e.args[0], exponents[k])
+
+    return expr.replace(lambda e: isinstance(e, IPow) and e.args[1].free_symbols, atom)
 
 
 def _roles(form: StableForm):
@@ -100,12 +110,3 @@ def _roles(form: StableForm):
     if form.kind == "sigmoid" and form.limits is not None:
         yield "minus", form.limits[0]
         yield "plus", form.limits[1]
-
-
-def _uses(text: str, name: str) -> bool:
-    import re
-
-    return re.search(rf"\b{name}\b", text) is not None
-
-
-assert R.name == "r"

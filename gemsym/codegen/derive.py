@@ -20,13 +20,10 @@ import sympy as sp
 
 from ..activation import Activation
 from ..parameters import Parameter
-from .stable import StableForm, rewrite_sigmoids, stable_form
+from .stable import InfTimes, IPow, StableForm, XTimes, rewrite_sigmoids, stable_form
 
 __all__ = ["FamilyCode", "derive"]
 
-#: Names the built-in families get in the generated package.
-PYTHON_NAMES = {"gem": "gem", "e-gem": "e_gem", "se-gem": "se_gem", "sqish": "sqish"}
-CLASS_NAMES = {"gem": "GEM", "e-gem": "EGEM", "se-gem": "SEGEM", "sqish": "Sqish"}
 #: Module defaults that differ from the family defaults (the API contract).
 MODULE_DEFAULTS = {"e-gem": {"eps": 1e-4}, "se-gem": {"eps": 1e-4}}
 LEARNABLE_DEFAULT = {"sqish": True}
@@ -49,6 +46,19 @@ class FamilyCode:
     second: tuple[tuple[StableForm, ...], ...]
     first_names: tuple[str, ...]
     second_names: tuple[str, ...]
+
+    @property
+    def transcendental(self) -> bool:
+        """Whether f or a first derivative calls a function beyond arithmetic, integer
+        powers, |.|, max and min (exp, a sigmoid, log, ...): the Triton launch settings
+        depend on it."""
+        arithmetic = (IPow, XTimes, InfTimes, sp.Abs, sp.Max, sp.Min)
+        for out in (*self.forward, *self.first):
+            for form in out:
+                for expr in form.expressions:
+                    if any(not isinstance(f, arithmetic) for f in expr.atoms(sp.Function)):
+                        return True
+        return False
 
 
 def _identifier(name: str) -> str:
@@ -93,14 +103,10 @@ def derive(act: Activation) -> FamilyCode:
     first = forms([[sp.diff(e, v) for v in variables] for e in branches])
     pairs = [(i, j) for i in range(len(variables)) for j in range(i, len(variables))]
     second = forms([[sp.diff(e, variables[i], variables[j]) for i, j in pairs] for e in branches])
-    name = act.name
-    pyname = PYTHON_NAMES.get(name, _identifier(name))
-    classname = CLASS_NAMES.get(name) or "".join(
-        part.capitalize() for part in pyname.split("_"))
     return FamilyCode(
         activation=act,
-        pyname=pyname,
-        classname=classname,
+        pyname=act.identifier,
+        classname=act.module_class_name,
         int_params=int_params,
         real_params=real_params,
         x=x,

@@ -1,10 +1,14 @@
 """Print SymPy expressions as PyTorch or Triton source.
 
-A small printer of its own (SymPy's ``TorchPrinter`` mishandles ``Max``/``Heaviside`` and
-cannot print ``log1p``/``expm1``): it knows the vocabulary of :mod:`gemsym.codegen.stable`
-(``IPow``, ``Sigmoid``, ``InfTimes``) and raises ``NotImplementedError`` naming any function
-it cannot print for the chosen target, so that a family without a Triton translation falls
-back to the PyTorch path instead of producing wrong code.
+:class:`CodePrinter` is the target-independent part: it dispatches on the expression's
+class, looking for ``_print_<Class>`` along the class hierarchy (as SymPy's printers do),
+handles precedence and signs, and folds numeric constants.  A target is a subclass
+(:class:`TorchPrinter`, :class:`TritonPrinter`) that holds its table of function names
+and the methods where the target differs (division, square roots, integer powers, the
+helpers of :mod:`gemsym.codegen.stable`'s vocabulary).  A construct a target cannot print
+raises :class:`UnsupportedConstruct` naming it: the Triton writer then generates no
+kernel for the family (it runs through the PyTorch formulas), while for the PyTorch
+target it is a bad input (``gemsym codegen`` exit 2).
 
 Integer exponents that depend on N are printed as Python integer expressions (N is a Python
 ``int`` at run time for PyTorch, a ``tl.constexpr`` in a Triton kernel).
@@ -12,44 +16,57 @@ Integer exponents that depend on N are printed as Python integer expressions (N 
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Mapping
 
 import sympy as sp
+from sympy.codegen.cfunctions import expm1, hypot, log1p
 
-from .stable import R, InfTimes, IPow, Sigmoid, SigmoidLinear, XTimes
+from .stable import R, InfTimes, IPow, SigmoidLinear, XTimes
 
-__all__ = ["Printer", "TORCH", "TRITON"]
+__all__ = ["UnsupportedConstruct", "CodePrinter", "TorchPrinter", "TritonPrinter", "Printer",
+           "TORCH", "TRITON"]
 
 _PREC_ATOM, _PREC_MUL, _PREC_ADD = 3, 2, 1
 
+_RELATIONS = {sp.Ne: "!=", sp.Eq: "==", sp.StrictLessThan: "<", sp.LessThan: "<=",
+              sp.StrictGreaterThan: ">", sp.GreaterThan: ">="}
 
-class Printer:
-    """Expression printer for one target (``'torch'`` or ``'triton'``)."""
 
-    def __init__(self, target: str, int_names: set[str] = frozenset(), x_name: str = "x"):
-        if target not in ("torch", "triton"):
-            raise ValueError(f"target must be 'torch' or 'triton' (got {target!r})")
-        self.target = target
+class UnsupportedConstruct(NotImplementedError, ValueError):
+    """An expression the chosen target cannot evaluate (the message names it)."""
+
+
+class CodePrinter:
+    """Target-independent printing: class dispatch, precedence, numbers, sums, products."""
+
+    target = ""
+    #: SymPy function class name -> name of the target's function of one argument.
+    functions: Mapping[str, str] = {}
+
+    def __init__(self, int_names=frozenset(), x_name: str = "x",
+                 exponents: Mapping[sp.Symbol, sp.Expr] | None = None):
         self.x_name = x_name
         self.int_names = set(int_names)
-        self.ns = "torch" if target == "torch" else "tl"
+        #: atoms that stand for an integer exponent expression in the integer parameters
+        #: (kept atomic through ``sp.cse``; printed as that expression)
+        self.exponents = dict(exponents or {})
 
     # ------------------------------------------------------------------ entry
     def __call__(self, e: sp.Expr) -> str:
         return self._p(sp.sympify(e))[0]
 
+    def unsupported(self, what: str, e: sp.Expr) -> UnsupportedConstruct:
+        return UnsupportedConstruct(f"{self.target} printer: cannot print {what} (in {e})")
+
     def integer(self, e: sp.Expr) -> str:
         """An integer exponent linear in the integer parameters, e.g. ``(2*N + 1)``."""
-        e = sp.sympify(e)
-        if e.is_Symbol and e.name.startswith("("):
-            return e.name
-        e = sp.expand(e)
+        e = sp.expand(sp.sympify(e).xreplace(self.exponents))
         terms = []
         for t in sp.Add.make_args(e):
             c, rest = t.as_coeff_Mul()
             names = {s.name for s in rest.free_symbols}
             if not (c.is_Integer and names <= self.int_names and (rest == 1 or rest.is_Symbol)):
-                raise NotImplementedError(f"exponent {e} is not an integer expression")
+                raise self.unsupported(f"the exponent {e} (not an integer expression)", e)
             if rest == 1:
                 terms.append(str(int(c)))
             elif c == 1:
@@ -58,59 +75,54 @@ class Printer:
                 terms.append(f"{int(c)}*{rest.name}")
         return "(" + " + ".join(terms).replace("+ -", "- ") + ")"
 
-    # ------------------------------------------------------------------ core
+    # ------------------------------------------------------------------ dispatch
     def _p(self, e: sp.Expr) -> tuple[str, int]:
-        if e.is_Integer:
-            v = int(e)
-            return (f"{v}" if v >= 0 else f"({v})"), _PREC_ATOM
-        if e.is_Rational:
-            v = float(e)
-            return (repr(v) if v >= 0 else f"({v!r})"), _PREC_ATOM
-        if e.is_Float:
-            v = float(e)
-            return (repr(v) if v >= 0 else f"({v!r})"), _PREC_ATOM
-        if e.is_number and e.is_real and e.is_finite and not e.atoms(sp.Function) - e.atoms(
-                sp.exp, sp.log):
-            v = float(e)  # constants such as pi, sqrt(2), log(2): folded in double
-            return (repr(v) if v >= 0 else f"({v!r})"), _PREC_ATOM
-        if e is sp.S.Infinity:
-            return ("float('inf')", _PREC_ATOM)
-        if e is sp.S.NegativeInfinity:
-            return ("float('-inf')", _PREC_ATOM)
-        if e.is_Symbol:
-            return _name(e), _PREC_ATOM
-        if e.is_Add:
-            return self._add(e)
-        if e.is_Mul:
-            return self._mul(e)
-        if e.is_Pow:
-            return self._pow(e)
-        handler = self._functions().get(type(e).__name__)
-        if handler is None:
-            raise NotImplementedError(
-                f"{self.target} printer: cannot print {type(e).__name__} (in {e})"
-            )
-        return handler(e), _PREC_ATOM
+        if _is_constant(e):
+            return _float(float(e)), _PREC_ATOM
+        for cls in type(e).__mro__:
+            method = getattr(self, f"_print_{cls.__name__}", None)
+            if method is not None:
+                return method(e)
+        raise self.unsupported(type(e).__name__, e)
 
     def _wrap(self, e: sp.Expr, prec: int) -> str:
         s, p = self._p(e)
         return s if p >= prec else f"({s})"
 
-    def _add(self, e: sp.Add) -> tuple[str, int]:
+    # ------------------------------------------------------------------ atoms
+    def _print_Integer(self, e: sp.Integer):
+        v = int(e)
+        return (f"{v}" if v >= 0 else f"({v})"), _PREC_ATOM
+
+    def _print_Number(self, e: sp.Number):  # Rational, Float
+        return _float(float(e)), _PREC_ATOM
+
+    def _print_Infinity(self, e):
+        return "float('inf')", _PREC_ATOM
+
+    def _print_NegativeInfinity(self, e):
+        return "float('-inf')", _PREC_ATOM
+
+    def _print_Symbol(self, e: sp.Symbol):
+        if e in self.exponents:
+            return self.integer(e), _PREC_ATOM
+        return {"epsilon": "eps"}.get(e.name, e.name), _PREC_ATOM
+
+    # ------------------------------------------------------------------ arithmetic
+    def _print_Add(self, e: sp.Add):
         parts = []
         for i, term in enumerate(e.as_ordered_terms()):
-            c, rest = term.as_coeff_Mul()
+            c, _ = term.as_coeff_Mul()
             if i and c.is_number and c < 0:
                 parts.append(" - " + self._wrap(-term, _PREC_MUL))
             else:
                 parts.append((" + " if i else "") + self._wrap(term, _PREC_MUL))
         return "".join(parts), _PREC_ADD
 
-    def _mul(self, e: sp.Mul) -> tuple[str, int]:
-        c, rest = e.as_coeff_Mul()
+    def _print_Mul(self, e: sp.Mul):
+        c, _ = e.as_coeff_Mul()
         if c.is_number and c < 0:
-            inner = self._mul_positive(-e)
-            return f"-{inner}", _PREC_MUL
+            return f"-{self._mul_positive(-e)}", _PREC_MUL
         return self._mul_positive(e), _PREC_MUL
 
     def _mul_positive(self, e: sp.Expr) -> str:
@@ -125,154 +137,248 @@ class Printer:
         head = "*".join(self._wrap(f, _PREC_MUL + 1) for f in num) or "1"
         if not den:
             return head
-        tail = "*".join(self._wrap(f, _PREC_MUL + 1) for f in den)
-        if self.target == "triton":
-            return self._div(head, tail)
-        if len(den) > 1:
-            tail = f"({tail})"
-        return f"{head}/{tail}"
+        return self._divide(head, [self._wrap(f, _PREC_MUL + 1) for f in den])
 
-    def _div(self, num: str, den: str) -> str:
-        """num/den; in Triton '/' is div.full.f32 on NVIDIA GPUs (up to 2 ulp, exact in the
-        interpreter), so the kernels ask for IEEE division to keep the 4-ulp bounds."""
-        if self.target == "triton":
-            return f"_div({num}, {den}, PRECISE)"
-        return f"{num}/{den}"
+    def _divide(self, num: str, den: list[str]) -> str:
+        """num / (product of den)."""
+        tail = "*".join(den)
+        return f"{num}/({tail})" if len(den) > 1 else f"{num}/{tail}"
 
-    def _pow(self, e: sp.Pow) -> tuple[str, int]:
+    def _print_Pow(self, e: sp.Pow):
         b, k = e.base, e.exp
+        if b == sp.E:
+            return self._p(sp.exp(k, evaluate=False))
         if k.is_Integer:
             k = int(k)
             if k < 0:
-                return self._div("1", self._wrap(b ** (-k), _PREC_MUL + 1)), _PREC_MUL
-            base = self._wrap(b, _PREC_MUL + 1)
+                return self._divide("1", [self._wrap(b ** (-k), _PREC_MUL + 1)]), _PREC_MUL
             if k == 1:
                 return self._p(b)
             if b.is_Atom and k <= 4:
-                return "*".join([base] * k), _PREC_MUL
+                return "*".join([self._wrap(b, _PREC_MUL + 1)] * k), _PREC_MUL
             if k == 2:
                 return f"_sq({self(b)})", _PREC_ATOM
-            return f"_ipow({self(b)}, {k}{self._precision_arg})", _PREC_ATOM
-        if k == sp.S.Half:
-            return self._call("sqrt", b), _PREC_ATOM
-        if k == -sp.S.Half:
-            return self._div("1", self._call("sqrt", b)), _PREC_MUL
-        if b == sp.E:
-            return self._call("exp", k), _PREC_ATOM
-        raise NotImplementedError(f"{self.target} printer: cannot print the power {e}")
+            return f"_ipow({self(b)}, {k}{self.precision_arg})", _PREC_ATOM
+        if k.is_Rational and k.q == 2:
+            # b**(p/2) = sqrt(b)**p: one correctly rounded square root, then a power
+            root = self._sqrt(b)
+            p = int(k.p)
+            if p == 1:
+                return root, _PREC_ATOM
+            power = root if abs(p) == 1 else self._int_power(root, abs(p))
+            if p < 0:
+                return self._divide("1", [power if abs(p) == 1 else f"({power})"]), _PREC_MUL
+            return power, _PREC_MUL
+        if k.is_Rational or (k.is_number and k.is_real):
+            return self._real_power(b, k), _PREC_ATOM
+        raise self.unsupported(f"the power {e}", e)
 
-    def _call(self, fn: str, arg: sp.Expr) -> str:
-        a = self(arg)
-        if self.target == "torch":
-            return f"torch.{fn}({a})"
-        if fn == "sqrt":
-            return f"tl.sqrt_rn({a})"
-        if fn == "exp":
-            return f"_exp({a})"
-        if fn in ("log", "abs"):
-            return f"tl.{fn}({a})"
-        raise NotImplementedError(f"triton printer: no {fn}")
+    def _int_power(self, base: str, k: int) -> str:
+        """A small positive power of printed text (k <= 4 by products)."""
+        if k <= 4:
+            return "*".join([base] * k)
+        return f"_ipow({base}, {k}{self.precision_arg})"
+
+    def _real_power(self, b: sp.Expr, k: sp.Expr) -> str:
+        raise self.unsupported(f"the power {b}**({k})", b ** k)
+
+    def _sqrt(self, b: sp.Expr) -> str:
+        raise NotImplementedError
 
     # ------------------------------------------------------------------ functions
-    def _functions(self) -> dict[str, Callable[[sp.Expr], str]]:
-        t = self.target
-        table = {
-            "IPow": self._ipow,
-            "Sigmoid": lambda e: (f"torch.sigmoid({self(e.args[0])})" if t == "torch"
-                                  else f"_sigmoid({self(e.args[0])}, PRECISE)"),
-            "exp": lambda e: self._call("exp", e.args[0]),
-            "log": self._log,
-            "Abs": lambda e: self._call("abs", e.args[0]),
-            "InfTimes": self._inf_times,
-            "XTimes": self._x_times,
-            "SigmoidLinear": self._sigmoid_linear,
-            "Piecewise": self._piecewise,
-        }
-        if t == "torch":
-            table.update({
-                "erf": lambda e: f"torch.special.erf({self(e.args[0])})",
-                "tanh": lambda e: f"torch.tanh({self(e.args[0])})",
-                "sin": lambda e: f"torch.sin({self(e.args[0])})",
-                "cos": lambda e: f"torch.cos({self(e.args[0])})",
-            })
-        return table
+    def _print_Function(self, e: sp.Function):
+        name = self.functions.get(type(e).__name__)
+        if name is None or len(e.args) != 1:
+            raise self.unsupported(type(e).__name__, e)
+        return f"{name}({self(e.args[0])})", _PREC_ATOM
 
-    def _ipow(self, e: IPow) -> str:
+    def _print_log(self, e: sp.log):
+        arg = e.args[0]
+        if arg.is_Add and any(a == 1 for a in arg.args):
+            return self._p(log1p(arg - 1, evaluate=False))
+        return self._print_Function(e)
+
+    def _print_XTimes(self, e: XTimes):
+        value, var, k = e.args
+        return "(" + "*".join([_atom(self(value))] + [self(var)] * int(k)) + ")", _PREC_ATOM
+
+    def _print_IPow(self, e: IPow):
         base, k = e.args
         if base == R:
             # r**k = 1/x**k: one rounding for the reciprocal instead of k of them
-            return f"({self._div('1.0', self._ipow(IPow(sp.Symbol(self.x_name, real=True), k)))})"
+            inner = self._print_IPow(IPow(sp.Symbol(self.x_name, real=True), k))[0]
+            return f"({self._divide('1.0', [inner])})", _PREC_ATOM
         b = self(base)
-        if k.is_Integer:
-            k = int(k)
-            if k == 2:
-                return f"({_atom(b)}*{_atom(b)})"
-        return f"_ipow({b}, {self.integer(k)}{self._precision_arg})"
+        if k.is_Integer and int(k) == 2:
+            return f"({_atom(b)}*{_atom(b)})", _PREC_ATOM
+        return f"_ipow({b}, {self.integer(k)}{self.precision_arg})", _PREC_ATOM
 
-    @property
-    def _precision_arg(self) -> str:
-        """The PyTorch helpers take the formula's ``exact`` flag (see ``_runtime._plan``), the
-        Triton helpers the kernel's ``PRECISE`` flag (compensated steps for float32 data,
-        plain ones for 16-bit data, whose 1-ulp bound they meet with a wide margin)."""
-        return ", exact" if self.target == "torch" else ", PRECISE"
-
-    def _sigmoid_linear(self, e: SigmoidLinear) -> str:
-        c, var, d = e.args
-        # sigma(-(c x + d)) is printed through the same s = c x + d as its partner
-        # sigma(c x + d), so that a fused kernel (Inductor's CSE, Triton's) evaluates s, its
-        # rounding error and the exponential once
-        neg = c.could_extract_minus_sign() and (d == 0 or d.could_extract_minus_sign())
-        if neg:
-            c, d = -c, -d
-        args = f"{self(c)}, {self(var)}, {self(d)}"
-        if self.target == "triton":
-            return f"_sigmoid_lin({args}, {neg}, PRECISE)"
-        return f"_sigmoid_lin({args}, exact{', True' if neg else ''})"
-
-    def _x_times(self, e: XTimes) -> str:
-        value, var, k = e.args
-        return "(" + "*".join([_atom(self(value))] + [self(var)] * int(k)) + ")"
-
-    def _log(self, e: sp.Expr) -> str:
-        arg = e.args[0]
-        if self.target == "torch" and arg.is_Add:
-            one = [a for a in arg.args if a == 1]
-            if one:
-                rest = arg - 1
-                return f"torch.log1p({self(rest)})"
-        return self._call("log", arg)
-
-    def _inf_times(self, e: InfTimes) -> str:
-        if e.args[0].is_number:
-            return "float('inf')" if e.args[0] > 0 else "float('-inf')"
-        c = self(e.args[0])
-        if self.target == "torch":
-            return f"_inf_times({c})"
-        return f"tl.where({_atom(c)} > 0, float('inf'), float('-inf'))"
-
-    def _piecewise(self, e: sp.Piecewise) -> str:
-        *head, (last, cond) = e.args
+    def _print_Piecewise(self, e: sp.Piecewise):
+        *head, (last, _) = e.args
         out = self(last)
-        where = "torch.where" if self.target == "torch" else "tl.where"
         for value, cond in reversed(head):
-            out = f"{where}({self._cond(cond)}, {self(value)}, {out})"
-        return out
+            out = f"{self.where}({self._cond(cond)}, {self(value)}, {out})"
+        return out, _PREC_ATOM
 
     def _cond(self, c) -> str:
-        ops = {sp.Ne: "!=", sp.Eq: "==", sp.StrictLessThan: "<", sp.LessThan: "<=",
-               sp.StrictGreaterThan: ">", sp.GreaterThan: ">="}
-        for cls, op in ops.items():
+        if isinstance(c, sp.And):
+            return " & ".join(f"({self._cond(a)})" for a in c.args)
+        if isinstance(c, sp.Or):
+            return " | ".join(f"({self._cond(a)})" for a in c.args)
+        for cls, op in _RELATIONS.items():
             if isinstance(c, cls):
                 return f"({self(c.lhs)} {op} {self(c.rhs)})"
-        raise NotImplementedError(f"{self.target} printer: cannot print the condition {c}")
+        raise self.unsupported(f"the condition {c}", c)
+
+    @property
+    def precision_arg(self) -> str:
+        return ""
+
+    #: ``where`` of the target's expressions, and the one the assembled formulas use
+    where = "where"
+    select = "where"
+    #: whether a |x| <= 1 / |x| > 1 pair of quotients is printed as one quotient of
+    #: selected numerators and denominators (see ``body._select_then_divide``)
+    divide_once = False
+
+
+class TorchPrinter(CodePrinter):
+    """PyTorch source; helpers from the generated ``_runtime``.  The formulas take the
+    ``exact`` flag (see ``_runtime._plan``), which the integer powers and the
+    compensated sigmoid arguments receive."""
+
+    target = "torch"
+    where = "torch.where"
+    select = "_where"
+    divide_once = True
+    functions = {
+        "exp": "torch.exp", "log": "torch.log", "log1p": "torch.log1p",
+        "expm1": "torch.expm1", "Abs": "torch.abs", "tanh": "torch.tanh",
+        "Sigmoid": "torch.sigmoid", "erf": "torch.special.erf",
+        "erfc": "torch.special.erfc", "sin": "torch.sin", "cos": "torch.cos",
+        "sinh": "torch.sinh", "cosh": "torch.cosh", "atan": "torch.atan",
+        "sign": "torch.sign",
+    }
+
+    @property
+    def precision_arg(self) -> str:
+        return ", exact"
+
+    def _sqrt(self, b: sp.Expr) -> str:
+        return f"torch.sqrt({self(b)})"
+
+    def _real_power(self, b: sp.Expr, k: sp.Expr) -> str:
+        return f"torch.pow({self(b)}, {_float(float(k))})"
+
+    def _print_hypot(self, e: hypot):
+        return f"torch.hypot({self(e.args[0])}, {self(e.args[1])})", _PREC_ATOM
+
+    def _print_Max(self, e: sp.Max):
+        return self._fold("torch.maximum", e), _PREC_ATOM
+
+    def _print_Min(self, e: sp.Min):
+        return self._fold("torch.minimum", e), _PREC_ATOM
+
+    def _fold(self, fn: str, e: sp.Expr) -> str:
+        # a number argument goes through clamp (torch.maximum needs two tensors)
+        nums = [a for a in e.args if a.is_number]
+        rest = [a for a in e.args if not a.is_number]
+        out = self(rest[0])
+        for a in rest[1:]:
+            out = f"{fn}({out}, {self(a)})"
+        if nums:
+            bound = "min" if fn.endswith("maximum") else "max"
+            out = f"torch.clamp_{bound}({out}, {self(nums[0])})"
+        return out
+
+    def _print_SigmoidLinear(self, e: SigmoidLinear):
+        c, var, d, neg = _sigmoid_linear_args(e)
+        return (f"_sigmoid_lin({self(c)}, {self(var)}, {self(d)}, exact"
+                f"{', True' if neg else ''})"), _PREC_ATOM
+
+    def _print_InfTimes(self, e: InfTimes):
+        if e.args[0].is_number:
+            return ("float('inf')" if e.args[0] > 0 else "float('-inf')"), _PREC_ATOM
+        return f"_inf_times({self(e.args[0])})", _PREC_ATOM
+
+
+class TritonPrinter(CodePrinter):
+    """Triton source for the kernels of ``_kernels.py`` (float32 compute): IEEE division
+    and compensated powers behind the kernel's ``PRECISE`` flag, the exponential and the
+    sigmoid from the kernel helpers (no libdevice)."""
+
+    target = "triton"
+    where = "tl.where"
+    select = "tl.where"
+    functions = {"exp": "_exp", "log": "tl.log", "Abs": "tl.abs"}
+
+    @property
+    def precision_arg(self) -> str:
+        return ", PRECISE"
+
+    def _divide(self, num: str, den: list[str]) -> str:
+        """num/den; in Triton '/' is div.full.f32 on NVIDIA GPUs (up to 2 ulp, exact in the
+        interpreter), so the kernels ask for IEEE division to keep the 4-ulp bounds."""
+        return f"_div({num}, {'*'.join(den)}, PRECISE)"
+
+    def _sqrt(self, b: sp.Expr) -> str:
+        return f"tl.sqrt_rn({self(b)})"
+
+    def _print_Sigmoid(self, e):
+        return f"_sigmoid({self(e.args[0])}, PRECISE)", _PREC_ATOM
+
+    def _print_log(self, e: sp.log):
+        return self._print_Function(e)
+
+    def _print_SigmoidLinear(self, e: SigmoidLinear):
+        c, var, d, neg = _sigmoid_linear_args(e)
+        return f"_sigmoid_lin({self(c)}, {self(var)}, {self(d)}, {neg}, PRECISE)", _PREC_ATOM
+
+    def _print_InfTimes(self, e: InfTimes):
+        if e.args[0].is_number:
+            return ("float('inf')" if e.args[0] > 0 else "float('-inf')"), _PREC_ATOM
+        c = self(e.args[0])
+        return f"tl.where({_atom(c)} > 0, float('inf'), float('-inf'))", _PREC_ATOM
+
+
+_PRINTERS = {"torch": TorchPrinter, "triton": TritonPrinter}
+
+
+def Printer(target: str, int_names=frozenset(), x_name: str = "x",
+            exponents: Mapping[sp.Symbol, sp.Expr] | None = None) -> CodePrinter:
+    """The printer of ``target`` (``'torch'`` or ``'triton'``)."""
+    if target not in _PRINTERS:
+        raise ValueError(f"target must be one of {', '.join(_PRINTERS)} (got {target!r})")
+    return _PRINTERS[target](int_names, x_name, exponents)
+
+
+def _sigmoid_linear_args(e: SigmoidLinear):
+    """(c, x, d, neg): sigma(-(c x + d)) is printed through the same s = c x + d as its
+    partner sigma(c x + d), so that a fused kernel (Inductor's CSE, Triton's) evaluates s,
+    its rounding error and the exponential once."""
+    c, var, d = e.args
+    neg = c.could_extract_minus_sign() and (d == 0 or d.could_extract_minus_sign())
+    if neg:
+        c, d = -c, -d
+    return c, var, d, neg
+
+
+def _is_constant(e: sp.Expr) -> bool:
+    """A real number other than an integer (constants such as pi, sqrt(2), log(2),
+    rationals), folded in double precision."""
+    if e.is_Integer or not e.is_number or e.is_infinite:
+        return False
+    if not (e.is_real and e.is_finite):
+        return False
+    return not (e.atoms(sp.Function) - e.atoms(sp.exp, sp.log))
+
+
+def _float(v: float) -> str:
+    return repr(v) if v >= 0 else f"({v!r})"
 
 
 def _atom(s: str) -> str:
     return s if s.replace("_", "").isalnum() else f"({s})"
-
-
-def _name(sym: sp.Symbol) -> str:
-    return {"epsilon": "eps"}.get(sym.name, sym.name)
 
 
 TORCH = "torch"

@@ -136,6 +136,11 @@ class StableForm:
     large: sp.Expr | None = None
     limits: tuple[sp.Expr, sp.Expr] | None = None
 
+    @property
+    def expressions(self) -> tuple[sp.Expr, ...]:
+        """Every expression of the form."""
+        return tuple(e for e in (self.small, self.large, *(self.limits or ())) if e is not None)
+
 
 def stable_form(expr: sp.Expr, x: sp.Symbol, int_params: Sequence[sp.Symbol],
                 defaults: dict[sp.Symbol, sp.Expr]) -> StableForm:

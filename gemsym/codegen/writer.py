@@ -129,8 +129,7 @@ def _kernels(codes: Sequence[FamilyCode]) -> tuple[str, dict[str, int | None]]:
     warps = {}
     for code in codes:
         src = _kernel_source(code)
-        warps[code.pyname] = None if src is None else (
-            4 if "_exp(" in src or "_sigmoid" in src else 8)
+        warps[code.pyname] = None if src is None else (4 if code.transcendental else 8)
         if src is not None:
             parts.append("\n\n" + src)
     return "\n".join(parts), warps
