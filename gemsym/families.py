@@ -1,4 +1,5 @@
-"""The built-in families (SPEC.md) and the registry that resolves family names.
+"""The GEM family (SPEC.md) and the registry of every built-in family: these and the
+catalogue of the literature (:mod:`gemsym.catalogue`), resolved by name.
 
 GEM's definitions are reconstructed from the abstract of arXiv 2604.21677 (its full text was
 not available): gate = log-logistic CDF of shape 2N.  SE-GEM's negative branch is the
@@ -13,6 +14,7 @@ from typing import Callable, Union
 import sympy as sp
 
 from .activation import X, Activation, Limit
+from .catalogue import CATALOGUE, elu, gelu, leaky_relu, max_ax_x, relu, silu, softplus
 from .parameters import (
     ParameterError,
     positive_integer,
@@ -46,21 +48,6 @@ def _n_param():
 
 def _eps_param(default=1):
     return positive_real("eps", default, "gate scale eps = alpha^(2N)", latex="epsilon")
-
-
-def relu() -> Activation:
-    """ReLU: max(0, x)."""
-    return Activation.from_branches(
-        "relu", [sp.S.Zero, X], [0], gate=(sp.S.Zero, sp.S.One), title=r"\mathrm{ReLU}"
-    )
-
-
-def max_ax_x() -> Activation:
-    """max(a x, x) for a < 1: the gamma -> oo limit of Sqish."""
-    a = real_below("a", 1, 0, "slope for x < 0")
-    return Activation.from_branches(
-        "max-ax-x", [a.symbol * X, X], [0], parameters=(a,), title=r"\max(a x, x)"
-    )
 
 
 def e_gem() -> Activation:
@@ -162,50 +149,13 @@ def sqish() -> Activation:
     )
 
 
-def leaky_relu() -> Activation:
-    """Leaky ReLU: alpha x for x < 0, x for x >= 0."""
-    alpha = real_below("alpha", 1, sp.Rational(1, 100), "negative slope")
-    return Activation.from_branches(
-        "leaky-relu", [alpha.symbol * X, X], [0], parameters=(alpha,), title=r"\mathrm{LeakyReLU}"
-    )
-
-
-def gelu() -> Activation:
-    """GELU (erf form): x Phi(x) = x (1 + erf(x / sqrt 2)) / 2."""
-    gate = (1 + sp.erf(X / sp.sqrt(2))) / 2
-    return Activation.from_branches("gelu", [X * gate], gate=(gate,), title=r"\mathrm{GELU}")
-
-
-def silu() -> Activation:
-    """SiLU / Swish: x / (1 + e^{-x})."""
-    gate = 1 / (1 + sp.exp(-X))
-    return Activation.from_branches("silu", [X * gate], gate=(gate,), title=r"\mathrm{SiLU}")
-
-
-def softplus() -> Activation:
-    """Softplus: log(1 + e^x)."""
-    return Activation.from_branches("softplus", [sp.log(1 + sp.exp(X))], title=r"\mathrm{Softplus}")
-
-
-def elu() -> Activation:
-    """ELU: alpha (e^x - 1) for x < 0, x for x >= 0."""
-    alpha = positive_real("alpha", 1, "saturation value -alpha")
-    return Activation.from_branches(
-        "elu", [alpha.symbol * (sp.exp(X) - 1), X], [0], parameters=(alpha,), title=r"\mathrm{ELU}"
-    )
-
-
+#: Every built-in family: the catalogue of the literature, then the GEM family.
 FAMILIES: dict[str, Callable[[], Activation]] = {
+    **CATALOGUE,
     "gem": gem,
     "e-gem": e_gem,
     "se-gem": se_gem,
     "sqish": sqish,
-    "relu": relu,
-    "leaky-relu": leaky_relu,
-    "gelu": gelu,
-    "silu": silu,
-    "softplus": softplus,
-    "elu": elu,
 }
 
 #: The families a command covers when no ``--family`` is given.

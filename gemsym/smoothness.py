@@ -257,7 +257,7 @@ def smoothness(act: Activation) -> SmoothnessReport:
     claimed = act.claimed_smoothness
     holds = None
     if claimed is not None:
-        holds = all(_at_least(r.smoothness, claimed) for r in results) and regular is not False
+        holds = all(_claim_holds(r, claimed) for r in results) and regular is not False
     return SmoothnessReport(act, results, claimed, holds)
 
 
@@ -265,6 +265,24 @@ def _with_regular(r: JunctionSmoothness, regular) -> JunctionSmoothness:
     from dataclasses import replace
 
     return replace(r, regular_branches=regular)
+
+
+def _claim_holds(r: JunctionSmoothness, claimed: sp.Expr) -> bool:
+    """Whether the class at ``r`` is at least the claim.  A claim that depends on parameter
+    values (``Piecewise((1, Eq(alpha, 1)), (0, True))``: ELU) is checked at every special
+    value named by the claim or by the result's cases, and in general (neither)."""
+    if not isinstance(claimed, sp.Piecewise):
+        return _at_least(r.smoothness, claimed)
+    general = [value for value, cond in claimed.args if cond == sp.true]
+    special = [cond for _, cond in claimed.args if cond != sp.true]
+    special += [c.condition for c in r.cases if c.condition not in special]
+    if not general or not all(isinstance(c, sp.Eq) and c.lhs.is_Symbol for c in special):
+        return False  # only conditions 'parameter = value' are decided here
+    for cond in special:
+        cls = next((c.result.smoothness for c in r.cases if c.condition == cond), r.smoothness)
+        if not _at_least(cls, claimed.subs(cond.lhs, cond.rhs)):
+            return False
+    return _at_least(r.smoothness, general[0])
 
 
 def _at_least(value: sp.Expr, claimed: sp.Expr) -> bool:

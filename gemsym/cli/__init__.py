@@ -17,6 +17,7 @@ __all__ = ["main", "COMMANDS"]
 
 #: name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "list": ("gemsym.cli.listing", "the built-in families: definition, parameters, limit, class, citation"),
     "show": ("gemsym.cli.show", "closed forms: f, gate, derivatives, Taylor, asymptotics"),
     "verify-smoothness": ("gemsym.cli.verify", "exact smoothness class at every junction"),
     "lp-distance": ("gemsym.cli.lp", "L^p distance to the limit: closed form, finiteness, rate"),
