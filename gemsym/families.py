@@ -8,7 +8,6 @@ project's reading; pass another one to :func:`se_gem`.  Sqish follows arXiv 2310
 
 from __future__ import annotations
 
-import importlib
 from typing import Callable, Union
 
 import sympy as sp
@@ -168,19 +167,9 @@ def get_family(name: str) -> Activation:
     if name in FAMILIES:
         return FAMILIES[name]()
     if ":" in name:
-        module_name, _, attr = name.partition(":")
-        try:
-            module = importlib.import_module(module_name)
-            obj = getattr(module, attr)
-        except (ImportError, AttributeError) as exc:
-            raise ParameterError(f"family {name!r} cannot be loaded: {exc}") from None
-        if callable(obj) and not isinstance(obj, Activation):
-            obj = obj()
-        if not isinstance(obj, Activation):
-            raise ParameterError(
-                f"family {name!r} must name a gemsym.Activation (got {type(obj).__name__})"
-            )
-        return obj
+        from .user_family import load_user_family
+
+        return load_user_family(name)
     raise ParameterError(
         f"unknown family {name!r}; allowed: {', '.join(FAMILIES)} or module:attribute"
     )

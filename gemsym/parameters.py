@@ -9,11 +9,14 @@ and ``"1e-4"`` both become ``Rational(1, 10000)``.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Union
 
 import sympy as sp
+
+from .limits import MAX_DECIMAL_EXPONENT, MAX_SIGNIFICANT_DIGITS
 
 __all__ = [
     "ParameterError",
@@ -37,18 +40,74 @@ class ParameterError(ValueError):
     """A parameter value outside its domain, or not a number at all."""
 
 
+#: ``12.5e-3``, ``-.5``, ``1/3``: what a number may look like, checked before any conversion
+#: (``Fraction("1e999999999")`` would build a billion-digit integer).
+_DECIMAL = re.compile(r"[+-]?(?P<int>[0-9]*)(?:\.(?P<frac>[0-9]*))?(?:[eE](?P<exp>[+-]?[0-9]+))?")
+_RATIO = re.compile(r"(?P<num>[+-]?[0-9]+)\s*/\s*(?P<den>[+-]?[0-9]+)")
+
+
+def _too_large(name: str, value: object, detail: str) -> ParameterError:
+    return ParameterError(
+        f"{name} = {value!r:.60} is out of range: {detail} (allowed: magnitudes "
+        f"10^-{MAX_DECIMAL_EXPONENT} .. 10^{MAX_DECIMAL_EXPONENT}, at most "
+        f"{MAX_SIGNIFICANT_DIGITS} significant digits)"
+    )
+
+
+def _check_integer_size(name: str, value: object, n: int) -> None:
+    """|n| < 10^(MAX_DECIMAL_EXPONENT + 1) with at most MAX_SIGNIFICANT_DIGITS significant
+    digits (the magnitude by its bit length first: ``str`` of a huge int is itself slow)."""
+    if abs(n).bit_length() * 0.30103 > MAX_DECIMAL_EXPONENT + 1:
+        raise _too_large(name, value, f"more than {MAX_DECIMAL_EXPONENT} digits")
+    if len(str(abs(n)).rstrip("0")) > MAX_SIGNIFICANT_DIGITS:
+        raise _too_large(name, value, f"more than {MAX_SIGNIFICANT_DIGITS} significant digits")
+
+
+def _check_text_size(name: str, text: str) -> None:
+    """Refuse a decimal or ratio string whose exact value would be huge or overlong."""
+    m = _DECIMAL.fullmatch(text)
+    if m and (m["int"] or m["frac"]):
+        digits = ((m["int"] or "") + (m["frac"] or "")).lstrip("0")
+        if len(digits.rstrip("0")) > MAX_SIGNIFICANT_DIGITS:
+            raise _too_large(name, text, f"more than {MAX_SIGNIFICANT_DIGITS} significant digits")
+        exp_text = m["exp"] or "0"
+        if len(exp_text.lstrip("+-").lstrip("0")) > 6:
+            raise _too_large(name, text, "exponent too large")
+        if digits:
+            # the decimal exponent of the leading digit
+            lead = int(exp_text) + len((m["int"] or "").lstrip("0")) - 1
+            if not (m["int"] or "").lstrip("0"):
+                lead = int(exp_text) - (len(m["frac"] or "") - len((m["frac"] or "").lstrip("0"))) - 1
+            if abs(lead) > MAX_DECIMAL_EXPONENT:
+                raise _too_large(name, text, f"magnitude 10^{lead}")
+        return
+    m = _RATIO.fullmatch(text)
+    if m:
+        for part in (m["num"], m["den"]):
+            if len(part.lstrip("+-").lstrip("0")) > MAX_SIGNIFICANT_DIGITS:
+                raise _too_large(name, text, f"more than {MAX_SIGNIFICANT_DIGITS} digits")
+
+
 def parse_value(name: str, value: ValueLike) -> sp.Expr:
     """Convert ``value`` to an exact SymPy number (decimal strings and floats become
-    the rational they spell, so ``1e-4`` is exactly ``1/10000``)."""
+    the rational they spell, so ``1e-4`` is exactly ``1/10000``).  Numbers past the
+    bounds of :mod:`gemsym.limits` (magnitude 10^±400, 60 significant digits) are
+    refused before they are built."""
     if isinstance(value, sp.Expr):
         if value.free_symbols:
             raise ParameterError(f"{name} must be a number (got {value!r})")
+        if value.is_Rational:
+            _check_integer_size(name, value, int(value.p))
+            _check_integer_size(name, value, int(value.q))
         return sp.nsimplify(value) if value.is_Float else value
     if isinstance(value, bool):
         raise ParameterError(f"{name} must be a number (got {value!r})")
     if isinstance(value, int):
+        _check_integer_size(name, value, value)
         return sp.Integer(value)
     if isinstance(value, Fraction):
+        _check_integer_size(name, value, value.numerator)
+        _check_integer_size(name, value, value.denominator)
         return sp.Rational(value.numerator, value.denominator)
     if isinstance(value, float):
         if not math.isfinite(value):
@@ -58,10 +117,14 @@ def parse_value(name: str, value: ValueLike) -> sp.Expr:
         text = value.strip()
         if text.lower() in {"inf", "+inf", "-inf", "infinity", "oo", "nan"}:
             raise ParameterError(f"{name} must be a finite number (got {value!r})")
-        try:
-            return sp.Rational(Fraction(text))
-        except (ValueError, ZeroDivisionError):
-            pass
+        # only the two spellings the size check understands reach Fraction
+        # (it would also take "1_0e999999999")
+        if _DECIMAL.fullmatch(text) or _RATIO.fullmatch(text):
+            _check_text_size(name, text)
+            try:
+                return sp.Rational(Fraction(text))
+            except (ValueError, ZeroDivisionError):
+                pass
         raise ParameterError(
             f"{name} must be a number such as 2, 0.5, 1e-4 or 1/3 (got {value!r})"
         )

@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import re
 import sys
+import traceback
+from pathlib import Path
 from typing import Sequence
 
 __all__ = ["main", "COMMANDS"]
@@ -29,11 +33,31 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+#: Anything argparse would otherwise take for an option: ``-1e9``, ``-1/3``, ``-.5`` are
+#: values (Python 3.11's own test only accepts ``-1`` and ``-1.5``).
+_NEGATIVE_NUMBER = re.compile(r"^-\.?\d")
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse with one-line errors (no usage dump) and exit status 2."""
+    """argparse with one-line errors (no usage dump) and exit status 2, no prefix matching
+    of options (``--b`` must never become ``--beta``), and negative numbers as values."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = _NEGATIVE_NUMBER
+        #: ``hook(parser, argv)`` run before parsing: options that depend on other
+        #: options (the parameters of the families named by ``--family``)
+        self.prepare_hooks: list = []
+
+    def parse_args(self, args=None, namespace=None):  # noqa: D401 - argparse API
+        argv = list(sys.argv[1:] if args is None else args)
+        for hook in self.prepare_hooks:
+            hook(self, argv)
+        return super().parse_args(argv, namespace)
 
     def error(self, message: str):  # noqa: D401 - argparse API
-        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        sys.stderr.write(f"{self.prog}: error: {message.splitlines()[0] if message else message}\n")
         raise SystemExit(2)
 
 
@@ -42,16 +66,42 @@ def _top_parser() -> _Parser:
         prog="gemsym",
         description="Symbolic analysis of smooth activation functions.",
         epilog="commands:\n"
-        + "\n".join(f"  {name:<18} {text}" for name, (_, text) in COMMANDS.items()),
+        + "\n".join(f"  {name:<18} {text}" for name, (_, text) in COMMANDS.items())
+        + "\n\nexit status: 0 every claim holds, 1 a claim fails, 2 bad input, "
+        "3 cannot decide or internal error, 130 interrupted.\n"
+        "--debug (before or after the command) prints the traceback of an error.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="store_true", help="print the version")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     parser.add_argument("command", nargs="?", help="one of: " + ", ".join(COMMANDS))
     return parser
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _from_gemsym(exc: BaseException) -> bool:
+    """True when ``exc`` was raised by gemsym's own code (a checked input), False when it
+    came out of a library (SymPy, mpmath, torch): that is a failure, not bad input."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return True
+    return Path(frames[-1].filename).resolve().is_relative_to(_PACKAGE_DIR)
+
+
+_PACKAGE_DIR = Path(__file__).resolve().parents[1]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; the exit status is 0 when every claim holds, 1 when a claim
+    fails, 2 for bad input, 3 when the answer cannot be decided or on an internal error,
+    130 when interrupted."""
     args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    args = [a for a in args if a != "--debug"]
     if not args or args[0] in {"-h", "--help"} or args[0] not in COMMANDS:
         parser = _top_parser()
         if args and args[0] == "--version":
@@ -65,19 +115,43 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0 if args else 2
     name, rest = args[0], args[1:]
-    module = importlib.import_module(COMMANDS[name][0])
-    parser = _Parser(prog=f"gemsym {name}", description=COMMANDS[name][1])
-    module.add_arguments(parser)
-    ns = parser.parse_args(rest)
     try:
+        module = importlib.import_module(COMMANDS[name][0])
+        parser = _Parser(prog=f"gemsym {name}", description=COMMANDS[name][1])
+        module.add_arguments(parser)
+        ns = parser.parse_args(rest)
         return int(module.run(ns) or 0)
-    except (ValueError, KeyError) as exc:
-        # Includes ParameterError; a message, not a traceback, for bad input.
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        sys.stderr.write(f"gemsym {name}: error: {message}\n")
-        return 2
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        sys.stderr.write(f"gemsym {name}: interrupted\n")
+        return 130
     except BrokenPipeError:
+        # the reader went away (``| head``): nothing more to say, and nothing to flush
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
         return 0
+    except ValueError as exc:
+        # ParameterError and every checked input: bad input, exit 2.  A ValueError
+        # raised inside a library is a failure of the analysis, not of the input.
+        if debug:
+            raise
+        if _from_gemsym(exc):
+            sys.stderr.write(f"gemsym {name}: error: {_first_line(exc)}\n")
+            return 2
+        sys.stderr.write(f"gemsym {name}: internal error: {type(exc).__name__}: "
+                         f"{_first_line(exc)} (--debug shows the traceback)\n")
+        return 3
+    except SystemExit:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the promise: one line, never a traceback
+        if debug:
+            raise
+        sys.stderr.write(f"gemsym {name}: internal error: {type(exc).__name__}: "
+                         f"{_first_line(exc)} (--debug shows the traceback)\n")
+        return 3
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,35 +8,68 @@ import argparse
 import mpmath
 import sympy as sp
 
-from ..families import get_family
+from ..limits import MAX_DPS, MAX_P, MAX_P_DENOMINATOR, check_count
+from ..parameters import ParameterError, parse_value
 from ..lp import LpDistance, lp_distance, lp_table, parse_p
-from .common import add_family_arguments, bind_from_args, expr_json, expr_text, print_json
+from .common import (
+    LIMITS_TEXT,
+    add_family_arguments,
+    bind_from_args,
+    check_work,
+    expr_json,
+    expr_text,
+    print_json,
+    selected_families,
+)
 
 #: the value given to a limiting parameter that tends to 0 when --<param> is not given
 SMALL_DEFAULT = "1/10000"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_family_arguments(parser, default_N="1", default_eps=None, many=False)
-    parser.add_argument("--p", default="2", help="real number >= 1, 'inf' or 'symbolic' (default 2)")
-    parser.add_argument("--dps", type=int, default=30, help="decimal digits of the value (default 30)")
+    add_family_arguments(parser, default_N="1", default_eps=None, many=False,
+                         default_families=("e-gem",))
+    parser.add_argument("--p", default="2",
+                        help=f"real number in [1, {MAX_P}] (a fraction n/d with d <= "
+                        f"{MAX_P_DENOMINATOR}), 'inf' or 'symbolic' (default 2)")
+    parser.add_argument("--dps", default="30",
+                        help=f"decimal digits of the value, 5..{MAX_DPS} (default 30)")
     parser.add_argument("--no-check", action="store_true", help="skip the independent quadrature")
     parser.add_argument("--json", action="store_true", help="print a JSON object")
     parser.add_argument("--table", action="store_true",
                         help="print the E-GEM table (N = 1, 2, 3; p = 1, 2, inf; eps = 1e-4) and Sqish")
-    parser.epilog = (f"defaults: family e-gem; a limiting parameter tending to 0 (eps) is "
+    parser.epilog = (f"{LIMITS_TEXT} Defaults: family e-gem; a limiting parameter tending to 0 (eps) is "
                      f"{SMALL_DEFAULT}, the others take the family's defaults (Sqish: a=0, beta=1, gamma=1)")
 
 
 def _bind(args: argparse.Namespace):
-    family = get_family(args.family or "e-gem")
+    (family,) = selected_families(args)
     act = bind_from_args(family, args)
     if act.limit is None:
         return family, act  # lp_distance names the families that have a limit
     name = act.limit.parameter
     if name not in act.values and act.limit.value == 0:
         act = act.bind(**{name: SMALL_DEFAULT})
-    return family, act.with_defaults()
+    act = act.with_defaults()
+    check_work(act)
+    return family, act
+
+
+def _p(raw: str) -> sp.Expr:
+    """``--p`` within the limits: 'inf', 'symbolic', or a number 1 <= p <= MAX_P whose
+    denominator is at most MAX_P_DENOMINATOR (|f - g|^p with p = 10^9 is not work that
+    ends)."""
+    try:
+        value = parse_value("p", raw)
+    except ParameterError:
+        value = None  # 'inf', 'symbolic' or not a number: parse_p decides
+    if value is not None and value >= 1:
+        if value > MAX_P or value.q > MAX_P_DENOMINATOR:
+            raise ParameterError(
+                f"--p must be 'inf', 'symbolic' or a number in [1, {MAX_P}] with denominator "
+                f"<= {MAX_P_DENOMINATOR} (got {raw!r}; limits in gemsym.limits)"
+            )
+    return parse_p(raw)
 
 
 def record(r: LpDistance) -> dict:
@@ -89,12 +122,13 @@ def _text(r: LpDistance) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    dps = check_count("--dps", args.dps, 5, MAX_DPS)
     if args.table:
-        print(lp_table(dps=args.dps))
+        print(lp_table(dps=dps))
         return 0
-    p = parse_p(args.p)
+    p = _p(args.p)
     family, act = _bind(args)
-    r = lp_distance(act, p, dps=args.dps, check=not args.no_check, unbound=family)
+    r = lp_distance(act, p, dps=dps, check=not args.no_check, unbound=family)
     if args.json:
         print_json(record(r))
     else:

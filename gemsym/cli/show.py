@@ -9,26 +9,23 @@ import sympy as sp
 
 from ..activation import Activation
 from ..closed_forms import Expansion, asymptotic, derivatives, expansion_expr, taylor_at_junction
+from ..limits import MAX_DERIVATIVES, MAX_ORDER, check_count
 from .common import add_family_arguments, bind_from_args, expr_text, print_json, selected_families
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_family_arguments(parser, default_N="1", default_eps=None)
-    parser.add_argument("--order", default="3", help="terms per Taylor/asymptotic expansion (default 3)")
-    parser.add_argument("--derivatives", default="2", help="print f^(1) .. f^(K) (default 2)")
+    parser.add_argument("--order", default="3",
+                        help=f"terms per Taylor/asymptotic expansion, 1..{MAX_ORDER} (default 3)")
+    parser.add_argument("--derivatives", default="2",
+                        help=f"print f^(1) .. f^(K), K in 0..{MAX_DERIVATIVES} (default 2)")
     out = parser.add_mutually_exclusive_group()
     out.add_argument("--latex", action="store_true", help="print LaTeX")
     out.add_argument("--json", action="store_true", help="print JSON (text and LaTeX of each form)")
 
 
-def _count(name: str, raw: str, lo: int) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        value = None
-    if value is None or value < lo or str(value) != raw.strip():
-        raise ValueError(f"--{name} must be an integer >= {lo} (got {raw!r})")
-    return value
+def _count(name: str, raw: str, lo: int, hi: int) -> int:
+    return check_count(f"--{name}", raw, lo, hi)
 
 
 def _intervals(act: Activation) -> list[str]:
@@ -111,8 +108,8 @@ def _print_text(rec: dict, key: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    order = _count("order", args.order, 1)
-    n_der = _count("derivatives", args.derivatives, 0)
+    order = _count("order", args.order, 1, MAX_ORDER)
+    n_der = _count("derivatives", args.derivatives, 0, MAX_DERIVATIVES)
     records = [describe(bind_from_args(f, args), n_der, order) for f in selected_families(args)]
     if args.json:
         print_json(records)

@@ -1,0 +1,71 @@
+"""The size of the work one command may be asked to do, in one place.
+
+Every bound here was chosen so that the command finishes in well under 10 s on the
+reference machine (two cores) at the limit, or because beyond it the answer is not
+meaningful (a number with 10^9 digits); input past a limit is refused at once with
+exit status 2 and a message naming the limit, and ``--help`` prints the bounds.
+Measured times are in ``benchmarks/``.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = [
+    "MAX_DECIMAL_EXPONENT",
+    "MAX_SIGNIFICANT_DIGITS",
+    "MAX_INTEGER_PARAMETER",
+    "MAX_ORDER",
+    "MAX_DERIVATIVES",
+    "MAX_DPS",
+    "MAX_P",
+    "MAX_P_DENOMINATOR",
+    "MAX_EXPONENT",
+    "MAX_OPERATIONS",
+    "MAX_NUMEL",
+    "MAX_REPEAT",
+    "MAX_LOAD_BYTES",
+    "check_count",
+]
+
+#: A parsed number lies in 10^-400 .. 10^400 (0 aside): ``1e999999999`` as an exact
+#: rational would take minutes just to build.
+MAX_DECIMAL_EXPONENT = 400
+#: ... and is written with at most this many significant digits (numerator and
+#: denominator of ``p/q`` each).
+MAX_SIGNIFICANT_DIGITS = 60
+#: An integer family parameter (GEM's N) on the command line: the branches contain
+#: x^(2N+1) and the analyses expand to order about 2N.
+MAX_INTEGER_PARAMETER = 64
+#: Terms of a Taylor or asymptotic expansion (``show --order``).
+MAX_ORDER = 40
+#: Derivatives printed by ``show --derivatives``.
+MAX_DERIVATIVES = 40
+#: Decimal digits of a value (``lp-distance --dps``).
+MAX_DPS = 200
+#: The exponent p of an L^p distance (a rational p = n/d also needs d <= MAX_P_DENOMINATOR).
+MAX_P = 64
+MAX_P_DENOMINATOR = 100
+#: A numeric exponent in a branch: x^(10^6) cannot be expanded to its order in 10 s.
+MAX_EXPONENT = 200
+#: Operations in one branch expression (SymPy's ``count_ops``).
+MAX_OPERATIONS = 2000
+#: Elements of a benchmark input (``bench --numel``): 2^31 float32 values are 8 GiB.
+MAX_NUMEL = 2**31
+#: Timed rounds per case (``bench --repeat``).
+MAX_REPEAT = 10_000
+#: Size of a file read by ``bench --load``.
+MAX_LOAD_BYTES = 64 * 2**20
+
+
+def check_count(option: str, raw: str, low: int, high: int) -> int:
+    """``raw`` as an integer in [low, high]; ``ValueError`` naming the option, the value
+    and the allowed range otherwise (text is checked before ``int`` so that a
+    10^6-digit string is never converted)."""
+    text = raw.strip() if isinstance(raw, str) else str(raw)
+    if not re.fullmatch(r"[+-]?[0-9]{1,20}", text):
+        raise ValueError(f"{option} must be an integer in [{low}, {high}] (got {raw!r})")
+    value = int(text)
+    if not low <= value <= high:
+        raise ValueError(f"{option} must be an integer in [{low}, {high}] (got {raw!r})")
+    return value
