@@ -5,7 +5,8 @@ Submodules, in the order data flows:
 - ``derive``: f and its first and second partial derivatives per branch (``sp.diff``);
 - ``printer``: SymPy -> PyTorch / Triton source;
 - ``body``: common subexpressions (``sp.cse``) and branch/form assembly;
-- ``templates``: the family-independent runtime; ``triton_helpers``: the kernels' helpers;
+- ``runtime``: verbatim files (package data): the generated package's ``_runtime.py`` and
+  the Triton kernels' helpers;
 - ``writer``: the package files, written atomically.
 """
 

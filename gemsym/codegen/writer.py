@@ -17,8 +17,7 @@ from ..activation import Activation
 from .body import body_lines
 from .derive import LEARNABLE_DEFAULT, MODULE_DEFAULTS, FamilyCode, derive
 from .printer import Printer
-from .templates import RUNTIME
-from .triton_helpers import KERNEL_HELPERS
+from . import runtime
 
 __all__ = ["render_package", "write_package"]
 
@@ -123,9 +122,7 @@ def _kernels(codes: Sequence[FamilyCode]) -> tuple[str, dict[str, int | None]]:
     """The kernels' source and, per family, the warps per program (None: no kernel).
     Measured on an H100 (benchmarks/gpu_probe.py): the rational kernels run closest to
     copy bandwidth with 8 warps per 1024 elements, the exponential ones with 4."""
-    parts = [_header("Triton kernels generated from the SymPy derivation (float32 compute, "
-                     "int64 offsets,\nscalar parameters loaded and pinned to float32, no "
-                     "atomics: per-block partial sums).\n") + KERNEL_HELPERS]
+    parts = [STAMP + runtime.read("_kernel_helpers.py")]
     warps = {}
     for code in codes:
         src = _kernel_source(code)
@@ -304,8 +301,7 @@ def render_package(families: Sequence[Activation], lib: str = "torch_bridge") ->
     kernels, warps = _kernels(codes)
     files = {
         "__init__.py": _init(codes, lib, warps),
-        "_runtime.py": _header("Family-independent runtime of the generated package.\n")
-        + RUNTIME.split('"""', 2)[2],
+        "_runtime.py": STAMP + runtime.read("_runtime.py"),
         "_formulas.py": _formulas(codes),
         "_kernels.py": kernels,
         "_ops.py": _ops(codes, warps, lib),

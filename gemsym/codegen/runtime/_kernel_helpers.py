@@ -1,11 +1,13 @@
-'''Fixed part of the generated Triton kernels (``KERNEL_HELPERS`` opens ``_kernels.py``).
+"""Triton kernels generated from the SymPy derivation (float32 compute, int64 offsets,
+scalar parameters loaded and pinned to float32, no atomics: per-block partial sums).
 
+The helpers below are copied verbatim from ``gemsym/codegen/runtime/_kernel_helpers.py``:
 float32 ``exp``/sigmoid accurate to about 1 ulp built from + - * / only (no libdevice), IEEE
 division and compensated integer powers for float32 data (``PRECISE``), plain arithmetic for
-16-bit data, integer powers by repeated squaring unrolled at compile time.
-'''
+16-bit data, integer powers by repeated squaring unrolled at compile time.  The kernels of
+each family follow them.
+"""
 
-KERNEL_HELPERS = r'''
 import triton
 import triton.language as tl
 
@@ -146,4 +148,3 @@ def _sigmoid_lin(c, x, d, NEG: tl.constexpr, PRECISE: tl.constexpr):
             return neg
         else:
             return pos
-'''

@@ -1,13 +1,10 @@
-'''Fixed part of the generated package: ``RUNTIME`` becomes ``_runtime.py``.
+"""Family-independent runtime of the generated package (copied verbatim from
+``gemsym/codegen/runtime/_runtime.py``).
 
 Op registration with ``torch.library`` (forward op, backward op, double backward through the
 second-derivative formulas), the CPU path (formulas evaluated in cache-sized chunks, or traced
-under ``torch.compile``) and the Triton launchers.  The kernels' own helpers are in
-:mod:`gemsym.codegen.triton_helpers`.
-'''
-
-RUNTIME = r'''
-"""Op registration and execution paths shared by every family of this package."""
+under ``torch.compile``) and the Triton launchers.
+"""
 
 from __future__ import annotations
 
@@ -551,4 +548,3 @@ def check_int(name: str, value) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name} must be a positive integer (got {value!r})")
     return value
-'''
