@@ -94,6 +94,20 @@ def _from_gemsym(exc: BaseException) -> bool:
 
 _PACKAGE_DIR = Path(__file__).resolve().parents[1]
 
+#: The analyses' own "no answer" exceptions (sign depends on the parameters, no
+#: one-sided series, quadrature not converged, value not certified): exit 3, and the
+#: message says so rather than calling it an internal error.
+_CANNOT_DECIDE = {
+    ("gemsym.series", "Undecidable"),
+    ("gemsym.series", "NotExpandable"),
+    ("gemsym.lp.quadrature", "NotConverged"),
+    ("gemsym.lp.certify", "NotCertified"),
+}
+
+
+def _cannot_decide(exc: BaseException) -> bool:
+    return any((c.__module__, c.__qualname__) in _CANNOT_DECIDE for c in type(exc).__mro__)
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; the exit status is 0 when every claim holds, 1 when a claim
@@ -149,6 +163,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - the promise: one line, never a traceback
         if debug:
             raise
+        if _cannot_decide(exc):
+            sys.stderr.write(f"gemsym {name}: cannot decide: {_first_line(exc)}\n")
+            return 3
         sys.stderr.write(f"gemsym {name}: internal error: {type(exc).__name__}: "
                          f"{_first_line(exc)} (--debug shows the traceback)\n")
         return 3
