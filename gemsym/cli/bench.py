@@ -5,27 +5,36 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+
+from ..limits import MAX_LOAD_BYTES, MAX_NUMEL, MAX_REPEAT, check_count
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
-    parser.add_argument("--numel", type=int, default=None,
-                        help="elements of the input (default: 2^24 on cpu, 2^26 on cuda)")
+    parser.add_argument("--numel", default=None,
+                        help=f"elements of the input, 1..{MAX_NUMEL} (default: 2^24 on cpu, "
+                        "2^26 on cuda)")
     parser.add_argument("--dtype", default="float32", help="float32, bfloat16 or float16 (default: float32)")
-    parser.add_argument("--repeat", type=int, default=None,
-                        help="timed rounds per case and pass (default: 15 on cpu, 50 on cuda)")
+    parser.add_argument("--repeat", default=None,
+                        help=f"timed rounds per case and pass, 1..{MAX_REPEAT} (default: 15 on "
+                        "cpu, 50 on cuda)")
     parser.add_argument("--only", nargs="+", metavar="OP", default=None,
                         help="ops to time: gem e-gem se-gem sqish relu gelu silu (relu is always timed)")
+    parser.add_argument("--family", action="append", metavar="NAME", default=None,
+                        help="same as --only NAME (repeatable): a family with an op in the "
+                        "generated torch_bridge, or an anchor (relu, gelu, silu)")
     parser.add_argument("--impl", nargs="+", metavar="IMPL", default=None,
                         help="implementations: torch_bridge torch_bridge+compile naive naive+compile "
                              "torch torch+compile (default: all)")
-    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
+    parser.add_argument("--threads", default=None, help="torch.set_num_threads (default: torch's)")
     out = parser.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print the records as a JSON list")
     out.add_argument("--markdown", action="store_true", help="print Markdown tables and target checks")
     parser.add_argument("--load", metavar="FILE", default=None,
-                        help="render the records of an earlier --json run instead of measuring")
+                        help="render the records of an earlier --json run instead of measuring "
+                        f"(a file of at most {MAX_LOAD_BYTES // 2**20} MiB)")
 
 
 class _Bar:
@@ -48,23 +57,52 @@ class _Bar:
             sys.stderr.flush()
 
 
+def _load(path: str) -> list[dict]:
+    """The records of an earlier ``--json`` run; ``ValueError`` (exit 2) naming the file
+    and what is wrong with it when it is not such a list."""
+    from ..bench import RECORD_KEYS
+
+    try:
+        size = os.path.getsize(path)
+        if size > MAX_LOAD_BYTES:
+            raise ValueError(f"--load {path!r}: {size} bytes, more than the limit "
+                             f"{MAX_LOAD_BYTES} (gemsym.limits.MAX_LOAD_BYTES)")
+        with open(path, encoding="utf-8") as fh:
+            records = json.load(fh)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise ValueError(f"--load {path!r}: cannot read a JSON record list "
+                         f"({type(exc).__name__}: {exc})") from None
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise ValueError(f"--load {path!r}: not a list of records written by "
+                         "`gemsym bench --json`")
+    for i, r in enumerate(records):
+        missing = [k for k in RECORD_KEYS if k not in r]
+        if missing:
+            raise ValueError(f"--load {path!r}: record {i} lacks {', '.join(missing[:5])}")
+    return records
+
+
+def _ops(args: argparse.Namespace) -> tuple[str, ...] | None:
+    ops = list(args.only or []) + list(args.family or [])
+    return tuple(ops) if ops else None
+
+
 def run(args: argparse.Namespace) -> int:
     from ..bench import markdown_tables, targets_text, text_table
 
     failed: list[str] = []
     if args.load:
-        try:
-            with open(args.load) as fh:
-                records = json.load(fh)
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ValueError(f"--load {args.load!r}: cannot read a JSON record list ({exc})") from exc
+        records = _load(args.load)
     else:
+        numel = None if args.numel is None else check_count("--numel", args.numel, 1, MAX_NUMEL)
+        repeat = None if args.repeat is None else check_count("--repeat", args.repeat, 1, MAX_REPEAT)
+        threads = None if args.threads is None else check_count("--threads", args.threads, 1, 4096)
         from ..bench import BenchConfig, run_bench, validate
 
         config = validate(BenchConfig(
-            device=args.device, numel=args.numel, dtype=args.dtype, repeat=args.repeat,
-            ops=tuple(args.only) if args.only else None, impls=tuple(args.impl) if args.impl else None,
-            threads=args.threads,
+            device=args.device, numel=numel, dtype=args.dtype, repeat=repeat,
+            ops=_ops(args), impls=tuple(args.impl) if args.impl else None,
+            threads=threads,
         ))
         bar = _Bar()
         try:
@@ -76,14 +114,20 @@ def run(args: argparse.Namespace) -> int:
             sys.stderr.write(f"gemsym bench: warning: {line}\n")
         for line in failed:
             sys.stderr.write(f"gemsym bench: case failed: {line}\n")
-    if args.json:
-        json.dump(records, sys.stdout, indent=1)
-        sys.stdout.write("\n")
-    elif args.markdown:
-        sys.stdout.write(markdown_tables(records))
-    else:
-        print(text_table(records))
-        checks = targets_text(records)
-        if checks:
-            print("\n" + checks)
+    try:
+        # rendered before anything is printed: a loaded record with a value of the wrong
+        # type is bad input, not half a table and a traceback
+        if args.json:
+            text = json.dumps(records, indent=1) + "\n"
+        elif args.markdown:
+            text = markdown_tables(records)
+        else:
+            checks = targets_text(records)
+            text = text_table(records) + "\n" + ("\n" + checks + "\n" if checks else "")
+    except (KeyError, TypeError, ValueError, AttributeError, ZeroDivisionError) as exc:
+        if not args.load:
+            raise
+        raise ValueError(f"--load {args.load!r}: a record cannot be rendered "
+                         f"({type(exc).__name__}: {exc})") from None
+    sys.stdout.write(text)
     return 1 if failed else 0
