@@ -70,6 +70,9 @@ def report_records(report: SmoothnessReport) -> list[dict]:
 
 def _class_text(k) -> str:
     k = sp.sympify(k)
+    if isinstance(k, sp.Piecewise):  # a claim for special parameter values (ELU at alpha = 1)
+        return ", ".join(f"else {_class_text(v)}" if c == sp.true
+                         else f"{_class_text(v)} if {condition_text(c, {})}" for v, c in k.args)
     if k == sp.oo:
         return "C^inf"
     if k == -1:
