@@ -311,3 +311,19 @@ def test_list_text_and_bad_family(capsys):
     assert out.startswith("smelu: ") and "relu as beta -> 0" in out and "C^(2*N)" in out
     assert main(["list", "--family", "no-such-family"]) == 2
     assert "no-such-family" in capsys.readouterr().err
+
+
+def test_list_imports_neither_torch_nor_matplotlib():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    code = ("import sys, io, contextlib; from gemsym.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()): main(['list', '--json'])\n"
+            "print('torch' in sys.modules, 'matplotlib' in sys.modules)")
+    env = dict(os.environ, PYTHONPATH=str(root))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         cwd=root, timeout=120)
+    assert out.stdout.strip().splitlines()[-1] == "False False", out.stderr
