@@ -36,11 +36,11 @@ MAX_DECIMAL_EXPONENT = 400
 MAX_SIGNIFICANT_DIGITS = 60
 #: An integer family parameter (GEM's N) on the command line: the branches contain
 #: x^(2N+1) and the analyses expand to order about 2N.
-MAX_INTEGER_PARAMETER = 64
+MAX_INTEGER_PARAMETER = 32
 #: Terms of a Taylor or asymptotic expansion (``show --order``).
-MAX_ORDER = 40
+MAX_ORDER = 20
 #: Derivatives printed by ``show --derivatives``.
-MAX_DERIVATIVES = 40
+MAX_DERIVATIVES = 8
 #: Decimal digits of a value (``lp-distance --dps``).
 MAX_DPS = 200
 #: The exponent p of an L^p distance (a rational p = n/d also needs d <= MAX_P_DENOMINATOR).

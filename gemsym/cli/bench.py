@@ -9,6 +9,7 @@ import os
 import sys
 
 from ..limits import MAX_LOAD_BYTES, MAX_NUMEL, MAX_REPEAT, check_count
+from .common import check_known
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -97,7 +98,11 @@ def run(args: argparse.Namespace) -> int:
         numel = None if args.numel is None else check_count("--numel", args.numel, 1, MAX_NUMEL)
         repeat = None if args.repeat is None else check_count("--repeat", args.repeat, 1, MAX_REPEAT)
         threads = None if args.threads is None else check_count("--threads", args.threads, 1, 4096)
-        from ..bench import BenchConfig, run_bench, validate
+        from ..bench import DEVICES, DTYPES, BenchConfig, run_bench, validate
+
+        # checked here too: validate imports torch first (seconds) to know the ops
+        check_known("--device", [args.device], DEVICES)
+        check_known("--dtype", [args.dtype], DTYPES)
 
         config = validate(BenchConfig(
             device=args.device, numel=numel, dtype=args.dtype, repeat=repeat,

@@ -34,6 +34,7 @@ __all__ = [
     "given_parameters",
     "selected_families",
     "bind_from_args",
+    "bound_families",
     "check_work",
     "expr_text",
     "expr_json",
@@ -110,6 +111,17 @@ def add_family_arguments(parser: argparse.ArgumentParser, default_N: str | None 
         hooks.append(prepare_family_options)
 
 
+class _Malformed(Exception):
+    pass
+
+
+class _PreParser(argparse.ArgumentParser):
+    """Reads ``--family`` only; leaves every complaint to the command's own parser."""
+
+    def error(self, message: str):  # noqa: D401 - argparse API
+        raise _Malformed(message)
+
+
 def _family_names(options: FamilyOptions, raw) -> list[str]:
     if raw is None:
         return list(options.default_families)
@@ -122,9 +134,12 @@ def prepare_family_options(parser: argparse.ArgumentParser, argv: Sequence[str])
     the command already has an option of that name.  Bad family names raise
     :class:`ParameterError` (exit 2)."""
     options: FamilyOptions = parser.get_default("_family_options")
-    pre = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    pre = _PreParser(add_help=False, allow_abbrev=False)
     pre.add_argument("--family", action="append" if options.many else "store")
-    known, _ = pre.parse_known_args([a for a in argv if a not in {"-h", "--help"}])
+    try:
+        known, _ = pre.parse_known_args([a for a in argv if a not in {"-h", "--help"}])
+    except _Malformed:
+        return  # the real parse reports it, in its own words
     families = [get_family(n) for n in _family_names(options, known.family)]
     parser.set_defaults(_families=families)
     if not options.with_parameters:
@@ -206,6 +221,12 @@ def bind_from_args(act: Activation, args: argparse.Namespace, defaults: bool = F
     return bound
 
 
+def bound_families(args: argparse.Namespace, defaults: bool = False) -> list[Activation]:
+    """Every selected family bound as by :func:`bind_from_args`, all of them before any
+    analysis starts: a bad value for the last family is refused at once."""
+    return [bind_from_args(f, args, defaults=defaults) for f in selected_families(args)]
+
+
 def _numeric_exponents(expr: sp.Basic):
     for node in sp.preorder_traversal(expr):
         if isinstance(node, sp.Pow) and node.exp.is_Number:
@@ -267,7 +288,8 @@ def print_json(obj: Any) -> None:
     sys.stdout.write("\n")
 
 
-def check_known(values: Iterable[str], allowed: Iterable[str], what: str) -> None:
+def check_known(what: str, values: Iterable[str], allowed: Iterable[str]) -> None:
+    """Every value is one of ``allowed``; else :class:`ParameterError` naming ``what``."""
     allowed = list(allowed)
     for v in values:
         if v not in allowed:

@@ -9,7 +9,7 @@ import argparse
 import sympy as sp
 
 from ..shape import ShapeProperties, shape_properties
-from .common import add_family_arguments, bind_from_args, expr_json, expr_text, print_json, selected_families
+from .common import add_family_arguments, bound_families, expr_json, expr_text, print_json
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -108,8 +108,7 @@ def text_lines(props: ShapeProperties) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    results = [shape_properties(bind_from_args(f, args, defaults=True))
-               for f in selected_families(args)]
+    results = [shape_properties(act) for act in bound_families(args, defaults=True)]
     if args.json:
         print_json([record(p) for p in results])
     else:

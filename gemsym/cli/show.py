@@ -10,7 +10,7 @@ import sympy as sp
 from ..activation import Activation
 from ..closed_forms import Expansion, asymptotic, derivatives, expansion_expr, taylor_at_junction
 from ..limits import MAX_DERIVATIVES, MAX_ORDER, check_count
-from .common import add_family_arguments, bind_from_args, expr_text, print_json, selected_families
+from .common import add_family_arguments, bound_families, expr_text, print_json
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -110,7 +110,7 @@ def _print_text(rec: dict, key: str) -> None:
 def run(args: argparse.Namespace) -> int:
     order = _count("order", args.order, 1, MAX_ORDER)
     n_der = _count("derivatives", args.derivatives, 0, MAX_DERIVATIVES)
-    records = [describe(bind_from_args(f, args), n_der, order) for f in selected_families(args)]
+    records = [describe(act, n_der, order) for act in bound_families(args)]
     if args.json:
         print_json(records)
         return 0

@@ -8,7 +8,7 @@ import sys
 import sympy as sp
 
 from ..smoothness import JunctionSmoothness, SmoothnessReport, smoothness
-from .common import add_family_arguments, bind_from_args, expr_json, expr_text, print_json, selected_families
+from .common import add_family_arguments, bound_families, expr_json, expr_text, print_json
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -109,7 +109,7 @@ def _text_lines(report: SmoothnessReport) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    reports = [smoothness(bind_from_args(f, args)) for f in selected_families(args)]
+    reports = [smoothness(act) for act in bound_families(args)]
     records = [r for rep in reports for r in report_records(rep)]
     if args.json:
         print_json(records)
