@@ -42,7 +42,7 @@ MAX_ORDER = 20
 #: Derivatives printed by ``show --derivatives``.
 MAX_DERIVATIVES = 8
 #: Decimal digits of a value (``lp-distance --dps``).
-MAX_DPS = 200
+MAX_DPS = 100
 #: The exponent p of an L^p distance (a rational p = n/d also needs d <= MAX_P_DENOMINATOR).
 MAX_P = 64
 MAX_P_DENOMINATOR = 100
