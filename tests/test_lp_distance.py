@@ -17,6 +17,7 @@ import sympy as sp
 from gemsym.activation import X, Activation, Limit
 from gemsym.families import e_gem, relu, se_gem, sqish
 from gemsym.lp import P, lp_distance, lp_table
+from gemsym.lp.certify import CertifiedValue
 from gemsym.parameters import positive_real
 
 DPS = 40
@@ -25,6 +26,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def agree(a, b, digits=DIGITS):
+    """a and b agree to ``digits`` significant digits; a certified value must also
+    certify at least that many."""
+    if isinstance(a, CertifiedValue):
+        assert a.digits >= digits, (a.digits, digits)
+        a = a.value
     a, b = mpmath.mpf(a), mpmath.mpf(b)
     return abs(a - b) <= mpmath.mpf(10) ** (-digits) * abs(b)
 
@@ -113,7 +119,7 @@ def test_se_gem_negative_branches_coincide():
     r = lp_distance(se_gem().bind(N=2, eps="1/10000"), 2)
     e = lp_distance(e_gem().bind(N=2, eps="1/10000"), 2, check=False)
     assert sp.simplify(r.closed_form - e.closed_form) == 0
-    assert r.check["rel_diff"] < mpmath.mpf(10) ** (-DIGITS)
+    assert r.check.rel_diff < mpmath.mpf(10) ** (-DIGITS)
     with mpmath.workdps(DPS):
         pos = egem_minus_relu(2, mp("1/10000"))
 
@@ -126,9 +132,10 @@ def test_se_gem_negative_branches_coincide():
 
 def test_check_is_reported_and_small():
     r = lp_distance(e_gem().bind(N=2, eps="1/10000"), 1)
-    assert set(r.check) == {"method", "value", "rel_diff"}
-    assert r.check["rel_diff"] < mpmath.mpf(10) ** -25
-    assert mpmath.nstr(r.value, 20).startswith("0.00785398163397448309")
+    assert "tanh-sinh" in r.check.method and r.check.digits == 30 == r.value.digits
+    assert r.check.rel_diff < mpmath.mpf(10) ** -25
+    assert r.value.text.startswith("0.00785398163397448309")
+    assert len(r.value.text) == len("0.00") + 30  # exactly the certified digits
 
 
 # --------------------------------------------------------------------- finiteness
@@ -185,7 +192,7 @@ def test_sqish_p1_has_a_closed_form_for_every_beta():
     syms = {s.name: s for s in r.closed_form.free_symbols}
     concrete = lp_distance(sqish().bind(a="-1/2", beta=2, gamma=3), 1, check=False)
     value = r.closed_form.subs({syms["a"]: sp.Rational(-1, 2), syms["beta"]: 2, syms["gamma"]: 3})
-    assert agree(sp.N(value, 30), concrete.value, 25)
+    assert agree(sp.N(value, 30), concrete.value.value, 25)
 
 
 @pytest.mark.parametrize("a, beta, gamma", [(0, 1, 1), ("1/4", 3, "1/2")])
@@ -232,7 +239,7 @@ def test_symbolic_closed_form_instantiates_to_the_concrete_run():
     for n, p in [(2, sp.Rational(3, 2)), (3, 1)]:
         concrete = lp_distance(e_gem().bind(N=n, eps="1/10000"), p, check=False)
         inst = r.closed_form.subs({N: n, eps: sp.Rational(1, 10000), P: p})
-        assert agree(sp.N(inst, 40), concrete.value, 28)
+        assert agree(sp.N(inst, 40), concrete.value.value, 28)
 
 
 # --------------------------------------------------------------------- user-defined family
@@ -254,7 +261,7 @@ def test_user_family_gets_rate_and_value():
         ref = norm(d, 1, mpmath.mpf(1) / 3, lo=-40, hi=40)
         assert agree(r.value, ref)
         assert agree(r.value, mpmath.pi ** 2 / 54)  # 2 * (pi^2/12) / k^2
-    assert r.check["rel_diff"] < mpmath.mpf(10) ** -DIGITS
+    assert r.check.rel_diff < mpmath.mpf(10) ** -DIGITS
 
 
 # --------------------------------------------------------------------- errors
@@ -286,7 +293,8 @@ def test_cli_json():
     assert rec["family"] == "e-gem" and rec["N"] == 2 and rec["converges"] is True
     assert len(rec["value"].replace("0.", "", 1).lstrip("0")) >= 15
     assert agree(rec["value"], mpmath.pi / 400, 18)
-    assert set(rec["check"]) == {"method", "value", "rel_diff"}
+    assert rec["digits"] == 30 and rec["undecided"] is None
+    assert all(set(c) == {"method", "rel_diff", "digits"} for c in rec["check"])
     assert rec["rate"] == "1/2"
 
 

@@ -4,6 +4,7 @@ finiteness condition, rate, value with an independent quadrature check)."""
 from __future__ import annotations
 
 import argparse
+import sys
 
 import mpmath
 import sympy as sp
@@ -34,7 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         f"{MAX_P_DENOMINATOR}), 'inf' or 'symbolic' (default 2)")
     parser.add_argument("--dps", default="30",
                         help=f"decimal digits of the value, 5..{MAX_DPS} (default 30)")
-    parser.add_argument("--no-check", action="store_true", help="skip the independent quadrature")
+    parser.add_argument("--no-check", action="store_true", help="skip the extra check (a second precision and splitting); the value printed "
+                        "is always certified by an independent quadrature")
     parser.add_argument("--json", action="store_true", help="print a JSON object")
     parser.add_argument("--table", action="store_true",
                         help="print the E-GEM table (N = 1, 2, 3; p = 1, 2, inf; eps = 1e-4) and Sqish")
@@ -73,12 +75,13 @@ def _p(raw: str) -> sp.Expr:
 
 
 def record(r: LpDistance) -> dict:
-    """The JSON object of one result."""
+    """The JSON object of one result: ``value`` is the certified digits only (a string),
+    ``digits`` their number, ``check`` the independent methods and their agreement."""
     act = r.activation
-    check = None
-    if r.check is not None:
-        check = {"method": r.check["method"], "value": mpmath.nstr(r.check["value"], 20),
-                 "rel_diff": mpmath.nstr(r.check["rel_diff"], 3)}
+    checks = None
+    if r.value is not None:
+        checks = [{"method": c.method, "rel_diff": mpmath.nstr(c.rel_diff, 3), "digits": c.digits}
+                  for c in r.value.checks]
     return {
         "family": act.name,
         "N": expr_json(act.values.get("N")) if "N" in act.parameter_names else None,
@@ -87,11 +90,16 @@ def record(r: LpDistance) -> dict:
         "parameter": r.parameter,
         "p": expr_text(r.p),
         "converges": r.converges,
-        "value": None if r.value is None else mpmath.nstr(r.value, 20),
+        "finiteness": {"finite": r.finiteness.finite, "condition": expr_text(r.condition),
+                       "reason": r.finiteness.reason},
+        "value": None if r.value is None else r.value.text,
+        "digits": None if r.value is None else r.value.digits,
+        "value_source": None if r.value is None else r.value.source,
         "closed_form": expr_text(r.closed_form),
         "rate": expr_text(r.rate),
         "condition": expr_text(r.condition),
-        "check": check,
+        "check": checks,
+        "undecided": r.undecided,
         "reason": r.reason,
     }
 
@@ -106,17 +114,23 @@ def _text(r: LpDistance) -> list[str]:
         lines.append(f"  {norm} = infinity (finite iff {cond})")
         lines.append(f"  why: {r.reason}")
         return lines
-    lines.append(f"  finite for:  {cond}" + ("" if r.converges else "  (depends on the parameters)"))
+    if r.converges is None and r.undecided is not None:
+        lines.append(f"  finite for:  not decided (finite iff {cond})")
+    else:
+        lines.append(f"  finite for:  {cond}")
     lines.append(f"  closed form: {norm} = {r.closed_form}" if r.closed_form is not None
                  else "  closed form: none found (see reason)"
                  + ("; numerical value below" if r.value is not None else ""))
     if r.rate is not None:
         lines.append(f"  rate:        {norm} ~ C * {r.parameter}^({r.rate})")
     if r.value is not None:
-        lines.append(f"  value:       {mpmath.nstr(r.value, 20)}")
-    if r.check is not None:
-        lines.append(f"  check:       {mpmath.nstr(r.check['value'], 20)} by {r.check['method']}")
-        lines.append(f"               relative difference {mpmath.nstr(r.check['rel_diff'], 3)}")
+        lines.append(f"  value:       {r.value.text}  ({r.value.digits} digits certified)")
+        for c in r.value.checks:
+            lines.append(f"  check:       {c.method}")
+            lines.append(f"               agrees to {c.digits} digits "
+                         f"(relative difference {mpmath.nstr(c.rel_diff, 3)})")
+    if r.undecided is not None:
+        lines.append(f"  undecided:   {r.undecided}")
     lines.append(f"  reason:      {r.reason}")
     return lines
 
@@ -133,4 +147,8 @@ def run(args: argparse.Namespace) -> int:
         print_json(record(r))
     else:
         print("\n".join(_text(r)))
+    if r.undecided is not None:
+        # cannot decide: said on stdout in full, one line on stderr, exit status 3
+        sys.stderr.write(f"gemsym lp-distance: cannot decide: {r.undecided}\n")
+        return 3
     return 0

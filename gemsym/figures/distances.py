@@ -88,8 +88,8 @@ def _distance_tables(family: str, param: str, fixed_sets: Sequence[dict[str, str
                 conc = _lp(family, p, **fixed, **{param: m})
                 if conc.check is None:
                     continue
-                markers.append((label, p, float(Fraction(m)), float(conc.check["value"]),
-                                float(conc.value), float(conc.check["rel_diff"])))
+                markers.append((label, p, float(Fraction(m)), float(conc.check.value),
+                                float(conc.value.value), float(conc.check.rel_diff)))
     return FigureData({
         "": Table((key, "p", param, "closed_form"), tuple(lines)),
         "quadrature": Table((key, "p", param, "quadrature", "value", "rel_diff"), tuple(markers)),

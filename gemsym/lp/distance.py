@@ -21,12 +21,14 @@ the branches coincide contribute 0).  Then
   |h|^p = u^m R(e^{-k u}) with R rational (integer p), and from the critical points of h
   for p = oo;
 * **the value** is the closed form evaluated by mpmath, or a quadrature of d where no closed
-  form was found, always checked by an independent mpmath quadrature of |f - g|^p built
-  from the branches of f and g themselves (cancellation-aware).
+  form was found, and it is *certified* (``certify``): printed only to the digits on which
+  an independent mpmath quadrature of |f - g|^p built from the branches of f and g
+  themselves (cancellation-aware, different splitting) agrees with it; a value that no
+  second method confirms is not returned (``undecided`` says why).
 
-The pieces live in ``lp_asymptotics`` (ends, finiteness, scaling), ``lp_integrals``
-(closed forms on a half line) and ``lp_quadrature`` (mpmath numerics and the check); this
-module assembles them into :class:`LpDistance`.
+The pieces live in ``asymptotics`` (ends, finiteness, scaling), ``integrals`` (closed forms
+on a half line), ``quadrature`` (mpmath numerics) and ``certify``; this module assembles
+them into :class:`LpDistance`.
 """
 
 from __future__ import annotations
@@ -42,31 +44,64 @@ from ..activation import Activation
 from ..families import FAMILIES, e_gem, sqish
 from .asymptotics import P, End, decide, describe, end_behaviour, end_condition, scaling_symmetry
 from .integrals import half_line_integral, half_line_sup
-from .quadrature import (independent_check, interior_point, norm_by_quadrature, piecewise_numeric,
-                            size_at_scale, stable, sup_by_critical_point, to_mpf)
+from .certify import CertifiedValue, Check, NotCertified, certify
+from .quadrature import (Estimate, NotConverged, independent_check, interior_point, norm_by_quadrature,
+                         piecewise_numeric, size_at_scale, stable, sup_by_critical_point, to_mpf)
 from ..parameters import SYMBOLIC, ParameterError, parse_value
 from ..series import is_zero
 
-__all__ = ["LpDistance", "P", "parse_p", "lp_distance", "lp_table"]
+__all__ = ["Finiteness", "LpDistance", "P", "parse_p", "lp_distance", "lp_table"]
 
 _U = sp.Symbol("u", positive=True)
 
 
 @dataclass(frozen=True)
+class Finiteness:
+    """Whether ||f - limit||_p is finite: ``finite`` is True/False when decided for these
+    parameter values and this p, None when not (``reason`` says why); ``condition`` is
+    the exact condition on p and the parameters under which it is finite."""
+
+    finite: bool | None
+    condition: sp.Basic
+    reason: str
+
+
+@dataclass(frozen=True)
 class LpDistance:
-    """The distance ||f - limit||_p for one bound family and one p (see the module docstring)."""
+    """The distance ||f - limit||_p for one bound family and one p (see the module docstring).
+
+    ``value`` is the certified value (None when there is none: divergent, symbolic, or
+    not certified, then ``undecided`` says why); ``rate`` is the exponent r with
+    ||f - limit||_p ~ C lambda^r, given only when the finiteness is decided."""
 
     activation: Activation
     limit: Activation
     parameter: str
     p: sp.Expr
-    converges: bool | None
-    condition: sp.Basic
+    finiteness: Finiteness
     closed_form: sp.Expr | None
     rate: sp.Expr | None
-    value: object | None
-    check: dict | None
+    value: CertifiedValue | None
+    undecided: str | None
     reason: str
+
+    @property
+    def converges(self) -> bool | None:
+        return self.finiteness.finite
+
+    @property
+    def condition(self) -> sp.Basic:
+        return self.finiteness.condition
+
+    @property
+    def check(self) -> Check | None:
+        """The independent check of the printed value (the first one run)."""
+        return None if self.value is None else self.value.checks[0]
+
+    @property
+    def decided(self) -> bool:
+        """Every claim of the result is decided (exit status 0 rather than 3)."""
+        return self.undecided is None
 
 
 def parse_p(p) -> sp.Expr:
@@ -193,7 +228,8 @@ def lp_distance(act: Activation, p, *, dps: int = 30, check: bool = True,
                 unbound: Activation | None = None) -> LpDistance:
     """\\|f - limit\\|_p for the family ``act`` (parameters concrete or symbolic) and
     p >= 1, 'inf' or 'symbolic': finiteness condition, closed form, rate in the limiting
-    parameter, value and an independent quadrature check.  ``unbound`` is the same
+    parameter, and the value certified by an independent quadrature (always run;
+    ``check=True`` adds a second one at another precision and splitting).  ``unbound`` is the same
     family before binding (needed for the rate of a user family whose limiting parameter
     is bound; built-in families are rebuilt from the registry)."""
     p = parse_p(p)
@@ -274,52 +310,91 @@ def lp_distance(act: Activation, p, *, dps: int = 30, check: bool = True,
     elif not pieces:
         closed = sp.S.Zero
 
-    # value and check ----------------------------------------------------------------
-    value, check_result = None, None
+    # value and its certificate ------------------------------------------------------
+    value, undecided = None, None
     concrete = act.is_concrete and act.limit.function.is_concrete and p != P
-    if converges and concrete:
-        with mpmath.workdps(dps + 10):
-            scale = mpmath.mpf(1)
-            if scaling is not None and lam_value is not None:
-                scale = to_mpf(sp.Pow(lam_value, scaling[0]), dps)
-            raw = _pieces(act, act.limit.function)
-            intervals = [(pc.lower, pc.upper) for pc in raw]
-            if closed is not None and not closed.free_symbols:
-                value = to_mpf(closed, dps)
-                source = "closed form"
-            else:
-                fast = piecewise_numeric(
-                    [(pc.lower, pc.upper, sp.lambdify(x, pc.diff, "mpmath")) for pc in raw])
-                simplified = stable(fast, size_at_scale(fast, intervals, scale), scale)
-
-                if p == sp.oo:
-                    value = sup_by_critical_point(raw, x, intervals, scale, simplified)
-                    source = "critical point of the simplified f - limit (mpmath.findroot)"
-                else:
-                    value = norm_by_quadrature(simplified, intervals, p, scale, 1)
-                    source = "tanh-sinh quadrature of the simplified |f - limit|^p"
-            if check:
-                check_result = independent_check(act, p, scale, value, dps)
-            lines.append(f"value from the {source}")
-        if value is not None:
-            with mpmath.workdps(dps):
-                value = +value  # rounded to dps digits (kept at that precision)
+    unknown_ends = [e for e in ends if e.kind == "unknown"]
+    everything_concrete = act.is_concrete and act.limit.function.is_concrete and p != P
+    if converges is None and (unknown_ends or everything_concrete):
+        # not a condition on symbolic parameters: the behaviour somewhere is not determined
+        undecided = "finiteness not decided: " + "; ".join(
+            describe(e, x) for e in unknown_ends) if unknown_ends else f"finiteness not decided ({condition})"
+        rate = None  # a rate of a distance that may be infinite is no claim
+    elif converges and concrete:
+        value, refused = _certified_value(act, p, closed, scaling, lam_value, dps, check)
+        if value is None:
+            undecided = f"no value could be certified: {refused}"
+            if closed is not None:
+                notes.append(f"the closed form {closed} was not confirmed numerically")
+                closed = None
+        else:
+            lines.append(f"value from the {value.source}, certified to {value.digits} digits by "
+                         + " and ".join(c.method for c in value.checks))
     elif converges and not concrete:
         lines.append("no numerical value: some parameter or p is symbolic")
+    if undecided is not None:
+        notes.append(undecided)
     reason = "; ".join(lines + notes)
     return LpDistance(
         activation=act,
         limit=act.limit.function,
         parameter=name,
         p=p,
-        converges=converges,
-        condition=condition,
+        finiteness=Finiteness(converges, condition, "; ".join(lines[:2])),
         closed_form=closed if converges is not False else None,
         rate=rate if converges is not False else None,
         value=value,
-        check=check_result,
+        undecided=undecided,
         reason=reason,
     )
+
+
+def _certified_value(act: Activation, p, closed, scaling, lam_value, dps: int, extra: bool):
+    """(CertifiedValue, None) or (None, why not): the closed form evaluated (else a
+    quadrature of the simplified difference) against the independent quadrature from the
+    branches; ``extra`` adds the check at a second precision and splitting."""
+    x = act.x
+    with mpmath.workdps(dps + 10):
+        scale = mpmath.mpf(1)
+        if scaling is not None and lam_value is not None:
+            scale = to_mpf(sp.Pow(lam_value, scaling[0]), dps)
+        raw = _pieces(act, act.limit.function)
+        intervals = [(pc.lower, pc.upper) for pc in raw]
+        primary = None
+        try:
+            if closed is not None and not closed.free_symbols:
+                primary = Estimate(to_mpf(closed, dps), mpmath.mpf(0), "closed form")
+            else:
+                fast = piecewise_numeric(
+                    [(pc.lower, pc.upper, sp.lambdify(x, pc.diff, "mpmath")) for pc in raw])
+                simplified = stable(fast, size_at_scale(fast, intervals, scale), scale)
+                if p == sp.oo:
+                    primary = Estimate(sup_by_critical_point(raw, x, intervals, scale, simplified), 0,
+                                       "critical point of the simplified f - limit (mpmath.findroot)")
+                else:
+                    v, err = norm_by_quadrature(simplified, intervals, p, scale, 1)
+                    primary = Estimate(v, err, "tanh-sinh quadrature of the simplified |f - limit|^p")
+        except (NotConverged, ZeroDivisionError, ValueError, TypeError) as exc:
+            primary = None  # the check below, run twice, is then the certificate
+            why = str(exc)
+        checks = []
+        try:
+            checks.append(independent_check(act, p, scale, dps))
+            if primary is None or extra:
+                with mpmath.workdps(dps + 20):
+                    second = independent_check(act, p, scale, dps, stretch=mpmath.mpf(1) / 2)
+                checks.append(Estimate(second.value, second.rel_error,
+                                       second.method + " (second precision and splitting)"))
+        except (NotConverged, ZeroDivisionError, ValueError, TypeError) as exc:
+            return None, f"the independent quadrature did not converge ({exc})"
+        if primary is None:
+            primary, checks = checks[0], checks[1:]
+            primary = Estimate(primary.value, primary.rel_error,
+                               primary.method + f" (the simplified difference failed: {why})")
+        try:
+            return certify(primary, checks, dps, exact=primary.method == "closed form"), None
+        except NotCertified as exc:
+            return None, str(exc)
 
 
 def _tidy(e: sp.Expr) -> sp.Expr:
@@ -402,7 +477,10 @@ def _table_row(r: LpDistance) -> tuple[str, ...]:
     rate = "-" if r.rate is None else f"{r.parameter}^({r.rate})"
     if r.converges is False:
         return (r.activation.label, p, "infinite", f"finite iff {r.condition}", "-", "-")
-    value = "-" if r.value is None else mpmath.nstr(r.value, 16)
+    if r.value is None:
+        value = "not certified" if r.undecided else "-"
+    else:
+        value = mpmath.nstr(r.value.value, min(16, r.value.digits), strip_zeros=False)
     closed = "(numerical)" if r.closed_form is None else str(r.closed_form)
-    rel = "-" if r.check is None else mpmath.nstr(r.check["rel_diff"], 2)
+    rel = "-" if r.check is None else mpmath.nstr(r.check.rel_diff, 2)
     return (r.activation.label, p, value, closed, rate, rel)

@@ -8,6 +8,7 @@ integrates |f - g|^p by tanh-sinh quadrature split at the junctions and at the s
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 import mpmath
@@ -15,8 +16,14 @@ import sympy as sp
 
 from ..activation import Activation
 
-__all__ = ["norm_by_quadrature", "sup_by_critical_point", "independent_check", "stable",
+__all__ = ["NotConverged", "norm_by_quadrature", "sup_by_critical_point", "independent_check", "Estimate", "branch_differences", "stable",
            "size_at_scale", "piecewise_numeric", "interior_point", "to_mpf"]
+
+
+class NotConverged(ArithmeticError):
+    """A numerical method did not reach the accuracy it needs (an evaluation still
+    loses every digit at the highest working precision allowed, or a quadrature's error
+    estimate is not small): its result must not be used."""
 
 
 def interior_point(lo: sp.Expr, hi: sp.Expr) -> sp.Expr:
@@ -81,8 +88,11 @@ def cancellation_safe_difference(fe: sp.Expr, ge: sp.Expr, x: sp.Symbol, size, s
                 a, b = mpmath.mpf(F(t)), mpmath.mpf(G(t))
                 r = a - b
             big = mpmath.mag(max(abs(a), abs(b)))
-            if a == b == 0 or extra > 12000 or big - mpmath.mp.prec - extra <= tol:
+            if a == b == 0 or big - mpmath.mp.prec - extra <= tol:
                 return +r
+            if extra > 12000:
+                raise NotConverged(f"f - limit at x = {mpmath.nstr(t, 5)} loses every digit "
+                                   "at 12000 extra bits")
             if r == 0:
                 extra = 2 * extra + mpmath.mp.prec
                 continue
@@ -112,7 +122,8 @@ def stable(fn: Callable, size, scale) -> Callable:
             if gap == 0 or mpmath.mag(gap) <= max(mpmath.mag(b) - mpmath.mp.prec - 4, tol):
                 return +b
             a, extra = b, 2 * extra
-        return +a
+        raise NotConverged(f"f - limit at x = {mpmath.nstr(t, 5)}: two working precisions "
+                           "still disagree at 12000 extra bits")
 
     return evaluate
 
@@ -130,21 +141,35 @@ def size_at_scale(d: Callable, intervals, scale):
 
 
 def norm_by_quadrature(d: Callable, intervals, p: sp.Expr, scale, stretch=1):
-    """(\\int |d|^p)^{1/p} over the intervals by tanh-sinh quadrature, split at the
-    junctions and at ``stretch`` times the multiples of the scale; an infinite end is
-    integrated in s = log|x - c| (c the finite end, or 0), where a power-law tail x^{-q}
-    becomes the exponential e^{-(q-1) s}."""
+    """((\\int |d|^p)^{1/p}, its relative error estimate) over the intervals by tanh-sinh
+    quadrature, split at the junctions and at ``stretch`` times the multiples of the
+    scale; an infinite end is integrated in s = log|x - c| (c the finite end, or 0), where
+    a power-law tail x^{-q} becomes the exponential e^{-(q-1) s}.  The error estimate is
+    mpmath's (the difference of the last two tanh-sinh levels) summed over the parts;
+    a result that is not finite raises :class:`NotConverged`."""
     pm = int(p) if p.is_Integer else mpmath.mpf(sp.Float(p, mpmath.mp.dps + 10))
 
-    def g(t):
-        return abs(d(t)) ** pm
+    # mpmath.quad stops when its error estimate is below 2^-prec in absolute terms: the
+    # integrand is normalised to |d|^p * scale ~ 1 so that this means relative accuracy.
+    size = size_at_scale(d, intervals, scale)
+    unit = 1 / (size ** pm * scale) if size > 0 else mpmath.mpf(1)
 
-    total = mpmath.mpf(0)
+    def g(t):
+        return abs(d(t)) ** pm * unit
+
+    total, error = mpmath.mpf(0), mpmath.mpf(0)
+
+    def quad(fn, pts):
+        nonlocal total, error
+        value, err = mpmath.quad(fn, pts, error=True)
+        total += value
+        error += err
+
     for lo, hi in intervals:
         pts = split_points(lo, hi, scale * stretch)
         finite = [t for t in pts if mpmath.isfinite(t)]
         if len(finite) > 1:
-            total += mpmath.quad(g, finite)
+            quad(g, finite)
         tails = []
         if pts[-1] == mpmath.inf:
             tails.append((mp_bound(lo) if lo != -sp.oo else mpmath.mpf(0), finite[-1], 1))
@@ -155,9 +180,35 @@ def norm_by_quadrature(d: Callable, intervals, p: sp.Expr, scale, stretch=1):
             # power-law tail; an exponentially decaying one is below the precision there.
             if g(a) * abs(a - c) <= abs(total) * mpmath.mpf(2) ** (-mpmath.mp.prec - 8):
                 continue
-            total += mpmath.quad(lambda s: g(c + sign * mpmath.exp(s)) * mpmath.exp(s),
-                                 [mpmath.log(abs(a - c)), mpmath.inf])
-    return total ** (1 / mpmath.mpf(pm))
+            # out to 2^prec times |a - c|, then the rest from the power law measured there
+            s0 = mpmath.log(abs(a - c))
+            s1 = s0 + mpmath.mp.prec * mpmath.ln2
+            quad(lambda s: g(c + sign * mpmath.exp(s)) * mpmath.exp(s), [s0, s0 + 10, s1])
+            rest, rest_err = _power_tail(g, c, sign * mpmath.exp(s1), total)
+            total += rest
+            error += rest_err
+    if not (mpmath.isfinite(total) and mpmath.isfinite(error)) or total <= 0:
+        raise NotConverged(f"the quadrature of |f - limit|^p gave {mpmath.nstr(total, 5)}")
+    return (total / unit) ** (1 / mpmath.mpf(pm)), error / total / pm
+
+
+def _power_tail(g: Callable, c, r, total):
+    """\\int_{|x - c| > |r|} g on the side of r for g ~ C |x - c|^{-q} (q > 1), with q
+    measured from g at r/4, r/2, r; the error estimate is the change of the measured
+    exponent.  A tail below 2^-prec of ``total`` (the integral so far) counts as error
+    only (g is then below the accuracy its evaluation promises); otherwise an exponent
+    <= 1 there means the tail is not integrable numerically."""
+    g4 = g(c + r)
+    if g4 * abs(r) <= abs(total) * mpmath.eps:
+        return mpmath.mpf(0), g4 * abs(r)
+    g1, g2 = g(c + r / 4), g(c + r / 2)
+    if g1 == 0 or g2 == 0:
+        raise NotConverged("|f - limit|^p is zero then nonzero far out: no power-law tail")
+    q1, q2 = mpmath.log(g1 / g2, 2), mpmath.log(g2 / g4, 2)
+    if q2 <= 1:
+        raise NotConverged(f"|f - limit|^p decays like |x|^-{mpmath.nstr(q2, 3)} far out: not integrable")
+    rest = g4 * abs(r) / (q2 - 1)
+    return rest, rest * abs(q1 - q2) / (q2 - 1)
 
 
 def golden_max(phi: Callable, a, b):
@@ -221,30 +272,50 @@ def to_mpf(e: sp.Expr, dps: int):
 
 
 
-def independent_check(act: Activation, p: sp.Expr, scale, value, dps: int) -> dict:
-    """Independent evaluation from the branches of f and of the limit (not from the
-    simplified difference): tanh-sinh quadrature of |f - g|^p, or a maximisation for p = oo."""
+@dataclass(frozen=True)
+class Estimate:
+    """A numerical value with its relative error estimate (0 where the method gives
+    none) and how it was obtained."""
+
+    value: object
+    rel_error: object
+    method: str
+
+
+def branch_differences(act: Activation, scale, size=None) -> list:
+    """[(lower, upper, x -> f(x) - g(x))] on every interval between the junctions of f and
+    its limit g, each evaluated from the two branches as given (cancellation-safe).  The
+    tolerance of the difference is relative to ``size``, the typical |f - g| at the
+    scale; when it is not given it is measured first, from the branches too."""
     f, g, x = act, act.limit.function, act.x
     points = sorted(set(f.junctions) | set(g.junctions), key=float)
     bounds = [-sp.oo, *points, sp.oo]
+    if size is None:
+        rough = branch_differences(act, scale, mpmath.mpf(1))
+        size = size_at_scale(piecewise_numeric(rough), [(lo, hi) for lo, hi, _ in rough], scale)
+        if size == 0:
+            size = mpmath.mpf(1)
     funcs = []
     for lo, hi in zip(bounds, bounds[1:]):
         m = interior_point(lo, hi)
         fe = f.branches[f.branch_index(m)].expr
         ge = g.branches[g.branch_index(m)].expr.subs(g.x, x)
-        size = value if p == sp.oo or value == 0 else value / scale ** (1 / mpmath.mpf(sp.Float(p, 30)))
         funcs.append((lo, hi, cancellation_safe_difference(fe, ge, x, size, scale)))
-    total = mpmath.mpf(0)
+    return funcs
+
+
+def independent_check(act: Activation, p: sp.Expr, scale, dps: int, stretch=mpmath.mpf(3) / 4) -> Estimate:
+    """Independent evaluation from the branches of f and of the limit (not from the
+    simplified difference, nor from the value it checks): tanh-sinh quadrature of
+    |f - g|^p with break points at ``stretch`` times those of the value's quadrature (a
+    different rule), or a golden-section maximisation for p = oo.
+    Raises :class:`NotConverged` when the quadrature does not converge."""
+    funcs = branch_differences(act, scale)
     if p == sp.oo:
         found = max(sup_numeric(fn, [(lo, hi)], scale) for lo, hi, fn in funcs)
-        method = "golden-section maximisation of |f - limit| from the branches of f and limit"
-    else:
-        pieces = [(lo, hi) for lo, hi, _ in funcs]
-        raw = piecewise_numeric(funcs)
-
-        # break points at 3/4 of those of the value's quadrature: a different rule
-        found = norm_by_quadrature(raw, pieces, p, scale, mpmath.mpf(3) / 4)
-        method = (f"mpmath.quad (tanh-sinh, dps={dps + 10}) of |f - limit|^p from the branches "
-                  "of f and limit, split at the junctions and at the scale")
-    rel = abs(found - value) / abs(value) if value != 0 else abs(found)
-    return {"method": method, "value": +found, "rel_diff": +rel}
+        return Estimate(+found, mpmath.mpf(0),
+                        "golden-section maximisation of |f - limit| from the branches of f and limit")
+    pieces = [(lo, hi) for lo, hi, _ in funcs]
+    found, err = norm_by_quadrature(piecewise_numeric(funcs), pieces, p, scale, stretch)
+    return Estimate(+found, +err, f"mpmath.quad (tanh-sinh, dps={mpmath.mp.dps}) of |f - limit|^p "
+                    "from the branches of f and limit, split at the junctions and at the scale")

@@ -39,6 +39,11 @@ def _num(v, digits: int = 20) -> str | None:
     return None if v is None else mpmath.nstr(mpmath.mpf(v), digits)
 
 
+def _certified(r) -> str | None:
+    """The certified value, to at most 20 digits (all of them certified)."""
+    return None if r.value is None else _num(r.value.value, min(20, r.value.digits))
+
+
 def _below(rel) -> str:
     """A power of ten above the relative difference (at least 1e-30): deterministic text."""
     rel = max(mpmath.mpf(rel), mpmath.mpf(10) ** -30)
@@ -82,15 +87,15 @@ def distance_theorem(slug: str) -> Theorem:
         checks.append({
             "params": {k: expr(sp.Rational(v) if isinstance(v, str) else v) for k, v in values.items()},
             "p": expr(r.p), "converges": r.converges,
-            "value": _num(r.value),
-            "check_method": None if r.check is None else r.check["method"],
-            "check_value": None if r.check is None else _num(r.check["value"]),
-            "check_rel_diff_below": None if r.check is None else _below(r.check["rel_diff"]),
+            "value": _certified(r),
+            "check_method": None if r.check is None else r.check.method,
+            "check_value": None if r.check is None else _num(r.check.value, min(20, r.check.digits)),
+            "check_rel_diff_below": None if r.check is None else _below(r.check.rel_diff),
         })
         steps.append(
             f"Instance ${', '.join(f'{sp.latex(act.parameter(k).symbol)} = {v}' for k, v in values.items())}$, $p = {_p_tex(r.p)}$: "
-            + (f"value ${_num(r.value)}$; independent check ({r.check['method']}) agrees to "
-               f"a relative difference below ${_below(r.check['rel_diff'])}$."
+            + (f"value ${_certified(r)}$; independent check ({r.check.method}) agrees to "
+               f"a relative difference below ${_below(r.check.rel_diff)}$."
                if r.converges and r.check else
                "infinite (" + r.reason.split("; ")[-1] + ")."))
     quantifier = ("For every integer $N \\ge 1$ and every $\\epsilon > 0$"
