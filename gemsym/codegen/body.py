@@ -59,6 +59,8 @@ def body_lines(
                 v = f"{where}({isinf}(x), {lim}, {get('small')})"
             else:
                 v = get("small")
+            for point, value in form.points:
+                v = f"{where}(x == {printer(point)}, {printer(value)}, {v})"
             values.append(v)
         out = values[-1]
         if forms[-1].kind == "const":

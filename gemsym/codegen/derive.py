@@ -14,13 +14,15 @@ not differentiate anything themselves.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import sympy as sp
 
 from ..activation import Activation
 from ..parameters import Parameter
-from .stable import InfTimes, IPow, StableForm, XTimes, rewrite_sigmoids, stable_form
+from .rules import removable_points, to_primitives
+from .stable import (R, InfTimes, IPow, Sigmoid, SigmoidLinear, StableForm, XTimes,
+                     rewrite_sigmoids, stable_form)
 
 __all__ = ["FamilyCode", "derive"]
 
@@ -68,6 +70,29 @@ def _identifier(name: str) -> str:
     return out
 
 
+def _form(expr: sp.Expr, x: sp.Symbol, ints, defaults, bounds) -> StableForm:
+    """The stable form of one branch expression, with the limit values at the points of
+    its interval where it cannot be evaluated (removable singularities)."""
+    expr = to_primitives(expr, x, conjugate=False)
+    form = stable_form(expr, x, ints, defaults)
+    points = tuple((p, v) for p, v in removable_points(expr, x, *bounds)
+                   if not _finite_at(form, x, p))
+    return replace(form, points=points) if points else form
+
+
+def _finite_at(form: StableForm, x: sp.Symbol, point: sp.Expr) -> bool:
+    """Whether the form the code evaluates at ``point`` has a finite value there."""
+    expr = form.large if form.kind == "power" and abs(point) > 1 else form.small
+    expr = expr.replace(lambda e: isinstance(e, IPow), lambda e: e.args[0] ** e.args[1])
+    expr = expr.replace(lambda e: isinstance(e, XTimes),
+                        lambda e: e.args[0] * e.args[1] ** e.args[2])
+    expr = expr.replace(lambda e: isinstance(e, SigmoidLinear),
+                        lambda e: Sigmoid(e.args[0] * e.args[1] + e.args[2]))
+    expr = expr.replace(lambda e: isinstance(e, Sigmoid), lambda e: 1 / (1 + sp.exp(-e.args[0])))
+    value = expr.xreplace({R: 1 / x}).xreplace({x: point})
+    return bool(value.is_finite) and not value.has(sp.nan, sp.zoo)
+
+
 def derive(act: Activation) -> FamilyCode:
     """Derive f, its first and its second partial derivatives in x and the real
     parameters, branch by branch, in stable form."""
@@ -83,19 +108,19 @@ def derive(act: Activation) -> FamilyCode:
                           **p.symbol.assumptions0)
         symbols[p.name] = plain
         subs[p.symbol] = plain
-    for j in act.junctions:
-        if sp.sympify(j).free_symbols:
-            raise ValueError(f"{act.name}: junction {j} depends on a parameter; "
-                             "generated code needs numeric junctions")
     ints = [symbols[p.name] for p in int_params]
     reals = [symbols[p.name] for p in real_params]
     defaults = {symbols[p.name]: p.default for p in params if p.default is not None}
-    branches = [rewrite_sigmoids(sp.sympify(b.expr).xreplace(subs)) for b in act.branches]
+    branches = [to_primitives(rewrite_sigmoids(sp.sympify(b.expr).xreplace(subs)), x)
+                for b in act.branches]
+    bounds = [(sp.sympify(b.lower).xreplace(subs), sp.sympify(b.upper).xreplace(subs))
+              for b in act.branches]
 
     def forms(exprs_per_branch):
         # [branch][output] -> [output][branch]
         outs = list(zip(*exprs_per_branch))
-        return tuple(tuple(stable_form(e, x, ints, defaults) for e in out) for out in outs)
+        return tuple(tuple(_form(e, x, ints, defaults, bounds[b]) for b, e in enumerate(out))
+                     for out in outs)
 
     variables = [x, *reals]
     names = ["x", *[_identifier(p.name) for p in real_params]]
@@ -111,7 +136,7 @@ def derive(act: Activation) -> FamilyCode:
         real_params=real_params,
         x=x,
         symbols=symbols,
-        junctions=tuple(sp.sympify(j) for j in act.junctions),
+        junctions=tuple(sp.sympify(j).xreplace(subs) for j in act.junctions),
         forward=forward,
         first=first,
         second=second,

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Mapping
 
 import sympy as sp
-from sympy.codegen.cfunctions import expm1, hypot, log1p
+from sympy.codegen.cfunctions import hypot, log1p
 
 from .stable import R, InfTimes, IPow, SigmoidLinear, XTimes
 
@@ -198,6 +198,10 @@ class CodePrinter:
             return self._p(log1p(arg - 1, evaluate=False))
         return self._print_Function(e)
 
+    def _print_Softplus(self, e: sp.Function):
+        # max(t, 0) + log1p(e^{-|t|}): no overflow, no cancellation
+        return self._p(e.rewrite(sp.Max))
+
     def _print_XTimes(self, e: XTimes):
         value, var, k = e.args
         return "(" + "*".join([_atom(self(value))] + [self(var)] * int(k)) + ")", _PREC_ATOM
@@ -220,7 +224,12 @@ class CodePrinter:
             out = f"{self.where}({self._cond(cond)}, {self(value)}, {out})"
         return out, _PREC_ATOM
 
+    def _print_Relational(self, e: sp.core.relational.Relational):
+        return self._cond(e), _PREC_ATOM
+
     def _cond(self, c) -> str:
+        if isinstance(c, sp.Symbol):  # a condition shared by ``sp.cse``
+            return self(c)
         if isinstance(c, sp.And):
             return " & ".join(f"({self._cond(a)})" for a in c.args)
         if isinstance(c, sp.Or):
@@ -253,11 +262,11 @@ class TorchPrinter(CodePrinter):
     divide_once = True
     functions = {
         "exp": "torch.exp", "log": "torch.log", "log1p": "torch.log1p",
-        "expm1": "torch.expm1", "Abs": "torch.abs", "tanh": "torch.tanh",
+        "expm1": "torch.expm1", "Expm1": "torch.expm1", "Abs": "torch.abs", "tanh": "torch.tanh",
         "Sigmoid": "torch.sigmoid", "erf": "torch.special.erf",
         "erfc": "torch.special.erfc", "sin": "torch.sin", "cos": "torch.cos",
         "sinh": "torch.sinh", "cosh": "torch.cosh", "atan": "torch.atan",
-        "sign": "torch.sign",
+        "sign": "torch.sign", "Erfc": "torch.special.erfc",
     }
 
     @property
@@ -329,6 +338,15 @@ class TritonPrinter(CodePrinter):
 
     def _print_log(self, e: sp.log):
         return self._print_Function(e)
+
+    def _print_Expm1(self, e: sp.Function):
+        # Kahan's expm1 from exp and log (a few ulp): u = e^t, (u - 1) t / log(u), with
+        # t where u rounds to 1 and -1 where u - 1 does
+        t = self(e.args[0])
+        u = f"_exp({t})"
+        return (f"tl.where({u} == 1.0, {t}, tl.where({u} - 1.0 == -1.0, -1.0, "
+                f"tl.where({u} == float('inf'), {u}, "
+                f"_div(({u} - 1.0)*({t}), tl.log({u}), PRECISE))))"), _PREC_ATOM
 
     def _print_SigmoidLinear(self, e: SigmoidLinear):
         c, var, d, neg = _sigmoid_linear_args(e)

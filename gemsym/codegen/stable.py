@@ -29,6 +29,7 @@ import sympy as sp
 __all__ = [
     "Sigmoid",
     "IPow",
+    "Expm1",
     "InfTimes",
     "XTimes",
     "SigmoidLinear",
@@ -65,6 +66,19 @@ class IPow(sp.Function):
         if exponent == 1:
             return base
         return None
+
+
+class Expm1(sp.Function):
+    """e^t - 1 without cancellation near t = 0.  Unlike ``sympy.codegen.cfunctions.expm1``
+    it is never evaluated into ``exp(t) - 1`` (which SymPy does when t holds a log)."""
+
+    nargs = 1
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return sp.exp(self.args[0])
+
+    def _eval_rewrite_as_exp(self, t, **kwargs):
+        return sp.exp(t) - 1
 
 
 class SigmoidLinear(sp.Function):
@@ -135,6 +149,8 @@ class StableForm:
     small: sp.Expr
     large: sp.Expr | None = None
     limits: tuple[sp.Expr, sp.Expr] | None = None
+    #: (p, value): at x = p the expression is 0*oo or 0/0; value is its limit there
+    points: tuple[tuple[sp.Expr, sp.Expr], ...] = ()
 
     @property
     def expressions(self) -> tuple[sp.Expr, ...]:
@@ -252,6 +268,11 @@ def _assemble(coeff, exponent, factors, x, int_params, large: bool) -> sp.Expr:
     total = exponent
     out = coeff
     for terms, power in factors:
+        if large and all(e in (0, 1) for _, e in terms):
+            # a linear factor c0 + c1 x cannot overflow, and c1 + c0 r would cancel near
+            # its root (Hardswish's x + 3 near -3): kept as it is
+            out *= sp.Add(*[c * x**e for c, e in terms]) ** power
+            continue
         keys = [_exponent_key(e, int_params) for _, e in terms]
         pick = max(keys) if large else min(keys)
         e0 = terms[keys.index(pick)][1]
@@ -290,17 +311,25 @@ def _sigmoid_form(expr: sp.Expr, x: sp.Symbol, defaults) -> StableForm | None:
     args = {s.args[0] for s in expr.atoms(Sigmoid)}
     canon = set()
     for t in args:
-        slope = sp.diff(t, x)
-        if slope.has(x) or not sp.expand(sp.diff(t, x, 2)) == 0:
+        # t a polynomial of odd degree in x: sigma(t) -> 0 and 1 at -oo and +oo (the
+        # leading coefficient's sign taken at the parameters' defaults)
+        try:
+            t_poly = sp.Poly(t, x)
+        except sp.PolynomialError:
             return None
-        value = slope.subs(defaults)
+        if t_poly.degree() % 2 == 0:
+            return None
+        value = t_poly.LC().subs(defaults)
         if value.free_symbols or value == 0:
             return None
         canon.add(t if value > 0 else sp.expand(-t))
     canon = {sp.expand(t) for t in canon}
     if len(canon) != 1:
         return None
-    t = _tidy_linear(canon.pop(), x)
+    t = canon.pop()
+    linear = sp.Poly(t, x).degree() == 1
+    if linear:
+        t = _tidy_linear(t, x)
     s = sp.Dummy("s")
     sub = {}
     for arg in args:
@@ -314,9 +343,12 @@ def _sigmoid_form(expr: sp.Expr, x: sp.Symbol, defaults) -> StableForm | None:
         return None
     d = poly.degree()
     p = [poly.coeff_monomial(s**i) for i in range(d + 1)]
-    c_t = sp.factor(sp.expand(t).coeff(x))
-    d_t = sp.factor(sp.expand(t - c_t * x))
-    sig, sig_neg = SigmoidLinear(c_t, x, d_t), SigmoidLinear(-c_t, x, -d_t)
+    if linear:
+        c_t = sp.factor(sp.expand(t).coeff(x))
+        d_t = sp.factor(sp.expand(t - c_t * x))
+        sig, sig_neg = SigmoidLinear(c_t, x, d_t), SigmoidLinear(-c_t, x, -d_t)
+    else:
+        sig, sig_neg = Sigmoid(t), Sigmoid(sp.expand(-t))
     pieces, bern = [], []
     for k in range(d + 1):
         b = sum(sp.binomial(k, i) / sp.binomial(d, i) * p[i] for i in range(k + 1))
@@ -324,7 +356,7 @@ def _sigmoid_form(expr: sp.Expr, x: sp.Symbol, defaults) -> StableForm | None:
         bern.append(b)
         basis = sp.binomial(d, k) * sig**k * sig_neg ** (d - k)
         pieces.append(_times_polynomial(basis, b, x))
-    small = sp.Add(*pieces)
+    small = _through_zero(sp.Add(*pieces), bern, t, sig, x) if d == 1 else sp.Add(*pieces)
     limits = []
     for direction in (-1, 1):
         # sigma(t) -> 1 where t -> +oo (x -> +oo since the slope is positive).
@@ -334,6 +366,21 @@ def _sigmoid_form(expr: sp.Expr, x: sp.Symbol, defaults) -> StableForm | None:
             return StableForm("sigmoid", small, None, None)
         limits.append(lim)
     return StableForm("sigmoid", small, None, tuple(limits))
+
+
+def _through_zero(bernstein: sp.Expr, bern, t, sig, x) -> sp.Expr:
+    """b0 sigma(-t) + b1 sigma(t) with rho = b0/b1 free of x and possibly negative (Sqish's
+    gate a + (1 - a) sigma(t) for a < 0) cancels where t = t0 = log(-rho).  There it is
+    evaluated as -b1 sigma(t) expm1(t0 - t) (exact: sigma(t) + rho sigma(-t) =
+    sigma(t) (1 + rho e^{-t})), whose relative error stays bounded through the zero;
+    elsewhere (|t - t0| >= 1) the Bernstein form, which has no cancellation there."""
+    rho = sp.cancel(bern[0] / bern[1]) if bern[1] != 0 else None
+    if rho is None or rho.has(x) or rho.is_nonnegative or rho == 0:
+        return bernstein
+    t0 = sp.log(-rho)
+    near = _times_polynomial(-sig * Expm1(t0 - t), bern[1], x)
+    cond = sp.And(rho < 0, sp.Abs(t - t0) < 1) if not rho.is_negative else sp.Abs(t - t0) < 1
+    return sp.Piecewise((near, cond), (bernstein, True))
 
 
 def _times_polynomial(basis: sp.Expr, b: sp.Expr, x: sp.Symbol) -> sp.Expr:
