@@ -28,6 +28,7 @@ from ..parameters import ParameterError
 __all__ = [
     "SHORTHANDS",
     "LIMITS_TEXT",
+    "limits_text",
     "FamilyOptions",
     "add_family_arguments",
     "prepare_family_options",
@@ -46,15 +47,19 @@ __all__ = [
 # other parameter gets its ``--NAME`` option from the selected families' definitions.
 SHORTHANDS = ("N", "eps", "a", "beta", "gamma", "alpha")
 
-#: Printed under ``--help`` of every command that takes families.
-LIMITS_TEXT = (
-    f"limits: integer parameters such as N <= {MAX_INTEGER_PARAMETER}; numbers between "
-    f"1e-{MAX_DECIMAL_EXPONENT} and 1e{MAX_DECIMAL_EXPONENT} in magnitude with at most "
-    f"{MAX_SIGNIFICANT_DIGITS} significant digits; numeric exponents in a branch of absolute "
-    f"value <= {MAX_EXPONENT}; at most {MAX_OPERATIONS} operations per branch. Past a limit "
-    f"the command stops at once with exit status 2. Exit status: 0 every claim holds, 1 a "
-    f"claim fails, 2 bad input, 3 cannot decide or internal error."
-)
+def limits_text(max_integer: int = MAX_INTEGER_PARAMETER, max_exponent: int = MAX_EXPONENT) -> str:
+    """The limits paragraph printed under ``--help`` of every command that takes families."""
+    return (
+        f"limits: integer parameters such as N <= {max_integer}; numbers between "
+        f"1e-{MAX_DECIMAL_EXPONENT} and 1e{MAX_DECIMAL_EXPONENT} in magnitude with at most "
+        f"{MAX_SIGNIFICANT_DIGITS} significant digits; numeric exponents in a branch of "
+        f"absolute value <= {max_exponent}; at most {MAX_OPERATIONS} operations per branch. "
+        f"Past a limit the command stops at once with exit status 2. Exit status: 0 every "
+        f"claim holds, 1 a claim fails, 2 bad input, 3 cannot decide or internal error."
+    )
+
+
+LIMITS_TEXT = limits_text()
 
 _OPTION_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _DEST = "param__"
@@ -70,19 +75,24 @@ class FamilyOptions:
     default_families: tuple[str, ...] = DEFAULT_FAMILIES
     parameter_defaults: Mapping[str, str] = field(default_factory=dict)
     with_parameters: bool = True
+    #: bounds of :func:`check_work` (see :mod:`gemsym.limits`)
+    max_integer: int = MAX_INTEGER_PARAMETER
+    max_exponent: int = MAX_EXPONENT
 
 
 def add_family_arguments(parser: argparse.ArgumentParser, default_N: str | None = "1",
                          default_eps: str | None = None, many: bool = True,
                          default_families: Sequence[str] | None = None,
-                         with_parameters: bool = True) -> None:
+                         with_parameters: bool = True,
+                         max_integer: int = MAX_INTEGER_PARAMETER,
+                         max_exponent: int = MAX_EXPONENT) -> None:
     """``--family`` (repeatable when ``many``), ``--param NAME=VALUE`` (repeatable), the
     shorthands ``--N --eps --a --beta --gamma --alpha``, and ``--NAME`` for every other
     parameter of the selected families (added once ``--family`` is known: see
     :func:`prepare_family_options`)."""
     defaults = {k: v for k, v in (("N", default_N), ("eps", default_eps)) if v is not None}
     families = tuple(default_families or (DEFAULT_FAMILIES if many else DEFAULT_FAMILIES[:1]))
-    options = FamilyOptions(many, families, defaults, with_parameters)
+    options = FamilyOptions(many, families, defaults, with_parameters, max_integer, max_exponent)
     parser.add_argument(
         "--family",
         action="append" if many else "store",
@@ -92,7 +102,7 @@ def add_family_arguments(parser: argparse.ArgumentParser, default_N: str | None 
         + ("; repeatable" if many else "") + f"; default: {', '.join(families)}",
     )
     parser.set_defaults(_family_options=options, _families=None)
-    parser.epilog = LIMITS_TEXT
+    parser.epilog = limits_text(max_integer, max_exponent)
     if not with_parameters:
         return
     parser.add_argument(
@@ -208,7 +218,8 @@ def bind_from_args(act: Activation, args: argparse.Namespace, defaults: bool = F
     small enough for the command's limits (:func:`check_work`)."""
     given = given_parameters(args)
     options: FamilyOptions | None = getattr(args, "_family_options", None)
-    command_defaults = options.parameter_defaults if options is not None else {}
+    options = options or FamilyOptions()
+    command_defaults = options.parameter_defaults
     values = {}
     for name in act.parameter_names:
         raw = given.get(name, command_defaults.get(name))
@@ -217,7 +228,7 @@ def bind_from_args(act: Activation, args: argparse.Namespace, defaults: bool = F
     bound = act.bind(**values)
     if defaults:
         bound = bound.with_defaults()
-    check_work(bound)
+    check_work(bound, options.max_integer, options.max_exponent)
     return bound
 
 
@@ -233,24 +244,25 @@ def _numeric_exponents(expr: sp.Basic):
             yield node.exp
 
 
-def check_work(act: Activation) -> None:
+def check_work(act: Activation, max_integer: int = MAX_INTEGER_PARAMETER,
+               max_exponent: int = MAX_EXPONENT) -> None:
     """Refuse (``ValueError``, exit 2) an activation too large for a command to finish
-    in seconds: an integer parameter above :data:`MAX_INTEGER_PARAMETER`, a numeric
-    exponent above :data:`MAX_EXPONENT` in absolute value, or a branch of more than
-    :data:`MAX_OPERATIONS` operations."""
+    in seconds: an integer parameter above ``max_integer``, a numeric exponent above
+    ``max_exponent`` in absolute value, or a branch of more than :data:`MAX_OPERATIONS`
+    operations (the bounds are those of :mod:`gemsym.limits`)."""
     for p in act.parameters:
         v = act.values.get(p.name)
-        if p.integer and v is not None and v.is_Integer and abs(v) > MAX_INTEGER_PARAMETER:
+        if p.integer and v is not None and v.is_Integer and abs(v) > max_integer:
             raise ParameterError(
-                f"{p.name} = {v} is above the command-line limit {MAX_INTEGER_PARAMETER} "
-                f"(gemsym.limits.MAX_INTEGER_PARAMETER)"
+                f"{p.name} = {v} is above the limit {max_integer} of this command "
+                f"(gemsym.limits.MAX_INTEGER_PARAMETER*)"
             )
     for b in act.branches:
         for e in _numeric_exponents(b.expr):
-            if abs(e) > MAX_EXPONENT:
+            if abs(e) > max_exponent:
                 raise ParameterError(
                     f"family {act.name!r}: exponent {e} in a branch is above the limit "
-                    f"{MAX_EXPONENT} (gemsym.limits.MAX_EXPONENT)"
+                    f"{max_exponent} of this command (gemsym.limits.MAX_EXPONENT*)"
                 )
         if sp.count_ops(b.expr) > MAX_OPERATIONS:
             raise ParameterError(

@@ -7,12 +7,15 @@ import sys
 
 import sympy as sp
 
+from ..limits import MAX_EXPONENT_VERIFY, MAX_INTEGER_PARAMETER_VERIFY
 from ..smoothness import JunctionSmoothness, SmoothnessReport, smoothness
 from .common import add_family_arguments, bound_families, expr_json, expr_text, print_json
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_family_arguments(parser, default_N="1", default_eps="symbolic")
+    # the class is read off one-sided series whose cost hardly grows with N
+    add_family_arguments(parser, default_N="1", default_eps="symbolic",
+                         max_integer=MAX_INTEGER_PARAMETER_VERIFY, max_exponent=MAX_EXPONENT_VERIFY)
     parser.add_argument("--json", action="store_true", help="print a JSON list")
 
 
