@@ -108,6 +108,11 @@ def test_several_families_share_a_parameter_only_those_that_have_it(capsys):
     (["--family", "sqish", "--param", "beta"], "--param must be NAME=VALUE"),
     (["--family", "sqish", "--param", "=2"], "--param must be NAME=VALUE"),
     (["--family", "sqish", "--beta", "2", "--param", "beta=3"], "'beta' is given twice"),
+    (["--family", "sqish", "--param", "beta=2", "--param", "beta=3"], "'beta' is given twice"),
+    # the same option twice is not "the last one wins"
+    (["--family", "e-gem", "--eps", "1e-4", "--eps", "1e-3"], "--eps is given twice"),
+    (["--family", "squareplus", "--b", "1", "--b", "2"], "--b is given twice"),
+    (["--family", "sqish", "--order", "2"], "--order is given twice"),
 ])
 def test_misuse_is_exit_2_naming_it(capsys, argv, fragment):
     code, out, err = run(capsys, *SHOW, *argv)

@@ -38,6 +38,18 @@ COMMANDS: dict[str, tuple[str, str]] = {
 _NEGATIVE_NUMBER = re.compile(r"^-\.?\d")
 
 
+class _StoreOnce(argparse._StoreAction):
+    """``store``, but an option given twice is an error: ``--eps 1e-4 --eps 1e-3`` must
+    not silently mean the last one."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        seen = namespace.__dict__.setdefault("_options_given", {})
+        if self.dest in seen:
+            parser.error(f"{option_string} is given twice ({seen[self.dest]!r} and {values!r})")
+        seen[self.dest] = values
+        super().__call__(parser, namespace, values, option_string)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors (no usage dump) and exit status 2, no prefix matching
     of options (``--b`` must never become ``--beta``), and negative numbers as values."""
@@ -46,6 +58,8 @@ class _Parser(argparse.ArgumentParser):
         kwargs["allow_abbrev"] = False
         super().__init__(*args, **kwargs)
         self._negative_number_matcher = _NEGATIVE_NUMBER
+        self.register("action", None, _StoreOnce)
+        self.register("action", "store", _StoreOnce)
         #: ``hook(parser, argv)`` run before parsing: options that depend on other
         #: options (the parameters of the families named by ``--family``)
         self.prepare_hooks: list = []
