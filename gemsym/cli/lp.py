@@ -109,7 +109,8 @@ def _text(r: LpDistance) -> list[str]:
     norm = f"||f - {r.limit.name}||_{p}"
     lines = [f"{r.activation.label} vs {r.limit.name} as {r.parameter} -> "
              f"{expr_text(r.activation.limit.value)}, p = {p}"]
-    cond = "every p >= 1" if r.condition == sp.true else str(r.condition)
+    cond = ("every p >= 1" if r.condition == sp.true else
+            "no finite p" if r.condition == sp.false else str(r.condition))
     if r.converges is False:
         lines.append(f"  {norm} = infinity (finite iff {cond})")
         lines.append(f"  why: {r.reason}")

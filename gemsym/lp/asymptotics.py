@@ -28,7 +28,8 @@ _T = sp.Symbol("t", positive=True)
 @dataclass(frozen=True)
 class End:
     """|d| ~ |coef| * r^exponent (r = |x| at an infinite end, r = distance to a finite
-    end) for kind 'power'; 'decay' = faster than any power; 'unknown' otherwise."""
+    end) for kind 'power' (exponent oo: unbounded); 'decay' = faster than any power;
+    'oscillating' = bounded by coef without tending to 0; 'unknown' otherwise."""
 
     point: sp.Expr
     side: int            # +1: approached from the right, -1: from the left
@@ -56,6 +57,9 @@ def end_behaviour(d: sp.Expr, x: sp.Symbol, point: sp.Expr, side: int) -> End:
     except (NotExpandable, Undecidable, RecursionError, TypeError, ValueError, KeyError):
         pass
     if infinite:
+        found = _end_by_limits(d, x, point, side)
+        if found is not None:
+            return found
         try:
             rate = sp.limit(sp.log(d**2) / (2 * x), x, point)
             if (rate * sp.sign(point)).is_negative:
@@ -67,10 +71,54 @@ def end_behaviour(d: sp.Expr, x: sp.Symbol, point: sp.Expr, side: int) -> End:
     return End(point, side, "unknown")
 
 
+_Y = sp.Symbol("y", positive=True)
+_K = sp.Symbol("k", positive=True)
+
+
+def _end_by_limits(d: sp.Expr, x: sp.Symbol, point: sp.Expr, side: int) -> End | None:
+    """Behaviour of d at an infinite end where no power series exists (exp, erf, sin ...),
+    from SymPy's Gruntz limits in y = |x| -> oo:
+
+    * lim d = L != 0 finite: |d| -> |L|, a power with exponent 0 (so |d|^p is integrable
+      for no finite p, and d is bounded);
+    * lim d = +-oo: unbounded (exponent oo);
+    * lim d = 0 and lim d y^k = 0 for a symbolic k > 0: faster than every power ('decay':
+      exponential, Gaussian);
+    * lim d an interval of accumulation points (AccumBounds): d oscillates without tending
+      to 0 ('oscillating'; for the elementary functions in which such d are written, the
+      set where |d| exceeds half its limsup has infinite measure, so |d|^p is not
+      integrable for finite p; bounded iff the interval is).
+    erf is rewritten through erfc first, because Gruntz handles erfc's asymptotics
+    directly (and erf's only slowly)."""
+    e = d.rewrite(sp.erfc) if d.has(sp.erf) else d
+    e = sp.expand(e.subs(x, sp.sign(point) * _Y))
+    try:
+        L = sp.limit(e, _Y, sp.oo)
+        if L.has(sp.AccumBounds):  # possibly times constants: AccumBounds(0, 1)/a
+            bound = L.replace(lambda z: isinstance(z, sp.AccumBounds),
+                              lambda z: sp.Max(sp.Abs(z.min), sp.Abs(z.max)))
+            if all(z.min != z.max for z in L.atoms(sp.AccumBounds)) and bound.is_nonzero:
+                if bound.is_finite:
+                    return End(point, side, "oscillating", sp.S.Zero, bound)
+                return End(point, side, "power", sp.oo)
+            return None
+        if L in (sp.oo, -sp.oo, sp.zoo):
+            return End(point, side, "power", sp.oo)
+        if L.is_nonzero and L.is_finite:
+            return End(point, side, "power", sp.S.Zero, L)
+        if L.is_zero and sp.limit(e * _Y**_K, _Y, sp.oo) == 0:
+            return End(point, side, "decay")
+    except (NotImplementedError, ValueError, TypeError, AttributeError):
+        pass
+    return None
+
+
 def end_condition(end: End, p: sp.Expr) -> sp.Basic:
     """When |d|^p is integrable near the end (p < oo), or |d| bounded there (p = oo)."""
     if end.kind == "decay":
         return sp.true
+    if end.kind == "oscillating":
+        return sp.true if p == sp.oo else sp.false
     if end.kind == "unknown":
         return sp.Symbol(f"unknown({end.where})")
     e = end.exponent
@@ -106,11 +154,15 @@ def decide(cond: sp.Basic, act: Activation) -> bool | None:
 
 def describe(end: End, x: sp.Symbol) -> str:
     if end.kind == "decay":
-        return f"{end.where}: |f - limit| decays exponentially"
+        return f"{end.where}: |f - limit| decays faster than every power"
     if end.kind == "unknown":
         return f"{end.where}: behaviour of |f - limit| not determined"
+    if end.kind == "oscillating":
+        return f"{end.where}: f - limit oscillates without tending to 0 (|f - limit| <= {end.coef})"
     if end.exponent == sp.oo:
-        return f"{end.where}: |f - limit| grows exponentially"
+        return f"{end.where}: |f - limit| is unbounded"
+    if end.exponent == 0 and end.point in (sp.oo, -sp.oo):
+        return f"{end.where}: f - limit tends to {end.coef} != 0"
     r = f"|{x}|" if end.point in (sp.oo, -sp.oo) or end.point == 0 else f"|{x - end.point}|"
     return f"{end.where}: |f - limit| ~ {sp.Abs(end.coef)} * {r}^({end.exponent})"
 
