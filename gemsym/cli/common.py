@@ -15,7 +15,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import sympy as sp
 
 from ..activation import Activation
-from ..families import DEFAULT_FAMILIES, FAMILIES, get_family
+from ..families import DEFAULT_FAMILIES, get_family
 from ..limits import (
     MAX_DECIMAL_EXPONENT,
     MAX_EXPONENT,
@@ -42,10 +42,12 @@ __all__ = [
     "print_json",
 ]
 
-# CLI spellings kept for every command that takes families, whichever families are
-# selected: the parameters of the built-in GEM, Sqish, leaky-ReLU and ELU families.  Every
-# other parameter gets its ``--NAME`` option from the selected families' definitions.
+#: Options every command that takes families accepts, whichever families are selected
+#: (the spellings scripts used before parameters came from the definitions; a value for a
+#: parameter no selected family has is still an error).  Every other parameter gets its
+#: ``--NAME`` option from the selected families' definitions.
 SHORTHANDS = ("N", "eps", "a", "beta", "gamma", "alpha")
+
 
 def limits_text(max_integer: int = MAX_INTEGER_PARAMETER, max_exponent: int = MAX_EXPONENT) -> str:
     """The limits paragraph printed under ``--help`` of every command that takes families."""
@@ -97,8 +99,9 @@ def add_family_arguments(parser: argparse.ArgumentParser, default_N: str | None 
         "--family",
         action="append" if many else "store",
         metavar="NAME",
-        help=f"built-in ({', '.join(FAMILIES)}) or module:attribute (a module in the current "
-        f"folder or on sys.path; the attribute an Activation or a function returning one)"
+        help="a built-in family (`gemsym list` shows them) or module:attribute (a module in "
+        "the current folder or on sys.path; the attribute an Activation or a function "
+        "returning one)"
         + ("; repeatable" if many else "") + f"; default: {', '.join(families)}",
     )
     parser.set_defaults(_family_options=options, _families=None)
@@ -160,9 +163,11 @@ def prepare_family_options(parser: argparse.ArgumentParser, argv: Sequence[str])
         for p in act.parameters:
             owners.setdefault(p.name, []).append(act)
     for name, acts in owners.items():
-        p = acts[0].parameter(name)
-        text = f"{', '.join(a.name for a in acts)}: {p.description + '; ' if p.description else ''}" \
-               f"{p.domain_text} or 'symbolic'"
+        # one clause per family: the same name may have different domains (alpha)
+        text = "; ".join(
+            f"{a.name}: " + (f"{p.description}, " if p.description else "") + p.domain_text
+            for a in acts for p in [a.parameter(name)]
+        ) + ", or 'symbolic'"
         if f"--{name}" in taken:
             for action in parser._actions:
                 if f"--{name}" in action.option_strings and action.dest == _DEST + name:
