@@ -38,7 +38,7 @@ def load(name: str) -> dict:
 
 
 def certificates(kind: str) -> list[str]:
-    return sorted(p.stem for p in PROOFS.glob("*.json") if load(p.stem)["kind"] == kind)
+    return sorted(p.stem for p in PROOFS.glob("[!.]*.json") if load(p.stem)["kind"] == kind)
 
 
 def parse(text: str, cert: dict) -> sp.Expr:
@@ -133,7 +133,10 @@ def test_committed_proofs_are_what_prove_writes(tmp_path):
     match, mismatch, errors = filecmp.cmpfiles(PROOFS, out, fresh, shallow=False)
     assert not mismatch and not errors, f"regenerate with `gemsym prove --out proofs`: {mismatch}"
     readme = (PROOFS / "README.md").read_text()
-    assert sum(1 for line in readme.splitlines() if line.startswith("- [`")) == len(fresh) // 2
+    theorems = [n for n in fresh if n.endswith(".md") and n != "README.md"]
+    assert sum(1 for line in readme.splitlines() if line.startswith("- [`")) == len(theorems)
+    assert set(fresh) == {"README.md", ".gemsym-manifest.json"} | set(theorems) | {
+        n[: -len(".md")] + ".json" for n in theorems}
 
 
 def test_cli_list_and_bad_theorem():
@@ -144,7 +147,7 @@ def test_cli_list_and_bad_theorem():
                                     capture_output=True, text=True, timeout=60, cwd=ROOT)
     listed = run("--list")
     assert listed.returncode == 0
-    assert sorted(listed.stdout.split()) == sorted(p.stem for p in PROOFS.glob("*.json"))
+    assert sorted(listed.stdout.split()) == sorted(p.stem for p in PROOFS.glob("[!.]*.json"))
     bad = run("--only", "no-such-theorem", "--out", str(ROOT / "proofs-never-written"))
     assert bad.returncode == 2 and "no-such-theorem" in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1

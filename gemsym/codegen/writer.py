@@ -5,8 +5,6 @@ swapped in (an interrupted run leaves the previous package intact)."""
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Sequence
 
@@ -311,25 +309,45 @@ def render_package(families: Sequence[Activation], lib: str = "torch_bridge") ->
     return {k: v.rstrip("\n") + "\n" for k, v in files.items()}
 
 
+#: Names a generated package may not take: PyTorch's own op namespaces and the libraries it
+#: imports (registering ``torch.ops.<name>`` there, or shadowing them on ``sys.path``, breaks
+#: them); compared case-insensitively (case-insensitive file systems) with the standard library.
+RESERVED_NAMES = frozenset({
+    "torch", "aten", "prim", "prims", "triton", "sympy", "numpy", "mpmath", "scipy",
+    "matplotlib", "gemsym", "quantized", "onnx", "inductor", "higher_order", "c10d",
+    "rngprims", "debugprims", "profiler", "mkldnn", "mkl", "cuda", "cudnn", "nccl",
+})
+
+
+def check_package_name(name: str, option: str = "--out") -> str:
+    """``name`` if it can name the generated package and its ``torch.library`` namespace:
+    an ASCII, non-keyword Python identifier, not only underscores, not reserved
+    (:data:`RESERVED_NAMES`, the standard library); else a ValueError naming it."""
+    import keyword
+    import sys
+
+    allowed = ("allowed: an ASCII Python identifier (letters, digits, '_', not starting with "
+               "a digit), not a keyword, not only underscores, not the name of torch, its "
+               "namespaces or a standard module")
+    reserved = {n.lower() for n in RESERVED_NAMES | set(getattr(sys, "stdlib_module_names", ()))}
+    if (not name.isascii() or not name.isidentifier() or keyword.iskeyword(name)
+            or keyword.issoftkeyword(name) or not name.strip("_")):
+        raise ValueError(f"{option}: package name {name!r} is not usable; {allowed}")
+    if name.lower() in reserved:
+        raise ValueError(f"{option}: package name {name!r} is reserved; {allowed}")
+    return name
+
+
 def write_package(families: Sequence[Activation], out: str | os.PathLike) -> list[Path]:
-    """Write the package into ``out`` atomically: built in a temporary sibling folder,
-    then swapped in with ``os.replace``."""
-    out = Path(out).resolve()
-    lib = "".join(ch if ch.isalnum() else "_" for ch in out.name) or "torch_bridge"
-    files = render_package(families, lib=lib)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        for name, text in files.items():
-            (tmp / name).write_text(text, encoding="utf-8")
-        old = None
-        if out.exists():
-            old = out.parent / f".{out.name}.old.{os.getpid()}"
-            os.replace(out, old)
-        os.replace(tmp, out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return [out / name for name in files]
+    """Write the whole package into ``out`` (its last component names the package and the
+    op namespace) through :class:`~gemsym.output_tree.OutputTree`: only a missing, empty or
+    ``gemsym codegen``-written folder, swapped in atomically."""
+    from ..output_tree import OutputTree
+
+    tree = OutputTree(out, "gemsym codegen")  # checks the path; touches nothing yet
+    lib = check_package_name(tree.path.name)
+    with tree:
+        files = render_package(families, lib=lib)
+        written = [tree.write_text(name, text) for name, text in files.items()]
+        tree.commit()
+    return written

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import time
+from contextlib import closing
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -21,7 +22,8 @@ from typing import Callable, Sequence
 from . import data, distances, measured, plots
 from .data import FigureData
 from .style import STYLES, Style, save, use
-from .writer import check_replaceable, csv_text, install_files, install_folder, new_build_dir, readme_text, write_text
+from ..output_tree import OutputTree
+from .writer import csv_text, readme_text, write_text
 
 __all__ = ["Figure", "FIGURES", "FORMATS", "parse_formats", "check_names", "generate", "owner"]
 
@@ -186,31 +188,52 @@ def _collect(name: str) -> tuple[FigureData | None, float]:
     return FIGURES[name].collect(), time.perf_counter() - t0
 
 
+def _watch_parent(parent: int) -> None:
+    """Pool worker set-up: leave Ctrl-C to the parent (which terminates the pool) and exit
+    as soon as the parent is gone, even killed by SIGKILL (no orphan keeps computing)."""
+    import signal
+    import threading
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def _collected(names: Sequence[str], jobs: int):
     """Yield (name, data, seconds) in ``names`` order; with jobs > 1 the data are
-    collected in worker processes, the most expensive first, while drawing goes on."""
+    collected in worker processes, the most expensive first, while drawing goes on.
+    Closing the generator (an error, a signal) terminates the workers."""
     if jobs <= 1 or len(names) <= 1:
         for name in names:
             yield (name, *_collect(name))
         return
     import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
 
     methods = mp.get_all_start_methods()
     ctx = mp.get_context("fork" if "fork" in methods else methods[0])
-    with ProcessPoolExecutor(min(jobs, len(names)), mp_context=ctx) as pool:
+    # Pool's exit is terminate(): workers stop at once, not after their current figure
+    with ctx.Pool(min(jobs, len(names)), initializer=_watch_parent,
+                  initargs=(os.getpid(),)) as pool:
         order = sorted(names, key=lambda n: -FIGURES[n].cost)
-        futures = {n: pool.submit(_collect, n) for n in order}
+        results = {n: pool.apply_async(_collect, (n,)) for n in order}
         for name in names:
-            yield (name, *futures[name].result())
+            yield (name, *results[name].get())
 
 
 def generate(out: str | Path, formats: Sequence[str] = ("pdf", "png"), only: Sequence[str] | None = None,
              style: str = "paper", command: str | None = None, jobs: int | None = None) -> dict:
     """Write the figures (all, or ``only`` those) with their CSVs and README.md to ``out``.
 
-    Without ``only`` the folder is replaced as a whole; with it the named figures' files
-    are replaced and README.md is rewritten for every figure present.  ``jobs`` worker
+    The folder is written through :class:`~gemsym.output_tree.OutputTree` (missing, empty or
+    written by ``gemsym figures``; swapped in atomically).  Without ``only`` it is replaced
+    as a whole; with it the named figures' files are replaced, the other figures' files kept
+    and README.md rewritten for every figure present.  ``jobs`` worker
     processes collect the data (default: the number of CPUs, at most 4).  Returns
     {'written': [...], 'skipped': [...], 'seconds': {name: s}}."""
     from .. import __version__
@@ -225,40 +248,35 @@ def generate(out: str | Path, formats: Sequence[str] = ("pdf", "png"), only: Seq
             command += f" --format {','.join(formats)}"
         if style != "paper":
             command += f" --style {style}"
-    out = Path(out)
-    check_replaceable(out)
+    tree = OutputTree(out, "gemsym figures")  # checks the path; touches nothing yet
     if jobs is None:
         jobs = min(os.cpu_count() or 1, 4)
     if not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"--jobs must be a positive integer (got {jobs!r})")
-    build = new_build_dir(out)
     written, skipped, seconds, files = [], [], {}, []
-    try:
-        for name, fd, spent in _collected(names, jobs):
+    with tree, closing(_collected(names, jobs)) as collected:
+        for name, fd, spent in collected:
             if fd is None:
                 skipped.append(name)
                 continue
             t0 = time.perf_counter()
-            files += _render(FIGURES[name], fd, STYLES[style], formats, build)
+            files += _render(FIGURES[name], fd, STYLES[style], formats, tree.build)
             written.append(name)
             seconds[name] = spent + time.perf_counter() - t0
-        present = set(files) | (set(p.name for p in out.iterdir()) if only and out.is_dir() else set())
+        kept = []
+        if only and tree.previous is not None:
+            # the figures not redrawn keep their files (a figure redrawn loses its old formats)
+            kept = tree.keep(f for f in tree.previous.files
+                             if f != "README.md" and owner(f) not in written)
+        present = set(files) | set(kept)
         entries = []
         for name, f in FIGURES.items():
             image = next((f"{name}.{x}" for x in ("png", "svg", "pdf") if f"{name}.{x}" in present), None)
             if image is not None:
                 csvs = sorted(p for p in present if p.endswith(".csv") and owner(p) == name)
                 entries.append((name, f.caption, image, csvs))
-        write_text(build / "README.md", readme_text(entries, __version__, command))
-        if only:
-            install_files(build, out, files + ["README.md"])
-        else:
-            install_folder(build, out)
-    finally:
-        if build.exists():
-            import shutil
-
-            shutil.rmtree(build)
+        tree.write_text("README.md", readme_text(entries, __version__, command))
+        tree.commit()
     return {"written": written, "skipped": skipped, "seconds": seconds}
 
 
