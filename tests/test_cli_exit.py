@@ -283,3 +283,20 @@ def test_fuzz_table_every_exit_is_a_documented_status(capsys, tmp_path, monkeypa
         seen[code] = seen.get(code, 0) + 1
     # the table is mostly bad input: most of it must be refused as such
     assert seen.get(2, 0) >= 0.8 * len(FUZZ), seen
+
+
+def test_broken_pipe_is_quiet(capsys, monkeypatch):
+    class ClosedPipe:
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self):
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def fileno(self):
+            raise OSError("no file descriptor")
+
+    monkeypatch.setattr(sys, "stdout", ClosedPipe())
+    assert main(["verify-smoothness", "--family", "relu"]) == 0
+    monkeypatch.undo()
+    assert capsys.readouterr().err == ""
