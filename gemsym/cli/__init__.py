@@ -2,8 +2,13 @@
 
 Each subcommand lives in its own module of this package with ``add_arguments(parser)`` and
 ``run(args) -> int``; only the module of the command being run is imported, so that
-``gemsym verify-smoothness`` never pays for torch or matplotlib.  Bad input is one line on
-stderr and exit status 2.
+``gemsym verify-smoothness`` never pays for torch or matplotlib.
+
+Exit statuses mean one thing for every command: 0 every claim holds, 1 a claim fails,
+2 bad input (a ``ValueError`` raised by gemsym's own checks, argparse's errors), 3 the
+answer cannot be decided or an internal error, 130 interrupted.  Each is one line on
+stderr; ``--debug``, before or after the command, lets the traceback through.  Options
+are never abbreviated, an option given twice is an error, and ``-1e9`` is a value.
 """
 
 from __future__ import annotations
