@@ -19,7 +19,7 @@ import sympy as sp
 
 from .parameters import Parameter, ParameterError, ValueLike
 
-__all__ = ["X", "Branch", "Limit", "Activation"]
+__all__ = ["X", "Branch", "Limit", "Activation", "order_points"]
 
 #: The input variable shared by every built-in family.
 X = sp.Symbol("x", real=True)
@@ -125,9 +125,11 @@ class Activation:
         """Split one expression with ``Abs``, ``Max``, ``Min``, ``Heaviside``, ``sign`` or
         ``Piecewise`` into branches at ``junctions``: on each interval every such switch
         is resolved at an interior point, so the junctions must be where they switch.
-        The values are given back only to numerical parameters, so the signs of
-        parameter-dependent switch arguments must not depend on the parameters."""
-        points = sorted((sp.sympify(j) for j in junctions), key=float)
+        Junctions may depend on parameters (SmeLU's -beta, beta) when their order follows
+        from the parameters' assumptions; a switch whose sign at an interior point the
+        assumptions do not decide is resolved at the parameters' value 1, so such signs
+        must not depend on the parameters."""
+        points = order_points([sp.sympify(j) for j in junctions])
         bounds = [sp.S.NegativeInfinity, *points, sp.S.Infinity]
         pieces = [
             _resolve_switches(sp.sympify(expr), x, _interior_point(lo, hi))
@@ -273,6 +275,32 @@ class Activation:
         return f
 
 
+def order_points(points: Sequence[sp.Expr]) -> list[sp.Expr]:
+    """``points`` sorted increasingly, duplicates removed; points may depend on parameters
+    (-beta < 0 < beta for beta > 0) when the sign of every difference follows from the
+    parameters' assumptions, else ValueError naming the pair."""
+    out: list[sp.Expr] = []
+    for c in points:
+        c = sp.sympify(c)
+        i = 0
+        while i < len(out):
+            d = sp.simplify(c - out[i]) if not (c - out[i]).is_number else c - out[i]
+            if d.is_zero:
+                break
+            if d.is_positive:
+                i += 1
+                continue
+            if d.is_negative:
+                out.insert(i, c)
+                break
+            raise ValueError(
+                f"junctions: the order of {out[i]} and {c} depends on the parameter values; "
+                "allowed: junctions whose order follows from the parameters' domains")
+        else:
+            out.append(c)
+    return out
+
+
 def _interior_point(lo: sp.Expr, hi: sp.Expr) -> sp.Expr:
     if lo == sp.S.NegativeInfinity and hi == sp.oo:
         return sp.Rational(1, 7)
@@ -288,6 +316,8 @@ def _resolve_switches(expr: sp.Expr, x: sp.Symbol, point: sp.Expr) -> sp.Expr:
 
     def sign_at(arg: sp.Expr) -> int:
         value = arg.subs(x, point)
+        if value.is_positive or value.is_negative:  # decided by the parameters' assumptions
+            return 1 if value.is_positive else -1
         free = value.free_symbols
         if free:
             value = value.subs({s: 1 for s in free})

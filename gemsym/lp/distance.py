@@ -40,10 +40,10 @@ from typing import Sequence
 import mpmath
 import sympy as sp
 
-from ..activation import Activation
+from ..activation import Activation, order_points
 from ..families import FAMILIES, e_gem, sqish
 from .asymptotics import P, End, decide, describe, end_behaviour, end_condition, scaling_symmetry
-from .integrals import half_line_integral, half_line_sup
+from .integrals import finite_interval_part, half_line_integral, half_line_sup
 from .certify import CertifiedValue, Check, NotCertified, certify
 from .quadrature import (Estimate, NotConverged, independent_check, interior_point, norm_by_quadrature,
                          piecewise_numeric, size_at_scale, stable, sup_by_critical_point, to_mpf)
@@ -147,10 +147,7 @@ def _simplify(e: sp.Expr) -> sp.Expr:
 
 def _pieces(f: Activation, g: Activation) -> list[_Piece]:
     """f - g on every interval between the junctions of f and g (zero pieces dropped)."""
-    points = set(f.junctions) | set(g.junctions)
-    if any(not c.is_number for c in points):
-        raise ValueError(f"{f.name}: junctions must be numbers for the L^p distance (got {sorted(map(str, points))})")
-    bounds = [-sp.oo, *sorted(points, key=float), sp.oo]
+    bounds = [-sp.oo, *order_points([*f.junctions, *g.junctions]), sp.oo]
     out = []
     for lo, hi in zip(bounds, bounds[1:]):
         m = interior_point(lo, hi)
@@ -282,9 +279,10 @@ def lp_distance(act: Activation, p, *, dps: int = 30, check: bool = True,
     # scaling and rate -------------------------------------------------------------
     rate, scaling = None, None
     if lam in work.free_symbols and act.limit.value in (0, sp.oo) and pieces:
-        found = [scaling_symmetry(d, x, lam, -1 if pc.upper == 0 else 1) for pc, d in zip(pieces, diffs)]
+        found = [scaling_symmetry(d, x, lam, -1 if pc.upper.is_nonpositive else 1)
+                 for pc, d in zip(pieces, diffs)]
         if all(found) and len(set(found)) == 1 and all(
-            pc.lower in (0, -sp.oo) and pc.upper in (0, sp.oo) for pc in pieces
+            _scales_like(c, lam, found[0][0]) for pc in pieces for c in (pc.lower, pc.upper)
         ):
             scaling = found[0]
             alpha, beta = scaling
@@ -405,23 +403,37 @@ def _tidy(e: sp.Expr) -> sp.Expr:
         return e
 
 
+def _scales_like(c: sp.Expr, lam: sp.Symbol, alpha: sp.Expr) -> bool:
+    """The junction c moves with the scaling x = lam^alpha u: c = c(lam = 1) lam^alpha
+    (0 and +-oo always do; SmeLU's +-beta does for alpha = 1)."""
+    if c in (0, sp.oo, -sp.oo):
+        return True
+    return is_zero(c - c.subs(lam, 1) * lam**alpha)
+
+
 def _closed_form(pieces, diffs, ends, x, lam, p, scaling, notes) -> sp.Expr | None:
     """Sum over the pieces of \\int |d|^p (resp. max of sup |d|), each mapped to u > 0
     (``ends``: the behaviour at the lower and upper end of every piece, in order)."""
     parts = []
     for i, (pc, d) in enumerate(zip(pieces, diffs)):
         lower, upper = ends[2 * i], ends[2 * i + 1]
+        lo, hi = pc.lower, pc.upper
         if scaling is not None:
-            d = d.subs(lam, 1)
-        if pc.lower != -sp.oo and pc.upper == sp.oo:
-            h = d.subs(x, pc.lower + _U)
+            d, lo, hi = d.subs(lam, 1), lo.subs(lam, 1), hi.subs(lam, 1)
+        if lo != -sp.oo and hi == sp.oo:
+            h = d.subs(x, lo + _U)
             near, far = lower, upper
-        elif pc.lower == -sp.oo and pc.upper != sp.oo:
-            h = d.subs(x, pc.upper - _U)
+        elif lo == -sp.oo and hi != sp.oo:
+            h = d.subs(x, hi - _U)
             near, far = upper, lower
         else:
-            notes.append(f"no closed form on ({pc.lower}, {pc.upper}): only half-lines are reduced")
-            return None
+            part = finite_interval_part(d, x, lo, hi, _U, p)
+            if part is None:
+                notes.append(f"no closed form found on ({pc.lower}, {pc.upper}) for |{d}|"
+                             + ("" if p == sp.oo else f"^{p}"))
+                return None
+            parts.append(part)
+            continue
         h = _simplify(h)
         if p == sp.oo:
             at_lam_1 = {lam: 1} if scaling is not None else {}

@@ -16,7 +16,7 @@ import sympy as sp
 from .asymptotics import End
 from ..series import is_zero
 
-__all__ = ["half_line_integral", "half_line_sup", "beta_integral", "exp_series_integral"]
+__all__ = ["finite_interval_part", "half_line_integral", "half_line_sup", "beta_integral", "exp_series_integral"]
 
 
 @lru_cache(maxsize=1)
@@ -176,3 +176,38 @@ def half_line_sup(h: sp.Expr, u: sp.Symbol, ends: Sequence[End]) -> sp.Expr | No
     if not values:
         return None
     return values[0] if len(values) == 1 else sp.Max(*values)
+
+
+def finite_interval_part(d: sp.Expr, x: sp.Symbol, lo: sp.Expr, hi: sp.Expr, u: sp.Symbol,
+                         p: sp.Expr) -> sp.Expr | None:
+    """\\int_lo^hi |d|^p dx (resp. sup |d| there for p = oo) on a bounded interval, by
+    SymPy's integrate after x = lo + u or x = hi - u (0 < u < hi - lo) has made d of
+    constant sign with a positive base (SmeLU's (x + beta)^2/(4 beta) pieces).  Returns None
+    when d's sign is not constant or SymPy leaves an integral or a case split."""
+    length = sp.simplify(hi - lo)
+    for h in (d.subs(x, lo + u), d.subs(x, hi - u)):
+        h = sp.factor(sp.simplify(h))
+        # every factor depending on u must have a base positive for u > 0 (then the
+        # powers below split safely, and the sign of h is that of the constant factor)
+        const, dep = h.as_independent(u, as_Add=False)
+        if not all(f.as_base_exp()[0].is_positive for f in sp.Mul.make_args(dep)):
+            continue
+        sign = 1 if const.is_positive else (-1 if const.is_negative else None)
+        if sign is None:
+            continue
+        g = sp.powdenest(sp.expand_power_base(sign * h, force=True), force=True)
+        if p == sp.oo:
+            try:
+                crit = [r for r in sp.solve(sp.diff(g, u), u) if (r > 0) == sp.true and (r < length) == sp.true]
+            except (NotImplementedError, TypeError):
+                continue
+            values = [sp.simplify(g.subs(u, v)) for v in (sp.S.Zero, length, *crit)]
+            return values[0] if len(values) == 1 else sp.Max(*values)
+        try:
+            result = sp.integrate(g ** p, (u, 0, length))
+        except (NotImplementedError, ValueError, TypeError):
+            continue
+        if not result.has(sp.Integral, sp.Piecewise):
+            # sin(pi p) cos(pi p)/sin(2 pi p) = 1/2 is left by integrate for symbolic p
+            return sp.simplify(sp.trigsimp(result) if result.has(sp.sin, sp.cos) else result)
+    return None

@@ -14,7 +14,7 @@ from typing import Callable
 import mpmath
 import sympy as sp
 
-from ..activation import Activation
+from ..activation import Activation, order_points
 
 __all__ = ["NotConverged", "norm_by_quadrature", "sup_by_critical_point", "independent_check", "Estimate", "branch_differences", "stable",
            "size_at_scale", "piecewise_numeric", "interior_point", "to_mpf"]
@@ -288,8 +288,7 @@ def branch_differences(act: Activation, scale, size=None) -> list:
     tolerance of the difference is relative to ``size``, the typical |f - g| at the
     scale; when it is not given it is measured first, from the branches too."""
     f, g, x = act, act.limit.function, act.x
-    points = sorted(set(f.junctions) | set(g.junctions), key=float)
-    bounds = [-sp.oo, *points, sp.oo]
+    bounds = [-sp.oo, *order_points([*f.junctions, *g.junctions]), sp.oo]
     if size is None:
         rough = branch_differences(act, scale, mpmath.mpf(1))
         size = size_at_scale(piecewise_numeric(rough), [(lo, hi) for lo, hi, _ in rough], scale)
