@@ -297,14 +297,15 @@ def test_sigkill_at_any_point_leaves_old_or_new_output(area, point):
     assert _state(out) == "third"
 
 
-def test_sigterm_removes_the_build_folder(area):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_sigterm_or_sigint_removes_the_build_folder(area, sig):
     out = area / "o"
     _fake(out, "old")
     proc = _spawn(area, out, "new", pause=30)
     assert proc.stdout.readline() == "open\n"
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(sig)
     proc.communicate(timeout=30)
-    assert proc.returncode == 128 + signal.SIGTERM
+    assert proc.returncode == (128 + signal.SIGTERM if sig == signal.SIGTERM else -signal.SIGINT)
     assert _state(out) == "old" and _leftovers(area, "o") == []
 
 
@@ -395,7 +396,7 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT])
 def test_killed_figures_leave_no_workers_and_no_build_folder(tmp_path, sig):
     out = tmp_path / "figs"
     proc = subprocess.Popen([sys.executable, "-m", "gemsym", "figures", "--out", str(out),
@@ -416,6 +417,8 @@ def test_killed_figures_leave_no_workers_and_no_build_folder(tmp_path, sig):
     assert not any(_alive(w) for w in workers), "a pool worker outlived gemsym figures"
     if sig == signal.SIGTERM:
         assert proc.returncode == 128 + signal.SIGTERM
+    elif sig == signal.SIGINT:
+        assert proc.returncode == 130 and err.count("\n") == 1  # "interrupted"
     else:
         with OutputTree(out, "gemsym figures"):  # the next run removes the build folder
             pass
