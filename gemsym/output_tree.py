@@ -330,8 +330,8 @@ class OutputTree:
             os.rename(build, self.path)
             self._committed = True
             _kill_point("after-rename-new")
-        if os.path.lexists(self._journal):
-            shutil.rmtree(self._journal)
+            if os.path.lexists(self._journal):
+                shutil.rmtree(self._journal)
         return [self.path / r for r in sorted(scan.files)]
 
     def _late(self, rel: str, what: str) -> OutputError:
@@ -351,7 +351,8 @@ class OutputTree:
 
 @contextmanager
 def _signals_deferred() -> Iterator[None]:
-    """SIGINT/SIGTERM wait until the block (the two renames) is done, then take effect."""
+    """SIGINT/SIGTERM wait until the block (the swap and the journal's removal) is done,
+    then take effect."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return

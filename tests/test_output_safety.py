@@ -309,6 +309,22 @@ def test_sigterm_or_sigint_removes_the_build_folder(area, sig):
     assert _state(out) == "old" and _leftovers(area, "o") == []
 
 
+def test_a_signal_during_the_swap_waits_until_the_swap_is_done(area, monkeypatch):
+    out = area / "o"
+    _fake(out, "old")
+    real = os.rename
+
+    def rename(src, dst):
+        real(src, dst)
+        if Path(dst).name == ".o.gemsym-old":  # between the two renames
+            signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(os, "rename", rename)
+    with pytest.raises(KeyboardInterrupt):
+        _fake(out, "new")
+    assert _state(out) == "new" and _leftovers(area, "o") == []
+
+
 def test_two_concurrent_runs_are_serialised(area):
     out = area / "o"
     first = _spawn(area, out, "first", pause=1.0)
