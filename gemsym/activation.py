@@ -19,7 +19,7 @@ import sympy as sp
 
 from .parameters import Parameter, ParameterError, ValueLike
 
-__all__ = ["X", "Branch", "Limit", "Activation", "order_points"]
+__all__ = ["X", "Branch", "Limit", "Activation", "BranchError", "check_real_branches", "order_points"]
 
 #: The input variable shared by every built-in family.
 X = sp.Symbol("x", real=True)
@@ -273,6 +273,65 @@ class Activation:
             return funcs[-1](t)
 
         return f
+
+
+class BranchError(ValueError):
+    """A branch that is not a real function on its interval (complex, NaN, zoo)."""
+
+
+def _sample_values(act: "Activation") -> dict:
+    """A value for every parameter still symbolic: its default, else 1 (only used to
+    probe whether branches are real, never for a result)."""
+    values = {}
+    for p in act.parameters:
+        if p.symbol in act.free_symbols or any(p.symbol in b.lower.free_symbols for b in act.branches):
+            values[p.symbol] = p.default if p.default is not None else sp.S.One
+    return values
+
+
+def check_real_branches(act: "Activation") -> None:
+    """Raise :class:`BranchError` naming the branch when a branch is NaN or zoo, or takes
+    a non-real value at points inside its interval (sqrt(x) for x < 0): the analyses
+    assume real functions.  Probed at three points of each interval with the symbolic
+    parameters at their defaults; a branch that is real there may still fail elsewhere."""
+    sample = _sample_values(act)
+    for i, b in enumerate(act.branches):
+        where = f"branch {i + 1} of {act.name} ({_interval_text(b)}: {b.expr})"
+        if b.expr.has(sp.nan, sp.zoo) or b.expr in (sp.oo, -sp.oo):
+            raise BranchError(f"{where} is not a finite real function (NaN or infinite); "
+                              "allowed: real expressions finite inside their interval")
+        lo, hi = sp.sympify(b.lower).subs(sample), sp.sympify(b.upper).subs(sample)
+        if lo == -sp.oo and hi == sp.oo:
+            points = [sp.Rational(-5, 3), sp.Rational(2, 7), sp.Rational(7, 3)]
+        elif lo == -sp.oo:
+            points = [hi - sp.Rational(1, 7), hi - 1, hi - sp.Rational(17, 3)]
+        elif hi == sp.oo:
+            points = [lo + sp.Rational(1, 7), lo + 1, lo + sp.Rational(17, 3)]
+        else:
+            points = [lo + (hi - lo) * k for k in (sp.Rational(1, 7), sp.Rational(1, 2), sp.Rational(6, 7))]
+        expr = b.expr.subs(sample)
+        for t in points:
+            try:
+                v = sp.N(expr.subs(act.x, t), 20)
+            except (TypeError, ValueError, ZeroDivisionError):
+                continue
+            if v.has(sp.nan):
+                raise BranchError(f"{where} is NaN at x = {t}; allowed: real expressions")
+            re, im = v.as_real_imag()
+            if im.is_number and im != 0 and abs(im) > 1e-15 * (1 + abs(re)):
+                raise BranchError(f"{where} is not real at x = {t} (value {sp.N(v, 6)}); "
+                                  "allowed: expressions real on their interval")
+
+
+def _interval_text(b: Branch) -> str:
+    lo, hi = b.lower, b.upper
+    if lo == -sp.oo and hi == sp.oo:
+        return "all x"
+    if lo == -sp.oo:
+        return f"x < {hi}"
+    if hi == sp.oo:
+        return f"x > {lo}"
+    return f"{lo} < x < {hi}"
 
 
 def order_points(points: Sequence[sp.Expr]) -> list[sp.Expr]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from .activation import Activation
+from .activation import Activation, check_real_branches
 from .series import NotExpandable, SeriesEngine, Undecidable, is_zero, tidy
 
 __all__ = ["Case", "JunctionSmoothness", "SmoothnessReport", "junction_smoothness", "smoothness"]
@@ -246,7 +246,10 @@ def branches_regular(act: Activation) -> bool | None:
 
 
 def smoothness(act: Activation) -> SmoothnessReport:
-    """The class at every junction of ``act`` and whether it meets the claimed class."""
+    """The class at every junction of ``act`` and whether it meets the claimed class.
+    Raises :class:`~gemsym.activation.BranchError` (a ValueError) for a branch that is not
+    a real function (complex, NaN, zoo): no class is claimed for it."""
+    check_real_branches(act)
     regular = branches_regular(act)
     if len(act.branches) == 1:
         results = (JunctionSmoothness(None, INF, regular_branches=regular),)

@@ -40,7 +40,7 @@ from typing import Sequence
 import mpmath
 import sympy as sp
 
-from ..activation import Activation, order_points
+from ..activation import Activation, check_real_branches, order_points
 from ..families import FAMILIES, e_gem, sqish
 from .asymptotics import P, End, decide, describe, end_behaviour, end_condition, scaling_symmetry
 from .integrals import finite_interval_part, half_line_integral, half_line_sup
@@ -230,6 +230,7 @@ def lp_distance(act: Activation, p, *, dps: int = 30, check: bool = True,
     family before binding (needed for the rate of a user family whose limiting parameter
     is bound; built-in families are rebuilt from the registry)."""
     p = parse_p(p)
+    check_real_branches(act)
     if act.limit is None:
         raise ValueError(
             f"family {act.name!r} declares no limit; families with one: {_families_with_limit()}"
