@@ -30,6 +30,7 @@ import errno
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import tempfile
@@ -55,6 +56,9 @@ CACHE_DIRS = frozenset({"__pycache__"})
 KILL_ENV = "GEMSYM_TEST_KILL_AT"
 
 _FORMAT = 1
+#: OSErrors that say something about the path the user gave (exit 2), not about gemsym
+_USER_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.ENAMETOOLONG,
+                          errno.ELOOP})
 _DIR_MODE = 0o755
 _FILE_MODE = 0o644
 
@@ -204,7 +208,7 @@ class OutputTree:
                                                prefix=f".{self.path.name}-build-"))
         except OSError as exc:
             self._release()
-            if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            if exc.errno in _USER_ERRNOS:
                 raise self._os_error(exc) from exc
             raise
         except BaseException:
@@ -248,10 +252,11 @@ class OutputTree:
                 shutil.rmtree(j)
             else:
                 os.rename(j, self.path)
-        prefix = f".{self.path.name}-build-"
+        # exactly mkdtemp's names: not the journal of a sibling target called "NAME-build-x"
+        pattern = re.compile(re.escape(f".{self.path.name}-build-") + r"[a-z0-9_]{8}")
         with os.scandir(self.path.parent) as entries:
             stale = [Path(e.path) for e in entries
-                     if e.name.startswith(prefix) and e.is_dir(follow_symlinks=False)]
+                     if pattern.fullmatch(e.name) and e.is_dir(follow_symlinks=False)]
         for folder in stale:
             shutil.rmtree(folder)
 
@@ -298,7 +303,7 @@ class OutputTree:
         try:
             return self._commit()
         except OSError as exc:
-            if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            if exc.errno in _USER_ERRNOS:
                 raise self._os_error(exc) from exc
             raise
 

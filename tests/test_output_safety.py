@@ -262,6 +262,18 @@ def test_a_failing_generator_leaves_the_previous_output(area):
     assert not (area / "escape.txt").exists() and _state(out) == "a"
 
 
+def test_only_this_targets_stale_build_folders_are_removed(area):
+    stale = area / ".o-build-ab12_xyz"
+    stale.mkdir()
+    (stale / "half.txt").write_text("x")
+    sibling = area / ".o-build-ab12_xyz.gemsym-old"  # the journal of a target "o-build-ab12_xyz"
+    sibling.mkdir()
+    (sibling / "f.txt").write_text("x")
+    with OutputTree(area / "o", GEN):
+        pass
+    assert not stale.exists() and (sibling / "f.txt").read_text() == "x"
+
+
 def test_keep_carries_files_of_the_previous_output(area):
     out = area / "o"
     _fake(out, "a")
