@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import sympy as sp
+from sympy.codegen.cfunctions import hypot
 
 from ..activation import Activation
 from ..parameters import Parameter
@@ -73,6 +74,11 @@ def _identifier(name: str) -> str:
 def _form(expr: sp.Expr, x: sp.Symbol, ints, defaults, bounds) -> StableForm:
     """The stable form of one branch expression, with the limit values at the points of
     its interval where it cannot be evaluated (removable singularities)."""
+    if expr.has(hypot) and not expr.has(sp.Piecewise):
+        # derivatives of a hypot are sums over powers of it (ISRLU's 1/h - a x^2/h^3, which
+        # cancels and overflows); over a common denominator they collapse (1/h^3)
+        expr = sp.together(expr.replace(lambda e: isinstance(e, hypot),
+                                        lambda e: sp.sqrt(e.args[0]**2 + e.args[1]**2)))
     expr = to_primitives(expr, x, conjugate=False)
     form = stable_form(expr, x, ints, defaults)
     points = tuple((p, v) for p, v in removable_points(expr, x, *bounds)

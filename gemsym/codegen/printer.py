@@ -280,7 +280,14 @@ class TorchPrinter(CodePrinter):
         return f"torch.pow({self(b)}, {_float(float(k))})"
 
     def _print_hypot(self, e: hypot):
-        return f"torch.hypot({self(e.args[0])}, {self(e.args[1])})", _PREC_ATOM
+        # torch.hypot takes two tensors: a number argument becomes one shaped like the other
+        a, b = e.args
+        if b.is_number:
+            a, b = b, a
+        if a.is_number:
+            other = self(b)
+            return f"torch.hypot(torch.full_like({other}, {self(a)}), {other})", _PREC_ATOM
+        return f"torch.hypot({self(a)}, {self(b)})", _PREC_ATOM
 
     def _print_Max(self, e: sp.Max):
         return self._fold("torch.maximum", e), _PREC_ATOM

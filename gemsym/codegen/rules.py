@@ -83,7 +83,9 @@ def removable_points(expr: sp.Expr, x: sp.Symbol, lower: sp.Expr,
             continue
         try:
             value = expr.xreplace({x: p})
-            if value.is_finite and not value.has(sp.nan, sp.zoo):
+            # only where the plain value is certainly undefined (a symbolic value of
+            # unknown finiteness is not worth a limit: sp.limit is slow)
+            if not (value.has(sp.nan, sp.zoo) or value.is_infinite):
                 continue
             lim = sp.limit(expr, x, p, "+")
         except (NotImplementedError, ValueError, TypeError):

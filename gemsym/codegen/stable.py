@@ -339,6 +339,9 @@ def _sigmoid_form(expr: sp.Expr, x: sp.Symbol, defaults) -> StableForm | None:
         return None
     try:
         poly = sp.Poly(poly_expr, s)
+        # coefficients polynomial in x: expanding anything else (Mish's tanh) would
+        # cancel
+        sp.Poly(poly_expr, s, x)
     except sp.PolynomialError:
         return None
     d = poly.degree()
