@@ -427,7 +427,7 @@ def check_target(path: Path, generator: str, error) -> Manifest | None:
     for rel, path_ in sorted(scan.files.items()):
         if rel != MANIFEST and _sha256(path_) != manifest.files[rel]:
             raise error(f"{rel!r} was changed after `{generator}` wrote it; move it out "
-                        "first")
+                        "(or delete it, dropping the edit) first")
     for d in ("", *sorted(scan.dirs), *sorted(scan.caches)):
         if not os.access(path / d, os.W_OK | os.X_OK):
             raise error(f"{str(path / d)!r} is read-only")
