@@ -5,10 +5,11 @@ keeps N or eps symbolic)."""
 from __future__ import annotations
 
 import argparse
+import sys
 
 import sympy as sp
 
-from ..shape import ShapeProperties, shape_properties
+from ..shape import ShapeProperties, Undecided, shape_properties
 from .common import add_family_arguments, bound_families, expr_json, expr_text, print_json
 
 
@@ -19,6 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _numeric(e) -> str | None:
     """15 significant digits when the expression is a finite number."""
+    if e is None:
+        return None
     e = sp.sympify(e)
     if isinstance(e, sp.Set) or e.free_symbols or e in (sp.oo, -sp.oo):
         return None
@@ -39,7 +42,8 @@ def record(props: ShapeProperties) -> dict:
         "N": expr_json(act.values.get("N")) if "N" in act.parameter_names else None,
         "params": {k: expr_text(v) for k, v in act.values.items()},
         "monotonicity": [
-            {"interval": [expr_text(i.inf), expr_text(i.sup)], "behaviour": label}
+            {"interval": [expr_text(i.inf), expr_text(i.sup)], "behaviour": label,
+             "open": [bool(i.left_open) or i.inf == -sp.oo, bool(i.right_open) or i.sup == sp.oo]}
             for i, label in props.monotonicity
         ],
         "minima": [
@@ -50,18 +54,23 @@ def record(props: ShapeProperties) -> dict:
         ],
         "derivative_range": [expr_text(v) for v in props.derivative_range],
         "derivative_range_numeric": [_numeric(v) for v in props.derivative_range],
+        "monotone": props.monotone,
         "lipschitz": expr_text(props.lipschitz),
         "lipschitz_numeric": _numeric(props.lipschitz),
         "lipschitz_point": _where(props.lipschitz_point),
+        "not_lipschitz": props.lipschitz_reason or None,
         "bounds": [expr_text(v) for v in props.bounds],
         "bounds_attained": list(props.bounds_attained),
         "asymptotes": {k: expr_text(v) for k, v in sorted(props.asymptotes.items())},
+        "breakpoints": [{"x": expr_text(bp.point), "kind": bp.kind, "cause": bp.cause,
+                         "left_limit": expr_text(bp.left), "right_limit": expr_text(bp.right)}
+                        for bp in props.breakpoints],
     }
 
 
-def _interval_text(lo, hi) -> str:
-    left = "(" if lo == "-inf" else "["
-    right = ")" if hi == "inf" else "]"
+def _interval_text(lo, hi, open_ends=(False, False)) -> str:
+    left = "(" if lo == "-inf" or open_ends[0] else "["
+    right = ")" if hi == "inf" or open_ends[1] else "]"
     return f"{left}{lo}, {hi}{right}"
 
 
@@ -85,8 +94,13 @@ def _point_text(p) -> str:
 def text_lines(props: ShapeProperties) -> list[str]:
     r = record(props)
     lines = [props.activation.label]
+    for bp in r["breakpoints"]:
+        if bp["kind"] != "continuous":
+            lines.append(f"  {bp['kind']:<11} at x = {bp['x']} ({bp['cause']}): f -> "
+                         f"{bp['left_limit']} from the left, {bp['right_limit']} from the right")
     for m in r["monotonicity"]:
-        lines.append(f"  {m['behaviour']:<11} on {_interval_text(*m['interval'])}")
+        lines.append(f"  {m['behaviour']:<11} on {_interval_text(*m['interval'], m['open'])}")
+    lines.append(f"  monotone    {r['monotone'] or 'no'}")
     for m in r["minima"]:
         loc = m["location"]
         loc = _interval_text(*loc) if isinstance(loc, list) else _with_number(loc, m["location_numeric"])
@@ -96,8 +110,14 @@ def text_lines(props: ShapeProperties) -> list[str]:
     lo, hi = r["derivative_range"]
     nlo, nhi = r["derivative_range_numeric"]
     lines.append(f"  f' range    inf = {_with_number(lo, nlo)}, sup = {_with_number(hi, nhi)}")
-    lines.append(f"  Lipschitz   sup|f'| = {_with_number(r['lipschitz'], r['lipschitz_numeric'])}"
-                 f" (at x = {_point_text(props.lipschitz_point)})")
+    if props.lipschitz is None:
+        lines.append(f"  Lipschitz   none: {props.lipschitz_reason}")
+    else:
+        p = props.lipschitz_point
+        where = (f"approached as x -> {expr_text(p)}" if p in (sp.oo, -sp.oo)
+                 else f"at x = {_point_text(p)}")
+        lines.append(f"  Lipschitz   sup|f'| = "
+                     f"{_with_number(r['lipschitz'], r['lipschitz_numeric'])} ({where})")
     att = ["attained" if a else "not attained" for a in r["bounds_attained"]]
     lines.append(f"  bounds      inf f = {r['bounds'][0]} ({att[0]}), "
                  f"sup f = {r['bounds'][1]} ({att[1]})")
@@ -108,10 +128,18 @@ def text_lines(props: ShapeProperties) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    results = [shape_properties(act) for act in bound_families(args, defaults=True)]
+    """Exit 0 when every family's shape is decided, 3 (after the decided ones) when one
+    cannot be: its reason goes to stderr and nothing is claimed for it."""
+    results, status = [], 0
+    for act in bound_families(args, defaults=True):
+        try:
+            results.append(shape_properties(act))
+        except Undecided as exc:
+            sys.stderr.write(f"gemsym properties: cannot decide for {act.label}: {exc}\n")
+            status = 3
     if args.json:
         print_json([record(p) for p in results])
     else:
         for p in results:
             print("\n".join(text_lines(p)))
-    return 0
+    return status

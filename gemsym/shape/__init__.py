@@ -3,10 +3,15 @@ constant, bounds, asymptotes), decided branch by branch.
 
 Submodules, in the order data flows:
 - ``signs``: signs, comparisons and one-sided limits valid for every parameter value;
+- ``isolate``: certified isolation of real zeros by interval arithmetic (mpmath.iv);
 - ``zeros``: real zeros and signs of a branch expression on its interval;
+- ``domain``: the smooth pieces of f and its jumps and poles between them;
 - ``properties``: the analysis itself, :func:`shape_properties` -> :class:`ShapeProperties`.
 """
 
+from .domain import Breakpoint
 from .properties import ShapeProperties, monotonicity_and_minima, shape_properties
+from .signs import Undecided
 
-__all__ = ["ShapeProperties", "shape_properties", "monotonicity_and_minima"]
+__all__ = ["Breakpoint", "ShapeProperties", "Undecided", "shape_properties",
+           "monotonicity_and_minima"]

@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from ..activation import Activation
-from .signs import (CHART_P, POWER_W, SCALED_U, Step, chart, end_limit, extreme, greater,
-                    is_concrete, numeric, tidy)
+from .domain import Breakpoint, Piece, split
+from .signs import (CHART_P, POWER_W, SCALED_U, Step, Undecided, chart, end_limit, extreme,
+                    is_identically_zero,
+                    greater, is_concrete, numeric, sign, tidy)
 from .zeros import power_form, real_zeros, sign_on
 
-__all__ = ["ShapeProperties", "Step", "shape_properties", "monotonicity_and_minima"]
+__all__ = ["ShapeProperties", "Step", "Undecided", "shape_properties", "monotonicity_and_minima"]
 
 
 
@@ -28,99 +30,164 @@ class ShapeProperties:
     """Shape of f over the real line.
 
     ``monotonicity``: maximal closed intervals, left to right, labelled 'increasing',
-    'decreasing' or 'constant'.  ``minima``: local minima (location, value); the location
+    'decreasing' or 'constant' (never merged across a jump or a pole).  ``monotone``:
+    'increasing', 'non-decreasing', 'decreasing', 'non-increasing', 'constant' on the
+    whole line, or None.  ``minima``: local minima (location, value); the location
     is an ``Interval`` where f is constant at a minimum (E-GEM on x <= 0).
-    ``derivative_range`` = (inf f', sup f'); ``lipschitz`` = sup |f'|, attained at
-    ``lipschitz_point`` (``oo``/``-oo`` where only approached).  ``bounds`` = (inf f, sup f)
-    and ``bounds_attained`` says whether each is attained.  ``asymptotes`` maps '-oo'/'+oo'
-    to the line a x + b that f approaches (the key is absent where there is none).
+    ``derivative_range`` = (inf f', sup f') over the points where f is differentiable;
+    ``lipschitz`` = sup |f'|, attained at ``lipschitz_point`` (``oo``/``-oo`` where only
+    approached) -- None when f is not Lipschitz (a jump, a pole, or f' unbounded), with
+    ``lipschitz_reason``.  ``bounds`` = (inf f, sup f) and ``bounds_attained`` says
+    whether each is attained.  ``asymptotes`` maps '-oo'/'+oo' to the line a x + b that f
+    approaches (the key is absent where there is none).  ``breakpoints``: every point
+    between two smooth pieces (junctions, switch points, poles) with f's one-sided limits.
     ``steps`` is the derivation as performed, for :mod:`gemsym.proofs`."""
 
     activation: Activation
     monotonicity: tuple[tuple[sp.Interval, str], ...]
     minima: tuple[tuple[sp.Basic, sp.Expr], ...]
     derivative_range: tuple[sp.Expr, sp.Expr]
-    lipschitz: sp.Expr
+    lipschitz: sp.Expr | None
     bounds: tuple[sp.Expr, sp.Expr]
     asymptotes: dict[str, sp.Expr]
     lipschitz_point: sp.Expr | None = None
     bounds_attained: tuple[bool, bool] = (True, True)
+    monotone: str | None = None
+    lipschitz_reason: str = ""
+    breakpoints: tuple[Breakpoint, ...] = ()
     steps: tuple[Step, ...] = field(default=(), repr=False)
 
 
 # --------------------------------------------------------------------------- analysis
-def _branch_monotonicity(act: Activation, i: int, steps: list[Step]):
-    """Pieces (lo, hi, label) of branch i and candidate values (value, where, attained) of f."""
-    x, b = act.x, act.branches[i]
-    d1 = sp.diff(b.expr, x)
-    steps.append((f"$f'$ on the branch $({sp.latex(b.lower)}, {sp.latex(b.upper)})$", tidy(d1)))
-    zeros = real_zeros(d1, x, b.lower, b.upper, steps)
-    values = [(end_limit(b.expr, x, b.lower, True), b.lower, b.lower.is_finite is True),
-              (end_limit(b.expr, x, b.upper, False), b.upper, b.upper.is_finite is True)]
+def _end_attained(end: sp.Expr, points: dict, value: sp.Expr) -> bool:
+    """Is the one-sided limit ``value`` of f at the piece end ``end`` a value of f?"""
+    if end in (sp.oo, -sp.oo):
+        return False
+    bp = points.get(end)
+    if bp is None or bp.kind == "continuous":
+        return True
+    return bp.kind == "jump" and value == bp.right  # f(c) is the right branch's value
+
+
+def _branch_monotonicity(pc: Piece, x: sp.Symbol, points: dict, steps: list[Step]):
+    """Labelled intervals (lo, hi, label) of one piece and candidate values (value, where,
+    attained) of f."""
+    d1 = sp.diff(pc.expr, x)
+    steps.append((f"$f'$ on the branch $({sp.latex(pc.lower)}, {sp.latex(pc.upper)})$", tidy(d1)))
+    zeros = real_zeros(d1, x, pc.lower, pc.upper, steps)
+    ends = [(end_limit(pc.expr, x, pc.lower, True), pc.lower),
+            (end_limit(pc.expr, x, pc.upper, False), pc.upper)]
+    values = [(v, w, _end_attained(w, points, v)) for v, w in ends]
     if zeros is None:
-        values.append((tidy(b.expr), sp.Interval(b.lower, b.upper), True))
-        return [(b.lower, b.upper, "constant")], values
+        values.append((tidy(pc.expr), sp.Interval(pc.lower, pc.upper), True))
+        return [(pc.lower, pc.upper, "constant")], values
     pieces = []
-    cuts = [b.lower, *zeros, b.upper]
+    cuts = [pc.lower, *zeros, pc.upper]
     for lo, hi in zip(cuts, cuts[1:]):
         label = "increasing" if sign_on(d1, x, lo, hi) > 0 else "decreasing"
         pieces.append((lo, hi, label))
     for z in zeros:
-        values.append((tidy(b.expr.subs(x, z)), z, True))
+        values.append((tidy(pc.expr.subs(x, z)), z, True))
         steps.append((f"$f' = 0$ at $x = {sp.latex(z)}$; there $f$ equals", values[-1][0]))
     return pieces, values
 
 
-def _merge(pieces) -> tuple[tuple[sp.Interval, str], ...]:
+def _merge(pieces, points: dict):
+    """Adjacent intervals with one label become one, unless f jumps or has a pole between."""
     out: list = []
     for lo, hi, label in pieces:
-        if out and out[-1][2] == label:
+        joined = lo not in points or points[lo].kind == "continuous"
+        if out and out[-1][2] == label and joined:
             out[-1] = (out[-1][0], hi, label)
         else:
             out.append((lo, hi, label))
-    return tuple((sp.Interval(lo, hi), label) for lo, hi, label in out)
+    return (tuple((_interval(lo, hi, points), label) for lo, hi, label in out),
+            tuple(label for *_, label in out))
+
+
+def _interval(lo, hi, points: dict) -> sp.Interval:
+    """Closed at an end that f reaches continuously, open at a pole or the left of a jump."""
+    left_open = lo in points and points[lo].kind == "pole"
+    right_open = hi in points and points[hi].kind != "continuous"
+    return sp.Interval(lo, hi, left_open, right_open)
+
+
+def _monotone(labels: tuple[str, ...], points: list[Breakpoint]) -> str | None:
+    """The behaviour on the whole line, from the labels and the jumps between them."""
+    if any(bp.kind == "pole" for bp in points):
+        return None
+    kinds = set(labels)
+    jumps = {sign(bp.right - bp.left) for bp in points if bp.kind == "jump"}
+    if kinds == {"constant"} and not jumps:
+        return "constant"
+    for word, step in (("increasing", 1), ("decreasing", -1)):
+        if kinds <= {word, "constant"} and jumps <= {step}:
+            return word if kinds == {word} else "non-" + ("decreasing" if step > 0 else "increasing")
+    return None
+
+
+def _jump_minimum(bp: Breakpoint, left: str, right: str) -> bool:
+    """A local minimum of f at a jump c (f(c) = the right limit)."""
+    below_left = greater(bp.left, bp.right, [])
+    return below_left and right in ("increasing", "constant")
 
 
 def monotonicity_and_minima(act: Activation, steps: list[Step] | None = None):
     """(monotonicity, minima, candidate values of f): f' is positive / negative / zero
     on each interval; a local minimum sits where f stops decreasing and starts
     increasing (or on a constant stretch with no decreasing piece before it nor
-    increasing-then-constant after it)."""
+    increasing-then-constant after it), or at a jump down followed by a rise."""
+    return _monotonicity(act, *split(act), steps)[:3]
+
+
+def _monotonicity(act: Activation, parts: list[Piece], points: list[Breakpoint],
+                  steps: list[Step] | None):
     steps = [] if steps is None else steps
+    at = {bp.point: bp for bp in points}
     pieces, values = [], []
-    for i in range(len(act.branches)):
-        p, v = _branch_monotonicity(act, i, steps)
+    for pc in parts:
+        p, v = _branch_monotonicity(pc, act.x, at, steps)
         pieces += p
         values += v
-    mono = _merge(pieces)
+    mono, labels = _merge(pieces, at)
     minima = []
     for k, (interval, label) in enumerate(mono):
-        left = mono[k - 1][1] if k > 0 else None
-        right = mono[k + 1][1] if k + 1 < len(mono) else None
+        left = labels[k - 1] if k > 0 else None
+        right = labels[k + 1] if k + 1 < len(mono) else None
+        bp = at.get(interval.inf)
+        if bp is not None and bp.kind == "jump" and _jump_minimum(bp, left, label):
+            minima.append((bp.point, bp.right))
+        bp_hi = at.get(interval.sup)
+        continuous_hi = bp_hi is None or bp_hi.kind == "continuous"
+        continuous_lo = bp is None or bp.kind == "continuous"
         if label == "constant" and len(mono) > 1 and left in (None, "decreasing") \
-                and right in (None, "increasing"):
+                and right in (None, "increasing") and continuous_lo and continuous_hi:
             inner = interval.inf + 1 if interval.sup == sp.oo else interval.sup - 1
             if interval.inf != -sp.oo and interval.sup != sp.oo:
                 inner = (interval.inf + interval.sup) / 2
-            expr = act.branches[act.branch_index(inner)].expr
+            expr = next(pc.expr for pc in parts if pc.upper == interval.sup
+                        or _within(inner, pc))
             minima.append((interval, tidy(expr)))
-        if label == "decreasing" and right == "increasing":
+        if label == "decreasing" and right == "increasing" and continuous_hi:
             c = interval.sup
             value = next((v for v, w, _ in values if w == c and not isinstance(w, sp.Set)), None)
             if value is None:
-                value = tidy(act.branches[act.branch_index(c)].expr.subs(act.x, c))
+                value = tidy(next(pc.expr for pc in parts if _within(c, pc)).subs(act.x, c))
             minima.append((c, value))
-    return mono, tuple(minima), values
+    return mono, tuple(minima), values, labels
 
 
-def _derivative_candidates(act: Activation, i: int, steps: list[Step]):
-    """(value, where) candidates for the extrema of f' on branch i: end limits and the
+def _within(point: sp.Expr, pc: Piece) -> bool:
+    return bool(sp.And(point >= pc.lower, point <= pc.upper))
+
+
+def _derivative_candidates(b: Piece, x: sp.Symbol, steps: list[Step]):
+    """(value, where) candidates for the extrema of f' on one piece: end limits and the
     critical points of f' (zeros of f'', or of d f'/du in the power substitution)."""
-    x, b = act.x, act.branches[i]
     d1 = sp.diff(b.expr, x)
     out = [(end_limit(d1, x, b.lower, True), b.lower),
            (end_limit(d1, x, b.upper, False), b.upper)]
-    if sp.simplify(d1) == 0:
+    if is_identically_zero(d1, x):
         return out
     if b.lower != -sp.oo or b.upper != sp.oo:
         xp, width = chart(b.lower, b.upper)
@@ -158,33 +225,50 @@ def _derivative_candidates(act: Activation, i: int, steps: list[Step]):
     return out
 
 
-def _asymptote(act: Activation, end: str) -> sp.Expr | None:
-    x = act.x
-    b = act.branches[-1] if end == "+oo" else act.branches[0]
+def _asymptote(pc: Piece, x: sp.Symbol, end: str) -> sp.Expr | None:
     point, from_right = (sp.oo, False) if end == "+oo" else (-sp.oo, True)
-    slope = end_limit(sp.expand(b.expr / x), x, point, from_right)
+    slope = end_limit(sp.expand(pc.expr / x), x, point, from_right)
     if slope in (sp.oo, -sp.oo) or slope.has(sp.nan, sp.zoo):
         return None
-    icept = end_limit(b.expr - slope * x, x, point, from_right)
+    icept = end_limit(pc.expr - slope * x, x, point, from_right)
     if icept in (sp.oo, -sp.oo) or icept.has(sp.nan, sp.zoo):
         return None
     return tidy(slope * x + icept)
 
 
+def _not_lipschitz(points: list[Breakpoint], sup_abs: sp.Expr) -> str:
+    """Why f has no Lipschitz constant ('' when it has one)."""
+    for bp in points:
+        if bp.kind == "pole":
+            return f"f is unbounded near x = {bp.point} ({bp.cause})"
+        if bp.kind == "jump":
+            return (f"f is discontinuous at x = {bp.point}: it jumps from {bp.left} to "
+                    f"{bp.right}")
+    if sup_abs == sp.oo:
+        return "f' is unbounded (sup |f'| = oo)"
+    return ""
+
+
 def shape_properties(act: Activation) -> ShapeProperties:
     """Monotonicity, minima, (inf f', sup f'), sup |f'|, (inf f, sup f) and asymptotes of
     ``act`` over the real line: exact where SymPy finds the critical points (symbolic N
-    and eps included), else to 30 digits.  Raises ValueError when a sign or comparison
-    depends on parameters left symbolic."""
+    and eps included), else to 30 digits from certified root isolation.  f is split at
+    its junctions, at the switch points of ``Abs``/``sign``/``Max``/``Min`` and at its
+    singular points; a jump or a pole there means no Lipschitz constant.  Raises
+    :class:`Undecided` (a ValueError) when a sign, a comparison, a limit or the zeros of
+    f' cannot be decided, and ValueError when a branch is not real."""
     steps: list[Step] = []
-    mono, minima, f_values = monotonicity_and_minima(act, steps)
+    parts, points = split(act)
+    mono, minima, f_values, labels = _monotonicity(act, parts, points, steps)
     d_values = []
-    for i in range(len(act.branches)):
-        d_values += _derivative_candidates(act, i, steps)
+    for pc in parts:
+        d_values += _derivative_candidates(pc, act.x, steps)
     sup_d = extreme(d_values, True, steps)
     inf_d = extreme(d_values, False, steps)
     lip = extreme([sup_d, (-inf_d[0], inf_d[1])], True, steps)
-    steps.append(("Lipschitz constant $\\sup |f'| = \\max(\\sup f', -\\inf f')$", lip[0]))
+    reason = _not_lipschitz(points, lip[0])
+    if not reason:
+        steps.append(("Lipschitz constant $\\sup |f'| = \\max(\\sup f', -\\inf f')$", lip[0]))
     pairs = [(v, w) for v, w, _ in f_values]
     inf_f, sup_f = extreme(pairs, False, steps), extreme(pairs, True, steps)
     attained = tuple(
@@ -192,16 +276,21 @@ def shape_properties(act: Activation) -> ShapeProperties:
         and any(a for v, _, a in f_values if greater(v, best[0], []) and greater(best[0], v, []))
         for best in (inf_f, sup_f)
     )
-    asym = {end: line for end in ("-oo", "+oo") if (line := _asymptote(act, end)) is not None}
+    ends = {"-oo": parts[0], "+oo": parts[-1]}
+    asym = {end: line for end in ("-oo", "+oo")
+            if (line := _asymptote(ends[end], act.x, end)) is not None}
     return ShapeProperties(
         activation=act,
         monotonicity=mono,
         minima=minima,
         derivative_range=(inf_d[0], sup_d[0]),
-        lipschitz=lip[0],
+        lipschitz=None if reason else lip[0],
         bounds=(inf_f[0], sup_f[0]),
         asymptotes=asym,
-        lipschitz_point=None if isinstance(lip[1], sp.Set) else lip[1],
+        lipschitz_point=None if reason or isinstance(lip[1], sp.Set) else lip[1],
         bounds_attained=attained,  # type: ignore[arg-type]
+        monotone=_monotone(labels, points),
+        lipschitz_reason=reason,
+        breakpoints=tuple(points),
         steps=tuple(steps),
     )

@@ -14,13 +14,15 @@ integer S is first bounded by weighted AM-GM, prod r_i^{s_i} <= (sum (s_i/S) r_i
 from __future__ import annotations
 
 import sympy as sp
+from sympy.functions.elementary.hyperbolic import HyperbolicFunction
+from sympy.functions.elementary.trigonometric import TrigonometricFunction
 
 from ..activation import X
 from ..series import NotExpandable, SeriesEngine, Undecidable
 
 __all__ = [
-    "DPS", "CHART_P", "POWER_W", "SCALED_U", "SERIES_T", "Step",
-    "chart", "end_limit", "extreme", "greater", "is_concrete", "numeric", "sign", "tidy",
+    "Undecided", "DPS", "CHART_P", "POWER_W", "SCALED_U", "SERIES_T", "Step",
+    "chart", "is_identically_zero", "end_limit", "end_sign", "extreme", "greater", "is_concrete", "numeric", "sign", "tidy",
 ]
 
 DPS = 30
@@ -29,6 +31,13 @@ CHART_P = sp.Symbol("p", positive=True)
 SERIES_T = sp.Symbol("t", positive=True)
 POWER_W = sp.Symbol("w", positive=True)
 SCALED_U = sp.Symbol("u", positive=True)
+
+
+class Undecided(ValueError):
+    """The analysis cannot decide a shape property (a sign that depends on parameters
+    left symbolic, zeros that cannot be isolated, a limit that does not exist): the
+    command says why and exits 3; nothing is claimed."""
+
 
 #: One derivation step as performed: (what was done, in words; the resulting expression).
 Step = tuple[str, sp.Basic]
@@ -52,12 +61,16 @@ def numeric(e: sp.Expr) -> sp.Expr:
 
 
 def tidy(v: sp.Expr) -> sp.Expr:
-    """Canonical form: exp(W(z) + c) -> e^c z / W(z), then factor / simplify."""
+    """Canonical form: exp(W(z) + c) -> e^c z / W(z), then factor / simplify
+    (trigonometric and hyperbolic expressions are left as they are: their ``simplify``
+    can take minutes and only changes how a step reads)."""
     v = sp.sympify(v)
     if v.is_Float or v in (sp.oo, -sp.oo):
         return v
     if v.has(sp.Float) and is_concrete(v):
         return sp.Float(sp.N(v, DPS), DPS)
+    if v.has(TrigonometricFunction, HyperbolicFunction):
+        return v
     if v.has(sp.LambertW):
         def unfold(e):
             c, w = e.args[0].as_independent(sp.LambertW, as_Add=True)
@@ -71,6 +84,17 @@ def tidy(v: sp.Expr) -> sp.Expr:
     if syms and v.is_rational_function(*syms):
         return sp.factor(v)
     return v
+
+
+def is_identically_zero(expr: sp.Expr, x: sp.Symbol) -> bool:
+    """expr == 0 for every x: a nonzero value at a sample point decides 'no' at once
+    (``simplify`` of trigonometric or hyperbolic expressions can take minutes)."""
+    if is_concrete(expr):
+        for t in (sp.Rational(3, 7), sp.Rational(-5, 3), sp.Rational(11, 2)):
+            v = sp.N(expr.subs(x, t), 20)
+            if v.is_number and v.is_finite and v != 0 and abs(v) > sp.Float(10) ** -15:
+                return False
+    return sp.simplify(expr) == 0
 
 
 def end_limit(expr: sp.Expr, x: sp.Symbol, point: sp.Expr, from_right: bool) -> sp.Expr:
@@ -92,7 +116,38 @@ def end_limit(expr: sp.Expr, x: sp.Symbol, point: sp.Expr, from_right: bool) -> 
             return sp.oo if sign(c) > 0 else -sp.oo
         return tidy(c) if e == 0 else sp.S.Zero
     except (NotExpandable, Undecidable):
-        return tidy(sp.limit(g, SERIES_T, 0, "+"))
+        pass
+    where = f"{x} -> {point}" + ("" if point in (sp.oo, -sp.oo) else ("+" if from_right else "-"))
+    try:
+        value = sp.limit(g, SERIES_T, 0, "+")
+    except (NotImplementedError, ValueError, TypeError) as exc:
+        raise Undecided(f"cannot find the limit of {expr} as {where} ({exc})") from None
+    if isinstance(value, sp.AccumBounds):
+        raise Undecided(f"{expr} has no limit as {where}: it oscillates within {value}")
+    if value.has(sp.Limit, sp.nan, sp.zoo, sp.AccumBounds) or value.is_extended_real is False:
+        raise Undecided(f"cannot find the limit of {expr} as {where} (SymPy gives {value})")
+    return tidy(value)
+
+
+def end_sign(expr: sp.Expr, x: sp.Symbol, point: sp.Expr, from_right: bool) -> int:
+    """The sign of f(x) for x close to ``point``: that of the leading term of its
+    one-sided series (so also where f tends to 0), else of its nonzero limit."""
+    if point == sp.oo:
+        sub = 1 / SERIES_T
+    elif point == -sp.oo:
+        sub = -1 / SERIES_T
+    else:
+        sub = point + SERIES_T if from_right else point - SERIES_T
+    engine = SeriesEngine(SERIES_T)
+    try:
+        s = engine.leading_expansion(expr.subs(x, sub), sp.S.One)
+        return sign(sp.simplify(s.terms[engine.low(s)]))
+    except (NotExpandable, Undecidable):
+        pass
+    value = end_limit(expr, x, point, from_right)
+    if value == 0:
+        raise Undecided(f"cannot decide the sign of {expr} near {x} = {point}: it tends to 0")
+    return sign(value)
 
 
 def sign(c: sp.Expr) -> int:
@@ -101,6 +156,8 @@ def sign(c: sp.Expr) -> int:
         return 1 if c == sp.oo else -1
     if is_concrete(c):
         v = numeric(c)
+        if v.is_real is not True or not v.is_finite:
+            raise Undecided(f"{c} is not a finite real number")
         return 1 if v > 0 else (-1 if v < 0 else 0)
     c = sp.factor(sp.simplify(c))
     if c == 0:
@@ -112,7 +169,7 @@ def sign(c: sp.Expr) -> int:
     verdict = _shifted_positive(c)
     if verdict is not None:
         return 1 if verdict else -1
-    raise ValueError(f"the sign of {c} depends on the parameters; bind them")
+    raise Undecided(f"the sign of {c} depends on the parameters; bind them")
 
 
 def _shifted_positive(e: sp.Expr) -> bool | None:
@@ -184,7 +241,7 @@ def greater(a: sp.Expr, b: sp.Expr, steps: list[Step]) -> bool:
             steps.append(("the other candidate exceeds that bound by (positive for every "
                           "$N \\ge 1$)", gap))
             return result
-    raise ValueError(f"cannot compare {a} and {b} for all parameter values; bind them")
+    raise Undecided(f"cannot compare {a} and {b} for all parameter values; bind them")
 
 
 def extreme(values: list[tuple[sp.Expr, sp.Expr]], largest: bool, steps: list[Step]):
@@ -201,5 +258,5 @@ def extreme(values: list[tuple[sp.Expr, sp.Expr]], largest: bool, steps: list[St
         if ok:
             steps.extend(trial)
             return cand
-    raise ValueError("cannot decide which of " + ", ".join(str(v[0]) for v in values)
+    raise Undecided("cannot decide which of " + ", ".join(str(v[0]) for v in values)
                      + " is " + ("largest" if largest else "smallest") + "; bind the parameters")

@@ -3,16 +3,17 @@
 Zeros are found by factoring.  A factor that involves p only through one power w = p^k
 (k may be symbolic, e.g. 2N) is a polynomial equation in w.  Transcendental equations with
 only exponentials are tried with ``solve`` (Sqish with a = 0: Lambert W); every candidate
-is checked numerically.  Otherwise, for concrete parameters, sign changes on a geometric
-grid are refined by mpmath (30 digits).
+is checked numerically, and for concrete parameters completed by the certified isolation
+of :mod:`gemsym.shape.isolate`, which alone handles every other concrete factor.
 """
 
 from __future__ import annotations
 
-import mpmath
 import sympy as sp
 
-from .signs import DPS, CHART_P, POWER_W, Step, chart, end_limit, is_concrete, numeric, sign
+from .isolate import certified_zeros
+from .signs import (DPS, CHART_P, POWER_W, Step, Undecided, chart, end_limit, is_concrete,
+                    is_identically_zero, numeric, sign)
 
 __all__ = ["power_form", "real_zeros", "sign_on"]
 
@@ -61,19 +62,13 @@ def _check_candidate(factor: sp.Expr, root: sp.Expr) -> bool:
     return True
 
 
-def _numeric_roots(factor: sp.Expr, width: sp.Expr | None) -> list[sp.Expr]:
-    """Sign changes of a concrete factor on a geometric grid of p, refined by findroot."""
-    g = sp.lambdify(CHART_P, factor, modules="mpmath")
-    roots = []
-    with mpmath.workdps(DPS):
-        top = mpmath.mpf(float(width)) if width is not None else mpmath.mpf(10) ** 4
-        grid = [top * mpmath.mpf(10) ** (-k / mpmath.mpf(24)) for k in range(1, 289)][::-1]
-        vals = [g(p) for p in grid]
-        for (p0, v0), (p1, v1) in zip(zip(grid, vals), zip(grid[1:], vals[1:])):
-            # exact zeros on the grid are cancellation (1 + erf(-p) at large p), not roots
-            if v0 * v1 < 0:
-                roots.append(mpmath.findroot(g, (p0, p1), solver="anderson"))
-        return [sp.Float(mpmath.nstr(r, DPS + 5), DPS) for r in roots]
+def _complete(exact: list[sp.Expr], certified: list[sp.Expr]) -> list[sp.Expr]:
+    """The exact zeros ``solve`` found, plus those of the certified isolation that none of
+    them matches (``solve`` may return only one branch of a Lambert W equation)."""
+    tol = sp.Float(10) ** (-DPS // 2)
+    values = [numeric(e) for e in exact]
+    extra = [c for c in certified if all(abs(c - v) > tol * max(1, abs(v)) for v in values)]
+    return exact + extra
 
 
 def _solvable(fac: sp.Expr) -> bool:
@@ -84,11 +79,11 @@ def _solvable(fac: sp.Expr) -> bool:
 def real_zeros(expr: sp.Expr, x: sp.Symbol, lo: sp.Expr, hi: sp.Expr,
            steps: list[Step]) -> list[sp.Expr] | None:
     """Zeros of ``expr`` inside (lo, hi) (None: identically zero there)."""
-    if sp.simplify(expr) == 0:
+    if is_identically_zero(expr, x):
         return None
     if lo == -sp.oo and hi == sp.oo:
         out = real_zeros(expr, x, -sp.oo, sp.S.Zero, steps) or []
-        if sp.simplify(expr.subs(x, 0)) == 0:
+        if is_identically_zero(expr.subs(x, 0), x):
             out.append(sp.S.Zero)
         return out + (real_zeros(expr, x, sp.S.Zero, sp.oo, steps) or [])
     xp, width = chart(lo, hi)
@@ -111,6 +106,8 @@ def real_zeros(expr: sp.Expr, x: sp.Symbol, lo: sp.Expr, hi: sp.Expr,
                     found = [c for c in sp.solve(fac, CHART_P) if _check_candidate(fac, c)]
                 except NotImplementedError:
                     found = []
+                if found and is_concrete(fac):
+                    found = _complete(found, certified_zeros(fac, CHART_P, width))
                 if found:
                     steps.append((f"zero in $p$ of the transcendental factor ${sp.latex(fac)}$ "
                                   "(SymPy solve; checked numerically)", sp.Tuple(*found)))
@@ -120,9 +117,9 @@ def real_zeros(expr: sp.Expr, x: sp.Symbol, lo: sp.Expr, hi: sp.Expr,
                                       "has one sign), so this zero is its only one", slope))
             if not found:
                 if not is_concrete(fac):
-                    raise ValueError(f"cannot locate the zeros of {fac} with symbolic "
+                    raise Undecided(f"cannot locate the zeros of {fac} with symbolic "
                                      "parameters; bind them")
-                found = _numeric_roots(fac, width)
+                found = certified_zeros(fac, CHART_P, width)
         roots_p.extend(found)
     if width is not None:
         roots_p = [r for r in roots_p if not is_concrete(r) or numeric(r) < numeric(width)]
@@ -156,7 +153,7 @@ def _factor_sign(fac: sp.Expr, x: sp.Symbol, lo: sp.Expr, hi: sp.Expr) -> int:
             return rising
         if hi != sp.oo and _check_zero(fac.subs(x, hi)):
             return -rising
-    raise ValueError(f"cannot decide the sign of {fac} on ({lo}, {hi}); bind the parameters")
+    raise Undecided(f"cannot decide the sign of {fac} on ({lo}, {hi}); bind the parameters")
 
 
 def _samples(syms) -> list[dict]:

@@ -1,0 +1,367 @@
+"""Certified isolation of the real zeros of a concrete expression g(p) on (0, W) or (0, oo).
+
+Interval arithmetic (``mpmath.iv``) proves where g has no zero: on a box [a, b] whose
+enclosure of g excludes 0 there is none.  A box where the enclosure of g' excludes 0 and g
+changes sign between its ends (both signs certified by point enclosures) holds exactly one
+zero, which ``findroot`` then locates to :data:`DPS` digits inside that box.  Everything
+else is bisected, within a budget; what stays unresolved (a double zero, infinitely many
+zeros of an oscillating function, an expression interval arithmetic cannot bound) raises
+:class:`~gemsym.shape.signs.Undecided` -- no zero is ever guessed.
+
+On (0, oo) the octaves [2^k, 2^(k+1)] beyond 2^COMPACT are checked up to 2^TAIL_EXP, and
+[2^TAIL_EXP, oo) as one box.  Where the terms of g cancel in interval arithmetic (p e^p - 2 e^p), g is written as
+T (g/T) for each of its terms T: when one term dominates, both enclosures exclude 0 on
+the whole tail, which decides the tail by its asymptotics.  Where octaves still cannot be
+bounded, g must keep one sign at points spread over each of them, the same as on
+[2^TAIL_EXP, oo) or as its leading term at infinity (the one-sided series of
+:mod:`gemsym.series`).  Expressions with sin/cos that oscillate at infinity are refused.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import mpmath
+import sympy as sp
+from sympy.codegen.cfunctions import log1p
+
+from .signs import DPS, Undecided, end_limit, end_sign
+
+__all__ = ["certified_zeros"]
+
+#: (0, 2^COMPACT) is bisected; the octaves [2^k, 2^(k+1)] up to 2^TAIL_EXP, then
+#: [2^TAIL_EXP, oo), are checked as whole boxes (with a little bisection).
+COMPACT = 5
+TAIL_EXP = 60
+#: boxes examined, and seconds spent, per call before giving up.
+BUDGET = 3000
+SECONDS = 60.0
+_WORK_DPS = DPS + 10
+
+
+def _monotone(fn: Callable) -> Callable:
+    """An interval extension of an increasing function from its point values, widened by
+    a few units in the last place (the point values are correctly rounded to nearest)."""
+    iv = mpmath.iv
+
+    def ext(z):
+        z = iv.mpf(z)
+        with mpmath.workprec(iv.prec + 10):
+            lo, hi = fn(mpmath.mpf(z.a)), fn(mpmath.mpf(z.b))
+        # relative rounding error only: a tiny value keeps its sign
+        pad = mpmath.mpf(2) ** (-iv.prec + 4)
+        return iv.mpf([lo - abs(lo) * pad, hi + abs(hi) * pad])
+
+    return ext
+
+
+def _erfcx(t):
+    return mpmath.mpf(0) if t == mpmath.inf else mpmath.exp(t * t) * mpmath.erfc(t)
+
+
+def _decreasing(fn: Callable) -> Callable:
+    ext = _monotone(lambda t: -fn(t))
+    return lambda z: -ext(z)
+
+
+def _namespace() -> dict:
+    iv = mpmath.iv
+    return {
+        "mpf": iv.mpf, "pi": iv.pi, "e": iv.e, "E": iv.e,
+        "exp": iv.exp, "log": iv.log, "sqrt": iv.sqrt, "sin": iv.sin, "cos": iv.cos,
+        "erf": _monotone(mpmath.erf), "erfc": _decreasing(mpmath.erfc),
+        "erfcx": _decreasing(_erfcx), "expm1": iv.expm1, "log1p": iv.log1p,
+        "tanh": _monotone(mpmath.tanh), "sinh": _monotone(mpmath.sinh),
+        "cosh": lambda z: (iv.exp(z) + iv.exp(-z)) / 2,
+        "sech": lambda z: 2 / (iv.exp(z) + iv.exp(-z)),
+        "tanhc": _tanhc, "atan": _monotone(mpmath.atan), "asinh": _monotone(mpmath.asinh),
+    }
+
+
+_SUPPORTED = (sp.exp, sp.log, sp.sin, sp.cos, sp.erf, sp.erfc, sp.tanh, sp.sinh, sp.cosh,
+              sp.sech, sp.atan, sp.asinh)
+
+
+class erfcx(sp.Function):  # noqa: N801 - the name of the scaled function in print
+    """exp(z^2) erfc(z), decreasing on the real line: bounded where e^{z^2} and erfc(z)
+    separately over- and underflow, which keeps Gaussian tails' enclosures tight."""
+
+
+def _gaussian_tails(expr: sp.Expr) -> sp.Expr:
+    """erf(B) = 1 - erfc(B) where B > 0, and exp(S) erfc(B) = exp(S - B^2) erfcx(B) in
+    every product: identities that remove the cancellation 1 - erf(B) at large B."""
+    if not expr.has(sp.erf, sp.erfc):
+        return expr
+    expr = expr.replace(lambda e: isinstance(e, sp.erf) and e.args[0].is_positive,
+                        lambda e: 1 - sp.erfc(e.args[0]))
+    out = []
+    for term in sp.Add.make_args(sp.expand(expr)):
+        factors = list(sp.Mul.make_args(term))
+        cfs = [f for f in factors if isinstance(f, sp.erfc)]
+        if len(cfs) == 1:
+            b = cfs[0].args[0]
+            s = sum((f.args[0] for f in factors if isinstance(f, sp.exp)), sp.S.Zero)
+            rest = [f for f in factors if not isinstance(f, (sp.exp, sp.erfc))]
+            term = sp.Mul(*rest) * sp.exp(sp.expand(s - b ** 2)) * erfcx(b)
+        out.append(term)
+    return sp.Add(*out)
+
+
+class tanhc(sp.Function):  # noqa: N801 - the name of the function in print
+    """tanh(q)/q (1 at q = 0): even, decreasing in |q|, between 0 and 1."""
+
+
+def _tanhc(z):
+    iv = mpmath.iv
+    z = iv.mpf(z)
+    a, b = abs(mpmath.mpf(z.a)), abs(mpmath.mpf(z.b))
+    near = mpmath.mpf(0) if z.a <= 0 <= z.b else min(a, b)
+    far = max(a, b)
+
+    def point(q):
+        if q == 0:
+            return mpmath.mpf(1)
+        if q == mpmath.inf:
+            return mpmath.mpf(0)
+        return mpmath.tanh(q) / q
+
+    with mpmath.workprec(iv.prec + 10):
+        lo, hi = point(far), point(near)
+    pad = mpmath.mpf(2) ** (-iv.prec + 4)
+    return iv.mpf([lo - abs(lo) * pad, hi + abs(hi) * pad])
+
+
+def _tanh_products(expr: sp.Expr) -> sp.Expr:
+    """Identities that keep a tiny tanh and its huge factor together: tanh(log u) =
+    (u^2 - 1)/(u^2 + 1) (Mish: u = 1 + e^x), and c tanh(q) = (c q) tanhc(q) where c q
+    simplifies (TanhExp: e^p tanh(e^{-p}) = tanhc(e^{-p}))."""
+    expr = expr.replace(lambda e: isinstance(e, sp.tanh) and isinstance(e.args[0], sp.log),
+                        lambda e: (e.args[0].args[0] ** 2 - 1) / (e.args[0].args[0] ** 2 + 1))
+    out = []
+    for term in sp.Add.make_args(sp.expand(expr)):
+        for th in term.atoms(sp.tanh):
+            rest = term / th
+            if rest.has(th):
+                continue
+            merged = sp.powsimp(rest * th.args[0])
+            if sp.count_ops(merged) < sp.count_ops(rest):
+                term = merged * tanhc(th.args[0])
+                break
+        out.append(term)
+    return sp.Add(*out)
+
+
+def _saturations(expr: sp.Expr) -> sp.Expr:
+    """tanh(u) = 1 - 2/(e^{2u} + 1) (or -1 + 2/(e^{-2u} + 1)) wherever, once expanded, the
+    1 cancels against another term (p^3 tanh(u) - p^3): no cancellation where tanh
+    saturates."""
+    for th in sorted(expr.atoms(sp.tanh), key=sp.default_sort_key):
+        u, d = th.args[0], sp.Dummy("s")
+        terms = sp.Add.make_args(sp.expand(expr.xreplace({th: d})))
+        expected = len(terms) + sum(1 for t in terms if t.has(d))  # with no cancellation
+        for form, back in ((1 - d, 2 / (sp.exp(2 * u) + 1)), (d - 1, 2 / (sp.exp(-2 * u) + 1))):
+            trial = sp.expand(expr.xreplace({th: form}))
+            if len(sp.Add.make_args(trial)) < expected:
+                expr = trial.xreplace({d: back})
+                break
+    return expr
+
+
+def _interval_function(expr: sp.Expr, p: sp.Symbol) -> Callable:
+    expr = _saturations(_tanh_products(_gaussian_tails(expr)))
+    # log(1 + u) = log1p(u): no cancellation where u is tiny (softplus of -p)
+    expr = expr.replace(lambda e: isinstance(e, sp.log) and e.args[0].is_Add
+                        and sp.S.One in e.args[0].args,
+                        lambda e: log1p(e.args[0] - 1))
+    for f in expr.atoms(sp.Function):
+        if isinstance(f, (erfcx, log1p, tanhc)):
+            continue
+        if not isinstance(f, _SUPPORTED):
+            raise Undecided(f"interval arithmetic cannot bound {type(f).__name__}; the zeros "
+                            f"of {expr} cannot be certified")
+    return sp.lambdify(p, expr, modules=[_namespace(), "mpmath"])
+
+
+def _contains_zero(v) -> bool:
+    a, b = v.a, v.b
+    if mpmath.isnan(a) or mpmath.isnan(b):
+        return True
+    return a <= 0 <= b
+
+
+def _sign(v) -> int:
+    """+1 / -1 when the enclosure is certainly of one sign, else 0."""
+    if mpmath.isnan(v.a) or mpmath.isnan(v.b):
+        return 0
+    return 1 if v.a > 0 else (-1 if v.b < 0 else 0)
+
+
+class _Isolator:
+    def __init__(self, expr: sp.Expr, p: sp.Symbol):
+        self.expr, self.p = expr, p
+        self.g = _interval_function(expr, p)
+        self.dg = _interval_function(sp.diff(expr, p), p)
+        self.budget = BUDGET
+        self._ratios: list | None = None
+        self.deadline = time.monotonic() + SECONDS
+
+    def box(self, f, a, b):
+        try:
+            return mpmath.iv.mpf(f(mpmath.iv.mpf([a, b])))
+        except (ZeroDivisionError, ValueError, TypeError, OverflowError):
+            return mpmath.iv.mpf([-mpmath.inf, mpmath.inf])
+
+    def ratios(self) -> list:
+        """(T, g/T) for each term T of g expanded: on a box where both enclosures exclude
+        0, g has the sign of their product -- tight where g's terms cancel in interval
+        arithmetic (p e^p - 2 e^p at large p) but one term dominates."""
+        if self._ratios is None:
+            terms = sp.Add.make_args(sp.expand(self.expr))
+            self._ratios = []
+            if len(terms) > 1:
+                for t in terms:
+                    ratio = sp.expand(sp.powsimp(sp.expand(self.expr / t)))
+                    try:
+                        self._ratios.append((_interval_function(t, self.p),
+                                             _interval_function(ratio, self.p)))
+                    except Undecided:
+                        continue
+        return self._ratios
+
+    def zero_free(self, lo, hi) -> bool:
+        """A proof that g has no zero on [lo, hi]."""
+        if not _contains_zero(self.box(self.g, lo, hi)):
+            return True
+        if hi != mpmath.inf:
+            # mean-value form g(m) + g'([lo, hi]) ([lo, hi] - m): tight on small boxes
+            m = (lo + hi) / 2
+            centred = self.box(self.g, m, m) + self.box(self.dg, lo, hi) * mpmath.iv.mpf([lo - m, hi - m])
+            if not _contains_zero(centred):
+                return True
+        if lo < 1:
+            return False
+        return any(not _contains_zero(self.box(t, lo, hi))
+                   and not _contains_zero(self.box(r, lo, hi)) for t, r in self.ratios())
+
+    def zeros(self, a, b, budget: int | None = None) -> list:
+        """Certified zeros in [a, b] (a zero at an end is the caller's business)."""
+        out, stack = [], [(mpmath.mpf(a), mpmath.mpf(b))]
+        local = budget if budget is not None else BUDGET
+        while stack:
+            lo, hi = stack.pop()
+            self.budget -= 1
+            local -= 1
+            if self.budget < 0 or local < 0 or time.monotonic() > self.deadline:
+                raise Undecided(f"too many boxes to isolate the zeros of {self.expr} "
+                                f"(oscillating, or a cluster of zeros near p = "
+                                f"{mpmath.nstr(lo, 8)})")
+            if self.zero_free(lo, hi):
+                continue
+            if not _contains_zero(self.box(self.dg, lo, hi)):
+                s_lo, s_hi = _sign(self.box(self.g, lo, lo)), _sign(self.box(self.g, hi, hi))
+                if s_lo and s_hi:
+                    if s_lo != s_hi:
+                        out.append(self.refine(lo, hi))
+                    continue
+            if hi - lo <= mpmath.mpf(2) ** -40 * max(1, abs(lo)):
+                raise Undecided(f"cannot isolate a zero of {self.expr} near p = "
+                                f"{mpmath.nstr(lo, 12)} (a multiple zero, or interval "
+                                "arithmetic cannot separate it)")
+            mid = (lo + hi) / 2
+            stack += [(mid, hi), (lo, mid)]
+        return sorted(out)
+
+    def refine(self, lo, hi):
+        """The one zero of g in (lo, hi), where g is monotone with a sign change."""
+        with mpmath.workdps(_WORK_DPS):
+            for _ in range(400):  # bisection to a box of width 10^-(DPS+5)
+                if hi - lo < mpmath.mpf(10) ** -(DPS + 5) * max(1, abs(lo)):
+                    break
+                mid = (lo + hi) / 2
+                s = _sign(self.box(self.g, mid, mid))
+                if s == 0:
+                    break
+                if s == _sign(self.box(self.g, lo, lo)):
+                    lo = mid
+                else:
+                    hi = mid
+            return (lo + hi) / 2
+
+
+def certified_zeros(expr: sp.Expr, p: sp.Symbol, width: sp.Expr | None) -> list[sp.Float]:
+    """The zeros of the concrete expression ``expr`` in the open interval (0, width)
+    (width None: (0, oo)), each to :data:`DPS` digits, with a proof that there are no
+    others (far out by the asymptotics of g, see the module docstring).  Raises
+    :class:`Undecided` when that proof cannot be made."""
+    if width is None and expr.has(sp.sin, sp.cos, sp.tan):
+        end_limit(expr, p, sp.oo, False)  # Undecided at once when g oscillates at infinity
+    iso = _Isolator(expr, p)
+    saved = mpmath.iv.dps
+    mpmath.iv.dps = _WORK_DPS
+    try:
+        with mpmath.workdps(_WORK_DPS):
+            roots = _all_zeros(iso, expr, p, width)
+    finally:
+        mpmath.iv.dps = saved
+    return [sp.Float(mpmath.nstr(r, DPS + 5), DPS) for r in sorted(set(roots))]
+
+
+def _step_in(iso: _Isolator, end, inward) -> object:
+    """A point q such that g is monotone between ``end`` and q (so its only possible
+    zero there is ``end`` itself)."""
+    for k in range(3, 60):
+        q = end + inward * mpmath.mpf(2) ** -k
+        lo, hi = (end, q) if q > end else (q, end)
+        if not _contains_zero(iso.box(iso.dg, lo, hi)):
+            return q
+    raise Undecided(f"cannot separate the zeros of {iso.expr} from p = {mpmath.nstr(end, 10)}")
+
+
+def _all_zeros(iso: _Isolator, expr: sp.Expr, p: sp.Symbol, width) -> list:
+    top = mpmath.mpf(sp.N(width, _WORK_DPS)) if width is not None else mpmath.mpf(2) ** COMPACT
+    start, end = mpmath.mpf(0), top
+    if _contains_zero(iso.box(iso.g, start, start)):
+        # g vanishes (or is singular) at the end p = 0: step in while g' has one sign
+        start = _step_in(iso, start, min(top, 1))
+    if width is not None and _contains_zero(iso.box(iso.g, end, end)):
+        end = _step_in(iso, end, -min(top, 1))
+    roots = iso.zeros(start, end) if start < end else []
+    if width is None:
+        far: int | None = None
+        for k in range(COMPACT, TAIL_EXP + 1):
+            lo = mpmath.mpf(2) ** k
+            hi = mpmath.mpf(2) ** (k + 1) if k < TAIL_EXP else mpmath.inf
+            try:
+                if not iso.zero_free(lo, hi):
+                    roots += iso.zeros(lo, hi, budget=16)
+            except Undecided:
+                far = k
+                break
+        if far is not None:
+            _asymptotic_tail(iso, expr, p, far)
+    return roots
+
+
+def _asymptotic_tail(iso: _Isolator, expr: sp.Expr, p: sp.Symbol, k: int) -> None:
+    """Beyond p = 2^k, where interval arithmetic cannot bound g on whole octaves: g keeps
+    one sign at points spread over every octave up to 2^TAIL_EXP (a sign change would
+    reveal a zero), and beyond that it is the sign of g on [2^TAIL_EXP, oo) -- from
+    interval arithmetic, else from the leading term of g at infinity."""
+    signs = set()
+    for j in range(k, TAIL_EXP + 1):
+        for q in (1, 1.25, 1.5, 1.75):
+            point = mpmath.mpf(2) ** j * q
+            signs.add(_sign(iso.box(iso.g, point, point)))
+    last = _sign(iso.box(iso.g, mpmath.mpf(2) ** TAIL_EXP, mpmath.inf))
+    if not last:
+        try:
+            last = end_sign(expr, p, sp.oo, False)
+        except Undecided:
+            # g -> 0 with no expansion SymPy can find: its sign on [2^TAIL_EXP, 2^200]
+            # stands for the rest of the line (g has no trigonometric factor -- those
+            # were refused above -- so it is eventually of one sign; we take 2^200 as
+            # "eventually")
+            last = _sign(iso.box(iso.g, mpmath.mpf(2) ** TAIL_EXP, mpmath.mpf(2) ** 200))
+    if signs != {last}:
+        raise Undecided(f"the sign of {expr} for p > 2^{k} cannot be certified")
