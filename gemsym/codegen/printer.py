@@ -231,13 +231,16 @@ class CodePrinter:
         if isinstance(c, sp.Symbol):  # a condition shared by ``sp.cse``
             return self(c)
         if isinstance(c, sp.And):
-            return " & ".join(f"({self._cond(a)})" for a in c.args)
+            return self._and([self._cond(a) for a in c.args])
         if isinstance(c, sp.Or):
             return " | ".join(f"({self._cond(a)})" for a in c.args)
         for cls, op in _RELATIONS.items():
             if isinstance(c, cls):
                 return f"({self(c.lhs)} {op} {self(c.rhs)})"
         raise self.unsupported(f"the condition {c}", c)
+
+    def _and(self, conds: list[str]) -> str:
+        return " & ".join(f"({c})" for c in conds)
 
     @property
     def precision_arg(self) -> str:
@@ -339,6 +342,14 @@ class TritonPrinter(CodePrinter):
 
     def _sqrt(self, b: sp.Expr) -> str:
         return f"tl.sqrt_rn({self(b)})"
+
+    def _and(self, conds: list[str]) -> str:
+        # '&' of a scalar condition (on a loaded parameter) and a block fails in the
+        # interpreter; a where of booleans does not
+        out = conds[-1]
+        for c in reversed(conds[:-1]):
+            out = f"tl.where({c}, {out}, {c})"
+        return out
 
     def _print_Sigmoid(self, e):
         return f"_sigmoid({self(e.args[0])}, PRECISE)", _PREC_ATOM
