@@ -22,6 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     out = parser.add_mutually_exclusive_group()
     out.add_argument("--latex", action="store_true", help="print LaTeX")
     out.add_argument("--json", action="store_true", help="print JSON (text and LaTeX of each form)")
+    parser.add_argument("--remainders", action="store_true",
+                        help="with --latex: end each expansion with its O(...) remainder "
+                        "(default: an ellipsis)")
 
 
 def _count(name: str, raw: str, lo: int, hi: int) -> int:
@@ -42,6 +45,21 @@ def _intervals(act: Activation) -> list[str]:
     return out
 
 
+def _intervals_latex(act: Activation) -> list[str]:
+    x = sp.latex(act.x)
+    out = []
+    for b in act.branches:
+        if b.lower == -sp.oo and b.upper == sp.oo:
+            out.append(r"x \in \mathbb{R}".replace("x", x, 1))
+        elif b.lower == -sp.oo:
+            out.append(f"{x} < {sp.latex(b.upper)}")
+        elif b.upper == sp.oo:
+            out.append(f"{x} > {sp.latex(b.lower)}")
+        else:
+            out.append(f"{sp.latex(b.lower)} < {x} < {sp.latex(b.upper)}")
+    return out
+
+
 def _form(e: sp.Expr) -> dict:
     return {"text": expr_text(e), "latex": sp.latex(e)}
 
@@ -55,7 +73,13 @@ def _expansion_record(exp: Expansion, x: sp.Symbol) -> dict:
     else:
         base = x if exp.center in (sp.oo, -sp.oo) else x - exp.center
         o_text = f"O({base**exp.prec})"
-    return {"side": exp.side, "at": expr_text(exp.center), **_form(body), "remainder": o_text}
+    o_latex = None
+    if o_text.startswith("O("):
+        o_latex = rf"O\left({sp.latex(base ** exp.prec)}\right)"
+    elif o_text != "exact":
+        o_latex = rf"\text{{{o_text}}}"
+    return {"side": exp.side, "at": expr_text(exp.center), "at_latex": sp.latex(exp.center),
+            **_form(body), "remainder": o_text, "remainder_latex": o_latex}
 
 
 def describe(act: Activation, n_derivatives: int, order: int) -> dict:
@@ -64,13 +88,16 @@ def describe(act: Activation, n_derivatives: int, order: int) -> dict:
     rec: dict = {
         "family": act.name,
         "params": {k: expr_text(v) for k, v in act.values.items()},
-        "branches": [{"interval": i, **_form(b.expr)} for i, b in zip(_intervals(act), act.branches)],
+        "branches": [{"interval": i, "interval_latex": t, **_form(b.expr)}
+                     for i, t, b in zip(_intervals(act), _intervals_latex(act), act.branches)],
     }
     if act.gate is not None:
-        rec["gate"] = [{"interval": i, **_form(g)} for i, g in zip(_intervals(act), act.gate)]
+        rec["gate"] = [{"interval": i, "interval_latex": t, **_form(g)}
+                       for i, t, g in zip(_intervals(act), _intervals_latex(act), act.gate)]
     rec["derivatives"] = [
-        {"order": k, "branches": [{"interval": i, **_form(e)}
-                                  for i, e in zip(_intervals(act), derivatives(act, k))]}
+        {"order": k, "branches": [{"interval": i, "interval_latex": t, **_form(e)}
+                                  for i, t, e in zip(_intervals(act), _intervals_latex(act),
+                                                     derivatives(act, k))]}
         for k in range(1, n_derivatives + 1)
     ]
     rec["taylor"] = []
@@ -107,6 +134,43 @@ def _print_text(rec: dict, key: str) -> None:
         print(f"  as x -> {a['at']}: {a[key]}   [{a['remainder']}]")
 
 
+def _cases(lhs: str, items: list[dict]) -> str:
+    """``lhs = <expr>`` for one piece, else a ``cases`` environment."""
+    if len(items) == 1:
+        return f"{lhs} = {items[0]['latex']}"
+    rows = " \\\\\n".join(f"  {it['latex']} & \\text{{if }} {it['interval_latex']}" for it in items)
+    return f"{lhs} = \\begin{{cases}}\n{rows}\n\\end{{cases}}"
+
+
+def _series(lhs: str, e: dict, where: str, remainders: bool) -> str:
+    tail = ""
+    if e["remainder_latex"]:  # not exact: the remainder, or an ellipsis standing for it
+        tail = f" + {e['remainder_latex']}" if remainders else r" + \dotsb"
+    return f"{lhs} = {e['latex']}{tail} \\quad ({where})"
+
+
+def latex_lines(rec: dict, remainders: bool = False) -> list[str]:
+    """Display-math LaTeX of one record: f, its gate and derivatives as ``cases``, the
+    expansions without their O(...) remainders unless ``remainders``."""
+    params = ", ".join(f"{k}={v}" for k, v in rec["params"].items())
+    out = [f"% {rec['family']}" + (f" ({params})" if params else "") + r" -- needs \usepackage{amsmath}",
+           r"\begin{align*}"]
+    body = [_cases("f(x)", rec["branches"])]
+    if "gate" in rec:
+        body.append(_cases("g(x)", rec["gate"]))
+    for d in rec["derivatives"]:
+        body.append(_cases(f"f^{{({d['order']})}}(x)", d["branches"]))
+    for t in rec["taylor"]:
+        for side, sign in (("left", "-"), ("right", "+")):
+            e = t[side]
+            body.append(_series("f(x)", e, f"x \\to {e['at_latex']}^{sign}", remainders))
+    for a in rec["asymptotics"]:
+        body.append(_series("f(x)", a, f"x \\to {a['at_latex']}", remainders))
+    out.append(" \\\\\n".join(line.replace(" = ", " &= ", 1) for line in body))
+    out.append(r"\end{align*}")
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     order = _count("order", args.order, 1, MAX_ORDER)
     n_der = _count("derivatives", args.derivatives, 0, MAX_DERIVATIVES)
@@ -117,5 +181,8 @@ def run(args: argparse.Namespace) -> int:
     for i, rec in enumerate(records):
         if i:
             print()
-        _print_text(rec, "latex" if args.latex else "text")
+        if args.latex:
+            print("\n".join(latex_lines(rec, args.remainders)))
+        else:
+            _print_text(rec, "text")
     return 0
