@@ -9,6 +9,7 @@ import os
 import sys
 
 from ..limits import MAX_LOAD_BYTES, MAX_NUMEL, MAX_REPEAT, check_count
+from ..progress import Progress, add_quiet_argument
 from .common import check_known
 
 
@@ -36,26 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--load", metavar="FILE", default=None,
                         help="render the records of an earlier --json run instead of measuring "
                         f"(a file of at most {MAX_LOAD_BYTES // 2**20} MiB)")
-
-
-class _Bar:
-    """A one-line progress bar on stderr, drawn only when stderr is a terminal."""
-
-    def __init__(self) -> None:
-        self.on = sys.stderr.isatty()
-
-    def __call__(self, done: int, total: int, label: str) -> None:
-        if not self.on:
-            return
-        width = 30
-        fill = int(width * done / max(total, 1))
-        sys.stderr.write(f"\r[{'#' * fill}{'.' * (width - fill)}] {done}/{total} {label[:60]:<60}")
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        if self.on:
-            sys.stderr.write("\r" + " " * 110 + "\r")
-            sys.stderr.flush()
+    add_quiet_argument(parser)
 
 
 def _load(path: str) -> list[dict]:
@@ -109,11 +91,8 @@ def run(args: argparse.Namespace) -> int:
             ops=_ops(args), impls=tuple(args.impl) if args.impl else None,
             threads=threads,
         ))
-        bar = _Bar()
-        try:
-            result = run_bench(config, progress=bar)
-        finally:
-            bar.close()
+        with Progress("bench", quiet=args.quiet) as progress:
+            result = run_bench(config, progress=progress)
         records, failed = result.records, result.failed
         for line in result.skipped:
             sys.stderr.write(f"gemsym bench: warning: {line}\n")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import time
 
+from ..progress import Progress, add_quiet_argument
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="figures", help="output folder (default: figures)")
@@ -21,6 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "se-gem or sqish; other families, module:attribute ones included, "
                         "have no figure yet and are refused")
     parser.add_argument("--list", action="store_true", help="list the figure names and exit")
+    add_quiet_argument(parser)
 
 
 def figures_of(name: str, names) -> list[str]:
@@ -61,7 +64,9 @@ def run(args: argparse.Namespace) -> int:
         if not only:
             raise ValueError("--only and --family select no figure in common")
     t0 = time.perf_counter()
-    result = generate(args.out, args.format, only, args.style, jobs=args.jobs)
+    with Progress("figures", quiet=args.quiet) as progress:
+        result = generate(args.out, args.format, only, args.style, jobs=args.jobs,
+                          progress=progress)
     print(f"wrote {len(result['written'])} figures to {args.out} in "
           f"{time.perf_counter() - t0:.1f} s: " + ", ".join(result["written"]))
     if result["skipped"]:

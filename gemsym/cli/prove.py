@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import time
 
+from ..progress import Progress, add_quiet_argument
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="proofs", help="output folder (replaced atomically)")
@@ -16,6 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "e-gem, se-gem or sqish; other families, module:attribute ones "
                         "included, have no theorem generator yet and are refused")
     parser.add_argument("--list", action="store_true", help="list the theorem ids and exit")
+    add_quiet_argument(parser)
 
 
 def theorems_about(name: str, ids) -> list[str]:
@@ -54,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
         if not ids:
             raise ValueError("--only and --family select no theorem in common")
     start = time.perf_counter()
-    written = write_proofs(args.out, ids)
+    with Progress("prove", quiet=args.quiet) as progress:
+        written = write_proofs(args.out, ids, progress)
     n = sum(1 for w in written if w.suffix == ".md" and w.name != "README.md")
     print(f"wrote {n} theorems ({len(written)} files) to {args.out} "
           f"in {time.perf_counter() - start:.1f} s")

@@ -227,14 +227,16 @@ def _collected(names: Sequence[str], jobs: int):
 
 
 def generate(out: str | Path, formats: Sequence[str] = ("pdf", "png"), only: Sequence[str] | None = None,
-             style: str = "paper", command: str | None = None, jobs: int | None = None) -> dict:
+             style: str = "paper", command: str | None = None, jobs: int | None = None,
+             progress: Callable[[int, int, str], None] | None = None) -> dict:
     """Write the figures (all, or ``only`` those) with their CSVs and README.md to ``out``.
 
     The folder is written through :class:`~gemsym.output_tree.OutputTree` (missing, empty or
     written by ``gemsym figures``; swapped in atomically).  Without ``only`` it is replaced
     as a whole; with it the named figures' files are replaced, the other figures' files kept
     and README.md rewritten for every figure present.  ``jobs`` worker
-    processes collect the data (default: the number of CPUs, at most 4).  Returns
+    processes collect the data (default: the number of CPUs, at most 4).  ``progress``, if
+    given, is called as ``progress(done, len(names), name)`` after each figure.  Returns
     {'written': [...], 'skipped': [...], 'seconds': {name: s}}."""
     from .. import __version__
 
@@ -255,14 +257,16 @@ def generate(out: str | Path, formats: Sequence[str] = ("pdf", "png"), only: Seq
         raise ValueError(f"--jobs must be a positive integer (got {jobs!r})")
     written, skipped, seconds, files = [], [], {}, []
     with tree, closing(_collected(names, jobs)) as collected:
-        for name, fd, spent in collected:
+        for done, (name, fd, spent) in enumerate(collected, 1):
             if fd is None:
                 skipped.append(name)
-                continue
-            t0 = time.perf_counter()
-            files += _render(FIGURES[name], fd, STYLES[style], formats, tree.build)
-            written.append(name)
-            seconds[name] = spent + time.perf_counter() - t0
+            else:
+                t0 = time.perf_counter()
+                files += _render(FIGURES[name], fd, STYLES[style], formats, tree.build)
+                written.append(name)
+                seconds[name] = spent + time.perf_counter() - t0
+            if progress is not None:
+                progress(done, len(names), name)
         kept = []
         if only and tree.previous is not None:
             # the figures not redrawn keep their files (a figure redrawn loses its old formats)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import mpmath
 
@@ -28,15 +28,23 @@ __all__ = ["Theorem", "THEOREMS", "build", "write_proofs", "readme"]
 WORKING_DPS = 30
 
 
-def build(ids: Iterable[str] | None = None) -> list[Theorem]:
-    """The theorems ``ids`` (all by default), in registry order."""
+def build(ids: Iterable[str] | None = None,
+          progress: Callable[[int, int, str], None] | None = None) -> list[Theorem]:
+    """The theorems ``ids`` (all by default), in registry order; ``progress``, if given, is
+    called as ``progress(done, total, id)`` after each theorem."""
     wanted = list(THEOREMS) if ids is None else list(ids)
     unknown = [i for i in wanted if i not in THEOREMS]
     if unknown:
         raise ValueError(f"theorem {unknown[0]!r} is unknown; allowed: {', '.join(THEOREMS)}")
     # a fixed working precision: the numbers written must not depend on the caller's
+    selected = [i for i in THEOREMS if i in wanted]
+    theorems = []
     with mpmath.workdps(WORKING_DPS):
-        return [THEOREMS[i]() for i in THEOREMS if i in wanted]
+        for done, tid in enumerate(selected, 1):
+            theorems.append(THEOREMS[tid]())
+            if progress is not None:
+                progress(done, len(selected), tid)
+    return theorems
 
 
 def readme(entries: Iterable[tuple[str, str]], version: str) -> str:
@@ -57,12 +65,14 @@ def readme(entries: Iterable[tuple[str, str]], version: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_proofs(out: str | os.PathLike, ids: Iterable[str] | None = None) -> list[Path]:
+def write_proofs(out: str | os.PathLike, ids: Iterable[str] | None = None,
+                 progress: Callable[[int, int, str], None] | None = None) -> list[Path]:
     """Build the theorems ``ids`` (all by default) and write ``<id>.md``, ``<id>.json`` and
     ``README.md`` into ``out`` through :class:`~gemsym.output_tree.OutputTree` (a missing,
     empty or gemsym-written folder only; swapped in atomically).  With ``ids`` the other
     theorems already in ``out`` are kept and README.md lists every theorem present.
-    Returns the files written (kept ones excluded)."""
+    ``progress`` is passed to :func:`build`.  Returns the files written (kept ones
+    excluded)."""
     from .. import __version__
     from ..output_tree import OutputTree
 
@@ -72,7 +82,7 @@ def write_proofs(out: str | os.PathLike, ids: Iterable[str] | None = None) -> li
         if unknown:
             raise ValueError(f"theorem {unknown[0]!r} is unknown; allowed: {', '.join(THEOREMS)}")
     with OutputTree(out, "gemsym prove") as tree:
-        theorems = build(wanted)
+        theorems = build(wanted, progress)
         written = []
         for t in theorems:
             written.append(tree.write_text(f"{t.id}.md", markdown(t, __version__)))
