@@ -16,7 +16,8 @@ import sympy as sp
 from .asymptotics import End
 from ..series import is_zero
 
-__all__ = ["finite_interval_part", "half_line_integral", "half_line_sup", "beta_integral", "exp_series_integral"]
+__all__ = ["finite_interval_part", "half_line_integral", "half_line_sup", "log_series_integral",
+           "sqrt_quadratic_integral", "erf_integral", "beta_integral", "exp_series_integral"]
 
 
 @lru_cache(maxsize=1)
@@ -29,10 +30,20 @@ def mellin_beta() -> tuple[sp.Symbol, sp.Symbol, sp.Expr, sp.Basic]:
 
 
 def constant_sign(h: sp.Expr, u: sp.Symbol) -> int | None:
+    """+1 or -1 when h has that sign for every u > 0 by SymPy's assumptions, with erfc of
+    a real argument known to be positive (SymPy does not know it); None otherwise."""
     if h.is_positive:
         return 1
     if h.is_negative:
         return -1
+    if h.has(sp.erf, sp.erfc):
+        e = sp.expand(h.rewrite(sp.erfc))
+        e = e.replace(lambda z: isinstance(z, sp.erfc) and z.args[0].is_real,
+                      lambda z: sp.Dummy("E", positive=True))
+        if e.is_positive:
+            return 1
+        if e.is_negative:
+            return -1
     return None
 
 
@@ -125,8 +136,116 @@ def exp_series_integral(h: sp.Expr, u: sp.Symbol, p: sp.Expr) -> sp.Expr | None:
     return sp.expand_func(total)
 
 
+def log_series_integral(h: sp.Expr, u: sp.Symbol, p: sp.Expr) -> sp.Expr | None:
+    """\\int_0^oo |h(u)| du (p = 1) when h = log R(w), w = e^{-k u}, R rational with
+    R(0) = 1 (Softplus: log(1 + e^{-u})): with R = prod_i (1 - w/r_i)^{m_i},
+    \\int_0^oo log(1 - e^{-k u}/r) du = -Li_2(1/r)/k (expand the log in powers of w and
+    integrate term by term; the dilogarithm continues the series analytically)."""
+    if p != 1 or not h.has(sp.exp):
+        return None
+    rates = {sp.simplify(a.args[0] / u) for a in h.atoms(sp.exp)}
+    if any(r.has(u) for r in rates) or not rates:
+        return None
+    k = next((abs(c) for c in rates if c.is_nonzero and all((r / c).is_integer for r in rates)), None)
+    if k is None or not k.is_positive:
+        return None
+    w = sp.Dummy("w", positive=True)
+    hw = h.subs({sp.exp(r * u): w ** (-r / k) for r in rates}).subs(u, -sp.log(w) / k)
+    # h = coef * log R(w) with R rational: collect the logarithms with integer multiples
+    # of one coefficient (log w itself stands for -k u)
+    coef, R = None, sp.S.One
+    for term in sp.Add.make_args(sp.expand(sp.expand_log(hw, force=True))):
+        c, lg = term.as_independent(w, as_Add=False)
+        if not isinstance(lg, sp.log):
+            return None
+        coef = c if coef is None else coef
+        m = sp.simplify(c / coef)
+        if not m.is_Integer:
+            return None
+        R *= lg.args[0] ** m
+    if coef is None:
+        return None
+    lg = sp.log(R)
+    R = sp.cancel(R)
+    if not R.is_rational_function(w) or R.free_symbols != {w} or sp.simplify(R.subs(w, 0) - 1) != 0:
+        return None
+    # h = coef log R keeps one sign on u > 0 iff R - 1 has no zero for 0 < w < 1
+    num, den = sp.fraction(R)
+    gap = sp.Poly(num - den, w)
+    if gap.is_zero or gap.count_roots(0, 1) - sum(1 for t in (0, 1) if gap.eval(t) == 0) > 0:
+        return None
+    sign = 1 if (coef * lg).subs(w, sp.Rational(1, 2)).evalf() > 0 else -1
+    total = sp.S.Zero
+    for poly, s in ((num, 1), (den, -1)):
+        P = sp.Poly(poly, w)
+        roots = sp.roots(P)
+        if sum(roots.values()) != P.degree():
+            return None
+        for r, m in roots.items():
+            total += s * m * (-sp.polylog(2, 1 / r) / k)
+    return sp.expand_func(sign * coef * total)
+
+
+def sqrt_quadratic_integral(h: sp.Expr, u: sp.Symbol, p: sp.Expr) -> sp.Expr | None:
+    """\\int_0^oo |h(u)|^p du when h is rational in u and s = sqrt(u^2 + c), c > 0
+    (Squareplus): Euler's substitution u = (c - y^2)/(2y), s = (c + y^2)/(2y),
+    du = -(c + y^2)/(2 y^2) dy (y from sqrt(c) down to 0) makes the integrand algebraic in
+    y, integrated by SymPy (for symbolic p with p > 1, the condition of finiteness)."""
+    roots = [a for a in h.atoms(sp.Pow) if a.exp == sp.Rational(1, 2) and a.base.has(u)]
+    if len(roots) != 1:
+        return None
+    c, rest = roots[0].base.as_independent(u, as_Add=True)
+    if rest != u**2 or not c.is_positive:
+        return None
+    y = sp.Dummy("y", positive=True)
+    hy = sp.factor(sp.cancel(sp.together(h.subs(roots[0], (c + y**2) / (2 * y))
+                                         .subs(u, (c - y**2) / (2 * y)))))
+    # the sign of h: that of the constant factor once every other factor has a positive base
+    const, dep = hy.as_independent(y, as_Add=False)
+    if not const.is_nonzero or not all(f.as_base_exp()[0].is_positive for f in sp.Mul.make_args(dep)):
+        return None
+    if const.is_negative:
+        hy = -hy
+    elif not const.is_positive:
+        return None
+    q = sp.Dummy("q", positive=True)
+    pp = p if p.is_number else 1 + q  # finite only for p > 1 where symbolic: integrate there
+    integrand = sp.expand(sp.powdenest(sp.expand_power_base(hy**pp, force=True), force=True)
+                          * (c + y**2) / (2 * y**2))
+    try:
+        result = sp.integrate(integrand, (y, 0, sp.sqrt(c)), conds="none")
+    except (NotImplementedError, ValueError, TypeError):
+        return None
+    if result.has(sp.Integral, sp.Piecewise, sp.oo, -sp.oo, sp.zoo, sp.sign, sp.nan):
+        return None
+    return sp.simplify(result.subs(q, p - 1))
+
+
+def erf_integral(h: sp.Expr, u: sp.Symbol, p: sp.Expr) -> sp.Expr | None:
+    """\\int_0^oo |h(u)|^p du for p = 1 and h built from erf/erfc (GELU: u erfc(u/sqrt 2)/2)
+    by SymPy's integrate after rewriting erf through erfc (p >= 2 is left alone: SymPy
+    takes minutes on erfc^2)."""
+    if p != 1 or not h.has(sp.erf, sp.erfc):
+        return None
+    sign = constant_sign(h, u)
+    if sign is None:
+        h2 = sp.expand(h.rewrite(sp.erfc))
+        sign = constant_sign(h2, u)
+        if sign is None:
+            return None
+        h = h2
+    try:
+        result = sp.integrate(sp.expand(sign * h.rewrite(sp.erfc)), (u, 0, sp.oo), conds="none")
+    except (NotImplementedError, ValueError, TypeError):
+        return None
+    if result.has(sp.Integral, sp.Piecewise, sp.oo, -sp.oo, sp.zoo, sp.nan):
+        return None
+    return sp.simplify(result)
+
+
 def half_line_integral(h: sp.Expr, u: sp.Symbol, p: sp.Expr) -> sp.Expr | None:
-    for method in (beta_integral, exp_series_integral):
+    for method in (beta_integral, exp_series_integral, log_series_integral, sqrt_quadratic_integral,
+                   erf_integral):
         result = method(h, u, p)
         if result is not None:
             return result
