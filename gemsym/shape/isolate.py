@@ -355,13 +355,12 @@ def _asymptotic_tail(iso: _Isolator, expr: sp.Expr, p: sp.Symbol, k: int) -> Non
             signs.add(_sign(iso.box(iso.g, point, point)))
     last = _sign(iso.box(iso.g, mpmath.mpf(2) ** TAIL_EXP, mpmath.inf))
     if not last:
-        try:
-            last = end_sign(expr, p, sp.oo, False)
-        except Undecided:
-            # g -> 0 with no expansion SymPy can find: its sign on [2^TAIL_EXP, 2^200]
-            # stands for the rest of the line (g has no trigonometric factor -- those
-            # were refused above -- so it is eventually of one sign; we take 2^200 as
-            # "eventually")
-            last = _sign(iso.box(iso.g, mpmath.mpf(2) ** TAIL_EXP, mpmath.mpf(2) ** 200))
+        # g -> 0, or interval arithmetic cannot reach infinity: its sign on
+        # [2^TAIL_EXP, 2^200] stands for the rest of the line (g has no trigonometric
+        # factor -- those were refused above -- so it is eventually of one sign; 2^200 is
+        # taken as "eventually"), else the sign of its leading term at infinity
+        last = _sign(iso.box(iso.g, mpmath.mpf(2) ** TAIL_EXP, mpmath.mpf(2) ** 200))
+    if not last:
+        last = end_sign(expr, p, sp.oo, False)
     if signs != {last}:
         raise Undecided(f"the sign of {expr} for p > 2^{k} cannot be certified")
