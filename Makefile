@@ -3,7 +3,9 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-PIP    := $(PY) -m pip install --quiet --disable-pip-version-check
+# constraints.txt pins the versions this project is developed and tested against;
+# pyproject.toml states lower bounds only.
+PIP    := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt
 GEMSYM := $(VENV)/bin/gemsym
 
 .PHONY: run test prove codegen figures errors bench clean
@@ -11,12 +13,12 @@ GEMSYM := $(VENV)/bin/gemsym
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.run-deps: pyproject.toml | $(PY)
+$(VENV)/.run-deps: pyproject.toml constraints.txt | $(PY)
 	$(PIP) -e .
 	touch $@
 
-# torch is pinned to 2.13.0: the CPU build that pip resolves here without pulling CUDA.
-$(VENV)/.test-deps: pyproject.toml $(VENV)/.run-deps
+# torch 2.13.0 (constraints.txt): the CPU build where pip finds one, see README "Set-up".
+$(VENV)/.test-deps: pyproject.toml constraints.txt $(VENV)/.run-deps
 	$(PIP) -e '.[test]'
 	touch $@
 

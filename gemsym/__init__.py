@@ -33,7 +33,28 @@ from .parameters import Parameter, ParameterError, positive_integer, positive_re
 from .shape import ShapeProperties, monotonicity_and_minima, shape_properties
 from .smoothness import JunctionSmoothness, SmoothnessReport, junction_smoothness, smoothness
 
-__version__ = "0.1.0"
+
+def _version() -> str:
+    """The installed distribution's version; for a source tree that is not installed, the
+    ``version`` of its ``pyproject.toml`` (the one place the version is written)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("gemsym")
+    except metadata.PackageNotFoundError:
+        pass
+    from pathlib import Path
+
+    try:
+        import tomllib
+
+        with open(Path(__file__).resolve().parent.parent / "pyproject.toml", "rb") as f:
+            return str(tomllib.load(f)["project"]["version"])
+    except (ImportError, OSError, KeyError, ValueError):
+        return "0+unknown"
+
+
+__version__ = _version()
 
 __all__ = [
     "X",
