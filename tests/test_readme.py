@@ -39,3 +39,9 @@ def test_readme_torch_bridge_example_runs():
     assert namespace["n"] == 1
     weight = namespace["model"].parameters().__next__()
     assert weight.grad is not None and bool(weight.grad.abs().sum() > 0)
+    # every module the example builds is used: Sqish's a, beta, gamma get gradients too
+    sqish = next(m for m in namespace["model"].modules() if type(m).__name__ == "Sqish")
+    trained = dict(sqish.named_parameters())
+    assert trained and all(p.grad is not None and bool(p.grad.isfinite().all())
+                           for p in trained.values())
+    assert any(bool(p.grad.abs().sum() > 0) for p in trained.values())
