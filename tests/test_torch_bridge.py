@@ -256,9 +256,10 @@ def test_generated_package_for_user_families_runs(tmp_path, monkeypatch):
 
 # ------------------------------------------------------------------ fused eager CPU path
 def test_fused_eager_cpu_path_matches_the_chunk_loop(monkeypatch):
-    """Large eager CPU inputs (float32/16-bit) run one compiled kernel per pass; with the
-    size threshold lowered it must agree with the chunk loop: values, input gradients,
-    summed parameter gradients, and +-inf / NaN."""
+    """Opted in, large eager CPU inputs (float32/16-bit) run one compiled kernel per pass;
+    with the size threshold lowered it must agree with the chunk loop: values, input
+    gradients, summed parameter gradients, and +-inf / NaN."""
+    monkeypatch.setattr(_runtime, "_fuse", True)
     gen = torch.Generator().manual_seed(3)
     finite = torch.cat([torch.randn(4093, generator=gen) * 4,
                         torch.tensor([0.0, -0.0, 1e30, -1e-30])])

@@ -17,7 +17,7 @@ from typing import Callable
 
 import torch
 
-__all__ = ["Family", "register", "set_backend", "get_backend"]
+__all__ = ["Family", "register", "set_backend", "get_backend", "set_cpu_fusion"]
 
 #: Elements per chunk on the eager CPU path: the intermediates of one chunk stay in cache
 #: (float64: 512 KiB each) while the per-op dispatch cost is spread over many elements
@@ -202,17 +202,28 @@ def _use_triton(fam: Family, x: torch.Tensor) -> bool:
 
 
 # ---------------------------------------------------------------- PyTorch path
-#: Eager CPU inputs of at least this many elements, in a dtype computed in a wider one
-#: (float32 in float64, 16-bit in float32), run one fused kernel: the traced formulas
-#: compiled once per (family, integer parameters, dtype, pass) by ``torch.compile``
-#: (dynamic sizes; a few seconds on first use).  A chain of separate ATen ops costs one
-#: pass over the chunk per op (GEM N=1 forward, fp32 2^24: ~90 ms against ~3.5 ms fused).
-#: Smaller inputs, float64 (whose exact integer powers the chunk loop evaluates with the
-#: correctly rounded ``pow``), ``TORCH_BRIDGE_CPU_FUSE=0``, or a failed compilation take
-#: the chunk loop.
+#: Opt-in only (``TORCH_BRIDGE_CPU_FUSE=1`` or ``set_cpu_fusion(True)``; off by default, so
+#: an eager call never compiles anything nor needs a C++ compiler): eager CPU inputs of at
+#: least this many elements, in a dtype computed in a wider one (float32 in float64, 16-bit
+#: in float32), then run one fused kernel: the traced formulas compiled once per (family,
+#: integer parameters, dtype, pass) by ``torch.compile`` (dynamic sizes; seconds on first
+#: use, a C++ compiler needed).  A chain of separate ATen ops costs one pass over the chunk
+#: per op (GEM N=1 forward, fp32 2^24: ~90 ms against ~3.5 ms fused).  Smaller inputs,
+#: float64 (whose exact integer powers the chunk loop evaluates with the correctly rounded
+#: ``pow``), fusion off, or a failed compilation take the chunk loop.
 FUSE_MIN = 1 << 20
-_fuse = os.environ.get("TORCH_BRIDGE_CPU_FUSE", "1") != "0"
+_fuse = os.environ.get("TORCH_BRIDGE_CPU_FUSE", "0") == "1"
 _FUSED: dict[tuple, Callable | None] = {}
+
+
+def set_cpu_fusion(on: bool) -> None:
+    """Opt in to (``True``) or out of the ``torch.compile``d eager CPU kernel for inputs of
+    at least ``FUSE_MIN`` elements (off unless ``TORCH_BRIDGE_CPU_FUSE=1``): its first call
+    per family, integer parameters, dtype and pass compiles for seconds."""
+    global _fuse
+    if not isinstance(on, bool):
+        raise ValueError(f"on must be True or False (got {on!r})")
+    _fuse = on
 
 
 def _fused_kernel(fam: Family, kind: str, ints, dtype, params_grad: bool = False):
@@ -257,7 +268,7 @@ def _run_fused(fam: Family, kind: str, ints, dtype, params_grad, *args):
     except Exception as exc:  # no C++ compiler, unsupported op, ...: stay correct
         _FUSED[key] = None
         warnings.warn(f"torch_bridge: fused CPU kernel for {fam.name} ({kind}) unavailable, "
-                      f"using the chunked path; TORCH_BRIDGE_CPU_FUSE=0 skips it "
+                      f"using the chunked path; set_cpu_fusion(False) skips it "
                       f"({type(exc).__name__}: {exc})", RuntimeWarning)
         return None
 
