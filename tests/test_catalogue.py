@@ -140,6 +140,8 @@ def test_catalogue_has_every_member_of_the_literature():
         assert act.claimed_smoothness is not None
         for p in act.parameters:
             p.check(p.default)  # every default lies in its domain
+        assert act.identifier.isidentifier() and act.module_class_name.isidentifier()
+        assert smoothness(act.with_defaults()).holds is True, name
 
 
 @pytest.mark.parametrize("case", CASES, ids=_case_id)
