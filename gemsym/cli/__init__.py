@@ -35,6 +35,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "codegen": ("gemsym.cli.codegen", "generate the torch_bridge PyTorch package"),
     "bench": ("gemsym.cli.bench", "benchmark the generated kernels against ReLU & co"),
     "figures": ("gemsym.cli.figures", "paper-ready figures with their data"),
+    "compare": ("gemsym.cli.compare", "the comparison table of a paper (markdown, LaTeX, CSV, JSON)"),
 }
 
 

@@ -118,6 +118,8 @@ def end_limit(expr: sp.Expr, x: sp.Symbol, point: sp.Expr, from_right: bool) -> 
     except (NotExpandable, Undecidable):
         pass
     where = f"{x} -> {point}" + ("" if point in (sp.oo, -sp.oo) else ("+" if from_right else "-"))
+    if g.has(HyperbolicFunction):
+        g = g.rewrite(sp.exp)  # Gruntz is several times faster on exponentials
     try:
         value = sp.limit(g, SERIES_T, 0, "+")
     except (NotImplementedError, ValueError, TypeError) as exc:
