@@ -267,11 +267,13 @@ def _power_form(expr: sp.Expr, x: sp.Symbol, int_params: Sequence[sp.Symbol]) ->
 def _assemble(coeff, exponent, factors, x, int_params, large: bool) -> sp.Expr:
     total = exponent
     out = coeff
+    linear = []
     for terms, power in factors:
-        if large and all(e in (0, 1) for _, e in terms):
+        if all(e in (0, 1) for _, e in terms):
             # a linear factor c0 + c1 x cannot overflow, and c1 + c0 r would cancel near
-            # its root (Hardswish's x + 3 near -3): kept as it is
-            out *= sp.Add(*[c * x**e for c, e in terms]) ** power
+            # its root (Hardswish's x + 3 near -3): kept as it is, and multiplied in last
+            # (a number times a lone sum is distributed by SymPy: x/6 + 1/2 cancels too)
+            linear.append(sp.Add(*[c * x**e for c, e in terms]) ** power)
             continue
         keys = [_exponent_key(e, int_params) for _, e in terms]
         pick = max(keys) if large else min(keys)
@@ -284,14 +286,14 @@ def _assemble(coeff, exponent, factors, x, int_params, large: bool) -> sp.Expr:
         out *= sp.Add(*pieces) ** power
         total += e0 * power
     total = sp.expand(total)
-    if large:
+    if large and _is_nonnegative(-total, int_params):
         # x**E = r**(-E); use whichever exponent is non-negative for N >= 1.
-        if _is_nonnegative(-total, int_params):
-            return out * IPow(R, -total)
-        return out * IPow(x, total)
-    if _is_nonnegative(total, int_params):
-        return out * IPow(x, total)
-    return out / IPow(x, -total)
+        out = out * IPow(R, -total)
+    elif large or _is_nonnegative(total, int_params):
+        out = out * IPow(x, total)
+    else:
+        out = out / IPow(x, -total)
+    return sp.Mul(out, *linear)
 
 
 def _is_nonnegative(e: sp.Expr, int_params) -> bool:
