@@ -94,7 +94,7 @@ def mp(v):
     (3, "1/3", 1), (1, "1/1000", "5/2"),
 ])
 def test_egem_closed_form_matches_quadrature(N, eps, p):
-    r = lp_distance(e_gem().bind(N=N, eps=eps), p, check=False)
+    r = lp_distance(e_gem().bind(N=N, eps=eps), p, check=False, dps=20)
     assert r.converges is True and r.closed_form is not None and r.closed_form.is_number
     with mpmath.workdps(DPS):
         e = mp(eps)
@@ -105,7 +105,7 @@ def test_egem_closed_form_matches_quadrature(N, eps, p):
 
 @pytest.mark.parametrize("N, eps", [(1, "1/10000"), (2, "1/10000"), (3, "1/50")])
 def test_egem_sup_matches_maximisation(N, eps):
-    r = lp_distance(e_gem().bind(N=N, eps=eps), "inf", check=False)
+    r = lp_distance(e_gem().bind(N=N, eps=eps), "inf", check=False, dps=20)
     assert r.converges is True and r.closed_form is not None
     with mpmath.workdps(DPS):
         e = mp(eps)
@@ -116,8 +116,8 @@ def test_egem_sup_matches_maximisation(N, eps):
 
 def test_se_gem_negative_branches_coincide():
     # SE-GEM's limit keeps the negative branch: only x > 0 contributes, as for E-GEM.
-    r = lp_distance(se_gem().bind(N=2, eps="1/10000"), 2)
-    e = lp_distance(e_gem().bind(N=2, eps="1/10000"), 2, check=False)
+    r = lp_distance(se_gem().bind(N=2, eps="1/10000"), 2, check=False, dps=20)
+    e = lp_distance(e_gem().bind(N=2, eps="1/10000"), 2, check=False, dps=20)
     assert sp.simplify(r.closed_form - e.closed_form) == 0
     assert r.check.rel_diff < mpmath.mpf(10) ** (-DIGITS)
     with mpmath.workdps(DPS):
@@ -144,7 +144,7 @@ def test_boundary_case_diverges_and_just_above_converges():
     assert r.converges is False and r.value is None and r.closed_form is None
     assert r.condition == (P > 1)
     assert "infinite" in r.reason and "x -> +oo" in r.reason
-    above = lp_distance(e_gem().bind(N=1, eps="1/10000"), "11/10", check=False)
+    above = lp_distance(e_gem().bind(N=1, eps="1/10000"), "11/10", check=False, dps=20)
     assert above.converges is True
     with mpmath.workdps(DPS):
         # |d|^p decays like x^{-1.1}: quadrature on [0, R], then the tail from
@@ -153,7 +153,7 @@ def test_boundary_case_diverges_and_just_above_converges():
         head = norm(egem_minus_relu(1, e), p, mpmath.mpf("0.01"), lo=0, hi=R) ** p
         tail = e ** p * R ** (1 - p) / (p - 1) - p * e ** (p + 1) * R ** (-1 - p) / (p + 1)
         assert agree(above.value, (head + tail) ** (1 / p))
-    assert lp_distance(e_gem().bind(N=1, eps="1/10000"), "inf", check=False).converges is True
+    assert lp_distance(e_gem().bind(N=1, eps="1/10000"), "inf", check=False, dps=20).converges is True
 
 
 def test_finiteness_condition_symbolic():
@@ -172,7 +172,7 @@ def test_finiteness_condition_symbolic():
     (0, 1, 1, "3/2"),
 ])
 def test_sqish_matches_quadrature(a, beta, gamma, p):
-    r = lp_distance(sqish().bind(a=a, beta=beta, gamma=gamma), p, check=False)
+    r = lp_distance(sqish().bind(a=a, beta=beta, gamma=gamma), p, check=False, dps=20)
     assert r.converges is True
     # integer p: the polylog series gives a closed form; p = 3/2: numerical value only
     assert (r.closed_form is not None) == isinstance(p, int)
@@ -197,7 +197,7 @@ def test_sqish_p1_has_a_closed_form_for_every_beta():
 
 @pytest.mark.parametrize("a, beta, gamma", [(0, 1, 1), ("1/4", 3, "1/2")])
 def test_sqish_sup_matches_maximisation(a, beta, gamma):
-    r = lp_distance(sqish().bind(a=a, beta=beta, gamma=gamma), "inf", check=False)
+    r = lp_distance(sqish().bind(a=a, beta=beta, gamma=gamma), "inf", check=False, dps=20)
     with mpmath.workdps(DPS):
         A, B, G = mp(a), mp(beta), mp(gamma)
         d = sqish_minus_max(A, B, G)
@@ -252,7 +252,7 @@ def soft_relu() -> Activation:
 
 
 def test_user_family_gets_rate_and_value():
-    r = lp_distance(soft_relu().bind(k=3), 1, unbound=soft_relu())
+    r = lp_distance(soft_relu().bind(k=3), 1, unbound=soft_relu(), check=False, dps=20)
     assert r.converges is True and r.rate == -2
     with mpmath.workdps(DPS):
         def d(x):
