@@ -211,7 +211,7 @@ def test_cli_user_family_and_errors(tmp_path, capsys):
     files = sorted(p.name for p in out.iterdir())
     assert "functional.py" in files and "_kernels.py" in files
     text = (out / "functional.py").read_text()
-    assert "def silu(x)" in text and 'run("my_bridge", "silu", x)' in text
+    assert "def silu(x: torch.Tensor)" in text and 'call("my_bridge", "silu", x, (), ())' in text
     assert "_silu_fwd" in (out / "_kernels.py").read_text()
     capsys.readouterr()
     assert main(["codegen", "--out", str(out), "--family", "nope"]) == 2

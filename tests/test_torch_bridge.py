@@ -39,14 +39,25 @@ def test_functional_signatures_are_the_contract():
 
 
 def test_modules_defaults_and_repr():
+    """Modules share the functional defaults (the families' ``Parameter.default``) and are
+    not learnable unless asked; learnable ones show the constrained value."""
+    from gemsym import families
+
     assert repr(tb.GEM()) == "GEM(N=1)"
-    assert repr(tb.EGEM()) == "EGEM(N=1, eps=0.0001, learnable=False)"
+    assert repr(tb.EGEM()) == "EGEM(N=1, eps=1, learnable=False)"
     assert repr(tb.SEGEM(N=2, eps=0.5, learnable=True)) == "SEGEM(N=2, eps=0.5, learnable=True)"
-    s = tb.Sqish()
+    assert repr(tb.Sqish()) == "Sqish(a=0, beta=1, gamma=1, learnable=False)"
+    s = tb.Sqish(learnable=True)
     assert repr(s) == "Sqish(a=0, beta=1, gamma=1, learnable=True)"
-    assert sorted(n for n, _ in s.named_parameters()) == ["a", "beta", "gamma"]
+    assert sorted(n for n, _ in s.named_parameters()) == ["a_raw", "beta_raw", "gamma_raw"]
     assert list(tb.EGEM().parameters()) == []
     assert len(list(tb.EGEM(learnable=True).parameters())) == 1
+    for fn, cls, fam in ((tb.e_gem, tb.EGEM, "e-gem"), (tb.sqish, tb.Sqish, "sqish")):
+        definition = {p.name: float(p.default) for p in families.get_family(fam).parameters}
+        for name, par in inspect.signature(cls).parameters.items():
+            if name in definition:
+                assert par.default == definition[name]
+                assert inspect.signature(fn).parameters[name].default == definition[name]
 
 
 def test_module_matches_functional_and_families_agree():
@@ -154,7 +165,7 @@ def test_parameter_gradients_match_finite_sums_over_chunks():
 
 
 def test_sixteen_bit_inputs_with_learnable_parameters():
-    m = tb.Sqish()
+    m = tb.Sqish(learnable=True)
     x = torch.randn(257, dtype=torch.bfloat16, requires_grad=True)
     y = m(x)
     assert y.dtype == torch.bfloat16
@@ -168,7 +179,7 @@ def test_torch_compile_fullgraph_model_with_every_module():
     torch._dynamo.reset()
     model = torch.nn.Sequential(
         torch.nn.Linear(4, 4), tb.GEM(N=2), torch.nn.Linear(4, 4), tb.EGEM(learnable=True),
-        torch.nn.Linear(4, 4), tb.SEGEM(N=1, eps=0.5), torch.nn.Linear(4, 4), tb.Sqish(),
+        torch.nn.Linear(4, 4), tb.SEGEM(N=1, eps=0.5), torch.nn.Linear(4, 4), tb.Sqish(learnable=True),
     ).double()
     compiled = torch.compile(model, fullgraph=True, backend="inductor")
     x = torch.randn(3, 4, dtype=torch.float64)

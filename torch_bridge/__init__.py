@@ -10,7 +10,8 @@ other tensors the PyTorch formulas, which under ``torch.compile`` are traced
 recomputes from the saved input.
 
 Submodules: ``functional``, ``modules``, ``_formulas`` (PyTorch formulas),
-``_kernels`` (Triton), ``_ops`` (registration), ``_runtime``.
+``_kernels`` (Triton), ``_ops`` (registration), ``_runtime`` (execution paths),
+``_params`` (parameter domains), ``_module`` (the modules' base class).
 """
 
 import torch

@@ -181,7 +181,10 @@ def sqish_f(x, a, beta, gamma, exact=True):
     """sqish: f."""
     _t0 = 2*gamma*(a - 1)
     _t1 = torch.log(beta)
-    y = _where(_isinf(x), _where(x > 0, float('inf'), torch.where((a != 0), _inf_times(-a), 0)), a*((_sigmoid_lin(_t0, x, _t1, exact))*x) + ((_sigmoid_lin(_t0, x, _t1, exact, True))*x))
+    _t2 = _sigmoid_lin(_t0, x, _t1, exact, True)
+    _t3 = -a
+    _t4 = _t0*x + _t1 + torch.log(_t3)
+    y = _where(_isinf(x), _where(x > 0, float('inf'), torch.where((a != 0), _inf_times(_t3), 0)), torch.where(((a < 0)) & ((torch.abs(_t4) < 1)), ((-_t2*torch.expm1(_t4))*x), a*((_sigmoid_lin(_t0, x, _t1, exact))*x) + (_t2*x)))
     return y
 
 

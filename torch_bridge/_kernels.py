@@ -297,7 +297,10 @@ def _sqish_fwd(x_ptr, y_ptr, a_ptr, beta_ptr, gamma_ptr, n, PRECISE: tl.constexp
     gamma = tl.load(gamma_ptr).to(tl.float32)
     _t0 = 2*gamma*(a - 1)
     _t1 = tl.log(beta)
-    y = tl.where(_isinf(x), tl.where(x > 0, float('inf'), tl.where((a != 0), tl.where((-a) > 0, float('inf'), float('-inf')), 0)), a*((_sigmoid_lin(_t0, x, _t1, False, PRECISE))*x) + ((_sigmoid_lin(_t0, x, _t1, True, PRECISE))*x))
+    _t2 = _sigmoid_lin(_t0, x, _t1, True, PRECISE)
+    _t3 = -a
+    _t4 = _t0*x + _t1 + tl.log(_t3)
+    y = tl.where(_isinf(x), tl.where(x > 0, float('inf'), tl.where((a != 0), tl.where(_t3 > 0, float('inf'), float('-inf')), 0)), tl.where(tl.where((a < 0), (tl.abs(_t4) < 1), (a < 0)), ((-_t2*tl.where(_exp(_t4) == 1.0, _t4, tl.where(_exp(_t4) - 1.0 == -1.0, -1.0, tl.where(_exp(_t4) == float('inf'), _exp(_t4), _div((_exp(_t4) - 1.0)*(_t4), tl.log(_exp(_t4)), PRECISE)))))*x), a*((_sigmoid_lin(_t0, x, _t1, False, PRECISE))*x) + (_t2*x)))
     tl.store(y_ptr + offs, y.to(y_ptr.dtype.element_ty), mask=mask)
 
 

@@ -27,10 +27,6 @@ from .stable import (R, InfTimes, IPow, Sigmoid, SigmoidLinear, StableForm, XTim
 
 __all__ = ["FamilyCode", "derive"]
 
-#: Module defaults that differ from the family defaults (the API contract).
-MODULE_DEFAULTS = {"e-gem": {"eps": 1e-4}, "se-gem": {"eps": 1e-4}}
-LEARNABLE_DEFAULT = {"sqish": True}
-
 
 @dataclass(frozen=True)
 class FamilyCode:

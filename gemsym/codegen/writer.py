@@ -13,7 +13,7 @@ import sympy as sp
 from .. import __version__
 from ..activation import Activation
 from .body import body_lines
-from .derive import LEARNABLE_DEFAULT, MODULE_DEFAULTS, FamilyCode, derive
+from .derive import FamilyCode, derive
 from .printer import Printer
 from . import runtime
 
@@ -134,7 +134,8 @@ def _kernels(codes: Sequence[FamilyCode]) -> tuple[str, dict[str, int | None]]:
 def _ops(codes: Sequence[FamilyCode], warps: dict[str, int | None], lib: str) -> str:
     out = [_header("Families of this package and their registered ops "
                    f"(``torch.ops.{lib}.<family>_fwd`` / ``_bwd``).\n"),
-           "from . import _formulas as F\nfrom ._runtime import Family, library, register\n",
+           "import math  # noqa: F401  (infinite bounds)\n\nfrom . import _formulas as F\n"
+           "from ._runtime import Domain, Family, library, register\n",
            f'LIB = "{lib}"\nlibrary(LIB)\n', "FAMILIES = {"]
     for c in codes:
         ints = tuple(c.symbols[p.name].name for p in c.int_params)
@@ -143,104 +144,110 @@ def _ops(codes: Sequence[FamilyCode], warps: dict[str, int | None], lib: str) ->
                    if warps[c.pyname] else "None")
         out.append(
             f'    "{c.pyname}": Family("{c.pyname}", {ints!r}, {reals!r}, F.{c.pyname}_f, '
-            f"F.{c.pyname}_dx,\n        F.{c.pyname}_first, F.{c.pyname}_second, {kernels}),"
+            f"F.{c.pyname}_dx,\n        F.{c.pyname}_first, F.{c.pyname}_second, {kernels},\n"
+            f"        domains={_tuple(_domain_source(p) for p in c.real_params)}),"
         )
     out.append("}\n\nfor _fam in FAMILIES.values():\n    register(LIB, _fam)\n")
     return "\n".join(out)
 
 
-def _default_text(value) -> str:
-    v = float(value)
-    return repr(int(v)) if v == int(v) and abs(v) < 1e15 and not isinstance(value, float) else repr(v)
-
-
-def _domain_check(pname: str, param) -> list[str]:
+def _domain_source(param) -> str:
+    """``Domain(...)`` source for a real parameter's domain (see ``_params.Domain``)."""
     dom = param.domain
-    conds = []
-    if dom.inf is not sp.S.NegativeInfinity:
-        conds.append(f"{pname} {'>' if dom.left_open else '>='} {float(dom.inf)!r}")
-    if dom.sup is not sp.S.Infinity:
-        conds.append(f"{pname} {'<' if dom.right_open else '<='} {float(dom.sup)!r}")
-    if not conds:
-        return []
-    text = param.domain_text
-    return [f"    if not isinstance({pname}, torch.Tensor) and not ({' and '.join(conds)}):",
-            f'        raise ValueError(f"{pname} must be {text} (got {{{pname}!r}})")']
+
+    def bound(v) -> str:
+        if v is sp.S.NegativeInfinity:
+            return "-math.inf"
+        if v is sp.S.Infinity:
+            return "math.inf"
+        return repr(float(v))
+
+    return (f"Domain({bound(dom.inf)}, {bound(dom.sup)}, {bool(dom.left_open)}, "
+            f"{bool(dom.right_open)}, {param.domain_text!r})")
+
+
+def _real_default(param) -> float:
+    if param.default is None:
+        raise ValueError(f"{param.name}: generated code needs a default value for every "
+                         "real parameter")
+    return float(param.default)
+
+
+def _tuple(items) -> str:
+    items = list(items)
+    return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
 
 
 def _functional(codes: Sequence[FamilyCode], lib: str) -> str:
-    out = [_header("Functional API: ``f(x, <parameters>)`` for every family; parameters are "
-                   "Python numbers\nor scalar tensors (which may require grad).\n"),
-           "import torch\n\nfrom . import _ops  # noqa: F401  (registers the ops)\n"
-           "from ._runtime import as_param, check_input, check_int, run\n",
+    out = [_header("Functional API: ``f(x, <parameters>)`` for every family.\n\n"
+                   "Defaults are those of the family's definition (shared with the modules and "
+                   "the CLI).  A real\nparameter is a Python number or a tensor broadcastable "
+                   "to x's shape (0-d, or per channel:\nshape (C, 1, 1) for (N, C, H, W) "
+                   "inputs), which may require grad; every form is checked\nagainst the "
+                   "parameter's domain (``ValueError`` naming it).\n"),
+           "from __future__ import annotations\n\nimport torch\n\n"
+           "from . import _ops  # noqa: F401  (registers the ops)\n"
+           "from ._runtime import call\n",
            "__all__ = [" + ", ".join(f'"{c.pyname}"' for c in codes) + "]\n"]
     for c in codes:
-        args = ["x"]
+        args = ["x: torch.Tensor"]
         for p in c.int_params:
             args.append(f"{c.symbols[p.name].name}: int = {int(p.default)}")
         for p in c.real_params:
-            args.append(f"{c.symbols[p.name].name}=" + repr(float(p.default)))
+            args.append(f"{c.symbols[p.name].name}: float | torch.Tensor = "
+                        f"{_real_default(p)!r}")
         out.append(f"\n\ndef {c.pyname}({', '.join(args)}) -> torch.Tensor:")
         plain = {c.activation.parameter(k).symbol: v for k, v in c.symbols.items()}
         formula = "; ".join(f"{sp.sstr(b.expr.xreplace(plain))} for {b.lower} < x < {b.upper}"
                             for b in c.activation.branches)
-        out.append(f'    """{c.activation.name}: {formula}."""')
-        out.append("    check_input(x)")
-        for p in c.int_params:
-            n = c.symbols[p.name].name
-            out.append(f'    {n} = check_int("{n}", {n})')
-        for p in c.real_params:
-            out.extend(_domain_check(c.symbols[p.name].name, p))
-        call = ["x"] + [c.symbols[p.name].name for p in c.int_params]
-        call += [f'as_param({c.symbols[p.name].name}, x, "{c.symbols[p.name].name}")'
-                 for p in c.real_params]
-        out.append(f"    return run(\"{lib}\", \"{c.pyname}\", {', '.join(call)})")
+        doms = "; ".join(f"{c.symbols[p.name].name}: {p.domain_text}"
+                         for p in (*c.int_params, *c.real_params))
+        out.append(f'    """{c.activation.name}: {formula}.' + (f"\n\n    {doms}." if doms else "")
+                   + '"""')
+        ints = _tuple(c.symbols[p.name].name for p in c.int_params)
+        reals = _tuple(c.symbols[p.name].name for p in c.real_params)
+        out.append(f'    return call("{lib}", "{c.pyname}", x, {ints}, {reals})')
     return "\n".join(out) + "\n"
 
 
-def _modules(codes: Sequence[FamilyCode]) -> str:
-    out = [_header("``torch.nn.Module`` wrappers; real parameters may be learnable.\n"),
-           "import torch\n\nfrom . import functional\nfrom ._runtime import check_int\n",
-           "__all__ = [" + ", ".join(f'"{c.classname}"' for c in codes) + "]\n",
-           "\ndef _value(v) -> float:\n"
-           "    return float(v.detach()) if isinstance(v, torch.Tensor) else float(v)"]
+def _modules(codes: Sequence[FamilyCode], lib: str) -> str:
+    out = [_header("``torch.nn.Module`` classes, one per family (base class: "
+                   "``_module.ActivationModule``).\n\nDefaults are the family's (as in "
+                   "``functional``); real parameters are fixed unless\n``learnable=True``: then "
+                   "each is stored unconstrained as ``<name>_raw`` and read through a\n"
+                   "reparametrisation into its domain (the property ``<name>``; e.g. eps = "
+                   "softplus(eps_raw)\nfor eps > 0, a = 1 - softplus(a_raw) for a < 1), with "
+                   "one value per channel when\n``num_parameters`` = C > 1 (dimension 1 of the "
+                   "input, as ``torch.nn.PReLU``).\n"),
+           "from __future__ import annotations\n\nimport torch\n\n"
+           "from . import _ops  # noqa: F401  (registers the ops)\n"
+           "from ._module import ActivationModule\n",
+           "__all__ = [" + ", ".join(f'"{c.classname}"' for c in codes) + "]\n"]
     for c in codes:
         name = c.activation.name
         ints = [c.symbols[p.name].name for p in c.int_params]
         reals = [c.symbols[p.name].name for p in c.real_params]
-        defaults = {p.name: float(p.default) for p in c.real_params}
-        defaults.update(MODULE_DEFAULTS.get(name, {}))
         args = [f"{n}: int = {int(p.default)}" for n, p in zip(ints, c.int_params)]
-        args += [f"{n}: float = {defaults[p.name]!r}" for n, p in zip(reals, c.real_params)]
+        args += [f"{n}: float = {_real_default(p)!r}" for n, p in zip(reals, c.real_params)]
         if reals:
-            args.append(f"learnable: bool = {LEARNABLE_DEFAULT.get(name, False)}")
-        out.append(f"\n\nclass {c.classname}(torch.nn.Module):")
+            args += ["learnable: bool = False", "num_parameters: int = 1"]
+        out.append(f"\n\nclass {c.classname}(ActivationModule):")
         out.append(f'    """{name} as a module (see ``functional.{c.pyname}``)."""\n')
+        out.append(f'    _lib = "{lib}"')
+        out.append(f'    _family = "{c.pyname}"\n')
         out.append(f"    def __init__(self, {', '.join(args)}) -> None:")
-        out.append("        super().__init__()")
-        for n in ints:
-            out.append(f'        self.{n} = check_int("{n}", {n})')
+        call = "{" + ", ".join(f'"{n}": {n}' for n in ints) + "}, {" + ", ".join(
+            f'"{n}": {n}' for n in reals) + "}"
         if reals:
-            out.append("        self.learnable = bool(learnable)")
-            for n in reals:
-                out.append(f"        {n} = float({n})")
-            probe = ", ".join(["torch.zeros(1)"] + [f"{n}={n}" for n in reals])
-            out.append(f"        functional.{c.pyname}({probe})  # validates the values")
-            for n in reals:
-                out.append(f"        if self.learnable:")
-                out.append(f"            self.{n} = torch.nn.Parameter(torch.tensor({n}))")
-                out.append("        else:")
-                out.append(f"            self.{n} = {n}")
-        out.append("")
-        out.append("    def forward(self, x: torch.Tensor) -> torch.Tensor:")
-        call = ", ".join(["x"] + [f"self.{n}" for n in ints + reals])
-        out.append(f"        return functional.{c.pyname}({call})\n")
-        out.append("    def extra_repr(self) -> str:")
-        parts = [f"{n}={{self.{n}}}" for n in ints]
-        parts += [f"{n}={{_value(self.{n}):g}}" for n in reals]
-        if reals:
-            parts.append("learnable={self.learnable}")
-        out.append(f'        return f"{", ".join(parts)}"')
+            call += ", learnable, num_parameters"
+        out.append(f"        super().__init__({call})")
+        for n, p in zip(reals, c.real_params):
+            out.append("")
+            out.append("    @property")
+            out.append(f"    def {n}(self) -> float | torch.Tensor:")
+            out.append(f'        """{n} ({p.domain_text}): a number, or the learnable value '
+                       f'mapped from ``{n}_raw``."""')
+            out.append(f'        return self._value("{n}")')
     return "\n".join(out) + "\n"
 
 
@@ -259,7 +266,8 @@ def _init(codes: Sequence[FamilyCode], lib: str, warps: dict[str, int | None]) -
            "``torch.compile(fullgraph=True)`` sees no graph break either way.  Backward\n"
            "recomputes from the saved input.\n\n"
            "Submodules: ``functional``, ``modules``, ``_formulas`` (PyTorch formulas),\n"
-           "``_kernels`` (Triton), ``_ops`` (registration), ``_runtime``.\n")
+           "``_kernels`` (Triton), ``_ops`` (registration), ``_runtime`` (execution paths),\n"
+           "``_params`` (parameter domains), ``_module`` (the modules' base class).\n")
     return (_header(doc) + "\nimport torch\n\n"
             f"from .functional import {', '.join(c.pyname for c in codes)}\n"
             f"from .modules import {', '.join(c.classname for c in codes)}\n"
@@ -299,12 +307,13 @@ def render_package(families: Sequence[Activation], lib: str = "torch_bridge") ->
     kernels, warps = _kernels(codes)
     files = {
         "__init__.py": _init(codes, lib, warps),
-        "_runtime.py": STAMP + runtime.read("_runtime.py"),
+        **{name: STAMP + runtime.read(name) for name in runtime.FILES if name.endswith(".py")
+           and not name.startswith("_kernel")},
         "_formulas.py": _formulas(codes),
         "_kernels.py": kernels,
         "_ops.py": _ops(codes, warps, lib),
         "functional.py": _functional(codes, lib),
-        "modules.py": _modules(codes),
+        "modules.py": _modules(codes, lib),
     }
     return {k: v.rstrip("\n") + "\n" for k, v in files.items()}
 

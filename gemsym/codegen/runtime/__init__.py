@@ -2,8 +2,9 @@
 :mod:`gemsym.codegen.writer` with the generated-file stamp (importing this package imports
 neither torch nor triton):
 
-- ``_runtime.py`` becomes ``_runtime.py``: op registration, execution paths, parameter
-  handling and the module base class;
+- ``_runtime.py``: op registration, autograd.Functions, vmap rules, execution paths;
+- ``_params.py``: parameter domains, validation, the reparametrisation of learnable ones;
+- ``_module.py``: the base class of the generated modules;
 - ``_kernel_helpers.py`` opens ``_kernels.py``: the Triton kernels' helpers.
 """
 
@@ -11,7 +12,7 @@ from importlib import resources
 
 __all__ = ["read"]
 
-FILES = ("_runtime.py", "_kernel_helpers.py")
+FILES = ("_runtime.py", "_params.py", "_module.py", "_kernel_helpers.py")
 
 
 def read(name: str) -> str:

@@ -16,8 +16,12 @@ from dataclasses import dataclass
 from typing import Callable
 
 import torch
+import torch._decomp
 
-__all__ = ["Family", "register", "set_backend", "get_backend", "set_cpu_fusion"]
+from ._params import Domain, as_param, check_input, check_int, compute_dtype
+
+__all__ = ["Family", "register", "library", "run", "call", "family", "set_backend", "get_backend",
+           "set_cpu_fusion", "as_param", "check_input", "check_int", "Domain"]
 
 #: Elements per chunk on the eager CPU path: the intermediates of one chunk stay in cache
 #: (float64: 512 KiB each) while the per-op dispatch cost is spread over many elements
@@ -146,7 +150,8 @@ def _inf_times(c):
 # ---------------------------------------------------------------- families
 @dataclass(frozen=True)
 class Family:
-    """One generated family: names, formulas and (optionally) Triton kernels."""
+    """One generated family: names, formulas, parameter domains and (optionally) Triton
+    kernels."""
 
     name: str
     int_params: tuple[str, ...]
@@ -157,48 +162,69 @@ class Family:
     second: Callable
     kernels: tuple[str, str] | None
     num_warps: int = 8
+    domains: tuple[Domain, ...] = ()
 
-
-def _compute_dtype(dtype: torch.dtype, device: torch.device | None = None) -> torch.dtype:
-    """float32 for 16-bit inputs; on CPU float32 inputs are evaluated in float64 (rounded
-    once at the end: the 4-ULP bound with margin, at about twice the arithmetic)."""
-    if dtype == torch.float64:
-        return torch.float64
-    if dtype == torch.float32 and device is not None and device.type == "cpu":
-        return torch.float64
-    return torch.float32
+    def __post_init__(self) -> None:
+        if len(self.domains) != len(self.params):
+            object.__setattr__(self, "domains", tuple(Domain() for _ in self.params))
 
 
 def _plan(dtype: torch.dtype, device: torch.device | None = None) -> tuple[torch.dtype, bool]:
     """(compute dtype, exact) for inputs of ``dtype``: ``exact`` when the compute dtype has
     no spare precision over the input's (then integer powers and the sigmoid arguments
     are evaluated with compensated steps; see ``_ipow`` and ``_sigmoid_lin``)."""
-    cdt = _compute_dtype(dtype, device)
+    cdt = compute_dtype(dtype, device)
     return cdt, cdt == dtype
 
 
-def _scalars(params, dtype, device):
-    return [p.detach().to(device=device, dtype=dtype) for p in params]
+def _sum_to(t: torch.Tensor, shape) -> torch.Tensor:
+    """The float64 sum of ``t`` over the dimensions a parameter of ``shape`` was broadcast
+    along (all of them for a 0-d parameter), with the parameter's shape."""
+    lead = t.dim() - len(shape)
+    dims = list(range(lead)) + [lead + i for i, s in enumerate(shape)
+                                if s == 1 and t.shape[lead + i] != 1]
+    if len(dims) == t.dim():
+        return t.sum(dtype=torch.float64).reshape(shape)
+    if not dims:
+        return t.to(torch.float64)
+    return t.sum(dim=dims, keepdim=True, dtype=torch.float64).reshape(shape)
 
 
-def _backward_terms(fam: Family, gc, xc, ints, p, exact: bool, wanted):
+def _backward_terms(fam: Family, gc, xc, ints, p, exact: bool, wanted, shapes=None):
     """g f'(x), and for each parameter with ``wanted`` set the float64 sum of g df/dtheta
-    (None for the others): one evaluation of the ``first`` formulas when any is wanted."""
+    over the dimensions it was broadcast along (None for the others): one evaluation of the
+    ``first`` formulas when any is wanted."""
+    shapes = shapes if shapes is not None else [()] * len(wanted)
     if any(wanted):
         d = fam.first(xc, *ints, *p, exact=exact)
-        return gc * d[0], [(gc * d[1 + i]).sum(dtype=torch.float64) if w else None
-                           for i, w in enumerate(wanted)]
+        return gc * d[0], [_sum_to(gc * d[1 + i], s) if w else None
+                           for i, (w, s) in enumerate(zip(wanted, shapes))]
     return gc * fam.grad_x(xc, *ints, *p, exact=exact), [None] * len(wanted)
 
 
-def _use_triton(fam: Family, x: torch.Tensor) -> bool:
-    if fam.kernels is None or x.dtype == torch.float64:
+def _scalar(params) -> bool:
+    return all(q.numel() == 1 for q in params)
+
+
+def _use_triton(fam: Family, x: torch.Tensor, params=()) -> bool:
+    """Whether the Triton kernels run: CUDA tensors (any tensor with backend 'triton'),
+    not float64, scalar parameters only (per-channel values take the PyTorch formulas)."""
+    if fam.kernels is None or x.dtype == torch.float64 or not _scalar(params):
         return False
     if _backend == "torch":
         return False
     if _backend == "triton":
         return True
     return x.is_cuda
+
+
+def _flat(t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """The elements of ``t`` as a 1-D tensor in the memory order of ``like`` (a dense
+    tensor of the same shape, from ``empty_like``): a view when ``t`` has ``like``'s
+    strides (then ``t`` is dense too and covers one block of memory), else a copy."""
+    if t.stride() != like.stride():
+        t = torch.empty_like(like).copy_(t)
+    return t.as_strided((t.numel(),), (1,))
 
 
 # ---------------------------------------------------------------- PyTorch path
@@ -274,39 +300,64 @@ def _run_fused(fam: Family, kind: str, ints, dtype, params_grad, *args):
 
 
 def _torch_forward(fam: Family, x, ints, params):
+    """f(x) by the PyTorch formulas, laid out as ``torch.empty_like(x)`` (the input's
+    memory format, as ``torch.relu``)."""
     cdt, exact = _plan(x.dtype, x.device)
-    xs = x.contiguous().view(-1)
-    fused = _run_fused(fam, "fwd", ints, x.dtype, False, xs, *[q.detach() for q in params])
+    out = torch.empty_like(x)
+    n = x.numel()
+    if n == 0:
+        return out
+    if not _scalar(params):  # per-channel parameters: one broadcast evaluation
+        p = [q.to(cdt) for q in params]
+        return out.copy_(fam.forward(x.to(cdt), *ints, *p, exact=exact))
+    params = [q.detach().reshape(()) for q in params]
+    xs = _flat(x, out)
+    fused = _run_fused(fam, "fwd", ints, x.dtype, False, xs, *params)
     if fused is not None:
-        return fused.view(x.shape)
-    out = torch.empty_like(xs)
-    p = _scalars(params, cdt, x.device)
-    for s in range(0, xs.numel(), CHUNK):
-        out[s:s + CHUNK] = fam.forward(xs[s:s + CHUNK].to(cdt), *ints, *p, exact=exact)
-    return out.view(x.shape)
+        return fused.as_strided(x.shape, out.stride())
+    outs = out.as_strided((n,), (1,))
+    p = [q.to(cdt) for q in params]
+    for s in range(0, n, CHUNK):
+        outs[s:s + CHUNK] = fam.forward(xs[s:s + CHUNK].to(cdt), *ints, *p, exact=exact)
+    return out
 
 
 def _torch_backward(fam: Family, grad, x, ints, params, params_grad: bool):
+    """(g f'(x) laid out as ``empty_like(x)``, [sum of g df/dtheta with theta's shape])."""
     cdt, exact = _plan(x.dtype, x.device)
-    xs = x.contiguous().view(-1)
-    gs = grad.contiguous().view(-1)
-    fused = _run_fused(fam, "bwd", ints, x.dtype, bool(params_grad and params), gs, xs,
-                       *[q.detach() for q in params])
+    gx = torch.empty_like(x)
+    n = x.numel()
+    wanted = [bool(params_grad)] * len(params)
+    if n == 0 or not any(wanted):
+        sums = [torch.zeros(q.shape, dtype=torch.float64, device=x.device) for q in params]
+    if n == 0:
+        return gx, [t.to(q.dtype) for t, q in zip(sums, params)]
+    if not _scalar(params):
+        p = [q.to(cdt) for q in params]
+        g, parts = _backward_terms(fam, grad.to(cdt), x.to(cdt), ints, p, exact, wanted,
+                                   [q.shape for q in params])
+        gx.copy_(g)
+        sums = parts if any(wanted) else sums
+        return gx, [t.to(q.dtype) for t, q in zip(sums, params)]
+    xs = _flat(x, gx)
+    gs = _flat(grad, gx)
+    scalars = [q.detach().reshape(()) for q in params]
+    fused = _run_fused(fam, "bwd", ints, x.dtype, any(wanted), gs, xs, *scalars)
     if fused is not None:
         sums = fused[1:] or [torch.zeros((), dtype=torch.float64) for _ in params]
-        return fused[0].view(x.shape), [t.to(q.dtype) for t, q in zip(sums, params)]
-    gx = torch.empty_like(xs)
-    p = _scalars(params, cdt, x.device)
+        return (fused[0].as_strided(x.shape, gx.stride()),
+                [t.to(q.dtype).reshape(q.shape) for t, q in zip(sums, params)])
+    gxs = gx.as_strided((n,), (1,))
+    p = [q.to(cdt) for q in scalars]
     sums = [torch.zeros((), dtype=torch.float64, device=x.device) for _ in params]
-    for s in range(0, xs.numel(), CHUNK):
+    for s in range(0, n, CHUNK):
         xc = xs[s:s + CHUNK].to(cdt)
         gc = gs[s:s + CHUNK].to(cdt)
-        gx[s:s + CHUNK], part = _backward_terms(fam, gc, xc, ints, p, exact,
-                                                [params_grad] * len(params))
+        gxs[s:s + CHUNK], part = _backward_terms(fam, gc, xc, ints, p, exact, wanted)
         for i, t in enumerate(part):
             if t is not None:
                 sums[i] += t
-    return gx.view(x.shape), [t.to(q.dtype) for t, q in zip(sums, params)]
+    return gx, [t.to(q.dtype).reshape(q.shape) for t, q in zip(sums, params)]
 
 
 # ---------------------------------------------------------------- Triton path
@@ -316,15 +367,15 @@ def _triton_forward(fam: Family, x, ints, params):
     from . import _kernels
 
     kernel = getattr(_kernels, fam.kernels[0])
-    xs = x.contiguous().view(-1)
-    out = torch.empty_like(xs)
-    n = xs.numel()
+    out = torch.empty_like(x)
+    n = x.numel()
     p = [q.detach().to(device=x.device, dtype=torch.float32).reshape(1) for q in params]
     if n:
+        xs, outs = _flat(x, out), out.as_strided((n,), (1,))
         grid = (triton.cdiv(n, BLOCK),)
-        kernel[grid](xs, out, *p, n, *ints, PRECISE=x.dtype == torch.float32, BLOCK=BLOCK,
+        kernel[grid](xs, outs, *p, n, *ints, PRECISE=x.dtype == torch.float32, BLOCK=BLOCK,
                      num_warps=fam.num_warps, enable_fp_fusion=False)
-    return out.view(x.shape)
+    return out
 
 
 def _triton_backward(fam: Family, grad, x, ints, params, params_grad: bool):
@@ -333,34 +384,193 @@ def _triton_backward(fam: Family, grad, x, ints, params, params_grad: bool):
     from . import _kernels
 
     kernel = getattr(_kernels, fam.kernels[1])
-    xs = x.contiguous().view(-1)
-    gs = grad.contiguous().view(-1).to(x.dtype)
-    gx = torch.empty_like(xs)
-    n = xs.numel()
+    gx = torch.empty_like(x)
+    n = x.numel()
     blocks = triton.cdiv(n, BLOCK)
     k = max(len(params), 1)
     partial = torch.zeros((max(blocks, 1), k), dtype=torch.float32, device=x.device)
     p = [q.detach().to(device=x.device, dtype=torch.float32).reshape(1) for q in params]
     if n:
+        xs, gxs = _flat(x, gx), gx.as_strided((n,), (1,))
+        gs = _flat(grad.to(x.dtype), gx)
         # enable_fp_fusion=False keeps the exact-product steps exact
-        kernel[(blocks,)](gs, xs, gx, partial, *p, n, *ints,
+        kernel[(blocks,)](gs, xs, gxs, partial, *p, n, *ints,
                           PARAMS_GRAD=bool(params_grad and params),
                           PRECISE=x.dtype == torch.float32, BLOCK=BLOCK,
                           num_warps=fam.num_warps, enable_fp_fusion=False)
     # second stage of the deterministic reduction: a fixed-order sum of per-block sums
     sums = partial.sum(dim=0, dtype=torch.float64)
-    return gx.view(x.shape), [sums[i].to(q.dtype) for i, q in enumerate(params)]
+    return gx, [sums[i].to(q.dtype).reshape(q.shape) for i, q in enumerate(params)]
 
 
-# ---------------------------------------------------------------- traced path (torch.compile)
-def _traced_function(fam: Family):
-    """The family as a ``torch.autograd.Function`` whose forward and backward evaluate the
-    generated formulas with traceable PyTorch ops, for ``torch.compile`` on non-CUDA
-    tensors: Inductor fuses each into one loop (the registered op would stay an opaque call
-    of the eager path).  Saves only x and the parameter scalars; backward recomputes."""
-    ni = len(fam.int_params)
+# ---------------------------------------------------------------- derivative algebra
+def _derivatives(fam: Family, x, ints, params):
+    """(first, table): the first partial derivatives [df/dx, df/dtheta...] and the second
+    ones as ``table[(i, j)]`` (0: x, 1 + j: theta_j), in the compute dtype."""
+    cdt, exact = _plan(x.dtype, x.device)
+    xc = x.to(cdt)
+    p = [q.to(cdt) for q in params]
+    first = fam.first(xc, *ints, *p, exact=exact)
+    second = fam.second(xc, *ints, *p, exact=exact)
+    n = len(params) + 1
+    table = {}
+    pos = 0
+    for i in range(n):
+        for j in range(i, n):
+            table[(i, j)] = table[(j, i)] = second[pos]
+            pos += 1
+    return first, table
 
-    class _Traced(torch.autograd.Function):
+
+def _double_backward(fam: Family, grad, x, ints, params, params_grad: bool, ggx, ggp):
+    """Gradients of the backward op's outputs (g f_x and the sums of g f_theta) with
+    respect to (grad, x, theta...), given the incoming gradients ``ggx``, ``ggp``."""
+    k = len(params)
+    cdt = _plan(x.dtype, x.device)[0]
+    first, table = _derivatives(fam, x, ints, params)
+    gc = grad.to(cdt)
+    gg = [ggx] + [g if params_grad else None for g in ggp]
+    gg = [None if g is None else g.to(cdt) for g in gg]
+    # output_i = sum over the graph of grad * d_i f, i = 0 (x, elementwise) or a parameter
+    grad_grad = None
+    grad_x = None
+    grad_p = [None] * k
+    for i, g in enumerate(gg):
+        if g is None:
+            continue
+        term = g * first[i]
+        grad_grad = term if grad_grad is None else grad_grad + term
+        term_x = g * table[(i, 0)]
+        grad_x = term_x if grad_x is None else grad_x + term_x
+        for j in range(k):
+            c = _sum_to(g * gc * table[(i, 1 + j)], params[j].shape)
+            grad_p[j] = c if grad_p[j] is None else grad_p[j] + c
+    if grad_x is not None:
+        grad_x = gc * grad_x
+    res_g = None if grad_grad is None else (grad_grad * torch.ones_like(gc)).to(grad.dtype)
+    res_x = None if grad_x is None else (grad_x * torch.ones_like(gc)).to(x.dtype)
+    res_p = [None if g is None else g.to(q.dtype) for g, q in zip(grad_p, params)]
+    return res_g, res_x, res_p
+
+
+def _directional(fam: Family, x, ints, params, x_t, p_t):
+    """(first, [sum_j d2f/dv_i dv_j t_j for each variable v_i]) for the tangents
+    t = (x_t, theta_t...) (None: zero), in the compute dtype."""
+    cdt = _plan(x.dtype, x.device)[0]
+    first, table = _derivatives(fam, x, ints, params)
+    tangents = [x_t, *p_t]
+    out = []
+    for i in range(len(tangents)):
+        acc = None
+        for j, t in enumerate(tangents):
+            if t is not None:
+                term = table[(i, j)] * t.to(cdt)
+                acc = term if acc is None else acc + term
+        out.append(acc)
+    return first, out
+
+
+# ---------------------------------------------------------------- autograd.Functions
+def _moved(t, d, size: int):
+    """``t`` with its vmapped dimension ``d`` first (expanded when not vmapped)."""
+    return t.movedim(d, 0) if d is not None else t.unsqueeze(0).expand(size, *t.shape)
+
+
+def _batched_param(q, d, size: int, nd: int):
+    """A parameter of a vmapped call on inputs of ``nd`` dims, shaped to broadcast
+    against (size, *input shape): (size, 1.., *theta's shape)."""
+    q = _moved(q, d, size)
+    return q.reshape(size, *([1] * (nd - (q.dim() - 1))), *q.shape[1:])
+
+
+def _functions(lib_name: str, fam: Family):
+    """(eager, traced) ``torch.autograd.Function`` classes of one family.  ``eager`` calls
+    the registered ops (and is what ``torch.func`` transforms see: ``setup_context``, a
+    ``jvp`` for forward mode, vmap through the ops' own vmap rules); ``traced`` evaluates the
+    formulas with traceable PyTorch ops, for ``torch.compile`` on non-CUDA tensors: Inductor
+    fuses each pass into one loop (the op would stay an opaque call of the eager path).
+    Both save only x and the parameters; backward recomputes."""
+    ns = getattr(torch.ops, lib_name)
+    fwd_op = getattr(ns, f"{fam.name}_fwd").default
+    bwd_op = getattr(ns, f"{fam.name}_bwd").default
+    ni, k = len(fam.int_params), len(fam.params)
+
+    def setup(ctx, inputs, output):
+        x, *rest = inputs
+        ctx.ints = tuple(rest[:ni])
+        ctx.save_for_backward(x, *rest[ni:])
+        ctx.save_for_forward(x, *rest[ni:])
+
+    class Backward(torch.autograd.Function):
+        generate_vmap_rule = True
+
+        @staticmethod
+        def forward(grad, x, *args):
+            return _as_tuple(bwd_op(grad, x, *args))
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            grad, x, *rest = inputs
+            ctx.ints = tuple(rest[:ni])
+            ctx.params_grad = bool(rest[-1])
+            ctx.save_for_backward(grad, x, *rest[ni:-1])
+            ctx.save_for_forward(grad, x, *rest[ni:-1])
+
+        @staticmethod
+        def backward(ctx, ggx, *ggp):
+            grad, x, *params = ctx.saved_tensors
+            res_g, res_x, res_p = _double_backward(fam, grad, x, ctx.ints, params,
+                                                   ctx.params_grad, ggx, ggp)
+            return (res_g, res_x, *([None] * ni), *res_p, None)
+
+        @staticmethod
+        def jvp(ctx, g_t, x_t, *args_t):
+            grad, x, *params = ctx.saved_tensors
+            cdt = _plan(x.dtype, x.device)[0]
+            first, d = _directional(fam, x, ctx.ints, params, x_t, args_t[ni:ni + k])
+            gc = grad.to(cdt)
+
+            def tangent(i):
+                t = torch.zeros_like(gc) if d[i] is None else gc * d[i]
+                return t if g_t is None else t + g_t.to(cdt) * first[i]
+
+            out = [tangent(0).to(x.dtype)]
+            for j, q in enumerate(params):
+                out.append(_sum_to(tangent(1 + j), q.shape).to(q.dtype) if ctx.params_grad
+                           else torch.zeros_like(q))
+            return tuple(out)
+
+    class Eager(torch.autograd.Function):
+        generate_vmap_rule = True
+
+        @staticmethod
+        def forward(x, *args):
+            return fwd_op(x, *args)
+
+        setup_context = staticmethod(setup)
+
+        @staticmethod
+        def backward(ctx, grad):
+            x, *params = ctx.saved_tensors
+            need = ctx.needs_input_grad[1 + ni:]
+            out = Backward.apply(grad, x, *ctx.ints, *params, any(need))
+            return (out[0], *([None] * ni), *[g if nd else None for g, nd in zip(out[1:], need)])
+
+        @staticmethod
+        def jvp(ctx, x_t, *args_t):
+            x, *params = ctx.saved_tensors
+            cdt = _plan(x.dtype, x.device)[0]
+            first = fam.first(x.to(cdt), *ctx.ints, *[q.to(cdt) for q in params],
+                              exact=_plan(x.dtype, x.device)[1])
+            out = torch.zeros(x.shape, dtype=cdt, device=x.device)
+            for d, t in zip(first, (x_t, *args_t[ni:])):
+                if t is not None:
+                    out = out + d * t.to(cdt)
+            return out.to(x.dtype)
+
+    class Traced(torch.autograd.Function):
+        # forward with ctx (no setup_context): Dynamo then inlines the closure over ``fam``;
+        # this class only runs under torch.compile, never under torch.func transforms
         @staticmethod
         def forward(ctx, x, *args):
             ints, params = args[:ni], args[ni:]
@@ -382,15 +592,13 @@ def _traced_function(fam: Family):
             gc = grad.to(cdt)
             p = [q.to(cdt) for q in params]
             gx, sums = _backward_terms(fam, gc, xc, ctx.ints, p, exact,
-                                       ctx.needs_input_grad[1 + ni:])
+                                       ctx.needs_input_grad[1 + ni:], [q.shape for q in params])
             grads = [None if t is None else t.to(q.dtype) for t, q in zip(sums, params)]
             return (gx.to(x.dtype), *([None] * ni), *grads)
 
-    _Traced.__name__ = _Traced.__qualname__ = f"{fam.name}_traced"
-    return _Traced
-
-
-_TRACED: dict[tuple[str, str], type] = {}
+    for cls, kind in ((Backward, "backward"), (Eager, "eager"), (Traced, "traced")):
+        cls.__name__ = cls.__qualname__ = f"{fam.name}_{kind}"
+    return Eager, Traced
 
 
 def _release(version: str) -> tuple[int, ...]:
@@ -404,14 +612,50 @@ def _release(version: str) -> tuple[int, ...]:
 TRACED_COMPILE = _release(torch.__version__) >= (2, 13)
 
 
+@dataclass(frozen=True)
+class _Entry:
+    family: Family
+    op: Callable
+    eager: type
+    traced: type
+    apply: Callable  # eager's apply without the signature binding (see ``run``)
+
+
+_REGISTRY: dict[tuple[str, str], _Entry] = {}
+
+
+def family(lib_name: str, name: str) -> Family:
+    """The registered family ``name`` of the package ``lib_name``."""
+    return _REGISTRY[(lib_name, name)].family
+
+
 def run(lib_name: str, name: str, x, *args):
-    """Forward of family ``name``: the registered op, or under ``torch.compile`` (for
-    tensors that do not use the Triton kernels) the traced formulas."""
-    fn = _TRACED[(lib_name, name)]
-    if (TRACED_COMPILE and torch.compiler.is_compiling() and not x.is_cuda
-            and not _use_triton(fn.family, x)):
-        return fn.apply(x, *args)
-    return getattr(getattr(torch.ops, lib_name), f"{name}_fwd")(x, *args)
+    """Family ``name`` on validated arguments (x, integer parameters, parameter tensors).
+    Eager: the ``autograd.Function`` over the registered ops; under ``torch.compile`` the
+    traced formulas (tensors that do not use the Triton kernels, ``TRACED_COMPILE``) or the
+    registered op."""
+    entry = _REGISTRY[(lib_name, name)]
+    if torch.compiler.is_compiling():
+        if (TRACED_COMPILE and not x.is_cuda
+                and not _use_triton(entry.family, x, args[len(entry.family.int_params):])):
+            return entry.traced.apply(x, *args)
+        return entry.op(x, *args)
+    if torch._C._are_functorch_transforms_active():
+        return entry.eager.apply(x, *args)
+    # Function.apply binds the arguments to forward's signature (inspect.signature, ~10 us)
+    # on every call when setup_context is defined; forward has no defaults, so outside
+    # torch.func transforms the base class's apply is the same call without that cost
+    return entry.apply(x, *args)
+
+
+def call(lib_name: str, name: str, x, ints=(), reals=()):
+    """Check the arguments of family ``name`` (x a floating tensor, integer and real
+    parameters in their domains: ValueError naming the parameter) and run it."""
+    check_input(x)
+    fam = _REGISTRY[(lib_name, name)].family
+    args = [check_int(n, v) for n, v in zip(fam.int_params, ints)]
+    args += [as_param(v, x, n, d) for v, n, d in zip(reals, fam.params, fam.domains)]
+    return run(lib_name, name, x, *args)
 
 
 # ---------------------------------------------------------------- registration
@@ -421,7 +665,8 @@ def _as_tuple(out):
 
 def register(lib_name: str, fam: Family) -> None:
     """Define ``lib_name::<family>_fwd`` and ``_bwd`` with kernels, fake (meta)
-    implementations and autograd formulas (first and second order)."""
+    implementations, vmap rules and autograd formulas (first and second order).  Outputs
+    are laid out as ``torch.empty_like(x)`` by the kernels and the fakes alike."""
     ints = ", ".join(f"int {n}" for n in fam.int_params)
     tens = ", ".join(f"Tensor {n}" for n in fam.params)
     sig = ", ".join(s for s in (ints, tens) if s)
@@ -430,20 +675,21 @@ def register(lib_name: str, fam: Family) -> None:
     fwd_name = f"{lib_name}::{fam.name}_fwd"
     bwd_name = f"{lib_name}::{fam.name}_bwd"
     outs = "Tensor" if k == 0 else "(" + ", ".join(["Tensor"] * (k + 1)) + ")"
-    torch.library.define(fwd_name, f"(Tensor x{sig}) -> Tensor", lib=_LIB[lib_name])
+    lib = _LIB[lib_name]
+    torch.library.define(fwd_name, f"(Tensor x{sig}) -> Tensor", lib=lib)
     torch.library.define(bwd_name, f"(Tensor grad, Tensor x{sig}, bool params_grad) -> {outs}",
-                         lib=_LIB[lib_name])
+                         lib=lib)
     ni = len(fam.int_params)
 
     def fwd_impl(x, *args):
         ints, params = args[:ni], args[ni:]
-        if _use_triton(fam, x):
+        if _use_triton(fam, x, params):
             return _triton_forward(fam, x, ints, params)
         return _torch_forward(fam, x, ints, params)
 
     def bwd_impl(grad, x, *args):
         ints, params, flag = args[:ni], args[ni:-1], args[-1]
-        run = _triton_backward if _use_triton(fam, x) else _torch_backward
+        run = _triton_backward if _use_triton(fam, x, params) else _torch_backward
         gx, gp = run(fam, grad, x, ints, params, flag)
         return gx if k == 0 else (gx, *gp)
 
@@ -455,11 +701,38 @@ def register(lib_name: str, fam: Family) -> None:
         gx = torch.empty_like(x)
         return gx if k == 0 else (gx, *[torch.empty_like(q) for q in params])
 
-    torch.library.impl(fwd_name, ("cpu", "cuda"), fwd_impl, lib=_LIB[lib_name])
-    torch.library.impl(bwd_name, ("cpu", "cuda"), bwd_impl, lib=_LIB[lib_name])
-    torch.library.register_fake(fwd_name, fwd_fake, lib=_LIB[lib_name])
-    torch.library.register_fake(bwd_name, bwd_fake, lib=_LIB[lib_name])
-    bwd_op = getattr(getattr(torch.ops, lib_name), f"{fam.name}_bwd").default
+    torch.library.impl(fwd_name, ("cpu", "cuda"), fwd_impl, lib=lib)
+    torch.library.impl(bwd_name, ("cpu", "cuda"), bwd_impl, lib=lib)
+    torch.library.register_fake(fwd_name, fwd_fake, lib=lib)
+    torch.library.register_fake(bwd_name, bwd_fake, lib=lib)
+    ns = getattr(torch.ops, lib_name)
+    fwd_op = getattr(ns, f"{fam.name}_fwd").default
+    bwd_op = getattr(ns, f"{fam.name}_bwd").default
+
+    def fwd_vmap(info, in_dims, x, *args):
+        size = info.batch_size
+        xb = _moved(x, in_dims[0], size)
+        params = [q if d is None else _batched_param(q, d, size, xb.dim() - 1)
+                  for q, d in zip(args[ni:], in_dims[1 + ni:])]
+        return fwd_op(xb, *args[:ni], *params), 0
+
+    def bwd_vmap(info, in_dims, grad, x, *args):
+        size = info.batch_size
+        xb = _moved(x, in_dims[1], size)
+        gb = _moved(grad, in_dims[0], size)
+        raw = args[ni:-1]
+        # every parameter gets the batch dimension, so its gradient is summed per sample
+        params = [_batched_param(q, d, size, xb.dim() - 1)
+                  for q, d in zip(raw, in_dims[2 + ni:-1])]
+        out = _as_tuple(bwd_op(gb, xb, *args[:ni], *params, args[-1]))
+        if k == 0:
+            return out[0], 0
+        grads = [g.reshape(size, *(q.shape if d is None else q.movedim(d, 0).shape[1:]))
+                 for g, q, d in zip(out[1:], raw, in_dims[2 + ni:-1])]
+        return (out[0], *grads), (0,) * (k + 1)
+
+    torch.library.register_vmap(fwd_name, fwd_vmap, lib=lib)
+    torch.library.register_vmap(bwd_name, bwd_vmap, lib=lib)
 
     def fwd_setup(ctx, inputs, output):
         x, *rest = inputs
@@ -480,48 +753,25 @@ def register(lib_name: str, fam: Family) -> None:
 
     def bwd_backward(ctx, ggx, *ggp):
         grad, x, *params = ctx.saved_tensors
-        cdt, exact = _plan(x.dtype, x.device)
-        xc, gc = x.to(cdt), grad.to(cdt)
-        p = [q.to(cdt) for q in params]
-        first = fam.first(xc, *ctx.ints, *p, exact=exact)
-        second = fam.second(xc, *ctx.ints, *p, exact=exact)
-        n = k + 1
-        table = {}
-        pos = 0
-        for i in range(n):
-            for j in range(i, n):
-                table[(i, j)] = table[(j, i)] = second[pos]
-                pos += 1
-        gg = [ggx] + [g if ctx.params_grad else None for g in ggp]
-        gg = [None if g is None else g.to(cdt) for g in gg]
-        # output_i = sum over the graph of grad * d_i f, i = 0 (x, elementwise) or a parameter
-        grad_grad = None
-        grad_x = None
-        grad_p = [None] * k
-        for i, g in enumerate(gg):
-            if g is None:
-                continue
-            term = g * first[i]
-            grad_grad = term if grad_grad is None else grad_grad + term
-            term_x = g * table[(i, 0)]
-            grad_x = term_x if grad_x is None else grad_x + term_x
-            for j in range(k):
-                c = (g * gc * table[(i, 1 + j)]).sum()
-                grad_p[j] = c if grad_p[j] is None else grad_p[j] + c
-        if grad_x is not None:
-            grad_x = gc * grad_x
-        res_g = None if grad_grad is None else (grad_grad * torch.ones_like(gc)).to(grad.dtype)
-        res_x = None if grad_x is None else (grad_x * torch.ones_like(gc)).to(x.dtype)
-        res_p = [None if g is None else g.to(q.dtype) for g, q in zip(grad_p, params)]
+        res_g, res_x, res_p = _double_backward(fam, grad, x, ctx.ints, params,
+                                               ctx.params_grad, ggx, ggp)
         return (res_g, res_x, *([None] * ni), *res_p, None)
 
-    torch.library.register_autograd(fwd_name, fwd_backward, setup_context=fwd_setup,
-                                    lib=_LIB[lib_name])
-    torch.library.register_autograd(bwd_name, bwd_backward, setup_context=bwd_setup,
-                                    lib=_LIB[lib_name])
-    traced = _traced_function(fam)
-    traced.family = fam
-    _TRACED[(lib_name, fam.name)] = traced
+    torch.library.register_autograd(fwd_name, fwd_backward, setup_context=fwd_setup, lib=lib)
+    torch.library.register_autograd(bwd_name, bwd_backward, setup_context=bwd_setup, lib=lib)
+
+    def fwd_decomposition(x, *args):
+        ints, params = args[:ni], args[ni:]
+        cdt, exact = _plan(x.dtype, x.device)
+        p = [q.to(cdt) for q in params]
+        return fam.forward(x.to(cdt), *ints, *p, exact=exact).to(x.dtype)
+
+    # the formulas as the op's decomposition in PyTorch's global table: exporters that
+    # decompose unknown ops through it (ONNX) can then translate a graph holding the op
+    torch._decomp.register_decomposition(fwd_op)(fwd_decomposition)
+    eager, traced = _functions(lib_name, fam)
+    _REGISTRY[(lib_name, fam.name)] = _Entry(fam, fwd_op, eager, traced,
+                                             super(torch.autograd.Function, eager).apply)
 
 
 _LIB: dict[str, torch.library.Library] = {}
@@ -531,31 +781,3 @@ def library(lib_name: str) -> None:
     """Create (once) the ``torch.library`` namespace of this package."""
     if lib_name not in _LIB:
         _LIB[lib_name] = torch.library.Library(lib_name, "FRAGMENT")
-
-
-def as_param(value, x: torch.Tensor, name: str) -> torch.Tensor:
-    """A 0-d tensor for a scalar parameter (tensors keep their autograd graph)."""
-    if isinstance(value, torch.Tensor):
-        if value.numel() != 1:
-            raise ValueError(f"{name} must be a scalar or a one-element tensor "
-                             f"(got shape {tuple(value.shape)})")
-        if not value.is_floating_point():
-            value = value.to(torch.get_default_dtype())
-        return value.reshape(())
-    dtype = torch.float64 if x.dtype == torch.float64 else torch.float32
-    # torch.full launches a fill kernel; torch.tensor(value, device="cuda") would be a
-    # blocking copy from pageable host memory on every call (measured on an H100: E-GEM's
-    # forward at 0.64 ms against 0.23 ms for GEM, whose N is a compile-time constant)
-    return torch.full((), float(value), dtype=dtype, device=x.device)
-
-
-def check_input(x) -> None:
-    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-        raise TypeError(f"x must be a floating-point tensor (got {type(x).__name__}"
-                        + (f" of {x.dtype}" if isinstance(x, torch.Tensor) else "") + ")")
-
-
-def check_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer (got {value!r})")
-    return value

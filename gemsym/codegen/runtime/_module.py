@@ -1,0 +1,89 @@
+"""Base class of the generated ``torch.nn.Module`` classes (copied verbatim from
+``gemsym/codegen/runtime/_module.py``)."""
+
+from __future__ import annotations
+
+import torch
+
+from ._params import as_param, check_input, check_int
+from ._runtime import family, run
+
+__all__ = ["ActivationModule"]
+
+
+class ActivationModule(torch.nn.Module):
+    """Base class of the generated modules: integer parameters as attributes; real
+    parameters fixed (Python numbers) or learnable.  A learnable parameter ``p`` is stored
+    unconstrained as ``p_raw`` and read as ``p`` = ``Domain.constrain(p_raw)`` (see
+    ``describe``); with ``num_parameters = C > 1`` it has one value per channel, dimension 1
+    of the input (as ``torch.nn.PReLU``)."""
+
+    _lib: str = ""
+    _family: str = ""
+
+    def __init__(self, ints: dict, reals: dict, learnable: bool = False,
+                 num_parameters: int = 1) -> None:
+        super().__init__()
+        fam = family(self._lib, self._family)
+        for n in fam.int_params:
+            setattr(self, n, check_int(n, ints[n]))
+        self.learnable = bool(learnable)
+        self.num_parameters = check_int("num_parameters", num_parameters)
+        if num_parameters > 1 and not (self.learnable and fam.params):
+            raise ValueError(f"num_parameters must be 1 unless the module has learnable "
+                             f"parameters (learnable=True) (got {num_parameters!r})")
+        self._domains = dict(zip(fam.params, fam.domains))
+        self._fixed: dict[str, float] = {}
+        probe = torch.zeros((), dtype=torch.float64)
+        for n in fam.params:
+            v = float(as_param(reals[n], probe, n, self._domains[n]))
+            if self.learnable:
+                shape = (num_parameters,) if num_parameters > 1 else ()
+                raw = torch.full(shape, self._domains[n].unconstrain(v))
+                self.register_parameter(f"{n}_raw", torch.nn.Parameter(raw))
+            else:
+                self._fixed[n] = v
+
+    def _value(self, name: str):
+        """The parameter ``name`` in its domain: a float, or the constrained tensor."""
+        if self.learnable:
+            return self._domains[name].constrain(getattr(self, f"{name}_raw"))
+        return self._fixed[name]
+
+    def _args(self, x: torch.Tensor) -> list:
+        check_input(x)
+        fam = family(self._lib, self._family)
+        args: list = [getattr(self, n) for n in fam.int_params]
+        c = self.num_parameters
+        if c > 1 and (x.dim() < 2 or x.shape[1] != c):
+            raise ValueError(f"x must have {c} channels in dimension 1 for "
+                             f"num_parameters={c} (got shape {tuple(x.shape)})")
+        for n in fam.params:
+            v = self._value(n)
+            if not self.learnable:
+                args.append(as_param(v, x, n, self._domains[n]))
+            elif c > 1:
+                args.append(v.reshape(c, *([1] * (x.dim() - 2))))
+            else:
+                args.append(v)
+        return args
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return run(self._lib, self._family, x, *self._args(x))
+
+    def extra_repr(self) -> str:
+        fam = family(self._lib, self._family)
+        parts = [f"{n}={getattr(self, n)}" for n in fam.int_params]
+        for n in fam.params:
+            v = self._value(n)
+            if isinstance(v, torch.Tensor):
+                vals = v.detach().reshape(-1).tolist()
+                text = ", ".join(f"{t:g}" for t in vals[:4]) + (", ..." if len(vals) > 4 else "")
+                parts.append(f"{n}={text}" if v.dim() == 0 else f"{n}=[{text}]")
+            else:
+                parts.append(f"{n}={v:g}")
+        if fam.params:
+            parts.append(f"learnable={self.learnable}")
+        if self.num_parameters > 1:
+            parts.append(f"num_parameters={self.num_parameters}")
+        return ", ".join(parts)
