@@ -54,6 +54,7 @@ def test_elu_tends_to_a_nonzero_constant():
     # p = oo: sup_{x<0} alpha (1 - e^x) = alpha (by hand; approached at -oo), rate 1
     r = lp_distance(elu().bind(alpha="1/10"), "inf", check=False, dps=20)
     assert r.converges is True and r.rate == 1 and r.value.digits >= 15
+    assert r.closed_form == sp.Rational(1, 10)
     assert abs(r.value.value - mpmath.mpf("0.1")) < mpmath.mpf(10) ** -15
 
 

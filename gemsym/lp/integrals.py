@@ -44,6 +44,19 @@ def constant_sign(h: sp.Expr, u: sp.Symbol) -> int | None:
             return 1
         if e.is_negative:
             return -1
+    if h.has(sp.exp):
+        # e^a > 1 for a > 0 and e^a < 1 for a < 0, which SymPy's assumptions do not know:
+        # e^a = 1 + D or 1/(1 + D) with D > 0
+        def bounded(z):
+            a = z.args[0]
+            d = sp.Dummy("D", positive=True)
+            return 1 + d if a.is_positive else (1 / (1 + d) if a.is_negative else z)
+
+        e = sp.factor(sp.together(h.replace(lambda z: isinstance(z, sp.exp), bounded)))
+        if e.is_positive:
+            return 1
+        if e.is_negative:
+            return -1
     return None
 
 
