@@ -28,6 +28,7 @@ from .stable import (R, InfTimes, IPow, Sigmoid, SigmoidLinear, StableForm, XTim
 __all__ = ["FamilyCode", "derive"]
 
 
+
 @dataclass(frozen=True)
 class FamilyCode:
     """Everything the writers need for one family."""
@@ -60,10 +61,20 @@ class FamilyCode:
         return False
 
 
+#: Names the generated formulas and kernels use for themselves (a parameter so named gets
+#: a trailing underscore, as a Python keyword does: SELU's lambda becomes lambda_).
+_TAKEN = frozenset({"x", "r", "ax", "y", "g", "n", "exact", "torch", "tl", "triton", "math",
+                    "F", "mask", "offs", "pid", "BLOCK", "PRECISE", "PARAMS_GRAD"})
+
+
 def _identifier(name: str) -> str:
+    import keyword
+
     out = "".join(c if c.isalnum() else "_" for c in name).strip("_").lower()
     if not out or out[0].isdigit():
-        raise ValueError(f"family name {name!r} cannot become a Python identifier")
+        raise ValueError(f"parameter name {name!r} cannot become a Python identifier")
+    if keyword.iskeyword(out) or out in _TAKEN or out.startswith("_t") or out.startswith("d_"):
+        out += "_"
     return out
 
 

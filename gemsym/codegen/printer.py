@@ -127,7 +127,13 @@ class CodePrinter:
 
     def _mul_positive(self, e: sp.Expr) -> str:
         num, den = [], []
-        for f in sp.Mul.make_args(e):
+        factors = sp.Mul.make_args(e)
+        numbers = [f for f in factors if f.is_number]
+        if any(not f.is_Rational for f in numbers) and _is_constant(sp.Mul(*numbers)):
+            # one folded coefficient (x*sqrt(2)/2, not x*1.414.../2: x*1.414... overflows
+            # where x*0.707... does not)
+            factors = [sp.Mul(*numbers), *[f for f in factors if not f.is_number]]
+        for f in factors:
             if f.is_Pow and f.exp.is_Integer and f.exp < 0:
                 den.append(f.base ** (-f.exp))
             elif f.is_Rational and not f.is_Integer and f.p == 1:
