@@ -59,6 +59,18 @@ def test_softplus_l1_is_pi2_over_6_beta2():
     assert c.closed_form == sp.pi**2 / 24 and abs(c.value.value - ref) < mpmath.mpf(10) ** -18
 
 
+def test_softplus_l2_is_zeta3():
+    # w = e^{-beta u}: \int_0^oo log^2(1 + e^{-beta u}) du = (1/beta) \int_0^1 log^2(1+w)/w dw
+    # = zeta(3)/(4 beta) (the classical value of that integral); both sides and the 1/beta^2
+    # of |f - relu|^2 give ||.||_2^2 = zeta(3)/(2 beta^3)
+    r = lp_distance(softplus_beta().bind(beta="symbolic"), 2)
+    assert sp.simplify(r.closed_form**2 - sp.zeta(3) / (2 * _beta() ** 3)) == 0
+    assert r.rate == sp.Rational(-3, 2)
+    c = lp_distance(softplus_beta().bind(beta=2), 2, check=False, dps=20, unbound=softplus_beta())
+    ref = quad_norm(lambda t: mpmath.log1p(mpmath.exp(-2 * abs(t))) / 2, 2, [-mpmath.inf, 0, mpmath.inf])
+    assert abs(c.value.value - ref) < mpmath.mpf(10) ** -18
+
+
 def test_silu_l1_and_l2():
     # x>0: x/(1+e^{-bx}) - x = -x e^{-bx}/(1+e^{-bx}); \int_0^oo u e^{-u}/(1+e^{-u}) du = eta(2)
     r = lp_distance(silu_beta().bind(beta="symbolic"), 1)

@@ -154,7 +154,7 @@ def log_series_integral(h: sp.Expr, u: sp.Symbol, p: sp.Expr) -> sp.Expr | None:
     R(0) = 1 (Softplus: log(1 + e^{-u})): with R = prod_i (1 - w/r_i)^{m_i},
     \\int_0^oo log(1 - e^{-k u}/r) du = -Li_2(1/r)/k (expand the log in powers of w and
     integrate term by term; the dilogarithm continues the series analytically)."""
-    if p != 1 or not h.has(sp.exp):
+    if p not in (1, 2) or not h.has(sp.exp):
         return None
     rates = {sp.simplify(a.args[0] / u) for a in h.atoms(sp.exp)}
     if any(r.has(u) for r in rates) or not rates:
@@ -188,6 +188,8 @@ def log_series_integral(h: sp.Expr, u: sp.Symbol, p: sp.Expr) -> sp.Expr | None:
     if gap.is_zero or gap.count_roots(0, 1) - sum(1 for t in (0, 1) if gap.eval(t) == 0) > 0:
         return None
     sign = 1 if (coef * lg).subs(w, sp.Rational(1, 2)).evalf() > 0 else -1
+    if p == 2:
+        return _log_square_integral(num, den, w, coef, k)
     total = sp.S.Zero
     for poly, s in ((num, 1), (den, -1)):
         P = sp.Poly(poly, w)
@@ -197,6 +199,30 @@ def log_series_integral(h: sp.Expr, u: sp.Symbol, p: sp.Expr) -> sp.Expr | None:
         for r, m in roots.items():
             total += s * m * (-sp.polylog(2, 1 / r) / k)
     return sp.expand_func(sign * coef * total)
+
+
+def _log_square_integral(num, den, w, coef, k) -> sp.Expr | None:
+    """\\int_0^oo (coef log(1 + a e^{-k u}))^2 du for R = 1 + a w, a > 0 (Softplus):
+    with t = a e^{-k u} it is coef^2/k \\int_0^a log^2(1 + t)/t dt, and (integrating
+    log^2(1+t)/t through t = 1/s - 1, then the trilogarithm's inversion)
+        \\int_0^a log^2(1+t)/t dt = log(a) L^2 - 2 L^3/3 - 2 L Li_2(1/(1+a))
+                                    - 2 Li_3(1/(1+a)) + 2 zeta(3),   L = log(1 + a)
+    (a = 1: zeta(3)/4).  Other R: None."""
+    if den != 1 or sp.Poly(num, w).degree() != 1:
+        return None
+    c1, c0 = sp.Poly(num, w).all_coeffs()
+    a = sp.simplify(c1 / c0)
+    if c0 != 1 or not a.is_positive:
+        return None
+    L = sp.log(1 + a)
+    z = 1 / (1 + a)
+    F = (sp.log(a) * L**2 - sp.Rational(2, 3) * L**3 - 2 * L * sp.polylog(2, z)
+         - 2 * sp.polylog(3, z) + 2 * sp.zeta(3))
+    # Landen's value Li_3(1/2) = 7 zeta(3)/8 - pi^2 log(2)/12 + log(2)^3/6 (Lewin,
+    # Polylogarithms and associated functions, 1981, eq. 6.12), which SymPy does not know
+    li3_half = sp.Rational(7, 8) * sp.zeta(3) - sp.pi**2 * sp.log(2) / 12 + sp.log(2) ** 3 / 6
+    F = sp.expand(sp.expand_func(F).subs(sp.polylog(3, sp.Rational(1, 2)), li3_half))
+    return sp.expand(coef**2 * F / k)
 
 
 def sqrt_quadratic_integral(h: sp.Expr, u: sp.Symbol, p: sp.Expr) -> sp.Expr | None:
