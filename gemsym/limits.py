@@ -18,6 +18,8 @@ __all__ = [
     "MAX_INTEGER_PARAMETER_VERIFY",
     "MAX_ORDER",
     "MAX_DERIVATIVES",
+    "MAX_EXPANSION_DEGREE",
+    "MAX_DERIVATIVE_DEGREE",
     "MAX_DPS",
     "MAX_P",
     "MAX_P_DENOMINATOR",
@@ -46,6 +48,12 @@ MAX_INTEGER_PARAMETER_VERIFY = 1000
 MAX_ORDER = 20
 #: Derivatives printed by ``show --derivatives``.
 MAX_DERIVATIVES = 8
+#: ``show`` expands and differentiates branches whose degree grows with the exponents:
+#: with e the largest numeric exponent in a branch (2N+1 for GEM), --order times e and
+#: --derivatives times e are bounded too (GEM at N = 32 with --order 20 --derivatives 8
+#: took more than 30 s of CPU; the defaults at N = 32, order 3 and 2 derivatives, 4 s).
+MAX_EXPANSION_DEGREE = 200
+MAX_DERIVATIVE_DEGREE = 140
 #: Decimal digits of a value (``lp-distance --dps``).
 MAX_DPS = 100
 #: The exponent p of an L^p distance (a rational p = n/d also needs d <= MAX_P_DENOMINATOR).

@@ -37,6 +37,7 @@ __all__ = [
     "bind_from_args",
     "bound_families",
     "check_work",
+    "largest_exponent",
     "expr_text",
     "expr_json",
     "print_json",
@@ -247,6 +248,13 @@ def _numeric_exponents(expr: sp.Basic):
     for node in sp.preorder_traversal(expr):
         if isinstance(node, sp.Pow) and node.exp.is_Number:
             yield node.exp
+
+
+def largest_exponent(act: Activation) -> int:
+    """The largest |numeric exponent| in the branches of ``act`` (at least 1): the degree
+    that expansions and derivatives of the branches grow with."""
+    exps = [abs(e) for b in act.branches for e in _numeric_exponents(b.expr)]
+    return max([1, *(int(sp.ceiling(e)) for e in exps)])
 
 
 def check_work(act: Activation, max_integer: int = MAX_INTEGER_PARAMETER,

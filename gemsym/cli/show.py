@@ -9,8 +9,14 @@ import sympy as sp
 
 from ..activation import Activation
 from ..closed_forms import Expansion, asymptotic, derivatives, expansion_expr, taylor_at_junction
-from ..limits import MAX_DERIVATIVES, MAX_ORDER, check_count
-from .common import add_family_arguments, bound_families, expr_text, print_json
+from ..limits import (
+    MAX_DERIVATIVE_DEGREE,
+    MAX_DERIVATIVES,
+    MAX_EXPANSION_DEGREE,
+    MAX_ORDER,
+    check_count,
+)
+from .common import add_family_arguments, bound_families, expr_text, largest_exponent, print_json
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,6 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"terms per Taylor/asymptotic expansion, 1..{MAX_ORDER} (default 3)")
     parser.add_argument("--derivatives", default="2",
                         help=f"print f^(1) .. f^(K), K in 0..{MAX_DERIVATIVES} (default 2)")
+    parser.epilog += (f" show: --order times the largest exponent in a branch (2N+1 for "
+                      f"GEM) <= {MAX_EXPANSION_DEGREE}, --derivatives times it <= "
+                      f"{MAX_DERIVATIVE_DEGREE}.")
     out = parser.add_mutually_exclusive_group()
     out.add_argument("--latex", action="store_true", help="print LaTeX")
     out.add_argument("--json", action="store_true", help="print JSON (text and LaTeX of each form)")
@@ -29,6 +38,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _count(name: str, raw: str, lo: int, hi: int) -> int:
     return check_count(f"--{name}", raw, lo, hi)
+
+
+def _check_degree(act: Activation, order: int, n_der: int) -> None:
+    """Expansions and derivatives grow with the branches' exponents: refuse at once what
+    would take minutes (the bounds of :mod:`gemsym.limits`)."""
+    e = largest_exponent(act)
+    for option, value, bound, name in (
+        ("--order", order, MAX_EXPANSION_DEGREE, "MAX_EXPANSION_DEGREE"),
+        ("--derivatives", n_der, MAX_DERIVATIVE_DEGREE, "MAX_DERIVATIVE_DEGREE"),
+    ):
+        if value * e > bound:
+            raise ValueError(
+                f"{option} {value} with exponent {e} in a branch of {act.label}: {option} "
+                f"times the largest exponent must be <= {bound} (gemsym.limits.{name}); "
+                f"use {option} {bound // e} or less"
+            )
 
 
 def _intervals(act: Activation) -> list[str]:
@@ -174,7 +199,10 @@ def latex_lines(rec: dict, remainders: bool = False) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     order = _count("order", args.order, 1, MAX_ORDER)
     n_der = _count("derivatives", args.derivatives, 0, MAX_DERIVATIVES)
-    records = [describe(act, n_der, order) for act in bound_families(args)]
+    acts = bound_families(args)
+    for act in acts:
+        _check_degree(act, order, n_der)
+    records = [describe(act, n_der, order) for act in acts]
     if args.json:
         print_json(records)
         return 0
