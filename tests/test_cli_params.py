@@ -134,3 +134,29 @@ def test_verify_and_properties_take_param_too(capsys):
     code, out, err = run(capsys, "verify-smoothness", "--family", "elu", "--alpha", "2", "--json")
     assert code == 0, err
     assert json.loads(out)[0]["smoothness"] == 0
+
+
+def test_prove_and_figures_take_family(capsys, tmp_path, user_module):
+    # a built-in family with theorems: --family selects them (and --only narrows further)
+    out = tmp_path / "proofs"
+    code, stdout, err = run(capsys, "prove", "--family", "sqish", "--only", "smoothness-sqish",
+                            "--out", str(out))
+    assert code == 0, err
+    assert sorted(p.name for p in out.glob("*.md")) == ["README.md", "smoothness-sqish.md"]
+    # families without a theorem generator or a figure: refused, naming what is unsupported
+    for command in ("prove", "figures"):
+        for family in ("relu", user_module):
+            code, _, err = run(capsys, command, "--family", family, "--out", str(tmp_path / "x"))
+            assert code == 2 and "not supported yet" in err and family in err, err
+    assert not (tmp_path / "x").exists()
+    code, _, err = run(capsys, "prove", "--family", "gem", "--only", "lp-e-gem", "--out", str(out))
+    assert code == 2 and "select no theorem" in err
+
+
+def test_figures_of_a_family():
+    from gemsym.cli.figures import figures_of
+    from gemsym.figures import FIGURES
+
+    assert figures_of("sqish", FIGURES) == ["sqish", "sqish_distance"]
+    assert figures_of("gem", FIGURES) == ["gem"]
+    assert figures_of("e-gem", FIGURES) == ["e_gem"]
