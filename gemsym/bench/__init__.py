@@ -5,7 +5,8 @@ Submodules:
 - ``cases``: the ops, their parameters and implementations (torch_bridge, naive formula,
   torch anchors; eager and under ``torch.compile``);
 - ``runner``: configuration, warm-up, interleaved timing rounds;
-- ``report``: records (the ``--json`` schema), tables, the issue's target checks.
+- ``report``: records (the ``--json`` schema), tables, the target checks;
+- ``sweep``: the run at several sizes and the table of ratios to the anchor per size.
 
 Importing this package imports no torch; ``run_bench`` does.
 """

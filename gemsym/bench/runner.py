@@ -32,6 +32,8 @@ DEFAULT_REPEAT = {"cpu": 15, "cuda": 50}
 #: with no --repeat: seconds of timed calls aimed at per case and pass, and the fewest rounds
 AUTO_BUDGET_S = 2.0
 MIN_ROUNDS = 5
+#: the most calls one timed sample repeats (``BenchConfig.min_sample_s``)
+MAX_CALLS = 1000
 
 Progress = Callable[[int, int, str], None]
 
@@ -52,6 +54,10 @@ class BenchConfig:
     threads: int | None = None
     warmup: int = 2
     budget_s: float | None = None
+    #: CPU: each timed sample repeats a call until it lasts about this long (None: one call)
+    min_sample_s: float | None = None
+    #: "wall" (perf_counter) or, on the CPU, "cpu" (the process's CPU time: see ``Timer``)
+    clock: str = "wall"
 
 
 @dataclass
@@ -79,6 +85,9 @@ def validate(config: BenchConfig) -> BenchConfig:
         raise ValueError(f"--repeat must be an integer >= 1 (got {repeat!r})")
     if config.threads is not None and (not isinstance(config.threads, int) or config.threads < 1):
         raise ValueError(f"--threads must be an integer >= 1 (got {config.threads!r})")
+    if config.clock not in ("wall", "cpu") or (config.clock == "cpu" and config.device != "cpu"):
+        raise ValueError(f"--clock must be wall, or cpu with --device cpu (got {config.clock!r} "
+                         f"with --device {config.device})")
     if config.warmup < 1:
         raise ValueError(f"warmup must be >= 1 (got {config.warmup!r})")
     ops = tuple(config.ops) if config.ops else OPS
@@ -192,7 +201,7 @@ def run_bench(config: BenchConfig, progress: Progress | None = None) -> BenchRes
     grad_y = torch.randn(config.numel, generator=gen).to(device=device, dtype=dtype)
     xg = x.detach().clone().requires_grad_(True)
     cases, skipped = build_cases(config.ops, config.impls, device)
-    timer = Timer(device)
+    timer = Timer(device, config.clock)
     total = len(cases) * (1 + config.repeat * len(PASSES))
     done = 0
 
@@ -206,6 +215,7 @@ def run_bench(config: BenchConfig, progress: Progress | None = None) -> BenchRes
     live = []
     fns = {}
     rounds: dict[tuple[int, str], int] = {}
+    calls: dict[tuple[int, str], int] = {}
     for case in cases:  # warm-up; torch.compile compiles here
         try:
             f = _pass_fns(case, x, xg, grad_y)
@@ -214,9 +224,13 @@ def run_bench(config: BenchConfig, progress: Progress | None = None) -> BenchRes
             fns[id(case)] = f
             live.append(case)
             for p in PASSES:
+                k = 1
+                if config.min_sample_s and device == "cpu":
+                    k = min(MAX_CALLS, max(1, math.ceil(config.min_sample_s / max(last[p], 1e-9))))
+                calls[(id(case), p)] = k
                 n = config.repeat
                 if config.budget_s is not None:
-                    n = min(n, max(MIN_ROUNDS, math.ceil(config.budget_s / max(last[p], 1e-9))))
+                    n = min(n, max(MIN_ROUNDS, math.ceil(config.budget_s / max(k * last[p], 1e-9))))
                 rounds[(id(case), p)] = n
                 done += config.repeat - n
         except Exception as exc:
@@ -228,7 +242,7 @@ def run_bench(config: BenchConfig, progress: Progress | None = None) -> BenchRes
         for r in range(config.repeat):  # interleaved rounds: each case once per round
             for case in live:
                 if r < rounds[(id(case), p)]:
-                    times[(id(case), p)].append(timer.time(*fns[id(case)][p]))
+                    times[(id(case), p)].append(timer.time(*fns[id(case)][p], calls[(id(case), p)]))
                     tick(f"{p} {r + 1}/{rounds[(id(case), p)]} {case.label}")
     summaries = {(c.op, c.impl, _key(c.params), p): summarize(times[(id(c), p)]) for c in live for p in PASSES}
     extras: dict[str, Any] = {}

@@ -61,10 +61,16 @@ class Timer:
     #: GPU clock cycles of the spin before each timed call (about 1 ms at 2 GHz).
     SPIN_CYCLES = 2_000_000
 
-    def __init__(self, device: str):
+    def __init__(self, device: str, clock: str = "wall"):
         if device not in ("cpu", "cuda"):
             raise ValueError(f"device must be 'cpu' or 'cuda' (got {device!r})")
+        if clock not in ("wall", "cpu") or (clock == "cpu" and device != "cpu"):
+            raise ValueError(f"clock must be 'wall', or 'cpu' on the CPU (got {clock!r} on {device})")
         self.device = device
+        # "cpu": the process's CPU time -- what the calls cost, not the minutes the
+        # scheduler gave other processes on a shared machine (equal to wall time when
+        # the process runs alone)
+        self._clock = time.process_time if clock == "cpu" else time.perf_counter
         if device == "cuda":
             import torch
 
@@ -76,9 +82,20 @@ class Timer:
         if self.device == "cuda":
             self._torch.cuda.synchronize()
 
-    def time(self, prepare: Callable[[], Any], work: Callable[[Any], Any]) -> float:
+    def time(self, prepare: Callable[[], Any], work: Callable[[Any], Any], calls: int = 1) -> float:
         """Seconds taken by ``work(prepare())``, ``prepare`` excluded; the results of both
-        are dropped before returning so that their memory is free for the next case."""
+        are dropped before returning so that their memory is free for the next case.
+        ``calls`` > 1 (CPU): that many ``prepare()`` first, then the ``work`` calls timed
+        together, and the mean per call (calls of microseconds are then not one timer
+        reading each, which a shared machine's scheduling would dominate)."""
+        if calls > 1 and self.device == "cpu":
+            states = [prepare() for _ in range(calls)]
+            t0 = self._clock()
+            for state in states:
+                out = work(state)
+            seconds = (self._clock() - t0) / calls
+            del out, states
+            return seconds
         state = prepare()
         if self.device == "cuda":
             self._torch.cuda.synchronize()
@@ -89,8 +106,8 @@ class Timer:
             self._end.synchronize()
             seconds = self._start.elapsed_time(self._end) / 1e3
         else:
-            t0 = time.perf_counter()
+            t0 = self._clock()
             out = work(state)
-            seconds = time.perf_counter() - t0
+            seconds = self._clock() - t0
         del out, state
         return seconds

@@ -18,6 +18,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--numel", default=None,
                         help=f"elements of the input, 1..{MAX_NUMEL} (default: 2^24 on cpu, "
                         "2^26 on cuda)")
+    parser.add_argument("--sizes", nargs="?", const="10-24", default=None, metavar="LIST",
+                        help="sweep input sizes: comma-separated exponents (10 = 2^10 elements) "
+                        "or element counts (default with no LIST: 2^10 ... 2^24); prints each "
+                        "case's time over relu's (silu's for sqish) per size; eager "
+                        "torch_bridge, naive and anchors unless --impl says otherwise")
+    parser.add_argument("--clock", default="wall", choices=("wall", "cpu"),
+                        help="wall: elapsed time (default); cpu: the process's CPU time, for a "
+                        "machine shared with other work (CPU device only)")
     parser.add_argument("--dtype", default="float32", help="float32, bfloat16 or float16 (default: float32)")
     parser.add_argument("--repeat", default=None,
                         help=f"timed rounds per case and pass, 1..{MAX_REPEAT} (default: 15 on "
@@ -74,8 +82,14 @@ def run(args: argparse.Namespace) -> int:
     from ..bench import markdown_tables, targets_text, text_table
 
     failed: list[str] = []
+    if args.sizes is not None and not args.load:
+        return _run_sweep(args)
     if args.load:
         records = _load(args.load)
+        if len({r.get("numel") for r in records}) > 1 or args.sizes is not None:
+            from ..bench.sweep import sweep_table
+
+            return _render_sweep(args, records, sweep_table, [])
     else:
         numel = None if args.numel is None else check_count("--numel", args.numel, 1, MAX_NUMEL)
         repeat = None if args.repeat is None else check_count("--repeat", args.repeat, 1, MAX_REPEAT)
@@ -89,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
         config = validate(BenchConfig(
             device=args.device, numel=numel, dtype=args.dtype, repeat=repeat,
             ops=_ops(args), impls=tuple(args.impl) if args.impl else None,
-            threads=threads,
+            threads=threads, clock=args.clock,
         ))
         with Progress("bench", quiet=args.quiet) as progress:
             result = run_bench(config, progress=progress)
@@ -113,5 +127,44 @@ def run(args: argparse.Namespace) -> int:
             raise
         raise ValueError(f"--load {args.load!r}: a record cannot be rendered "
                          f"({type(exc).__name__}: {exc})") from None
+    sys.stdout.write(text)
+    return 1 if failed else 0
+
+
+def _run_sweep(args: argparse.Namespace) -> int:
+    """``--sizes``: the benchmark at each size (``--numel`` does not apply)."""
+    from ..bench import DTYPES, BenchConfig, validate
+    from ..bench.sweep import DEFAULT_SIZES, parse_sizes, run_sweep, sweep_table
+
+    if args.numel is not None:
+        raise ValueError("--numel and --sizes exclude each other (--sizes 10,14 times "
+                         "2^10 and 2^14 elements)")
+    sizes = DEFAULT_SIZES if args.sizes == "10-24" else parse_sizes(args.sizes, MAX_NUMEL)
+    repeat = None if args.repeat is None else check_count("--repeat", args.repeat, 1, MAX_REPEAT)
+    threads = None if args.threads is None else check_count("--threads", args.threads, 1, 4096)
+    check_known("--device", [args.device], ("cpu", "cuda"))
+    check_known("--dtype", [args.dtype], DTYPES)
+    config = BenchConfig(device=args.device, dtype=args.dtype, repeat=repeat, ops=_ops(args),
+                         impls=tuple(args.impl) if args.impl else None, threads=threads,
+                         clock=args.clock)
+    validate(config)
+    with Progress("bench", quiet=args.quiet) as progress:
+        records, skipped, failed = run_sweep(config, sizes, progress=progress)
+    for line in skipped:
+        sys.stderr.write(f"gemsym bench: warning: {line}\n")
+    return _render_sweep(args, records, sweep_table, failed)
+
+
+def _render_sweep(args: argparse.Namespace, records: list[dict], table, failed: list[str]) -> int:
+    for line in failed:
+        sys.stderr.write(f"gemsym bench: case failed: {line}\n")
+    if args.json:
+        text = json.dumps(records, indent=1) + "\n"
+    else:
+        try:
+            text = table(records, markdown=bool(args.markdown))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ValueError(f"--load {args.load!r}: a record cannot be rendered as a sweep "
+                             f"({type(exc).__name__}: {exc})") from None
     sys.stdout.write(text)
     return 1 if failed else 0
