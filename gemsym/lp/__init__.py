@@ -9,10 +9,12 @@ Submodules, in the order the analysis runs:
 - ``quadrature``: mpmath numerics (tanh-sinh quadrature, maximisation) with convergence
   detected, not assumed;
 - ``certify``: a value is certified only to the digits on which two independent methods agree;
-- ``distance``: assembles the pieces into :class:`LpDistance`; ``lp_table`` for ``make run``.
+- ``distance``: assembles the pieces into :class:`LpDistance`;
+- ``table``: the plain-text table of ``make run`` (``lp_table``).
 """
 
 from .asymptotics import P
-from .distance import LpDistance, lp_distance, lp_table, parse_p
+from .distance import Finiteness, LpDistance, lp_distance, parse_p
+from .table import lp_table
 
-__all__ = ["P", "LpDistance", "lp_distance", "lp_table", "parse_p"]
+__all__ = ["P", "Finiteness", "LpDistance", "lp_distance", "lp_table", "parse_p"]

@@ -35,13 +35,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
 
 import mpmath
 import sympy as sp
 
 from ..activation import Activation, check_real_branches, order_points
-from ..families import FAMILIES, e_gem, sqish
+from ..families import FAMILIES
 from .asymptotics import P, End, decide, describe, end_behaviour, end_condition, scaling_symmetry
 from .integrals import finite_interval_part, half_line_integral, half_line_sup
 from .certify import CertifiedValue, Check, NotCertified, certify
@@ -50,7 +49,7 @@ from .quadrature import (Estimate, NotConverged, independent_check, interior_poi
 from ..parameters import SYMBOLIC, ParameterError, parse_value
 from ..series import is_zero
 
-__all__ = ["Finiteness", "LpDistance", "P", "parse_p", "lp_distance", "lp_table"]
+__all__ = ["Finiteness", "LpDistance", "P", "parse_p", "lp_distance"]
 
 _U = sp.Symbol("u", positive=True)
 
@@ -459,41 +458,3 @@ def _closed_form(pieces, diffs, ends, x, lam, p, scaling, notes) -> sp.Expr | No
         return total ** (1 / p)
     alpha, beta = scaling
     return lam ** (beta + alpha / p) * total ** (1 / p)
-
-
-# --------------------------------------------------------------------- table for `make run`
-def lp_table(Ns: Sequence[int] = (1, 2, 3), ps: Sequence = (1, 2, "inf"), eps="1/10000",
-             dps: int = 30) -> str:
-    """The E-GEM table \\|E-GEM_{N,eps} - ReLU\\|_p for N in ``Ns`` and p in ``ps`` at the
-    given eps, then Sqish at its defaults (a=0, beta=1, gamma=1) vs max(a x, x)."""
-    acts = [e_gem().bind(N=N, eps=eps) for N in Ns] + [sqish().with_defaults()]
-    rows = []
-    for act in acts:
-        for p in ps:
-            r = lp_distance(act, p, dps=dps)
-            rows.append(_table_row(r))
-    head = ("family", "p", "||f - limit||_p", "closed form", "rate", "check rel diff")
-    widths = [max(len(row[i]) for row in rows + [head]) for i in range(len(head))]
-    widths[3] = min(widths[3], 44)
-    lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths)).rstrip()]
-    lines.append("  ".join("-" * w for w in widths))
-    for row in rows:
-        cells = list(row)
-        if len(cells[3]) > 44:
-            cells[3] = cells[3][:41] + "..."
-        lines.append("  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip())
-    return "\n".join(lines)
-
-
-def _table_row(r: LpDistance) -> tuple[str, ...]:
-    p = "inf" if r.p == sp.oo else str(r.p)
-    rate = "-" if r.rate is None else f"{r.parameter}^({r.rate})"
-    if r.converges is False:
-        return (r.activation.label, p, "infinite", f"finite iff {r.condition}", "-", "-")
-    if r.value is None:
-        value = "not certified" if r.undecided else "-"
-    else:
-        value = mpmath.nstr(r.value.value, min(16, r.value.digits), strip_zeros=False)
-    closed = "(numerical)" if r.closed_form is None else str(r.closed_form)
-    rel = "-" if r.check is None else mpmath.nstr(r.check.rel_diff, 2)
-    return (r.activation.label, p, value, closed, rate, rel)
