@@ -19,14 +19,9 @@ import sys
 from .activation import Activation
 from .parameters import ParameterError
 
-__all__ = ["load_user_family", "is_user_family_spec"]
+__all__ = ["load_user_family"]
 
 _DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
-
-
-def is_user_family_spec(name: str) -> bool:
-    """True when ``name`` is meant as ``module:attribute`` (it has a colon)."""
-    return ":" in name
 
 
 def _one_line(exc: BaseException) -> str:
