@@ -72,3 +72,22 @@ def test_cli_sizes_json_and_load(tmp_path, capsys):
     assert "| " not in capsys.readouterr().out
     assert main(["bench", "--sizes", "4", "--numel", "8"]) == 2
     assert "exclude" in capsys.readouterr().err
+
+
+def test_size_sweep_figure_data_and_plot(tmp_path):
+    from gemsym.figures import FIGURES, measured, plots
+    from gemsym.figures.style import STYLES, use
+
+    assert measured.size_sweep(tmp_path) is None  # no sweep file: the figure is skipped
+    config = BenchConfig(repeat=1, ops=("sqish",), impls=("naive", "torch"), threads=1, clock="cpu")
+    records, _, failed = run_sweep(config, (8, 32))
+    assert not failed
+    (tmp_path / "sweep_float32.json").write_text(json.dumps(records))
+    data = measured.size_sweep(tmp_path)
+    rows = data.main.where(op="sqish", impl="naive", **{"pass": "fwd"}).rows
+    assert sorted(r[5] for r in rows) == [8, 32] and all(r[6] == "silu" for r in rows)
+    assert "benchmark_sizes" in FIGURES
+    style = next(iter(STYLES.values()))
+    with use(style):
+        fig = plots.plot_size_sweep(data, style)
+    assert len(fig.axes) == 3

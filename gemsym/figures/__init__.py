@@ -132,6 +132,13 @@ _FIGS = [
         measured.benchmark_results,
         plots.plot_benchmarks,
     ),
+    Figure(
+        "benchmark_sizes",
+        "Median time over torch.relu's (F.silu's for Sqish) against the input size, per pass "
+        "and dtype, CPU eager (from benchmarks/sweep_<dtype>.json, `gemsym bench --sizes`).",
+        measured.size_sweep,
+        plots.plot_size_sweep,
+    ),
 ]
 
 #: name -> figure, in drawing order.

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .data import FigureData, Table
 
-__all__ = ["BENCHMARKS", "kernel_errors", "benchmark_results"]
+__all__ = ["BENCHMARKS", "kernel_errors", "benchmark_results", "size_sweep"]
 
 #: where the measured files live: the ``benchmarks`` folder of the repository
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
@@ -84,3 +84,24 @@ def benchmark_results(folder: Path | None = None) -> FigureData | None:
         return None
     return FigureData({"": Table(("op", "impl", "params", "device", "dtype", "pass", "median_ms",
                                   "ratio_vs_relu"), tuple(rows))})
+
+
+def size_sweep(folder: Path | None = None) -> FigureData | None:
+    """Each case's median time over its anchor's (``torch.relu``; ``F.silu`` for Sqish) at
+    every input size, per dtype and pass, from the records of ``gemsym bench --sizes
+    --json`` saved as ``sweep_<dtype>.json``."""
+    folder = BENCHMARKS if folder is None else folder
+    paths = sorted(folder.glob("sweep_*.json"))
+    records = [r for p in paths for r in json.loads(p.read_text(encoding="utf-8"))]
+    rows = []
+    for r in records:
+        if r.get("ratio_vs_anchor") is None or (r["op"], r["impl"]) == ("relu", "torch"):
+            continue
+        params = ",".join(f"{k}={v}" for k, v in sorted((r.get("params") or {}).items())
+                          if k != "learnable")
+        rows.append((r["op"], r["impl"], params, r["dtype"], r["pass"], int(r["numel"]),
+                     r["anchor"], _number(r["ratio_vs_anchor"])))
+    if not rows:
+        return None
+    return FigureData({"": Table(("op", "impl", "params", "dtype", "pass", "numel", "anchor",
+                                  "ratio_vs_anchor"), tuple(rows))})
