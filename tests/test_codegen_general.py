@@ -81,6 +81,12 @@ def xlogx() -> Activation:
     return Activation.from_branches("xlogx", [sp.S.Zero, X * sp.log(X)], [0])
 
 
+def silu_beta() -> Activation:
+    beta = positive_real("beta", 1, "sharpness")
+    return Activation.from_branches("silu-beta", [X / (1 + sp.exp(-beta.symbol * X))],
+                                    parameters=(beta,))
+
+
 def sqish_tanh() -> Activation:
     """Sqish with a = -1, beta = 1: x tanh(2 gamma x) (the gate crosses zero at x = 0)."""
     a = real_below("a", 1, -1, "slope as x -> -oo")
@@ -142,6 +148,10 @@ REFERENCES = {
     "xlogx": (xlogx, {},
               lambda x: 0 if x <= 0 else x * mp.log(x),
               lambda x: [mpf(0)] if x < 0 else ([mp.log(x), mpf(1)] if x > 0 else None)),
+    "silu_beta": (silu_beta, {"beta": 1.5},
+                  lambda x: x * _sig(mpf(1.5) * x),
+                  lambda x: [_sig(mpf(1.5) * x), mpf(1.5) * x * _sig(mpf(1.5) * x)
+                             * _sig(-mpf(1.5) * x)]),
     "sqish_a": (sqish_tanh, {"a": -1.0, "beta": 1.0, "gamma": 1.0},
                 lambda x: x * mp.tanh(2 * x),
                 # f' = g + x g' with the gate g = -1 + 2 sigma(4x): its terms set the scale
@@ -311,3 +321,41 @@ def test_catalogue_members_generate_through_the_cli(tmp_path, capsys):
         sys.path.remove(str(tmp_path))
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "loggamma" in err, err
+
+
+# ------------------------------------------------------------------ parameter gradients
+#: name -> (parameter, terms of df/dtheta at x) with the parameters of REFERENCES
+PARAMETER_TERMS = {
+    "squareplus": ("b", lambda x: [1 / (4 * mp.sqrt(x * x + 4))]),
+    "softplus_beta": ("beta", lambda x: [x * _sig(2 * x) / 2, -mp.log1p(mp.exp(2 * x)) / 4]),
+    "smelu": ("beta", lambda x: [mpf(0)] if x < -mpf(0.7) or x >= mpf(0.7) else
+              [(x + mpf(0.7)) / (2 * mpf(0.7)), -(x + mpf(0.7)) ** 2 / (4 * mpf(0.7) ** 2)]),
+    "elu": ("alpha", lambda x: [mp.expm1(x)] if x < 0 else [mpf(0)]),
+    "isrlu": ("alpha", lambda x: [-x**3 / (2 * (1 + x * x) ** mpf(1.5))] if x < 0 else [mpf(0)]),
+    "silu_beta": ("beta", lambda x: [x * x * _sig(mpf(1.5) * x) * _sig(-mpf(1.5) * x)]),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", list(PARAMETER_TERMS))
+def test_parameter_gradients(bridge, name, dtype):
+    """sum_i df/dtheta(x_i) from the op against the mpmath sum, within 4 ULP of every
+    term's scale plus the float64 accumulation (one rounding per element)."""
+    mp.mp.dps = 50
+    _, params, _, _ = REFERENCES[name]
+    pname, terms = PARAMETER_TERMS[name]
+    xs = np.concatenate([np.linspace(-6, 6, 397), np.logspace(-30, 2, 101),
+                         -np.logspace(-30, 2, 101)]).astype(dtype)
+    tdt = getattr(torch, np.dtype(dtype).name)
+    theta = torch.tensor(params[pname], dtype=tdt, requires_grad=True)
+    kw = {**params, pname: theta}
+    y = getattr(bridge, name)(torch.tensor(xs, dtype=tdt), **kw)
+    (grad,) = torch.autograd.grad(y.sum(), theta)
+    want, scale = mpf(0), mpf(0)
+    for xi in xs.tolist():
+        parts = terms(mpf(xi))
+        want += sum(parts)
+        scale += max(abs(p) for p in parts)
+    eps = np.finfo(dtype).eps / 2
+    bound = 4 * 2 * eps * scale + len(xs) * 2.0**-53 * scale + 2 * eps * abs(want)
+    assert abs(mpf(float(grad)) - want) <= bound, (name, float(grad), float(want))
