@@ -40,9 +40,10 @@ MAX_DECIMAL_EXPONENT = 400
 MAX_SIGNIFICANT_DIGITS = 60
 #: An integer family parameter (GEM's N) on the command line: the branches contain
 #: x^(2N+1) and the analyses expand to order about 2N (``show --N 64`` took 14 s of CPU,
-#: ``--N 32`` 4 s).  ``verify-smoothness`` reads the class off one-sided series whose
-#: cost hardly depends on the exponents (N = 1000: 0.1 s): its own, larger bounds.
-MAX_INTEGER_PARAMETER = 32
+#: ``--N 32`` 4 s; ``properties --N 32`` of the four GEM/Sqish families about 10 s, SE-GEM
+#: alone 8 s, at N = 16 4 s).  ``verify-smoothness`` reads the class off one-sided series
+#: whose cost hardly depends on the exponents (N = 1000: 0.1 s): its own, larger bounds.
+MAX_INTEGER_PARAMETER = 24
 MAX_INTEGER_PARAMETER_VERIFY = 1000
 #: Terms of a Taylor or asymptotic expansion (``show --order``).
 MAX_ORDER = 20
