@@ -14,7 +14,14 @@ Submodules: ``functional``, ``modules``, ``_formulas`` (PyTorch formulas),
 ``_params`` (parameter domains), ``_module`` (the modules' base class).
 """
 
-import torch
+try:
+    import torch
+except ModuleNotFoundError as exc:
+    if exc.name != "torch":
+        raise
+    raise ModuleNotFoundError(
+        "torch_bridge needs PyTorch, which is not installed: pip install 'gemsym[torch]' "
+        "(or install torch itself, https://pytorch.org)", name="torch") from None
 
 from .functional import gem, e_gem, se_gem, sqish
 from .modules import GEM, EGEM, SEGEM, Sqish

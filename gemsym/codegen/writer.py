@@ -268,7 +268,7 @@ def _init(codes: Sequence[FamilyCode], lib: str, warps: dict[str, int | None]) -
            "Submodules: ``functional``, ``modules``, ``_formulas`` (PyTorch formulas),\n"
            "``_kernels`` (Triton), ``_ops`` (registration), ``_runtime`` (execution paths),\n"
            "``_params`` (parameter domains), ``_module`` (the modules' base class).\n")
-    return (_header(doc) + "\nimport torch\n\n"
+    return (_header(doc) + "\n" + TORCH_IMPORT.replace("{lib}", lib) + "\n"
             f"from .functional import {', '.join(c.pyname for c in codes)}\n"
             f"from .modules import {', '.join(c.classname for c in codes)}\n"
             "from ._runtime import get_backend, set_backend\n\n"
@@ -276,6 +276,20 @@ def _init(codes: Sequence[FamilyCode], lib: str, warps: dict[str, int | None]) -
             "__all__ = [" + ", ".join(f'"{n}"' for n in names)
             + ', "replace_activations", "set_backend", "get_backend"]\n\n\n'
             + REPLACE.replace("{default}", default))
+
+
+# torch is an optional dependency of gemsym (the ``torch`` extra): without it the package
+# says how to install it instead of failing on a bare ``import torch``; a torch that is
+# installed but broken keeps its own error.
+TORCH_IMPORT = '''try:
+    import torch
+except ModuleNotFoundError as exc:
+    if exc.name != "torch":
+        raise
+    raise ModuleNotFoundError(
+        "{lib} needs PyTorch, which is not installed: pip install 'gemsym[torch]' "
+        "(or install torch itself, https://pytorch.org)", name="torch") from None
+'''
 
 
 REPLACE = '''def replace_activations(model: torch.nn.Module, old=torch.nn.ReLU,
