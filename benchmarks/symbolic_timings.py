@@ -1,5 +1,5 @@
 """Wall times of the symbolic commands, each run as a fresh ``python -m gemsym`` subprocess
-(interpreter start and imports included), median of a few runs, against issue 5's targets.
+(interpreter start and imports included), median of a few runs, against the project's targets.
 
     python benchmarks/symbolic_timings.py [--runs 3] [--json-out benchmarks/symbolic_timings.json]
 

@@ -1,4 +1,4 @@
-"""Turning timings into records, tables and the issue's target checks.
+"""Turning timings into records, tables and the checks against the project's speed targets.
 
 Bytes moved by the ideal pass (each tensor read or written once, ``numel`` elements of the
 storage dtype): ``fwd`` reads x and writes y (2 tensors); ``bwd`` reads x and grad_y and
@@ -157,7 +157,7 @@ def _find(records, op, impl, p, **params) -> dict[str, Any] | None:
 
 
 def target_checks(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The ratio targets of issue 5 that these records can decide: each as
+    """The project's speed-ratio targets that these records can decide: each as
     ``{target, value, limit, met}``.  CPU: GEM N=1 fwd (compiled module <= 1.3x ReLU, eager
     <= 3x), GEM N=1 fwd+bwd compiled <= 1.5x ReLU, learnable Sqish fwd+bwd compiled <= 2x
     SiLU; each against the eager anchor and, stricter, against the compiled anchor.  CUDA:
