@@ -1,9 +1,12 @@
 """Code generation from the symbolic definitions into the ``torch_bridge`` package.
 
 Submodules, in the order data flows:
+- ``rules``: exact rewrites into floating-point-safe primitives (softplus, expm1, erfc and
+  sigmoid complements, hypot, conjugates) and removable singularities;
 - ``stable``: exact rewrites into floating-point-safe forms (power and sigmoid forms);
 - ``derive``: f and its first and second partial derivatives per branch (``sp.diff``);
-- ``printer``: SymPy -> PyTorch / Triton source;
+- ``printer``: SymPy -> source: one base printer dispatching on the expression's class, a
+  subclass per target (PyTorch, Triton);
 - ``body``: common subexpressions (``sp.cse``) and branch/form assembly;
 - ``runtime``: verbatim files (package data): the generated package's ``_runtime.py`` and
   the Triton kernels' helpers;
@@ -11,12 +14,20 @@ Submodules, in the order data flows:
 """
 
 from .derive import FamilyCode, derive
+from .printer import CodePrinter, TorchPrinter, TritonPrinter, UnsupportedConstruct
+from .rules import removable_points, to_primitives
 from .stable import IPow, Sigmoid, StableForm, rewrite_sigmoids, stable_form
 from .writer import render_package, write_package
 
 __all__ = [
     "FamilyCode",
     "derive",
+    "CodePrinter",
+    "TorchPrinter",
+    "TritonPrinter",
+    "UnsupportedConstruct",
+    "removable_points",
+    "to_primitives",
     "IPow",
     "Sigmoid",
     "StableForm",
