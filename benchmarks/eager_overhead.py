@@ -1,0 +1,127 @@
+"""Host cost of one eager CPU call on a small input, and the first call in a fresh process.
+
+    PYTHONPATH=. python benchmarks/eager_overhead.py [--numel 1024] [--rounds 15] [--first-call]
+
+Per-call time (median over interleaved rounds of batches of calls, the process's CPU time,
+one thread) of ``torch.relu``, a minimal ``torch.library`` op (``define`` + ``impl`` of a
+Python kernel that calls ``torch.relu``), ``torch.library.custom_op`` doing the same, the
+naive GEM formula ``where(x > 0, x**3/(x**2+1), 0)``, and the generated ``torch_bridge``
+functions (float32, no_grad).  ``--first-call``: for each family and dtype, a fresh Python
+process imports torch_bridge and times its first call on 2^20 elements against its second
+(a compiling first call would stand out by seconds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT)]
+
+_FIRST = """
+import sys, time, torch
+torch.set_num_threads(1)
+import torch_bridge as tb
+x = torch.randn(1 << 20).to(getattr(torch, sys.argv[2]))
+f = getattr(tb, sys.argv[1])
+t0 = time.perf_counter(); f(x); t1 = time.perf_counter(); f(x); t2 = time.perf_counter()
+print(t1 - t0, t2 - t1)
+"""
+
+
+def _minimal_ops(torch):
+    lib = torch.library.Library("eager_overhead_probe", "DEF")
+    torch.library.define("eager_overhead_probe::relu", "(Tensor x) -> Tensor", lib=lib)
+    torch.library.impl("eager_overhead_probe::relu", "cpu", lambda x: torch.relu(x), lib=lib)
+
+    def relu_custom(x):
+        return torch.relu(x)
+
+    # the schema given: this module's string annotations could not be resolved
+    relu_custom = torch.library.custom_op("eager_overhead_probe::relu_custom", relu_custom,
+                                          mutates_args=(), schema="(Tensor x) -> Tensor")
+
+    return lib, torch.ops.eager_overhead_probe.relu.default, relu_custom
+
+
+def per_call(numel: int, rounds: int) -> dict[str, float]:
+    import torch
+
+    import torch_bridge as tb
+
+    torch.set_num_threads(1)
+    lib, op, custom = _minimal_ops(torch)
+    x = torch.randn(numel)
+    cases = {
+        "torch.relu": lambda: torch.relu(x),
+        "torch.library define/impl": lambda: op(x),
+        "torch.library.custom_op": lambda: custom(x),
+        "naive GEM": lambda: torch.where(x > 0, x**3 / (x**2 + 1), 0.0),
+        "tb.gem(N=1)": lambda: tb.gem(x, N=1),
+        "tb.e_gem(N=1, eps=1e-4)": lambda: tb.e_gem(x, N=1, eps=1e-4),
+        "tb.se_gem(N=1, eps=1e-4)": lambda: tb.se_gem(x, N=1, eps=1e-4),
+        "tb.sqish()": lambda: tb.sqish(x),
+    }
+    times: dict[str, list[float]] = {k: [] for k in cases}
+    with torch.no_grad():
+        for f in cases.values():
+            f()
+        for _ in range(rounds):  # interleaved: each case once per round
+            for k, f in cases.items():
+                n = 200
+                t0 = time.process_time()
+                for _ in range(n):
+                    f()
+                times[k].append((time.process_time() - t0) / n)
+    del lib
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def first_calls() -> list[tuple[str, str, float, float]]:
+    out = []
+    for fam in ("gem", "e_gem", "se_gem", "sqish"):
+        for dtype in ("float32", "bfloat16"):
+            proc = subprocess.run([sys.executable, "-c", _FIRST, fam, dtype], cwd=ROOT,
+                                  capture_output=True, text=True, timeout=600,
+                                  env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+            if proc.returncode != 0:
+                raise RuntimeError(f"{fam} {dtype}: {proc.stderr.strip().splitlines()[-1]}")
+            first, second = map(float, proc.stdout.split())
+            out.append((fam, dtype, first, second))
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--numel", type=int, default=1024)
+    ap.add_argument("--rounds", type=int, default=15)
+    ap.add_argument("--first-call", action="store_true")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    res = per_call(args.numel, args.rounds)
+    first = first_calls() if args.first_call else []
+    if args.json:
+        print(json.dumps({"per_call_s": res, "first_call_s": first}, indent=1))
+        return 0
+    relu = res["torch.relu"]
+    print(f"per eager call, {args.numel} float32 elements, 1 thread, CPU time, median of "
+          f"{args.rounds} interleaved rounds")
+    print("| call | us per call | x torch.relu |\n|---|---|---|")
+    for k, v in res.items():
+        print(f"| {k} | {v * 1e6:.1f} | {v / relu:.1f} |")
+    if first:
+        print("\nfirst call in a fresh process, 2^20 elements (wall seconds)")
+        print("| family | dtype | first call | second call |\n|---|---|---|---|")
+        for fam, dt, a, b in first:
+            print(f"| {fam} | {dt} | {a:.3f} | {b:.3f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
