@@ -127,6 +127,10 @@ def test_torch_func_transforms_match_finite_differences(name, strict_functorch):
     torch.testing.assert_close(torch.func.jacrev(f)(x), torch.diag(d), **tol)
     torch.testing.assert_close(torch.func.jacfwd(f)(x), torch.diag(d), **tol)
     torch.testing.assert_close(torch.func.vmap(torch.func.grad(f))(x), d, **tol)
+    with torch.autograd.forward_ad.dual_level():
+        dual = torch.autograd.forward_ad.make_dual(x, torch.ones_like(x))
+        tangent = torch.autograd.forward_ad.unpack_dual(f(dual)).tangent
+    torch.testing.assert_close(tangent, d, **tol)
     rows = torch.stack([x, 2 * x, -x])
     torch.testing.assert_close(torch.func.vmap(f)(rows), f(rows), rtol=0, atol=0)
     torch.testing.assert_close(torch.func.vmap(f, in_dims=1, out_dims=1)(rows.t()),

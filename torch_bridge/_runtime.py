@@ -18,6 +18,7 @@ from typing import Callable
 
 import torch
 import torch._decomp
+from torch.autograd import forward_ad
 
 from ._params import Domain, as_param, check_input, check_int, compute_dtype
 
@@ -643,6 +644,10 @@ def run(lib_name: str, name: str, x, *args):
         return entry.op(x, *args)
     if torch._C._are_functorch_transforms_active():
         return entry.eager.apply(x, *args)
+    if forward_ad._current_level < 0 and not (
+            torch.is_grad_enabled() and any(isinstance(a, torch.Tensor) and a.requires_grad
+                                            for a in (x, *args))):
+        return entry.op(x, *args)  # nothing to differentiate: the op alone is cheaper
     # Function.apply binds the arguments to forward's signature (inspect.signature, ~10 us)
     # on every call when setup_context is defined; forward has no defaults, so outside
     # torch.func transforms the base class's apply is the same call without that cost
