@@ -275,6 +275,8 @@ def lp_distance(act: Activation, p, *, dps: int = 30, check: bool = True,
         lines.append(f"infinite: {what} there ({'; '.join(bad)}); finite iff {condition}")
     elif converges is None:
         lines.append(f"finite iff {condition}")
+    finite_reason = "; ".join(lines) if converges is not True else (
+        lines[0] + ("; every end integrable" if p != sp.oo else "; bounded at every end"))
 
     # scaling and rate -------------------------------------------------------------
     rate, scaling = None, None
@@ -338,7 +340,7 @@ def lp_distance(act: Activation, p, *, dps: int = 30, check: bool = True,
         limit=act.limit.function,
         parameter=name,
         p=p,
-        finiteness=Finiteness(converges, condition, "; ".join(lines[:2])),
+        finiteness=Finiteness(converges, condition, finite_reason),
         closed_form=closed if converges is not False else None,
         rate=rate if converges is not False else None,
         value=value,
