@@ -117,3 +117,13 @@ def test_a_non_convergent_quadrature_is_refused(monkeypatch):
                         lambda *a, **k: (mpmath.mpf(10) ** 1000, mpmath.mpf(0)))
     r = lp_distance(squareplus().bind(b="1/3"), 2, check=False, dps=20)
     assert r.value is None and r.undecided and "fewer than" in r.undecided
+
+
+def test_a_family_equal_to_its_limit_has_distance_zero():
+    # f - limit vanishes identically: 0, exact, with no quadrature to disagree with it
+    a = positive_real("a", 1, "unused")
+    f = Activation.from_branches("relu-again", [sp.S.Zero, X], [0], parameters=(a,),
+                                 limit=Limit("a", sp.S.Zero, relu()))
+    for p in (1, "inf"):
+        r = lp_distance(f.bind(a=1), p, dps=15)
+        assert r.undecided is None and r.closed_form == 0 and r.value.value == 0 and r.check is None

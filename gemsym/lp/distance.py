@@ -94,8 +94,9 @@ class LpDistance:
 
     @property
     def check(self) -> Check | None:
-        """The independent check of the printed value (the first one run)."""
-        return None if self.value is None else self.value.checks[0]
+        """The independent check of the printed value (the first one run; None when the
+        value is an exact identity or there is no value)."""
+        return None if self.value is None or not self.value.checks else self.value.checks[0]
 
     @property
     def decided(self) -> bool:
@@ -320,6 +321,9 @@ def lp_distance(act: Activation, p, *, dps: int = 30, check: bool = True,
         undecided = "finiteness not decided: " + "; ".join(
             describe(e, x) for e in unknown_ends) if unknown_ends else f"finiteness not decided ({condition})"
         rate = None  # a rate of a distance that may be infinite is no claim
+    elif converges and concrete and not pieces:
+        # f - limit vanishes identically (decided symbolically, branch by branch)
+        value = CertifiedValue(mpmath.mpf(0), dps, "symbolic identity f = limit", ())
     elif converges and concrete:
         value, refused = _certified_value(act, p, closed, scaling, lam_value, dps, check)
         if value is None:
