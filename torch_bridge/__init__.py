@@ -11,7 +11,8 @@ recomputes from the saved input.
 
 Submodules: ``functional``, ``modules``, ``_formulas`` (PyTorch formulas),
 ``_kernels`` (Triton), ``_ops`` (registration), ``_runtime`` (execution paths),
-``_params`` (parameter domains), ``_module`` (the modules' base class).
+``_autograd`` (double backward, forward mode, torch.func), ``_params`` (parameter
+domains), ``_module`` (the modules' base class).
 """
 
 try:

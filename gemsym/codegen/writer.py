@@ -267,7 +267,8 @@ def _init(codes: Sequence[FamilyCode], lib: str, warps: dict[str, int | None]) -
            "recomputes from the saved input.\n\n"
            "Submodules: ``functional``, ``modules``, ``_formulas`` (PyTorch formulas),\n"
            "``_kernels`` (Triton), ``_ops`` (registration), ``_runtime`` (execution paths),\n"
-           "``_params`` (parameter domains), ``_module`` (the modules' base class).\n")
+           "``_autograd`` (double backward, forward mode, torch.func), ``_params`` (parameter\n"
+           "domains), ``_module`` (the modules' base class).\n")
     return (_header(doc) + "\n" + TORCH_IMPORT.replace("{lib}", lib) + "\n"
             f"from .functional import {', '.join(c.pyname for c in codes)}\n"
             f"from .modules import {', '.join(c.classname for c in codes)}\n"

@@ -2,7 +2,9 @@
 :mod:`gemsym.codegen.writer` with the generated-file stamp (importing this package imports
 neither torch nor triton):
 
-- ``_runtime.py``: op registration, autograd.Functions, vmap rules, execution paths;
+- ``_runtime.py``: op registration and vmap rules, execution paths (chunked, fused, traced,
+  Triton), the dispatch of a call between them;
+- ``_autograd.py``: double backward, forward mode, the ``torch.autograd.Function`` classes;
 - ``_params.py``: parameter domains, validation, the reparametrisation of learnable ones;
 - ``_module.py``: the base class of the generated modules;
 - ``_kernel_helpers.py`` opens ``_kernels.py``: the Triton kernels' helpers.
@@ -12,7 +14,7 @@ from importlib import resources
 
 __all__ = ["read"]
 
-FILES = ("_runtime.py", "_params.py", "_module.py", "_kernel_helpers.py")
+FILES = ("_runtime.py", "_autograd.py", "_params.py", "_module.py", "_kernel_helpers.py")
 
 
 def read(name: str) -> str:
