@@ -14,9 +14,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--only", action="append", metavar="ID",
                         help="write only this theorem (repeatable); README lists those written")
     parser.add_argument("--family", action="append", metavar="NAME",
-                        help="write only the theorems about this family (repeatable): gem, "
-                        "e-gem, se-gem or sqish; other families, module:attribute ones "
-                        "included, have no theorem generator yet and are refused")
+                        help="write the theorems about this family (repeatable; a built-in "
+                        "name or module:attribute): for gem, e-gem, se-gem and sqish those of "
+                        "the full run; for any other, its smoothness class at each junction, "
+                        "its Lipschitz constant at the defaults and its L^p distance to a "
+                        "declared limit, each where the analysis decides it (README lists "
+                        "what was not proved). Other theorems already in --out are kept")
     parser.add_argument("--list", action="store_true", help="list the theorem ids and exit")
     add_quiet_argument(parser)
 
@@ -26,22 +29,21 @@ def theorems_about(name: str, ids) -> list[str]:
     return [i for i in ids if i.partition("-")[2] == name or i.startswith(name + "-")]
 
 
-def _family_ids(names: list[str], ids) -> list[str]:
+def _family_ids(names: list[str], ids) -> tuple[list[str], list]:
+    """The registry's theorem ids about the named families, and the other families
+    (Activations) whose theorems :func:`gemsym.proofs.build_families` establishes."""
     from ..families import get_family
 
     wanted: list[str] = []
+    others: list = []
     for name in names:
         act = get_family(name)  # a user module that fails is reported as such first
         found = theorems_about(act.name, ids) if ":" not in name else []
-        if not found:
-            about = sorted({i.partition("-")[2] for i in ids if i.startswith("smoothness-")})
-            raise ValueError(
-                f"--family {name!r}: prove has theorems about {', '.join(about)} only; "
-                f"smoothness, Lipschitz and L^p theorems of other families are not "
-                f"supported yet (verify-smoothness, properties and lp-distance analyse them)"
-            )
-        wanted += [i for i in found if i not in wanted]
-    return wanted
+        if found:
+            wanted += [i for i in found if i not in wanted]
+        elif all(a.name != act.name for a in others):
+            others.append(act)
+    return wanted, others
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,14 +53,18 @@ def run(args: argparse.Namespace) -> int:
         print("\n".join(THEOREMS))
         return 0
     ids = args.only
+    others: list = []
     if args.family:
-        chosen = _family_ids(args.family, THEOREMS)
+        chosen, others = _family_ids(args.family, THEOREMS)
+        if others and args.only:
+            raise ValueError(f"--only selects registry theorems; the theorems about "
+                             f"{others[0].name} are written with --family alone")
         ids = chosen if ids is None else [i for i in ids if i in chosen]
-        if not ids:
+        if not ids and not others:
             raise ValueError("--only and --family select no theorem in common")
     start = time.perf_counter()
     with Progress("prove", quiet=args.quiet) as progress:
-        written = write_proofs(args.out, ids, progress)
+        written = write_proofs(args.out, ids, progress, families=others)
     n = sum(1 for w in written if w.suffix == ".md" and w.name != "README.md")
     print(f"wrote {n} theorems ({len(written)} files) to {args.out} "
           f"in {time.perf_counter() - start:.1f} s")

@@ -1,6 +1,6 @@
 """The theorems gemsym establishes, each built from what one analysis module returns:
 smoothness classes (:mod:`gemsym.smoothness`), L^p distances to the limits
-(:mod:`gemsym.lp_distance`), Lipschitz constants and minima (:mod:`gemsym.shape`).
+(:mod:`gemsym.lp`), Lipschitz constants and minima (:mod:`gemsym.shape`).
 
 Builders only format; every number and expression comes from the analysis call.
 """
@@ -101,21 +101,40 @@ def _instances(j: JunctionSmoothness, N: sp.Symbol) -> list[dict]:
     return out
 
 
-def _smoothness_theorem(make: Callable[[], Activation], slug: str) -> Theorem:
+def _for_all(act: Activation) -> tuple[str, str, str]:
+    """The quantifier over the parameters as (Markdown prefix, summary suffix,
+    conclusion suffix); GEM-type families keep their 'every N >= 1' wording."""
+    params = ", ".join(_param_tex(p) for p in act.parameters)
+    if "N" in act.parameter_names:
+        return f"For every {params}: ", " for all N >= 1", ", for every $N \\ge 1$ at once"
+    if params:
+        return (f"For every {params}: ", " for all parameters",
+                ", for every admissible parameter value at once")
+    return "", "", ""
+
+
+def _smoothness_theorem(make: Callable[[], Activation], slug: str, index: int = 0,
+                        check: Callable[[Activation, JunctionSmoothness], dict] | None = None
+                        ) -> Theorem:
+    """The class of ``make()`` at its junction ``index`` (the whole line if it has a
+    single branch).  ``check``, if given, re-checks the certificate numerically and
+    returns what it compared (stored in the certificate as ``numeric_check``)."""
     act = make()
     report = smoothness(act)
-    j = report.junctions[0]
-    name = f"${act.title}$"
+    j = report.junctions[index]
+    name = f"${act.title or act.name}$"
     params = ", ".join(_param_tex(p) for p in act.parameters)
+    quantifier, for_all, at_once = _for_all(act)
     steps = ["The branches, exactly as defined by the family:\n\n" + _branch_tex(act)]
     if j.junction is None:
-        statement = (f"For all parameter values ({params}), {name} is "
-                     f"${_class_tex(j.smoothness)}$ on $\\mathbb{{R}}$.")
+        statement = (f"For all parameter values ({params}), {name} is " if params else
+                     f"{name} is ") + f"${_class_tex(j.smoothness)}$ on $\\mathbb{{R}}$."
         steps.append("There is a single branch on the whole real line (no junction).")
-        summary = f"{act.name} is {_class_text(j.smoothness)} for all parameters"
+        summary = (f"{act.name} is {_class_text(j.smoothness)}"
+                   + (" for all parameters" if params else ""))
     else:
         k, c = j.first_mismatch_order, j.junction
-        statement = (f"For every {params}: {name} is ${_class_tex(j.smoothness)}$ at "
+        statement = (f"{quantifier}{name} is ${_class_tex(j.smoothness)}$ at "
                      f"$x = {sp.latex(c)}$ and not ${_class_tex(k)}$: "
                      f"$f^{{({sp.latex(k)})}}({sp.latex(c)}^-) = {sp.latex(j.left)} \\ne "
                      f"{sp.latex(j.right)} = f^{{({sp.latex(k)})}}({sp.latex(c)}^+)$")
@@ -149,7 +168,7 @@ def _smoothness_theorem(make: Callable[[], Activation], slug: str) -> Theorem:
                 + f", first differing order ${sp.latex(r.first_mismatch_order)}$ with left "
                 f"${sp.latex(r.left)}$ and right ${sp.latex(r.right)}$.")
         summary = (f"{act.name} is {_class_text(j.smoothness)} (not {_class_text(k)}) at "
-                   f"x = {expr(c)} for all N >= 1"
+                   f"x = {expr(c)}{for_all}"
                    + "".join(f"; {_class_text(cs.result.smoothness)} when "
                              f"{_condition_text(cs.condition)}" for cs in j.cases))
     regular = {True: "no branch denominator vanishes inside its interval, so each branch is "
@@ -172,11 +191,16 @@ def _smoothness_theorem(make: Callable[[], Activation], slug: str) -> Theorem:
         "branches_regular": j.regular_branches,
         "instances": _instances(j, N) if N is not None and j.junction is not None else [],
     }
+    if check is not None:
+        cert["numeric_check"] = check(act, j)
+    elsewhere = (" and $C^\\infty$ elsewhere" if len(report.junctions) == 1
+                 and j.regular_branches else "")
     conclusion = statement if j.junction is None else (
         f"{name} is exactly ${_class_tex(j.smoothness)}$ at the junction"
+        + (f" $x = {sp.latex(j.junction)}$" if len(report.junctions) > 1 else "")
         + "".join(f" (${_class_tex(cs.result.smoothness)}$ when ${sp.latex(cs.condition)}$)"
                   for cs in j.cases)
-        + " and $C^\\infty$ elsewhere, for every $N \\ge 1$ at once.")
+        + f"{elsewhere}{at_once}.")
     return Theorem(slug, f"Smoothness class of {act.name}", summary, statement,
                    tuple(steps), conclusion, cert)
 
@@ -297,7 +321,7 @@ def _sqish_minimum_theorem() -> Theorem:
                    tuple(steps), conclusion, cert)
 
 
-# the L^p theorems live in their own module (imported lazily: gemsym.lp_distance)
+# the L^p theorems live in their own module (imported lazily: gemsym.lp)
 def _lp(slug: str):
     def build() -> Theorem:
         from .distances import distance_theorem
