@@ -335,7 +335,8 @@ class TritonPrinter(CodePrinter):
     target = "triton"
     where = "tl.where"
     select = "tl.where"
-    functions = {"exp": "_exp", "log": "tl.log", "Abs": "tl.abs"}
+    functions = {"exp": "_exp", "log": "tl.log", "Abs": "tl.abs", "sin": "tl.sin",
+                 "cos": "tl.cos"}
 
     @property
     def precision_arg(self) -> str:
@@ -375,6 +376,35 @@ class TritonPrinter(CodePrinter):
     def _print_SigmoidLinear(self, e: SigmoidLinear):
         c, var, d, neg = _sigmoid_linear_args(e)
         return f"_sigmoid_lin({self(c)}, {self(var)}, {self(d)}, {neg}, PRECISE)", _PREC_ATOM
+
+    # the kernels have exp, log and square roots of their own; the functions below are
+    # printed through exact identities in those (decided on the expression, printed once)
+    def _print_log1p(self, e: sp.Function):
+        # log1p(u) = log(w) u / (w - 1) with w = 1 + u (Goldberg; u where w rounds to 1)
+        u = self(e.args[0])
+        w = f"(1.0 + {_atom(u)})"
+        return (f"tl.where({w} == 1.0, {u}, tl.where({w} == float('inf'), {w}, "
+                f"_div(tl.log({w})*{_atom(u)}, {w} - 1.0, PRECISE)))"), _PREC_ATOM
+
+    def _print_Max(self, e: sp.Max):
+        return self._fold("tl.maximum", e), _PREC_ATOM
+
+    def _print_Min(self, e: sp.Min):
+        return self._fold("tl.minimum", e), _PREC_ATOM
+
+    def _fold(self, fn: str, e: sp.Expr) -> str:
+        out = self(e.args[0])
+        for a in e.args[1:]:
+            out = f"{fn}({out}, {self(a)})"
+        return out
+
+    def _print_hypot(self, e: hypot):
+        # m sqrt(1 + (n/m)^2), m = max(|a|, |b|), n = min(|a|, |b|): no overflow of a^2
+        a, b = (f"tl.abs({self(v)})" for v in e.args)
+        m, n = f"tl.maximum({a}, {b})", f"tl.minimum({a}, {b})"
+        q = f"_div({n}, {m}, PRECISE)"
+        return (f"tl.where({m} == 0.0, {m}, tl.where({m} == float('inf'), {m}, "
+                f"{m}*tl.sqrt_rn(1.0 + {q}*{q})))"), _PREC_ATOM
 
     def _print_InfTimes(self, e: InfTimes):
         if e.args[0].is_number:

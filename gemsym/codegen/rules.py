@@ -11,7 +11,7 @@ subexpression by an equal one built from SymPy function classes, as
   ``k + k erf(z)`` -> ``k erfc(-z)``, ``k - k erf(z)`` -> ``k erfc(z)`` (tails without
   cancellation);
 * ``(a u^2 + c)^(p/2)`` (a, c > 0) -> ``hypot(sqrt(a) u, sqrt(c))^p`` (no overflow of u^2);
-* ``u + k h`` with h a hypot and k^2 h^2 - u^2 = D free of the input -> ``D / (k h - u)``
+* ``u + k h`` with h a hypot and k^2 h^2 - u^2 = D free of the input -> ``(D/k) / (h - u/k)``
   where u and k h have opposite signs (no cancellation: Squareplus as x -> -oo).
 
 :func:`removable_points` finds where a branch expression cannot be evaluated although its
@@ -170,5 +170,7 @@ def _conjugate(e: sp.Add, x: sp.Symbol) -> sp.Expr:
         if d.has(x) or d == 0:
             continue
         cond = u < 0 if k > 0 else u > 0
-        return sp.Piecewise((d / (k * h - u), cond), (e, True))
+        # (d/k) / (h - u/k): the denominator's terms are no larger than h and |u/k|, so it
+        # overflows only where the quotient is below the smallest normal number
+        return sp.Piecewise(((d / k) / (h - u / k), cond), (e, True))
     return e
