@@ -143,11 +143,14 @@ def test_prove_and_figures_take_family(capsys, tmp_path, user_module):
                             "--out", str(out))
     assert code == 0, err
     assert sorted(p.name for p in out.glob("*.md")) == ["README.md", "smoothness-sqish.md"]
-    # families without a theorem generator or a figure: refused, naming what is unsupported
+    # any other family is proved and drawn (tests/test_prove_any_family.py and
+    # test_figures_any_family.py); an unknown one is refused before any folder is written
     for command in ("prove", "figures"):
-        for family in ("relu", user_module):
-            code, _, err = run(capsys, command, "--family", family, "--out", str(tmp_path / "x"))
-            assert code == 2 and "not supported yet" in err and family in err, err
+        code, _, err = run(capsys, command, "--family", "no-such-family", "--out", str(tmp_path / "x"))
+        assert code == 2 and "no-such-family" in err, err
+        code, _, err = run(capsys, command, "--family", user_module, "--only", "x",
+                           "--out", str(tmp_path / "x"))
+        assert code == 2 and "--family alone" in err, err
     assert not (tmp_path / "x").exists()
     code, _, err = run(capsys, "prove", "--family", "gem", "--only", "lp-e-gem", "--out", str(out))
     assert code == 2 and "select no theorem" in err

@@ -235,7 +235,8 @@ def _collected(names: Sequence[str], jobs: int):
 
 def generate(out: str | Path, formats: Sequence[str] = ("pdf", "png"), only: Sequence[str] | None = None,
              style: str = "paper", command: str | None = None, jobs: int | None = None,
-             progress: Callable[[int, int, str], None] | None = None) -> dict:
+             progress: Callable[[int, int, str], None] | None = None,
+             extra: Sequence[Figure] = ()) -> dict:
     """Write the figures (all, or ``only`` those) with their CSVs and README.md to ``out``.
 
     The folder is written through :class:`~gemsym.output_tree.OutputTree` (missing, empty or
@@ -244,13 +245,19 @@ def generate(out: str | Path, formats: Sequence[str] = ("pdf", "png"), only: Seq
     and README.md rewritten for every figure present.  ``jobs`` worker
     processes collect the data (default: the number of CPUs, at most 4).  ``progress``, if
     given, is called as ``progress(done, len(names), name)`` after each figure.  Returns
-    {'written': [...], 'skipped': [...], 'seconds': {name: s}}."""
+    {'written': [...], 'skipped': [...], 'seconds': {name: s}}.
+
+    ``extra`` figures (of any family, :func:`gemsym.figures.family.family_figure`) are
+    drawn after ``only``'s (``only=[]``: none of the registry's) and, like ``only``,
+    keep every other figure already in ``out``."""
     from .. import __version__
 
     if style not in STYLES:
         raise ValueError(f"--style must be one of {', '.join(STYLES)} (got {style!r})")
     formats = parse_formats(formats)
-    names = check_names(only)
+    names = check_names(only) if only != [] else []
+    extra = [f for f in extra if f.name not in FIGURES]
+    partial_run = bool(only) or only == [] or bool(extra)
     if command is None:
         command = "gemsym figures --out figures/"
         if formats != ("pdf", "png"):
@@ -273,12 +280,22 @@ def generate(out: str | Path, formats: Sequence[str] = ("pdf", "png"), only: Seq
                 written.append(name)
                 seconds[name] = spent + time.perf_counter() - t0
             if progress is not None:
-                progress(done, len(names), name)
+                progress(done, len(names) + len(extra), name)
+        for done, fig in enumerate(extra, len(names) + 1):
+            t0 = time.perf_counter()
+            files += _render(fig, fig.collect(), STYLES[style], formats, tree.build)
+            written.append(fig.name)
+            seconds[fig.name] = time.perf_counter() - t0
+            if progress is not None:
+                progress(done, len(names) + len(extra), fig.name)
         kept = []
-        if only and tree.previous is not None:
+        drawn = {f.name for f in extra}
+        if partial_run and tree.previous is not None:
             # the figures not redrawn keep their files (a figure redrawn loses its old formats)
             kept = tree.keep(f for f in tree.previous.files
-                             if f != "README.md" and owner(f) not in written)
+                             if f != "README.md" and owner(f) not in written
+                             and f.rsplit(".", 1)[0] not in drawn
+                             and not any(f.startswith(d + "_") for d in drawn))
         present = set(files) | set(kept)
         entries = []
         for name, f in FIGURES.items():
@@ -286,6 +303,16 @@ def generate(out: str | Path, formats: Sequence[str] = ("pdf", "png"), only: Seq
             if image is not None:
                 csvs = sorted(p for p in present if p.endswith(".csv") and owner(p) == name)
                 entries.append((name, f.caption, image, csvs))
+        # family figures: those drawn now, then those an earlier run drew (kept)
+        captions = {f.name: f.caption for f in extra}
+        stems = sorted({p.rsplit(".", 1)[0] for p in present if owner(p) is None
+                        and p.rsplit(".", 1)[0].startswith("family_")})
+        for stem in sorted(captions) + [s for s in stems if s not in captions]:
+            image = next((f"{stem}.{x}" for x in ("png", "svg", "pdf") if f"{stem}.{x}" in present), None)
+            if image is not None:
+                csvs = [f"{stem}.csv"] if f"{stem}.csv" in present else []
+                entries.append((stem, captions.get(stem, "drawn by an earlier "
+                                "`gemsym figures --family` run into this folder."), image, csvs))
         tree.write_text("README.md", readme_text(entries, __version__, command))
         tree.commit()
     return {"written": written, "skipped": skipped, "seconds": seconds}
