@@ -230,3 +230,14 @@ def test_lp_closed_forms_at_other_parameters(proofs):
         ref = mpmath.quad(lambda x: abs(smelu(x, beta) - relu(x)) ** int(p),
                           [-beta, 0, beta]) ** (mpmath.mpf(1) / int(p))
         assert close(mpmath.mpf(sp.N(form, 40)), ref, 20)
+
+
+def test_not_lipschitz_is_a_theorem_with_its_reason():
+    from gemsym.families import get_family
+    from gemsym.proofs.family import shape_theorem
+
+    t = shape_theorem(get_family("relu2"), "lipschitz-relu2")
+    assert t.certificate["lipschitz"] is None and "unbounded" in t.certificate["reason"]
+    # independently: the difference quotients of max(x, 0)^2 exceed any bound
+    f = lambda x: max(x, 0) ** 2  # noqa: E731
+    assert all((f(2 * m) - f(m)) / m > m for m in (10, 10 ** 3, 10 ** 6))

@@ -97,17 +97,18 @@ def numeric_check(act: Activation, j: JunctionSmoothness) -> dict:
 # ---------------------------------------------------------------- shape at the defaults
 def shape_theorem(act: Activation, slug: str) -> Theorem:
     """Lipschitz constant and shape of ``act`` at its defaults, as decided by
-    :func:`gemsym.shape.shape_properties`; ValueError where it is not Lipschitz."""
+    :func:`gemsym.shape.shape_properties` (or that it has none, with the reason); the
+    analysis' Undecided propagates where it cannot decide."""
     from ..shape import shape_properties
 
     concrete = act.with_defaults()
     props = shape_properties(concrete)
-    if props.lipschitz is None:
-        raise ValueError(f"not Lipschitz: {props.lipschitz_reason}")
     title = f"${act.title or act.name}$"
     defaults = ", ".join(f"{sp.latex(act.parameter(k).symbol)} = {sp.latex(v)}"
                          for k, v in concrete.values.items())
     at = f" with its defaults (${defaults}$)" if defaults else ""
+    if props.lipschitz is None:  # decided: a jump, a pole or an unbounded f'
+        return _not_lipschitz(act, concrete, props, slug, title, at)
 
     def num(e) -> str:
         e = sp.sympify(e)
@@ -148,6 +149,28 @@ def shape_theorem(act: Activation, slug: str) -> Theorem:
     conclusion = f"$\\sup_x |f'(x)| = {num(L)}$ for {title}{at}."
     return Theorem(slug, f"Lipschitz constant of {act.name}", summary, statement,
                    tuple(steps), conclusion, cert)
+
+
+def _not_lipschitz(act: Activation, concrete: Activation, props, slug: str, title: str,
+                   at: str) -> Theorem:
+    """The theorem that ``act`` (at its defaults) has no Lipschitz constant, with the
+    reason :func:`gemsym.shape.shape_properties` gave."""
+    reason = props.lipschitz_reason or "f is not Lipschitz"
+    statement = f"{title}{at} is not Lipschitz on $\\mathbb{{R}}$: {reason}."
+    steps = ["The function:\n\n" + _branch_tex(concrete), *_steps_from(props.steps)]
+    cert = {
+        "kind": "lipschitz",
+        "family": act.name,
+        "parameters": {k: expr(v) for k, v in concrete.values.items()},
+        "branches": _branches(concrete),
+        "lipschitz": None,
+        "reason": reason,
+        "derivative_range": [expr(e) for e in props.derivative_range],
+        "breakpoints": [{"at": expr(b.point), "kind": b.kind} for b in props.breakpoints],
+    }
+    summary = f"{act.name}{' at its defaults' if at else ''} is not Lipschitz ({reason})"
+    return Theorem(slug, f"{act.name} is not Lipschitz", summary, statement, tuple(steps),
+                   statement, cert)
 
 
 # ---------------------------------------------------------------- the plan of one family
