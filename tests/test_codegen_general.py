@@ -246,7 +246,8 @@ def _measure(bridge, name: str, dtype) -> tuple[float, float, list]:
 #: ~2|z| ULP, at most ~745 before sigma underflows (measured 180 ULP at x = -12.9 and 448
 #: further out; a compensated cubic would remove it).
 #: Other measured float64 exceptions, left open:
-#: squareplus f: for x <= -9e307 2 (h - x) overflows, so subnormal true values come out 0;
+#: squareplus f: for x <= -4.5e307 2 (h - x) overflows; the true values there are subnormal
+#: and come out 0;
 #: isrlu d/dx = (1 + x^2)^(-3/2): for |x| > 5.6e102 the true value is subnormal, computed
 #: as 1/h^3 with h^3 overflowing, so it comes out 0 (8.8e13 ULP of a subnormal);
 #: mish f and d/dx for x < -708: e^x is subnormal (fewer than 53 significant bits), so the
