@@ -241,3 +241,23 @@ def test_not_lipschitz_is_a_theorem_with_its_reason():
     # independently: the difference quotients of max(x, 0)^2 exceed any bound
     f = lambda x: max(x, 0) ** 2  # noqa: E731
     assert all((f(2 * m) - f(m)) / m > m for m in (10, 10 ** 3, 10 ** 6))
+
+
+def test_a_jump_is_not_continuous_and_not_lipschitz():
+    from gemsym import Activation, X
+    from gemsym.proofs import build_families
+
+    step = Activation.from_branches("unit step plus x", [sp.S.Zero, X + 1], [0])
+    theorems, not_proved = build_families([step])
+    by_id = {t.id: t for t in theorems}
+    assert not not_proved and sorted(by_id) == ["lipschitz-unit-step-plus-x",
+                                                "smoothness-unit-step-plus-x"]
+    cert = by_id["smoothness-unit-step-plus-x"].certificate
+    assert cert["smoothness"] == "-1"
+    assert "not continuous" in by_id["smoothness-unit-step-plus-x"].summary
+    # f(0-) and f(0+) from the definition, by one-sided limits in mpmath
+    left = mpmath.limit(lambda x: 0 * x, 0, direction=-1)
+    right = mpmath.limit(lambda x: x + 1, 0, direction=1)
+    assert close(mpmath.mpf(sp.N(parse(cert["left_derivative"]))), left)
+    assert close(mpmath.mpf(sp.N(parse(cert["right_derivative"]))), right)
+    assert by_id["lipschitz-unit-step-plus-x"].certificate["lipschitz"] is None

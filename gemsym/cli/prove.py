@@ -42,6 +42,12 @@ def _family_ids(names: list[str], ids) -> tuple[list[str], list]:
         if found:
             wanted += [i for i in found if i not in wanted]
         elif all(a.name != act.name for a in others):
+            from ..proofs.family import family_plan
+
+            clash = [tid for tid, _ in family_plan(act) if tid in ids]
+            if clash:
+                raise ValueError(f"--family {name!r}: its theorem id {clash[0]!r} is a built-in "
+                                 f"theorem's; give the family another name")
             others.append(act)
     return wanted, others
 

@@ -103,7 +103,7 @@ def shape_theorem(act: Activation, slug: str) -> Theorem:
 
     concrete = act.with_defaults()
     props = shape_properties(concrete)
-    title = f"${act.title or act.name}$"
+    title = f"${act.title}$" if act.title else f"`{act.name}`"
     defaults = ", ".join(f"{sp.latex(act.parameter(k).symbol)} = {sp.latex(v)}"
                          for k, v in concrete.values.items())
     at = f" with its defaults (${defaults}$)" if defaults else ""

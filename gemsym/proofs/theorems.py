@@ -122,7 +122,7 @@ def _smoothness_theorem(make: Callable[[], Activation], slug: str, index: int = 
     act = make()
     report = smoothness(act)
     j = report.junctions[index]
-    name = f"${act.title or act.name}$"
+    name = f"${act.title}$" if act.title else f"`{act.name}`"
     params = ", ".join(_param_tex(p) for p in act.parameters)
     quantifier, for_all, at_once = _for_all(act)
     steps = ["The branches, exactly as defined by the family:\n\n" + _branch_tex(act)]
@@ -138,6 +138,9 @@ def _smoothness_theorem(make: Callable[[], Activation], slug: str, index: int = 
                      f"$x = {sp.latex(c)}$ and not ${_class_tex(k)}$: "
                      f"$f^{{({sp.latex(k)})}}({sp.latex(c)}^-) = {sp.latex(j.left)} \\ne "
                      f"{sp.latex(j.right)} = f^{{({sp.latex(k)})}}({sp.latex(c)}^+)$")
+        if j.smoothness == -1:  # C^{-1} written out: no class, f itself jumps (or blows up)
+            statement = statement.replace(f"is ${_class_tex(-1)}$ at", "is not continuous at", 1)
+            statement = statement.replace(f" and not ${_class_tex(k)}$:", ":", 1)
         for case in j.cases:
             statement += (f"; when ${sp.latex(case.condition)}$ the class is "
                           f"${_class_tex(case.result.smoothness)}$")
@@ -167,8 +170,10 @@ def _smoothness_theorem(make: Callable[[], Activation], slug: str, index: int = 
                 + (f" (nonzero derivatives that agree below the mismatch: {agree})" if agree else "")
                 + f", first differing order ${sp.latex(r.first_mismatch_order)}$ with left "
                 f"${sp.latex(r.left)}$ and right ${sp.latex(r.right)}$.")
-        summary = (f"{act.name} is {_class_text(j.smoothness)} (not {_class_text(k)}) at "
-                   f"x = {expr(c)}{for_all}"
+        summary = (f"{act.name} is "
+                   + ("not continuous" if j.smoothness == -1 else
+                      f"{_class_text(j.smoothness)} (not {_class_text(k)})")
+                   + f" at x = {expr(c)}{for_all}"
                    + "".join(f"; {_class_text(cs.result.smoothness)} when "
                              f"{_condition_text(cs.condition)}" for cs in j.cases))
     regular = {True: "no branch denominator vanishes inside its interval, so each branch is "
@@ -196,7 +201,8 @@ def _smoothness_theorem(make: Callable[[], Activation], slug: str, index: int = 
     elsewhere = (" and $C^\\infty$ elsewhere" if len(report.junctions) == 1
                  and j.regular_branches else "")
     conclusion = statement if j.junction is None else (
-        f"{name} is exactly ${_class_tex(j.smoothness)}$ at the junction"
+        (f"{name} is not continuous at the junction" if j.smoothness == -1 else
+         f"{name} is exactly ${_class_tex(j.smoothness)}$ at the junction")
         + (f" $x = {sp.latex(j.junction)}$" if len(report.junctions) > 1 else "")
         + "".join(f" (${_class_tex(cs.result.smoothness)}$ when ${sp.latex(cs.condition)}$)"
                   for cs in j.cases)
