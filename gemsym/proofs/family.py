@@ -104,19 +104,26 @@ def shape_theorem(act: Activation, slug: str) -> Theorem:
     concrete = act.with_defaults()
     props = shape_properties(concrete)
     title = f"${act.title}$" if act.title else f"`{act.name}`"
-    defaults = ", ".join(f"{sp.latex(act.parameter(k).symbol)} = {sp.latex(v)}"
-                         for k, v in concrete.values.items())
+
+    def exact(e) -> bool:  # short rationals and infinities exactly, the rest as 25 digits
+        return not e.is_finite or (e.is_Rational and e.q <= 10 ** 6 and abs(e.p) <= 10 ** 12)
+
+    defaults = ", ".join(
+        f"{sp.latex(act.parameter(k).symbol)} "
+        + (f"= {sp.latex(v)}" if exact(sp.sympify(v)) or not sp.sympify(v).is_number
+           else f"\\approx {_num_text(v)}")
+        for k, v in concrete.values.items())
     at = f" with its defaults (${defaults}$)" if defaults else ""
     if props.lipschitz is None:  # decided: a jump, a pole or an unbounded f'
         return _not_lipschitz(act, concrete, props, slug, title, at)
 
     def num(e) -> str:
         e = sp.sympify(e)
-        return sp.latex(e) if e.is_Rational or not e.is_finite else _num_text(e)
+        return sp.latex(e) if exact(e) else _num_text(e)
 
     def num_cert(e) -> str:
         e = sp.sympify(e)
-        return expr(e) if e.is_Rational or not e.is_finite else _num_text(e)
+        return expr(e) if exact(e) else _num_text(e)
 
     lo, hi = props.derivative_range
     L, where = props.lipschitz, props.lipschitz_point
@@ -145,7 +152,7 @@ def shape_theorem(act: Activation, slug: str) -> Theorem:
         "asymptotes": {k: expr(v) for k, v in sorted(props.asymptotes.items())},
     }
     summary = f"{act.name}{' at its defaults' if defaults else ''}: Lipschitz constant " + (
-        expr(L) if sp.sympify(L).is_Rational else _num_text(L, 15))
+        expr(L) if exact(sp.sympify(L)) else _num_text(L, 15))
     conclusion = f"$\\sup_x |f'(x)| = {num(L)}$ for {title}{at}."
     return Theorem(slug, f"Lipschitz constant of {act.name}", summary, statement,
                    tuple(steps), conclusion, cert)
