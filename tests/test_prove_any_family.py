@@ -261,3 +261,18 @@ def test_a_jump_is_not_continuous_and_not_lipschitz():
     assert close(mpmath.mpf(sp.N(parse(cert["left_derivative"]))), left)
     assert close(mpmath.mpf(sp.N(parse(cert["right_derivative"]))), right)
     assert by_id["lipschitz-unit-step-plus-x"].certificate["lipschitz"] is None
+
+
+def test_a_family_run_keeps_the_other_theorems_of_the_folder(tmp_path):
+    out = tmp_path / "p"
+    assert main(["prove", "--quiet", "--family", "relu", "--out", str(out)]) == 0
+    assert main(["prove", "--quiet", "--family", "hardsigmoid", "--out", str(out)]) == 0
+    readme = (out / "README.md").read_text()
+    listed = [line.split("`")[1] for line in readme.splitlines() if line.startswith("- [`")]
+    assert listed == ["smoothness-hardsigmoid-1", "smoothness-hardsigmoid-2",
+                      "lipschitz-hardsigmoid", "smoothness-relu", "lipschitz-relu"]
+    assert all((out / f"{t}.json").is_file() and (out / f"{t}.md").is_file() for t in listed)
+    # HardSigmoid = clip(x/6 + 1/2, 0, 1): slope 1/6 inside (-3, 3), 0 outside
+    lip = load(out, "lipschitz-hardsigmoid")
+    assert parse(lip["lipschitz"]) == sp.Rational(1, 6)
+    assert close(mpmath.diff(lambda x: min(max(x / 6 + mpmath.mpf(1) / 2, 0), 1), 1), 1 / mpmath.mpf(6))

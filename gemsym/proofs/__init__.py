@@ -128,8 +128,10 @@ def write_proofs(out: str | os.PathLike, ids: Iterable[str] | None = None,
         order = list(THEOREMS) + [t.id for t in theorems if t.id not in THEOREMS]
         if (wanted is not None or families) and tree.previous is not None:
             # keep the other theorems already written there (registry order first)
-            others = sorted(f[:-5] for f in tree.previous.files
-                            if f.endswith(".json") and "/" not in f and f[:-5] not in order)
+            kinds = {"smoothness": 0, "lipschitz": 1, "lp": 2}  # per family, as written
+            others = sorted((f[:-5] for f in tree.previous.files
+                             if f.endswith(".json") and "/" not in f and f[:-5] not in order),
+                            key=lambda t: (t.partition("-")[2], kinds.get(t.partition("-")[0], 3), t))
             order += others
             for tid in order:
                 if tid in summaries or f"{tid}.json" not in tree.previous.files:
