@@ -70,7 +70,9 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError("--only and --family select no theorem in common")
     start = time.perf_counter()
     with Progress("prove", quiet=args.quiet) as progress:
-        written = write_proofs(args.out, ids, progress, families=others)
+        command = None if not others else (
+            "gemsym prove " + " ".join(f"--family {n}" for n in args.family) + f" --out {args.out}")
+        written = write_proofs(args.out, ids, progress, families=others, command=command)
     n = sum(1 for w in written if w.suffix == ".md" and w.name != "README.md")
     print(f"wrote {n} theorems ({len(written)} files) to {args.out} "
           f"in {time.perf_counter() - start:.1f} s")
