@@ -399,34 +399,40 @@ def plot_benchmarks(data: FigureData, style: Style):
 
 
 def plot_size_sweep(data: FigureData, style: Style):
-    """Time over the anchor's against the number of elements (log-log), one panel per
-    pass, a line per case (colour: op and parameters; dashed: the naive formula; dotted:
-    the anchor-like ``torch`` rows) and dtype (marker)."""
+    """Time over the anchor's against the number of elements (log-log): a row of panels per
+    dtype, a panel per pass, a line per case (colour: op and parameters; solid:
+    torch_bridge, dashed: the naive formula, dotted: the ``torch`` anchor rows)."""
     t = data.main
     passes = list(dict.fromkeys(t.column("pass")))
     dtypes = list(dict.fromkeys(t.column("dtype")))
     cases = list(dict.fromkeys(zip(t.column("op"), t.column("params"))))
-    fig = _new(style, "double", 0.4)
-    axes = fig.subplots(1, len(passes), sharey=True, squeeze=False)[0]
+    impls = list(dict.fromkeys(t.column("impl")))
+    fig = _new(style, "double", 0.12 + 0.28 * len(dtypes))
+    axes = fig.subplots(len(dtypes), len(passes), sharex=True, sharey=True, squeeze=False)
     dashes = {"torch_bridge": "-", "naive": "--", "torch": ":"}
-    for ax, ps in zip(axes, passes):
-        for k, (op, params) in enumerate(cases):
-            for impl in dict.fromkeys(t.column("impl")):
-                for m, dt in enumerate(dtypes):
+    for row, dt in zip(axes, dtypes):
+        for ax, ps in zip(row, passes):
+            for k, (op, params) in enumerate(cases):
+                for impl in impls:
                     part = t.where(op=op, params=params, impl=impl, dtype=dt, **{"pass": ps})
                     if not part.rows:
                         continue
                     pts = sorted(zip(part.column("numel"), part.column("ratio_vs_anchor")))
                     name = f"{op}({params})" if params else op
                     ax.plot([p[0] for p in pts], [p[1] for p in pts], dashes.get(impl, "-."),
-                            marker="os^D"[m % 4], markersize=2.5, linewidth=0.9,
-                            color=PALETTE[k % len(PALETTE)],
-                            label=f"{name} [{impl}]" + (f" {dt}" if len(dtypes) > 1 else ""))
-        ax.axhline(1, color="0.3", linewidth=0.6)
-        ax.set_xscale("log", base=2)
-        ax.set_yscale("log")
-        ax.set_title(ps)
+                            marker="o", markersize=2, linewidth=0.9,
+                            color=PALETTE[k % len(PALETTE)], label=f"{name} [{impl}]")
+            ax.axhline(1, color="0.3", linewidth=0.6)
+            ax.set_xscale("log", base=2)
+            ax.set_yscale("log")
+            ax.set_title(f"{ps}, {dt}", fontsize="small")
+        row[0].set_ylabel("time / anchor")
+    for ax in axes[-1]:
         ax.set_xlabel("elements")
-    axes[0].set_ylabel("time / anchor (relu; silu for sqish)")
-    _legend(fig, axes[0], 3)
+    handles = {}
+    for ax in axes.flat:
+        for h in ax.get_lines():
+            if not h.get_label().startswith("_"):
+                handles.setdefault(h.get_label(), h)
+    _legend(fig, axes[0][0], 3, handles=list(handles.values()))
     return fig
