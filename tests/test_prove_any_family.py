@@ -276,3 +276,14 @@ def test_a_family_run_keeps_the_other_theorems_of_the_folder(tmp_path):
     lip = load(out, "lipschitz-hardsigmoid")
     assert parse(lip["lipschitz"]) == sp.Rational(1, 6)
     assert close(mpmath.diff(lambda x: min(max(x / 6 + mpmath.mpf(1) / 2, 0), 1), 1), 1 / mpmath.mpf(6))
+
+
+def test_what_cannot_be_decided_is_listed_not_written():
+    from gemsym import Activation, X
+    from gemsym.proofs import build_families
+
+    # log is singular at the junction: no one-sided series, so no smoothness claim
+    xlog = Activation.from_branches("xlog", [sp.S.Zero, X ** 3 * sp.log(X)], [0])
+    theorems, not_proved = build_families([xlog])
+    assert "smoothness-xlog" in dict(not_proved)
+    assert all(t.id != "smoothness-xlog" for t in theorems)

@@ -82,6 +82,7 @@ def build_families(families: Iterable, progress: Callable[[int, int, str], None]
     """The theorems about each of ``families`` (Activations, see
     :func:`gemsym.proofs.family.family_plan`), and ``(id, reason)`` for those whose
     analysis could not decide."""
+    from ..series import NotExpandable, Undecidable
     from .family import family_plan
 
     plan = [step for act in families for step in family_plan(act)]
@@ -90,7 +91,8 @@ def build_families(families: Iterable, progress: Callable[[int, int, str], None]
         for done, (tid, make) in enumerate(plan, 1):
             try:
                 built.append(make())
-            except (ValueError, ArithmeticError, NotImplementedError) as exc:
+            except (ValueError, ArithmeticError, NotImplementedError, NotExpandable,
+                    Undecidable) as exc:
                 # Undecided, NotCertified, NotExpandable... are such errors: no claim made
                 reason = " ".join(str(exc).split()) or type(exc).__name__
                 not_proved.append((tid, f"{type(exc).__name__}: {reason}"))
