@@ -72,8 +72,13 @@ def run(args: argparse.Namespace) -> int:
     with Progress("prove", quiet=args.quiet) as progress:
         command = None if not others else (
             "gemsym prove " + " ".join(f"--family {n}" for n in args.family) + f" --out {args.out}")
-        written = write_proofs(args.out, ids, progress, families=others, command=command)
+        missing: list[tuple[str, str]] = []
+        written = write_proofs(args.out, ids, progress, families=others, command=command,
+                               not_proved_into=missing)
     n = sum(1 for w in written if w.suffix == ".md" and w.name != "README.md")
     print(f"wrote {n} theorems ({len(written)} files) to {args.out} "
           f"in {time.perf_counter() - start:.1f} s")
+    if missing:
+        print(f"not proved (listed in {args.out}/README.md): "
+              + ", ".join(tid for tid, _ in missing))
     return 0

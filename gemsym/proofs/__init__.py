@@ -103,14 +103,17 @@ def build_families(families: Iterable, progress: Callable[[int, int, str], None]
 
 def write_proofs(out: str | os.PathLike, ids: Iterable[str] | None = None,
                  progress: Callable[[int, int, str], None] | None = None,
-                 families: Iterable = (), command: str | None = None) -> list[Path]:
+                 families: Iterable = (), command: str | None = None,
+                 not_proved_into: list | None = None) -> list[Path]:
     """Build the theorems ``ids`` (all by default) and write ``<id>.md``, ``<id>.json`` and
     ``README.md`` into ``out`` through :class:`~gemsym.output_tree.OutputTree` (a missing,
     empty or gemsym-written folder only; swapped in atomically).  With ``ids`` the other
     theorems already in ``out`` are kept and README.md lists every theorem present.
     ``progress`` is passed to :func:`build`.  ``families`` (Activations) adds the
     theorems :func:`build_families` establishes about them (``ids`` then selects among
-    the registry's only; ``[]`` none of them), and every other theorem in ``out`` is kept.
+    the registry's only; ``[]`` none of them), and every other theorem in ``out`` is kept;
+    those not proved are listed in README.md and appended to ``not_proved_into`` as
+    ``(id, reason)``; ``command`` is the README's regeneration line for such a folder.
     Returns the files written (kept ones excluded)."""
     families = list(families)
     from .. import __version__
@@ -126,6 +129,8 @@ def write_proofs(out: str | os.PathLike, ids: Iterable[str] | None = None,
         not_proved: list[tuple[str, str]] = []
         if families:
             extra, not_proved = build_families(families, progress)
+            if not_proved_into is not None:  # the caller reports them
+                not_proved_into.extend(not_proved)
             theorems += [t for t in extra if t.id not in THEOREMS]
         written = []
         for t in theorems:
