@@ -17,7 +17,13 @@ import sympy as sp
 
 from gemsym.cli import main
 
-mpmath.mp.dps = 30
+
+
+@pytest.fixture(autouse=True)
+def _digits():
+    """30 digits inside this module's tests only (the global precision is left alone)."""
+    with mpmath.workdps(30):
+        yield
 
 # ---------------------------------------------------------------- independent definitions
 # (written from the papers' formulas, not from gemsym's branches)

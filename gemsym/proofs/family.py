@@ -20,7 +20,7 @@ import mpmath
 import sympy as sp
 
 from ..activation import Activation
-from ..smoothness import JunctionSmoothness, smoothness
+from ..smoothness import JunctionSmoothness
 from .render import Theorem, expr
 from .theorems import _branch_tex, _branches, _num_text, _smoothness_theorem, _steps_from
 
