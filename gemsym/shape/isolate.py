@@ -19,7 +19,6 @@ bounded, g must keep one sign at points spread over each of them, the same as on
 
 from __future__ import annotations
 
-import time
 from typing import Callable
 
 import mpmath
@@ -31,12 +30,14 @@ from .signs import DPS, Undecided, end_limit, end_sign
 __all__ = ["certified_zeros"]
 
 #: (0, 2^COMPACT) is bisected; the octaves [2^k, 2^(k+1)] up to 2^TAIL_EXP, then
-#: [2^TAIL_EXP, oo), are checked as whole boxes (with a little bisection).
+#: [2^TAIL_EXP, oo), are checked as whole boxes.
 COMPACT = 5
 TAIL_EXP = 60
-#: boxes examined, and seconds spent, per call before giving up.
+#: boxes examined per call before giving up (a count, not a time: the answer must not
+#: depend on the machine's load).
 BUDGET = 3000
-SECONDS = 60.0
+#: bits of the interval arithmetic that isolates (zeros are then refined at DPS + 10 digits)
+ISOLATION_BITS = 96
 _WORK_DPS = DPS + 10
 
 
@@ -134,10 +135,12 @@ def _tanhc(z):
 
 def _tanh_products(expr: sp.Expr) -> sp.Expr:
     """Identities that keep a tiny tanh and its huge factor together: tanh(log u) =
-    (u^2 - 1)/(u^2 + 1) (Mish: u = 1 + e^x), and c tanh(q) = (c q) tanhc(q) where c q
+    1 - 2/(u^2 + 1) (Mish: u = 1 + e^x), over one denominator so that what saturates cancels, and c tanh(q) = (c q) tanhc(q) where c q
     simplifies (TanhExp: e^p tanh(e^{-p}) = tanhc(e^{-p}))."""
-    expr = expr.replace(lambda e: isinstance(e, sp.tanh) and isinstance(e.args[0], sp.log),
-                        lambda e: (e.args[0].args[0] ** 2 - 1) / (e.args[0].args[0] ** 2 + 1))
+    logs = [e for e in expr.atoms(sp.tanh) if isinstance(e.args[0], sp.log)]
+    if logs:
+        expr = expr.xreplace({e: 1 - 2 / (e.args[0].args[0] ** 2 + 1) for e in logs})
+        expr = sp.cancel(sp.together(expr))  # the saturating parts cancel exactly
     out = []
     for term in sp.Add.make_args(sp.expand(expr)):
         for th in term.atoms(sp.tanh):
@@ -168,12 +171,17 @@ def _saturations(expr: sp.Expr) -> sp.Expr:
     return expr
 
 
-def _interval_function(expr: sp.Expr, p: sp.Symbol) -> Callable:
+def _rewrite(expr: sp.Expr) -> sp.Expr:
+    """``expr`` by identities that keep interval enclosures tight (see the helpers)."""
     expr = _saturations(_tanh_products(_gaussian_tails(expr)))
     # log(1 + u) = log1p(u): no cancellation where u is tiny (softplus of -p)
-    expr = expr.replace(lambda e: isinstance(e, sp.log) and e.args[0].is_Add
+    return expr.replace(lambda e: isinstance(e, sp.log) and e.args[0].is_Add
                         and sp.S.One in e.args[0].args,
                         lambda e: log1p(e.args[0] - 1))
+
+
+def _interval_function(expr: sp.Expr, p: sp.Symbol) -> Callable:
+    expr = _rewrite(expr)
     for f in expr.atoms(sp.Function):
         if isinstance(f, (erfcx, log1p, tanhc)):
             continue
@@ -200,11 +208,11 @@ def _sign(v) -> int:
 class _Isolator:
     def __init__(self, expr: sp.Expr, p: sp.Symbol):
         self.expr, self.p = expr, p
-        self.g = _interval_function(expr, p)
+        self.form = _rewrite(expr)
+        self.g = _interval_function(self.form, p)
         self.dg = _interval_function(sp.diff(expr, p), p)
         self.budget = BUDGET
         self._ratios: list | None = None
-        self.deadline = time.monotonic() + SECONDS
 
     def box(self, f, a, b):
         try:
@@ -252,7 +260,7 @@ class _Isolator:
             lo, hi = stack.pop()
             self.budget -= 1
             local -= 1
-            if self.budget < 0 or local < 0 or time.monotonic() > self.deadline:
+            if self.budget < 0 or local < 0:
                 raise Undecided(f"too many boxes to isolate the zeros of {self.expr} "
                                 f"(oscillating, or a cluster of zeros near p = "
                                 f"{mpmath.nstr(lo, 8)})")
@@ -274,7 +282,7 @@ class _Isolator:
 
     def refine(self, lo, hi):
         """The one zero of g in (lo, hi), where g is monotone with a sign change."""
-        with mpmath.workdps(_WORK_DPS):
+        with mpmath.workdps(_WORK_DPS), _iv_dps(_WORK_DPS):
             for _ in range(400):  # bisection to a box of width 10^-(DPS+5)
                 if hi - lo < mpmath.mpf(10) ** -(DPS + 5) * max(1, abs(lo)):
                     break
@@ -289,6 +297,18 @@ class _Isolator:
             return (lo + hi) / 2
 
 
+class _iv_dps:  # noqa: N801 - a context manager named like mpmath's workdps
+    def __init__(self, dps: int):
+        self.dps = dps
+
+    def __enter__(self):
+        self.saved = mpmath.iv.prec
+        mpmath.iv.dps = self.dps
+
+    def __exit__(self, *exc):
+        mpmath.iv.prec = self.saved
+
+
 def certified_zeros(expr: sp.Expr, p: sp.Symbol, width: sp.Expr | None) -> list[sp.Float]:
     """The zeros of the concrete expression ``expr`` in the open interval (0, width)
     (width None: (0, oo)), each to :data:`DPS` digits, with a proof that there are no
@@ -297,13 +317,13 @@ def certified_zeros(expr: sp.Expr, p: sp.Symbol, width: sp.Expr | None) -> list[
     if width is None and expr.has(sp.sin, sp.cos, sp.tan):
         end_limit(expr, p, sp.oo, False)  # Undecided at once when g oscillates at infinity
     iso = _Isolator(expr, p)
-    saved = mpmath.iv.dps
-    mpmath.iv.dps = _WORK_DPS
+    saved = mpmath.iv.prec
+    mpmath.iv.prec = ISOLATION_BITS
     try:
         with mpmath.workdps(_WORK_DPS):
             roots = _all_zeros(iso, expr, p, width)
     finally:
-        mpmath.iv.dps = saved
+        mpmath.iv.prec = saved
     return [sp.Float(mpmath.nstr(r, DPS + 5), DPS) for r in sorted(set(roots))]
 
 
@@ -327,15 +347,20 @@ def _all_zeros(iso: _Isolator, expr: sp.Expr, p: sp.Symbol, width) -> list:
     if width is not None and _contains_zero(iso.box(iso.g, end, end)):
         end = _step_in(iso, end, -min(top, 1))
     roots = iso.zeros(start, end) if start < end else []
-    if width is None:
+    if width is None and not iso.zero_free(mpmath.mpf(2) ** COMPACT, mpmath.inf):
         far: int | None = None
+        tail_boxes = 64
         for k in range(COMPACT, TAIL_EXP + 1):
             lo = mpmath.mpf(2) ** k
             hi = mpmath.mpf(2) ** (k + 1) if k < TAIL_EXP else mpmath.inf
-            try:
-                if not iso.zero_free(lo, hi):
-                    roots += iso.zeros(lo, hi, budget=16)
+            if iso.zero_free(lo, hi):
+                continue
+            try:  # a little bisection (64 boxes over the whole tail) finds a far zero
+                roots += iso.zeros(lo, hi, budget=min(16, tail_boxes))
+                tail_boxes -= 16
             except Undecided:
+                tail_boxes = 0
+            if tail_boxes <= 0:
                 far = k
                 break
         if far is not None:
@@ -349,10 +374,11 @@ def _asymptotic_tail(iso: _Isolator, expr: sp.Expr, p: sp.Symbol, k: int) -> Non
     reveal a zero), and beyond that it is the sign of g on [2^TAIL_EXP, oo) -- from
     interval arithmetic, else from the leading term of g at infinity."""
     signs = set()
-    for j in range(k, TAIL_EXP + 1):
-        for q in (1, 1.25, 1.5, 1.75):
-            point = mpmath.mpf(2) ** j * q
-            signs.add(_sign(iso.box(iso.g, point, point)))
+    with _iv_dps(_WORK_DPS):
+        for j in range(k, TAIL_EXP + 1):
+            for q in (1, 1.25, 1.5, 1.75):
+                point = mpmath.mpf(2) ** j * q
+                signs.add(_sign(iso.box(iso.g, point, point)))
     last = _sign(iso.box(iso.g, mpmath.mpf(2) ** TAIL_EXP, mpmath.inf))
     if not last:
         # g -> 0, or interval arithmetic cannot reach infinity: its sign on
