@@ -51,7 +51,7 @@ def test_run_sweep_records_and_table():
     silu = {(r["numel"], r["pass"]): r["median_ms"] for r in records if r["op"] == "silu"}
     assert sq and all(r["anchor"] == "silu" for r in sq)
     for r in sq:  # the ratio is the sqish median over silu's of the same size and pass
-        assert r["ratio_vs_anchor"] == pytest.approx(r["median_ms"] / silu[(r["numel"], r["pass"])], rel=2e-3)
+        assert r["ratio_vs_anchor"] == pytest.approx(r["median_ms"] / silu[(r["numel"], r["pass"])], rel=6e-3)  # ratios keep 3 significant digits
     text = sweep_table(records)
     assert "2^4" in text and "2^6" in text and "threads" in text and "allocator" in text
     assert text.count("[fwd]") == 1 and "sqish" in text and "MALLOC" in text
