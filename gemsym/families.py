@@ -1,4 +1,4 @@
-"""The GEM family (SPEC.md) and the registry of every built-in family: these and the
+"""The GEM family (docs/definitions.md) and the registry of every built-in family: these and the
 catalogue of the literature (:mod:`gemsym.catalogue`), resolved by name.
 
 GEM's definitions are reconstructed from the abstract of arXiv 2604.21677 (its full text was

@@ -1,6 +1,6 @@
 """Tolerances and hand-written reference formulas shared by the tests.
 
-The reference functions are written from SPEC.md directly in mpmath, never from gemsym's
+The reference functions are written from docs/definitions.md directly in mpmath, never from gemsym's
 expressions, so that a test compares two independent computations.
 """
 
@@ -31,12 +31,12 @@ def num(value):
 
 
 def gem_ref(N, eps=1):
-    """GEM / E-GEM from SPEC.md: x^{2N+1}/(x^{2N}+eps) for x > 0, else 0."""
+    """GEM / E-GEM from docs/definitions.md: x^{2N+1}/(x^{2N}+eps) for x > 0, else 0."""
     return lambda x: mp.mpf(0) if x <= 0 else x ** (2 * N + 1) / (x ** (2 * N) + num(eps))
 
 
 def se_gem_ref(N, eps=1):
-    """SE-GEM from SPEC.md, negative branch -|x|^{2N+1}/(1+|x|^{2N+1})."""
+    """SE-GEM from docs/definitions.md, negative branch -|x|^{2N+1}/(1+|x|^{2N+1})."""
 
     def f(x):
         if x < 0:

@@ -1,5 +1,5 @@
 """L^p distance to the limit: closed forms, finiteness, rates and values of
-``gemsym.lp_distance`` against references written here from SPEC.md's formulas with
+``gemsym.lp_distance`` against references written here from docs/definitions.md's formulas with
 mpmath (quadrature of |f - limit|^p, maximisation of |f - limit|), never from the engine."""
 
 from __future__ import annotations
