@@ -11,8 +11,8 @@ import sympy as sp
 
 from ..limits import MAX_DPS, MAX_P, MAX_P_DENOMINATOR, check_count
 from ..parameters import ParameterError, parse_value
-from ..lp import LpDistance, lp_distance, lp_table, parse_p
-from ..families import e_gem, sqish
+from ..lp import LpDistance, lp_distance, parse_p
+from ..lp.table import is_decided, table_results, table_text
 from ..tables import FORMATS, Cell, Column, Table, latex_escape, render
 from .common import (
     LIMITS_TEXT,
@@ -141,55 +141,49 @@ def _text(r: LpDistance) -> list[str]:
     return lines
 
 
-def _table(dps: int) -> tuple[Table, bool]:
-    """The rows of :func:`gemsym.lp.lp_table` (E-GEM at N = 1, 2, 3 and eps = 1/10000,
-    Sqish at its defaults; p = 1, 2, inf) as a :class:`~gemsym.tables.Table`: values are
-    the certified digits; what is not certified is an em dash with its reason."""
-    acts = [e_gem().bind(N=n, eps=SMALL_DEFAULT) for n in (1, 2, 3)] + [sqish().with_defaults()]
+def _table(results: list[LpDistance]) -> Table:
+    """The rows of :func:`gemsym.lp.table.table_results` as a
+    :class:`~gemsym.tables.Table`: values are the certified digits; what is not certified
+    is an em dash with its reason."""
     columns = (Column("family", "family"), Column("p", "p", "$p$"),
                Column("value", "||f - limit||_p", r"$\|f - g\|_p$"),
                Column("digits", "certified digits"),
                Column("closed_form", "closed form"), Column("rate", "rate", "rate"))
-    rows, decided = [], True
-    for act in acts:
-        for p in (1, 2, "inf"):
-            r = lp_distance(act, p, dps=dps)
-            ptext = "inf" if r.p == sp.oo else str(r.p)
-            family = Cell(f"{act.label} vs {r.limit.name}",
-                          f"${act.title}$ ({latex_escape(', '.join(f'{k}={v}' for k, v in act.values.items()))})",
-                          act.label)
-            pcell = Cell(ptext, r"$\infty$" if r.p == sp.oo else f"${ptext}$", ptext)
-            if r.converges is False:
-                value = Cell("inf", r"$\infty$", "inf")
-            elif r.value is None:
-                value = Cell.missing(f"{act.label}, p = {ptext}: "
-                                     f"{r.undecided or 'no certified value'}")
-                decided = False
-            else:
-                value = Cell(r.value.text, f"${r.value.text}$", r.value.text)
-            digits = Cell(str(r.value.digits) if r.value else "", None,
-                          r.value.digits if r.value else None)
-            closed = (Cell("", None, None) if r.converges is False
-                      else Cell("none (numerical)", None, None) if r.closed_form is None
-                      else Cell(str(r.closed_form), f"${sp.latex(r.closed_form)}$", str(r.closed_form)))
-            rate = (Cell("", None, None) if r.rate is None
-                    else Cell(f"{r.parameter}^({r.rate})",
-                              f"${sp.latex(act.parameter(r.parameter).symbol)}^{{{sp.latex(r.rate)}}}$",
-                              str(r.rate)))
-            rows.append((family, pcell, value, digits, closed, rate))
-    return Table(columns, tuple(rows), caption="L^p distances to the limit"), decided
+    rows = []
+    for r in results:
+        act = r.activation
+        ptext = "inf" if r.p == sp.oo else str(r.p)
+        family = Cell(f"{act.label} vs {r.limit.name}",
+                      f"${act.title}$ ({latex_escape(', '.join(f'{k}={v}' for k, v in act.values.items()))})",
+                      act.label)
+        pcell = Cell(ptext, r"$\infty$" if r.p == sp.oo else f"${ptext}$", ptext)
+        if r.converges is False:
+            value = Cell("inf", r"$\infty$", "inf")
+        elif r.value is None:
+            value = Cell.missing(f"{act.label}, p = {ptext}: "
+                                 f"{r.undecided or 'no certified value'}")
+        else:
+            value = Cell(r.value.text, f"${r.value.text}$", r.value.text)
+        digits = Cell(str(r.value.digits) if r.value else "", None,
+                      r.value.digits if r.value else None)
+        closed = (Cell("", None, None) if r.converges is False
+                  else Cell("none (numerical)", None, None) if r.closed_form is None
+                  else Cell(str(r.closed_form), f"${sp.latex(r.closed_form)}$", str(r.closed_form)))
+        rate = (Cell("", None, None) if r.rate is None
+                else Cell(f"{r.parameter}^({r.rate})",
+                          f"${sp.latex(act.parameter(r.parameter).symbol)}^{{{sp.latex(r.rate)}}}$",
+                          str(r.rate)))
+        rows.append((family, pcell, value, digits, closed, rate))
+    return Table(columns, tuple(rows), caption="L^p distances to the limit")
 
 
 def run(args: argparse.Namespace) -> int:
     dps = check_count("--dps", args.dps, 5, MAX_DPS)
     fmt = args.format or ("json" if args.json else "text")
     if args.table:
-        if fmt == "text":
-            print(lp_table(dps=dps))
-            return 0
-        table, decided = _table(dps)
-        print(render(table, fmt))
-        return 0 if decided else 3
+        results = table_results(dps=dps)
+        print(table_text(results) if fmt == "text" else render(_table(results), fmt))
+        return 0 if all(is_decided(r) for r in results) else 3
     if fmt not in ("text", "json"):
         raise ParameterError(f"--format {fmt} needs --table (one result prints as text or json)")
     p = _p(args.p)

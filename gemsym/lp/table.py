@@ -12,19 +12,25 @@ import sympy as sp
 from ..families import e_gem, sqish
 from .distance import LpDistance, lp_distance
 
-__all__ = ["lp_table"]
+__all__ = ["lp_table", "table_results", "table_text", "is_decided"]
 
 
-def lp_table(Ns: Sequence[int] = (1, 2, 3), ps: Sequence = (1, 2, "inf"), eps="1/10000",
-             dps: int = 30) -> str:
-    """The E-GEM table \\|E-GEM_{N,eps} - ReLU\\|_p for N in ``Ns`` and p in ``ps`` at the
-    given eps, then Sqish at its defaults (a=0, beta=1, gamma=1) vs max(a x, x)."""
+def table_results(Ns: Sequence[int] = (1, 2, 3), ps: Sequence = (1, 2, "inf"),
+                  eps="1/10000", dps: int = 30) -> list[LpDistance]:
+    """\|E-GEM_{N,eps} - ReLU\|_p for N in ``Ns`` and p in ``ps`` at the given eps, then
+    Sqish at its defaults (a=0, beta=1, gamma=1) vs max(a x, x): one result per row."""
     acts = [e_gem().bind(N=N, eps=eps) for N in Ns] + [sqish().with_defaults()]
-    rows = []
-    for act in acts:
-        for p in ps:
-            r = lp_distance(act, p, dps=dps)
-            rows.append(_table_row(r))
+    return [lp_distance(act, p, dps=dps) for act in acts for p in ps]
+
+
+def is_decided(r: LpDistance) -> bool:
+    """True when the row states a certified value or a proved divergence."""
+    return r.converges is False or r.value is not None
+
+
+def table_text(results: Sequence[LpDistance]) -> str:
+    """The rows as aligned plain text (values to their certified digits, at most 16)."""
+    rows = [_table_row(r) for r in results]
     head = ("family", "p", "||f - limit||_p", "closed form", "rate", "check rel diff")
     widths = [max(len(row[i]) for row in rows + [head]) for i in range(len(head))]
     widths[3] = min(widths[3], 44)
@@ -36,6 +42,12 @@ def lp_table(Ns: Sequence[int] = (1, 2, 3), ps: Sequence = (1, 2, "inf"), eps="1
             cells[3] = cells[3][:41] + "..."
         lines.append("  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip())
     return "\n".join(lines)
+
+
+def lp_table(Ns: Sequence[int] = (1, 2, 3), ps: Sequence = (1, 2, "inf"), eps="1/10000",
+             dps: int = 30) -> str:
+    """:func:`table_text` of :func:`table_results`."""
+    return table_text(table_results(Ns, ps, eps, dps))
 
 
 def _table_row(r: LpDistance) -> tuple[str, ...]:
