@@ -17,7 +17,7 @@ __all__ = ["lp_table", "table_results", "table_text", "is_decided"]
 
 def table_results(Ns: Sequence[int] = (1, 2, 3), ps: Sequence = (1, 2, "inf"),
                   eps="1/10000", dps: int = 30) -> list[LpDistance]:
-    """\|E-GEM_{N,eps} - ReLU\|_p for N in ``Ns`` and p in ``ps`` at the given eps, then
+    r"""\|E-GEM_{N,eps} - ReLU\|_p for N in ``Ns`` and p in ``ps`` at the given eps, then
     Sqish at its defaults (a=0, beta=1, gamma=1) vs max(a x, x): one result per row."""
     acts = [e_gem().bind(N=N, eps=eps) for N in Ns] + [sqish().with_defaults()]
     return [lp_distance(act, p, dps=dps) for act in acts for p in ps]
