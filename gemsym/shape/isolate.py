@@ -66,16 +66,46 @@ def _decreasing(fn: Callable) -> Callable:
     return lambda z: -ext(z)
 
 
+#: |arguments| of exp beyond 2^EXP_CAP_BITS are clamped there (exp(2^1024) costs ln 2 to
+#: ~1100 bits, nothing): exp(e^(2^60)) (TanhExp far
+#: out) would need ln 2 to ~10^18 bits.  The clamped enclosure [e^cap, oo) (or (0, e^-cap])
+#: still contains the true value and keeps its sign.
+EXP_CAP_BITS = 1024
+
+
+def _exp(z):
+    """exp on an interval, the ends clamped at +-2^EXP_CAP_BITS (a valid, wider enclosure)."""
+    iv = mpmath.iv
+    z = iv.mpf(z)
+    cap = mpmath.mpf(2) ** EXP_CAP_BITS
+    if mpmath.isnan(z.a) or mpmath.isnan(z.b):
+        return iv.exp(z)
+    lo = mpmath.mpf(0) if z.a < -cap else iv.exp(iv.mpf(min(z.a, cap))).a
+    hi = mpmath.inf if z.b > cap else iv.exp(iv.mpf(max(z.b, -cap))).b
+    return iv.mpf([lo, hi])
+
+
+def _sinh(z):
+    """sinh on an interval (increasing), the ends clamped like :func:`_exp`'s."""
+    iv = mpmath.iv
+    z = iv.mpf(z)
+    cap = mpmath.mpf(2) ** EXP_CAP_BITS
+    if mpmath.isnan(z.a) or mpmath.isnan(z.b):
+        return z
+    inner = _monotone(mpmath.sinh)(iv.mpf([min(max(z.a, -cap), cap), max(min(z.b, cap), -cap)]))
+    return iv.mpf([-mpmath.inf if z.a < -cap else inner.a, mpmath.inf if z.b > cap else inner.b])
+
+
 def _namespace() -> dict:
     iv = mpmath.iv
     return {
         "mpf": iv.mpf, "pi": iv.pi, "e": iv.e, "E": iv.e,
-        "exp": iv.exp, "log": iv.log, "sqrt": iv.sqrt, "sin": iv.sin, "cos": iv.cos,
+        "exp": _exp, "log": iv.log, "sqrt": iv.sqrt, "sin": iv.sin, "cos": iv.cos,
         "erf": _monotone(mpmath.erf), "erfc": _decreasing(mpmath.erfc),
         "erfcx": _decreasing(_erfcx), "expm1": iv.expm1, "log1p": iv.log1p,
-        "tanh": _monotone(mpmath.tanh), "sinh": _monotone(mpmath.sinh),
-        "cosh": lambda z: (iv.exp(z) + iv.exp(-z)) / 2,
-        "sech": lambda z: 2 / (iv.exp(z) + iv.exp(-z)),
+        "tanh": _monotone(mpmath.tanh), "sinh": _sinh,
+        "cosh": lambda z: (_exp(z) + _exp(-z)) / 2,
+        "sech": lambda z: 2 / (_exp(z) + _exp(-z)),
         "tanhc": _tanhc, "atan": _monotone(mpmath.atan), "asinh": _monotone(mpmath.asinh),
     }
 

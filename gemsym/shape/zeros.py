@@ -20,7 +20,7 @@ __all__ = ["power_form", "real_zeros", "sign_on"]
 
 def power_form(expr: sp.Expr) -> tuple[sp.Expr, sp.Expr] | None:
     """(k, g) with expr(p) = g(w) at w = p^k, when p occurs only through that power."""
-    f = sp.powsimp(sp.expand(expr), combine="exp")
+    f = sp.powsimp(sp.expand(sp.cancel(sp.expand_power_exp(expr))), combine="exp")
     exps = {a.exp for a in f.atoms(sp.Pow) if a.base == CHART_P}
     if f.subs({CHART_P**k: 1 for k in exps}).has(CHART_P):
         exps.add(sp.S.One)
