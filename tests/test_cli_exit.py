@@ -159,14 +159,17 @@ def test_debug_prints_the_traceback_in_a_process():
 
 
 def test_ctrl_c_is_130_and_interrupted(tmp_path):
-    # a user family whose module says when it is loaded; the command then works for
-    # seconds (GEM at the largest N allowed), and SIGINT arrives mid-way.  SIGINT is reset to its default in the child: a shell that
-    # runs the tests in the background starts them with SIGINT ignored.
+    # a user family whose factory says when it is called and then works until interrupted
+    # (a sleep, so the test does not depend on the machine's speed); SIGINT arrives
+    # mid-way.  SIGINT is reset to its default in the child: a shell that runs the tests in
+    # the background starts them with SIGINT ignored.
     (tmp_path / "slowfam.py").write_text(textwrap.dedent("""
-        import sys
+        import sys, time
         from gemsym.families import gem
-        print("loaded", file=sys.stderr, flush=True)
-        slow = gem
+        def slow():
+            print("loaded", file=sys.stderr, flush=True)
+            time.sleep(60)
+            return gem()
     """))
     proc = subprocess.Popen(
         [sys.executable, "-m", "gemsym", "show", "--family", "slowfam:slow",
