@@ -96,6 +96,14 @@ def _sinh(z):
     return iv.mpf([-mpmath.inf if z.a < -cap else inner.a, mpmath.inf if z.b > cap else inner.b])
 
 
+def _tanh(t):
+    """tanh at a point; beyond 2^64 it is +-1 to far more than the working precision
+    (mpmath's own tanh runs out of memory at arguments near 2^(2^1024))."""
+    if abs(t) > mpmath.mpf(2) ** 64:
+        return mpmath.mpf(1) if t > 0 else mpmath.mpf(-1)
+    return mpmath.tanh(t)
+
+
 def _namespace() -> dict:
     iv = mpmath.iv
     return {
@@ -103,7 +111,7 @@ def _namespace() -> dict:
         "exp": _exp, "log": iv.log, "sqrt": iv.sqrt, "sin": iv.sin, "cos": iv.cos,
         "erf": _monotone(mpmath.erf), "erfc": _decreasing(mpmath.erfc),
         "erfcx": _decreasing(_erfcx), "expm1": iv.expm1, "log1p": iv.log1p,
-        "tanh": _monotone(mpmath.tanh), "sinh": _sinh,
+        "tanh": _monotone(_tanh), "sinh": _sinh,
         "cosh": lambda z: (_exp(z) + _exp(-z)) / 2,
         "sech": lambda z: 2 / (_exp(z) + _exp(-z)),
         "tanhc": _tanhc, "atan": _monotone(mpmath.atan), "asinh": _monotone(mpmath.asinh),
@@ -247,7 +255,7 @@ class _Isolator:
     def box(self, f, a, b):
         try:
             return mpmath.iv.mpf(f(mpmath.iv.mpf([a, b])))
-        except (ZeroDivisionError, ValueError, TypeError, OverflowError):
+        except (ZeroDivisionError, ValueError, TypeError, OverflowError, MemoryError):
             return mpmath.iv.mpf([-mpmath.inf, mpmath.inf])
 
     def ratios(self) -> list:
@@ -352,9 +360,23 @@ def certified_zeros(expr: sp.Expr, p: sp.Symbol, width: sp.Expr | None) -> list[
     try:
         with mpmath.workdps(_WORK_DPS):
             roots = _all_zeros(iso, expr, p, width)
+    except Undecided:
+        if not _one_sign(expr, p):
+            raise
+        roots = []
     finally:
         mpmath.iv.prec = saved
     return [sp.Float(mpmath.nstr(r, DPS + 5), DPS) for r in sorted(set(roots))]
+
+
+def _one_sign(expr: sp.Expr, p: sp.Symbol) -> bool:
+    """expr is of one sign for every p > 0 by SymPy's assumptions once written with
+    exponentials: tanh(e^p) - 1 = -2/(exp(2 e^p) + 1), which no enclosure resolves far
+    out.  Only for small expressions (``factor`` of a large one can take minutes)."""
+    if not p.is_positive or expr.has(sp.sin, sp.cos, sp.tan) or sp.count_ops(expr) > 20:
+        return False
+    whole = sp.factor(sp.together(expr.rewrite(sp.exp)))
+    return bool(whole.is_positive or whole.is_negative)
 
 
 def _step_in(iso: _Isolator, end, inward) -> object:

@@ -147,6 +147,13 @@ def end_sign(expr: sp.Expr, x: sp.Symbol, point: sp.Expr, from_right: bool) -> i
     except (NotExpandable, Undecidable):
         pass
     value = end_limit(expr, x, point, from_right)
+    if value == 0 and x.is_positive and (point == sp.oo or point.is_positive
+                                         or (point.is_zero and from_right)):
+        # one sign for every x > 0 is that sign near the point: tanh(u) - 1 written with
+        # exponentials is -2/(e^{2u} + 1), whose sign the assumptions decide
+        whole = sp.factor(sp.together(expr.rewrite(sp.exp)))
+        if whole.is_positive or whole.is_negative:
+            return 1 if whole.is_positive else -1
     if value == 0:
         raise Undecided(f"cannot decide the sign of {expr} near {x} = {point}: it tends to 0")
     return sign(value)
