@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import Callable
 
 import mpmath
+from mpmath.libmp import from_int, mpf_gt, mpf_lt
 import sympy as sp
 from sympy.codegen.cfunctions import log1p
 
@@ -72,14 +73,18 @@ def _decreasing(fn: Callable) -> Callable:
 #: still contains the true value and keeps its sign.
 EXP_CAP_BITS = 1024
 
+_CAP, _NEG_CAP = from_int(2 ** EXP_CAP_BITS), from_int(-(2 ** EXP_CAP_BITS))
+
 
 def _exp(z):
     """exp on an interval, the ends clamped at +-2^EXP_CAP_BITS (a valid, wider enclosure)."""
     iv = mpmath.iv
-    z = iv.mpf(z)
-    cap = mpmath.mpf(2) ** EXP_CAP_BITS
-    if mpmath.isnan(z.a) or mpmath.isnan(z.b):
+    z = z if isinstance(z, iv.mpf) else iv.mpf(z)
+    a, b = z._mpi_
+    # the common case on raw ends: iv comparisons cost as much as exp itself
+    if not (mpf_lt(a, _NEG_CAP) or mpf_gt(b, _CAP)):
         return iv.exp(z)
+    cap = mpmath.mpf(2) ** EXP_CAP_BITS
     lo = mpmath.mpf(0) if z.a < -cap else iv.exp(iv.mpf(min(z.a, cap))).a
     hi = mpmath.inf if z.b > cap else iv.exp(iv.mpf(max(z.b, -cap))).b
     return iv.mpf([lo, hi])
