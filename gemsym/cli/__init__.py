@@ -175,9 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if _from_gemsym(exc):
             sys.stderr.write(f"gemsym {name}: error: {_first_line(exc)}\n")
             return 2
-        sys.stderr.write(f"gemsym {name}: internal error: {type(exc).__name__}: "
-                         f"{_first_line(exc)} (--debug shows the traceback)\n")
-        return 3
+        return _internal_error(name, exc)
     except SystemExit:
         raise
     except Exception as exc:  # noqa: BLE001 - the promise: one line, never a traceback
@@ -186,9 +184,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if _cannot_decide(exc):
             sys.stderr.write(f"gemsym {name}: cannot decide: {_first_line(exc)}\n")
             return 3
-        sys.stderr.write(f"gemsym {name}: internal error: {type(exc).__name__}: "
-                         f"{_first_line(exc)} (--debug shows the traceback)\n")
-        return 3
+        return _internal_error(name, exc)
+
+
+def _internal_error(name: str, exc: BaseException) -> int:
+    """One line for a failure that is not the user's input; exit status 3."""
+    sys.stderr.write(f"gemsym {name}: internal error: {type(exc).__name__}: "
+                     f"{_first_line(exc)} (--debug shows the traceback)\n")
+    return 3
 
 
 if __name__ == "__main__":  # pragma: no cover

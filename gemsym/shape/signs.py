@@ -97,15 +97,19 @@ def is_identically_zero(expr: sp.Expr, x: sp.Symbol) -> bool:
     return sp.simplify(expr) == 0
 
 
+def _approach(point: sp.Expr, from_right: bool) -> sp.Expr:
+    """x written through t -> 0+: point +- t, or +-1/t at infinity."""
+    if point == sp.oo:
+        return 1 / SERIES_T
+    if point == -sp.oo:
+        return -1 / SERIES_T
+    return point + SERIES_T if from_right else point - SERIES_T
+
+
 def end_limit(expr: sp.Expr, x: sp.Symbol, point: sp.Expr, from_right: bool) -> sp.Expr:
     """lim f(x) as x -> point (from the right when ``from_right``): the leading term of
     the one-sided series in t -> 0+ (x = point +- t, or x = +-1/t at infinity)."""
-    if point == sp.oo:
-        sub = 1 / SERIES_T
-    elif point == -sp.oo:
-        sub = -1 / SERIES_T
-    else:
-        sub = point + SERIES_T if from_right else point - SERIES_T
+    sub = _approach(point, from_right)
     g = expr.subs(x, sub)
     engine = SeriesEngine(SERIES_T)
     try:
@@ -134,12 +138,7 @@ def end_limit(expr: sp.Expr, x: sp.Symbol, point: sp.Expr, from_right: bool) -> 
 def end_sign(expr: sp.Expr, x: sp.Symbol, point: sp.Expr, from_right: bool) -> int:
     """The sign of f(x) for x close to ``point``: that of the leading term of its
     one-sided series (so also where f tends to 0), else of its nonzero limit."""
-    if point == sp.oo:
-        sub = 1 / SERIES_T
-    elif point == -sp.oo:
-        sub = -1 / SERIES_T
-    else:
-        sub = point + SERIES_T if from_right else point - SERIES_T
+    sub = _approach(point, from_right)
     engine = SeriesEngine(SERIES_T)
     try:
         s = engine.leading_expansion(expr.subs(x, sub), sp.S.One)
