@@ -19,6 +19,7 @@ from .domain import Breakpoint, Piece, split
 from .signs import (CHART_P, POWER_W, SCALED_U, Step, Undecided, chart, end_limit, extreme,
                     is_identically_zero,
                     greater, is_concrete, numeric, sign, tidy)
+from .periodic import PeriodicRange, drift, periodic_range
 from .zeros import power_form, real_zeros, sign_on
 
 __all__ = ["ShapeProperties", "Step", "Undecided", "shape_properties", "monotonicity_and_minima"]
@@ -74,6 +75,9 @@ def _branch_monotonicity(pc: Piece, x: sp.Symbol, points: dict, steps: list[Step
     attained) of f."""
     d1 = sp.diff(pc.expr, x)
     steps.append((f"$f'$ on the branch $({sp.latex(pc.lower)}, {sp.latex(pc.upper)})$", tidy(d1)))
+    rng = periodic_range(d1, x, pc.lower, pc.upper)
+    if rng is not None:
+        return _periodic_monotonicity(pc, x, rng, points, steps)
     zeros = real_zeros(d1, x, pc.lower, pc.upper, steps)
     ends = [(end_limit(pc.expr, x, pc.lower, True), pc.lower),
             (end_limit(pc.expr, x, pc.upper, False), pc.upper)]
@@ -90,6 +94,40 @@ def _branch_monotonicity(pc: Piece, x: sp.Symbol, points: dict, steps: list[Step
         values.append((tidy(pc.expr.subs(x, z)), z, True))
         steps.append((f"$f' = 0$ at $x = {sp.latex(z)}$; there $f$ equals", values[-1][0]))
     return pieces, values
+
+
+def _periodic_monotonicity(pc: Piece, x: sp.Symbol, rng: PeriodicRange, points: dict,
+                           steps: list[Step]):
+    """A piece whose f' is periodic: f is strictly monotone when min f' >= 0 (or
+    max f' <= 0), since a zero of f' is then a minimum (maximum) of f', one of finitely
+    many critical points per period; f(x + T) = f(x) + c sends f to +-oo at an infinite
+    end.  When f' changes sign, f has infinitely many intervals of monotonicity."""
+    steps.extend(rng.steps)
+    if greater(rng.low, 0, steps):
+        label, rising = "increasing", True
+    elif greater(0, rng.high, steps):
+        label, rising = "decreasing", False
+    else:
+        raise Undecided(f"f' takes every value from {rng.low} to {rng.high} in each period "
+                        f"{rng.period}: f has infinitely many intervals of monotonicity, "
+                        "which are not listed")
+    if rng.low == 0 or rng.high == 0:
+        steps.append(("$f'$ vanishes only where it is extremal, at finitely many points "
+                      "per period: its zeros are isolated and $f$ is strictly "
+                      f"{'increasing' if rising else 'decreasing'}", sp.Tuple(*rng.critical)))
+    c = drift(pc.expr, x, rng.period, rng.low_at)
+    steps.append(("$c = f(x + T) - f(x)$, a constant since $f'$ has period $T$; "
+                  "$f(x + kT) = f(x) + kc$", c))
+    values = []
+    for end, from_right in ((pc.lower, True), (pc.upper, False)):
+        if end in (sp.oo, -sp.oo):
+            values.append((sign(c) * end if c != 0 else sp.nan, end, False))
+        else:
+            v = end_limit(pc.expr, x, end, from_right)
+            values.append((v, end, _end_attained(end, points, v)))
+    if any(v[0] is sp.nan for v in values):
+        raise Undecided(f"{pc.expr} is periodic and monotone yet f(x + T) = f(x)")
+    return [(pc.lower, pc.upper, label)], values
 
 
 def _merge(pieces, points: dict):
@@ -185,6 +223,12 @@ def _derivative_candidates(b: Piece, x: sp.Symbol, steps: list[Step]):
     """(value, where) candidates for the extrema of f' on one piece: end limits and the
     critical points of f' (zeros of f'', or of d f'/du in the power substitution)."""
     d1 = sp.diff(b.expr, x)
+    rng = periodic_range(d1, x, b.lower, b.upper)
+    if rng is not None:
+        # the range of one period is attained; a finite end adds its one-sided limit
+        ends = [(end_limit(d1, x, e, right), e) for e, right in ((b.lower, True),
+                (b.upper, False)) if e not in (sp.oo, -sp.oo)]
+        return ends + [(rng.low, rng.low_at), (rng.high, rng.high_at)]
     out = [(end_limit(d1, x, b.lower, True), b.lower),
            (end_limit(d1, x, b.upper, False), b.upper)]
     if is_identically_zero(d1, x):
@@ -227,6 +271,12 @@ def _derivative_candidates(b: Piece, x: sp.Symbol, steps: list[Step]):
 
 def _asymptote(pc: Piece, x: sp.Symbol, end: str) -> sp.Expr | None:
     point, from_right = (sp.oo, False) if end == "+oo" else (-sp.oo, True)
+    rng = periodic_range(sp.diff(pc.expr, x), x, pc.lower, pc.upper)
+    if rng is not None:
+        # f = (c/T) x + q with q periodic: a line only when q is constant
+        slope = drift(pc.expr, x, rng.period, rng.low_at) / rng.period
+        rest = sp.simplify(pc.expr - slope * x)
+        return tidy(slope * x + rest) if is_identically_zero(sp.diff(rest, x), x) else None
     slope = end_limit(sp.expand(pc.expr / x), x, point, from_right)
     if slope in (sp.oo, -sp.oo) or slope.has(sp.nan, sp.zoo):
         return None
