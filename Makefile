@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt
 GEMSYM := $(VENV)/bin/gemsym
 
-.PHONY: run test prove codegen figures errors bench clean
+.PHONY: run test prove codegen figures errors bench clean cpu-kernels
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,12 @@ $(VENV)/.run-deps: pyproject.toml constraints.txt | $(PY)
 $(VENV)/.test-deps: pyproject.toml constraints.txt $(VENV)/.run-deps
 	$(PIP) -e '.[test]'
 	touch $@
+
+# torch_bridge's fused C++ CPU kernels, compiled once per source and torch version into
+# ~/.cache/torch_bridge (quick when built; without a compiler the PyTorch path runs and
+# `import torch_bridge` warns once).
+cpu-kernels: $(VENV)/.test-deps
+	-$(PY) torch_bridge/build.py
 
 run: $(VENV)/.run-deps
 	$(GEMSYM) verify-smoothness --N 2
@@ -39,14 +45,14 @@ figures: $(VENV)/.run-deps
 	$(GEMSYM) figures --out figures/
 
 # Measured, not asserted: the error histogram and the benchmark tables.
-errors: $(VENV)/.test-deps
+errors: $(VENV)/.test-deps cpu-kernels
 	$(PY) benchmarks/measure_errors.py
 
-bench: $(VENV)/.test-deps
+bench: $(VENV)/.test-deps cpu-kernels
 	$(GEMSYM) bench --json > benchmarks/results.json.tmp
 	mv benchmarks/results.json.tmp benchmarks/results.json
 
-test: $(VENV)/.test-deps
+test: $(VENV)/.test-deps cpu-kernels
 	$(PY) -m pytest -q
 
 clean:

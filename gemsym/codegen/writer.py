@@ -13,6 +13,7 @@ import sympy as sp
 from .. import __version__
 from ..activation import Activation
 from .body import body_lines
+from .cxx_writer import cpu_kernel_source
 from .derive import FamilyCode, derive
 from .printer import Printer
 from . import runtime
@@ -135,6 +136,7 @@ def _ops(codes: Sequence[FamilyCode], warps: dict[str, int | None], lib: str) ->
     out = [_header("Families of this package and their registered ops "
                    f"(``torch.ops.{lib}.<family>_fwd`` / ``_bwd``).\n"),
            "import math  # noqa: F401  (infinite bounds)\n\nfrom . import _formulas as F\n"
+           "from . import _cpu_kernel\n"
            "from ._runtime import Domain, Family, library, register\n",
            f'LIB = "{lib}"\nlibrary(LIB)\n', "FAMILIES = {"]
     for c in codes:
@@ -147,7 +149,9 @@ def _ops(codes: Sequence[FamilyCode], warps: dict[str, int | None], lib: str) ->
             f"F.{c.pyname}_dx,\n        F.{c.pyname}_first, F.{c.pyname}_second, {kernels},\n"
             f"        domains={_tuple(_domain_source(p) for p in c.real_params)}),"
         )
-    out.append("}\n\nfor _fam in FAMILIES.values():\n    register(LIB, _fam)\n")
+    out.append("}\n\nfor _fam in FAMILIES.values():\n    register(LIB, _fam)\n"
+               "# the compiled CPU kernels (python <package>/build.py), if built\n"
+               "_cpu_kernel.load(LIB, FAMILIES)\n")
     return "\n".join(out)
 
 
@@ -326,6 +330,7 @@ def render_package(families: Sequence[Activation], lib: str = "torch_bridge") ->
            and not name.startswith("_kernel")},
         "_formulas.py": _formulas(codes),
         "_kernels.py": kernels,
+        "_cpu_kernels.cpp": cpu_kernel_source(codes, lib, STAMP),
         "_ops.py": _ops(codes, warps, lib),
         "functional.py": _functional(codes, lib),
         "modules.py": _modules(codes, lib),
