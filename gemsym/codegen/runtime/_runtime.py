@@ -58,10 +58,12 @@ if _backend not in _BACKENDS:
 # ---------------------------------------------------------------- formula helpers
 def _ipow(x, e: int, exact: bool = True):
     """x**e for a Python int e >= 0.  ``exact``: the compute dtype is the output dtype, so
-    the power must be rounded once (a tensor exponent selects the correctly rounded-ish
-    ``pow`` kernel; x*x*x would round twice).  Otherwise (float64 arithmetic for a float32
-    result) binary powering by multiplications, ~e * 2^-53 relative error, which
-    ``torch.compile`` fuses and vectorises (``pow`` becomes a scalar libm call there)."""
+    the power must be rounded once: binary powering in double-word arithmetic (see
+    ``_ipow_compensated``; x*x*x would round twice, and ``torch.pow`` with a tensor
+    exponent gives a value alone that differs from the same value inside a long tensor,
+    its vectorised and scalar kernels rounding differently).  Otherwise (float64
+    arithmetic for a float32 result) binary powering by multiplications, ~e * 2^-53
+    relative error, which ``torch.compile`` fuses and vectorises."""
     if e == 0:
         return torch.ones_like(x)
     if e == 1:
@@ -69,7 +71,7 @@ def _ipow(x, e: int, exact: bool = True):
     if e == 2:
         return x * x
     if exact:
-        return torch.pow(x, torch.tensor(float(e), dtype=x.dtype, device=x.device))
+        return _ipow_compensated(x, e)
     result, base = None, x
     while e:
         if e & 1:
@@ -78,6 +80,46 @@ def _ipow(x, e: int, exact: bool = True):
         if e:
             base = base * base
     return result
+
+
+def _two_prod(a, b, split: float):
+    """(p, err) with p = fl(a b) and p + err = a b exactly (Dekker's product: only +, -
+    and *, which every kernel rounds the same way); err is NaN where a split overflows."""
+    p = a * b
+    s = a * split
+    ah = s - (s - a)
+    al = a - ah
+    s = b * split
+    bh = s - (s - b)
+    bl = b - bh
+    return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
+
+
+def _ipow_compensated(x, e: int):
+    """x**e (e >= 3) by binary powering on double-word values (hi, lo): the relative error
+    of hi + lo stays near e * 2^-104, so hi is x**e rounded once except within ~e * 2^-50
+    ULP of a rounding boundary, and the same input gives the same bits whatever the
+    tensor's size (no library ``pow``).  Zeros and overflows take the sign of x**e."""
+    split = 134217729.0 if x.dtype == torch.float64 else 4097.0
+
+    def mul(a, b):
+        p, err = _two_prod(a[0], b[0], split)
+        err = err + (a[0] * b[1] + a[1] * b[0])
+        # inf/NaN error terms (a split or a product overflowed): hi is then fl(a b)
+        err = torch.where(torch.abs(err) < math.inf, err, 0.0)
+        hi = p + err
+        return hi, err - (hi - p)
+
+    result, base, k = None, (x, torch.zeros_like(x)), e
+    while k:
+        if k & 1:
+            result = base if result is None else mul(result, base)
+        k >>= 1
+        if k:
+            base = mul(base, base)
+    hi = result[0]
+    # hi = p + err loses the sign of a zero product (-0 + 0 = +0)
+    return torch.copysign(hi, x) if e & 1 else torch.abs(hi)
 
 
 def _sq(x):
