@@ -58,6 +58,9 @@ def record(props: ShapeProperties) -> dict:
         "lipschitz": expr_text(props.lipschitz),
         "lipschitz_numeric": _numeric(props.lipschitz),
         "lipschitz_point": _where(props.lipschitz_point),
+        "lipschitz_attained": props.lipschitz_attained if props.lipschitz is not None else None,
+        "lipschitz_stretch": None if props.lipschitz_stretch is None
+        else _where(props.lipschitz_stretch),
         "not_lipschitz": props.lipschitz_reason or None,
         "bounds": [expr_text(v) for v in props.bounds],
         "bounds_attained": list(props.bounds_attained),
@@ -113,9 +116,16 @@ def text_lines(props: ShapeProperties) -> list[str]:
     if props.lipschitz is None:
         lines.append(f"  Lipschitz   none: {props.lipschitz_reason}")
     else:
-        p = props.lipschitz_point
-        where = (f"approached as x -> {expr_text(p)}" if p in (sp.oo, -sp.oo)
-                 else f"at x = {_point_text(p)}")
+        p, stretch = props.lipschitz_point, props.lipschitz_stretch
+        if stretch is not None:
+            where = f"at every x in {_interval_text(*_where(stretch), (True, True))}"
+        elif props.lipschitz_attained:
+            where = f"at x = {_point_text(p)}"
+        elif p in (sp.oo, -sp.oo):
+            where = f"approached as x -> {expr_text(p)}"
+        else:
+            where = (f"approached as x -> {_point_text(p)}{props.lipschitz_side}, not "
+                     f"attained: f' does not exist at x = {expr_text(p)}")
         lines.append(f"  Lipschitz   sup|f'| = "
                      f"{_with_number(r['lipschitz'], r['lipschitz_numeric'])} ({where})")
     att = ["attained" if a else "not attained" for a in r["bounds_attained"]]

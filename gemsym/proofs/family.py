@@ -127,10 +127,12 @@ def shape_theorem(act: Activation, slug: str) -> Theorem:
 
     lo, hi = props.derivative_range
     L, where = props.lipschitz, props.lipschitz_point
-    attained = where is not None and sp.sympify(where).is_finite
+    attained = where is not None and props.lipschitz_attained
+    stretch = props.lipschitz_stretch
     statement = (f"For {title}{at}: $\\inf f' = {num(lo)}$, $\\sup f' = {num(hi)}$, so its "
                  f"Lipschitz constant is $L = {num(L)}$, "
-                 + (f"attained at $x^* = {num(where)}$." if attained else
+                 + (f"attained at every $x \\in {sp.latex(stretch)}$." if stretch is not None
+                    else f"attained at $x^* = {num(where)}$." if attained else
                     "approached but not attained."))
     mono = ", ".join(f"{label} on ${sp.latex(i)}$" for i, label in props.monotonicity)
     facts = (f"Shape computed in the same run: {mono}; $\\inf f = {num(props.bounds[0])}$ "
@@ -145,6 +147,8 @@ def shape_theorem(act: Activation, slug: str) -> Theorem:
         "branches": _branches(concrete),
         "lipschitz": num_cert(L),
         "lipschitz_point": None if where is None else num_cert(where),
+        "lipschitz_attained": attained,
+        "lipschitz_stretch": None if stretch is None else [expr(stretch.inf), expr(stretch.sup)],
         "derivative_range": [num_cert(lo), num_cert(hi)],
         "monotone": props.monotone,
         "minima": [{"location": expr(m), "value": expr(v)} for m, v in props.minima],

@@ -6,6 +6,7 @@ Submodules, in the order data flows:
 - ``isolate``: certified isolation of real zeros by interval arithmetic (mpmath.iv);
 - ``zeros``: real zeros and signs of a branch expression on its interval;
 - ``domain``: the smooth pieces of f and its jumps and poles between them;
+- ``periodic``: the range of a periodic f' over a piece that holds whole periods;
 - ``properties``: the analysis itself, :func:`shape_properties` -> :class:`ShapeProperties`.
 """
 

@@ -36,9 +36,12 @@ class ShapeProperties:
     whole line, or None.  ``minima``: local minima (location, value); the location
     is an ``Interval`` where f is constant at a minimum (E-GEM on x <= 0).
     ``derivative_range`` = (inf f', sup f') over the points where f is differentiable;
-    ``lipschitz`` = sup |f'|, attained at ``lipschitz_point`` (``oo``/``-oo`` where only
-    approached) -- None when f is not Lipschitz (a jump, a pole, or f' unbounded), with
-    ``lipschitz_reason``.  ``bounds`` = (inf f, sup f) and ``bounds_attained`` says
+    ``lipschitz`` = sup |f'|, attained at ``lipschitz_point`` when ``lipschitz_attained``
+    (at every point of ``lipschitz_stretch`` when that is an interval where |f'| is that
+    constant; the point is then one of them), else only approached as x tends to
+    ``lipschitz_point`` (``oo``/``-oo``, or a junction where f' does not exist, from the
+    side ``lipschitz_side``, '+' or '-') -- None when f is not Lipschitz (a jump, a pole,
+    or f' unbounded), with ``lipschitz_reason``.  ``bounds`` = (inf f, sup f) and ``bounds_attained`` says
     whether each is attained.  ``asymptotes`` maps '-oo'/'+oo' to the line a x + b that f
     approaches (the key is absent where there is none).  ``breakpoints``: every point
     between two smooth pieces (junctions, switch points, poles) with f's one-sided limits.
@@ -57,6 +60,9 @@ class ShapeProperties:
     lipschitz_reason: str = ""
     breakpoints: tuple[Breakpoint, ...] = ()
     steps: tuple[Step, ...] = field(default=(), repr=False)
+    lipschitz_attained: bool = True
+    lipschitz_side: str = ""
+    lipschitz_stretch: sp.Interval | None = None
 
 
 # --------------------------------------------------------------------------- analysis
@@ -220,9 +226,24 @@ def _within(point: sp.Expr, pc: Piece) -> bool:
 
 
 def _derivative_candidates(b: Piece, x: sp.Symbol, steps: list[Step]):
-    """(value, where) candidates for the extrema of f' on one piece: end limits and the
-    critical points of f' (zeros of f'', or of d f'/du in the power substitution)."""
+    """(value, where, side) candidates for the extrema of f' on one piece: end limits
+    (side '+' at the lower end, '-' at the upper: approached, a value of f' only where f'
+    exists there), the critical points of f' (zeros of f'', or of d f'/du in the power
+    substitution) and a constant f' on the whole open piece (side '')."""
+    return [c if len(c) == 3 else (*c, _side(c[1], b)) for c in _candidates(b, x, steps)]
+
+
+def _side(where: sp.Basic, b: Piece) -> str:
+    if where is b.lower:
+        return "+"
+    return "-" if where is b.upper else ""
+
+
+def _candidates(b: Piece, x: sp.Symbol, steps: list[Step]):
     d1 = sp.diff(b.expr, x)
+    if not d1.has(x):  # attained on the whole piece: preferred to its ends
+        return [(d1, sp.Interval.open(b.lower, b.upper), ""),
+                (d1, b.lower, "+"), (d1, b.upper, "-")]
     rng = periodic_range(d1, x, b.lower, b.upper)
     if rng is not None:
         # the range of one period is attained; a finite end adds its one-sided limit
@@ -286,6 +307,42 @@ def _asymptote(pc: Piece, x: sp.Symbol, end: str) -> sp.Expr | None:
     return tidy(slope * x + icept)
 
 
+def _same(a: sp.Expr, b: sp.Expr) -> bool:
+    try:
+        return greater(a, b, []) and greater(b, a, [])
+    except ValueError:
+        return False
+
+
+def _attainment(best: tuple, cands: list[tuple], points: dict):
+    """(point, attained, side, stretch) for sup |f'| = best[0]: an interior point or a
+    stretch where |f'| is that value, or a junction where f' exists (f continuous and both
+    one-sided limits of f' agree, so f' is their value there by the mean value theorem);
+    else the end where it is only approached."""
+    value, where, side = best
+
+    def exists_at(c: sp.Expr) -> bool:
+        bp = points.get(c)
+        sides = [v for v, w, s in cands if s and w == c]
+        return (bp is not None and bp.kind == "continuous" and len(sides) == 2
+                and _same(*sides))
+
+    def attained(c: tuple) -> bool:
+        return not c[2] or (c[1] not in (sp.oo, -sp.oo) and exists_at(c[1]))
+
+    if not attained(best):
+        best = next((c for c in cands if attained(c) and (_same(c[0], value)
+                                                        or _same(-c[0], value))), best)
+        value, where, side = best
+    if isinstance(where, sp.Interval):
+        lo, hi = where.inf, where.sup
+        inner = (lo + hi) / 2 if lo != -sp.oo and hi != sp.oo else (
+            lo + 1 if hi == sp.oo else hi - 1) if (lo, hi) != (-sp.oo, sp.oo) else sp.S.Zero
+        return inner, True, "", where
+    ok = attained(best)
+    return where, ok, "" if ok else side, None
+
+
 def _not_lipschitz(points: list[Breakpoint], sup_abs: sp.Expr) -> str:
     """Why f has no Lipschitz constant ('' when it has one)."""
     for bp in points:
@@ -315,8 +372,9 @@ def shape_properties(act: Activation) -> ShapeProperties:
         d_values += _derivative_candidates(pc, act.x, steps)
     sup_d = extreme(d_values, True, steps)
     inf_d = extreme(d_values, False, steps)
-    lip = extreme([sup_d, (-inf_d[0], inf_d[1])], True, steps)
+    lip = extreme([sup_d, (-inf_d[0], *inf_d[1:])], True, steps)
     reason = _not_lipschitz(points, lip[0])
+    where, reached, side, stretch = _attainment(lip, d_values, {bp.point: bp for bp in points})
     if not reason:
         steps.append(("Lipschitz constant $\\sup |f'| = \\max(\\sup f', -\\inf f')$", lip[0]))
     pairs = [(v, w) for v, w, _ in f_values]
@@ -337,7 +395,10 @@ def shape_properties(act: Activation) -> ShapeProperties:
         lipschitz=None if reason else lip[0],
         bounds=(inf_f[0], sup_f[0]),
         asymptotes=asym,
-        lipschitz_point=None if reason or isinstance(lip[1], sp.Set) else lip[1],
+        lipschitz_point=None if reason else where,
+        lipschitz_attained=not reason and reached,
+        lipschitz_side="" if reason else side,
+        lipschitz_stretch=None if reason else stretch,
         bounds_attained=attained,  # type: ignore[arg-type]
         monotone=_monotone(labels, points),
         lipschitz_reason=reason,
