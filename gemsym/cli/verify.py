@@ -27,6 +27,43 @@ def condition_text(cond: sp.Basic, names: dict) -> str:
     return str(cond)
 
 
+_RELATIONS = {sp.Eq: "=", sp.Ne: "!=", sp.Lt: "<", sp.Le: "<=", sp.Gt: ">", sp.Ge: ">="}
+
+
+def condition_data(cond: sp.Basic, names: dict) -> dict:
+    """A condition as data: {"lhs", "relation", "rhs"} for a comparison, {"all": [...]} /
+    {"any": [...]} for a conjunction / disjunction, {"not": ...}, {"otherwise": true} for
+    the last case of a ``Piecewise``; every expression as text."""
+    cond = cond.subs(names) if names else cond
+    if cond == sp.true:
+        return {"otherwise": True}
+    if type(cond) in _RELATIONS:
+        return {"lhs": expr_text(cond.lhs), "relation": _RELATIONS[type(cond)],
+                "rhs": expr_text(cond.rhs)}
+    if isinstance(cond, (sp.And, sp.Or)):
+        key = "all" if isinstance(cond, sp.And) else "any"
+        return {key: [condition_data(c, {}) for c in cond.args]}
+    if isinstance(cond, sp.Not):
+        return {"not": condition_data(cond.args[0], {})}
+    return {"text": expr_text(cond)}
+
+
+def claimed_record(claimed, names: dict):
+    """The claimed class as JSON: the integer (or "oo") when it holds for every parameter
+    value, else {"text", "cases": [{"condition", "condition_data", "smoothness", "text"}]}
+    with the cases in order, the first whose condition holds applying."""
+    claimed = sp.sympify(claimed) if claimed is not None else None
+    if not isinstance(claimed, sp.Piecewise):
+        return expr_json(claimed)
+    return {
+        "text": _class_text(claimed, names),
+        "cases": [{"condition": "otherwise" if c == sp.true else condition_text(c, names),
+                   "condition_data": condition_data(c, names),
+                   "smoothness": expr_json(v), "text": _class_text(v)}
+                  for v, c in claimed.args],
+    }
+
+
 def _names(act) -> dict:
     return {p.symbol: sp.Symbol(p.name) for p in act.parameters}
 
@@ -40,6 +77,7 @@ def _case_list(j: JunctionSmoothness, names: dict) -> list[dict]:
     for c in j.cases:
         out.append({
             "condition": condition_text(c.condition, names),
+            "condition_data": condition_data(c.condition, names),
             "smoothness": expr_json(c.result.smoothness),
             "first_mismatch_order": expr_json(c.result.first_mismatch_order),
             "left": expr_text(c.result.left),
@@ -64,18 +102,19 @@ def report_records(report: SmoothnessReport) -> list[dict]:
             "first_mismatch_order": expr_json(j.first_mismatch_order),
             "left": expr_text(j.left),
             "right": expr_text(j.right),
-            "claimed": expr_json(report.claimed),
+            "claimed": claimed_record(report.claimed, _names(act)),
             "holds": report.holds,
             "branches_regular": j.regular_branches,
         })
     return records
 
 
-def _class_text(k) -> str:
+def _class_text(k, names: dict | None = None) -> str:
     k = sp.sympify(k)
     if isinstance(k, sp.Piecewise):  # a claim for special parameter values (ELU at alpha = 1)
         return ", ".join(f"else {_class_text(v)}" if c == sp.true
-                         else f"{_class_text(v)} if {condition_text(c, {})}" for v, c in k.args)
+                         else f"{_class_text(v)} if {condition_text(c, names or {})}"
+                         for v, c in k.args)
     if k == sp.oo:
         return "C^inf"
     if k == -1:
@@ -107,7 +146,8 @@ def _text_lines(report: SmoothnessReport) -> list[str]:
             lines.append(f"{'':<34}(branch interiors: regularity not decided)")
         if report.claimed is not None:
             verdict = "holds" if report.holds else "FAILS"
-            lines.append(f"{'':<34}claimed {_class_text(report.claimed)}: {verdict}")
+            lines.append(f"{'':<34}claimed {_class_text(report.claimed, _names(act))}: "
+                         f"{verdict}")
     return lines
 
 
@@ -121,6 +161,7 @@ def run(args: argparse.Namespace) -> int:
             print("\n".join(_text_lines(rep)))
     failed = [r for r in records if r["holds"] is False]
     for r in failed:
-        print(f"claim fails: {r['family']} at x = {r['junction']}: claimed C^{r['claimed']}, "
+        claimed = r["claimed"]["text"] if isinstance(r["claimed"], dict) else f"C^{r['claimed']}"
+        print(f"claim fails: {r['family']} at x = {r['junction']}: claimed {claimed}, "
               f"found C^{r['smoothness']}", file=sys.stderr)
     return 1 if failed else 0
