@@ -9,10 +9,23 @@ import time
 from ..progress import Progress, add_quiet_argument
 
 
+#: the ids --only accepts: the registry :data:`gemsym.proofs.THEOREMS`, in its order
+ONLY_IDS = ("smoothness-gem", "smoothness-e-gem", "smoothness-se-gem", "smoothness-sqish",
+            "lipschitz-gem", "lipschitz-e-gem", "lipschitz-se-gem", "lipschitz-sqish",
+            "sqish-minimum", "lp-e-gem", "lp-se-gem", "lp-sqish")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="proofs", help="output folder (replaced atomically)")
+    # the ids are written out, not imported: importing the proofs costs seconds on every
+    # command; tests/test_prove_help.py keeps this list equal to the registry
     parser.add_argument("--only", action="append", metavar="ID",
-                        help="write only this theorem (repeatable); README lists those written")
+                        help="write only this built-in theorem (repeatable): "
+                        + ", ".join(ONLY_IDS) + " (--list prints them). The other theorems "
+                        "already in --out are kept, and README lists every one present. "
+                        "With --family, only the IDs about those families (gem, e-gem, "
+                        "se-gem, sqish) are written; the theorems about any other family "
+                        "are written with --family alone")
     parser.add_argument("--family", action="append", metavar="NAME",
                         help="write the theorems about this family (repeatable; a built-in "
                         "name or module:attribute): for gem, e-gem, se-gem and sqish those of "
