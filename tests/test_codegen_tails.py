@@ -112,3 +112,36 @@ def test_float64_value_alone_equals_value_in_a_long_tensor(bridge, name, params)
     whole = fn(xs, *ints, *reals)
     alone = torch.cat([fn(xs[i:i + 1].clone(), *ints, *reals) for i in range(0, 4096, 4)])
     assert torch.equal(alone, whole[::4])
+
+
+# ------------------------------------------------------------------ inf * 0 in the tails
+BOUND = {"float16": 1.0, "bfloat16": 1.0, "float32": 4.0, "float64": 4.0}
+
+#: (member, parameters, dtype, quantity, inputs) where the plain products overflowed into
+#: inf * 0 = NaN (or inf) although the true value is finite
+NONFINITE_BEFORE = [
+    ("tanhexp", {}, "float64", "d_x", [724.58, 3.54716e10, 9.71449e307, 1.09369e308]),
+    ("tanhexp", {}, "float32", "d_x", [88.8, 3.54716e10, 3.0769e38]),
+    ("tanhexp", {}, "float16", "d_x", [11.5, 84.625, 87.6875, 65376.0]),
+    ("tanhexp", {}, "bfloat16", "d_x", [85.5, 8.90583e37, 3.33636e38]),
+    ("gelu-beta", {}, "float64", "d_beta", [2.76369e181, -2.76369e181, 1.4e154, 1.09369e308]),
+    ("isrlu", {}, "float64", "d_alpha", [-7.30278e102, -2.3952e232, -1.15405e308]),
+    ("softplus", {"beta": 100.0}, "float64", "f", [2.51205e306, 5.40338e306, 1.09369e308]),
+    ("softplus", {"beta": 100.0}, "float64", "d_beta", [2.51205e306, 5.40338e306, 1.09369e308]),
+    ("softplus", {"beta": 100.0}, "bfloat16", "f", [3.42692e36, 3.33636e38]),
+]
+
+
+@pytest.mark.parametrize("name, params, dtype, q, xs", NONFINITE_BEFORE,
+                         ids=[f"{c[0]}-{c[2]}-{c[3]}" for c in NONFINITE_BEFORE])
+def test_finite_where_the_true_value_is(bridge, name, params, dtype, q, xs):
+    errs = _ulps(bridge, name, _params(name, **params), dtype, xs, q)
+    assert np.all(errs <= BOUND[dtype]), dict(zip(xs, errs))
+
+
+def test_tanhexp_dx_float64_where_sech2_cancelled(bridge):
+    """d/dx = tanh(e^x) + x e^x sech^2(e^x): 1 - tanh^2 lost the small term's accuracy once
+    tanh(e^x) is near 1 and x e^x multiplied that error (26 ULP near x = 2)."""
+    xs = np.linspace(-3.0, 6.0, 181)
+    errs = _ulps(bridge, "tanhexp", {}, "float64", xs, "d_x")
+    assert errs.max() <= 4.0, xs[int(np.argmax(errs))]

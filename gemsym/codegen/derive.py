@@ -24,6 +24,7 @@ from ..parameters import Parameter
 from .rules import removable_points, to_primitives
 from .stable import (R, InfTimes, IPow, Sigmoid, SigmoidLinear, StableForm, XTimes,
                      rewrite_sigmoids, stable_form)
+from .tails import tail_safe
 
 __all__ = ["FamilyCode", "derive"]
 
@@ -86,7 +87,7 @@ def _form(expr: sp.Expr, x: sp.Symbol, ints, defaults, bounds) -> StableForm:
         # cancels and overflows); over a common denominator they collapse (1/h^3)
         expr = sp.together(expr.replace(lambda e: isinstance(e, hypot),
                                         lambda e: sp.sqrt(e.args[0]**2 + e.args[1]**2)))
-    expr = to_primitives(expr, x, conjugate=False)
+    expr = tail_safe(to_primitives(expr, x, conjugate=False), x)
     form = stable_form(expr, x, ints, defaults)
     points = tuple((p, v) for p, v in removable_points(expr, x, *bounds)
                    if not _finite_at(form, x, p))

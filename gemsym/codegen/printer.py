@@ -208,6 +208,10 @@ class CodePrinter:
         # max(t, 0) + log1p(e^{-|t|}): no overflow, no cancellation
         return self._p(e.rewrite(sp.Max))
 
+    def _print_Opaque(self, e: sp.Function):
+        # a value SymPy must not rearrange (a condition on the product as it is evaluated)
+        return self._p(e.args[0])
+
     def _print_XTimes(self, e: XTimes):
         value, var, k = e.args
         return "(" + "*".join([_atom(self(value))] + [self(var)] * int(k)) + ")", _PREC_ATOM

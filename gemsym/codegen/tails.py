@@ -1,0 +1,155 @@
+"""Exact rewrites of products whose plain evaluation overflows into inf * 0 = NaN (or inf)
+in the tails although their value is finite.
+
+Applied by :func:`gemsym.codegen.derive` to every expression that is printed (f and its
+derivatives, after :func:`gemsym.codegen.rules.to_primitives`).  Each rule replaces one
+product by an equal expression whose intermediates stay finite where the product is:
+
+* ``Softplus(k x) k^-m`` (k > 0) -> ``(max(x, 0) + log1p(e^{-|k x|})/k) k^-(m-1)``: k x
+  overflows long before Softplus(k x)/k = x does (Softplus_beta at x = 1e307);
+* ``x^m h^-n`` with h = hypot(a x, c) (h ~ |a x|) -> ``(x/h)^j x^(m-j) h^-(n-j)``,
+  j = min(m, n): x^m and h^n overflow together, x/h stays near 1/a (ISRLU's d/dalpha =
+  -x^3 / (2 h^3) tends to 1/(2 alpha^{3/2}));
+* ``x^m e^u`` (m >= 2, u -> -oo at +-oo) -> ``XTimes(e^u, x, m)``, the vanishing
+  exponential applied before the powers of x (GELU_beta's d/dbeta ~ x^2 e^{-x^2 beta^2/2}:
+  x^2 overflows where e^u is already 0);
+* ``e^a (1 - tanh(z)^2)`` -> ``4 e^a sigma(2z) sigma(-2z)`` (no cancellation), and where
+  that product is not finite ``4 e^{a - Softplus(2z) - Softplus(-2z)}`` (log sech^2 z =
+  log 4 - Softplus(2z) - Softplus(-2z)), which rounds more often but stays finite
+  (TanhExp's d/dx: x e^x sech^2(e^x) once e^x overflows).
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+from sympy.codegen.cfunctions import hypot, log1p
+
+from .rules import Softplus
+from .stable import IPow, Sigmoid, XTimes
+
+__all__ = ["Opaque", "tail_safe"]
+
+
+def tail_safe(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
+    """``expr`` with the product rules of this module applied (an equal expression)."""
+    return expr.replace(lambda e: e.is_Mul and e.has(x), lambda e: _rewrite_mul(e, x))
+
+
+def _rewrite_mul(e: sp.Mul, x: sp.Symbol) -> sp.Expr:
+    for rule in (_softplus_over_k, _power_over_hypot, _power_times_vanishing_exp,
+                 _exp_times_sech2):
+        out = rule(e, x)
+        if out is not None:
+            return out
+    return e
+
+
+def _softplus_over_k(e: sp.Mul, x: sp.Symbol):
+    powers = e.as_powers_dict()
+    for f in sp.Mul.make_args(e):
+        if not isinstance(f, Softplus):
+            continue
+        k = sp.cancel(f.args[0] / x)
+        if k.has(x) or not k.is_positive or not k.is_Symbol:
+            continue
+        if powers.get(k, 0) > -1:
+            continue
+        tail = sp.Max(x, 0) + log1p(sp.exp(-sp.Abs(k * x))) / k
+        return sp.Mul(*[g for g in sp.Mul.make_args(e) if g is not f]) * k * tail
+    return None
+
+
+def _x_power(e: sp.Mul, x: sp.Symbol) -> tuple[int, list[sp.Expr]]:
+    """(m, the other factors) for e = x^m * others, m a non-negative integer."""
+    m, rest = 0, []
+    for f in sp.Mul.make_args(e):
+        if f == x:
+            m += 1
+        elif f.is_Pow and f.base == x and f.exp.is_Integer and f.exp > 0:
+            m += int(f.exp)
+        else:
+            rest.append(f)
+    return m, rest
+
+
+def _power_over_hypot(e: sp.Mul, x: sp.Symbol):
+    m, rest = _x_power(e, x)
+    if m == 0:
+        return None
+    for i, f in enumerate(rest):
+        if not (f.is_Pow and isinstance(f.base, hypot) and f.exp.is_Integer and f.exp < 0):
+            continue
+        a, c = f.base.args
+        if c.has(x):
+            a, c = c, a
+        if c.has(x) or sp.cancel(a / x).has(x):
+            continue
+        n = int(-f.exp)
+        j = min(m, n)
+        others = rest[:i] + rest[i + 1:]
+        return (sp.Mul(*others) * IPow(x / f.base, j) * x ** (m - j)
+                * f.base ** (-(n - j)))
+    return None
+
+
+def _tends_to_minus_infinity(u: sp.Expr, x: sp.Symbol) -> bool:
+    """u is a polynomial in x that tends to -oo at +oo or at -oo (the sign of its leading
+    coefficient decided by the parameters' assumptions)."""
+    try:
+        poly = sp.Poly(u, x)
+    except sp.PolynomialError:
+        return False
+    if poly.degree() < 1:
+        return False
+    lc = poly.LC()
+    return bool(lc.is_negative) or (poly.degree() % 2 == 1 and bool(lc.is_nonzero))
+
+
+def _power_times_vanishing_exp(e: sp.Mul, x: sp.Symbol):
+    m, rest = _x_power(e, x)
+    if m < 2:
+        return None  # x e^u with x finite is never inf * 0
+    if not any(isinstance(f, sp.exp) and _tends_to_minus_infinity(f.args[0], x) for f in rest):
+        return None
+    return XTimes(sp.Mul(*rest), x, m)
+
+
+def _sech2_argument(f: sp.Expr):
+    """z when f is 1 - tanh(z)^2, else None."""
+    if not f.is_Add:
+        return None
+    for t in f.atoms(sp.tanh):
+        if sp.expand(f + t**2) == 1:
+            return t.args[0]
+    return None
+
+
+def _exp_times_sech2(e: sp.Mul, x: sp.Symbol):
+    factors = sp.Mul.make_args(e)
+    exps = [f for f in factors if isinstance(f, sp.exp) and f.args[0].has(x)]
+    sech = [(f, _sech2_argument(f)) for f in factors]
+    sech = [(f, z) for f, z in sech if z is not None and z.has(x)]
+    if not exps or not sech:
+        return None
+    (g, a), (s, z) = (exps[0], exps[0].args[0]), sech[0]
+    m, others = _x_power(sp.Mul(*[f for f in factors if f is not g and f is not s]), x)
+    # the exponential (0 where e^a overflowed) first, then the powers of x (4 x overflows
+    # for x near the largest float)
+    merged = XTimes(4 * sp.exp(a - Softplus(2 * z) - Softplus(-2 * z)) * sp.Mul(*others), x, m)
+    # sech^2 z as 4 sigma(2z) sigma(-2z): 1 - tanh(z)^2 loses its relative accuracy once
+    # tanh(z) is near 1, and e^a multiplies that absolute error (TanhExp d/dx 26 ULP at x = 2)
+    direct = e.xreplace({s: 4 * Sigmoid(2 * z) * Sigmoid(-2 * z)})
+    # |direct| < the largest float64 (not oo, which SymPy decides True for a real value):
+    # false for inf and NaN in every compute dtype (float32 rounds the bound to inf)
+    return sp.Piecewise((direct, sp.Abs(Opaque(direct)) < sp.Float(_FLOAT64_MAX)), (merged, True))
+
+
+_FLOAT64_MAX = 1.7976931348623157e308
+
+
+class Opaque(sp.Function):
+    """Opaque(v) = v, printed as v: SymPy does not move factors out of it, so that a
+    condition |Opaque(v)| < M tests v as the code evaluates it (|4 y| < M would become
+    |y| < M/4, true where 4 y overflows)."""
+
+    nargs = 1
