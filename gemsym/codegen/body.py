@@ -9,6 +9,7 @@ from typing import Sequence
 
 import sympy as sp
 
+from .compensated import region
 from .printer import CodePrinter
 from .stable import IPow, R, StableForm
 
@@ -34,6 +35,7 @@ def body_lines(
     printer = type(printer)(printer.int_names, printer.x_name,
                             {**printer.exponents, **{s: e for e, s in exponents.items()}})
     replacements, reduced = sp.cse(pieces, symbols=sp.numbered_symbols("_t"), order="canonical")
+    printer.definitions = tuple(replacements)
     where = printer.select
     isinf, isnan = "_isinf", "_isnan"  # helpers of both targets (vectorised forms on CPU)
     used = set().union(*(e.free_symbols for e in [*reduced, *(e for _, e in replacements)]))
@@ -50,7 +52,8 @@ def body_lines(
             get = lambda role: printer(reduced[index[(o, b, role)]])  # noqa: E731
             if form.kind == "power" and printer.divide_once:
                 v = _select_then_divide(reduced[index[(o, b, "small")]],
-                                        reduced[index[(o, b, "large")]], printer)
+                                        reduced[index[(o, b, "large")]], printer,
+                                        region(junctions, b))
             elif form.kind == "power":
                 v = f"{where}(ax <= 1.0, {get('small')}, {get('large')})"
             elif form.kind == "sigmoid" and form.limits is not None:
@@ -70,19 +73,24 @@ def body_lines(
         if all(f.kind == "const" for f in forms):
             out = f"_like(x, {out})"
         lines.append(f"{name} = {out}")
-    return [indent + line for line in lines]
+    return [indent + line for line in [*printer.preamble(), *lines]]
 
 
-def _select_then_divide(small: sp.Expr, large: sp.Expr, printer: CodePrinter) -> str:
+def _select_then_divide(small: sp.Expr, large: sp.Expr, printer: CodePrinter,
+                        span: tuple[float, float]) -> str:
     """where(|x| <= 1, a/b, c/d) as where(|x| <= 1, a, c) / where(|x| <= 1, b, d): the
     same operations on the selected side (bitwise the same result), one division instead
     of two, which a fused float64 CPU kernel is bound by (GEM N=1 forward, 2^24 fp32:
-    3.15 ms -> 2.31 ms under torch.compile, ReLU 1.61 ms)."""
+    3.15 ms -> 2.31 ms under torch.compile, ReLU 1.61 ms).  ``span``: the branch's
+    interval, where a polynomial that has a root cancels (``printer.polynomial``)."""
     (sn, sd), (ln, ld) = sp.fraction(small), sp.fraction(large)
+    def poly(e: sp.Expr, side: bool) -> str:  # noqa: E306
+        return printer.polynomial(e, *span, side)
+
     if sd == 1 and ld == 1:
-        return f"_where(ax <= 1.0, {printer(small)}, {printer(large)})"
-    return (f"_where(ax <= 1.0, {printer(sn)}, {printer(ln)})"
-            f"/_where(ax <= 1.0, {printer(sd)}, {printer(ld)})")
+        return f"_where(ax <= 1.0, {poly(small, True)}, {poly(large, False)})"
+    return (f"_where(ax <= 1.0, {poly(sn, True)}, {poly(ln, False)})"
+            f"/_where(ax <= 1.0, {poly(sd, True)}, {poly(ld, False)})")
 
 
 def _freeze_exponents(expr: sp.Expr, x_name: str,

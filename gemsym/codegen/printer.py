@@ -22,6 +22,8 @@ import sympy as sp
 from sympy.codegen.cfunctions import hypot, log1p
 
 from .stable import R, InfTimes, IPow, SigmoidLinear, XTimes
+from .compensated import (COMPENSATED_FUNCTIONS, DD, Factored, argument_plan, cancels, dd_tree,
+                          factor_roots)
 
 __all__ = ["UnsupportedConstruct", "CodePrinter", "TorchPrinter", "TritonPrinter", "Printer",
            "TORCH", "TRITON"]
@@ -54,6 +56,19 @@ class CodePrinter:
     # ------------------------------------------------------------------ entry
     def __call__(self, e: sp.Expr) -> str:
         return self._p(sp.sympify(e))[0]
+
+    #: (symbol, expression) pairs of ``sp.cse`` for the expressions being printed (set by
+    #: ``body_lines``; a target that re-evaluates a subexpression expands them)
+    definitions: tuple = ()
+
+    def polynomial(self, e: sp.Expr, lo: float, hi: float, small: bool | None) -> str:
+        """A numerator or denominator of a quotient used for lo < x < hi (see
+        ``TorchPrinter.polynomial``); plainly printed here."""
+        return self(e)
+
+    def preamble(self) -> list[str]:
+        """Lines a body needs before its first line (see ``TorchPrinter.preamble``)."""
+        return []
 
     def unsupported(self, what: str, e: sp.Expr) -> UnsupportedConstruct:
         return UnsupportedConstruct(f"{self.target} printer: cannot print {what} (in {e})")
@@ -288,6 +303,108 @@ class TorchPrinter(CodePrinter):
 
     def _sqrt(self, b: sp.Expr) -> str:
         return f"torch.sqrt({self(b)})"
+
+    # ---- compensated arithmetic on the ``exact`` path (decided in .compensated)
+    def _expanded(self, e: sp.Expr) -> sp.Expr:
+        """``e`` with the common subexpressions of ``sp.cse`` substituted back (the
+        double-double evaluation needs the whole expression, not rounded temporaries)."""
+        for sym, value in reversed(self.definitions):
+            e = e.xreplace({sym: value})
+        return e
+
+    def _print_exp(self, e: sp.Function):
+        return self._compensated_call(e)
+
+    def _print_erfc(self, e: sp.Function):
+        return self._compensated_call(e)
+
+    _print_Erfc = _print_erfc
+    _print_Sigmoid = _print_erfc
+
+    def _compensated_call(self, e: sp.Function):
+        """g(t) as ``helper(t as hi + lo) if exact else g(t)`` when t rounds (see
+        :func:`.compensated.argument_plan`); the float32/16-bit paths keep g(t)."""
+        plain, prec = self._print_Function(e)
+        helper = COMPENSATED_FUNCTIONS.get(type(e).__name__)
+        x = sp.Symbol(self.x_name, real=True)
+        arg = self._expanded(e.args[0])
+        # sigma(t) and sigma(-t) share one evaluation of t
+        negate = arg.could_extract_minus_sign()
+        plan = argument_plan(-arg if negate else arg, x) if helper else None
+        if plan is None:
+            return plain, prec
+        dd = self._hoist(self._dd(plan))
+        return (f"({helper}({f'_dd_neg({dd})' if negate else dd}) if exact else {plain})",
+                _PREC_ATOM)
+
+    def _hoist(self, code: str) -> str:
+        """The name of a preamble line evaluating ``code`` once per formula."""
+        names = self.__dict__.setdefault("_hoisted", {})
+        if code not in names:
+            names[code] = f"_d{len(names)}"
+        return names[code]
+
+    def preamble(self) -> list[str]:
+        """The double-double values the formula uses, evaluated on the ``exact`` path only
+        (they depend on x and the parameters alone)."""
+        return [f"{name} = {code} if exact else None"
+                for code, name in self.__dict__.get("_hoisted", {}).items()]
+
+    def polynomial(self, e: sp.Expr, lo: float, hi: float, small: bool | None) -> str:
+        """``e`` on the ``exact`` path when it is a polynomial in x or 1/x whose terms
+        cancel near a real root in lo < x < hi (|x| <= 1 or > 1 as ``small`` says): written
+        through its roots (:func:`.compensated.factor_roots`, a few ULP through the zero),
+        else evaluated in double-double and rounded once."""
+        plain = self(e)
+        x = sp.Symbol(self.x_name, real=True)
+        full = self._expanded(e)
+        if not cancels(full, x, lo, hi, small):
+            return plain
+        factored = factor_roots(full, x, lo, hi, large=small is False)
+        if factored is not None:
+            return f"({self._factored(factored)} if exact else {plain})"
+        tree = dd_tree(full, x)
+        if tree is None or tree.exact:
+            return plain
+        return f"(_dd_value({self._hoist(self._dd(tree))}) if exact else {plain})"
+
+    def _factored(self, f: Factored) -> str:
+        x = self.x_name
+        if f.large:
+            # x = +-inf as the largest finite value: (x - x_i)/x -> 1, not inf/inf
+            x = self._hoist(f"torch.nan_to_num({x}, nan=math.nan)")
+        factors = []
+        for hi, lo in f.roots:
+            d = f"{x} - {hi!r}" if hi >= 0 else f"{x} + {-hi!r}"
+            if lo != 0.0:
+                d = f"({d}) - {lo!r}" if lo >= 0 else f"({d}) + {-lo!r}"
+            factors.append(f"(({d})/{x})" if f.large else f"({d})")
+        # Horner: q(x) = c0 + x (c1 + ...), Q(1/x) = a0 + (a1 + ...)/x
+        *rest, h = f.coefficients
+        poly = _float(h)
+        for c in reversed(rest):
+            step = f"({poly})/{x}" if f.large else f"{x}*({poly})"
+            poly = step if c == 0.0 else f"{_float(c)} + {step}"
+        return "*".join(factors + [f"({poly})"])
+
+    def _dd(self, t: DD) -> str:
+        """The runtime calls (``_compensated.py``) evaluating ``t`` as a pair (hi, lo)."""
+        op, a = t.op, t.args
+        if op == "leaf":
+            return f"({self(a[0])}, None)"
+        if op == "const":
+            hi, lo = a
+            return f"({_float(hi)}, None)" if lo == 0.0 else \
+                f"_ddc({_float(hi)}, {_float(lo)}, {self.x_name})"
+        if op == "recip" and a[0].op == "leaf":
+            return f"_dd_recip(({self(a[0].args[0])}, None))"
+        if op in ("recip", "neg", "abs", "sq"):
+            return f"_dd_{op}({self._dd(a[0])})"
+        if op == "pow":
+            return f"_dd_pow({self._dd(a[0])}, {a[1]})"
+        if op == "scale":
+            return f"_dd_scale({self._dd(a[0])}, {_float(a[1])})"
+        return f"_dd_{op}({self._dd(a[0])}, {self._dd(a[1])})"
 
     def _real_power(self, b: sp.Expr, k: sp.Expr) -> str:
         return f"torch.pow({self(b)}, {_float(float(k))})"

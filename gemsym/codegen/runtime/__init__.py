@@ -7,6 +7,7 @@ neither torch nor triton):
 - ``_autograd.py``: double backward, forward mode, the ``torch.autograd.Function`` classes;
 - ``_params.py``: parameter domains, validation, the reparametrisation of learnable ones;
 - ``_module.py``: the base class of the generated modules;
+- ``_compensated.py``: double-double arithmetic of the formulas' ``exact`` path;
 - ``_kernel_helpers.py`` opens ``_kernels.py``: the Triton kernels' helpers;
 - ``_cpu_kernel_helpers.h`` opens ``_cpu_kernels.cpp``: the C++ CPU kernels' helpers;
 - ``build.py``: compiles ``_cpu_kernels.cpp`` once, when the package is installed;
@@ -17,7 +18,8 @@ from importlib import resources
 
 __all__ = ["read"]
 
-FILES = ("_runtime.py", "_autograd.py", "_params.py", "_module.py", "_kernel_helpers.py",
+FILES = ("_runtime.py", "_compensated.py", "_autograd.py", "_params.py", "_module.py",
+         "_kernel_helpers.py",
          "_cpu_kernel.py", "build.py", "_cpu_kernel_helpers.h")
 
 

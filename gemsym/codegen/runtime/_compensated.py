@@ -1,0 +1,195 @@
+"""Double-double arithmetic for the formulas' ``exact`` path (copied verbatim from
+``gemsym/codegen/runtime/_compensated.py``; the decisions are in
+:mod:`gemsym.codegen.compensated`).
+
+When the compute dtype is the output dtype, a rounding error of 2^-53 relative in the
+argument t of exp(t) is |t| 2^-53 relative in the result (t = -x^2/2 ~ -700 for GELU near
+x = -37: hundreds of ULP).  The argument is then evaluated as an unevaluated sum hi + lo
+(exact products by Veltkamp/Dekker splitting -- PyTorch has no FMA -- exact sums by Knuth's
+two-sum, constants given as hi + lo of their exact value) and the function is corrected to
+first order, g(hi + lo) = g(hi) + g'(hi) lo (the neglected g''(hi) lo^2 / 2 is below 2^-100
+relative).  A value is a pair ``(hi, lo)``; ``lo`` is ``None`` when ``hi`` is exact.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+
+import torch
+
+__all__ = ["_ddc", "_dd_add", "_dd_mul", "_dd_sq", "_dd_pow", "_dd_recip", "_dd_scale",
+           "_dd_abs", "_dd_neg", "_dd_value", "_exp_dd", "_sigmoid_dd", "_erfc_dd"]
+
+#: Veltkamp's splitting constants 2^ceil(p/2) + 1 (p = 53 and 24 significand bits).
+_SPLIT = {torch.float64: 134217729.0, torch.float32: 4097.0}
+#: exp(t) is finite for t below these (float64, float32).
+_EXP_MAX = {torch.float64: 709.78, torch.float32: 88.72}
+_TWO_OVER_SQRT_PI = 1.1283791670955126
+#: A low part at least this large is not a rounding error (an overflowed split, or an
+#: argument whose heads cancelled far beyond what its evaluation can carry): no correction.
+_SMALL = 2.0 ** -10
+
+
+def _round32(v: float) -> float:
+    try:
+        return struct.unpack("f", struct.pack("f", v))[0]
+    except OverflowError:
+        return math.copysign(math.inf, v)
+
+
+def _ddc(hi: float, lo: float, like: torch.Tensor):
+    """The constant hi + lo (hi the double nearest its exact value) in ``like``'s dtype."""
+    if like.dtype == torch.float64:
+        return hi, lo
+    h = _round32(hi)
+    return h, _round32((hi - h) + lo)
+
+
+def _split(a, dtype):
+    """a = hi + lo, each with half the significand (products of halves are exact)."""
+    if isinstance(a, torch.Tensor):
+        c = a * _SPLIT.get(a.dtype, _SPLIT[torch.float64])
+        hi = c - (c - a)
+        return hi, a - hi
+    if dtype == torch.float32:
+        c = _round32(a * 4097.0)
+        hi = _round32(c - _round32(c - a))
+        return hi, _round32(a - hi)
+    c = a * 134217729.0
+    hi = c - (c - a)
+    return hi, a - hi
+
+
+def _dtype(*values) -> torch.dtype:
+    for v in values:
+        if isinstance(v, torch.Tensor):
+            return v.dtype
+    return torch.float64
+
+
+def _two_prod(a, b):
+    """(p, e) with p = fl(a b) and p + e = a b exactly (Dekker) when no split overflows
+    (|a| > 2^996: then e is not finite and the final correction is dropped)."""
+    p = a * b
+    dtype = _dtype(a, b)
+    ah, al = _split(a, dtype)
+    bh, bl = (ah, al) if b is a else _split(b, dtype)
+    return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
+
+
+def _dd_mul(a, b):
+    """(ah + al)(bh + bl) to about 2^-104 relative (al bl neglected)."""
+    (ah, al), (bh, bl) = a, b
+    p, e = _two_prod(ah, bh)
+    if bl is not None:
+        e = e + ah * bl
+    if al is not None:
+        e = e + al * bh
+    return p, e
+
+
+def _dd_sq(a):
+    ah, al = a
+    p, e = _two_prod(ah, ah)
+    if al is not None:
+        e = e + 2.0 * (ah * al)
+    return p, e
+
+
+def _dd_pow(a, k: int):
+    """a^k for a Python int k >= 1 by binary powering."""
+    result, base = None, a
+    while k:
+        if k & 1:
+            result = base if result is None else _dd_mul(result, base)
+        k >>= 1
+        if k:
+            base = _dd_sq(base)
+    return result
+
+
+def _dd_add(a, b):
+    """(ah + al) + (bh + bl): Knuth's two-sum of the heads, the tails added to its error.
+    Not renormalised: the heads stay the plain evaluation (so a tail that is not finite
+    never reaches a head), and the neglected products of two tails are below 2^-100 of
+    the value even after a cancellation, far below what the result needs."""
+    (ah, al), (bh, bl) = a, b
+    s = ah + bh
+    bb = s - ah
+    e = (ah - (s - bb)) + (bh - bb)
+    if al is not None:
+        e = e + al
+    if bl is not None:
+        e = e + bl
+    return s, e
+
+
+def _dd_recip(a):
+    """1/(ah + al): q = fl(1/ah) and the residual 1 - (ah + al) q, exact by ``_two_prod``."""
+    ah, al = a
+    q = 1.0 / ah
+    p, e = _two_prod(ah, q)
+    r = (1.0 - p) - e
+    if al is not None:
+        r = r - al * q
+    return q, r * q
+
+
+def _dd_scale(a, c: float):
+    """a c for a power of two c (exact)."""
+    ah, al = a
+    return ah * c, (None if al is None else al * c)
+
+
+def _dd_neg(a):
+    ah, al = a
+    return -ah, (None if al is None else -al)
+
+
+def _dd_abs(a):
+    ah, al = a
+    if al is None:
+        return torch.abs(ah), None
+    return torch.abs(ah), torch.where(ah < 0, -al, al)
+
+
+def _dd_value(a):
+    """hi + lo rounded once (hi where lo is not finite)."""
+    ah, al = a
+    return ah if al is None else torch.where(torch.abs(al) < math.inf, ah + al, ah)
+
+
+def _tail(a):
+    """The correction lo, 0 where it is not finite or not small (see ``_SMALL``)."""
+    ah, al = a
+    return torch.where(torch.abs(al) < _SMALL, al, 0.0)
+
+
+def _exp_dd(a):
+    """exp(hi + lo) = e^hi (1 + lo); e^hi kept where it overflows."""
+    ah, al = a
+    y = torch.exp(ah)
+    if al is None:
+        return y
+    ok = (torch.abs(al) < _SMALL) & (ah < _EXP_MAX.get(ah.dtype, 709.78))
+    return torch.where(ok, y + y * al, y)
+
+
+def _sigmoid_dd(a):
+    """sigma(hi + lo) = sigma(hi) + sigma(hi) sigma(-hi) lo."""
+    ah, al = a
+    s = torch.sigmoid(ah)
+    if al is None:
+        return s
+    return s + s * torch.sigmoid(-ah) * _tail(a)
+
+
+def _erfc_dd(a):
+    """erfc(hi + lo) = erfc(hi) - 2/sqrt(pi) e^{-hi^2} lo (e^{-hi^2} >= erfc(hi) for
+    hi >= 0: no underflow of the correction before the value's)."""
+    ah, al = a
+    y = torch.special.erfc(ah)
+    if al is None:
+        return y
+    return y - _TWO_OVER_SQRT_PI * torch.exp(-(ah * ah)) * _tail(a)
