@@ -31,7 +31,8 @@ def body_lines(
         for b, form in enumerate(forms):
             for role, expr in _roles(form):
                 index[(o, b, role)] = len(pieces)
-                pieces.append(_freeze_exponents(expr, printer.x_name, exponents))
+                pieces.append(printer.prepare(
+                    _freeze_exponents(expr, printer.x_name, exponents)))
     printer = type(printer)(printer.int_names, printer.x_name,
                             {**printer.exponents, **{s: e for e, s in exponents.items()}})
     replacements, reduced = sp.cse(pieces, symbols=sp.numbered_symbols("_t"), order="canonical")
