@@ -351,3 +351,21 @@ def test_catalogue_kernels_against_mpmath(catalogue_bridge, name, dtype):
         assert p.grad is not None and math.isfinite(float(p.grad)), (name, pname)
         assert abs(mp.mpf(float(p.grad)) - total) <= 1e-5 * size + 1e-30, (
             name, pname, float(p.grad), float(total))
+
+
+def test_a_family_triton_cannot_print_says_why():
+    """A construct without a Triton form (atan) leaves the family on the PyTorch formulas,
+    named with the construct in the package's docstring; the other families keep theirs."""
+    import sympy as sp
+
+    from gemsym.activation import X, Activation
+    from gemsym.codegen import render_package
+
+    files = render_package([Activation.from_branches("xatan", [X * sp.atan(X)]),
+                            get_family("gelu")], lib="why_bridge")
+    init = files["__init__.py"]
+    assert "fused Triton kernels (families: gelu)" in init
+    assert "without Triton kernels (PyTorch formulas on CUDA too): xatan: triton printer:" \
+        in " ".join(init.split())
+    assert "atan" in init.split("without Triton kernels")[1]
+    assert "_gelu_fwd" in files["_kernels.py"] and "_xatan_fwd" not in files["_kernels.py"]

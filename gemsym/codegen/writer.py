@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import sympy as sp
 
@@ -15,7 +15,7 @@ from ..activation import Activation
 from .body import body_lines
 from .cxx_writer import cpu_kernel_source
 from .derive import FamilyCode, derive
-from .printer import Printer
+from .printer import Printer, UnsupportedConstruct
 from . import runtime
 
 __all__ = ["render_package", "write_package"]
@@ -66,17 +66,15 @@ def _formulas(codes: Sequence[FamilyCode]) -> str:
 
 
 # ---------------------------------------------------------------- kernels (triton)
-def _kernel_source(code: FamilyCode) -> str | None:
+def _kernel_source(code: FamilyCode) -> str:
+    """The family's two kernels; UnsupportedConstruct naming what Triton cannot print."""
     ints = [code.symbols[p.name].name for p in code.int_params]
     reals = [code.symbols[p.name].name for p in code.real_params]
     pr = Printer("triton", set(ints))
-    try:
-        fwd = body_lines([("y", code.forward[0])], code.junctions, code.x, pr)
-        bwd_x = body_lines([("d_x", code.first[0])], code.junctions, code.x, pr, "        ")
-        bwd_all = body_lines(list(zip(code.first_names, code.first)), code.junctions,
-                             code.x, pr, "        ")
-    except NotImplementedError:
-        return None
+    fwd = body_lines([("y", code.forward[0])], code.junctions, code.x, pr)
+    bwd_x = body_lines([("d_x", code.first[0])], code.junctions, code.x, pr, "        ")
+    bwd_all = body_lines(list(zip(code.first_names, code.first)), code.junctions,
+                         code.x, pr, "        ")
     ptrs = "".join(f"{n}_ptr, " for n in reals)
     consts = "".join(f"{n}: tl.constexpr, " for n in ints)
     loads = [f"    {n} = tl.load({n}_ptr).to(tl.float32)" for n in reals]
@@ -120,18 +118,23 @@ def _kernel_source(code: FamilyCode) -> str | None:
     return "\n".join(lines).strip("\n")
 
 
-def _kernels(codes: Sequence[FamilyCode]) -> tuple[str, dict[str, int | None]]:
-    """The kernels' source and, per family, the warps per program (None: no kernel).
+def _kernels(codes: Sequence[FamilyCode]
+             ) -> tuple[str, dict[str, int | None], dict[str, str]]:
+    """The kernels' source, per family the warps per program (None: no kernel) and, for a
+    family without kernels, why (the construct the Triton printer cannot print; the
+    family then runs through the PyTorch formulas on CUDA too).
     Measured on an H100 (benchmarks/gpu_probe.py): the rational kernels run closest to
     copy bandwidth with 8 warps per 1024 elements, the exponential ones with 4."""
     parts = [STAMP + runtime.read("_kernel_helpers.py")]
-    warps = {}
+    warps: dict[str, int | None] = {}
+    reasons: dict[str, str] = {}
     for code in codes:
-        src = _kernel_source(code)
-        warps[code.pyname] = None if src is None else (4 if code.transcendental else 8)
-        if src is not None:
-            parts.append("\n\n" + src)
-    return "\n".join(parts), warps
+        try:
+            parts.append("\n\n" + _kernel_source(code))
+            warps[code.pyname] = 4 if code.transcendental else 8
+        except UnsupportedConstruct as exc:
+            warps[code.pyname], reasons[code.pyname] = None, str(exc)
+    return "\n".join(parts), warps, reasons
 
 
 # ---------------------------------------------------------------- ops, API
@@ -258,7 +261,8 @@ def _modules(codes: Sequence[FamilyCode], lib: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def _init(codes: Sequence[FamilyCode], lib: str, warps: dict[str, int | None]) -> str:
+def _init(codes: Sequence[FamilyCode], lib: str, warps: dict[str, int | None],
+          reasons: Mapping[str, str] | None = None) -> str:
     names = [c.pyname for c in codes] + [c.classname for c in codes]
     classes = [c.classname for c in codes]
     default = "GEM(N=1)" if "GEM" in classes else f"{classes[0]}()"
@@ -272,6 +276,7 @@ def _init(codes: Sequence[FamilyCode], lib: str, warps: dict[str, int | None]) -
            "(an ``autograd.Function``, fused by Inductor) instead of calling the op;\n"
            "``torch.compile(fullgraph=True)`` sees no graph break either way.  Backward\n"
            "recomputes from the saved input.\n\n"
+           + _no_kernel_text(reasons or {}) +
            "Submodules: ``functional``, ``modules``, ``_formulas`` (PyTorch formulas),\n"
            "``_kernels`` (Triton), ``_ops`` (registration), ``_runtime`` (execution paths),\n"
            "``_autograd`` (double backward, forward mode, torch.func), ``_params`` (parameter\n"
@@ -284,6 +289,17 @@ def _init(codes: Sequence[FamilyCode], lib: str, warps: dict[str, int | None]) -
             "__all__ = [" + ", ".join(f'"{n}"' for n in names)
             + ', "replace_activations", "set_backend", "get_backend"]\n\n\n'
             + REPLACE.replace("{default}", default))
+
+
+def _no_kernel_text(reasons: Mapping[str, str]) -> str:
+    """The families without Triton kernels and why, as a docstring paragraph."""
+    if not reasons:
+        return ""
+    import textwrap
+
+    text = "Families without Triton kernels (PyTorch formulas on CUDA too): " + "; ".join(
+        f"{name}: {why}" for name, why in reasons.items()) + "."
+    return textwrap.fill(text.replace("\\", "/"), 88) + "\n\n"
 
 
 # torch is an optional dependency of gemsym (the ``torch`` extra): without it the package
@@ -326,9 +342,9 @@ def render_package(families: Sequence[Activation], lib: str = "torch_bridge") ->
         if c.pyname in seen:
             raise ValueError(f"families: {c.pyname!r} appears twice")
         seen.add(c.pyname)
-    kernels, warps = _kernels(codes)
+    kernels, warps, reasons = _kernels(codes)
     files = {
-        "__init__.py": _init(codes, lib, warps),
+        "__init__.py": _init(codes, lib, warps, reasons),
         **{name: STAMP + runtime.read(name) for name in runtime.FILES if name.endswith(".py")
            and not name.startswith("_kernel")},
         "_formulas.py": _formulas(codes),
