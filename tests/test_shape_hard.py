@@ -140,7 +140,7 @@ def test_cli_exit_statuses(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "Lipschitz   none: f is discontinuous at x = 0" in out.stdout
     assert "jump        at x = 0" in out.stdout
-    out = _cli(tmp_path, HEADER + "osc = Activation.from_branches('osc', [x + sp.sin(x)**2])\n",
+    out = _cli(tmp_path, HEADER + "osc = Activation.from_branches('osc', [x + 2*sp.sin(x)**2])\n",
                "--family", "hardfam:osc")
     assert out.returncode == 3 and "Traceback" not in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1 and "cannot decide" in out.stderr
