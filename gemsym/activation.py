@@ -380,11 +380,16 @@ def _resolve_switches(expr: sp.Expr, x: sp.Symbol, point: sp.Expr) -> sp.Expr:
         free = value.free_symbols
         if free:
             value = value.subs({s: 1 for s in free})
-        v = sp.N(value, 30)
+        from .evaluate import Imprecise, certified
+
+        try:  # plain sp.N returns noise, with either sign, where terms cancel
+            v = certified(value, 30)
+        except Imprecise:
+            v = sp.S.Zero
         if v == 0:
             raise ValueError(
-                f"from_expression: {arg} vanishes at the sample point {point}; "
-                "declare its zeros as junctions"
+                f"from_expression: {arg} vanishes (or cannot be told from 0) at the sample "
+                f"point {point}; declare its zeros as junctions"
             )
         return 1 if v > 0 else -1
 

@@ -122,6 +122,7 @@ _CANNOT_DECIDE = {
     ("gemsym.series", "NotExpandable"),
     ("gemsym.lp.quadrature", "NotConverged"),
     ("gemsym.lp.certify", "NotCertified"),
+    ("gemsym.evaluate", "Imprecise"),
 }
 
 

@@ -20,6 +20,7 @@ import mpmath
 import sympy as sp
 
 from ..activation import Activation
+from ..evaluate import Imprecise, certified_mpf
 from ..progress import Progress, add_quiet_argument
 from ..tables import FORMATS, MISSING, Cell, Column, Table, latex_escape, render
 from .common import add_family_arguments, bind_from_args, selected_families
@@ -76,11 +77,18 @@ def _number(e: sp.Expr) -> Cell:
         return Cell(str(e), f"${sp.latex(e)}$", str(e))
     if e.is_Integer or (e.is_Rational and len(str(e)) <= 8):
         return Cell(str(e), f"${sp.latex(e)}$", str(e))
-    text = mpmath.nstr(mpmath.mpf(sp.N(e, 30)), DIGITS)
+    try:
+        with mpmath.workdps(30):
+            text = mpmath.nstr(certified_mpf(e, 30), DIGITS)
+    except Imprecise as exc:
+        return Cell.missing(f"{e} = ? ({exc})")
     return Cell(text, f"${text}$", text)
 
 
 def _pair(a: Cell, b: Cell) -> Cell:
+    for c in (a, b):
+        if c.text == MISSING:
+            return c
     return Cell(f"{a.text}, {b.text}", f"{a.latex}, {b.latex}", [a.value, b.value])
 
 
@@ -104,6 +112,13 @@ def _derivative(act: Activation):
 def _check_minimum(act: Activation, loc, value) -> str:
     """'' when mpmath agrees that f has the value at loc and f' (numerical) vanishes
     there, else what disagrees."""
+    try:
+        return _minimum_disagrees(act, loc, value)
+    except Imprecise as exc:
+        return str(exc)
+
+
+def _minimum_disagrees(act: Activation, loc, value) -> str:
     f = act.numeric()
     with mpmath.workdps(30):
         if isinstance(loc, sp.Interval):  # a flat stretch: check a point inside it
@@ -111,15 +126,15 @@ def _check_minimum(act: Activation, loc, value) -> str:
                                                       else (loc.inf + loc.sup) / 2)
         else:
             x = loc
-        xv = mpmath.mpf(sp.N(x, 30))
-        if abs(f(xv) - mpmath.mpf(sp.N(value, 30))) > mpmath.mpf(10) ** -12 * max(1, abs(f(xv))):
+        xv = certified_mpf(x, 30)
+        if abs(f(xv) - certified_mpf(value, 30)) > mpmath.mpf(10) ** -12 * max(1, abs(f(xv))):
             return f"f(x*) by mpmath differs from {value}"
         if not isinstance(loc, sp.Interval) and not _is_junction(act, x):
             if abs(mpmath.diff(f, xv)) > mpmath.mpf(10) ** -12:
                 return "f'(x*) by numerical differentiation is not 0"
         grid = [mpmath.mpf(k) / 4 for k in range(-80, 81)]
         low = min(f(t) for t in grid)
-        if low < mpmath.mpf(sp.N(value, 30)) - mpmath.mpf(10) ** -12:
+        if low < certified_mpf(value, 30) - mpmath.mpf(10) ** -12:
             return "a grid point lies below the minimum"
     return ""
 
@@ -131,14 +146,21 @@ def _is_junction(act: Activation, x) -> bool:
 def _check_lipschitz(act: Activation, lip, where) -> str:
     """'' when |f'| (numerical derivative) stays below L on a grid and reaches it at the
     claimed point."""
+    try:
+        return _lipschitz_disagrees(act, lip, where)
+    except Imprecise as exc:
+        return str(exc)
+
+
+def _lipschitz_disagrees(act: Activation, lip, where) -> str:
     d = _derivative(act)
     with mpmath.workdps(20):
-        L = mpmath.mpf(sp.N(lip, 25))
+        L = certified_mpf(lip, 25)
         grid = [mpmath.mpf(k) / 8 + mpmath.mpf(1) / 97 for k in range(-160, 161)]
         if max(abs(d(t)) for t in grid) > L * (1 + mpmath.mpf(10) ** -9):
             return "|f'| by numerical differentiation exceeds it"
         if where is not None and where not in (sp.oo, -sp.oo) and not _is_junction(act, where):
-            if abs(abs(d(mpmath.mpf(sp.N(where, 25)))) - L) > mpmath.mpf(10) ** -9 * max(1, L):
+            if abs(abs(d(certified_mpf(where, 25))) - L) > mpmath.mpf(10) ** -9 * max(1, L):
                 return "|f'| at the claimed point differs"
     return ""
 

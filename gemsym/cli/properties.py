@@ -9,6 +9,7 @@ import sys
 
 import sympy as sp
 
+from ..evaluate import Imprecise, certified
 from ..shape import ShapeProperties, Undecided, shape_properties
 from .common import add_family_arguments, bound_families, expr_json, expr_text, print_json
 
@@ -19,13 +20,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _numeric(e) -> str | None:
-    """15 significant digits when the expression is a finite number."""
+    """15 significant digits when the expression is a finite number whose 30 digits
+    are certified (none when cancellation leaves fewer: the exact form says it all)."""
     if e is None:
         return None
     e = sp.sympify(e)
-    if isinstance(e, sp.Set) or e.free_symbols or e in (sp.oo, -sp.oo):
+    if isinstance(e, sp.Set) or e.free_symbols or e in (sp.oo, -sp.oo) or e.is_real is False:
         return None
-    return sp.Float(sp.N(e, 30), 30).__format__(".15g") if e.is_real is not False else None
+    try:
+        return sp.Float(certified(e, 30), 30).__format__(".15g")
+    except (Imprecise, ValueError):
+        return None
 
 
 def _where(e) -> str | list | None:

@@ -18,6 +18,7 @@ import mpmath
 import sympy as sp
 
 from ..activation import Activation
+from ..evaluate import certified_float
 from ..families import e_gem, gelu, gem, relu, se_gem, silu, sqish
 from ..smoothness import smoothness
 
@@ -204,13 +205,8 @@ def derivative_curves(Ns: Sequence[int] = (1, 2), half_width: str = "1") -> Figu
 
 
 def _float(e) -> float:
-    """A SymPy number (or +-oo) as a float, evaluated at ``DPS`` digits."""
-    e = sp.sympify(e)
-    if e == sp.oo:
-        return math.inf
-    if e == -sp.oo:
-        return -math.inf
-    return float(sp.N(e, DPS))
+    """A SymPy number (or +-oo) as a float, from its certified 30 digits."""
+    return certified_float(e)
 
 
 def lipschitz_table(Ns: Sequence[int] = (1, 2, 3, 4, 5, 6), curve_points: int = 61) -> FigureData:

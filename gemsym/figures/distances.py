@@ -14,8 +14,9 @@ from typing import Sequence
 
 import sympy as sp
 
+from ..evaluate import certified_float
 from ..families import e_gem, sqish
-from .data import DPS, FigureData, Table, grid
+from .data import FigureData, Table, grid
 
 __all__ = ["lp_curves", "lp_region", "sqish_distance"]
 
@@ -58,7 +59,7 @@ def _closed_form(family: str, p: str, values: dict[str, str], general: dict[str,
 
 
 def _evaluate(expr: sp.Expr, sym: sp.Symbol, at: Sequence[sp.Expr]) -> list[float]:
-    return [float(expr.evalf(DPS, subs={sym: a})) for a in at]
+    return [certified_float(expr.subs(sym, a)) for a in at]
 
 
 def _powers_of_ten(lo: int, hi: int, per_decade: int) -> list[sp.Expr]:

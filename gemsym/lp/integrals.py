@@ -13,6 +13,7 @@ from typing import Sequence
 
 import sympy as sp
 
+from ..evaluate import certified
 from .asymptotics import End
 from ..series import is_zero
 
@@ -187,7 +188,7 @@ def log_series_integral(h: sp.Expr, u: sp.Symbol, p: sp.Expr) -> sp.Expr | None:
     gap = sp.Poly(num - den, w)
     if gap.is_zero or gap.count_roots(0, 1) - sum(1 for t in (0, 1) if gap.eval(t) == 0) > 0:
         return None
-    sign = 1 if (coef * lg).subs(w, sp.Rational(1, 2)).evalf() > 0 else -1
+    sign = 1 if certified((coef * lg).subs(w, sp.Rational(1, 2)), 20) > 0 else -1
     if p == 2:
         return _log_square_integral(num, den, w, coef, k)
     total = sp.S.Zero

@@ -265,9 +265,15 @@ def sup_by_critical_point(raw, x, intervals, scale, d: Callable):
 
 
 def to_mpf(e: sp.Expr, dps: int):
-    value = sp.N(e, dps + 10)
-    if value.has(sp.I):
-        value = sp.re(value)
+    """The real constant ``e`` at ``dps`` + 10 digits, certified
+    (:func:`gemsym.evaluate.certified`; a closed form with a spurious imaginary part is
+    evaluated as its real part)."""
+    from ..evaluate import certified, strict
+
+    try:
+        value = certified(e, dps + 10)
+    except ValueError:  # complex: polylogarithms of real arguments beyond 1, say
+        value = strict(e, dps + 10).as_real_imag()[0]
     return mpmath.mpf(str(value))
 
 

@@ -20,6 +20,7 @@ import mpmath
 import sympy as sp
 
 from ..activation import Activation
+from ..evaluate import certified_mpf
 from ..smoothness import JunctionSmoothness
 from .render import Theorem, expr
 from .theorems import _branch_tex, _branches, _num_text, _smoothness_theorem, _steps_from
@@ -82,7 +83,7 @@ def numeric_check(act: Activation, j: JunctionSmoothness) -> dict:
                 continue  # an infinite one-sided value or a high order: no finite difference
             nl, nr = _one_sided(left, c, int(k), -1), _one_sided(right, c, int(k), 1)
             for exact, num in ((lv, nl), (rv, nr)):
-                ref = mpmath.mpf(sp.N(exact, 40))
+                ref = certified_mpf(exact, 40)
                 if abs(num - ref) > mpmath.mpf(10) ** -CHECK_DIGITS * max(1, abs(ref)):
                     raise ArithmeticError(
                         f"{act.name}: the certificate's derivative of order {k} at x = {c} "

@@ -13,6 +13,7 @@ import mpmath
 import sympy as sp
 
 from ..activation import Activation
+from ..evaluate import certified_mpf
 from ..families import e_gem, gem, se_gem, sqish
 from ..shape import monotonicity_and_minima, shape_properties
 from ..smoothness import JunctionSmoothness, smoothness
@@ -258,7 +259,7 @@ def _lipschitz_theorem(make: Callable[[], Activation], slug: str) -> Theorem:
 
 
 def _num_text(e, digits: int = 25) -> str:
-    return mpmath.nstr(mpmath.mpf(sp.N(e, digits + 10)), digits)
+    return mpmath.nstr(certified_mpf(e, digits + 10), digits)
 
 
 def _sqish_shape_theorem() -> Theorem:

@@ -18,6 +18,7 @@ from sympy.functions.elementary.hyperbolic import HyperbolicFunction
 from sympy.functions.elementary.trigonometric import TrigonometricFunction
 
 from ..activation import X
+from ..evaluate import Imprecise, strict
 from ..series import NotExpandable, SeriesEngine, Undecidable
 
 __all__ = [
@@ -60,6 +61,19 @@ def numeric(e: sp.Expr) -> sp.Expr:
     return sp.N(e, DPS + 10)
 
 
+def _accurate(c: sp.Expr) -> sp.Expr:
+    """The concrete ``c`` to DPS + 10 digits for a decision: plain ``sp.N`` returns noise
+    where terms cancel (4.55e-159 for GELU's branch at x = -40, which is -1.46e-348);
+    strict evaluation is right or refuses, and then only an exact 0 is accepted."""
+    try:
+        return strict(c, DPS + 10)
+    except Imprecise:
+        if sp.simplify(c) == 0:
+            return sp.S.Zero
+        raise Undecided(f"cannot evaluate {c} accurately enough to decide its sign "
+                        "(its terms cancel)") from None
+
+
 def tidy(v: sp.Expr) -> sp.Expr:
     """Canonical form: exp(W(z) + c) -> e^c z / W(z), then factor / simplify
     (trigonometric and hyperbolic expressions are left as they are: their ``simplify``
@@ -68,7 +82,10 @@ def tidy(v: sp.Expr) -> sp.Expr:
     if v.is_Float or v in (sp.oo, -sp.oo):
         return v
     if v.has(sp.Float) and is_concrete(v):
-        return sp.Float(sp.N(v, DPS), DPS)
+        try:
+            return sp.Float(strict(v, DPS), DPS)
+        except Imprecise:
+            return v  # left unevaluated: a printed number would be noise
     if v.has(TrigonometricFunction, HyperbolicFunction):
         return v
     if v.has(sp.LambertW):
@@ -91,7 +108,10 @@ def is_identically_zero(expr: sp.Expr, x: sp.Symbol) -> bool:
     (``simplify`` of trigonometric or hyperbolic expressions can take minutes)."""
     if is_concrete(expr):
         for t in (sp.Rational(3, 7), sp.Rational(-5, 3), sp.Rational(11, 2)):
-            v = sp.N(expr.subs(x, t), 20)
+            try:  # strict: noise where terms cancel must not read as "nonzero"
+                v = strict(expr.subs(x, t), 20)
+            except (Imprecise, TypeError, ValueError):
+                continue
             if v.is_number and v.is_finite and v != 0 and abs(v) > sp.Float(10) ** -15:
                 return False
     return sp.simplify(expr) == 0
@@ -163,7 +183,7 @@ def sign(c: sp.Expr) -> int:
     if c in (sp.oo, -sp.oo):
         return 1 if c == sp.oo else -1
     if is_concrete(c):
-        v = numeric(c)
+        v = _accurate(c)
         if v.is_real is not True or not v.is_finite:
             raise Undecided(f"{c} is not a finite real number")
         return 1 if v > 0 else (-1 if v < 0 else 0)
@@ -225,7 +245,7 @@ def greater(a: sp.Expr, b: sp.Expr, steps: list[Step]) -> bool:
     if b == sp.oo or a == -sp.oo:
         return False
     if is_concrete(a) and is_concrete(b):
-        return bool(numeric(a) >= numeric(b))
+        return sign(a - b) >= 0
     d = sp.factor(sp.simplify(a - b))
     if d == 0 or d.is_nonnegative:
         return True
