@@ -462,8 +462,8 @@ class TritonPrinter(CodePrinter):
     target = "triton"
     where = "tl.where"
     select = "tl.where"
-    functions = {"exp": "_exp", "log": "tl.log", "Abs": "tl.abs", "sin": "tl.sin",
-                 "cos": "tl.cos"}
+    functions = {"exp": "_exp", "log": "tl.log", "Abs": "tl.abs", "sin": "_sin",
+                 "cos": "_cos"}
 
     @property
     def precision_arg(self) -> str:
@@ -511,6 +511,9 @@ class TritonPrinter(CodePrinter):
 
         e = e.replace(lambda f: isinstance(f, sp.exp), exp_product)
         e = e.replace(lambda f: type(f).__name__ == "Erfc", erfc_product)
+        for fn, product in ((sp.sin, SinProduct), (sp.cos, CosProduct)):
+            e = e.replace(lambda f: isinstance(f, fn),  # noqa: B023
+                          lambda f: _product_of(f, product))  # noqa: B023
         e = e.replace(lambda f: type(f).__name__ == "Sigmoid", sigmoid_sum)
         return e.replace(_is_one_minus_tanh_squared, lambda f: Sech2(_tanh_of(f)))
 
@@ -519,6 +522,19 @@ class TritonPrinter(CodePrinter):
 
     def _print_ErfcProduct(self, e: sp.Function):
         return f"_erfc_prod({self._product_args(e, 2)}, PRECISE)", _PREC_ATOM
+
+    def _print_SinProduct(self, e: sp.Function):
+        return f"_sin_prod({self._product_args(e, 2)}, PRECISE)", _PREC_ATOM
+
+    def _print_CosProduct(self, e: sp.Function):
+        return f"_cos_prod({self._product_args(e, 2)}, PRECISE)", _PREC_ATOM
+
+    def _print_sin(self, e: sp.sin):
+        return f"_sin({self(e.args[0])}, PRECISE)", _PREC_ATOM
+
+    def _print_cos(self, e: sp.cos):
+        return f"_cos({self(e.args[0])}, PRECISE)", _PREC_ATOM
+
 
     def _product_args(self, e: sp.Function, width: int) -> str:
         hi, lo, *factors = e.args
@@ -650,6 +666,27 @@ class ErfcProduct(sp.Function):
 
     def _eval_rewrite_as_erfc(self, hi, lo, *factors, **kwargs):
         return sp.erfc(sp.Mul(hi + lo, *factors))
+
+
+class SinProduct(sp.Function):
+    """sin((hi + lo) * a * b), as :class:`ExpProduct` (Triton: ``_sin_prod``; the phase of
+    a rounded product is off by ulp(a b)/2, all of 2 pi once a b passes 2^26)."""
+
+    def _eval_rewrite_as_sin(self, hi, lo, *factors, **kwargs):
+        return sp.sin(sp.Mul(hi + lo, *factors))
+
+
+class CosProduct(sp.Function):
+    """cos((hi + lo) * a * b), as :class:`SinProduct` (Triton: ``_cos_prod``)."""
+
+    def _eval_rewrite_as_cos(self, hi, lo, *factors, **kwargs):
+        return sp.cos(sp.Mul(hi + lo, *factors))
+
+
+def _product_of(f: sp.Expr, product: type) -> sp.Expr:
+    """``product(hi, lo, symbols...)`` for f(c * symbols) where that product rounds, else f."""
+    split = _constant_times_symbols(f.args[0], 2)
+    return f if split is None else product(*split)
 
 
 class SigmoidSum(sp.Function):
