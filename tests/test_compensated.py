@@ -87,9 +87,11 @@ def test_decisions_on_the_expression_tree():
     assert cancels(large, X, -math.inf, 0.0, False)  # -1.459 (|x| > 1)
     assert not cancels(large, X, -1.0, 0.0, False)
     assert not cancels(num, X, 0.0, math.inf, True)
-    # ... a sum of exact terms does not (x + 3 near -3 is exact), nor one without real root
+    # ... a sum of exact terms does not (x + 3 near -3 is exact), nor one whose terms keep
+    # their signs in the region
     assert not cancels(X * (X + 3) / 6, X, -3.0, 3.0, None)
-    assert not cancels(5 * X**2 + 7 * X + 35, X)
+    assert not cancels(5 * X**2 + 7 * X + 35, X, 0.0, math.inf)
+    assert cancels(5 * X**2 + 7 * X + 35, X, -math.inf, 0.0)
 
 
 def test_factored_roots_are_the_roots():

@@ -140,11 +140,12 @@ def argument_plan(arg: sp.Expr, x: sp.Symbol) -> DD | None:
 
 def cancels(e: sp.Expr, x: sp.Symbol, lo: float = float("-inf"), hi: float = float("inf"),
             small: bool | None = None) -> bool:
-    """Whether a sum inside ``e`` (a polynomial in x and 1/x, ``R``, with numeric
-    coefficients) has a term that rounds and a real root with lo < x < hi (and |x| <= 1
-    when ``small``, |x| > 1 when ``small`` is False): there its terms cancel and their
-    roundings become a large relative error.  (A sum of exact terms, x + 3 near -3, is
-    exact there by Sterbenz's lemma.)"""
+    """Whether a sum inside ``e`` (sums, products and powers of x and 1/x, ``R``, with
+    numeric coefficients) has a term that rounds and terms of both signs somewhere in
+    lo < x < hi (|x| <= 1 when ``small``, |x| > 1 when ``small`` is False): there its
+    terms cancel, the more the nearer a real root, and their roundings become a large
+    relative error.  (A sum of exact terms, x + 3 near -3, is exact there by Sterbenz's
+    lemma.)"""
     e = sp.sympify(e).replace(lambda t: isinstance(t, IPow), lambda t: t.args[0] ** t.args[1])
     for add in sp.preorder_traversal(e):
         if not add.is_Add:
@@ -152,26 +153,30 @@ def cancels(e: sp.Expr, x: sp.Symbol, lo: float = float("-inf"), hi: float = flo
         tree = dd_tree(add, x)
         if tree is None or tree.exact:
             continue
-        if _has_root(add.xreplace({R: 1 / x}), x, lo, hi, small):
+        if len(add.args) == 2 and all(dd_tree(t, x).exact for t in add.args):
+            continue  # a - b of doubles is exact where it cancels (Sterbenz)
+        if _mixed_signs(add.xreplace({R: 1 / x}), x, lo, hi, small):
             return True
     return False
 
 
-def _has_root(e: sp.Expr, x: sp.Symbol, lo: float, hi: float, small: bool | None) -> bool:
+def _mixed_signs(e: sp.Expr, x: sp.Symbol, lo: float, hi: float, small: bool | None) -> bool:
+    """Terms c x^k (k of either sign) of both signs for some x of the region."""
     if e.free_symbols != {x}:
         return False
-    num, _ = sp.fraction(sp.together(e))
-    try:
-        poly = sp.Poly(sp.expand(num), x)
-    except sp.PolynomialError:
-        return False
-    if len(poly.terms()) < 2 or not all(c.is_number for c in poly.coeffs()):
-        return False
-    try:
-        roots = [float(r) for r in poly.real_roots()]
-    except (NotImplementedError, sp.PolynomialError):
-        roots = [float(sp.re(r)) for r in poly.nroots() if abs(sp.im(r)) < 1e-12]
-    return any(lo < r < hi and (small is None or (abs(r) <= 1) == small) for r in roots)
+    signs: dict[int, set[int]] = {-1: set(), 1: set()}  # side of 0 -> signs of the terms
+    for term in sp.Add.make_args(sp.expand(e)):
+        c, k = term.as_coeff_exponent(x)
+        if not (c.is_number and c.is_real and k.is_Integer) or c == 0:
+            return False
+        for side in signs:
+            signs[side].add(int(sp.sign(c)) * (side ** int(k)))
+    sides = []
+    if lo < 0 and not (small is False and lo >= -1):
+        sides.append(-1)
+    if hi > 0 and not (small is False and hi <= 1):
+        sides.append(1)
+    return any(len(signs[side]) > 1 for side in sides)
 
 
 @dataclass(frozen=True)
@@ -191,8 +196,8 @@ class Factored:
 def factor_roots(e: sp.Expr, x: sp.Symbol, lo: float, hi: float,
                  large: bool) -> Factored | None:
     """``e`` through its real roots in lo <= x <= hi (see :class:`Factored`), or None when
-    it is not a polynomial in x (small form) / in 1/x (large form) with numeric
-    coefficients, or has no such root."""
+    it is not a polynomial with rational coefficients in x (either side of |x| = 1) or, for
+    ``large`` (|x| > 1), in 1/x, or has no such root."""
     import mpmath as mp
 
     e = sp.sympify(e).replace(lambda t: isinstance(t, IPow), lambda t: t.args[0] ** t.args[1])
@@ -207,8 +212,9 @@ def factor_roots(e: sp.Expr, x: sp.Symbol, lo: float, hi: float,
     if len(pd.terms()) != 1 or not all(c.is_Rational for c in pn.coeffs() + pd.coeffs()):
         return None
     (k,), c = pd.terms()[0]
-    if (k != 0 and not large) or (large and pn.degree() > k):
+    if k != 0 and (not large or pn.degree() > k):
         return None
+    large = k != 0  # a polynomial in x is written in x on either side of |x| = 1
     roots = [r for r in pn.real_roots() if lo <= float(r) <= hi]
     if not roots:
         return None

@@ -67,10 +67,11 @@ class CodePrinter:
     #: ``body_lines``; a target that re-evaluates a subexpression expands them)
     definitions: tuple = ()
 
-    def polynomial(self, e: sp.Expr, lo: float, hi: float, small: bool | None) -> str:
-        """A numerator or denominator of a quotient used for lo < x < hi (see
-        ``TorchPrinter.polynomial``); plainly printed here."""
-        return self(e)
+    def quotient(self, num: sp.Expr, den: sp.Expr | None, lo: float, hi: float,
+                 small: bool | None) -> tuple[str, str | None]:
+        """The numerator and denominator (None: no denominator) of a quotient used for
+        lo < x < hi (see ``TorchPrinter.quotient``); plainly printed here."""
+        return self(num), (None if den is None else self(den))
 
     def preamble(self) -> list[str]:
         """Lines a body needs before its first line (see ``TorchPrinter.preamble``)."""
@@ -356,23 +357,33 @@ class TorchPrinter(CodePrinter):
         return [f"{name} = {code} if exact else None"
                 for code, name in self.__dict__.get("_hoisted", {}).items()]
 
-    def polynomial(self, e: sp.Expr, lo: float, hi: float, small: bool | None) -> str:
-        """``e`` on the ``exact`` path when it is a polynomial in x or 1/x whose terms
-        cancel near a real root in lo < x < hi (|x| <= 1 or > 1 as ``small`` says): written
-        through its roots (:func:`.compensated.factor_roots`, a few ULP through the zero),
-        else evaluated in double-double and rounded once."""
-        plain = self(e)
+    def quotient(self, num: sp.Expr, den: sp.Expr | None, lo: float, hi: float,
+                 small: bool | None) -> tuple[str, str | None]:
+        """num/den on the ``exact`` path when num is a polynomial in x or 1/x whose terms
+        cancel near a real root in lo < x < hi (|x| <= 1 or > 1 as ``small`` says): num
+        written through its roots (:func:`.compensated.factor_roots`, a few ULP through
+        the zero), else evaluated in double-double and rounded once; den, whose rounding
+        then dominates (squared in f', cubed in f''), in double-double and rounded once."""
+        plain_num = self(num)
+        plain_den = None if den is None else self(den)
         x = sp.Symbol(self.x_name, real=True)
-        full = self._expanded(e)
+        full = self._expanded(num)
         if not cancels(full, x, lo, hi, small):
-            return plain
+            return plain_num, plain_den
         factored = factor_roots(full, x, lo, hi, large=small is False)
+        tree = None if factored is not None else dd_tree(full, x)
         if factored is not None:
-            return f"({self._factored(factored)} if exact else {plain})"
-        tree = dd_tree(full, x)
-        if tree is None or tree.exact:
-            return plain
-        return f"(_dd_value({self._hoist(self._dd(tree))}) if exact else {plain})"
+            out = f"({self._factored(factored)} if exact else {plain_num})"
+        elif tree is not None and not tree.exact:
+            out = f"(_dd_value({self._hoist(self._dd(tree))}) if exact else {plain_num})"
+        else:
+            return plain_num, plain_den
+        if den is None:
+            return out, None
+        den_tree = dd_tree(self._expanded(den), x)
+        if den_tree is None or den_tree.exact:
+            return out, plain_den
+        return out, f"(_dd_value({self._hoist(self._dd(den_tree))}) if exact else {plain_den})"
 
     def _factored(self, f: Factored) -> str:
         x = self.x_name
@@ -381,7 +392,7 @@ class TorchPrinter(CodePrinter):
             x = self._hoist(f"torch.nan_to_num({x}, nan=math.nan)")
         factors = []
         for hi, lo in f.roots:
-            d = f"{x} - {hi!r}" if hi >= 0 else f"{x} + {-hi!r}"
+            d = f"{x} - {hi!r}" if hi > 0 else (f"{x} + {-hi!r}" if hi < 0 else x)
             if lo != 0.0:
                 d = f"({d}) - {lo!r}" if lo >= 0 else f"({d}) + {-lo!r}"
             factors.append(f"(({d})/{x})" if f.large else f"({d})")

@@ -177,12 +177,23 @@ def _exp_dd(a):
 
 
 def _sigmoid_dd(a):
-    """sigma(hi + lo) = sigma(hi) + sigma(hi) sigma(-hi) lo."""
+    """sigma(hi + lo) = sigma(hi) + sigma(hi) sigma(-hi) lo, sigma(+-hi) from one
+    e = exp(-|hi|) as 1/(1 + e) and e/(1 + e): ``torch.sigmoid``'s float64 result depends
+    on the tensor's size (its vectorised and scalar kernels round differently: 6 of 4096
+    values), ``torch.exp``'s does not; and e/(1 + e) keeps the subnormal values below
+    hi = -709 that ``torch.sigmoid`` flushes to 0."""
     ah, al = a
-    s = torch.sigmoid(ah)
+    e = torch.exp(-torch.abs(ah))
+    one = 1.0 + e
+    # the rounding of 1 + e (Fast2Sum, e <= 1) applied to first order: ~0.5 ULP less
+    c = (e - (one - 1.0)) / one
+    big, small = 1.0 / one, e / one
+    big, small = big - big * c, small - small * c
+    pos = ah >= 0
+    s = torch.where(pos, big, small)
     if al is None:
         return s
-    return s + s * torch.sigmoid(-ah) * _tail(a)
+    return s + s * torch.where(pos, small, big) * _tail(a)
 
 
 def _erfc_dd(a):
