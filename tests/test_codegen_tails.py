@@ -19,7 +19,8 @@ import catalogue_reference as cref  # noqa: E402
 
 from gemsym.families import get_family  # noqa: E402
 
-MEMBERS = ("gem", "se-gem", "tanhexp", "gelu-beta", "isrlu", "softplus", "swish", "sqish")
+MEMBERS = ("gem", "se-gem", "tanhexp", "gelu-beta", "isrlu", "softplus", "swish", "sqish",
+           "silu")
 
 
 @pytest.fixture(scope="module")
@@ -145,3 +146,50 @@ def test_tanhexp_dx_float64_where_sech2_cancelled(bridge):
     xs = np.linspace(-3.0, 6.0, 181)
     errs = _ulps(bridge, "tanhexp", {}, "float64", xs, "d_x")
     assert errs.max() <= 4.0, xs[int(np.argmax(errs))]
+
+
+# ------------------------------------------------------------------ underflowing factors
+#: (member, parameters, quantity, inputs): float64 values that are normal numbers but were
+#: returned as 0 or a few bits, a sigmoid factor having underflowed (or been flushed to 0
+#: by torch.sigmoid beyond s = -709.78) before the powers of x and the coefficient
+UNDERFLOW_BEFORE = [
+    ("swish", {"beta": 100.0}, "f", [-7.0, -7.05, -7.09, -7.09830794]),
+    ("swish", {"beta": 100.0}, "d_x", [-7.09830794, -7.1222, -7.1432]),
+    ("swish", {"beta": 100.0}, "d_beta", [-7.09830794, -7.1222]),
+    ("sqish", {}, "f", [-356.789616, -356.5]),
+    ("sqish", {}, "d_x", [-356.789616]),
+    ("sqish", {}, "d_beta", [356.350723]),
+    ("sqish", {}, "d_gamma", [356.350723]),
+    ("sqish", {"a": -1.0}, "d_beta", [177.603165]),
+    ("sqish", {"a": -1.0}, "d_gamma", [177.603165]),
+]
+
+
+@pytest.mark.parametrize("name, params, q, xs", UNDERFLOW_BEFORE,
+                         ids=[f"{c[0]}-{c[2]}-{'-'.join(map(str, c[1].values()))}"
+                              for c in UNDERFLOW_BEFORE])
+def test_normal_values_behind_an_underflowing_sigmoid(bridge, name, params, q, xs):
+    p = _params(name, **params)
+    ref = cref.reference_arrays((name, p, "float64", np.asarray(xs, dtype=np.float64)))[q]
+    assert np.all(np.abs(ref[0]) >= 2.0 ** -1022)  # the true values are normal
+    errs = _ulps(bridge, name, p, "float64", xs, q)
+    assert np.all(errs <= 4.0), dict(zip(xs, errs))
+
+
+#: subnormal true values that came back as 0 (billions of ULP of 2^-1074)
+SUBNORMAL_BEFORE = [
+    ("softplus", {"beta": 100.0}, "d_x", [-7.09830794]),
+    ("swish", {"beta": 100.0}, "f", [-7.1222, -7.1432]),
+    ("silu", {}, "f", [-727.070672]),
+    ("sqish", {}, "d_x", [-357.5]),
+]
+
+
+@pytest.mark.parametrize("name, params, q, xs", SUBNORMAL_BEFORE,
+                         ids=[f"{c[0]}-{c[2]}" for c in SUBNORMAL_BEFORE])
+def test_subnormal_values_behind_an_underflowing_sigmoid(bridge, name, params, q, xs):
+    p = _params(name, **params)
+    ref = cref.reference_arrays((name, p, "float64", np.asarray(xs, dtype=np.float64)))[q]
+    assert np.all((np.abs(ref[0]) < 2.0 ** -1022) & (ref[0] != 0))
+    errs = _ulps(bridge, name, p, "float64", xs, q)
+    assert np.all(errs <= 64.0), dict(zip(xs, errs))

@@ -235,7 +235,7 @@ class CodePrinter:
         return self._p(e.args[0])
 
     def _print_XTimes(self, e: XTimes):
-        value, var, k = e.args
+        value, var, k = e.args[:3]  # TailTimes: the further arguments are for the runtime
         return "(" + "*".join([_atom(self(value))] + [self(var)] * int(k)) + ")", _PREC_ATOM
 
     def _print_IPow(self, e: IPow):
@@ -463,6 +463,11 @@ class TorchPrinter(CodePrinter):
         if e.args[0].is_number:
             return ("float('inf')" if e.args[0] > 0 else "float('-inf')"), _PREC_ATOM
         return f"_inf_times({self(e.args[0])})", _PREC_ATOM
+
+    def _print_TailTimes(self, e):
+        v, var, k, c, d, j, m, b = e.args
+        return (f"_tail_times({self(v)}, {self(var)}, {int(k)}, {self(c)}, {self(d)}, "
+                f"{int(j)}, {int(m)}, {self(b)}, exact)"), _PREC_ATOM
 
 
 class TritonPrinter(CodePrinter):

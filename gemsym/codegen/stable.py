@@ -32,6 +32,7 @@ __all__ = [
     "Expm1",
     "InfTimes",
     "XTimes",
+    "TailTimes",
     "SigmoidLinear",
     "R",
     "StableForm",
@@ -94,6 +95,15 @@ class XTimes(sp.Function):
     is applied before the powers of x, so that v x^k never forms inf * 0."""
 
     nargs = 3
+
+
+class TailTimes(XTimes):
+    """TailTimes(v, x, k, c, d, j, m, b) = v * x**k for v = b sigma(s)^j sigma(-s)^m,
+    s = c x + d: evaluated as ``XTimes``, except on the PyTorch ``exact`` path (float64)
+    where |s| > 80, which takes sigma(+-s/2) twice (see ``stable._underflow_safe``); the
+    arguments after k describe v for that."""
+
+    nargs = 8
 
 
 class InfTimes(sp.Function):
@@ -360,7 +370,8 @@ def _sigmoid_form(expr: sp.Expr, x: sp.Symbol, defaults) -> StableForm | None:
         b = _tidy_polynomial(b, x)
         bern.append(b)
         basis = sp.binomial(d, k) * sig**k * sig_neg ** (d - k)
-        pieces.append(_times_polynomial(basis, b, x))
+        tails = (c_t, d_t, k, d - k) if linear else None
+        pieces.append(_times_polynomial(basis, b, x, tails))
     small = _through_zero(sp.Add(*pieces), bern, t, sig, x) if d == 1 else sp.Add(*pieces)
     limits = []
     for direction in (-1, 1):
@@ -388,8 +399,10 @@ def _through_zero(bernstein: sp.Expr, bern, t, sig, x) -> sp.Expr:
     return sp.Piecewise((near, cond), (bernstein, True))
 
 
-def _times_polynomial(basis: sp.Expr, b: sp.Expr, x: sp.Symbol) -> sp.Expr:
-    """basis * b(x) with every power of x applied to the basis first (``XTimes``)."""
+def _times_polynomial(basis: sp.Expr, b: sp.Expr, x: sp.Symbol, tails=None) -> sp.Expr:
+    """basis * b(x) with every power of x applied to the basis first (``XTimes``);
+    ``tails`` = (c, d, j, m) when basis = B sigma(s)^j sigma(-s)^m, s = c x + d (see
+    :func:`_underflow_safe`)."""
     try:
         poly = sp.Poly(sp.expand(b), x)
     except sp.PolynomialError:
@@ -397,8 +410,29 @@ def _times_polynomial(basis: sp.Expr, b: sp.Expr, x: sp.Symbol) -> sp.Expr:
     out = []
     for (k,), c in poly.terms():
         c = sp.factor(c)
-        out.append(c * (XTimes(basis, x, k) if k else basis))
+        if k and tails is not None:
+            # the coefficient inside: a sigma(s)^j x^k that underflows, multiplied by
+            # beta = 100 afterwards, would not come back (Swish_100's d/dx near x = -7.1)
+            out.append(_underflow_safe(c * basis, x, k, *tails))
+        else:
+            out.append(c * (XTimes(basis, x, k) if k else basis))
     return sp.Add(*out)
+
+
+def _underflow_safe(basis, x, k, c, d, j, m):
+    """basis x^k with basis = B sigma(s)^j sigma(-s)^m, s = c x + d, as ``TailTimes``.
+    Where s < -80, sigma(s) is below 2^-115 and underflows (float64 beyond s = -708)
+    while sigma(s) x^k need not (Swish_100 at x = -7.1 is -3.8e-308): the runtime's
+    ``_tail_times`` evaluates it there as ((B sigma(s/2)^j) x^k) sigma(s/2)^j, both factors
+    far from underflow.  sigma(s) = sigma(s/2)^2 (1 + e^{s/2})^2 / (1 + e^s) =
+    sigma(s/2)^2 (1 + O(2 e^{s/2})) and sigma(-s) = 1 - O(e^s): relative error below
+    2 e^{-40} = 2^-56.7 (0.08 ULP of float64).  The same for s > 80 with sigma(-s).  Only
+    the float64 (``exact``) path needs it: a float32 result computed in float64 never
+    meets float64's underflow."""
+    if not (j or m):
+        return XTimes(basis, x, k)
+    bcoeff = basis.as_independent(x, as_Add=False)[0]
+    return TailTimes(basis, x, k, c, d, j, m, bcoeff)
 
 
 def _tidy_linear(t: sp.Expr, x: sp.Symbol) -> sp.Expr:

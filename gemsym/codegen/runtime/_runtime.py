@@ -164,9 +164,12 @@ def _sigmoid_lin(c, x, d, exact: bool = True, neg: bool = False):
         pos = s >= 0
         return torch.where(pos, r, q) if neg else torch.where(pos, q, r)
     # float64 results: two independent sigmoids (sharing the rounding of 1 + e between
-    # sigma(s) and sigma(-s) measured up to 1.4 ULP worse in products of the two)
-    sig = torch.sigmoid(s)
-    sig_neg = torch.sigmoid(-s)
+    # sigma(s) and sigma(-s) measured up to 1.4 ULP worse in products of the two); in the
+    # tails sigma(-|s|) = e^{-|s|} (1 - O(e^{-50})): torch.sigmoid is 1.4 ULP off there
+    # and 0 beyond s = -709.78 (1/(1 + inf)) where e^s is still a subnormal
+    tail = torch.exp(-torch.abs(s))
+    sig = torch.where(s < -50.0, tail, torch.sigmoid(s))
+    sig_neg = torch.where(s > 50.0, tail, torch.sigmoid(-s))
     split = 134217729.0 if x.dtype == torch.float64 else 4097.0
     cs = c * split
     ch = cs - (cs - c)
@@ -180,6 +183,33 @@ def _sigmoid_lin(c, x, d, exact: bool = True, neg: bool = False):
     err = torch.where(torch.abs(err) < math.inf, err, 0.0)
     corr = sig * sig_neg * err
     return sig_neg - corr if neg else sig + corr
+
+
+def _tail_times(v, x, k: int, c, d, j: int, m: int, b, exact: bool = True):
+    """v x^k for v = b sigma(s)^j sigma(-s)^m, s = c x + d, as ((v x) x)...  On the
+    ``exact`` path (float64 results), where s < -80 (j > 0) it is ((b w) x^k) w with
+    w = sigma(s/2)^j, and where s > 80 (m > 0) the same with sigma(-s/2): sigma(s) then
+    underflows (beyond s = -708) while sigma(s) x^k need not (Swish_100 at x = -7.1 is
+    -3.8e-308), and sigma(s/2)^2 = sigma(s) (1 + O(2 e^{-40})) there (see
+    ``gemsym.codegen.stable._underflow_safe``)."""
+    out = v
+    for _ in range(k):
+        out = out * x
+    if not exact:
+        return out
+    s = c * x + d
+    for power, neg, tail in ((j, False, s < -80.0), (m, True, s > 80.0)):
+        if not power:
+            continue
+        h = _sigmoid_lin(c * 0.5, x, d * 0.5, True, neg)
+        w = h
+        for _ in range(power - 1):
+            w = w * h
+        alt = b * w
+        for _ in range(k):
+            alt = alt * x
+        out = torch.where(tail, alt * w, out)
+    return out
 
 
 def _like(x, value):
