@@ -113,7 +113,7 @@ def bridge(tmp_path_factory):
     from gemsym.families import get_family
 
     root = tmp_path_factory.mktemp("compensated")
-    names = ["gelu", "gelu-tanh", "gelu-beta", "safe-pade"]
+    names = ["gelu", "gelu-tanh", "gelu-beta", "safe-pade", "hardsigmoid"]
     write_package([get_family(n) for n in names], root / "compensated_bridge")
     sys.path.insert(0, str(root))
     try:
@@ -125,6 +125,8 @@ def bridge(tmp_path_factory):
 def _ulps(got: float, value, largest) -> float:
     """|got - value| in ULPs of float64 at max(|value|, largest term) (the contract)."""
     scale = max(abs(value), abs(largest))
+    if scale == 0:
+        return 0.0 if got == 0 else math.inf
     return float(abs(mp.mpf(got) - value) / mp.mpf(2) ** (mp.floor(mp.log(scale, 2)) - 52))
 
 
@@ -142,7 +144,9 @@ POINTS = [("gelu", "f", -37.4732453), ("gelu", "d_x", -34.5273866),
           ("gelu-tanh", "f", -19.1039567), ("gelu-tanh", "d_x", -19.1039567),
           ("safe-pade", "f", -0.0411309314), ("safe-pade", "d_x", -0.645038725),
           # the doubles nearest safe Pade's zeros
-          ("safe-pade", "f", -0.04112765606210874), ("safe-pade", "f", -1.4588723439378912)]
+          ("safe-pade", "f", -0.04112765606210874), ("safe-pade", "f", -1.4588723439378912),
+          # x/6 + 1/2 next to its zero at -3 (plain: 25 % off)
+          ("hardsigmoid", "f", -3.0 + 2.0 ** -47)]
 
 
 @pytest.mark.parametrize("name, q, x0", POINTS, ids=[f"{n}-{q}-{x}" for n, q, x in POINTS])
@@ -182,3 +186,28 @@ def test_no_other_inf_or_nan_at_the_extremes(bridge):
         # the tails' business, not this mechanism's)
         assert torch.equal(torch.isfinite(plain), torch.isfinite(compensated))
         assert torch.equal(torch.isnan(plain), torch.isnan(compensated))
+
+
+def test_float64_bits_do_not_depend_on_the_tensor_size(bridge):
+    """The compensated sigmoid avoids ``torch.sigmoid``, whose vectorised and scalar float64
+    kernels round differently."""
+    x = torch.linspace(-20.0, 5.0, 4096, dtype=torch.float64)
+    whole = bridge.gelu_tanh(x)
+    alone = torch.cat([bridge.gelu_tanh(x[i:i + 1].clone()) for i in range(0, 4096, 8)])
+    assert torch.equal(alone, whole[::8])
+
+
+def test_float32_compute_near_safe_pade_zeros(bridge):
+    """The ``exact`` path in float32 (CUDA float32 inputs on the PyTorch formulas): the
+    roots are split into float32 pairs, so f keeps its relative accuracy through them."""
+    F = bridge._formulas
+    for root in (-0.04112765606210874, -1.4588723439378912):
+        xs = [torch.tensor(root, dtype=torch.float32)]
+        for _ in range(8):
+            xs.append(torch.nextafter(xs[-1], torch.tensor(0.0)))
+        x = torch.stack(xs)
+        with mp.workdps(40):
+            for xi, yi in zip(x.tolist(), F.safe_pade_f(x, exact=True).tolist()):
+                ref = cref.reference("safe-pade", mp.mpf(xi), {})["f"]
+                ref = ref[0] if isinstance(ref, tuple) else ref
+                assert abs(mp.mpf(yi) - ref) <= 4 * abs(ref) * mp.mpf(2) ** -23

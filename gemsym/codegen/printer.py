@@ -394,7 +394,9 @@ class TorchPrinter(CodePrinter):
         for hi, lo in f.roots:
             d = f"{x} - {hi!r}" if hi > 0 else (f"{x} + {-hi!r}" if hi < 0 else x)
             if lo != 0.0:
-                d = f"({d}) - {lo!r}" if lo >= 0 else f"({d}) + {-lo!r}"
+                # the root's pair in the compute dtype (float32 on CUDA: its own hi + lo)
+                pair = self._hoist(f"_ddc({_float(hi)}, {_float(lo)}, {self.x_name})")
+                d = f"({x} - {pair}[0]) - {pair}[1]"
             factors.append(f"(({d})/{x})" if f.large else f"({d})")
         # Horner: q(x) = c0 + x (c1 + ...), Q(1/x) = a0 + (a1 + ...)/x
         *rest, h = f.coefficients
