@@ -2,6 +2,7 @@
 constant, bounds, asymptotes), decided branch by branch.
 
 Submodules, in the order data flows:
+- ``flat``: a flat part (o(t^n) for every n) split off at an end, so limits need no Gruntz;
 - ``signs``: signs, comparisons and one-sided limits valid for every parameter value;
 - ``isolate``: certified isolation of real zeros by interval arithmetic (mpmath.iv);
 - ``zeros``: real zeros and signs of a branch expression on its interval;

@@ -4,8 +4,10 @@ parameter value (the symbolic groundwork of :mod:`gemsym.properties`).
 On a branch (c, oo) resp. (-oo, c) the variable is written x = c + p resp. x = c - p with
 p > 0 (:func:`chart`), so that SymPy's assumptions decide the sign of most factors even for
 symbolic N and eps.  Limits at the ends of a branch are leading terms of the one-sided
-generalized series of :mod:`gemsym.series` (symbolic exponents allowed); SymPy's ``limit``
-is the fallback for what that engine cannot expand (exponentials at infinity).  Comparisons
+generalized series of :mod:`gemsym.series` (symbolic exponents allowed), or of the
+algebraic part left when :mod:`gemsym.shape.flat` splits off a part that vanishes faster
+than any power (tanh, erf, exp of an argument tending to +-oo); SymPy's ``limit`` is the
+fallback for what neither decides.  Comparisons
 between symbolic candidates are decided for every N >= 1 by writing N = m + 1 and reading
 signs of polynomials in m; a product of powers with symbolic exponents summing to an
 integer S is first bounded by weighted AM-GM, prod r_i^{s_i} <= (sum (s_i/S) r_i)^S.
@@ -19,7 +21,8 @@ from sympy.functions.elementary.trigonometric import TrigonometricFunction
 
 from ..activation import X
 from ..evaluate import Imprecise, strict
-from ..series import NotExpandable, SeriesEngine, Undecidable
+from ..series import NotExpandable, SeriesEngine, Undecidable, is_zero
+from .flat import algebraic_part
 
 __all__ = [
     "Undecided", "DPS", "CHART_P", "POWER_W", "SCALED_U", "SERIES_T", "Step",
@@ -126,6 +129,16 @@ def _approach(point: sp.Expr, from_right: bool) -> sp.Expr:
     return point + SERIES_T if from_right else point - SERIES_T
 
 
+def _leading_limit(engine: SeriesEngine, g: sp.Expr) -> sp.Expr:
+    """lim g as t -> 0+ from the leading term c t^e of g's one-sided series."""
+    s = engine.leading_expansion(g, sp.S.One)
+    e = engine.low(s)
+    c = sp.simplify(s.terms[e])
+    if engine.lt(e, 0):
+        return sp.oo if sign(c) > 0 else -sp.oo
+    return tidy(c) if e == 0 else sp.S.Zero
+
+
 def end_limit(expr: sp.Expr, x: sp.Symbol, point: sp.Expr, from_right: bool) -> sp.Expr:
     """lim f(x) as x -> point (from the right when ``from_right``): the leading term of
     the one-sided series in t -> 0+ (x = point +- t, or x = +-1/t at infinity)."""
@@ -133,13 +146,14 @@ def end_limit(expr: sp.Expr, x: sp.Symbol, point: sp.Expr, from_right: bool) -> 
     g = expr.subs(x, sub)
     engine = SeriesEngine(SERIES_T)
     try:
-        s = engine.leading_expansion(g, sp.S.One)
-        e = engine.low(s)
-        c = sp.simplify(s.terms[e])
-        if engine.lt(e, 0):
-            return sp.oo if sign(c) > 0 else -sp.oo
-        return tidy(c) if e == 0 else sp.S.Zero
+        return _leading_limit(engine, g)
     except (NotExpandable, Undecidable):
+        pass
+    try:
+        # g = A + (a part that is o(t^n) for every n): lim g = lim A, no Gruntz needed
+        a = algebraic_part(g, SERIES_T)
+        return sp.S.Zero if is_zero(a) else _leading_limit(engine, a)
+    except (NotExpandable, Undecidable, Undecided):
         pass
     where = f"{x} -> {point}" + ("" if point in (sp.oo, -sp.oo) else ("+" if from_right else "-"))
     if g.has(HyperbolicFunction):
@@ -160,10 +174,19 @@ def end_sign(expr: sp.Expr, x: sp.Symbol, point: sp.Expr, from_right: bool) -> i
     one-sided series (so also where f tends to 0), else of its nonzero limit."""
     sub = _approach(point, from_right)
     engine = SeriesEngine(SERIES_T)
+    g = expr.subs(x, sub)
     try:
-        s = engine.leading_expansion(expr.subs(x, sub), sp.S.One)
+        s = engine.leading_expansion(g, sp.S.One)
         return sign(sp.simplify(s.terms[engine.low(s)]))
     except (NotExpandable, Undecidable):
+        pass
+    try:
+        # g = A + (a part that is o(t^n) for every n): A's leading term dominates unless A = 0
+        a = algebraic_part(g, SERIES_T)
+        if not is_zero(a):
+            s = engine.leading_expansion(a, sp.S.One)
+            return sign(sp.simplify(s.terms[engine.low(s)]))
+    except (NotExpandable, Undecidable, Undecided):
         pass
     value = end_limit(expr, x, point, from_right)
     if value == 0 and x.is_positive and (point == sp.oo or point.is_positive
