@@ -187,28 +187,42 @@ def _sigmoid_lin(c, x, d, exact: bool = True, neg: bool = False):
 
 def _tail_times(v, x, k: int, c, d, j: int, m: int, b, exact: bool = True):
     """v x^k for v = b sigma(s)^j sigma(-s)^m, s = c x + d, as ((v x) x)...  On the
-    ``exact`` path (float64 results), where s < -80 (j > 0) it is ((b w) x^k) w with
-    w = sigma(s/2)^j, and where s > 80 (m > 0) the same with sigma(-s/2): sigma(s) then
-    underflows (beyond s = -708) while sigma(s) x^k need not (Swish_100 at x = -7.1 is
-    -3.8e-308), and sigma(s/2)^2 = sigma(s) (1 + O(2 e^{-40})) there (see
-    ``gemsym.codegen.stable._underflow_safe``)."""
+    ``exact`` path (float64 results), where s < -80 (j > 0) it is ((b w^j) x^k) w^j with
+    w = sigma(s/2), and where s > 80 (m > 0) the same with w = sigma(-s/2), m: sigma(s)
+    then underflows (beyond s = -708) while sigma(s) x^k need not (Swish_100 at x = -7.1
+    is -3.8e-308), and sigma(s/2)^2 = sigma(s) (1 + O(2 e^{-40})) there (see
+    ``gemsym.codegen.stable._underflow_safe``).  In both tails w = e^{-|s|/2} (1 + O(e^{-40}))
+    for the exact s; the rounding error of s = c x + d (Dekker's product, two-sum) enters
+    to first order, w = e^{-|s|/2} (1 - sign(s) err/2)."""
     out = v
     for _ in range(k):
         out = out * x
-    if not exact:
+    if not exact or not (j or m):
         return out
-    s = c * x + d
-    for power, neg, tail in ((j, False, s < -80.0), (m, True, s > 80.0)):
+    p = c * x
+    s = p + d
+    split = 134217729.0 if x.dtype == torch.float64 else 4097.0
+    cs = c * split
+    ch = cs - (cs - c)
+    cl = c - ch
+    xs = x * split
+    xh = xs - (xs - x)
+    xl = x - xh
+    err = ((ch * xh - p) + ch * xl + cl * xh) + cl * xl
+    bp = s - p
+    err = err + ((p - (s - bp)) + (d - bp))
+    err = torch.where(torch.abs(err) < math.inf, err, 0.0)
+    w = torch.exp(-0.5 * torch.abs(s)) * (1.0 - 0.5 * torch.sign(s) * err)
+    for power, tail in ((j, s < -80.0), (m, s > 80.0)):
         if not power:
             continue
-        h = _sigmoid_lin(c * 0.5, x, d * 0.5, True, neg)
-        w = h
+        wp = w
         for _ in range(power - 1):
-            w = w * h
-        alt = b * w
+            wp = wp * w
+        alt = b * wp
         for _ in range(k):
             alt = alt * x
-        out = torch.where(tail, alt * w, out)
+        out = torch.where(tail, alt * wp, out)
     return out
 
 
