@@ -15,6 +15,7 @@ import sympy as sp
 
 from ..evaluate import certified
 from .asymptotics import End
+from .gaussian import erfc_square_integral
 from ..series import is_zero
 
 __all__ = ["finite_interval_part", "half_line_integral", "half_line_sup", "log_series_integral",
@@ -262,9 +263,12 @@ def sqrt_quadratic_integral(h: sp.Expr, u: sp.Symbol, p: sp.Expr) -> sp.Expr | N
 
 
 def erf_integral(h: sp.Expr, u: sp.Symbol, p: sp.Expr) -> sp.Expr | None:
-    """\\int_0^oo |h(u)|^p du for p = 1 and h built from erf/erfc (GELU: u erfc(u/sqrt 2)/2)
-    by SymPy's integrate after rewriting erf through erfc (p >= 2 is left alone: SymPy
-    takes minutes on erfc^2)."""
+    """\\int_0^oo |h(u)|^p du for h built from erf/erfc (GELU: u erfc(u/sqrt 2)/2): for
+    p = 1 by SymPy's integrate after rewriting erf through erfc; for p = 2 and h = A(u)
+    erfc(a u) by parts (:mod:`gemsym.lp.gaussian`: SymPy takes minutes on erfc^2); other p
+    are left alone."""
+    if p == 2 and h.has(sp.erf, sp.erfc):
+        return erfc_square_integral(h, u)
     if p != 1 or not h.has(sp.erf, sp.erfc):
         return None
     sign = constant_sign(h, u)
