@@ -6,6 +6,7 @@ Submodules, in the order the analysis runs:
   Gaussian decay, a nonzero constant, bounded oscillation), finiteness for every p, and the
   scaling symmetry that gives the rate in the limiting parameter;
 - ``integrals``: closed forms of the integral (resp. supremum) of |f - g|^p on one piece;
+- ``gaussian``: \\int_0^oo (A(u) erfc(a u))^2 du by parts (the L^2 distance of GELU_beta);
 - ``quadrature``: mpmath numerics (tanh-sinh quadrature, maximisation) with convergence
   detected, not assumed;
 - ``certify``: a value is certified only to the digits on which two independent methods agree;
