@@ -40,7 +40,8 @@ def test_verify_json_schema_and_values():
     assert by["gem"]["smoothness"] == 4 and by["gem"]["first_mismatch_order"] == 5
     assert by["gem"]["left"] == "0" and by["gem"]["right"] == "120"
     assert by["se-gem"]["cases"] == [{"condition": "eps = 1", "smoothness": 8, "first_mismatch_order": 9,
-                                      "left": "0", "right": "-362880"}]
+                                      "left": "0", "right": "-362880",
+                                      "condition_data": {"lhs": "eps", "relation": "=", "rhs": "1"}}]
     assert by["sqish"]["smoothness"] == "inf" and by["sqish"]["junction"] is None
 
 
