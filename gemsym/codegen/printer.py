@@ -474,14 +474,14 @@ class TorchPrinter(CodePrinter):
 
 class TritonPrinter(CodePrinter):
     """Triton source for the kernels of ``_kernels.py`` (float32 compute): IEEE division
-    and compensated powers behind the kernel's ``PRECISE`` flag, the exponential and the
-    sigmoid from the kernel helpers (no libdevice)."""
+    and compensated powers behind the kernel's ``PRECISE`` flag; exp, log, sigmoid, tanh,
+    erfc, sin and cos from the kernel helpers (no libdevice, the same code in the
+    interpreter and on a GPU)."""
 
     target = "triton"
     where = "tl.where"
     select = "tl.where"
-    functions = {"exp": "_exp", "log": "tl.log", "Abs": "tl.abs", "sin": "_sin",
-                 "cos": "_cos"}
+    functions = {"exp": "_exp", "Abs": "tl.abs"}
 
     @property
     def precision_arg(self) -> str:
@@ -583,7 +583,7 @@ class TritonPrinter(CodePrinter):
         return f"_erfc({self(e.args[0])}, PRECISE)", _PREC_ATOM
 
     def _print_log(self, e: sp.log):
-        return self._print_Function(e)
+        return f"_log({self(e.args[0])}, PRECISE)", _PREC_ATOM
 
     def _print_Expm1(self, e: sp.Function):
         # Kahan's expm1 from exp and log (a few ulp): u = e^t, (u - 1) t / log(u), with
@@ -592,7 +592,7 @@ class TritonPrinter(CodePrinter):
         u = f"_exp({t})"
         return (f"tl.where({u} == 1.0, {t}, tl.where({u} - 1.0 == -1.0, -1.0, "
                 f"tl.where({u} == float('inf'), {u}, "
-                f"_div(({u} - 1.0)*({t}), tl.log({u}), PRECISE))))"), _PREC_ATOM
+                f"_div(({u} - 1.0)*({t}), _log({u}, PRECISE), PRECISE))))"), _PREC_ATOM
 
     def _print_SigmoidLinear(self, e: SigmoidLinear):
         c, var, d, neg = _sigmoid_linear_args(e)
@@ -605,7 +605,7 @@ class TritonPrinter(CodePrinter):
         u = self(e.args[0])
         w = f"(1.0 + {_atom(u)})"
         return (f"tl.where({w} == 1.0, {u}, tl.where({w} == float('inf'), {w}, "
-                f"_div(tl.log({w})*{_atom(u)}, {w} - 1.0, PRECISE)))"), _PREC_ATOM
+                f"_div(_log({w}, PRECISE)*{_atom(u)}, {w} - 1.0, PRECISE)))"), _PREC_ATOM
 
     def _print_Max(self, e: sp.Max):
         return self._fold("tl.maximum", e), _PREC_ATOM
@@ -620,12 +620,10 @@ class TritonPrinter(CodePrinter):
         return out
 
     def _print_hypot(self, e: hypot):
-        # m sqrt(1 + (n/m)^2), m = max(|a|, |b|), n = min(|a|, |b|): no overflow of a^2
-        a, b = (f"tl.abs({self(v)})" for v in e.args)
-        m, n = f"tl.maximum({a}, {b})", f"tl.minimum({a}, {b})"
-        q = f"_div({n}, {m}, PRECISE)"
-        return (f"tl.where({m} == 0.0, {m}, tl.where({m} == float('inf'), {m}, "
-                f"{m}*tl.sqrt_rn(1.0 + {q}*{q})))"), _PREC_ATOM
+        # scaled, squares carried exactly (m sqrt(1 + (n/m)^2) was 1.8 ulp, ISRLU's
+        # (1 + x^2)^(-3/2) = 1/hypot^3 then 6 ulp)
+        a, b = (self(v) for v in e.args)
+        return f"_hypot({a}, {b}, PRECISE)", _PREC_ATOM
 
     def _print_InfTimes(self, e: InfTimes):
         if e.args[0].is_number:

@@ -495,3 +495,65 @@ def _cos_prod(c_hi, c_lo, a, b, PRECISE: tl.constexpr):
     hi, lo = _prod_dd(c_hi, c_lo, a, b, 1.0, 1.0)
     _, c = _sincos(hi, lo)
     return c
+
+
+@triton.jit
+def _log(x, PRECISE: tl.constexpr):
+    """log(x) in float32 within about 1 ulp (no libdevice): x = 2^k (1 + f) with 1 + f in
+    [sqrt(1/2), sqrt(2)) from the exponent bits (subnormals scaled by 2^23 first), then
+    log(1 + f) = f - f^2/2 + s (f^2/2 + R(s^2)), s = f/(2 + f), R(z) = 2z/3 + 2z^2/5 + ...
+    + 2z^6/13 (the series of 2 atanh(s) - 2s; truncation below 2^-40 for s^2 <= 0.0295),
+    k ln 2 with the Cody-Waite pair of ``_exp``; log(0) = -inf, log(x < 0) = NaN."""
+    sub = x < 1.1754943508222875e-38
+    xs = tl.where(sub, x * 8388608.0, x)
+    bits = xs.to(tl.int32, bitcast=True)
+    k = ((bits >> 23) & 255) - 127
+    m = ((bits & 8388607) | 1065353216).to(tl.float32, bitcast=True)
+    high = m > 1.4142135623730951
+    m = tl.where(high, m * 0.5, m)
+    k = k + tl.where(high, 1, 0) - tl.where(sub, 23, 0)
+    f = m - 1.0
+    s = _div(f, 2.0 + f, PRECISE)
+    z = s * s
+    r = 0.15384615384615385
+    r = r * z + 0.18181818181818182
+    r = r * z + 0.2222222222222222
+    r = r * z + 0.2857142857142857
+    r = r * z + 0.4
+    r = r * z + 0.6666666666666666
+    r = r * z
+    hfsq = 0.5 * f * f
+    dk = k.to(tl.float32)
+    out = s * (hfsq + r) + dk * 1.4286067653301870e-06 - hfsq + f + dk * 0.693145751953125
+    out = tl.where(x == 0.0, float("-inf"), out)
+    out = tl.where(x < 0.0, float("nan"), out)
+    return tl.where(x < float("inf"), out, x + x * 0.0)
+
+
+@triton.jit
+def _hypot(a, b, PRECISE: tl.constexpr):
+    """sqrt(a^2 + b^2) in float32 within about 0.6 ulp: both scaled by the power of 2 of
+    the larger (no overflow or underflow of the squares), the squares and their sum as
+    float32 pairs, one Newton step on the correctly rounded root of the high part."""
+    a = tl.abs(tl.cast(a, tl.float32))
+    b = tl.abs(tl.cast(b, tl.float32))
+    m = tl.maximum(a, b)
+    n = tl.minimum(a, b)
+    e = ((m.to(tl.int32, bitcast=True) >> 23) & 255) - 127
+    e = tl.minimum(tl.maximum(e, -126), 126)
+    down = ((127 - e) << 23).to(tl.float32, bitcast=True)
+    up = ((127 + e) << 23).to(tl.float32, bitcast=True)
+    ma = m * down
+    na = n * down
+    p1, e1 = _two_prod(ma, ma)
+    p2, e2 = _two_prod(na, na)
+    s = p1 + p2
+    bv = s - p1
+    err = ((p1 - (s - bv)) + (p2 - bv)) + (e1 + e2)
+    h0 = tl.sqrt_rn(s)
+    hp, he = _two_prod(h0, h0)
+    h = h0 + _div((s - hp) - he + err, 2.0 * h0, PRECISE)
+    out = tl.where(m == 0.0, m, tl.where(m == float("inf"), m, h * up))
+    # NaN in, NaN out ('&' of a scalar and a block fails in the interpreter)
+    out = tl.where(a == a, out, a)
+    return tl.where(b == b, out, b)
