@@ -128,8 +128,8 @@ class _Splitter:
         if flat:
             y = sp.Dummy("y")
             value, slope = func(a0), sp.diff(func(y), y).subs(y, a0)
-            if not all(v.is_finite for v in (value, slope)):
-                raise NotExpandable(f"{func} is not C^1 at {a0}")
+            if not all(v.is_finite and v.is_extended_real for v in (value, slope)):
+                raise NotExpandable(f"{func} is not real and C^1 at {a0}")
         return func(a), flat
 
 
