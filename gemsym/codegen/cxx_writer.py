@@ -26,6 +26,9 @@ from . import runtime
 
 __all__ = ["cpu_kernel_source"]
 
+#: Values of a family's one integer parameter compiled as constants (GEM's N: 1..3).
+SPECIALISED = (1, 2, 3)
+
 
 def _scalar_function(code: FamilyCode, suffix: str, outputs, args: str) -> list[str]:
     ints = {code.symbols[p.name].name for p in code.int_params}
@@ -60,20 +63,33 @@ def _family_source(code: FamilyCode) -> tuple[list[str], list[str], list[str]]:
     values = [f"  const double q{j} = static_cast<double>(i{j});" for j in range(len(ints))]
     values += [f"  const double q{len(ints) + j} = _param(t{j}, x.scalar_type());"
                for j in range(k)]
-    qs = "".join(f", q{j}" for j in range(len(ints) + k))
     tag = "decltype(tag)::value"
+
+    def cases(call: str) -> list[str]:
+        # one integer parameter: its small values as compile-time constants (the integer
+        # powers then unroll and the loop vectorises), any other value at run time
+        qs = "".join(f", q{j}" for j in range(len(ints) + k))
+        generic = [f"  return {call.format(qs=qs)};"]
+        if len(ints) != 1:
+            return generic
+        out = ["  switch (i0) {"]
+        for v in SPECIALISED:
+            const = "".join([f", {float(v)!r}"] + [f", q{j}" for j in range(1, 1 + k)])
+            out.append(f"    case {v}: return {call.format(qs=const)};")
+        return out + ["    default: break;", "  }", *generic]
+
     defs += [
         f"at::Tensor {name}_fwd(const at::Tensor& x{op_args}) {{",
         *values,
-        f"  return _forward(x, [=](double v, auto tag) {{ return {name}_f<{tag}>(v{qs}); }});",
+        *cases(f"_forward(x, [=](double v, auto tag) {{{{ return {name}_f<{tag}>(v{{qs}}); }}}})"),
         "}",
         "",
         f"std::tuple<at::Tensor, at::Tensor> {name}_bwd(const at::Tensor& grad, "
         f"const at::Tensor& x{op_args}, bool params_grad) {{",
         *values,
-        f"  return _backward<{k}>(grad, x, params_grad,",
-        f"      [=](double v, auto tag) {{ return {name}_dx<{tag}>(v{qs}); }},",
-        f"      [=](double v, auto tag, double* d) {{ {name}_first<{tag}>(v{qs}, d); }});",
+        *cases(f"_backward<{k}>(grad, x, params_grad, "
+               f"[=](double v, auto tag) {{{{ return {name}_dx<{tag}>(v{{qs}}); }}}}, "
+               f"[=](double v, auto tag, double* d) {{{{ {name}_first<{tag}>(v{{qs}}, d); }}}})"),
         "}",
         "",
     ]

@@ -26,10 +26,11 @@ __all__ = ["SOURCE", "library_path", "build", "main"]
 #: The generated source next to this file.
 SOURCE = Path(__file__).with_name("_cpu_kernels.cpp")
 #: -ffp-contract=off: the exact-product steps must not become fused multiply-adds;
-#: -fno-math-errno: libm calls without errno (values unchanged), so loops can be optimised;
+#: -fno-math-errno, -fno-trapping-math: no errno, no FP-exception side effects (values
+#: unchanged), so conditionals become selects and the loops vectorise;
 #: -fopenmp: at::parallel_for's OpenMP backend (torch ships the same libgomp).
 FLAGS = ("-O3", "-std=c++17", "-shared", "-fPIC", "-fopenmp", "-ffp-contract=off",
-         "-fno-math-errno", "-w")
+         "-fno-math-errno", "-fno-trapping-math", "-w")
 
 
 def _package() -> str:

@@ -1,0 +1,302 @@
+"""The ahead-of-time C++ CPU kernels (``torch_bridge/_cpu_kernels.cpp``, compiled by
+``torch_bridge/build.py``): against mpmath (``numerics_reference``, ``catalogue_reference``)
+in every dtype, bitwise equal to the PyTorch path where that path is the same arithmetic
+(float32 and 16-bit: double compute rounded once), results independent of the input size
+and of the number of threads, the fallbacks (layouts, per-channel parameters), opcheck of
+the ops with the kernels on, and the one warning at import when there is no build.
+
+The build is made once (``make test`` makes it before pytest) and cached by the hash of the
+source and torch's version (``build.library_path``), so a session normally finds it."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import catalogue_reference as cref  # noqa: E402
+import numerics_reference as nref  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+DTYPES = ("float32", "float64", "bfloat16", "float16")
+CASES = [
+    ("gem", {"N": 1}),
+    ("gem", {"N": 3}),
+    ("e_gem", {"N": 2, "eps": 0.5}),
+    ("se_gem", {"N": 1, "eps": 1.0}),
+    ("sqish", {"a": 0.0, "beta": 1.0, "gamma": 1.0}),
+    ("sqish", {"a": -0.25, "beta": 2.0, "gamma": 0.5}),
+]
+#: the accuracy contract of benchmarks/ERRORS.md (as tests/test_numerics.py)
+BOUND = {"float16": 1.0, "bfloat16": 1.0, "float32": 4.0, "float64": 4.0}
+
+
+def _build(source: Path) -> None:
+    """Compile (or find) the build of ``source`` without importing its package (whose
+    import would warn that it is not built yet)."""
+    proc = subprocess.run([sys.executable, str(source.with_name("build.py")), "--quiet"],
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.fixture(scope="module")
+def tb():
+    """torch_bridge with its CPU kernels loaded (built here if ``make`` has not)."""
+    import torch_bridge
+    from torch_bridge import _cpu_kernel, _ops
+
+    if not _cpu_kernel.loaded():
+        _build(Path(torch_bridge.__file__).with_name("_cpu_kernels.cpp"))
+        _cpu_kernel.load(_ops.LIB, _ops.FAMILIES)
+    assert set(_cpu_kernel.loaded()) == {"gem", "e_gem", "se_gem", "sqish"}
+    yield torch_bridge
+    _cpu_kernel.set_cpu_kernel(True)
+
+
+class _Counting:
+    """Counts the calls of the loaded kernels (to know which path ran)."""
+
+    def __init__(self, kernel, monkeypatch):
+        self.calls = 0
+        for name, ops in list(kernel._OPS.items()):
+            monkeypatch.setitem(kernel._OPS, name, tuple(self._wrap(op) for op in ops))
+
+    def _wrap(self, op):
+        def counted(*args):
+            self.calls += 1
+            return op(*args)
+        return counted
+
+
+def _both(tb, fn):
+    """fn() with the kernel, then with the PyTorch path."""
+    from torch_bridge import _cpu_kernel
+
+    try:
+        on = fn()
+        _cpu_kernel.set_cpu_kernel(False)
+        off = fn()
+    finally:
+        _cpu_kernel.set_cpu_kernel(True)
+    return on, off
+
+
+def _special(dtype) -> torch.Tensor:
+    info = torch.finfo(dtype)
+    vals = [0.0, -0.0, 1.0, -1.0, float("inf"), float("-inf"), float("nan"), info.tiny,
+            -info.tiny, info.tiny / 4, info.max, -info.max, 1e-3, -1e-3, 30.0, -30.0, 700.0]
+    return torch.tensor(vals, dtype=torch.float64).to(dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("family, params", CASES, ids=[f"{f}-{i}" for i, (f, _) in
+                                                      enumerate(CASES)])
+def test_kernel_meets_the_ulp_bound(tb, monkeypatch, family, params, dtype):
+    """f and d/dx by the kernel against mpmath at 50 digits: within ERRORS.md's bound
+    away from underflow (the same exclusions as tests/test_numerics.py)."""
+    from torch_bridge import _cpu_kernel
+
+    counter = _Counting(_cpu_kernel, monkeypatch)
+    xs = nref.samples(dtype, 150, seed=7)
+    res = nref.measure(family, params, dtype, xs, with_params=False, fn=getattr(tb, family))
+    assert counter.calls >= 2  # forward and backward both ran in C++
+    for quantity, (errors, excluded) in res.items():
+        assert (~excluded).sum() >= len(xs) // 5
+        worst = errors[~excluded].max()
+        assert worst <= BOUND[dtype], (quantity, worst,
+                                       xs[~excluded][errors[~excluded].argmax()])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16", "float16"])
+@pytest.mark.parametrize("family, params", CASES, ids=[f"{f}-{i}" for i, (f, _) in
+                                                      enumerate(CASES)])
+def test_bitwise_equal_to_the_pytorch_path(tb, family, params, dtype):
+    """float32: the PyTorch path computes the same double arithmetic and rounds once, so
+    values and input gradients agree bit for bit (inf and NaN included); 16-bit (the
+    PyTorch path computes in float32): within one unit of the dtype."""
+    dt = getattr(torch, dtype)
+    gen = torch.Generator().manual_seed(3)
+    x = torch.cat([_special(dt), (torch.randn(4099, generator=gen, dtype=torch.float64)
+                                  * 4).to(dt)])
+    g = torch.randn(x.shape, generator=gen, dtype=torch.float64).to(dt)
+
+    def run():
+        xg = x.clone().requires_grad_()
+        y = getattr(tb, family)(xg, **params)
+        (gx,) = torch.autograd.grad(y, xg, g)
+        return y.detach(), gx
+
+    (y1, g1), (y0, g0) = _both(tb, run)
+    for a, b in ((y1, g1), (y0, g0)):
+        assert a.dtype == dt and b.dtype == dt
+    if dtype == "float32":
+        torch.testing.assert_close(y1, y0, rtol=0, atol=0, equal_nan=True)
+        torch.testing.assert_close(g1, g0, rtol=0, atol=0, equal_nan=True)
+    else:
+        eps = torch.finfo(dt).eps
+        for a, b in ((y1, y0), (g1, g0)):
+            assert torch.equal(a.isnan(), b.isnan()) and torch.equal(a.isinf(), b.isinf())
+            fin = a.isfinite()
+            diff = (a[fin].double() - b[fin].double()).abs()
+            assert (diff <= eps * b[fin].double().abs().clamp_min(1e-3)).all()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_parameter_gradients_are_the_float64_sums(tb, dtype):
+    """d/dtheta of sum(g f) by the kernel: the float64 sum of the same elementwise terms as
+    the PyTorch path (relative 1e-12 of the sum of magnitudes), whatever the threads."""
+    dt = getattr(torch, dtype)
+    gen = torch.Generator().manual_seed(5)
+    x = (torch.randn(70001, generator=gen, dtype=torch.float64) * 3).to(dt)
+    g = torch.randn(x.shape, generator=gen, dtype=torch.float64).to(dt)
+    for family, params in CASES[2:]:
+        reals = {k: v for k, v in params.items() if k != "N"}
+
+        def run():
+            ps = {k: torch.tensor(v, dtype=dt, requires_grad=True) for k, v in reals.items()}
+            y = getattr(tb, family)(x, **{**params, **ps})
+            return torch.autograd.grad(y, list(ps.values()), g)
+
+        got, want = _both(tb, run)
+        threads = torch.get_num_threads()
+        try:
+            torch.set_num_threads(1)
+            single = run()
+        finally:
+            torch.set_num_threads(threads)
+        for a, b, s in zip(got, want, single):
+            assert a.dtype == dt and a.shape == ()
+            assert torch.equal(a, s)  # blocks of fixed size, summed in order
+            tol = 1e-12 * float(x.abs().double().sum() + 1) * 10
+            assert abs(float(a) - float(b)) <= tol, (family, float(a), float(b))
+
+
+def test_results_do_not_depend_on_the_size(tb):
+    """Each element's value is the same whatever the size of the call (sizes around the
+    kernel's blocks and threads' shares)."""
+    gen = torch.Generator().manual_seed(11)
+    x = (torch.randn(3 * 7 * 256 * 40 + 5, generator=gen, dtype=torch.float64) * 4)
+    for dt in (torch.float32, torch.float64, torch.bfloat16):
+        xd = x.to(dt)
+        whole = tb.sqish(xd)
+        for n in (1, 1023, 3 * 7 * 256, (1 << 14) + 1):
+            assert torch.equal(tb.sqish(xd[:n].clone()), whole[:n])
+            assert torch.equal(tb.gem(xd[-n:].clone(), N=2), tb.gem(xd, N=2)[-n:])
+
+
+def test_other_layouts_and_channel_parameters_take_the_pytorch_path(tb, monkeypatch):
+    """Non-contiguous inputs and per-channel parameters stay on the PyTorch formulas (and
+    give the kernel's values where both apply)."""
+    from torch_bridge import _cpu_kernel
+
+    x = torch.randn(4, 3, 5, 6, dtype=torch.float32)
+    eps = torch.tensor([0.5, 1.0, 2.0]).reshape(3, 1, 1)
+    counter = _Counting(_cpu_kernel, monkeypatch)
+    y_t = tb.e_gem(x.transpose(2, 3), N=1, eps=0.5)
+    y_c = tb.e_gem(x, N=1, eps=eps)
+    assert counter.calls == 0
+    assert torch.equal(y_t, tb.e_gem(x.transpose(2, 3).contiguous(), N=1, eps=0.5))
+    assert counter.calls == 1
+    for c in range(3):
+        assert torch.equal(y_c[:, c], tb.e_gem(x[:, c].contiguous(), N=1, eps=float(eps[c])))
+    # an expanded (stride 0) gradient, as from y.sum().backward(), is made contiguous
+    xg = x.clone().requires_grad_()
+    tb.sqish(xg).sum().backward()
+    assert counter.calls == 1 + 3 + 2
+    (want,) = _both(tb, lambda: torch.autograd.grad(tb.sqish(x.requires_grad_()).sum(), x))[1]
+    assert torch.equal(xg.grad, want)
+
+
+def test_opcheck_with_the_kernels_on(tb):
+    """The registered ops pass torch.library.opcheck while their CPU impl runs the C++
+    kernels (schema, fake tensors, autograd registration, AOT dispatch)."""
+    x = torch.randn(33, dtype=torch.float32, requires_grad=True)
+    eps = torch.tensor(0.75, requires_grad=True)
+    g = torch.randn(33)
+    ops = torch.ops.torch_bridge
+    torch.library.opcheck(ops.e_gem_fwd.default, (x, 2, eps))
+    torch.library.opcheck(ops.gem_fwd.default, (x, 1))
+    torch.library.opcheck(ops.sqish_bwd.default, (g, x.detach(), torch.tensor(0.0),
+                                                  torch.tensor(1.0), torch.tensor(1.0), True))
+
+
+def _import_lines(env_extra: dict, tmp_path) -> str:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TORCH_BRIDGE_BUILD_DIR=str(tmp_path),
+               PYTHONWARNINGS="default", **env_extra)
+    code = ("import torch, torch_bridge\n"
+            "x = torch.randn(100)\n"
+            "torch_bridge.gem(x); torch_bridge.sqish(x)\n"
+            "from torch_bridge import _cpu_kernel\nprint(len(_cpu_kernel.loaded()))\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "0"
+    return proc.stderr
+
+
+def test_one_warning_at_import_when_not_built(tmp_path):
+    err = _import_lines({"TORCH_BRIDGE_CPU_KERNEL": "1"}, tmp_path)
+    assert err.count("RuntimeWarning") == 1, err
+    assert "not built" in err and "build.py" in err and "TORCH_BRIDGE_CPU_KERNEL=0" in err
+
+
+def test_opt_out_is_silent(tmp_path):
+    assert "Warning" not in _import_lines({"TORCH_BRIDGE_CPU_KERNEL": "0"}, tmp_path)
+
+
+# ------------------------------------------------------------------ catalogue members
+CATALOGUE = ("gelu", "softplus", "mish", "silu")
+
+
+@pytest.fixture(scope="module")
+def catalogue(tmp_path_factory):
+    """gelu, softplus, mish and silu generated into one package, built (cached by its
+    source's hash) and imported."""
+    from gemsym.codegen.writer import write_package
+    from gemsym.families import get_family
+
+    root = tmp_path_factory.mktemp("cpu_kernel_catalogue")
+    write_package([get_family(n) for n in CATALOGUE], root / "cpu_kernel_bridge")
+    _build(root / "cpu_kernel_bridge" / "_cpu_kernels.cpp")
+    sys.path.insert(0, str(root))
+    try:
+        mod = importlib.import_module("cpu_kernel_bridge")
+        assert set(mod._cpu_kernel.loaded()) == {"gelu", "softplus", "mish", "silu"}
+        yield mod
+    finally:
+        sys.path.remove(str(root))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", CATALOGUE)
+def test_catalogue_kernel_against_mpmath(catalogue, monkeypatch, name, dtype):
+    """Catalogue members by their C++ kernels: f and d/dx within ERRORS.md's bound where
+    the true value is a normal number of the dtype (papers' formulas, mpmath)."""
+    from gemsym.families import get_family
+
+    act = get_family(name)
+    params = {p.name: (int(p.default) if p.integer else float(p.default))
+              for p in act.parameters}
+    counter = _Counting(catalogue._cpu_kernel, monkeypatch)
+    xs = nref.samples(dtype, 160, seed=13)
+    x = torch.tensor(xs, dtype=torch.float64).to(getattr(torch, dtype)).requires_grad_()
+    ints = [params[p.name] for p in act.parameters if p.integer]
+    reals = [params[p.name] for p in act.parameters if not p.integer]
+    y = getattr(catalogue, act.identifier)(x, *ints, *reals)
+    (gx,) = torch.autograd.grad(y.sum(), x)
+    assert counter.calls == 2
+    refs = cref.reference_arrays((name, params, dtype, xs))
+    tiny = 2.0 ** nref.FORMATS[dtype][1]
+    for q, got in (("f", y), ("d_x", gx)):
+        errs = cref.ulp_errors(got.detach().double().numpy(), refs[q], dtype)
+        normal = np.abs(refs[q][0]) >= tiny * 2 ** (nref.FORMATS[dtype][0] + 2)
+        assert np.isfinite(errs).all(), (q, xs[~np.isfinite(errs)][:4])
+        worst = errs[normal].max()
+        assert worst <= BOUND[dtype], (q, worst, xs[normal][errs[normal].argmax()])
