@@ -10,8 +10,8 @@ from typing import Sequence
 import sympy as sp
 
 from .compensated import region
-from .printer import CodePrinter
-from .stable import IPow, R, StableForm
+from .printer import CodePrinter, _sigmoid_linear_args
+from .stable import IPow, R, SigmoidLinear, StableForm
 
 __all__ = ["body_lines"]
 
@@ -35,7 +35,7 @@ def body_lines(
                     _freeze_exponents(expr, printer.x_name, exponents)))
     printer = type(printer)(printer.int_names, printer.x_name,
                             {**printer.exponents, **{s: e for e, s in exponents.items()}})
-    replacements, reduced = sp.cse(pieces, symbols=sp.numbered_symbols("_t"), order="canonical")
+    replacements, reduced, pair_lines = _cse(pieces, printer)
     printer.definitions = tuple(replacements)
     where = printer.select
     isinf, isnan = "_isinf", "_isnan"  # helpers of both targets (vectorised forms on CPU)
@@ -45,8 +45,22 @@ def body_lines(
         lines.append("r = 1.0 / x")
     if any(f.kind == "power" for _, fs in outputs for f in fs):
         lines.append(f"ax = {printer(sp.Abs(sp.Symbol(printer.x_name)))}")
-    for sym, expr in replacements:
+    for i, (sym, expr) in enumerate(replacements):
+        lines += pair_lines.get(i, [])
         lines.append(f"{sym.name} = {printer(expr)}")
+    lines += pair_lines.get(len(replacements), [])
+    # every condition on x is evaluated once and shared by all outputs (eager PyTorch
+    # evaluates each occurrence: GEM's |x| <= 1 was computed twice per formula)
+    masks: dict[str, str] = {}
+
+    def mask(cond: str) -> str:
+        if not printer.shared_masks:  # compiled targets share them by themselves
+            return cond
+        if cond not in masks:
+            masks[cond] = f"_m{len(masks)}"
+        return masks[cond]
+
+    assembled = []
     for o, (name, forms) in enumerate(outputs):
         values = []
         for b, form in enumerate(forms):
@@ -54,31 +68,78 @@ def body_lines(
             if form.kind == "power" and printer.divide_once:
                 v = _select_then_divide(reduced[index[(o, b, "small")]],
                                         reduced[index[(o, b, "large")]], printer,
-                                        region(junctions, b))
+                                        mask("ax <= 1.0"), region(junctions, b))
             elif form.kind == "power":
-                v = f"{where}(ax <= 1.0, {get('small')}, {get('large')})"
+                v = f"{where}({mask('ax <= 1.0')}, {get('small')}, {get('large')})"
             elif form.kind == "sigmoid" and form.limits is not None:
                 lim = (get("plus") if form.limits[0] == form.limits[1]
-                       else f"{where}(x > 0, {get('plus')}, {get('minus')})")
-                v = f"{where}({isinf}(x), {lim}, {get('small')})"
+                       else f"{where}({mask('x > 0')}, {get('plus')}, {get('minus')})")
+                v = f"{where}({mask(f'{isinf}(x)')}, {lim}, {get('small')})"
             else:
                 v = get("small")
             for point, value in form.points:
-                v = f"{where}(x == {printer(point)}, {printer(value)}, {v})"
+                v = f"{where}({mask(f'x == {printer(point)}')}, {printer(value)}, {v})"
             values.append(v)
         out = values[-1]
         if forms[-1].kind == "const":
-            out = f"{where}({isnan}(x), x, {out})"
+            out = f"{where}({mask(f'{isnan}(x)')}, x, {out})"
         for j, v in zip(reversed(junctions), reversed(values[:-1])):
-            out = f"{where}(x < {printer(j)}, {v}, {out})"
+            out = f"{where}({mask(f'x < {printer(j)}')}, {v}, {out})"
         if all(f.kind == "const" for f in forms):
             out = f"_like(x, {out})"
-        lines.append(f"{name} = {out}")
+        assembled.append(f"{name} = {out}")
+    lines += [f"{n} = {c}" for c, n in masks.items()] + assembled
     return [indent + line for line in [*printer.preamble(), *lines]]
 
 
+def _cse(pieces: list[sp.Expr], printer: CodePrinter):
+    """``sp.cse`` of ``pieces``: (replacements, reduced pieces, {i: lines to print before
+    replacement i}).  With ``printer.pair_sigmoids``, sigma(s) and sigma(-s) of one
+    s = c x + d become the two names of one ``_sigmoid_pair`` line, placed after the
+    definitions of c and d and before the first use (without such a place: unpaired)."""
+    symbols = lambda: sp.numbered_symbols("_t")  # noqa: E731
+    groups: dict[tuple, dict[bool, sp.Expr]] = {}
+    if printer.pair_sigmoids:
+        for e in pieces:
+            for s in e.atoms(SigmoidLinear):
+                c, var, d, neg = _sigmoid_linear_args(s)
+                groups.setdefault((c, var, d), {})[neg] = s
+    pairs = [(key, sides) for key, sides in groups.items() if len(sides) == 2]
+    if not pairs:
+        replacements, reduced = sp.cse(pieces, symbols=symbols(), order="canonical")
+        return replacements, reduced, {}
+    subs, names = {}, []
+    for i, (_, sides) in enumerate(pairs):
+        pos, neg = sp.Symbol(f"_s{i}"), sp.Symbol(f"_s{i}n")
+        subs[sides[False]], subs[sides[True]] = pos, neg
+        names.append((pos, neg))
+    # c and d go through the same cse (first: their temporaries come early), so that they
+    # are printed with its names
+    extra = [t for (c, _, d), _ in pairs for t in (c, d)]
+    replacements, reduced = sp.cse(extra + [e.xreplace(subs) for e in pieces],
+                                   symbols=symbols(), order="canonical")
+    args, reduced = reduced[:len(extra)], reduced[len(extra):]
+    where = {sym: i for i, (sym, _) in enumerate(replacements)}
+    lines: dict[int, list[str]] = {}
+    for i, ((_, var, _), _) in enumerate(pairs):
+        c, d = args[2 * i], args[2 * i + 1]
+        pos, neg = names[i]
+        after = max((where[s] + 1 for s in (c.free_symbols | d.free_symbols) if s in where),
+                    default=0)
+        first = min((j for j, (_, e) in enumerate(replacements)
+                     if e.free_symbols & {pos, neg}), default=len(replacements))
+        if after > first:  # no place between the definitions and the first use
+            printer = type(printer)(printer.int_names, printer.x_name, printer.exponents)
+            printer.pair_sigmoids = False
+            return _cse(pieces, printer)
+        lines.setdefault(first, []).append(
+            f"{pos.name}, {neg.name} = _sigmoid_pair({printer(c)}, {printer(var)}, "
+            f"{printer(d)}, exact)")
+    return replacements, reduced, lines
+
+
 def _select_then_divide(small: sp.Expr, large: sp.Expr, printer: CodePrinter,
-                        span: tuple[float, float]) -> str:
+                        inner: str, span: tuple[float, float]) -> str:
     """where(|x| <= 1, a/b, c/d) as where(|x| <= 1, a, c) / where(|x| <= 1, b, d): the
     same operations on the selected side (bitwise the same result), one division instead
     of two, which a fused float64 CPU kernel is bound by (GEM N=1 forward, 2^24 fp32:
@@ -89,7 +150,7 @@ def _select_then_divide(small: sp.Expr, large: sp.Expr, printer: CodePrinter,
         return (f"_where(ax <= 1.0, {printer.quotient(small, None, *span, True)[0]}, "
                 f"{printer.quotient(large, None, *span, False)[0]})")
     (a, b), (c, d) = printer.quotient(sn, sd, *span, True), printer.quotient(ln, ld, *span, False)
-    return f"_where(ax <= 1.0, {a}, {c})/_where(ax <= 1.0, {b}, {d})"
+    return f"_where({inner}, {a}, {c})/_where({inner}, {b}, {d})"
 
 
 def _freeze_exponents(expr: sp.Expr, x_name: str,

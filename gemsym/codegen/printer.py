@@ -284,6 +284,12 @@ class CodePrinter:
     #: whether a |x| <= 1 / |x| > 1 pair of quotients is printed as one quotient of
     #: selected numerators and denominators (see ``body._select_then_divide``)
     divide_once = False
+    #: whether each condition on x is computed once, as a named mask (see ``body``): eager
+    #: PyTorch evaluates every occurrence, compilers share them anyway
+    shared_masks = False
+    #: whether sigma(s) and sigma(-s) of one s are printed as one ``_sigmoid_pair`` call
+    #: (see ``body._cse``)
+    pair_sigmoids = False
 
 
 class TorchPrinter(CodePrinter):
@@ -295,6 +301,8 @@ class TorchPrinter(CodePrinter):
     where = "torch.where"
     select = "_where"
     divide_once = True
+    shared_masks = True
+    pair_sigmoids = True
     functions = {
         "exp": "torch.exp", "log": "torch.log", "log1p": "torch.log1p",
         "expm1": "torch.expm1", "Expm1": "torch.expm1", "Abs": "torch.abs", "tanh": "torch.tanh",
@@ -307,6 +315,18 @@ class TorchPrinter(CodePrinter):
     @property
     def precision_arg(self) -> str:
         return ", exact"
+
+    def _print_Integer(self, e: sp.Integer):
+        # a float literal: eager PyTorch wraps an int operand through a slower promotion
+        # path (x + 1: 9.7 us, x + 1.0: 6.5 us on 2^10 float64 elements, same result)
+        return _float(float(int(e))), _PREC_ATOM
+
+    def _divide(self, num: str, den: list[str]) -> str:
+        """num/den; 1/d as ``torch.reciprocal(d)``: eager ``1/d`` is that reciprocal times a
+        wrapped 1 (the same bits, 17 us against 4.7 us on 2^10 float64 elements)."""
+        if num in ("1", "1.0") and len(den) == 1:
+            return f"torch.reciprocal({den[0]})"
+        return super()._divide(num, den)
 
     def _sqrt(self, b: sp.Expr) -> str:
         return f"torch.sqrt({self(b)})"

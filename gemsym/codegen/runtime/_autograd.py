@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import torch
 
-from ._runtime import Family, _as_tuple, _backward_terms, _plan, _sum_to
+from ._runtime import Family, _as_tuple, _backward_terms, _plan, _sum_to, direct, kernels
 
 __all__ = ["batched_param", "double_backward", "functions", "moved"]
 
@@ -103,6 +103,7 @@ def functions(lib_name: str, fam: Family):
     fwd_op = getattr(ns, f"{fam.name}_fwd").default
     bwd_op = getattr(ns, f"{fam.name}_bwd").default
     ni, k = len(fam.int_params), len(fam.params)
+    fwd_kernel, bwd_kernel = kernels(lib_name, fam.name)
 
     def setup(ctx, inputs, output):
         x, *rest = inputs
@@ -115,6 +116,9 @@ def functions(lib_name: str, fam: Family):
 
         @staticmethod
         def forward(grad, x, *args):
+            # Function.apply runs forward with grad disabled: the kernel needs no graph
+            if direct(grad, x, *args):
+                return _as_tuple(bwd_kernel(grad, x, *args))
             return _as_tuple(bwd_op(grad, x, *args))
 
         @staticmethod
@@ -154,7 +158,7 @@ def functions(lib_name: str, fam: Family):
 
         @staticmethod
         def forward(x, *args):
-            return fwd_op(x, *args)
+            return fwd_kernel(x, *args) if direct(x, *args) else fwd_op(x, *args)
 
         setup_context = staticmethod(setup)
 

@@ -155,14 +155,26 @@ def _sigmoid_lin(c, x, d, exact: bool = True, neg: bool = False):
     of c*x (Dekker's exact product) and of the sum (Knuth's two-sum) are applied to first
     order, sigma(s + err) = sigma(s) (1 + sigma(-s) err); without ``exact`` they are far
     below the output's rounding."""
+    return _sigmoid_sides(c, x, d, exact, (neg,))[0]
+
+
+def _sigmoid_pair(c, x, d, exact: bool = True):
+    """(sigma(s), sigma(-s)) for s = c x + d, bitwise those of ``_sigmoid_lin``, from one
+    evaluation of s, its rounding error and the exponential (eager PyTorch would evaluate
+    them once per call: 10 ops each)."""
+    return _sigmoid_sides(c, x, d, exact, (False, True))
+
+
+def _sigmoid_sides(c, x, d, exact: bool, sides: tuple[bool, ...]) -> list:
+    """[sigma(-s) if neg else sigma(s) for neg in sides] (see ``_sigmoid_lin``)."""
     p = c * x
     s = p + d
     if not exact:
         e = torch.exp(-torch.abs(s))
-        q = 1.0 / (1.0 + e)
+        q = torch.reciprocal(1.0 + e)  # = 1.0 / (1.0 + e), without eager's wrapped 1.0
         r = e * q
         pos = s >= 0
-        return torch.where(pos, r, q) if neg else torch.where(pos, q, r)
+        return [torch.where(pos, r, q) if neg else torch.where(pos, q, r) for neg in sides]
     # float64 results: two independent sigmoids (sharing the rounding of 1 + e between
     # sigma(s) and sigma(-s) measured up to 1.4 ULP worse in products of the two); in the
     # tails sigma(-|s|) = e^{-|s|} (1 - O(e^{-50})): torch.sigmoid is 1.4 ULP off there
@@ -182,7 +194,7 @@ def _sigmoid_lin(c, x, d, exact: bool = True, neg: bool = False):
     err = err + ((p - (s - bp)) + (d - bp))
     err = torch.where(torch.abs(err) < math.inf, err, 0.0)
     corr = sig * sig_neg * err
-    return sig_neg - corr if neg else sig + corr
+    return [sig_neg - corr if neg else sig + corr for neg in sides]
 
 
 def _tail_times(v, x, k: int, c, d, j: int, m: int, b, exact: bool = True):
@@ -394,8 +406,13 @@ def _torch_forward(fam: Family, x, ints, params):
     if y is not None:
         return y
     cdt, exact = _plan(x.dtype, x.device)
-    out = torch.empty_like(x)
     n = x.numel()
+    if 0 < n <= CHUNK and x.is_contiguous() and _scalar(params):
+        # one chunk: no output buffer, slices nor copies (host cost, dominant at this size)
+        y = fam.forward(x.to(cdt), *ints, *[q.reshape(()).to(cdt) for q in params],
+                        exact=exact)
+        return y.to(x.dtype) if y.dtype != x.dtype or y is x else y
+    out = torch.empty_like(x)
     if n == 0:
         return out
     if not _scalar(params):  # per-channel parameters: one broadcast evaluation
@@ -419,9 +436,18 @@ def _torch_backward(fam: Family, grad, x, ints, params, params_grad: bool):
     if done is not None:
         return done
     cdt, exact = _plan(x.dtype, x.device)
-    gx = torch.empty_like(x)
     n = x.numel()
     wanted = [bool(params_grad)] * len(params)
+    if (0 < n <= CHUNK and _scalar(params) and grad.shape == x.shape and x.is_contiguous()
+            and grad.is_contiguous()):
+        # one chunk, as ``_torch_forward``; "+ 0.0" as the chunk loop's zero start (-0 -> +0)
+        p = [q.reshape(()).to(cdt) for q in params]
+        g, parts = _backward_terms(fam, grad.to(cdt), x.to(cdt), ints, p, exact, wanted)
+        sums = [torch.zeros((), dtype=torch.float64, device=x.device) if t is None
+                else t + 0.0 for t in parts]
+        g = g.to(x.dtype) if g.dtype != x.dtype or g is x or g is grad else g
+        return g, [t.to(q.dtype).reshape(q.shape) for t, q in zip(sums, params)]
+    gx = torch.empty_like(x)
     if n == 0 or not any(wanted):
         sums = [torch.zeros(q.shape, dtype=torch.float64, device=x.device) for q in params]
     if n == 0:
@@ -515,9 +541,35 @@ class _Entry:
     eager: type
     traced: type
     apply: Callable  # eager's apply without the signature binding (see ``run``)
+    impls: tuple[Callable, Callable]  # the ops' CPU/CUDA kernels (see ``direct``)
 
 
 _REGISTRY: dict[tuple[str, str], _Entry] = {}
+
+
+def direct(*tensors) -> bool:
+    """Whether a registered op may run as its kernel, a plain Python call without the
+    dispatcher (whose layers cost ~20-60 us per eager call, more than a 2^10-element
+    formula's arithmetic): plain CPU or CUDA tensors, and nothing that must see the op --
+    no torch.func transform, dispatch or function mode, profiler, JIT trace or
+    ``torch.compile``.  The caller ensures no autograd graph is needed (grad disabled,
+    or no input requires grad)."""
+    if (torch._C._are_functorch_transforms_active() or torch._C._len_torch_dispatch_stack()
+            or torch._C._len_torch_function_stack() or torch._C._autograd._profiler_enabled()
+            or torch._C._get_tracing_state() is not None or torch.compiler.is_compiling()):
+        return False
+    return all(not isinstance(t, torch.Tensor) or (type(t) is torch.Tensor
+                                                     and (t.is_cpu or t.is_cuda))
+               for t in tensors)
+
+
+def kernels(lib_name: str, name: str) -> tuple[Callable, Callable]:
+    """(forward kernel, backward kernel) of family ``name``: the ops' implementations, for
+    calls that ``direct`` allows."""
+    return _IMPLS[(lib_name, name)]
+
+
+_IMPLS: dict[tuple[str, str], tuple[Callable, Callable]] = {}
 
 
 def family(lib_name: str, name: str) -> Family:
@@ -541,7 +593,8 @@ def run(lib_name: str, name: str, x, *args):
     if forward_ad._current_level < 0 and not (
             torch.is_grad_enabled() and any(isinstance(a, torch.Tensor) and a.requires_grad
                                             for a in (x, *args))):
-        return entry.op(x, *args)  # nothing to differentiate: the op alone is cheaper
+        # nothing to differentiate: the op alone is cheaper, its kernel cheaper still
+        return entry.impls[0](x, *args) if direct(x, *args) else entry.op(x, *args)
     # Function.apply binds the arguments to forward's signature (inspect.signature, ~10 us)
     # on every call when setup_context is defined; forward has no defaults, so outside
     # torch.func transforms the base class's apply is the same call without that cost
@@ -671,9 +724,11 @@ def register(lib_name: str, fam: Family) -> None:
     # the formulas as the op's decomposition in PyTorch's global table: exporters that
     # decompose unknown ops through it (ONNX) can then translate a graph holding the op
     torch._decomp.register_decomposition(fwd_op)(fwd_decomposition)
+    _IMPLS[(lib_name, fam.name)] = (fwd_impl, bwd_impl)
     eager, traced = functions(lib_name, fam)
     _REGISTRY[(lib_name, fam.name)] = _Entry(fam, fwd_op, eager, traced,
-                                             super(torch.autograd.Function, eager).apply)
+                                             super(torch.autograd.Function, eager).apply,
+                                             (fwd_impl, bwd_impl))
 
 
 _LIB: dict[str, torch.library.Library] = {}
