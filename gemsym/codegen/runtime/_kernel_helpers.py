@@ -2,10 +2,13 @@
 scalar parameters loaded and pinned to float32, no atomics: per-block partial sums).
 
 The helpers below are copied verbatim from ``gemsym/codegen/runtime/_kernel_helpers.py``:
-float32 ``exp``/sigmoid accurate to about 1 ulp built from + - * / only (no libdevice), IEEE
-division and compensated integer powers for float32 data (``PRECISE``), plain arithmetic for
-16-bit data, integer powers by repeated squaring unrolled at compile time.  The kernels of
-each family follow them.
+float32 exp, log, sigmoid, tanh, sech^2, erfc, sin, cos and hypot within about 1-2 ulp built
+from + - * / and bit operations only (no libdevice: the interpreter has none, and the same
+code runs on a GPU), functions of a rounding product or sum carried with its rounding error
+(``_exp_prod``, ``_erfc_prod``, ``_sin_prod``, ``_sigmoid_dd``), IEEE division and
+compensated integer powers for float32 data (``PRECISE``), plain arithmetic for 16-bit
+data, integer powers by repeated squaring unrolled at compile time.  The kernels of each
+family follow them.
 """
 
 import triton
