@@ -8,13 +8,14 @@ else is bisected, within a budget; what stays unresolved (a double zero, infinit
 zeros of an oscillating function, an expression interval arithmetic cannot bound) raises
 :class:`~gemsym.shape.signs.Undecided` -- no zero is ever guessed.
 
-On (0, oo) the octaves [2^k, 2^(k+1)] beyond 2^COMPACT are checked up to 2^TAIL_EXP, and
-[2^TAIL_EXP, oo) as one box.  Where the terms of g cancel in interval arithmetic (p e^p - 2 e^p), g is written as
-T (g/T) for each of its terms T: when one term dominates, both enclosures exclude 0 on
-the whole tail, which decides the tail by its asymptotics.  Where octaves still cannot be
-bounded, g must keep one sign at points spread over each of them, the same as on
-[2^TAIL_EXP, oo) or as its leading term at infinity (the one-sided series of
-:mod:`gemsym.series`).  Expressions with sin/cos that oscillate at infinity are refused.
+On (0, oo) the octaves [2^k, 2^(k+1)] beyond 2^COMPACT are checked one by one, until a
+proof covers the whole rest [2^k, oo): an enclosure of g (or of T and g/T for a term T of g
+that dominates -- p e^p - 2 e^p, whose terms cancel in interval arithmetic) on [2^k, oo]
+that excludes 0, or the dominant-monomial bound of :mod:`gemsym.shape.tail` (g written in
+p and e^{-p/q}).  Octaves before that are bisected like (0, 2^COMPACT), within a budget;
+when no proof is reached by 2^TAIL_EXP the zeros cannot be certified (a sign change far
+out, as at p = 2^70, is never ruled out by sampling).  Expressions with sin/cos that
+oscillate at infinity are refused.
 """
 
 from __future__ import annotations
@@ -26,14 +27,18 @@ from mpmath.libmp import from_int, mpf_gt, mpf_lt
 import sympy as sp
 from sympy.codegen.cfunctions import log1p
 
-from .signs import DPS, Undecided, end_limit, end_sign
+from .signs import DPS, Undecided, end_limit
+from .tail import dominant_tail
 
 __all__ = ["certified_zeros"]
 
 #: (0, 2^COMPACT) is bisected; the octaves [2^k, 2^(k+1)] up to 2^TAIL_EXP, then
-#: [2^TAIL_EXP, oo), are checked as whole boxes.
+#: [2^TAIL_EXP, oo), are checked as whole boxes until a proof covers the rest.
 COMPACT = 5
 TAIL_EXP = 60
+#: boxes spent bisecting tail octaves in all (each octave gets at most TAIL_OCTAVE_BOXES)
+TAIL_BOXES = 256
+TAIL_OCTAVE_BOXES = 64
 #: boxes examined per call before giving up (a count, not a time: the answer must not
 #: depend on the machine's load).
 BUDGET = 3000
@@ -231,7 +236,8 @@ def _interval_function(expr: sp.Expr, p: sp.Symbol) -> Callable:
         if not isinstance(f, _SUPPORTED):
             raise Undecided(f"interval arithmetic cannot bound {type(f).__name__}; the zeros "
                             f"of {expr} cannot be certified")
-    return sp.lambdify(p, expr, modules=[_namespace(), "mpmath"])
+    # cse: the common denominators of the rewritten forms are evaluated once per box
+    return sp.lambdify(p, expr, modules=[_namespace(), "mpmath"], cse=True)
 
 
 def _contains_zero(v) -> bool:
@@ -260,7 +266,8 @@ class _Isolator:
     def box(self, f, a, b):
         try:
             return mpmath.iv.mpf(f(mpmath.iv.mpf([a, b])))
-        except (ZeroDivisionError, ValueError, TypeError, OverflowError, MemoryError):
+        except (ZeroDivisionError, ValueError, TypeError, OverflowError, MemoryError,
+                NotImplementedError):  # mpmath.iv refuses some constants (Float 1e-40)
             return mpmath.iv.mpf([-mpmath.inf, mpmath.inf])
 
     def ratios(self) -> list:
@@ -378,7 +385,8 @@ def _one_sign(expr: sp.Expr, p: sp.Symbol) -> bool:
     """expr is of one sign for every p > 0 by SymPy's assumptions once written with
     exponentials: tanh(e^p) - 1 = -2/(exp(2 e^p) + 1), which no enclosure resolves far
     out.  Only for small expressions (``factor`` of a large one can take minutes)."""
-    if not p.is_positive or expr.has(sp.sin, sp.cos, sp.tan) or sp.count_ops(expr) > 20:
+    if not p.is_positive or expr.has(sp.sin, sp.cos, sp.tan, sp.log) or sp.count_ops(expr) > 20:
+        # (exp(c log(p)^2 + 98 log(p)) is p^98 e^(...): its factor takes minutes)
         return False
     whole = sp.factor(sp.together(expr.rewrite(sp.exp)))
     return bool(whole.is_positive or whole.is_negative)
@@ -404,46 +412,31 @@ def _all_zeros(iso: _Isolator, expr: sp.Expr, p: sp.Symbol, width) -> list:
     if width is not None and _contains_zero(iso.box(iso.g, end, end)):
         end = _step_in(iso, end, -min(top, 1))
     roots = iso.zeros(start, end) if start < end else []
-    if width is None and not iso.zero_free(mpmath.mpf(2) ** COMPACT, mpmath.inf):
-        far: int | None = None
-        tail_boxes = 64
-        for k in range(COMPACT, TAIL_EXP + 1):
-            lo = mpmath.mpf(2) ** k
-            hi = mpmath.mpf(2) ** (k + 1) if k < TAIL_EXP else mpmath.inf
-            if iso.zero_free(lo, hi):
-                continue
-            try:  # a little bisection (64 boxes over the whole tail) finds a far zero
-                roots += iso.zeros(lo, hi, budget=min(16, tail_boxes))
-                tail_boxes -= 16
-            except Undecided:
-                tail_boxes = 0
-            if tail_boxes <= 0:
-                far = k
-                break
-        if far is not None:
-            _asymptotic_tail(iso, expr, p, far)
+    if width is None:
+        roots += _tail_zeros(iso, expr, p)
     return roots
 
 
-def _asymptotic_tail(iso: _Isolator, expr: sp.Expr, p: sp.Symbol, k: int) -> None:
-    """Beyond p = 2^k, where interval arithmetic cannot bound g on whole octaves: g keeps
-    one sign at points spread over every octave up to 2^TAIL_EXP (a sign change would
-    reveal a zero), and beyond that it is the sign of g on [2^TAIL_EXP, oo) -- from
-    interval arithmetic, else from the leading term of g at infinity."""
-    signs = set()
-    with _iv_dps(_WORK_DPS):
-        for j in range(k, TAIL_EXP + 1):
-            for q in (1, 1.25, 1.5, 1.75):
-                point = mpmath.mpf(2) ** j * q
-                signs.add(_sign(iso.box(iso.g, point, point)))
-    last = _sign(iso.box(iso.g, mpmath.mpf(2) ** TAIL_EXP, mpmath.inf))
-    if not last:
-        # g -> 0, or interval arithmetic cannot reach infinity: its sign on
-        # [2^TAIL_EXP, 2^200] stands for the rest of the line (g has no trigonometric
-        # factor -- those were refused above -- so it is eventually of one sign; 2^200 is
-        # taken as "eventually"), else the sign of its leading term at infinity
-        last = _sign(iso.box(iso.g, mpmath.mpf(2) ** TAIL_EXP, mpmath.mpf(2) ** 200))
-    if not last:
-        last = end_sign(expr, p, sp.oo, False)
-    if signs != {last}:
-        raise Undecided(f"the sign of {expr} for p > 2^{k} cannot be certified")
+def _tail_zeros(iso: _Isolator, expr: sp.Expr, p: sp.Symbol) -> list:
+    """The zeros of g on [2^COMPACT, oo), with a proof that there are no others: octave by
+    octave until an enclosure on [2^k, oo] or the dominant-monomial bound covers the rest."""
+    cover = dominant_tail(expr, p, COMPACT, TAIL_EXP)  # cheap: tried first
+    roots: list = []
+    boxes = TAIL_BOXES
+    for k in range(COMPACT, TAIL_EXP + 1):
+        lo = mpmath.mpf(2) ** k
+        if (cover is not None and k >= cover.exponent) or iso.zero_free(lo, mpmath.inf):
+            return roots
+        if k == TAIL_EXP:
+            break
+        hi = 2 * lo
+        if iso.zero_free(lo, hi):
+            continue
+        spend = min(TAIL_OCTAVE_BOXES, boxes)
+        before = iso.budget
+        roots += iso.zeros(lo, hi, budget=spend)  # Undecided when the budget runs out
+        boxes -= before - iso.budget
+        if boxes <= 0:
+            break
+    raise Undecided(f"no proof that {expr} keeps one sign for large p (interval arithmetic "
+                    f"and its dominant term do not bound it beyond p = 2^{k})")
