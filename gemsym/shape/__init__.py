@@ -5,6 +5,7 @@ Submodules, in the order data flows:
 - ``flat``: a flat part (o(t^n) for every n) split off at an end, so limits need no Gruntz;
 - ``signs``: signs, comparisons and one-sided limits valid for every parameter value;
 - ``isolate``: certified isolation of real zeros by interval arithmetic (mpmath.iv);
+- ``tail``: the sign of an expression on a whole tail [X, oo) from its dominant monomial;
 - ``zeros``: real zeros and signs of a branch expression on its interval;
 - ``domain``: the smooth pieces of f and its jumps and poles between them;
 - ``periodic``: the range of a periodic f' over a piece that holds whole periods;
