@@ -91,7 +91,10 @@ def test_decisions_on_the_expression_tree():
     # their signs in the region
     assert not cancels(X * (X + 3) / 6, X, -3.0, 3.0, None)
     assert not cancels(5 * X**2 + 7 * X + 35, X, 0.0, math.inf)
-    assert cancels(5 * X**2 + 7 * X + 35, X, -math.inf, 0.0)
+    # terms of both signs: by how much they cancel (x < 0: at most 1.72 here, 39 at x = -1
+    # for x^2 + 1.9x + 1, which has no real root)
+    assert not cancels(5 * X**2 + 7 * X + 35, X, -math.inf, 0.0)
+    assert cancels(X**2 + sp.Rational(19, 10) * X + 1, X, -math.inf, 0.0)
 
 
 def test_factored_roots_are_the_roots():

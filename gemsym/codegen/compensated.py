@@ -160,23 +160,43 @@ def cancels(e: sp.Expr, x: sp.Symbol, lo: float = float("-inf"), hi: float = flo
     return False
 
 
+#: A sum whose terms' magnitudes add up to more than this times its value somewhere in the
+#: region is evaluated compensated (its roundings are amplified as much).
+CANCELLATION = 2.0
+
+
 def _mixed_signs(e: sp.Expr, x: sp.Symbol, lo: float, hi: float, small: bool | None) -> bool:
-    """Terms c x^k (k of either sign) of both signs for some x of the region."""
+    """Terms c x^k (k of either sign) of both signs somewhere in the region, cancelling by
+    more than ``CANCELLATION``: always near a real root in the (closed) region, else where
+    sum |c x^k| / |sum c x^k| exceeds it on a grid of the region (x on |x| <= 1, 1/x
+    beyond: the ratio is continuous there and tends to 1 at 0 and +-oo)."""
     if e.free_symbols != {x}:
         return False
-    signs: dict[int, set[int]] = {-1: set(), 1: set()}  # side of 0 -> signs of the terms
+    terms = []
     for term in sp.Add.make_args(sp.expand(e)):
         c, k = term.as_coeff_exponent(x)
         if not (c.is_number and c.is_real and k.is_Integer) or c == 0:
             return False
-        for side in signs:
-            signs[side].add(int(sp.sign(c)) * (side ** int(k)))
-    sides = []
-    if lo < 0 and not (small is False and lo >= -1):
-        sides.append(-1)
-    if hi > 0 and not (small is False and hi <= 1):
-        sides.append(1)
-    return any(len(signs[side]) > 1 for side in sides)
+        terms.append((float(c), int(k)))
+    if all(c > 0 for c, _ in terms) or all(c < 0 for c, _ in terms):
+        if all(k % 2 == 0 for _, k in terms):
+            return False  # one sign everywhere
+    kmin = min(k for _, k in terms)
+    poly = sp.Poly(sum(sp.nsimplify(c) * x ** (k - kmin) for c, k in terms), x)
+    if any(lo <= float(r) <= hi and (small is None or (abs(r) <= 1) == small)
+           for r in poly.real_roots() if r != 0):
+        return True
+    grid = [i / 256 for i in range(-256, 257) if i]
+    points = ([t for t in grid] if small is not False else []) + \
+        ([1 / t for t in grid] if small is not True else [])
+    for t in points:
+        if not lo < t < hi:
+            continue
+        values = [c * t ** k for c, k in terms]
+        total = abs(sum(values))
+        if total == 0 or sum(abs(v) for v in values) > CANCELLATION * total:
+            return True
+    return False
 
 
 @dataclass(frozen=True)
