@@ -12,9 +12,13 @@ other paths compute in a wider dtype than the result.  Two situations lose accur
   (``_exp_dd``, ``_erfc_dd``, ``_sigmoid_dd``).
 - **a polynomial that cancels.**  Near a real root of a numerator the terms cancel and
   their roundings become a large relative error of the quotient (safe Pade near
-  x = -0.0411).  A polynomial in x and 1/x with numeric coefficients and a real root in the
-  region where the form is used (:func:`cancels`) is evaluated in double-double and
-  rounded once: its relative error stays about 2^-53 up to within ~2^-53 of the root.
+  x = -0.0411).  A polynomial in x and 1/x with numeric coefficients whose terms cancel by
+  more than ``CANCELLATION`` in the region where the form is used (:func:`cancels`: a real
+  root there, or the ratio of its terms' magnitudes to its value) is written through its
+  real roots, ((x - r_hi) - r_lo) q(x) (:func:`factor_roots`: a few ULP also at the double
+  nearest a root), else evaluated in double-double and rounded once; the quotient's
+  denominator is then evaluated in double-double too (its rounding, squared in f', would
+  dominate).
 
 Constants enter as hi + lo of their exact SymPy value (sqrt(2/pi) is not rounded first).
 """
