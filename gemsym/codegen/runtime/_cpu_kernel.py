@@ -1,10 +1,11 @@
 """The ahead-of-time CPU kernels (``_cpu_kernels.cpp``, compiled by ``build.py`` when the
 package is installed): loaded once at import, then taken by the PyTorch path for CPU
-inputs that are contiguous, with scalar parameters (one fused pass in C++, every element
-in double as the PyTorch path computes float32; see ``_cpu_kernel_helpers.h``).
-Everything else (per-channel parameters, other layouts, a gradient of another dtype)
-stays on the PyTorch formulas, and so do ``torch.compile`` and export, which trace the
-formulas.
+inputs of float32, bfloat16 or float16 that are contiguous, with scalar parameters (one
+fused pass in C++, every element in double as the PyTorch path computes float32; see
+``_cpu_kernel_helpers.h``).  Everything else stays on the PyTorch formulas: float64 (whose
+``exact`` path takes compensated steps the C++ printer does not all mirror), per-channel
+parameters, other layouts, a gradient of another dtype; so do ``torch.compile`` and export,
+which trace the formulas.
 
 Without a build the PyTorch path runs and the import warns once (``RuntimeWarning`` naming
 the build command); ``TORCH_BRIDGE_CPU_KERNEL=0`` skips the kernels without a warning.
@@ -74,7 +75,8 @@ def load(lib_name: str, families: Iterable[str]) -> None:
 
 
 def _takes(name: str, x: torch.Tensor, params) -> tuple[Callable, Callable] | None:
-    if not _on or x.device.type != "cpu" or not x.is_contiguous():
+    if (not _on or x.device.type != "cpu" or x.dtype == torch.float64
+            or not x.is_contiguous()):
         return None
     ops = _OPS.get(name)
     if ops is None or any(q.numel() != 1 for q in params):

