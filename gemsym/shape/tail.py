@@ -11,7 +11,9 @@ which decreases on [X, oo) once max(alpha, 0)/X - beta u'(X) - gamma m e^{m X} <
 (u' is nondecreasing) and is there at most rho(X).  When
     sum_i |c_i / c| rho_i(X) < 1
 (evaluated in interval arithmetic) P has the sign of c at every p >= X, so g = N/D has one
-sign there and no zero.  Expressions of another kind (exp(e^p), erf, log of an exponential
+sign there and no zero.  A sum with one square root, A + c sqrt(B), is tried as
+(A^2 - c^2 B)/(A - c sqrt(B)) too, and a numerator or denominator that SymPy's assumptions
+call positive (or negative) for every p, z, y > 0 needs no bound.  Expressions of another kind (exp(e^p), erf, log of an exponential
 sum, sin) get no certificate: the caller then needs another proof or says it cannot decide.
 """
 
@@ -198,15 +200,46 @@ def _polynomial_exponent(monos: list[_Monomial], form: _Form, lo: int, hi: int) 
     return None
 
 
+def _conjugate(g: sp.Expr, p: sp.Symbol) -> sp.Expr | None:
+    """g = A + c sqrt(B) as (A^2 - c^2 B)/(A - c sqrt(B)), whose numerator has no
+    cancellation where A and the root grow alike (p - sqrt(p^2 + 4) = -4/(p + sqrt(p^2 + 4)));
+    None when g is not of that shape."""
+    terms = sp.Add.make_args(sp.expand(g))
+    roots = [t for t in terms
+             if any(a.exp == sp.S.Half and a.base.has(p) for a in t.atoms(sp.Pow))]
+    if len(roots) != 1:
+        return None
+    bases = {a.base for a in roots[0].atoms(sp.Pow) if a.exp == sp.S.Half and a.base.has(p)}
+    if len(bases) != 1:
+        return None
+    (b,) = bases
+    c = sp.cancel(roots[0] / sp.sqrt(b))
+    a = sp.Add(*[t for t in terms if t is not roots[0]])
+    if c.has(sp.sqrt(b)) or a.has(sp.sqrt(b)):
+        return None
+    return sp.expand(a**2 - c**2 * b) / (a - c * sp.sqrt(b))
+
+
 def dominant_tail(g: sp.Expr, p: sp.Symbol, lo: int, hi: int) -> TailSign | None:
     """A proof that the concrete g(p) has one sign on [2^k, oo) for the least k in
     [lo, hi] the dominant-monomial bound allows (see the module docstring), or None."""
+    for form in (g, _conjugate(g, p)):
+        found = _dominant(form, p, lo, hi) if form is not None else None
+        if found is not None:
+            return found
+    return None
+
+
+def _dominant(g: sp.Expr, p: sp.Symbol, lo: int, hi: int) -> TailSign | None:
     form = _exponential_form(g, p)
     if form is None:
         return None
     num, den = sp.fraction(sp.together(form.expr))
     signs, k = 1, lo
     for part in (num, den):
+        if part.is_positive or part.is_negative:  # for every p > 0, z > 0, y > 0
+            signs *= 1 if part.is_positive else -1
+            continue
         monos = _monomials(part, p, form)
         if monos is None:
             return None
