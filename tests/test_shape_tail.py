@@ -34,6 +34,7 @@ WITH_LAST_ZERO = [
     (E(p) / 2**40 - p**5, 40),
     (p**3 * E(-p) - sp.Rational(1, 10**20), 40),
     (E(-E(p)) * p**20 * E(40 * p) - E(-2 * p), 3),
+    (p**10 * E(-p**2) - sp.Rational(1, 10**20), 4),  # z = e^{-u}, u = p^2
 ]
 
 
@@ -48,6 +49,23 @@ def test_dominant_tail_starts_beyond_the_last_zero(expr, before):
     for j in range(0, 7):
         for frac in ("1", "1.37", "1.93"):
             assert mpmath.sign(_value(expr, start * 2**j * mpmath.mpf(frac))) == found.sign
+
+
+def test_dominant_tail_of_a_saturating_tanh():
+    """tanh(u) - 1 + e^{-u}/2^30 with u = p^3/20 + p (GELU-tanh's argument): negative
+    until e^u is about 2^31, positive after; mpmath evaluates it as e^{-u}/2^30 -
+    2/(e^{2u} + 1) (tanh(u) - 1 loses every digit there)."""
+    u = p**3 / 20 + p
+    found = dominant_tail(sp.tanh(u) - 1 + E(-u) / 2**30, p, 1, 60)
+    assert found is not None and found.sign == 1
+    start = 2**found.exponent
+    with mpmath.workdps(DPS):
+        def value(at):
+            t = mpmath.mpf(at) ** 3 / 20 + at
+            return mpmath.exp(-t) / 2**30 - 2 / (mpmath.exp(2 * t) + 1)
+        assert value(2) < 0 and mpmath.tanh(mpmath.mpf(2.4)) - 1 + mpmath.exp(-2.4) / 2**30 < 0
+        assert all(value(start * 2**j * mpmath.mpf(frac)) > 0
+                   for j in range(7) for frac in ("1", "1.37", "1.93"))
 
 
 def test_dominant_tail_of_saturating_products():
