@@ -20,7 +20,7 @@ import catalogue_reference as cref  # noqa: E402
 from gemsym.families import get_family  # noqa: E402
 
 MEMBERS = ("gem", "se-gem", "tanhexp", "gelu-beta", "isrlu", "softplus", "swish", "sqish",
-           "silu")
+           "silu", "softsign")
 
 
 @pytest.fixture(scope="module")
@@ -177,20 +177,28 @@ def test_normal_values_behind_an_underflowing_sigmoid(bridge, name, params, q, x
     assert np.all(errs <= 4.0), dict(zip(xs, errs))
 
 
-#: subnormal true values that came back as 0 (billions of ULP of 2^-1074)
+#: subnormal true values that came back as 0 (billions of ULP of the smallest subnormal):
+#: an underflowing sigmoid, or 1/b^k with b^k overflowing (taken as (1/b)^k there)
 SUBNORMAL_BEFORE = [
-    ("softplus", {"beta": 100.0}, "d_x", [-7.09830794]),
-    ("swish", {"beta": 100.0}, "f", [-7.1222, -7.1432]),
-    ("silu", {}, "f", [-727.070672]),
-    ("sqish", {}, "d_x", [-357.5]),
+    ("softplus", {"beta": 100.0}, "float64", "d_x", [-7.09830794]),
+    ("swish", {"beta": 100.0}, "float64", "f", [-7.1222, -7.1432]),
+    ("silu", {}, "float64", "f", [-727.070672]),
+    ("sqish", {}, "float64", "d_x", [-357.5]),
+    ("isrlu", {}, "float64", "d_x", [-7.30278004e102, -1e105]),
+    ("isrlu", {}, "bfloat16", "d_x", [-7.21554506e12]),
+    ("softsign", {}, "float64", "d_x", [-1.55631287e154, 2e154]),
+    ("softsign", {}, "bfloat16", "d_x", [-1.88790896e19]),
 ]
 
 
-@pytest.mark.parametrize("name, params, q, xs", SUBNORMAL_BEFORE,
-                         ids=[f"{c[0]}-{c[2]}" for c in SUBNORMAL_BEFORE])
-def test_subnormal_values_behind_an_underflowing_sigmoid(bridge, name, params, q, xs):
+@pytest.mark.parametrize("name, params, dtype, q, xs", SUBNORMAL_BEFORE,
+                         ids=[f"{c[0]}-{c[2]}-{c[3]}" for c in SUBNORMAL_BEFORE])
+def test_subnormal_values_come_back(bridge, name, params, dtype, q, xs):
+    import numerics_reference as nref
+
     p = _params(name, **params)
-    ref = cref.reference_arrays((name, p, "float64", np.asarray(xs, dtype=np.float64)))[q]
-    assert np.all((np.abs(ref[0]) < 2.0 ** -1022) & (ref[0] != 0))
-    errs = _ulps(bridge, name, p, "float64", xs, q)
-    assert np.all(errs <= 64.0), dict(zip(xs, errs))
+    xs = torch.tensor(xs, dtype=torch.float64).to(getattr(torch, dtype)).double().numpy()
+    ref = cref.reference_arrays((name, p, dtype, xs))[q]
+    assert np.all((np.abs(ref[0]) < 2.0 ** nref.FORMATS[dtype][1]) & (ref[0] != 0))
+    errs = _ulps(bridge, name, p, dtype, xs, q)
+    assert np.all(errs <= (64.0 if dtype == "float64" else 1.0)), dict(zip(xs, errs))

@@ -24,7 +24,7 @@ from ..parameters import Parameter
 from .rules import removable_points, to_primitives
 from .stable import (R, InfTimes, IPow, Sigmoid, SigmoidLinear, StableForm, XTimes,
                      rewrite_sigmoids, stable_form)
-from .tails import tail_safe
+from .tails import reciprocal_tails, tail_safe
 
 __all__ = ["FamilyCode", "derive"]
 
@@ -89,6 +89,10 @@ def _form(expr: sp.Expr, x: sp.Symbol, ints, defaults, bounds) -> StableForm:
                                         lambda e: sp.sqrt(e.args[0]**2 + e.args[1]**2)))
     expr = tail_safe(to_primitives(expr, x, conjugate=False), x)
     form = stable_form(expr, x, ints, defaults)
+    if form.kind in ("plain", "power"):
+        # after stable_form, which needs the plain powers to cancel and factor
+        large = None if form.large is None else reciprocal_tails(form.large, x)
+        form = replace(form, small=reciprocal_tails(form.small, x), large=large)
     points = tuple((p, v) for p, v in removable_points(expr, x, *bounds)
                    if not _finite_at(form, x, p))
     return replace(form, points=points) if points else form

@@ -17,7 +17,9 @@ product by an equal expression whose intermediates stay finite where the product
 * ``e^a (1 - tanh(z)^2)`` -> ``4 e^a sigma(2z) sigma(-2z)`` (no cancellation), and where
   that product is not finite ``4 e^{a - Softplus(2z) - Softplus(-2z)}`` (log sech^2 z =
   log 4 - Softplus(2z) - Softplus(-2z)), which rounds more often but stays finite
-  (TanhExp's d/dx: x e^x sech^2(e^x) once e^x overflows).
+  (TanhExp's d/dx: x e^x sech^2(e^x) once e^x overflows);
+* ``b^-k`` (k >= 2, b a hypot or linear in x) -> ``(1/b)^k`` where b^k overflows (the
+  value is a subnormal number there, not 0).
 """
 
 from __future__ import annotations
@@ -28,12 +30,18 @@ from sympy.codegen.cfunctions import hypot, log1p
 from .rules import Softplus
 from .stable import IPow, Sigmoid, XTimes
 
-__all__ = ["Opaque", "tail_safe"]
+__all__ = ["Opaque", "reciprocal_tails", "tail_safe"]
 
 
 def tail_safe(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
     """``expr`` with the product rules of this module applied (an equal expression)."""
     return expr.replace(lambda e: e.is_Mul and e.has(x), lambda e: _rewrite_mul(e, x))
+
+
+def reciprocal_tails(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
+    """``expr`` (a stable form's expression) with b^-k, k >= 2, b a hypot or linear in x,
+    evaluated as (1/b)^k where b^k overflows (an equal expression)."""
+    return expr.replace(lambda e: _growing_reciprocal(e, x), _reciprocal_power)
 
 
 def _rewrite_mul(e: sp.Mul, x: sp.Symbol) -> sp.Expr:
@@ -58,6 +66,31 @@ def _softplus_over_k(e: sp.Mul, x: sp.Symbol):
         tail = sp.Max(x, 0) + log1p(sp.exp(-sp.Abs(k * x))) / k
         return sp.Mul(*[g for g in sp.Mul.make_args(e) if g is not f]) * k * tail
     return None
+
+
+def _growing_reciprocal(e: sp.Expr, x: sp.Symbol) -> bool:
+    """e = b^-k, k >= 2, with b a hypot of a x or linear in x (|b| grows like |x|)."""
+    if not (e.is_Pow and e.exp.is_Integer and e.exp <= -2 and e.base.has(x)):
+        return False
+    b = e.base
+    if isinstance(b, hypot):
+        return True
+    try:
+        return sp.Poly(b, x).degree() == 1
+    except sp.PolynomialError:
+        return False
+
+
+def _reciprocal_power(e: sp.Pow) -> sp.Expr:
+    """b^-k as 1/b^k, and as (1/b)^k where b^k overflows: the value may still be a
+    (subnormal) number (ISRLU's d/dx = h^-3 at x = -7.3e102 is 2.6e-309, Softsign's
+    (1 + |x|)^-2 at 1.6e154 is 4.1e-309)."""
+    b, k = e.base, int(-e.exp)
+    power = IPow(b, k)  # printed as one (compensated) power, shared with the condition
+    # 1/Opaque(b): a 1/b of its own, so that sp.cse does not turn x/b elsewhere (ISRLU's
+    # d/dalpha = -(x/h)^3/2) into x * (1/b), one rounding more
+    return sp.Piecewise((1 / power, sp.Abs(Opaque(power)) < sp.Float(_FLOAT64_MAX)),
+                        (IPow(1 / Opaque(b), k), True))
 
 
 def _x_power(e: sp.Mul, x: sp.Symbol) -> tuple[int, list[sp.Expr]]:
