@@ -550,7 +550,6 @@ class TritonPrinter(CodePrinter):
     def _print_cos(self, e: sp.cos):
         return f"_cos({self(e.args[0])}, PRECISE)", _PREC_ATOM
 
-
     def _product_args(self, e: sp.Function, width: int) -> str:
         hi, lo, *factors = e.args
         names = [self(f) for f in factors] + ["1.0"] * (width - len(factors))
