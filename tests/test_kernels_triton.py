@@ -400,3 +400,32 @@ def test_a_family_triton_cannot_print_says_why():
         in " ".join(init.split())
     assert "atan" in init.split("without Triton kernels")[1]
     assert "_gelu_fwd" in files["_kernels.py"] and "_xatan_fwd" not in files["_kernels.py"]
+
+
+@needs_kernels
+def test_kernel_helpers_special_values():
+    """+-0 (with its sign where the function keeps it), +-inf, NaN, the smallest subnormal
+    and the largest float32 through the helpers."""
+    if not INTERPRETED:
+        pytest.skip("the helpers are checked through the catalogue kernels on GPU")
+    inf, nan = math.inf, math.nan
+    x = torch.tensor([0.0, -0.0, inf, -inf, nan, 1e-45, 3.4e38, -1.0])
+    want = {
+        0: [0.0, -0.0, 1.0, -1.0, nan, 2.0**-149, 1.0, -0.7615941559557649],
+        1: [1.0, 1.0, 0.0, 2.0, nan, 1.0, 0.0, 1.8427007929497148],
+        4: [0.0, -0.0, nan, nan, nan, 2.0**-149, None, -0.8414709848078965],
+        5: [1.0, 1.0, nan, nan, nan, 1.0, None, 0.5403023058681398],
+        6: [-inf, -inf, inf, nan, nan, -149 * math.log(2), math.log(3.4e38), nan],
+        7: [1.0, 1.0, inf, inf, nan, 1.0, float(np.float32(3.4e38)), 1.4142135623730951],
+    }
+    for which, values in want.items():
+        y = torch.empty_like(x)
+        _helper_probe[(1,)](x, y, x.numel(), WHICH=which, BLOCK=16)
+        for v, got, w in zip(x.tolist(), y.tolist(), values):
+            if w is None:
+                continue
+            if math.isnan(w):
+                assert math.isnan(got), (which, v, got)
+            else:
+                assert got == pytest.approx(w, rel=3e-7, abs=0.0), (which, v, got, w)
+                assert math.copysign(1.0, got) == math.copysign(1.0, w), (which, v, got)

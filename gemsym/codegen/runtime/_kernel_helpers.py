@@ -183,7 +183,8 @@ def _tanh(t, PRECISE: tl.constexpr):
     p = p * z - 0.3333333333333333
     small = t + t * (p * z)
     out = tl.where(a < 0.55, small, tl.where(t < 0, -big, big))
-    return tl.where(t == t, out, t)
+    # t itself at +-0 (t + t*(p z) is +0 at t = -0) and NaN
+    return tl.where((t == t) & (t != 0.0), out, t)
 
 
 @triton.jit
@@ -475,7 +476,7 @@ def _sincos(hi, lo):
 @triton.jit
 def _sin(t, PRECISE: tl.constexpr):
     s, _ = _sincos(t, t * 0.0)
-    return s
+    return tl.where(t == 0.0, t, s)  # -0 stays -0
 
 
 @triton.jit
@@ -530,7 +531,7 @@ def _log(x, PRECISE: tl.constexpr):
     out = s * (hfsq + r) + dk * 1.4286067653301870e-06 - hfsq + f + dk * 0.693145751953125
     out = tl.where(x == 0.0, float("-inf"), out)
     out = tl.where(x < 0.0, float("nan"), out)
-    return tl.where(x < float("inf"), out, x + x * 0.0)
+    return tl.where(x < float("inf"), out, x)
 
 
 @triton.jit
