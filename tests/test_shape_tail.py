@@ -121,3 +121,15 @@ def test_family_whose_slope_turns_negative_far_out_is_not_called_monotone():
     except Undecided:
         return
     assert props.monotone is None
+
+
+def test_a_tiny_oscillation_that_dominates_far_out_is_not_ruled_out():
+    """1 + p sin(p)/2^100 is positive up to 2^100 and changes sign infinitely often after."""
+    expr = 1 + p * sp.sin(p) / 2**100
+    with mpmath.workdps(DPS):
+        k = mpmath.floor(mpmath.mpf(2) ** 102 / (2 * mpmath.pi))
+        trough = 3 * mpmath.pi / 2 + 2 * mpmath.pi * k  # sin = -1 there
+        assert 1 + trough * mpmath.sin(trough) / mpmath.mpf(2) ** 100 < 0
+    assert dominant_tail(expr, p, 5, 60) is None
+    with pytest.raises(Undecided):
+        certified_zeros(expr, p, None)
