@@ -166,7 +166,13 @@ def functions(lib_name: str, fam: Family):
         def backward(ctx, grad):
             x, *params = ctx.saved_tensors
             need = ctx.needs_input_grad[1 + ni:]
-            out = Backward.apply(grad, x, *ctx.ints, *params, any(need))
+            args = (grad, x, *ctx.ints, *params, any(need))
+            if not torch.is_grad_enabled() and direct(*args):
+                # no create_graph, so no double backward: the kernel alone, without a
+                # second autograd.Function (its apply binds the signature, ~10 us)
+                out = _as_tuple(bwd_kernel(*args))
+            else:
+                out = Backward.apply(*args)
             return (out[0], *([None] * ni), *[g if nd else None for g, nd in zip(out[1:], need)])
 
         @staticmethod
