@@ -36,10 +36,10 @@ def _scalar_function(code: FamilyCode, suffix: str, outputs, args: str) -> list[
     body = [declaration(line) for line in body_lines(outputs, code.junctions, code.x, pr)]
     names = [n for n, _ in outputs]
     if suffix == "first":
-        head = f"inline void {code.pyname}_{suffix}(double x{args}, double* out) {{"
+        head = f"_INLINE void {code.pyname}_{suffix}(double x{args}, double* out) {{"
         tail = [f"  out[{i}] = {n};" for i, n in enumerate(names)]
     else:
-        head = f"inline double {code.pyname}_{suffix}(double x{args}) {{"
+        head = f"_INLINE double {code.pyname}_{suffix}(double x{args}) {{"
         tail = [f"  return {names[0]};"]
     return ["template <bool EXACT>", head, *[" " * 2 + b.strip() for b in body], *tail, "}", ""]
 

@@ -106,7 +106,7 @@ def build(source: Path = SOURCE, quiet: bool = False) -> Path:
     try:
         cmd = _command(source, Path(tmp))
         if not quiet:
-            print(f"{_package()}.build: compiling {source.name} (about a minute)", file=sys.stderr)
+            print(f"{_package()}.build: compiling {source.name} once (1-3 minutes)", file=sys.stderr)
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True)
         except OSError as exc:
