@@ -82,44 +82,44 @@ def _ipow(x, e: int, exact: bool = True):
     return result
 
 
-def _two_prod(a, b, split: float):
-    """(p, err) with p = fl(a b) and p + err = a b exactly (Dekker's product: only +, -
-    and *, which every kernel rounds the same way); err is NaN where a split overflows."""
-    p = a * b
-    s = a * split
-    ah = s - (s - a)
-    al = a - ah
-    s = b * split
-    bh = s - (s - b)
-    bl = b - bh
-    return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
-
-
 def _ipow_compensated(x, e: int):
-    """x**e (e >= 3) by binary powering on double-word values (hi, lo): the relative error
-    of hi + lo stays near e * 2^-104, so hi is x**e rounded once except within ~e * 2^-50
-    ULP of a rounding boundary, and the same input gives the same bits whatever the
-    tensor's size (no library ``pow``).  Zeros and overflows take the sign of x**e."""
+    """x**e (e >= 3) by left-to-right binary powering on double-word values (hi, lo): hi
+    is the running product fl(hi * hi) or fl(hi * x), lo collects its exact Dekker error
+    and the cross terms, so hi + lo stays within about e * 2^-104 of x**e relative and
+    fl(hi + lo) is x**e rounded once except within ~e * 2^-50 ULP of a rounding boundary.
+    Only +, - and * (no library ``pow``): the same input gives the same bits whatever the
+    tensor's size.  x is split once; the squaring of x and the products by x skip x's zero
+    low part, and hi is never renormalised (lo stays within a few ULP of hi, which the
+    double-word product tolerates), so an overflowed split (|hi| > 2^996) only makes lo
+    NaN: the result is then the plain product hi, which is inf unless e >= 37.  Zeros and
+    overflows take the sign of x**e."""
     split = 134217729.0 if x.dtype == torch.float64 else 4097.0
-
-    def mul(a, b):
-        p, err = _two_prod(a[0], b[0], split)
-        err = err + (a[0] * b[1] + a[1] * b[0])
-        # inf/NaN error terms (a split or a product overflowed): hi is then fl(a b)
-        err = torch.where(torch.abs(err) < math.inf, err, 0.0)
-        hi = p + err
-        return hi, err - (hi - p)
-
-    result, base, k = None, (x, torch.zeros_like(x)), e
-    while k:
-        if k & 1:
-            result = base if result is None else mul(result, base)
-        k >>= 1
-        if k:
-            base = mul(base, base)
-    hi = result[0]
-    # hi = p + err loses the sign of a zero product (-0 + 0 = +0)
-    return torch.copysign(hi, x) if e & 1 else torch.abs(hi)
+    s = x * split
+    xh = s - (s - x)
+    xl = x - xh
+    hi, lo = x, None
+    for bit in bin(e)[3:]:
+        if lo is None:  # hi is x: its split is (xh, xl), its low part 0
+            p = x * x
+            lo = ((xh * xh - p) + 2.0 * (xh * xl)) + xl * xl
+        else:
+            p = hi * hi
+            s = hi * split
+            hh = s - (s - hi)
+            hl = hi - hh
+            lo = (((hh * hh - p) + 2.0 * (hh * hl)) + hl * hl) + 2.0 * (hi * lo)
+        hi = p
+        if bit == "1":
+            p = hi * x
+            s = hi * split
+            hh = s - (s - hi)
+            hl = hi - hh
+            lo = ((((hh * xh - p) + hh * xl) + hl * xh) + hl * xl) + lo * x
+            hi = p
+    v = hi + lo
+    v = torch.where(v == v, v, hi)
+    # hi + lo loses the sign of a zero product (-0 + 0 = +0)
+    return torch.copysign(v, x) if e & 1 else torch.abs(v)
 
 
 def _sq(x):
