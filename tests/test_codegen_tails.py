@@ -20,7 +20,7 @@ import catalogue_reference as cref  # noqa: E402
 from gemsym.families import get_family  # noqa: E402
 
 MEMBERS = ("gem", "se-gem", "tanhexp", "gelu-beta", "isrlu", "softplus", "swish", "sqish",
-           "silu", "softsign")
+           "silu", "softsign", "squareplus")
 
 
 @pytest.fixture(scope="module")
@@ -188,6 +188,8 @@ SUBNORMAL_BEFORE = [
     ("isrlu", {}, "bfloat16", "d_x", [-7.21554506e12]),
     ("softsign", {}, "float64", "d_x", [-1.55631287e154, 2e154]),
     ("softsign", {}, "bfloat16", "d_x", [-1.88790896e19]),
+    # 1/(2 t) with t = sqrt(x^2 + b) - x: 2 t overflows, t does not (printed 0.5/t)
+    ("squareplus", {"b": 4.0}, "float64", "d_b", [-8.6e307, -5e307, -8.98e307]),
 ]
 
 

@@ -163,6 +163,14 @@ class CodePrinter:
                 den.append(sp.Integer(f.q))
             else:
                 num.append(f)
+        scale = [f for f in den if f.is_Integer]
+        if len(scale) == 1 and len(den) > 1 and (
+                not num or int(scale[0]) & (int(scale[0]) - 1) == 0):
+            # num/(q t) as (num/q)/t: q t overflows where the quotient is still a number
+            # (Squareplus d/db's 1/(2 t) at x = -8.6e307); the same bits elsewhere when q is
+            # a power of 2, one rounding of 1/q instead of one of q t when num is 1
+            den.remove(scale[0])
+            num.insert(0, 1 / scale[0])
         head = "*".join(self._wrap(f, _PREC_MUL + 1) for f in num) or "1"
         if not den:
             return head
