@@ -274,16 +274,7 @@ from gemsym.families import FAMILIES, get_family  # noqa: E402
 
 #: Measured breaches of the kernels' bounds: {(member, dtype, quantity): (the measured
 #: bound in ULPs, its cause)}.
-KNOWN = {
-    ("safe-pade", "float32", "f"): (
-        64.0, "the numerator 7/10 + 35/2 x + 35/3 x^2 cancels near f's zero at x = -0.0411 "
-              "in float32 (53.6 ulp at x = -0.0416 of 1500 samples)"),
-    ("safe-pade", "float32", "d_x"): (
-        10.0, "the numerator of d/dx cancels near its zero in float32 (8.7 ulp at x = -0.738)"),
-    ("gelu-tanh", "float32", "d_x"): (
-        5.0, "sum of products of rounded factors, x*x*x and four more roundings on the "
-             "largest term (4.5 ulp at x = -4.09 of 1500 samples)"),
-}
+KNOWN: dict[tuple[str, str, str], tuple[float, str]] = {}
 
 
 @pytest.fixture(scope="module")

@@ -69,6 +69,11 @@ def body_lines(
                 v = _select_then_divide(reduced[index[(o, b, "small")]],
                                         reduced[index[(o, b, "large")]], printer,
                                         mask("ax <= 1.0"), region(junctions, b))
+            elif form.kind == "power" and getattr(printer, "factors_quotients", False):
+                span = region(junctions, b)
+                v = (f"{where}({mask('ax <= 1.0')}, "
+                     f"{_quotient(reduced[index[(o, b, 'small')]], printer, span, True)}, "
+                     f"{_quotient(reduced[index[(o, b, 'large')]], printer, span, False)})")
             elif form.kind == "power":
                 v = f"{where}({mask('ax <= 1.0')}, {get('small')}, {get('large')})"
             elif form.kind == "sigmoid" and form.limits is not None:
@@ -152,6 +157,18 @@ def _select_then_divide(small: sp.Expr, large: sp.Expr, printer: CodePrinter,
                 f"{printer.quotient(large, None, *span, False)[0]})")
     (a, b), (c, d) = printer.quotient(sn, sd, *span, True), printer.quotient(ln, ld, *span, False)
     return f"_where({inner}, {a}, {c})/_where({inner}, {b}, {d})"
+
+
+def _quotient(e: sp.Expr, printer: CodePrinter, span: tuple[float, float],
+              small: bool) -> str:
+    """``e`` = num/den with num through ``printer.quotient`` (its real roots in ``span``
+    factored out where its terms cancel), den printed as usual."""
+    num, den = sp.fraction(e)
+    if den == 1:
+        return printer.quotient(e, None, *span, small)[0]
+    a, b = printer.quotient(num, den, *span, small)
+    return printer(num / den) if (a, b) == (printer(num), printer(den)) \
+        else printer._divide(a, [f"({b})"])
 
 
 def _freeze_exponents(expr: sp.Expr, x_name: str,

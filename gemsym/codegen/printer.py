@@ -16,6 +16,7 @@ Integer exponents that depend on N are printed as Python integer expressions (N 
 
 from __future__ import annotations
 
+import struct
 from typing import Mapping
 
 import sympy as sp
@@ -535,6 +536,129 @@ class TritonPrinter(CodePrinter):
     def _print_Sigmoid(self, e):
         return f"_sigmoid({self(e.args[0])}, PRECISE)", _PREC_ATOM
 
+    def _print_Add(self, e: sp.Add):
+        """A sum with a product of three or more rounding factors (GELU-tanh's d/dx:
+        c 2 s s' x^3 and four more roundings, 4.5 ulp at x = -4.09 where its terms cancel)
+        as a sum of float32 pairs, each product carried with its rounding errors
+        (``_dd_term``), rounded once; other sums as usual."""
+        terms = [self._term_factors(t) for t in e.as_ordered_terms()]
+        if (len(terms) < 2 or None in terms
+                or max(len(f) for _, f in terms) < 3):
+            return super()._print_Add(e)
+        out = []
+        for c, factors in terms:
+            chi = _float32(float(sp.N(c, 40)))
+            clo = _float32(float(sp.N(c - sp.Rational(chi), 40)))
+            names = [self(f) for f in factors] + ["1.0"] * (4 - len(factors))
+            out.append(f"_dd_term({_float(chi)}, {_float(clo)}, {', '.join(names)})")
+        total = out[0]
+        for t in out[1:]:
+            total = f"_dd_add({total}, {t})"
+        return f"_dd_value({total})", _PREC_ATOM
+
+    def _term_factors(self, term: sp.Expr) -> tuple[sp.Expr, list[sp.Expr]] | None:
+        """(numeric coefficient, up to four factors with multiplicity) of a product of
+        symbols and positive integer powers of symbols, or None."""
+        consts = {sym: v for sym, v in self.definitions if v.is_number}
+        c, factors = sp.Integer(1), []
+        for f in sp.Mul.make_args(term):
+            f = consts.get(f, f)
+            base, k = f.as_base_exp() if not isinstance(f, IPow) else f.args
+            if f.is_number:
+                c *= f
+            elif isinstance(f, XTimes) and all(a.is_Symbol for a in f.args[:2]):
+                # v x^k in the same order, v first (never inf * 0)
+                factors += [f.args[0]] + [f.args[1]] * int(f.args[2])
+            elif base.is_Symbol and base not in self.exponents and k.is_Integer and k > 0:
+                factors += [base] * int(k)
+            else:
+                return None
+        if len(factors) > 4 or not factors or not (c.is_real and c.is_finite and c != 0):
+            return None
+        return c, factors
+
+    #: the power forms' quotients go through :meth:`quotient` (see ``body``)
+    factors_quotients = True
+
+    def quotient(self, num: sp.Expr, den: sp.Expr | None, lo: float, hi: float,
+                 small: bool | None) -> tuple[str, str | None]:
+        """num/den with num written through its real roots in lo < x < hi when its terms
+        cancel there (as ``TorchPrinter.quotient``; the roots as float32 pairs hi + lo, so
+        that (x - hi) - lo is exact near a root): float32 safe Pade near its zero at
+        x = -0.0411 was 53.6 ulp with the plain numerator."""
+        plain_num = self(num)
+        plain_den = None if den is None else self(den)
+        x = sp.Symbol(self.x_name, real=True)
+        full = TorchPrinter._expanded(self, num)
+        if not cancels(full, x, lo, hi, small):
+            return plain_num, plain_den
+        factored = factor_roots(full, x, lo, hi, large=small is False)
+        if factored is None:
+            return plain_num, plain_den
+        return self._factored(factored), (None if den is None else self._den(den, plain_den))
+
+    def _den(self, den: sp.Expr, plain: str) -> str:
+        """A denominator P(x)^k (P a polynomial with numeric coefficients) with P summed as
+        float32 pairs and rounded once: its rounding, doubled in f' by the square, would
+        dominate the factored numerator's few ulp (safe Pade d/dx 5.1 ulp at x = -0.041);
+        ``plain`` where it is not such a power."""
+        x = sp.Symbol(self.x_name, real=True)
+        e = TorchPrinter._expanded(self, den).replace(
+            lambda t: isinstance(t, IPow), lambda t: t.args[0] ** t.args[1])
+        base, k = (e.args if e.is_Pow and e.args[1].is_Integer and e.args[1] > 0
+                   else (e, sp.Integer(1)))
+        try:
+            poly = sp.Poly(sp.expand(base), x)
+        except sp.PolynomialError:
+            return plain
+        if poly.degree() > 4 or len(poly.terms()) < 2 or not all(
+                c.is_number and c.is_real for c in poly.coeffs()):
+            return plain
+        value = self._dd_poly([(j, sp.Rational(c) if c.is_Float else c)
+                               for (j,), c in poly.terms()])
+        if k == 2:  # the square of the pair, rounded once (1.5 -> 0.5 ulp)
+            return f"_dd_sq_value({value[len('_dd_value('):-1]})"
+        return value if k == 1 else f"_ipow({value}, {int(k)}, PRECISE)"
+
+    def _dd_poly(self, terms: list[tuple[int, sp.Expr | float]]) -> str:
+        """sum c_j x^j (``terms``: (j <= 4, c), c exact or a double) summed as float32
+        pairs (c as float32 hi + lo, products carried with their rounding errors) and
+        rounded once."""
+        out = []
+        for j, c in terms:
+            chi = _float32(float(sp.N(c, 40)))
+            clo = _float32(float(sp.N(sp.Rational(c) - sp.Rational(chi), 40)))
+            names = [self.x_name] * j + ["1.0"] * (4 - j)
+            out.append(f"_dd_term({_float(chi)}, {_float(clo)}, {', '.join(names)})")
+        total = out[0]
+        for t in out[1:]:
+            total = f"_dd_add({total}, {t})"
+        return f"_dd_value({total})"
+
+    def _factored(self, f: Factored) -> str:
+        x = self.x_name
+        if f.large:
+            # x = +-inf as the largest finite float32: (x - x_i)/x -> 1, not inf/inf
+            x = (f"tl.where(_isinf({x}), tl.where({x} > 0, 3.4028234663852886e+38, "
+                 f"-3.4028234663852886e+38), {x})")
+        factors = []
+        for hi, lo in f.roots:
+            hi32 = _float32(hi)
+            lo32 = _float32((hi - hi32) + lo)  # hi - hi32 is exact in double
+            d = f"({x} - {_float(hi32)})"
+            if lo32 != 0.0:
+                d = f"({d} - {_float(lo32)})"
+            factors.append(f"_div({d}, {x}, PRECISE)" if f.large else d)
+        *rest, h = f.coefficients
+        poly = _float(h)
+        for c in reversed(rest):
+            step = f"_div({poly}, {x}, PRECISE)" if f.large else f"{x}*({poly})"
+            poly = step if c == 0.0 else f"{_float(c)} + {step}"
+        if not f.large and 1 < len(f.coefficients) <= 5:
+            # q summed as pairs: its Horner roundings were 1-2 of safe Pade d/dx's 4 ulp
+            poly = self._dd_poly([(j, c) for j, c in enumerate(f.coefficients) if c != 0.0])
+        return "*".join(factors + [f"({poly})"])
+
     def prepare(self, e: sp.Expr) -> sp.Expr:
         """The Triton forms of :mod:`.kernel_forms` (functions of a rounding product or
         sum carried with its rounding error, sech^2 for 1 - tanh^2)."""
@@ -666,6 +790,11 @@ def _is_constant(e: sp.Expr) -> bool:
     if not (e.is_real and e.is_finite):
         return False
     return not (e.atoms(sp.Function) - e.atoms(sp.exp, sp.log))
+
+
+def _float32(v: float) -> float:
+    """The float32 nearest ``v``."""
+    return struct.unpack("f", struct.pack("f", v))[0]
 
 
 def _float(v: float) -> str:

@@ -216,6 +216,19 @@ def _dd_add(p, q):
 
 
 @triton.jit
+def _dd_value(p):
+    """hi + lo of a pair, rounded once."""
+    return p[0] + p[1]
+
+
+@triton.jit
+def _dd_sq_value(p):
+    """(hi + lo)^2 rounded once: hi^2 + 2 hi lo carried as a pair (lo^2 is below it)."""
+    return _dd_value(_dd_add(_prod_dd(p[0], p[1], p[0], 1.0, 1.0, 1.0),
+                             _prod_dd(p[1], 0.0, p[0], 1.0, 1.0, 1.0)))
+
+
+@triton.jit
 def _sigmoid_dd(p, PRECISE: tl.constexpr):
     """sigma(hi + lo) = sigma(hi) + sigma(hi) sigma(-hi) lo to first order: the argument's
     rounding error (relative error |t| 2^-24 of sigma(t) for t << 0) does not reach it."""
