@@ -156,13 +156,27 @@ def _select_then_divide(small: sp.Expr, large: sp.Expr, printer: CodePrinter,
         return (f"_where({inner}, {printer.quotient(small, None, *span, True)[0]}, "
                 f"{printer.quotient(large, None, *span, False)[0]})")
     (a, b), (c, d) = printer.quotient(sn, sd, *span, True), printer.quotient(ln, ld, *span, False)
-    return f"_where({inner}, {a}, {c})/_where({inner}, {b}, {d})"
+    out = f"_where({inner}, {a}, {c})/_where({inner}, {b}, {d})"
+    x = sp.Symbol(printer.x_name, real=True)
+    power = next((f for f in sp.Mul.make_args(ld) if isinstance(f, IPow) and f.args[0] == x),
+                 None)
+    if power is None:
+        return out
+    # x^k in the |x| > 1 denominator overflows where the quotient is still a number (SE-GEM
+    # d/dx = 3/((1 - x^-3)^2 x^4) is 1.5e-308 at x = -1.2e77, was 0): there, and only there
+    # (beyond |x| = M^(1/k), M the dtype's largest value), num (1/x)^k / (den / x^k), so that
+    # every other input keeps the bits of the one division
+    k = printer.integer(power.args[1])
+    fallback = printer(ln * IPow(1 / x, power.args[1]) / (ld / power))
+    return (f"_where(ax > torch.finfo({printer.x_name}.dtype).max ** "
+            f"(1.0/({k})), {fallback}, {out})")
 
 
 def _quotient(e: sp.Expr, printer: CodePrinter, span: tuple[float, float],
               small: bool) -> str:
-    """``e`` = num/den with num through ``printer.quotient`` (its real roots in ``span``
-    factored out where its terms cancel), den printed as usual."""
+    """``e`` = num/den with num and den through ``printer.quotient`` (the numerator's real
+    roots in ``span`` factored out where its terms cancel, the denominator then summed
+    more accurately); printed as usual where the printer leaves both as they are."""
     num, den = sp.fraction(e)
     if den == 1:
         return printer.quotient(e, None, *span, small)[0]
