@@ -168,8 +168,7 @@ def _select_then_divide(small: sp.Expr, large: sp.Expr, printer: CodePrinter,
     # every other input keeps the bits of the one division
     k = printer.integer(power.args[1])
     fallback = printer(ln * IPow(1 / x, power.args[1]) / (ld / power))
-    return (f"_where(ax > torch.finfo({printer.x_name}.dtype).max ** "
-            f"(1.0/({k})), {fallback}, {out})")
+    return f"{printer.select}(ax > {printer.overflow_bound(k)}, {fallback}, {out})"
 
 
 def _quotient(e: sp.Expr, printer: CodePrinter, span: tuple[float, float],

@@ -71,6 +71,10 @@ class CxxPrinter(CodePrinter):
     def _sqrt(self, b: sp.Expr) -> str:
         return f"std::sqrt({self(b)})"
 
+    def overflow_bound(self, k: str) -> str:
+        # the kernels compute in double whatever the tensor's dtype
+        return f"std::pow(1.7976931348623157e308, 1.0/std::max(1.0, double({k})))"
+
     def _real_power(self, b: sp.Expr, k: sp.Expr) -> str:
         return f"std::pow({self(b)}, {self(k)})"
 

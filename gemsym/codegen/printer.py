@@ -248,6 +248,10 @@ class CodePrinter:
         value, var, k = e.args[:3]  # TailTimes: the further arguments are for the runtime
         return "(" + "*".join([_atom(self(value))] + [self(var)] * int(k)) + ")", _PREC_ATOM
 
+    def overflow_bound(self, k: str) -> str:
+        """The |x| beyond which x^k overflows in the compute dtype (``k`` printed)."""
+        raise UnsupportedConstruct(f"{self.target}: the overflow bound of x^{k}")
+
     def _print_IPow(self, e: IPow):
         base, k = e.args
         if base == R:
@@ -340,6 +344,9 @@ class TorchPrinter(CodePrinter):
 
     def _sqrt(self, b: sp.Expr) -> str:
         return f"torch.sqrt({self(b)})"
+
+    def overflow_bound(self, k: str) -> str:
+        return f"torch.finfo({self.x_name}.dtype).max ** (1.0/max(1, {k}))"
 
     # ---- compensated arithmetic on the ``exact`` path (decided in .compensated)
     def _expanded(self, e: sp.Expr) -> sp.Expr:
