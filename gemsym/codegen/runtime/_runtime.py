@@ -407,7 +407,7 @@ def _torch_forward(fam: Family, x, ints, params):
         return y
     cdt, exact = _plan(x.dtype, x.device)
     n = x.numel()
-    if 0 < n <= CHUNK and x.is_contiguous() and _scalar(params):
+    if 0 < n <= CHUNK and (not _fuse or n < FUSE_MIN) and x.is_contiguous() and _scalar(params):
         # one chunk: no output buffer, slices nor copies (host cost, dominant at this size)
         y = fam.forward(x.to(cdt), *ints, *[q.reshape(()).to(cdt) for q in params],
                         exact=exact)
@@ -438,8 +438,8 @@ def _torch_backward(fam: Family, grad, x, ints, params, params_grad: bool):
     cdt, exact = _plan(x.dtype, x.device)
     n = x.numel()
     wanted = [bool(params_grad)] * len(params)
-    if (0 < n <= CHUNK and _scalar(params) and grad.shape == x.shape and x.is_contiguous()
-            and grad.is_contiguous()):
+    if (0 < n <= CHUNK and (not _fuse or n < FUSE_MIN) and _scalar(params)
+            and grad.shape == x.shape and x.is_contiguous() and grad.is_contiguous()):
         # one chunk, as ``_torch_forward``; "+ 0.0" as the chunk loop's zero start (-0 -> +0)
         p = [q.reshape(()).to(cdt) for q in params]
         g, parts = _backward_terms(fam, grad.to(cdt), x.to(cdt), ints, p, exact, wanted)
