@@ -19,7 +19,7 @@ import catalogue_reference as cref  # noqa: E402
 
 from gemsym.families import get_family  # noqa: E402
 
-MEMBERS = ("gem", "se-gem", "tanhexp", "gelu-beta", "isrlu", "softplus", "swish", "sqish",
+MEMBERS = ("gem", "se-gem", "e-gem", "tanhexp", "gelu-beta", "isrlu", "softplus", "swish", "sqish",
            "silu", "softsign", "squareplus")
 
 
@@ -194,6 +194,21 @@ SUBNORMAL_BEFORE = [
     ("se-gem", {"N": 1, "eps": 1.0}, "float64", "d_x", [-1.19792204e77, -3e77, -1e80]),
     ("se-gem", {"N": 1, "eps": 1.0}, "bfloat16", "d_x", [-4.42918502e9, -1e10]),
 ]
+
+
+@pytest.mark.parametrize("dtype, xs", [("bfloat16", [3.52148866e-16, 1e-15, 2e-16]),
+                                       ("float64", [3e-104, 1e-106])])
+def test_a_power_over_a_sum_divided_first(bridge, dtype, xs):
+    """E-GEM(eps=2^-40)'s x^3/(x^2 + eps) where x^3 underflows (in float32 for bfloat16,
+    in float64 at 3e-104) but the value x^3/eps is a normal number: was 0."""
+    import numerics_reference as nref
+
+    p = _params("e-gem", N=1, eps=2.0 ** -40)
+    xs = torch.tensor(xs, dtype=torch.float64).to(getattr(torch, dtype)).double().numpy()
+    ref = cref.reference_arrays(("e-gem", p, dtype, xs))["f"]
+    assert np.all(np.abs(ref[0]) >= 2.0 ** nref.FORMATS[dtype][1])
+    errs = _ulps(bridge, "e-gem", p, dtype, xs, "f")
+    assert np.all(errs <= (4.0 if dtype == "float64" else 1.0)), dict(zip(xs, errs))
 
 
 @pytest.mark.parametrize("name, params, dtype, q, xs", SUBNORMAL_BEFORE,

@@ -24,7 +24,7 @@ from ..parameters import Parameter
 from .rules import removable_points, to_primitives
 from .stable import (R, InfTimes, IPow, Sigmoid, SigmoidLinear, StableForm, XTimes,
                      rewrite_sigmoids, stable_form)
-from .tails import reciprocal_tails, tail_safe
+from .tails import common_power_first, reciprocal_tails, tail_safe
 
 __all__ = ["FamilyCode", "derive"]
 
@@ -92,7 +92,10 @@ def _form(expr: sp.Expr, x: sp.Symbol, ints, defaults, bounds) -> StableForm:
     if form.kind in ("plain", "power"):
         # after stable_form, which needs the plain powers to cancel and factor
         large = None if form.large is None else reciprocal_tails(form.large, x)
-        form = replace(form, small=reciprocal_tails(form.small, x), large=large)
+        small = reciprocal_tails(form.small, x)
+        if form.kind == "power":  # |x| <= 1: x^k may underflow where the value does not
+            small = common_power_first(small, x)
+        form = replace(form, small=small, large=large)
     points = tuple((p, v) for p, v in removable_points(expr, x, *bounds)
                    if not _finite_at(form, x, p))
     return replace(form, points=points) if points else form
