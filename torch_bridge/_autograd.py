@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from ._runtime import Family, _as_tuple, _backward_terms, _plan, _sum_to
+from ._runtime import Family, _as_tuple, _backward_terms, _plan, _sum_to, direct, kernels
 
 __all__ = ["batched_param", "double_backward", "functions", "moved"]
 
@@ -104,6 +104,7 @@ def functions(lib_name: str, fam: Family):
     fwd_op = getattr(ns, f"{fam.name}_fwd").default
     bwd_op = getattr(ns, f"{fam.name}_bwd").default
     ni, k = len(fam.int_params), len(fam.params)
+    fwd_kernel, bwd_kernel = kernels(lib_name, fam.name)
 
     def setup(ctx, inputs, output):
         x, *rest = inputs
@@ -116,6 +117,9 @@ def functions(lib_name: str, fam: Family):
 
         @staticmethod
         def forward(grad, x, *args):
+            # Function.apply runs forward with grad disabled: the kernel needs no graph
+            if direct(grad, x, *args):
+                return _as_tuple(bwd_kernel(grad, x, *args))
             return _as_tuple(bwd_op(grad, x, *args))
 
         @staticmethod
@@ -155,7 +159,7 @@ def functions(lib_name: str, fam: Family):
 
         @staticmethod
         def forward(x, *args):
-            return fwd_op(x, *args)
+            return fwd_kernel(x, *args) if direct(x, *args) else fwd_op(x, *args)
 
         setup_context = staticmethod(setup)
 
@@ -163,7 +167,13 @@ def functions(lib_name: str, fam: Family):
         def backward(ctx, grad):
             x, *params = ctx.saved_tensors
             need = ctx.needs_input_grad[1 + ni:]
-            out = Backward.apply(grad, x, *ctx.ints, *params, any(need))
+            args = (grad, x, *ctx.ints, *params, any(need))
+            if not torch.is_grad_enabled() and direct(*args):
+                # no create_graph, so no double backward: the kernel alone, without a
+                # second autograd.Function (its apply binds the signature, ~10 us)
+                out = _as_tuple(bwd_kernel(*args))
+            else:
+                out = Backward.apply(*args)
             return (out[0], *([None] * ni), *[g if nd else None for g, nd in zip(out[1:], need)])
 
         @staticmethod

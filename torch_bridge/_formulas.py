@@ -7,16 +7,25 @@ output dtype (integer powers and sigmoid arguments then take compensated steps;
 see ``_runtime._plan``).
 """
 
+import math  # noqa: F401
+
 import torch
 
-from ._runtime import _inf_times, _ipow, _isinf, _isnan, _like, _sigmoid_lin, _sq, _where  # noqa: F401
+from ._runtime import _inf_times, _ipow, _isinf, _isnan, _like, _sigmoid_lin, _sigmoid_pair, _sq, _tail_times, _where  # noqa: F401
+from ._compensated import (_ddc, _dd_abs, _dd_add, _dd_mul, _dd_neg, _dd_pow,  # noqa: F401
+                           _dd_recip, _dd_scale, _dd_sq, _dd_value, _erfc_dd, _exp_dd,
+                           _sigmoid_dd)
 
 
 def gem_f(x, N, exact=True):
     """gem: f."""
     ax = torch.abs(x)
-    _t0 = _ipow(x, (2*N), exact)
-    y = _where(x < 0, 0, _where(ax <= 1.0, _ipow(x, (1 + 2*N), exact), x)/_where(ax <= 1.0, _t0 + 1, 1 + 1/_t0))
+    _t0 = _ipow(x, (1 + 2*N), exact)
+    _t1 = _ipow(x, (2*N), exact)
+    _t2 = _t1 + 1.0
+    _m0 = ax <= 1.0
+    _m1 = x < 0.0
+    y = _where(_m1, 0.0, _where(_m0, torch.where((torch.abs(_t0) >= 7.888609052210118e-31), _t0/_t2, x*(_t1/_t2)), x)/_where(_m0, 1.0, 1.0 + torch.reciprocal(_t1)))
     return y
 
 
@@ -24,11 +33,16 @@ def gem_dx(x, N, exact=True):
     """gem: df/dx."""
     ax = torch.abs(x)
     _t0 = _ipow(x, (2*N), exact)
-    _t1 = _t0 + 1
-    _t2 = 2*N
-    _t3 = 1/_t0
-    _t4 = _t3 + 1
-    d_x = _where(x < 0, 0, _where(ax <= 1.0, _t0*(_t1 + _t2), _t2*_t3 + _t4)/_where(ax <= 1.0, _t1*_t1, _t4*_t4))
+    _t1 = _t0 + 1.0
+    _t2 = 2.0*N
+    _t3 = _t1 + _t2
+    _t4 = _t0
+    _t5 = torch.reciprocal(_t0)
+    _t6 = _t5 + 1.0
+    _m0 = ax <= 1.0
+    _m1 = x == 0.0
+    _m2 = x < 0.0
+    d_x = _where(_m2, 0.0, _where(_m1, 0.0, _where(_m0, torch.where((torch.abs(_t4) >= 7.888609052210118e-31), _t0*_t3/(_t1*_t1), _t3*(_t4/_t1)/_t1), _t2*_t5 + _t6)/_where(_m0, 1.0, _t6*_t6)))
     return d_x
 
 
@@ -36,11 +50,16 @@ def gem_first(x, N, exact=True):
     """gem: (df/dx, df/dtheta...)."""
     ax = torch.abs(x)
     _t0 = _ipow(x, (2*N), exact)
-    _t1 = _t0 + 1
-    _t2 = 2*N
-    _t3 = 1/_t0
-    _t4 = _t3 + 1
-    d_x = _where(x < 0, 0, _where(ax <= 1.0, _t0*(_t1 + _t2), _t2*_t3 + _t4)/_where(ax <= 1.0, _t1*_t1, _t4*_t4))
+    _t1 = _t0 + 1.0
+    _t2 = 2.0*N
+    _t3 = _t1 + _t2
+    _t4 = _t0
+    _t5 = torch.reciprocal(_t0)
+    _t6 = _t5 + 1.0
+    _m0 = ax <= 1.0
+    _m1 = x == 0.0
+    _m2 = x < 0.0
+    d_x = _where(_m2, 0.0, _where(_m1, 0.0, _where(_m0, torch.where((torch.abs(_t4) >= 7.888609052210118e-31), _t0*_t3/(_t1*_t1), _t3*(_t4/_t1)/_t1), _t2*_t5 + _t6)/_where(_m0, 1.0, _t6*_t6)))
     return (d_x,)
 
 
@@ -48,19 +67,25 @@ def gem_second(x, N, exact=True):
     """gem: second partial derivatives."""
     ax = torch.abs(x)
     _t0 = _ipow(x, (2*N), exact)
-    _t1 = _t0 + 1
-    _t2 = 2*N
-    _t3 = 1/_t0
-    _t4 = _t3 + 1
-    d_x_x = _where(x < 0, 0, _where(ax <= 1.0, -_t2*(2*_t0*N - _t1 - _t2)*_ipow(x, (-1 + 2*N), exact), -_t2*(-_t2*_t3 + _t2 - _t4))/_where(ax <= 1.0, _t1*_t1*_t1, (_t4*_t4*_t4)*_ipow(x, (1 + 2*N), exact)))
+    _t1 = _t0 + 1.0
+    _t2 = 2.0*N
+    _t3 = torch.reciprocal(_t0)
+    _t4 = _t3 + 1.0
+    _m0 = ax <= 1.0
+    _m1 = x < 0.0
+    d_x_x = _where(_m1, 0.0, _where(ax > torch.finfo(x.dtype).max ** (1.0/max(1, (1 + 2*N))), -_t2*(-_t2*_t3 + _t2 - _t4)*_ipow(torch.reciprocal(x), (1 + 2*N), exact)/(_t4*_t4*_t4), _where(_m0, -_t2*(2.0*_t0*N - _t1 - _t2)*_ipow(x, (-1 + 2*N), exact), -_t2*(-_t2*_t3 + _t2 - _t4))/_where(_m0, _t1*_t1*_t1, (_t4*_t4*_t4)*_ipow(x, (1 + 2*N), exact))))
     return (d_x_x,)
 
 
 def e_gem_f(x, N, eps, exact=True):
     """e-gem: f."""
     ax = torch.abs(x)
-    _t0 = _ipow(x, (2*N), exact)
-    y = _where(x < 0, 0, _where(ax <= 1.0, _ipow(x, (1 + 2*N), exact), x)/_where(ax <= 1.0, _t0 + eps, 1 + eps/_t0))
+    _t0 = _ipow(x, (1 + 2*N), exact)
+    _t1 = _ipow(x, (2*N), exact)
+    _t2 = _t1 + eps
+    _m0 = ax <= 1.0
+    _m1 = x < 0.0
+    y = _where(_m1, 0.0, _where(_m0, torch.where((torch.abs(_t0) >= 7.888609052210118e-31), _t0/_t2, x*(_t1/_t2)), x)/_where(_m0, 1.0, 1.0 + eps/_t1))
     return y
 
 
@@ -69,10 +94,15 @@ def e_gem_dx(x, N, eps, exact=True):
     ax = torch.abs(x)
     _t0 = _ipow(x, (2*N), exact)
     _t1 = _t0 + eps
-    _t2 = 2*N
-    _t3 = eps/_t0
-    _t4 = _t3 + 1
-    d_x = _where(x < 0, 0, _where(ax <= 1.0, _t0*(_t1 + _t2*eps), _t2*_t3 + _t4)/_where(ax <= 1.0, _t1*_t1, _t4*_t4))
+    _t2 = 2.0*N
+    _t3 = _t1 + _t2*eps
+    _t4 = _t0
+    _t5 = eps/_t0
+    _t6 = _t5 + 1.0
+    _m0 = ax <= 1.0
+    _m1 = x == 0.0
+    _m2 = x < 0.0
+    d_x = _where(_m2, 0.0, _where(_m1, 0.0, _where(_m0, torch.where((torch.abs(_t4) >= 7.888609052210118e-31), _t0*_t3/(_t1*_t1), _t3*(_t4/_t1)/_t1), _t2*_t5 + _t6)/_where(_m0, 1.0, _t6*_t6)))
     return d_x
 
 
@@ -81,34 +111,47 @@ def e_gem_first(x, N, eps, exact=True):
     ax = torch.abs(x)
     _t0 = _ipow(x, (2*N), exact)
     _t1 = _t0 + eps
-    _t2 = 1/(_t1*_t1)
-    _t3 = 2*N
-    _t4 = eps/_t0
-    _t5 = _t4 + 1
-    _t6 = 1/(_t5*_t5)
-    d_x = _where(x < 0, 0, _where(ax <= 1.0, _t0*_t2*(_t1 + _t3*eps), _t6*(_t3*_t4 + _t5)))
-    d_eps = _where(x < 0, 0, _where(ax <= 1.0, -_t2*_ipow(x, (1 + 2*N), exact), -_t6)/_where(ax <= 1.0, 1, _ipow(x, (-1 + 2*N), exact)))
+    _t2 = torch.reciprocal((_t1*_t1))
+    _t3 = 2.0*N
+    _t4 = _t1 + _t3*eps
+    _t5 = _t0
+    _t6 = (_t5/_t1)/_t1
+    _t7 = eps/_t0
+    _t8 = _t7 + 1.0
+    _t9 = torch.reciprocal((_t8*_t8))
+    _t10 = _ipow(x, (1 + 2*N), exact)
+    _m0 = ax <= 1.0
+    _m1 = x == 0.0
+    _m2 = x < 0.0
+    d_x = _where(_m2, 0.0, _where(_m1, 0.0, _where(_m0, torch.where((torch.abs(_t5) >= 7.888609052210118e-31), _t0*_t2*_t4, _t4*_t6), _t9*(_t3*_t7 + _t8))))
+    d_eps = _where(_m2, 0.0, _where(ax > torch.finfo(x.dtype).max ** (1.0/max(1, (-1 + 2*N))), -_t9*_ipow(torch.reciprocal(x), (-1 + 2*N), exact), _where(_m0, torch.where((torch.abs(_t10) >= 7.888609052210118e-31), -_t10*_t2, -_t6*x), -_t9)/_where(_m0, 1.0, _ipow(x, (-1 + 2*N), exact))))
     return (d_x, d_eps,)
 
 
 def e_gem_second(x, N, eps, exact=True):
     """e-gem: second partial derivatives."""
     ax = torch.abs(x)
-    _t0 = 2*N
+    _t0 = 2.0*N
     _t1 = _t0*eps
     _t2 = _ipow(x, (2*N), exact)
     _t3 = _t2 + eps
-    _t4 = 1/(_t3*_t3*_t3)
-    _t5 = _t4*(2*_t2*N - _t1 - _t3)
-    _t6 = _ipow(x, (1 + 2*N), exact)
-    _t7 = 1/_t2
-    _t8 = _t7*eps
-    _t9 = _t8 + 1
-    _t10 = 1/(_t9*_t9*_t9)
-    _t11 = _t10*(2*N - _t0*_t8 - _t9)
-    d_x_x = _where(x < 0, 0, _where(ax <= 1.0, -_t1*_t5*_ipow(x, (-1 + 2*N), exact), -_t1*_t11)/_where(ax <= 1.0, 1, _t6))
-    d_x_eps = _where(x < 0, 0, _where(ax <= 1.0, _t2*_t5, _t11*_t7))
-    d_eps_eps = _where(x < 0, 0, _where(ax <= 1.0, 2*_t4*_t6, 2*_t10)/_where(ax <= 1.0, 1, _ipow(x, (-1 + 4*N), exact)))
+    _t4 = torch.reciprocal((_t3*_t3*_t3))
+    _t5 = 2.0*_t2*N - _t1 - _t3
+    _t6 = _t4*_t5
+    _t7 = _ipow(x, (1 + 2*N), exact)
+    _t8 = torch.reciprocal(_t2)
+    _t9 = _t8*eps
+    _t10 = _t9 + 1.0
+    _t11 = torch.reciprocal((_t10*_t10*_t10))
+    _t12 = _t11*(2.0*N - _t0*_t9 - _t10)
+    _t13 = _t2
+    _t14 = (_t13/_t3)/(_t3*_t3)
+    _m0 = ax <= 1.0
+    _m1 = x < 0.0
+    _m2 = x == 0.0
+    d_x_x = _where(_m1, 0.0, _where(_m0, -_t1*_t6*_ipow(x, (-1 + 2*N), exact), -_t1*_t12)/_where(_m0, 1.0, _t7))
+    d_x_eps = _where(_m1, 0.0, _where(_m2, 0.0, _where(_m0, torch.where((torch.abs(_t13) >= 7.888609052210118e-31), _t2*_t6, _t14*_t5), _t12*_t8)))
+    d_eps_eps = _where(_m1, 0.0, _where(ax > torch.finfo(x.dtype).max ** (1.0/max(1, (-1 + 4*N))), 2.0*_t11*_ipow(torch.reciprocal(x), (-1 + 4*N), exact), _where(_m0, torch.where((torch.abs(_t7) >= 7.888609052210118e-31), 2.0*_t4*_t7, 2.0*_t14*x), 2.0*_t11)/_where(_m0, 1.0, _ipow(x, (-1 + 4*N), exact))))
     return (d_x_x, d_x_eps, d_eps_eps,)
 
 
@@ -116,8 +159,14 @@ def se_gem_f(x, N, eps, exact=True):
     """se-gem: f."""
     ax = torch.abs(x)
     _t0 = _ipow(x, (1 + 2*N), exact)
-    _t1 = _ipow(x, (2*N), exact)
-    y = _where(x < 0, _where(ax <= 1.0, -_t0, (-1))/_where(ax <= 1.0, _t0 - 1, 1 - 1/_t0), _where(ax <= 1.0, _t0, x)/_where(ax <= 1.0, _t1 + eps, 1 + eps/_t1))
+    _t1 = _t0 - 1.0
+    _t2 = _t0
+    _t3 = (torch.abs(_t2) >= 7.888609052210118e-31)
+    _t4 = _ipow(x, (2*N), exact)
+    _t5 = _t4 + eps
+    _m0 = ax <= 1.0
+    _m1 = x < 0.0
+    y = _where(_m1, _where(_m0, torch.where(_t3, -_t0/_t1, -(_t2/_t1)), (-1.0))/_where(_m0, 1.0, 1.0 - torch.reciprocal(_t0)), _where(_m0, torch.where(_t3, _t0/_t5, x*(_t4/_t5)), x)/_where(_m0, 1.0, 1.0 + eps/_t4))
     return y
 
 
@@ -125,13 +174,18 @@ def se_gem_dx(x, N, eps, exact=True):
     """se-gem: df/dx."""
     ax = torch.abs(x)
     _t0 = _ipow(x, (2*N), exact)
-    _t1 = 2*N
-    _t2 = _t1 + 1
+    _t1 = 2.0*N
+    _t2 = _t1 + 1.0
     _t3 = _ipow(x, (1 + 2*N), exact)
     _t4 = _t0 + eps
-    _t5 = eps/_t0
-    _t6 = _t5 + 1
-    d_x = _where(x < 0, _where(ax <= 1.0, _t0*_t2, _t2)/_where(ax <= 1.0, _sq(_t3 - 1), _sq(1 - 1/_t3)*_ipow(x, (2 + 2*N), exact)), _where(ax <= 1.0, _t0*(_t1*eps + _t4), _t1*_t5 + _t6)/_where(ax <= 1.0, _t4*_t4, _t6*_t6))
+    _t5 = _t1*eps + _t4
+    _t6 = _t0
+    _t7 = eps/_t0
+    _t8 = _t7 + 1.0
+    _m0 = ax <= 1.0
+    _m1 = x == 0.0
+    _m2 = x < 0.0
+    d_x = _where(_m2, _where(ax > torch.finfo(x.dtype).max ** (1.0/max(1, (2 + 2*N))), _t2*_ipow(torch.reciprocal(x), (2 + 2*N), exact)/_sq(1.0 - torch.reciprocal(_t3)), _where(_m0, _t0*_t2, _t2)/_where(_m0, _sq(_t3 - 1.0), _sq(1.0 - torch.reciprocal(_t3))*_ipow(x, (2 + 2*N), exact))), _where(_m1, 0.0, _where(_m0, torch.where((torch.abs(_t6) >= 7.888609052210118e-31), _t0*_t5/(_t4*_t4), _t5*(_t6/_t4)/_t4), _t1*_t7 + _t8)/_where(_m0, 1.0, _t8*_t8)))
     return d_x
 
 
@@ -139,16 +193,22 @@ def se_gem_first(x, N, eps, exact=True):
     """se-gem: (df/dx, df/dtheta...)."""
     ax = torch.abs(x)
     _t0 = _ipow(x, (2*N), exact)
-    _t1 = 2*N
-    _t2 = _t1 + 1
+    _t1 = 2.0*N
+    _t2 = _t1 + 1.0
     _t3 = _ipow(x, (1 + 2*N), exact)
     _t4 = _t0 + eps
-    _t5 = 1/(_t4*_t4)
-    _t6 = eps/_t0
-    _t7 = _t6 + 1
-    _t8 = 1/(_t7*_t7)
-    d_x = _where(x < 0, _where(ax <= 1.0, _t0*_t2, _t2)/_where(ax <= 1.0, _sq(_t3 - 1), _sq(1 - 1/_t3)*_ipow(x, (2 + 2*N), exact)), _where(ax <= 1.0, _t0*_t5*(_t1*eps + _t4), _t8*(_t1*_t6 + _t7)))
-    d_eps = _where(x < 0, 0, _where(ax <= 1.0, -_t3*_t5, -_t8)/_where(ax <= 1.0, 1, _ipow(x, (-1 + 2*N), exact)))
+    _t5 = torch.reciprocal((_t4*_t4))
+    _t6 = _t1*eps + _t4
+    _t7 = _t0
+    _t8 = (_t7/_t4)/_t4
+    _t9 = eps/_t0
+    _t10 = _t9 + 1.0
+    _t11 = torch.reciprocal((_t10*_t10))
+    _m0 = ax <= 1.0
+    _m1 = x == 0.0
+    _m2 = x < 0.0
+    d_x = _where(_m2, _where(ax > torch.finfo(x.dtype).max ** (1.0/max(1, (2 + 2*N))), _t2*_ipow(torch.reciprocal(x), (2 + 2*N), exact)/_sq(1.0 - torch.reciprocal(_t3)), _where(_m0, _t0*_t2, _t2)/_where(_m0, _sq(_t3 - 1.0), _sq(1.0 - torch.reciprocal(_t3))*_ipow(x, (2 + 2*N), exact))), _where(_m1, 0.0, _where(_m0, torch.where((torch.abs(_t7) >= 7.888609052210118e-31), _t0*_t5*_t6, _t6*_t8), _t11*(_t1*_t9 + _t10))))
+    d_eps = _where(_m2, 0.0, _where(ax > torch.finfo(x.dtype).max ** (1.0/max(1, (-1 + 2*N))), -_t11*_ipow(torch.reciprocal(x), (-1 + 2*N), exact), _where(_m0, torch.where((torch.abs(_t3) >= 7.888609052210118e-31), -_t3*_t5, -_t8*x), -_t11)/_where(_m0, 1.0, _ipow(x, (-1 + 2*N), exact))))
     return (d_x, d_eps,)
 
 
@@ -156,119 +216,133 @@ def se_gem_second(x, N, eps, exact=True):
     """se-gem: second partial derivatives."""
     ax = torch.abs(x)
     _t0 = _ipow(x, (-1 + 2*N), exact)
-    _t1 = -4*N - 2
+    _t1 = -4.0*N - 2.0
     _t2 = _ipow(x, (1 + 2*N), exact)
-    _t3 = 1/_t2
+    _t3 = torch.reciprocal(_t2)
     _t4 = _t3*N
-    _t5 = 2*N
+    _t5 = 2.0*N
     _t6 = _t5*eps
     _t7 = _ipow(x, (2*N), exact)
     _t8 = _t7 + eps
-    _t9 = 1/(_t8*_t8*_t8)
-    _t10 = _t9*(2*_t7*N - _t6 - _t8)
-    _t11 = 1/_t7
-    _t12 = _t11*eps
-    _t13 = _t12 + 1
-    _t14 = 1/(_t13*_t13*_t13)
-    _t15 = _t14*(2*N - _t12*_t5 - _t13)
-    d_x_x = _where(x < 0, _where(ax <= 1.0, _t0*_t1*(_t2*N + N + _t2), _t1*(N + _t4 + 1))/_where(ax <= 1.0, _ipow(_t2 - 1, 3, exact), _ipow(1 - _t3, 3, exact)*_ipow(x, (3 + 2*N), exact)), _where(ax <= 1.0, -_t0*_t10*_t6, -2*_t15*_t4*eps))
-    d_x_eps = _where(x < 0, 0, _where(ax <= 1.0, _t10*_t7, _t11*_t15))
-    d_eps_eps = _where(x < 0, 0, _where(ax <= 1.0, 2*_t2*_t9, 2*_t14)/_where(ax <= 1.0, 1, _ipow(x, (-1 + 4*N), exact)))
+    _t9 = torch.reciprocal((_t8*_t8*_t8))
+    _t10 = 2.0*_t7*N - _t6 - _t8
+    _t11 = _t10*_t9
+    _t12 = torch.reciprocal(_t7)
+    _t13 = _t12*eps
+    _t14 = _t13 + 1.0
+    _t15 = torch.reciprocal((_t14*_t14*_t14))
+    _t16 = _t15*(2.0*N - _t13*_t5 - _t14)
+    _t17 = _t7
+    _t18 = (_t17/_t8)/(_t8*_t8)
+    _m0 = ax <= 1.0
+    _m1 = x < 0.0
+    _m2 = x == 0.0
+    d_x_x = _where(_m1, _where(ax > torch.finfo(x.dtype).max ** (1.0/max(1, (3 + 2*N))), _t1*(N + _t4 + 1.0)*_ipow(torch.reciprocal(x), (3 + 2*N), exact)/_ipow(1.0 - _t3, 3, exact), _where(_m0, _t0*_t1*(_t2*N + N + _t2), _t1*(N + _t4 + 1.0))/_where(_m0, _ipow(_t2 - 1.0, 3, exact), _ipow(1.0 - _t3, 3, exact)*_ipow(x, (3 + 2*N), exact))), _where(_m0, -_t0*_t11*_t6, -2.0*_t16*_t4*eps))
+    d_x_eps = _where(_m1, 0.0, _where(_m2, 0.0, _where(_m0, torch.where((torch.abs(_t17) >= 7.888609052210118e-31), _t11*_t7, _t10*_t18), _t12*_t16)))
+    d_eps_eps = _where(_m1, 0.0, _where(ax > torch.finfo(x.dtype).max ** (1.0/max(1, (-1 + 4*N))), 2.0*_t15*_ipow(torch.reciprocal(x), (-1 + 4*N), exact), _where(_m0, torch.where((torch.abs(_t2) >= 7.888609052210118e-31), 2.0*_t2*_t9, 2.0*_t18*x), 2.0*_t15)/_where(_m0, 1.0, _ipow(x, (-1 + 4*N), exact))))
     return (d_x_x, d_x_eps, d_eps_eps,)
 
 
 def sqish_f(x, a, beta, gamma, exact=True):
     """sqish: f."""
-    _t0 = 2*gamma*(a - 1)
+    _t0 = 2.0*gamma*(a - 1.0)
     _t1 = torch.log(beta)
-    _t2 = _sigmoid_lin(_t0, x, _t1, exact, True)
-    _t3 = -a
-    _t4 = _t0*x + _t1 + torch.log(_t3)
-    y = _where(_isinf(x), _where(x > 0, float('inf'), torch.where((a != 0), _inf_times(_t3), 0)), torch.where(((a < 0)) & ((torch.abs(_t4) < 1)), ((-_t2*torch.expm1(_t4))*x), a*((_sigmoid_lin(_t0, x, _t1, exact))*x) + (_t2*x)))
+    _t2 = -a
+    _t3 = _t0*x + _t1 + torch.log(_t2)
+    _t4 = -_t0
+    _t5 = -_t1
+    _s0, _s0n = _sigmoid_pair(_t0, x, _t1, exact)
+    _m0 = x > 0
+    _m1 = _isinf(x)
+    y = _where(_m1, _where(_m0, float('inf'), torch.where((a != 0.0), _inf_times(_t2), 0.0)), torch.where(((a < 0.0)) & ((torch.abs(_t3) < 1.0)), ((-_s0n*torch.expm1(_t3))*x), _tail_times(_s0n, x, 1, _t4, _t5, 1, 0, 1.0, exact) + _tail_times(_s0*a, x, 1, _t4, _t5, 0, 1, a, exact)))
     return y
 
 
 def sqish_dx(x, a, beta, gamma, exact=True):
     """sqish: df/dx."""
-    _t0 = a - 1
-    _t1 = 2*_t0*gamma
-    _t2 = torch.log(beta)
-    _t3 = _sigmoid_lin(_t1, x, _t2, exact)
-    _t4 = _sigmoid_lin(_t1, x, _t2, exact, True)
-    _t5 = _t3*_t4
-    d_x = _where(_isinf(x), _where(x > 0, 1, a), gamma*(_t0*_t0)*((2*_t5)*x) + a*(_t3*_t3) + _t4*_t4 + _t5*(a + 1))
+    _t0 = a - 1.0
+    _t1 = 2.0*gamma
+    _t2 = _t0*_t1
+    _t3 = torch.log(beta)
+    _s0, _s0n = _sigmoid_pair(_t2, x, _t3, exact)
+    _t4 = _s0*_s0n
+    _t5 = _t1*(_t0*_t0)
+    _m0 = x > 0
+    _m1 = _isinf(x)
+    d_x = _where(_m1, _where(_m0, 1.0, a), a*(_s0*_s0) + _s0n*_s0n + _t4*(a + 1.0) + _tail_times(_t4*_t5, x, 1, -_t2, -_t3, 1, 1, _t5, exact))
     return d_x
 
 
 def sqish_first(x, a, beta, gamma, exact=True):
     """sqish: (df/dx, df/dtheta...)."""
-    _t0 = a - 1
-    _t1 = _t0*gamma
-    _t2 = 2*_t1
-    _t3 = torch.log(beta)
-    _t4 = _sigmoid_lin(_t2, x, _t3, exact)
-    _t5 = _t4*_t4
-    _t6 = _sigmoid_lin(_t2, x, _t3, exact, True)
-    _t7 = _t4*_t6
-    _t8 = _t0*_t0
-    _t9 = 2*_t7
-    _t10 = (_t9*x)
-    _t11 = _t10/2
-    _t12 = (_t9*x*x)
-    d_x = _where(_isinf(x), _where(x > 0, 1, a), _t10*_t8*gamma + _t5*a + _t6*_t6 + _t7*(a + 1))
-    d_a = _where(_isinf(x), _where(x > 0, 0, float('-inf')), _t1*_t12 + _t11 + (_t5*x))
-    d_beta = _where(_isinf(x), 0, _t0*_t11/beta)
-    d_gamma = _where(_isinf(x), 0, _t12*_t8)
+    _t0 = a - 1.0
+    _t1 = 2.0*_t0*gamma
+    _t2 = torch.log(beta)
+    _s0, _s0n = _sigmoid_pair(_t1, x, _t2, exact)
+    _t3 = _s0*_s0
+    _t4 = _s0*_s0n
+    _t5 = 2.0*(_t0*_t0)
+    _t6 = _t5*gamma
+    _t7 = -_t1
+    _t8 = -_t2
+    _t9 = _t0/beta
+    _m0 = x > 0
+    _m1 = _isinf(x)
+    d_x = _where(_m1, _where(_m0, 1.0, a), _s0n*_s0n + _t3*a + _t4*(a + 1.0) + _tail_times(_t4*_t6, x, 1, _t7, _t8, 1, 1, _t6, exact))
+    d_a = _where(_m1, _where(_m0, 0.0, float('-inf')), _tail_times(_t3, x, 1, _t7, _t8, 0, 2, 1.0, exact) + _tail_times(_t4, x, 1, _t7, _t8, 1, 1, 1.0, exact) + _tail_times(_t1*_t4, x, 2, _t7, _t8, 1, 1, _t1, exact))
+    d_beta = _where(_m1, 0.0, _tail_times(_t4*_t9, x, 1, _t7, _t8, 1, 1, _t9, exact))
+    d_gamma = _where(_m1, 0.0, _tail_times(_t4*_t5, x, 2, _t7, _t8, 1, 1, _t5, exact))
     return (d_x, d_a, d_beta, d_gamma,)
 
 
 def sqish_second(x, a, beta, gamma, exact=True):
     """sqish: second partial derivatives."""
-    _t0 = a - 1
+    _t0 = a - 1.0
     _t1 = _t0*gamma
-    _t2 = 2*_t1
+    _t2 = 2.0*_t1
     _t3 = torch.log(beta)
-    _t4 = _sigmoid_lin(_t2, x, _t3, exact)
-    _t5 = _sigmoid_lin(_t2, x, _t3, exact, True)
-    _t6 = _t5*(_t4*_t4)
-    _t7 = _t0*_t0
-    _t8 = 4*_t7*gamma
-    _t9 = _t4*(_t5*_t5)
-    _t10 = 3*_t6
-    _t11 = (_t10*x)
-    _t12 = gamma*gamma
-    _t13 = _t0*_t0*_t0
-    _t14 = 1.3333333333333333*_t13
-    _t15 = _t12*_t14
-    _t16 = 3*_t9
-    _t17 = (_t16*x)
-    _t18 = (_t10*x*x)
-    _t19 = 1.3333333333333333*_t7
-    _t20 = _t12*_t19
-    _t21 = (_t16*x*x)
-    _t22 = 1/beta
-    _t23 = _t0*_t22
-    _t24 = 0.6666666666666666*_t11
-    _t25 = _t22*_t7
-    _t26 = 0.6666666666666666*_t25
-    _t27 = 1.3333333333333333*gamma
-    _t28 = _t18*_t27
-    _t29 = _t21*_t27
-    _t30 = (_t10*x*x*x)
-    _t31 = 1.3333333333333333*_t0
-    _t32 = _t12*_t31
-    _t33 = (_t16*x*x*x)
-    _t34 = _t22/3
-    _t35 = 0.6666666666666666*_t1*_t22
-    _t36 = _t19*gamma
-    d_x_x = _where(_isinf(x), 0, -_t11*_t15 + _t15*_t17 + _t6*_t8 + _t8*_t9)
-    d_x_a = _where(_isinf(x), _where(x > 0, 0, 1), _t11*_t2 + _t17*_t2 - _t18*_t20 + _t20*_t21 + _t4*_t4*_t4 + 2*_t6 + _t9)
-    d_x_beta = _where(_isinf(x), 0, _t17*_t26*gamma + _t23*_t6 + _t23*_t9 - _t24*_t25*gamma)
-    d_x_gamma = _where(_isinf(x), 0, _t11*_t19 - _t13*_t28 + _t13*_t29 + _t17*_t19)
-    d_a_a = _where(_isinf(x), 0, _t28 + _t29 - _t30*_t32 + _t32*_t33)
-    d_a_beta = _where(_isinf(x), 0, _t11*_t34 + _t17*_t34 - _t18*_t35 + _t21*_t35)
-    d_a_gamma = _where(_isinf(x), 0, _t18*_t31 + _t21*_t31 - _t30*_t36 + _t33*_t36)
-    d_beta_beta = _where(_isinf(x), 0, -_t0*_t24/(beta*beta))
-    d_beta_gamma = _where(_isinf(x), 0, -_t18*_t26 + 0.6666666666666666*_t21*_t22*_t7)
-    d_gamma_gamma = _where(_isinf(x), 0, 1.3333333333333333*_t13*_t33 - _t14*_t30)
+    _s0, _s0n = _sigmoid_pair(_t2, x, _t3, exact)
+    _t4 = _s0*(_s0n*_s0n)
+    _t5 = _t0*_t0
+    _t6 = 4.0*_t5
+    _t7 = _t6*gamma
+    _t8 = _t4*_t7
+    _t9 = _s0n*(_s0*_s0)
+    _t10 = _t7*_t9
+    _t11 = gamma*gamma
+    _t12 = _t0*_t0*_t0
+    _t13 = 4.0*_t12
+    _t14 = _t11*_t13
+    _t15 = -_t2
+    _t16 = -_t3
+    _t17 = 2.0*_t9
+    _t18 = 6.0*_t1
+    _t19 = _t11*_t6
+    _t20 = torch.reciprocal(beta)
+    _t21 = _t20*_t4
+    _t22 = _t20*_t9
+    _t23 = 2.0*_t21*_t5
+    _t24 = _t20*_t5
+    _t25 = 2.0*_t24
+    _t26 = _t25*gamma
+    _t27 = _t17*_t24
+    _t28 = 4.0*gamma
+    _t29 = _t12*_t28
+    _t30 = 4.0*_t0
+    _t31 = _t11*_t30
+    _t32 = _t2*_t20
+    _t33 = 4.0*a - 4.0
+    _t34 = _t0/(beta*beta)
+    _m0 = _isinf(x)
+    _m1 = x > 0
+    d_x_x = _where(_m0, 0.0, _t10 + _t8 + _tail_times(_t14*_t4, x, 1, _t15, _t16, 2, 1, _t14, exact) + _tail_times(-_t14*_t9, x, 1, _t15, _t16, 1, 2, -_t14, exact))
+    d_x_a = _where(_m0, _where(_m1, 0.0, 1.0), _s0*_s0*_s0 + _t17 + _t4 + _tail_times(_t18*_t4, x, 1, _t15, _t16, 2, 1, _t18, exact) + _tail_times(_t18*_t9, x, 1, _t15, _t16, 1, 2, _t18, exact) + _tail_times(_t19*_t4, x, 2, _t15, _t16, 2, 1, _t19, exact) + _tail_times(-_t19*_t9, x, 2, _t15, _t16, 1, 2, -_t19, exact))
+    d_x_beta = _where(_m0, 0.0, _t0*_t21 + _t0*_t22 + _tail_times(_t23*gamma, x, 1, _t15, _t16, 2, 1, _t26, exact) + _tail_times(-_t27*gamma, x, 1, _t15, _t16, 1, 2, -_t26, exact))
+    d_x_gamma = _where(_m0, 0.0, _tail_times(_t29*_t4, x, 2, _t15, _t16, 2, 1, _t29, exact) + _tail_times(-_t29*_t9, x, 2, _t15, _t16, 1, 2, -_t29, exact) + _tail_times(_t4*_t6, x, 1, _t15, _t16, 2, 1, _t6, exact) + _tail_times(_t6*_t9, x, 1, _t15, _t16, 1, 2, _t6, exact))
+    d_a_a = _where(_m0, 0.0, _tail_times(_t28*_t4, x, 2, _t15, _t16, 2, 1, _t28, exact) + _tail_times(_t28*_t9, x, 2, _t15, _t16, 1, 2, _t28, exact) + _tail_times(_t31*_t4, x, 3, _t15, _t16, 2, 1, _t31, exact) + _tail_times(-_t31*_t9, x, 3, _t15, _t16, 1, 2, -_t31, exact))
+    d_a_beta = _where(_m0, 0.0, _tail_times(_t21, x, 1, _t15, _t16, 2, 1, _t20, exact) + _tail_times(_t22, x, 1, _t15, _t16, 1, 2, _t20, exact) + _tail_times(_t2*_t21, x, 2, _t15, _t16, 2, 1, _t32, exact) + _tail_times(-_t2*_t22, x, 2, _t15, _t16, 1, 2, -_t32, exact))
+    d_a_gamma = _where(_m0, 0.0, _tail_times(-_t10, x, 3, _t15, _t16, 1, 2, -_t7, exact) + _tail_times(_t8, x, 3, _t15, _t16, 2, 1, _t7, exact) + _tail_times(_t30*_t4, x, 2, _t15, _t16, 2, 1, _t33, exact) + _tail_times(_t30*_t9, x, 2, _t15, _t16, 1, 2, _t33, exact))
+    d_beta_beta = _where(_m0, 0.0, _tail_times(-_t17*_t34, x, 1, _t15, _t16, 1, 2, -2.0*_t34, exact))
+    d_beta_gamma = _where(_m0, 0.0, _tail_times(_t23, x, 2, _t15, _t16, 2, 1, _t25, exact) + _tail_times(-_t27, x, 2, _t15, _t16, 1, 2, -_t25, exact))
+    d_gamma_gamma = _where(_m0, 0.0, _tail_times(_t13*_t4, x, 3, _t15, _t16, 2, 1, _t13, exact) + _tail_times(-_t13*_t9, x, 3, _t15, _t16, 1, 2, -_t13, exact))
     return (d_x_x, d_x_a, d_x_beta, d_x_gamma, d_a_a, d_a_beta, d_a_gamma, d_beta_beta, d_beta_gamma, d_gamma_gamma,)

@@ -5,6 +5,7 @@
 import math  # noqa: F401  (infinite bounds)
 
 from . import _formulas as F
+from . import _cpu_kernel
 from ._runtime import Domain, Family, library, register
 
 LIB = "torch_bridge"
@@ -12,13 +13,13 @@ library(LIB)
 
 FAMILIES = {
     "gem": Family("gem", ('N',), (), F.gem_f, F.gem_dx,
-        F.gem_first, F.gem_second, ("_gem_fwd", "_gem_bwd"), num_warps=8,
+        F.gem_first, F.gem_second, ("_gem_fwd", "_gem_bwd"), num_warps=4,
         domains=()),
     "e_gem": Family("e_gem", ('N',), ('eps',), F.e_gem_f, F.e_gem_dx,
-        F.e_gem_first, F.e_gem_second, ("_e_gem_fwd", "_e_gem_bwd"), num_warps=8,
+        F.e_gem_first, F.e_gem_second, ("_e_gem_fwd", "_e_gem_bwd"), num_warps=4,
         domains=(Domain(0.0, math.inf, True, True, 'a real number > 0'),)),
     "se_gem": Family("se_gem", ('N',), ('eps',), F.se_gem_f, F.se_gem_dx,
-        F.se_gem_first, F.se_gem_second, ("_se_gem_fwd", "_se_gem_bwd"), num_warps=8,
+        F.se_gem_first, F.se_gem_second, ("_se_gem_fwd", "_se_gem_bwd"), num_warps=4,
         domains=(Domain(0.0, math.inf, True, True, 'a real number > 0'),)),
     "sqish": Family("sqish", (), ('a', 'beta', 'gamma'), F.sqish_f, F.sqish_dx,
         F.sqish_first, F.sqish_second, ("_sqish_fwd", "_sqish_bwd"), num_warps=4,
@@ -27,3 +28,5 @@ FAMILIES = {
 
 for _fam in FAMILIES.values():
     register(LIB, _fam)
+# the compiled CPU kernels (python <package>/build.py), if built
+_cpu_kernel.load(LIB, FAMILIES)

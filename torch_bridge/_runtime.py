@@ -20,6 +20,7 @@ import torch
 import torch._decomp
 from torch.autograd import forward_ad
 
+from . import _cpu_kernel
 from ._params import Domain, as_param, check_input, check_int, compute_dtype
 
 __all__ = ["Family", "register", "library", "run", "call", "family", "set_backend", "get_backend",
@@ -58,10 +59,12 @@ if _backend not in _BACKENDS:
 # ---------------------------------------------------------------- formula helpers
 def _ipow(x, e: int, exact: bool = True):
     """x**e for a Python int e >= 0.  ``exact``: the compute dtype is the output dtype, so
-    the power must be rounded once (a tensor exponent selects the correctly rounded-ish
-    ``pow`` kernel; x*x*x would round twice).  Otherwise (float64 arithmetic for a float32
-    result) binary powering by multiplications, ~e * 2^-53 relative error, which
-    ``torch.compile`` fuses and vectorises (``pow`` becomes a scalar libm call there)."""
+    the power must be rounded once: binary powering in double-word arithmetic (see
+    ``_ipow_compensated``; x*x*x would round twice, and ``torch.pow`` with a tensor
+    exponent gives a value alone that differs from the same value inside a long tensor,
+    its vectorised and scalar kernels rounding differently).  Otherwise (float64
+    arithmetic for a float32 result) binary powering by multiplications, ~e * 2^-53
+    relative error, which ``torch.compile`` fuses and vectorises."""
     if e == 0:
         return torch.ones_like(x)
     if e == 1:
@@ -69,7 +72,7 @@ def _ipow(x, e: int, exact: bool = True):
     if e == 2:
         return x * x
     if exact:
-        return torch.pow(x, torch.tensor(float(e), dtype=x.dtype, device=x.device))
+        return _ipow_compensated(x, e)
     result, base = None, x
     while e:
         if e & 1:
@@ -78,6 +81,46 @@ def _ipow(x, e: int, exact: bool = True):
         if e:
             base = base * base
     return result
+
+
+def _ipow_compensated(x, e: int):
+    """x**e (e >= 3) by left-to-right binary powering on double-word values (hi, lo): hi
+    is the running product fl(hi * hi) or fl(hi * x), lo collects its exact Dekker error
+    and the cross terms, so hi + lo stays within about e * 2^-104 of x**e relative and
+    fl(hi + lo) is x**e rounded once except within ~e * 2^-50 ULP of a rounding boundary.
+    Only +, - and * (no library ``pow``): the same input gives the same bits whatever the
+    tensor's size.  x is split once; the squaring of x and the products by x skip x's zero
+    low part, and hi is never renormalised (lo stays within a few ULP of hi, which the
+    double-word product tolerates), so an overflowed split (|hi| > 2^996) only makes lo
+    NaN: the result is then the plain product hi, which is inf unless e >= 37.  Zeros and
+    overflows take the sign of x**e."""
+    split = 134217729.0 if x.dtype == torch.float64 else 4097.0
+    s = x * split
+    xh = s - (s - x)
+    xl = x - xh
+    hi, lo = x, None
+    for bit in bin(e)[3:]:
+        if lo is None:  # hi is x: its split is (xh, xl), its low part 0
+            p = x * x
+            lo = ((xh * xh - p) + 2.0 * (xh * xl)) + xl * xl
+        else:
+            p = hi * hi
+            s = hi * split
+            hh = s - (s - hi)
+            hl = hi - hh
+            lo = (((hh * hh - p) + 2.0 * (hh * hl)) + hl * hl) + 2.0 * (hi * lo)
+        hi = p
+        if bit == "1":
+            p = hi * x
+            s = hi * split
+            hh = s - (s - hi)
+            hl = hi - hh
+            lo = ((((hh * xh - p) + hh * xl) + hl * xh) + hl * xl) + lo * x
+            hi = p
+    v = hi + lo
+    v = torch.where(v == v, v, hi)
+    # hi + lo loses the sign of a zero product (-0 + 0 = +0)
+    return torch.copysign(v, x) if e & 1 else torch.abs(v)
 
 
 def _sq(x):
@@ -113,18 +156,33 @@ def _sigmoid_lin(c, x, d, exact: bool = True, neg: bool = False):
     of c*x (Dekker's exact product) and of the sum (Knuth's two-sum) are applied to first
     order, sigma(s + err) = sigma(s) (1 + sigma(-s) err); without ``exact`` they are far
     below the output's rounding."""
+    return _sigmoid_sides(c, x, d, exact, (neg,))[0]
+
+
+def _sigmoid_pair(c, x, d, exact: bool = True):
+    """(sigma(s), sigma(-s)) for s = c x + d, bitwise those of ``_sigmoid_lin``, from one
+    evaluation of s, its rounding error and the exponential (eager PyTorch would evaluate
+    them once per call: 10 ops each)."""
+    return _sigmoid_sides(c, x, d, exact, (False, True))
+
+
+def _sigmoid_sides(c, x, d, exact: bool, sides: tuple[bool, ...]) -> list:
+    """[sigma(-s) if neg else sigma(s) for neg in sides] (see ``_sigmoid_lin``)."""
     p = c * x
     s = p + d
     if not exact:
         e = torch.exp(-torch.abs(s))
-        q = 1.0 / (1.0 + e)
+        q = torch.reciprocal(1.0 + e)  # = 1.0 / (1.0 + e), without eager's wrapped 1.0
         r = e * q
         pos = s >= 0
-        return torch.where(pos, r, q) if neg else torch.where(pos, q, r)
+        return [torch.where(pos, r, q) if neg else torch.where(pos, q, r) for neg in sides]
     # float64 results: two independent sigmoids (sharing the rounding of 1 + e between
-    # sigma(s) and sigma(-s) measured up to 1.4 ULP worse in products of the two)
-    sig = torch.sigmoid(s)
-    sig_neg = torch.sigmoid(-s)
+    # sigma(s) and sigma(-s) measured up to 1.4 ULP worse in products of the two); in the
+    # tails sigma(-|s|) = e^{-|s|} (1 - O(e^{-50})): torch.sigmoid is 1.4 ULP off there
+    # and 0 beyond s = -709.78 (1/(1 + inf)) where e^s is still a subnormal
+    tail = torch.exp(-torch.abs(s))
+    sig = torch.where(s < -50.0, tail, torch.sigmoid(s))
+    sig_neg = torch.where(s > 50.0, tail, torch.sigmoid(-s))
     split = 134217729.0 if x.dtype == torch.float64 else 4097.0
     cs = c * split
     ch = cs - (cs - c)
@@ -137,7 +195,48 @@ def _sigmoid_lin(c, x, d, exact: bool = True, neg: bool = False):
     err = err + ((p - (s - bp)) + (d - bp))
     err = torch.where(torch.abs(err) < math.inf, err, 0.0)
     corr = sig * sig_neg * err
-    return sig_neg - corr if neg else sig + corr
+    return [sig_neg - corr if neg else sig + corr for neg in sides]
+
+
+def _tail_times(v, x, k: int, c, d, j: int, m: int, b, exact: bool = True):
+    """v x^k for v = b sigma(s)^j sigma(-s)^m, s = c x + d, as ((v x) x)...  On the
+    ``exact`` path (float64 results), where s < -80 (j > 0) it is ((b w^j) x^k) w^j with
+    w = sigma(s/2), and where s > 80 (m > 0) the same with w = sigma(-s/2), m: sigma(s)
+    then underflows (beyond s = -708) while sigma(s) x^k need not (Swish_100 at x = -7.1
+    is -3.8e-308), and sigma(s/2)^2 = sigma(s) (1 + O(2 e^{-40})) there (see
+    ``gemsym.codegen.stable._underflow_safe``).  In both tails w = e^{-|s|/2} (1 + O(e^{-40}))
+    for the exact s; the rounding error of s = c x + d (Dekker's product, two-sum) enters
+    to first order, w = e^{-|s|/2} (1 - sign(s) err/2)."""
+    out = v
+    for _ in range(k):
+        out = out * x
+    if not exact or not (j or m):
+        return out
+    p = c * x
+    s = p + d
+    split = 134217729.0 if x.dtype == torch.float64 else 4097.0
+    cs = c * split
+    ch = cs - (cs - c)
+    cl = c - ch
+    xs = x * split
+    xh = xs - (xs - x)
+    xl = x - xh
+    err = ((ch * xh - p) + ch * xl + cl * xh) + cl * xl
+    bp = s - p
+    err = err + ((p - (s - bp)) + (d - bp))
+    err = torch.where(torch.abs(err) < math.inf, err, 0.0)
+    w = torch.exp(-0.5 * torch.abs(s)) * (1.0 - 0.5 * torch.sign(s) * err)
+    for power, tail in ((j, s < -80.0), (m, s > 80.0)):
+        if not power:
+            continue
+        wp = w
+        for _ in range(power - 1):
+            wp = wp * w
+        alt = b * wp
+        for _ in range(k):
+            alt = alt * x
+        out = torch.where(tail, alt * wp, out)
+    return out
 
 
 def _like(x, value):
@@ -304,9 +403,17 @@ def _run_fused(fam: Family, kind: str, ints, dtype, params_grad, *args):
 def _torch_forward(fam: Family, x, ints, params):
     """f(x) by the PyTorch formulas, laid out as ``torch.empty_like(x)`` (the input's
     memory format, as ``torch.relu``)."""
+    y = _cpu_kernel.forward(fam, x, ints, params)  # the compiled CPU kernel, if it applies
+    if y is not None:
+        return y
     cdt, exact = _plan(x.dtype, x.device)
-    out = torch.empty_like(x)
     n = x.numel()
+    if 0 < n <= CHUNK and (not _fuse or n < FUSE_MIN) and x.is_contiguous() and _scalar(params):
+        # one chunk: no output buffer, slices nor copies (host cost, dominant at this size)
+        y = fam.forward(x.to(cdt), *ints, *[q.reshape(()).to(cdt) for q in params],
+                        exact=exact)
+        return y.to(x.dtype) if y.dtype != x.dtype or y is x else y
+    out = torch.empty_like(x)
     if n == 0:
         return out
     if not _scalar(params):  # per-channel parameters: one broadcast evaluation
@@ -326,10 +433,22 @@ def _torch_forward(fam: Family, x, ints, params):
 
 def _torch_backward(fam: Family, grad, x, ints, params, params_grad: bool):
     """(g f'(x) laid out as ``empty_like(x)``, [sum of g df/dtheta with theta's shape])."""
+    done = _cpu_kernel.backward(fam, grad, x, ints, params, params_grad)
+    if done is not None:
+        return done
     cdt, exact = _plan(x.dtype, x.device)
-    gx = torch.empty_like(x)
     n = x.numel()
     wanted = [bool(params_grad)] * len(params)
+    if (0 < n <= CHUNK and (not _fuse or n < FUSE_MIN) and _scalar(params)
+            and grad.shape == x.shape and x.is_contiguous() and grad.is_contiguous()):
+        # one chunk, as ``_torch_forward``; "+ 0.0" as the chunk loop's zero start (-0 -> +0)
+        p = [q.reshape(()).to(cdt) for q in params]
+        g, parts = _backward_terms(fam, grad.to(cdt), x.to(cdt), ints, p, exact, wanted)
+        sums = [torch.zeros((), dtype=torch.float64, device=x.device) if t is None
+                else t + 0.0 for t in parts]
+        g = g.to(x.dtype) if g.dtype != x.dtype or g is x or g is grad else g
+        return g, [t.to(q.dtype).reshape(q.shape) for t, q in zip(sums, params)]
+    gx = torch.empty_like(x)
     if n == 0 or not any(wanted):
         sums = [torch.zeros(q.shape, dtype=torch.float64, device=x.device) for q in params]
     if n == 0:
@@ -423,9 +542,35 @@ class _Entry:
     eager: type
     traced: type
     apply: Callable  # eager's apply without the signature binding (see ``run``)
+    impls: tuple[Callable, Callable]  # the ops' CPU/CUDA kernels (see ``direct``)
 
 
 _REGISTRY: dict[tuple[str, str], _Entry] = {}
+
+
+def direct(*tensors) -> bool:
+    """Whether a registered op may run as its kernel, a plain Python call without the
+    dispatcher (whose layers cost ~20-60 us per eager call, more than a 2^10-element
+    formula's arithmetic): plain CPU or CUDA tensors, and nothing that must see the op --
+    no torch.func transform, dispatch or function mode, profiler, JIT trace or
+    ``torch.compile``.  The caller ensures no autograd graph is needed (grad disabled,
+    or no input requires grad)."""
+    if (torch._C._are_functorch_transforms_active() or torch._C._len_torch_dispatch_stack()
+            or torch._C._len_torch_function_stack() or torch._C._autograd._profiler_enabled()
+            or torch._C._get_tracing_state() is not None or torch.compiler.is_compiling()):
+        return False
+    return all(not isinstance(t, torch.Tensor) or (type(t) is torch.Tensor
+                                                     and (t.is_cpu or t.is_cuda))
+               for t in tensors)
+
+
+def kernels(lib_name: str, name: str) -> tuple[Callable, Callable]:
+    """(forward kernel, backward kernel) of family ``name``: the ops' implementations, for
+    calls that ``direct`` allows."""
+    return _IMPLS[(lib_name, name)]
+
+
+_IMPLS: dict[tuple[str, str], tuple[Callable, Callable]] = {}
 
 
 def family(lib_name: str, name: str) -> Family:
@@ -449,7 +594,8 @@ def run(lib_name: str, name: str, x, *args):
     if forward_ad._current_level < 0 and not (
             torch.is_grad_enabled() and any(isinstance(a, torch.Tensor) and a.requires_grad
                                             for a in (x, *args))):
-        return entry.op(x, *args)  # nothing to differentiate: the op alone is cheaper
+        # nothing to differentiate: the op alone is cheaper, its kernel cheaper still
+        return entry.impls[0](x, *args) if direct(x, *args) else entry.op(x, *args)
     # Function.apply binds the arguments to forward's signature (inspect.signature, ~10 us)
     # on every call when setup_context is defined; forward has no defaults, so outside
     # torch.func transforms the base class's apply is the same call without that cost
@@ -579,9 +725,11 @@ def register(lib_name: str, fam: Family) -> None:
     # the formulas as the op's decomposition in PyTorch's global table: exporters that
     # decompose unknown ops through it (ONNX) can then translate a graph holding the op
     torch._decomp.register_decomposition(fwd_op)(fwd_decomposition)
+    _IMPLS[(lib_name, fam.name)] = (fwd_impl, bwd_impl)
     eager, traced = functions(lib_name, fam)
     _REGISTRY[(lib_name, fam.name)] = _Entry(fam, fwd_op, eager, traced,
-                                             super(torch.autograd.Function, eager).apply)
+                                             super(torch.autograd.Function, eager).apply,
+                                             (fwd_impl, bwd_impl))
 
 
 _LIB: dict[str, torch.library.Library] = {}
