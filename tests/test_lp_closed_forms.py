@@ -71,6 +71,50 @@ def test_softplus_l2_is_zeta3():
     assert abs(c.value.value - ref) < mpmath.mpf(10) ** -18
 
 
+def _softplus_relu_quad(beta: int, p: int) -> mpmath.mpf:
+    """||softplus_beta - relu||_p by tanh-sinh on the original branches, log(1 + e^{beta x})/beta
+    minus max(x, 0), at 80 digits (the difference cancels for x > 0; beyond |x| = 60 the
+    integrand is below e^{-180})."""
+    with mpmath.workdps(80):
+        def d(t):
+            return mpmath.log(1 + mpmath.exp(beta * t)) / beta - max(t, 0)
+        return mpmath.quad(lambda t: abs(d(t)) ** p, [-60, -10, 0, 10, 60]) ** (mpmath.mpf(1) / p)
+
+
+def test_softplus_integer_p_polylog_closed_forms():
+    # ||.||_p^p = (2/beta^(p+1)) \int_0^1 log^p(1+t)/t dt, a zeta/polylog-at-1/2 combination
+    # for every integer p (gemsym.lp.integrals._log_power_integral); checked here against a
+    # quadrature of |f - relu|^p itself, not the t-integral
+    for p in (3, 4, 5):
+        for beta in (1, 2):
+            c = lp_distance(softplus_beta().bind(beta=beta), p, check=False, dps=30,
+                            unbound=softplus_beta())
+            assert c.closed_form is not None and c.closed_form.has(sp.zeta)
+            assert not c.closed_form.has(sp.Integral)
+            got = sp.N(c.closed_form, 40)
+            ref = _softplus_relu_quad(beta, p)
+            with mpmath.workdps(40):
+                assert abs(mpmath.mpf(str(got)) / ref - 1) < mpmath.mpf(10) ** -29, (p, beta)
+    # p = 3 at beta = 1, by hand from the identity with Li_1, Li_2, Li_3 at 1/2 known:
+    # I_3 = pi^4/15 - 21 log2 zeta(3)/4 + pi^2 log^2 2/4 - log^4 2/4 - 6 Li_4(1/2)
+    l2 = sp.log(2)
+    i3 = sp.pi**4 / 15 - sp.Rational(21, 4) * l2 * sp.zeta(3) + sp.pi**2 * l2**2 / 4 - l2**4 / 4 \
+        - 6 * sp.polylog(4, sp.Rational(1, 2))
+    c = lp_distance(softplus_beta().bind(beta=1), 3, check=False, unbound=softplus_beta())
+    assert sp.expand(c.closed_form**3 - 2 * i3) == 0
+
+
+def test_cli_softplus_p3_prints_the_closed_form(capsys):
+    from gemsym.cli import main
+
+    assert main(["lp-distance", "--family", "softplus", "--p", "3"]) == 0
+    text = capsys.readouterr().out
+    line = next(s for s in text.splitlines() if "closed form:" in s)
+    assert "polylog(4, 1/2)" in line and "zeta(3)" in line and "none found" not in text
+    assert "value from the closed form, certified to 30 digits" in text
+    assert "0.658106291799529345619946104760" in text
+
+
 def test_silu_l1_and_l2():
     # x>0: x/(1+e^{-bx}) - x = -x e^{-bx}/(1+e^{-bx}); \int_0^oo u e^{-u}/(1+e^{-u}) du = eta(2)
     r = lp_distance(silu_beta().bind(beta="symbolic"), 1)

@@ -156,7 +156,7 @@ def log_series_integral(h: sp.Expr, u: sp.Symbol, p: sp.Expr) -> sp.Expr | None:
     R(0) = 1 (Softplus: log(1 + e^{-u})): with R = prod_i (1 - w/r_i)^{m_i},
     \\int_0^oo log(1 - e^{-k u}/r) du = -Li_2(1/r)/k (expand the log in powers of w and
     integrate term by term; the dilogarithm continues the series analytically)."""
-    if p not in (1, 2) or not h.has(sp.exp):
+    if not (p.is_Integer and p >= 1) or not h.has(sp.exp):
         return None
     rates = {sp.simplify(a.args[0] / u) for a in h.atoms(sp.exp)}
     if any(r.has(u) for r in rates) or not rates:
@@ -192,6 +192,8 @@ def log_series_integral(h: sp.Expr, u: sp.Symbol, p: sp.Expr) -> sp.Expr | None:
     sign = 1 if certified((coef * lg).subs(w, sp.Rational(1, 2)), 20) > 0 else -1
     if p == 2:
         return _log_square_integral(num, den, w, coef, k)
+    if p >= 3:
+        return _log_power_integral(num, den, w, sign * coef, k, int(p))
     total = sp.S.Zero
     for poly, s in ((num, 1), (den, -1)):
         P = sp.Poly(poly, w)
@@ -225,6 +227,37 @@ def _log_square_integral(num, den, w, coef, k) -> sp.Expr | None:
     li3_half = sp.Rational(7, 8) * sp.zeta(3) - sp.pi**2 * sp.log(2) / 12 + sp.log(2) ** 3 / 6
     F = sp.expand(sp.expand_func(F).subs(sp.polylog(3, sp.Rational(1, 2)), li3_half))
     return sp.expand(coef**2 * F / k)
+
+
+def _log_power_integral(num, den, w, coef, k, n: int) -> sp.Expr | None:
+    """\\int_0^oo (coef log(1 + a e^{-k u}))^n du for R = 1 + a w, a > 0, coef > 0 and an
+    integer n >= 1 (Softplus for every integer p): with t = a e^{-k u} it is
+    coef^n/k I_n(a), I_n(a) = \\int_0^a log^n(1+t)/t dt, and
+        I_n(a) = n! zeta(n+1) + L^(n+1)/(n+1) - sum_{j=0}^{n} n!/(n-j)! L^(n-j) Li_{j+1}(z),
+    L = log(1 + a), z = 1/(1 + a) (a = 1, n = 1: pi^2/12).  Derivation: s = 1/(1+t) gives
+    dt/t = -ds/(s(1-s)) = -(1/s + 1/(1-s)) ds and log(1+t) = -log s, so
+    I_n(a) = \\int_z^1 (-log s)^n/s ds + \\int_z^1 (-log s)^n/(1-s) ds.  The first is
+    L^(n+1)/(n+1) (v = -log s).  The second is \\int_0^1 - \\int_0^z: the whole one is
+    n! zeta(n+1) (expand 1/(1-s) = sum s^m, \\int_0^1 s^m (-log s)^n ds = n!/(m+1)^(n+1)); on
+    (0, z) write 1/(1-s) ds = dLi_1(s) and integrate by parts n times with
+    dLi_{j+1}(s) = Li_j(s) ds/s: each step leaves the boundary term
+    n!/(n-j)! L^(n-j) Li_{j+1}(z) (the terms at s = 0 vanish).  Other R: None."""
+    if den != 1 or sp.Poly(num, w).degree() != 1 or not coef.is_positive:
+        return None
+    c1, c0 = sp.Poly(num, w).all_coeffs()
+    a = sp.simplify(c1 / c0)
+    if c0 != 1 or not a.is_positive:
+        return None
+    L = sp.log(1 + a)
+    z = 1 / (1 + a)
+    F = (sp.factorial(n) * sp.zeta(n + 1) + L ** (n + 1) / (n + 1)
+         - sum(sp.factorial(n) / sp.factorial(n - j) * L ** (n - j) * sp.polylog(j + 1, z)
+               for j in range(n + 1)))
+    # Landen's Li_3(1/2) (Lewin 1981, eq. 6.12) as in _log_square_integral; SymPy itself
+    # gives Li_1(1/2) = log 2 and Li_2(1/2) = pi^2/12 - log(2)^2/2
+    li3_half = sp.Rational(7, 8) * sp.zeta(3) - sp.pi**2 * sp.log(2) / 12 + sp.log(2) ** 3 / 6
+    F = sp.expand(sp.expand_func(F).subs(sp.polylog(3, sp.Rational(1, 2)), li3_half))
+    return sp.expand(coef**n * F / k)
 
 
 def sqrt_quadratic_integral(h: sp.Expr, u: sp.Symbol, p: sp.Expr) -> sp.Expr | None:
