@@ -3,6 +3,8 @@
 * Mellin-Beta: |h|^p = K u^A (c0 + c1 u^B)^{-C} reduces to \\int_0^oo y^{s-1}(1+y)^{-c} dy,
   which SymPy evaluates once (with its convergence condition);
 * polylog series: |h|^p = u^m R(e^{-k u}) with R rational (integer p), term by term;
+* log series: h = c log R(e^{-k u}) (Softplus): p = 1 through Li_2, and for R = 1 + a w every
+  integer p through zeta(p+1) and Li_j(1/(1+a)), j <= p + 1;
 * sup: the critical points of h (SymPy's solve, LambertW included) and the end values.
 """
 
@@ -155,7 +157,8 @@ def log_series_integral(h: sp.Expr, u: sp.Symbol, p: sp.Expr) -> sp.Expr | None:
     """\\int_0^oo |h(u)| du (p = 1) when h = log R(w), w = e^{-k u}, R rational with
     R(0) = 1 (Softplus: log(1 + e^{-u})): with R = prod_i (1 - w/r_i)^{m_i},
     \\int_0^oo log(1 - e^{-k u}/r) du = -Li_2(1/r)/k (expand the log in powers of w and
-    integrate term by term; the dilogarithm continues the series analytically)."""
+    integrate term by term; the dilogarithm continues the series analytically).  Integer
+    p >= 2 with R = 1 + a w: :func:`_log_square_integral`, :func:`_log_power_integral`."""
     if not (p.is_Integer and p >= 1) or not h.has(sp.exp):
         return None
     rates = {sp.simplify(a.args[0] / u) for a in h.atoms(sp.exp)}
