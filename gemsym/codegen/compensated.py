@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import sympy as sp
+from sympy.codegen.cfunctions import hypot
 
 from .stable import IPow, R
 
@@ -45,8 +46,9 @@ class DD:
     """One double-double operation.
 
     ``op``: ``leaf`` (``args = (expr,)``, a symbol evaluated as usual, exact),
-    ``const`` (``args = (hi, lo)``), ``recip``, ``neg``, ``abs``, ``sq`` (one child),
-    ``pow`` (child, k), ``scale`` (child, power of two), ``add``, ``mul`` (two children).
+    ``const`` (``args = (hi, lo)``), ``recip``, ``neg``, ``abs``, ``sq``, ``sqrt`` (one
+    child), ``pow`` (child, k), ``scale`` (child, power of two), ``add``, ``mul``, ``hypot``
+    (two children).
     ``exact``: the value has no low part (it is a double).
     """
 
@@ -91,6 +93,10 @@ def _tree(e: sp.Expr, x: sp.Symbol) -> DD:
     if isinstance(e, sp.Abs):
         inner = _tree(e.args[0], x)
         return DD("abs", (inner,), inner.exact)
+    if isinstance(e, hypot):
+        return DD("hypot", (_tree(e.args[0], x), _tree(e.args[1], x)), False)
+    if e.is_Pow and e.exp == sp.Rational(1, 2):
+        return DD("sqrt", (_tree(e.base, x),), False)
     if e.is_Pow or isinstance(e, IPow):
         base, k = e.args
         if not k.is_Integer or base == sp.E:
@@ -125,8 +131,8 @@ def _tree(e: sp.Expr, x: sp.Symbol) -> DD:
 
 
 def dd_tree(e: sp.Expr, x: sp.Symbol) -> DD | None:
-    """The double-double evaluation of ``e`` (sums, products, integer powers and |.| of
-    symbols, 1/x and constants), or None when ``e`` has anything else."""
+    """The double-double evaluation of ``e`` (sums, products, integer powers, square roots,
+    hypot and |.| of symbols, 1/x and constants), or None when ``e`` has anything else."""
     try:
         return _tree(sp.sympify(e), x)
     except _Unsupported:

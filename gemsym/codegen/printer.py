@@ -454,7 +454,7 @@ class TorchPrinter(CodePrinter):
                 f"_ddc({_float(hi)}, {_float(lo)}, {self.x_name})"
         if op == "recip" and a[0].op == "leaf":
             return f"_dd_recip(({self(a[0].args[0])}, None))"
-        if op in ("recip", "neg", "abs", "sq"):
+        if op in ("recip", "neg", "abs", "sq", "sqrt"):
             return f"_dd_{op}({self._dd(a[0])})"
         if op == "pow":
             return f"_dd_pow({self._dd(a[0])}, {a[1]})"
@@ -464,6 +464,21 @@ class TorchPrinter(CodePrinter):
 
     def _real_power(self, b: sp.Expr, k: sp.Expr) -> str:
         return f"torch.pow({self(b)}, {_float(float(k))})"
+
+    def _print_IPow(self, e: IPow):
+        """u^k with u holding a hypot (ISRLU's (1 + a x^2)^(-3/2) = 1/h^3, x/h): on the
+        ``exact`` path u as hi + lo (h's own rounding, tripled by the cube, was 4 ULP)
+        and the power rounded once."""
+        plain, prec = super()._print_IPow(e)
+        base, k = e.args
+        full = self._expanded(base)
+        if base == R or not k.is_Integer or int(k) < 2 or not full.has(hypot):
+            return plain, prec
+        tree = dd_tree(full, sp.Symbol(self.x_name, real=True))
+        if tree is None or tree.exact:
+            return plain, prec
+        return (f"(_dd_value(_dd_pow({self._hoist(self._dd(tree))}, {int(k)})) if exact"
+                f" else {plain})", _PREC_ATOM)
 
     def _print_hypot(self, e: hypot):
         # torch.hypot takes two tensors: a number argument becomes one shaped like the other
