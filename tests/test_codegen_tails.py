@@ -20,7 +20,7 @@ import catalogue_reference as cref  # noqa: E402
 from gemsym.families import get_family  # noqa: E402
 
 MEMBERS = ("gem", "se-gem", "e-gem", "tanhexp", "gelu-beta", "isrlu", "softplus", "swish", "sqish",
-           "silu", "softsign", "squareplus")
+           "silu", "softsign", "squareplus", "mish")
 
 
 @pytest.fixture(scope="module")
@@ -233,3 +233,17 @@ def test_isrlu_hypot_powers_rounded_once(bridge, q):
                          -np.geomspace(1e3, 1e4, 150), [-1e-200, -7.30278004e102, -1e200]])
     errs = _ulps(bridge, "isrlu", _params("isrlu"), "float64", xs, q)
     assert errs.max() <= 1.5, dict(zip(xs[errs > 1.5], errs[errs > 1.5]))
+
+
+def test_mish_dx_keeps_the_sign_of_a_subnormal_value(bridge):
+    """Mish float64 d/dx = tanh(sp) + x sech^2(sp) sigma(x) at x <= -709.78, where
+    torch.sigmoid is 0 but sigma(x) = e^x is a subnormal number: was +1.7e-316 against
+    -1.25e-313.  The x sigma(x) product still rounds its subnormal factor (up to ~320
+    subnormal ULP, measured 221 at -727.07)."""
+    import numerics_reference as nref
+
+    xs = np.array([-727.070672, -740.0, -745.0])
+    ref = cref.reference_arrays(("mish", {}, "float64", xs))["d_x"]
+    assert np.all((np.abs(ref[0]) < 2.0 ** nref.FORMATS["float64"][1]) & (ref[0] < 0))
+    errs = _ulps(bridge, "mish", {}, "float64", xs, "d_x")
+    assert np.all(errs <= 400.0), dict(zip(xs, errs))

@@ -375,11 +375,25 @@ class TorchPrinter(CodePrinter):
         # sigma(t) and sigma(-t) share one evaluation of t
         negate = arg.could_extract_minus_sign()
         plan = argument_plan(-arg if negate else arg, x) if helper else None
+        if plan is None and helper == "_sigmoid_dd":
+            return self._linear_sigmoid(arg, x, plain, prec)
         if plan is None:
             return plain, prec
         dd = self._hoist(self._dd(plan))
         return (f"({helper}({f'_dd_neg({dd})' if negate else dd}) if exact else {plain})",
                 _PREC_ATOM)
+
+    def _linear_sigmoid(self, arg: sp.Expr, x: sp.Symbol, plain: str, prec: int):
+        """sigma(c x + d) (c, d numbers) on the ``exact`` path by ``_sigmoid_lin``:
+        torch.sigmoid is 0 below s = -709.78 (1/(1 + inf)) where sigma(s) = e^s is still a
+        subnormal number (Mish's d/dx = tanh(sp) + x sech^2(sp) sigma(x) at x = -727 was
+        +1.7e-316 against -1.25e-313); the other paths keep torch.sigmoid."""
+        c, d = arg.coeff(x, 1), arg.coeff(x, 0)
+        if not (arg.is_polynomial(x) and c.is_number and d.is_number and c != 0
+                and sp.expand(arg - c * x - d) == 0):
+            return plain, prec
+        return (f"(_sigmoid_lin({_float(float(c))}, {self.x_name}, {_float(float(d))}, exact) if exact"
+                f" else {plain})", _PREC_ATOM)
 
     def _hoist(self, code: str) -> str:
         """The name of a preamble line evaluating ``code`` once per formula."""
