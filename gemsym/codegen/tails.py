@@ -17,7 +17,8 @@ product by an equal expression whose intermediates stay finite where the product
 * ``e^a (1 - tanh(z)^2)`` -> ``4 e^a sigma(2z) sigma(-2z)`` (no cancellation), and where
   that product is not finite ``4 e^{a - Softplus(2z) - Softplus(-2z)}`` (log sech^2 z =
   log 4 - Softplus(2z) - Softplus(-2z)), which rounds more often but stays finite
-  (TanhExp's d/dx: x e^x sech^2(e^x) once e^x overflows);
+  (TanhExp's d/dx: x e^x sech^2(e^x) once e^x overflows); ``sigma(s) (1 - tanh(z)^2)`` ->
+  ``4 sigma(s) sigma(2z) sigma(-2z)`` likewise (Mish's d/dx);
 * ``b^-k`` (k >= 2, b a hypot or linear in x) -> ``(1/b)^k`` where b^k overflows (the
   value is a subnormal number there, not 0).
 """
@@ -96,7 +97,7 @@ def _power_of(f: sp.Expr, x: sp.Symbol):
 
 def _rewrite_mul(e: sp.Mul, x: sp.Symbol) -> sp.Expr:
     for rule in (_softplus_over_k, _power_over_hypot, _power_times_vanishing_exp,
-                 _exp_times_sech2):
+                 _exp_times_sech2, _sigmoid_times_sech2):
         out = rule(e, x)
         if out is not None:
             return out
@@ -235,6 +236,23 @@ def _exp_times_sech2(e: sp.Mul, x: sp.Symbol):
     # |direct| < the largest float64 (not oo, which SymPy decides True for a real value):
     # false for inf and NaN in every compute dtype (float32 rounds the bound to inf)
     return sp.Piecewise((direct, sp.Abs(Opaque(direct)) < sp.Float(_FLOAT64_MAX)), (merged, True))
+
+
+def _sigmoid_times_sech2(e: sp.Mul, x: sp.Symbol):
+    """sigma(s) (1 - tanh(z)^2) -> 4 sigma(s) sigma(2z) sigma(-2z) (equal; bounded factors,
+    so no overflow): Mish's d/dx = tanh(sp) + x sech^2(sp) sigma(x), whose 1 - tanh(sp)^2
+    is all rounding once tanh(sp) is near 1 (9 ULP at x = 19 in float64)."""
+    factors = sp.Mul.make_args(e)
+    if not any(isinstance(f, Sigmoid) and f.args[0].has(x) for f in factors):
+        return None
+    for f in factors:
+        z = _sech2_argument(f)
+        if z is not None and z.has(x):
+            m, others = _x_power(sp.Mul(*[g for g in factors if g is not f]), x)
+            # the bounded factors first, then x (4 x overflows near the largest float,
+            # and inf times a sigma that underflowed is NaN)
+            return XTimes(4 * Sigmoid(2 * z) * Sigmoid(-2 * z) * sp.Mul(*others), x, m)
+    return None
 
 
 _FLOAT64_MAX = 1.7976931348623157e308
