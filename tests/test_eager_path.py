@@ -133,4 +133,6 @@ def test_gem_forward_evaluates_each_condition_once():
         fam.forward(x.double(), 1, exact=False)
     assert count.ops.count("aten.le") == 1, count.ops
     assert count.ops.count("aten.lt") == 1, count.ops
-    assert len(count.ops) <= 16, count.ops
+    # 15 ATen ops, plus the guard of the |x| <= 1 form against x^(2N+1) underflowing
+    # (|x^(2N+1)| < 2^-100: x (x^2N/(x^2N + 1)) instead): abs, ge, where, mul, div
+    assert len(count.ops) <= 20, count.ops

@@ -110,6 +110,43 @@ def _dd_pow(a, k: int):
     return result
 
 
+def _dd_sqrt(a):
+    """sqrt(ah + al): r = fl(sqrt(ah)) and the residual (ah - r^2 + al)/(2 r), r^2 exact by
+    ``_two_prod`` (lo not finite at 0 and inf: ``_dd_value`` then keeps r)."""
+    ah, al = a
+    r = torch.sqrt(torch.as_tensor(ah, dtype=torch.float64) if not isinstance(ah, torch.Tensor)
+                   else ah)
+    p, e = _two_prod(r, r)
+    res = (ah - p) - e
+    if al is not None:
+        res = res + al
+    return r, res / (2.0 * r)
+
+
+def _dd_hypot(a, b):
+    """hypot(a, b): h = fl(hypot(ah, bh)) (no overflow) and the residual
+    (a^2 + b^2 - h^2)/(2 h) in double-double, on a, b and h scaled by a power of two where
+    h > 2^500 or < 2^-500 (2^60 in float32: the squares would overflow or underflow; the
+    part of the smaller one that the scaling flushes is far below 2^-106 of h^2)."""
+    ah, bh = a[0], b[0]
+    if not isinstance(ah, torch.Tensor):
+        ah = torch.full_like(bh, ah)
+    if not isinstance(bh, torch.Tensor):
+        bh = torch.full_like(ah, bh)
+    h = torch.hypot(ah, bh)
+    t, k = (500, 600) if h.dtype == torch.float64 else (60, 70)  # float32 on CUDA
+    one = torch.ones_like(h)
+    c = torch.where(h > 2.0 ** t, one * 2.0 ** -k, torch.where(h < 2.0 ** -t, one * 2.0 ** k, one))
+
+    def scaled(v, vh):
+        return vh * c, (None if v[1] is None else v[1] * c)
+
+    sh, sl = _dd_add(_dd_sq(scaled(a, ah)), _dd_sq(scaled(b, bh)))
+    hc = h * c
+    p, e = _two_prod(hc, hc)
+    return h, ((((sh - p) - e) + sl) / (2.0 * hc)) / c
+
+
 def _dd_add(a, b):
     """(ah + al) + (bh + bl): Knuth's two-sum of the heads, the tails added to its error.
     Not renormalised: the heads stay the plain evaluation (so a tail that is not finite

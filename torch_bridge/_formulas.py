@@ -13,8 +13,8 @@ import torch
 
 from ._runtime import _inf_times, _ipow, _isinf, _isnan, _like, _sigmoid_lin, _sigmoid_pair, _sq, _tail_times, _where  # noqa: F401
 from ._compensated import (_ddc, _dd_abs, _dd_add, _dd_mul, _dd_neg, _dd_pow,  # noqa: F401
-                           _dd_recip, _dd_scale, _dd_sq, _dd_value, _erfc_dd, _exp_dd,
-                           _sigmoid_dd)
+                           _dd_hypot, _dd_recip, _dd_scale, _dd_sq, _dd_sqrt, _dd_value,
+                           _erfc_dd, _exp_dd, _sigmoid_dd)
 
 
 def gem_f(x, N, exact=True):

@@ -25,6 +25,7 @@ product by an equal expression whose intermediates stay finite where the product
 
 from __future__ import annotations
 
+import mpmath
 import sympy as sp
 from sympy.codegen.cfunctions import hypot, log1p
 
@@ -264,3 +265,7 @@ class Opaque(sp.Function):
     |y| < M/4, true where 4 y overflows)."""
 
     nargs = 1
+
+    def _eval_evalf(self, prec):
+        # the value of v: numeric checks of the forms (tests, certificates) see through it
+        return self.args[0].evalf(mpmath.libmp.prec_to_dps(prec))
