@@ -208,6 +208,15 @@ def log_series_integral(h: sp.Expr, u: sp.Symbol, p: sp.Expr) -> sp.Expr | None:
     return sp.expand_func(sign * coef * total)
 
 
+def _softplus_coefficient(num, den, w) -> sp.Expr | None:
+    """a when R = num/den is 1 + a w with a > 0 (the Softplus shape), else None."""
+    if den != 1 or sp.Poly(num, w).degree() != 1:
+        return None
+    c1, c0 = sp.Poly(num, w).all_coeffs()
+    a = sp.simplify(c1 / c0)
+    return a if c0 == 1 and a.is_positive else None
+
+
 def _log_square_integral(num, den, w, coef, k) -> sp.Expr | None:
     """\\int_0^oo (coef log(1 + a e^{-k u}))^2 du for R = 1 + a w, a > 0 (Softplus):
     with t = a e^{-k u} it is coef^2/k \\int_0^a log^2(1 + t)/t dt, and (integrating
@@ -215,11 +224,8 @@ def _log_square_integral(num, den, w, coef, k) -> sp.Expr | None:
         \\int_0^a log^2(1+t)/t dt = log(a) L^2 - 2 L^3/3 - 2 L Li_2(1/(1+a))
                                     - 2 Li_3(1/(1+a)) + 2 zeta(3),   L = log(1 + a)
     (a = 1: zeta(3)/4).  Other R: None."""
-    if den != 1 or sp.Poly(num, w).degree() != 1:
-        return None
-    c1, c0 = sp.Poly(num, w).all_coeffs()
-    a = sp.simplify(c1 / c0)
-    if c0 != 1 or not a.is_positive:
+    a = _softplus_coefficient(num, den, w)
+    if a is None:
         return None
     L = sp.log(1 + a)
     z = 1 / (1 + a)
@@ -251,11 +257,8 @@ def _log_power_integral(num, den, w, coef, k, n: int) -> sp.Expr | None:
     (0, z) write 1/(1-s) ds = dLi_1(s) and integrate by parts n times with
     dLi_{j+1}(s) = Li_j(s) ds/s: each step leaves the boundary term
     n!/(n-j)! L^(n-j) Li_{j+1}(z) (the terms at s = 0 vanish).  Other R: None."""
-    if n > MAX_LOG_POWER or den != 1 or sp.Poly(num, w).degree() != 1 or not coef.is_positive:
-        return None
-    c1, c0 = sp.Poly(num, w).all_coeffs()
-    a = sp.simplify(c1 / c0)
-    if c0 != 1 or not a.is_positive:
+    a = _softplus_coefficient(num, den, w)
+    if n > MAX_LOG_POWER or a is None or not coef.is_positive:
         return None
     L = sp.log(1 + a)
     z = 1 / (1 + a)

@@ -182,6 +182,15 @@ def _sigmoid_sides(c, x, d, exact: bool, sides: tuple[bool, ...]) -> list:
     tail = torch.exp(-torch.abs(s))
     sig = torch.where(s < -50.0, tail, torch.sigmoid(s))
     sig_neg = torch.where(s > 50.0, tail, torch.sigmoid(-s))
+    err = _linear_rounding(c, x, d, p, s)
+    corr = sig * sig_neg * err
+    return [sig_neg - corr if neg else sig + corr for neg in sides]
+
+
+def _linear_rounding(c, x, d, p, s):
+    """The rounding error (c x + d) - s of s = fl(p + d), p = fl(c x): Dekker's exact
+    product (Veltkamp splitting; PyTorch has no fma) and Knuth's two-sum, 0 where a split
+    overflows."""
     split = 134217729.0 if x.dtype == torch.float64 else 4097.0
     cs = c * split
     ch = cs - (cs - c)
@@ -192,9 +201,7 @@ def _sigmoid_sides(c, x, d, exact: bool, sides: tuple[bool, ...]) -> list:
     err = ((ch * xh - p) + ch * xl + cl * xh) + cl * xl
     bp = s - p
     err = err + ((p - (s - bp)) + (d - bp))
-    err = torch.where(torch.abs(err) < math.inf, err, 0.0)
-    corr = sig * sig_neg * err
-    return [sig_neg - corr if neg else sig + corr for neg in sides]
+    return torch.where(torch.abs(err) < math.inf, err, 0.0)
 
 
 def _tail_times(v, x, k: int, c, d, j: int, m: int, b, exact: bool = True):
@@ -213,17 +220,7 @@ def _tail_times(v, x, k: int, c, d, j: int, m: int, b, exact: bool = True):
         return out
     p = c * x
     s = p + d
-    split = 134217729.0 if x.dtype == torch.float64 else 4097.0
-    cs = c * split
-    ch = cs - (cs - c)
-    cl = c - ch
-    xs = x * split
-    xh = xs - (xs - x)
-    xl = x - xh
-    err = ((ch * xh - p) + ch * xl + cl * xh) + cl * xl
-    bp = s - p
-    err = err + ((p - (s - bp)) + (d - bp))
-    err = torch.where(torch.abs(err) < math.inf, err, 0.0)
+    err = _linear_rounding(c, x, d, p, s)
     w = torch.exp(-0.5 * torch.abs(s)) * (1.0 - 0.5 * torch.sign(s) * err)
     for power, tail in ((j, s < -80.0), (m, s > 80.0)):
         if not power:
