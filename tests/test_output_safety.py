@@ -309,6 +309,17 @@ def test_sigkill_at_any_point_leaves_old_or_new_output(area, point):
     assert _state(out) == "third"
 
 
+@pytest.fixture(autouse=True)
+def _sigint_delivered():
+    """A shell that starts the suite in the background (``cmd &``, nohup) ignores SIGINT, and
+    the processes it starts inherit that: with a handler installed here, SIGINT reaches this
+    process and the subprocesses start with the default disposition (exec resets handled
+    signals), as at a terminal."""
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, old)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_sigterm_or_sigint_removes_the_build_folder(area, sig):
     out = area / "o"
