@@ -548,10 +548,22 @@ class TritonPrinter(CodePrinter):
     where = "tl.where"
     select = "tl.where"
     functions = {"exp": "_exp", "Abs": "tl.abs"}
+    #: functions of one argument whose kernel helper takes the ``PRECISE`` flag
+    precise_functions = {"sin": "_sin", "cos": "_cos", "tanh": "_tanh", "log": "_log",
+                         "Sech2": "_sech2", "Erfc": "_erfc"}
 
     @property
     def precision_arg(self) -> str:
         return ", PRECISE"
+
+    def _print_Function(self, e: sp.Function):
+        name = self.precise_functions.get(type(e).__name__)
+        if name is None or len(e.args) != 1:
+            return super()._print_Function(e)
+        return f"{name}({self(e.args[0])}, PRECISE)", _PREC_ATOM
+
+    # the base class writes log(1 + u) as log1p(u); the kernels take log as it stands
+    _print_log = _print_Function
 
     def _divide(self, num: str, den: list[str]) -> str:
         """num/den; in Triton '/' is div.full.f32 on NVIDIA GPUs (up to 2 ulp, exact in the
@@ -712,12 +724,6 @@ class TritonPrinter(CodePrinter):
     def _print_CosProduct(self, e: sp.Function):
         return f"_cos_prod({self._product_args(e, 2)}, PRECISE)", _PREC_ATOM
 
-    def _print_sin(self, e: sp.sin):
-        return f"_sin({self(e.args[0])}, PRECISE)", _PREC_ATOM
-
-    def _print_cos(self, e: sp.cos):
-        return f"_cos({self(e.args[0])}, PRECISE)", _PREC_ATOM
-
     def _product_args(self, e: sp.Function, width: int) -> str:
         hi, lo, *factors = e.args
         names = [self(f) for f in factors] + ["1.0"] * (width - len(factors))
@@ -737,17 +743,6 @@ class TritonPrinter(CodePrinter):
             total = f"_dd_add({total}, {t})"
         return f"_sigmoid_dd({total}, PRECISE)", _PREC_ATOM
 
-    def _print_Sech2(self, e: sp.Function):
-        return f"_sech2({self(e.args[0])}, PRECISE)", _PREC_ATOM
-
-    def _print_tanh(self, e: sp.tanh):
-        return f"_tanh({self(e.args[0])}, PRECISE)", _PREC_ATOM
-
-    def _print_Erfc(self, e: sp.Function):
-        return f"_erfc({self(e.args[0])}, PRECISE)", _PREC_ATOM
-
-    def _print_log(self, e: sp.log):
-        return f"_log({self(e.args[0])}, PRECISE)", _PREC_ATOM
 
     def _print_Expm1(self, e: sp.Function):
         # Kahan's expm1 from exp and log (a few ulp): u = e^t, (u - 1) t / log(u), with
