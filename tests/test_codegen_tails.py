@@ -188,8 +188,10 @@ SUBNORMAL_BEFORE = [
     ("isrlu", {}, "bfloat16", "d_x", [-7.21554506e12]),
     ("softsign", {}, "float64", "d_x", [-1.55631287e154, 2e154]),
     ("softsign", {}, "bfloat16", "d_x", [-1.88790896e19]),
-    # 1/(2 t) with t = sqrt(x^2 + b) - x: 2 t overflows, t does not (printed 0.5/t)
-    ("squareplus", {"b": 4.0}, "float64", "d_b", [-8.6e307, -5e307, -8.98e307]),
+    # 1/(2 t) with t = sqrt(x^2 + b) - x: 2 t overflows, t does not (printed 0.5/t); t
+    # itself overflows beyond |x| = M/2 (taken as h/2 - x/2)
+    ("squareplus", {"b": 4.0}, "float64", "d_b",
+     [-8.6e307, -5e307, -8.98e307, -9.7819662e307, -1.15404676e308, -1.4971684e308]),
     # (2N+1)/((1 - x^-(2N+1))^2 x^(2N+2)): x^4 overflows (taken as (1/x)^4 there)
     ("se-gem", {"N": 1, "eps": 1.0}, "float64", "d_x", [-1.19792204e77, -3e77, -1e80]),
     ("se-gem", {"N": 1, "eps": 1.0}, "bfloat16", "d_x", [-4.42918502e9, -1e10]),

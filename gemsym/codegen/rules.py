@@ -170,7 +170,10 @@ def _conjugate(e: sp.Add, x: sp.Symbol) -> sp.Expr:
         if d.has(x) or d == 0:
             continue
         cond = u < 0 if k > 0 else u > 0
-        # (d/k) / (h - u/k): the denominator's terms are no larger than h and |u/k|, so it
-        # overflows only where the quotient is below the smallest normal number
-        return sp.Piecewise(((d / k) / (h - u / k), cond), (e, True))
+        # (d/(2k)) / (h/2 - u/(2k)): the two terms of h - u/k have the same sign and reach
+        # |u/k| ~ h, so h - u/k overflows from h = M/2 on, where h does not (Squareplus
+        # d/db = 1/(2 t) - ... was 0 against 2.6e-309 at x = -9.8e307); the halved sum
+        # cannot overflow, and halving is exact (h >= sqrt(c) is far from the subnormals;
+        # a subnormal u/(2k) is below h's rounding), so elsewhere it is the same quotient
+        return sp.Piecewise(((d / (2 * k)) / (h / 2 - u / (2 * k)), cond), (e, True))
     return e
