@@ -12,16 +12,15 @@ and their neighbours), float16 and bfloat16 at every finite value.  Quantities: 
 dtype at max(|true value|, largest term); at a junction the nearer one-sided derivative
 counts.  ``non-finite`` counts inf/NaN where the true value is finite in the dtype.  A
 ``size`` check evaluates 256 inputs one by one and inside a 4096-element tensor and counts
-bitwise differences.  References are cached under /tmp (``--cache``).
+bitwise differences.  References are cached under /tmp (``--cache``, benchmarks/_refcache.py);
+progress goes to stderr.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import importlib
 import math
-import multiprocessing
 import os
 import sys
 import tempfile
@@ -33,6 +32,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "benchmarks")]
 
 import numpy as np  # noqa: E402
 
+import _refcache  # noqa: E402
 import catalogue_reference as cref  # noqa: E402
 import numerics_reference as nref  # noqa: E402
 from measure_errors import BOUND, _histogram, _provenance  # noqa: E402
@@ -91,21 +91,8 @@ def inputs(name: str, params: dict, dtype: str, n: int, stride: int = 1) -> np.n
 
 
 def cached_references(name, params, dtype, xs, cache: Path, pool) -> dict:
-    key = hashlib.sha256(repr((name, sorted(params.items()), dtype)).encode()
-                         + xs.tobytes()).hexdigest()[:20]
-    path = cache / f"{key}.npz"
-    if path.exists():
-        with np.load(path) as data:
-            return {q: data[q] for q in data.files}
-    chunks = np.array_split(xs, max(1, 8 * (pool._processes if pool else 1)))
-    tasks = [(name, params, dtype, c) for c in chunks if len(c)]
-    parts = (pool.map(cref.reference_arrays, tasks) if pool
-             else [cref.reference_arrays(t) for t in tasks])
-    cols = {q: np.concatenate([p[q] for p in parts], axis=1) for q in parts[0]}
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, **cols)
-    os.replace(tmp, path)
-    return cols
+    """``catalogue_reference.reference_arrays`` at ``xs``, cached (benchmarks/_refcache.py)."""
+    return _refcache.references(name, params, dtype, xs, cache, pool, log=_refcache.progress)
 
 
 def evaluate(bridge, act, params: dict, dtype: str, xs: np.ndarray) -> dict:
@@ -213,7 +200,7 @@ def main(argv=None) -> int:
         except Exception as exc:  # noqa: BLE001 -- recorded as an exception row
             failed[name] = f"{type(exc).__name__}: {exc}".splitlines()[0][:160]
     rows, exceptions, all_ok = [], [], True
-    pool = multiprocessing.get_context("fork").Pool(args.jobs) if args.jobs > 1 else None
+    pool = _refcache.make_pool(args.jobs)
     try:
         for name, params in todo:
             label = _label(name, params)
@@ -252,7 +239,7 @@ def main(argv=None) -> int:
                         exceptions.append(f"{label} {dtype} {q}: {over} over {BOUND[dtype]:g} ULP, "
                                           f"max finite {worst:.3g} ({worst_normal:.3g} where the true value "
                                           f"is normal); {cause}")
-                print(f"{label:40s} {dtype:9s} done ({time.time() - started:.0f} s)", flush=True)
+                _refcache.progress(f"{label:40s} {dtype:9s} done ({time.time() - started:.0f} s)")
     finally:
         if pool:
             pool.close()

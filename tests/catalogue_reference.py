@@ -266,11 +266,11 @@ def reference(name: str, x, params: dict, side: int = 1) -> dict:
 
 # ------------------------------------------------------------------ arrays and ULPs
 def reference_arrays(task) -> dict:
-    """For ``task = (name, params, dtype, xs)``: {quantity: float64 array of rows (hi, lo,
-    largest term, hi and lo of the other one-sided value)}: the value as a double-double
-    (enough for float64 ULPs), at 50 digits (25 for 16-bit dtypes)."""
-    name, params, dtype, xs = task
-    mp.mp.dps = 50 if dtype in ("float32", "float64") else 25
+    """For ``task = (name, params, dtype, xs[, dps])``: {quantity: float64 array of rows (hi,
+    lo, largest term, hi and lo of the other one-sided value)}: the value as a double-double
+    (enough for float64 ULPs), at ``dps`` digits (default 50; 25 for 16-bit dtypes)."""
+    name, params, dtype, xs, *rest = task
+    mp.mp.dps = rest[0] if rest else (50 if dtype in ("float32", "float64") else 25)
     joints = {float(j) for j in JUNCTIONS.get(name, lambda p: [])(params)}
     cols: dict = {}
     for i, x in enumerate(xs):
@@ -297,7 +297,8 @@ def ulp_errors(computed: np.ndarray, ref: np.ndarray, dtype: str) -> np.ndarray:
         scale = np.maximum(np.abs(hi), ref[2])
         with np.errstate(all="ignore"):
             usable = np.isfinite(scale) & (scale > 0)
-            e = np.where(usable, np.floor(np.log2(np.where(usable, scale, 1.0))), emin)
+            # frexp, not floor(log2): log2 rounds values just below 2^k up to k
+            e = np.where(usable, np.frexp(np.where(usable, scale, 1.0))[1] - 1, emin)
             spacing = 2.0 ** (np.maximum(e, emin) - mant)
             err = np.abs((computed - hi) - lo) / spacing
         # what rounds to inf in the dtype: beyond fmax + half its spacing

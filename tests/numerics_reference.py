@@ -85,6 +85,11 @@ def sqish(x, a, beta, gamma):
     out = {}
     for name, terms in (("f", f_terms), ("d_x", dx_terms), ("d_a", da_terms)):
         out[name] = (mp.fsum(terms), max(abs(t) for t in terms))
+    # f = x (1 + a E)/(1 + E): for a < 0 the sum of f_terms cancels to x (1 + a E) s where
+    # a E is near -1 (|x| < 1e-50 leaves nothing of 50 digits for a = -1, beta = 1), so
+    # 1 + a E = -expm1(log(-a beta) - c x) keeps the value relative to itself
+    if a < 0:
+        out["f"] = (-x * mp.expm1(mp.log(-a * beta) - c * x) * s, out["f"][1])
     out["d_beta"] = (db, abs(db))
     out["d_gamma"] = (dg, abs(dg))
     return out
@@ -184,6 +189,27 @@ def measure(family: str, params: dict, dtype: str, xs: np.ndarray, with_params: 
     and float64, the elementwise parameter derivatives the CPU op sums (generated
     formulas in its compute dtype, rounded to ``dtype``).  ``fn(x, **params)`` replaces
     the package's functional (e.g. by a ``torch.compile`` of it)."""
+    computed = computed_values(family, params, dtype, xs, with_params, fn)
+    out = {}
+    if refs is None:
+        refs = [reference(family, float(v), params) for v in xs]
+    for q, vals in computed.items():
+        errs = np.empty(len(xs))
+        excl = np.zeros(len(xs), dtype=bool)
+        for i, (v, ref) in enumerate(zip(xs, refs)):
+            value, scale = ref[q]
+            errs[i] = ulp_error(float(vals[i]), value, scale, dtype)
+            excl[i] = near_underflow(
+                float(v), family, params, value, dtype)
+        out[q] = (errs, excl)
+    return out
+
+
+def computed_values(family: str, params: dict, dtype: str, xs: np.ndarray,
+                    with_params: bool = True, fn=None) -> dict:
+    """{quantity: float64 array} the generated package gives at ``xs`` in ``dtype``: f,
+    d_x through autograd and (``with_params``, float32/float64) the elementwise parameter
+    derivatives the CPU op sums, as ``measure`` compares them."""
     import torch
 
     import torch_bridge
@@ -208,16 +234,4 @@ def measure(family: str, params: dict, dtype: str, xs: np.ndarray, with_params: 
         first = getattr(_formulas, f"{family}_first")(xc, *ints, *ps, exact=exact)
         for n, d in zip(names, first[1:]):
             computed[f"d_{n}"] = d.to(tdt).double().numpy()
-    out = {}
-    if refs is None:
-        refs = [reference(family, float(v), params) for v in xs]
-    for q, vals in computed.items():
-        errs = np.empty(len(xs))
-        excl = np.zeros(len(xs), dtype=bool)
-        for i, (v, ref) in enumerate(zip(xs, refs)):
-            value, scale = ref[q]
-            errs[i] = ulp_error(float(vals[i]), value, scale, dtype)
-            excl[i] = near_underflow(
-                float(v), family, params, value, dtype)
-        out[q] = (errs, excl)
-    return out
+    return computed
