@@ -5,6 +5,7 @@ then each output is assembled with ``where`` over the |x| <= 1 / |x| > 1 forms, 
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import sympy as sp
@@ -43,7 +44,7 @@ def body_lines(
     lines = []
     if R in used:
         lines.append("r = 1.0 / x")
-    if any(f.kind == "power" for _, fs in outputs for f in fs):
+    if any(f.kind == "power" and f.large is not None for _, fs in outputs for f in fs):
         lines.append(f"ax = {printer(sp.Abs(sp.Symbol(printer.x_name)))}")
     for i, (sym, expr) in enumerate(replacements):
         lines += pair_lines.get(i, [])
@@ -65,7 +66,14 @@ def body_lines(
         values = []
         for b, form in enumerate(forms):
             get = lambda role: printer(reduced[index[(o, b, role)]])  # noqa: E731
-            if form.kind == "power" and printer.divide_once:
+            if form.kind == "power" and form.large is None:
+                # no |x| > 1 side (``narrow``): the |x| <= 1 quotient everywhere, printed as
+                # ``_select_then_divide`` prints it (the same bits on |x| <= 1), the limits at
+                # +-oo where it would be inf/inf
+                span = region(junctions, b)
+                v = _small_quotient(reduced[index[(o, b, "small")]], printer, span)
+                v = _at_infinity(v, form.limits, span, printer, mask)
+            elif form.kind == "power" and printer.divide_once:
                 v = _select_then_divide(reduced[index[(o, b, "small")]],
                                         reduced[index[(o, b, "large")]], printer,
                                         mask("ax <= 1.0"), region(junctions, b))
@@ -171,6 +179,34 @@ def _select_then_divide(small: sp.Expr, large: sp.Expr, printer: CodePrinter,
     return f"{printer.select}(ax > {printer.overflow_bound(k)}, {fallback}, {out})"
 
 
+def _at_infinity(v: str, limits, span: tuple[float, float], printer: CodePrinter,
+                 mask) -> str:
+    """``v`` with the limits (at -oo, at +oo) where x is infinite, for the ends of the branch
+    interval ``span`` that are infinite (a finite end's side is another branch's); where the
+    limit is x itself (-oo, +oo), x is taken (one comparison and one selection fewer)."""
+    where, (lo, hi) = printer.select, limits
+    ends = [(t, f"x == {sign}math.inf")
+            for t, end, sign in ((lo, span[0], "-"), (hi, span[1], "")) if math.isinf(end)]
+    if len(ends) == 2 and lo == hi:
+        return f"{where}({mask('_isinf(x)')}, {printer(hi)}, {v})"
+    if len(ends) == 2 and (lo, hi) in ((-sp.oo, sp.oo), (sp.oo, -sp.oo)):
+        lim = "x" if hi == sp.oo else "-x"
+        return f"{where}({mask('_isinf(x)')}, {lim}, {v})"
+    for t, cond in ends:
+        v = f"{where}({mask(cond)}, {printer(t)}, {v})"
+    return v
+
+
+def _small_quotient(small: sp.Expr, printer: CodePrinter, span: tuple[float, float]) -> str:
+    """The |x| <= 1 side of ``_select_then_divide`` alone: num/den of its numerator and
+    denominator as that function prints them."""
+    sn, sd = sp.fraction(small)
+    if sd == 1:
+        return printer.quotient(small, None, *span, True)[0]
+    a, b = printer.quotient(sn, sd, *span, True)
+    return f"({a})/({b})"
+
+
 def _quotient(e: sp.Expr, printer: CodePrinter, span: tuple[float, float],
               small: bool) -> str:
     """``e`` = num/den with num and den through ``printer.quotient`` (the numerator's real
@@ -206,7 +242,7 @@ def _freeze_exponents(expr: sp.Expr, x_name: str,
 
 def _roles(form: StableForm):
     yield "small", form.small
-    if form.kind == "power":
+    if form.kind == "power" and form.large is not None:
         yield "large", form.large
     if form.kind == "sigmoid" and form.limits is not None:
         yield "minus", form.limits[0]

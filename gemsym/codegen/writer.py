@@ -13,6 +13,7 @@ import sympy as sp
 from .. import __version__
 from ..activation import Activation
 from .body import body_lines
+from .narrow import narrow_outputs
 from .cxx_writer import cpu_kernel_source
 from .derive import FamilyCode, derive
 from .printer import Printer, UnsupportedConstruct
@@ -40,7 +41,8 @@ def _formulas(codes: Sequence[FamilyCode]) -> str:
                    "``<name>_first`` (df/dx and\ndf/dtheta) and ``<name>_second`` "
                    "(second partial derivatives, upper triangle).  ``exact``: the compute dtype is the\n"
                    "output dtype (integer powers and sigmoid arguments then take compensated steps;\n"
-                   "see ``_runtime._plan``).\n"),
+                   "see ``_runtime._plan``).  ``narrow``: x and the real parameters are below 2^128 in\n"
+                   "magnitude and the compute dtype is float64 (the |x| > 1 forms are then not needed).\n"),
            "import math  # noqa: F401\n\nimport torch\n\nfrom ._runtime import _inf_times, _ipow, _isinf, _isnan, _like, _sigmoid_lin, _sigmoid_pair, _sq, _tail_times, _where  # noqa: F401\n"
            "from ._compensated import (_ddc, _dd_abs, _dd_add, _dd_mul, _dd_neg, _dd_pow,  # noqa: F401\n"
            "                           _dd_hypot, _dd_recip, _dd_scale, _dd_sq, _dd_sqrt, _dd_value,\n"
@@ -57,12 +59,29 @@ def _formulas(codes: Sequence[FamilyCode]) -> str:
         ]
         for suffix, what, outputs in groups:
             names = [n for n, _ in outputs]
-            out.append(f"\ndef {code.pyname}_{suffix}({sig}, exact=True):")
+            out.append(f"\ndef {code.pyname}_{suffix}({sig}, exact=True, narrow=False):")
             out.append(f'    """{code.activation.name}: {what}."""')
+            out.extend(_narrow_lines(code, outputs, pr, names[0] if suffix in ("f", "dx")
+                                     else "(" + ", ".join(names) + ",)"))
             out.extend(body_lines(outputs, code.junctions, code.x, pr))
             ret = names[0] if suffix in ("f", "dx") else "(" + ", ".join(names) + ",)"
             out.append(f"    return {ret}\n")
     return "\n".join(out)
+
+
+def _narrow_lines(code: FamilyCode, outputs, pr, ret: str) -> list[str]:
+    """The body for ``narrow`` inputs (float32/16-bit values and real parameters below
+    2^128, evaluated in float64; see :mod:`.narrow`), taken for the integer parameter values
+    where it holds; [] where it does not apply."""
+    ints = [code.symbols[p.name] for p in code.int_params]
+    plan = narrow_outputs(outputs, code.x, ints, [code.symbols[p.name] for p in code.real_params])
+    if plan is None:
+        return []
+    values, forms = plan
+    cond = "narrow" + (f" and {ints[0].name} in {_tuple(str(v) for v in values)}" if ints else "")
+    return ([f"    if {cond}:  # no |x| > 1 forms (see gemsym.codegen.narrow)"]
+            + body_lines(forms, code.junctions, code.x, pr, "        ")
+            + [f"        return {ret}"])
 
 
 # ---------------------------------------------------------------- kernels (triton)

@@ -274,6 +274,20 @@ def _plan(dtype: torch.dtype, device: torch.device | None = None) -> tuple[torch
     return cdt, cdt == dtype
 
 
+#: input dtypes whose finite values are below 2^128 in magnitude (see ``_narrow``)
+_NARROW_DTYPES = (torch.float32, torch.bfloat16, torch.float16)
+
+
+def _narrow(dtype: torch.dtype, cdt: torch.dtype, params) -> bool:
+    """Whether the formulas may take their ``narrow`` bodies (no |x| > 1 forms; see
+    ``gemsym.codegen.narrow``): float64 arithmetic for inputs whose finite values are below
+    2^128 in magnitude, and every real parameter a 0-d CPU tensor below 2^128 in magnitude
+    (read as a number: a per-channel or device tensor keeps the general bodies)."""
+    if cdt != torch.float64 or dtype not in _NARROW_DTYPES:
+        return False
+    return all(q.dim() == 0 and q.is_cpu and abs(q.item()) < 2.0 ** 128 for q in params)
+
+
 def _sum_to(t: torch.Tensor, shape) -> torch.Tensor:
     """The float64 sum of ``t`` over the dimensions a parameter of ``shape`` was broadcast
     along (all of them for a 0-d parameter), with the parameter's shape."""
@@ -287,16 +301,17 @@ def _sum_to(t: torch.Tensor, shape) -> torch.Tensor:
     return t.sum(dim=dims, keepdim=True, dtype=torch.float64).reshape(shape)
 
 
-def _backward_terms(fam: Family, gc, xc, ints, p, exact: bool, wanted, shapes=None):
+def _backward_terms(fam: Family, gc, xc, ints, p, exact: bool, wanted, shapes=None,
+                    narrow: bool = False):
     """g f'(x), and for each parameter with ``wanted`` set the float64 sum of g df/dtheta
     over the dimensions it was broadcast along (None for the others): one evaluation of the
     ``first`` formulas when any is wanted."""
     shapes = shapes if shapes is not None else [()] * len(wanted)
     if any(wanted):
-        d = fam.first(xc, *ints, *p, exact=exact)
+        d = fam.first(xc, *ints, *p, exact=exact, narrow=narrow)
         return gc * d[0], [_sum_to(gc * d[1 + i], s) if w else None
                            for i, (w, s) in enumerate(zip(wanted, shapes))]
-    return gc * fam.grad_x(xc, *ints, *p, exact=exact), [None] * len(wanted)
+    return gc * fam.grad_x(xc, *ints, *p, exact=exact, narrow=narrow), [None] * len(wanted)
 
 
 def _scalar(params) -> bool:
@@ -403,11 +418,12 @@ def _torch_forward(fam: Family, x, ints, params):
     if y is not None:
         return y
     cdt, exact = _plan(x.dtype, x.device)
+    narrow = _narrow(x.dtype, cdt, params)
     n = x.numel()
     if 0 < n <= CHUNK and (not _fuse or n < FUSE_MIN) and x.is_contiguous() and _scalar(params):
         # one chunk: no output buffer, slices nor copies (host cost, dominant at this size)
         y = fam.forward(x.to(cdt), *ints, *[q.reshape(()).to(cdt) for q in params],
-                        exact=exact)
+                        exact=exact, narrow=narrow)
         return y.to(x.dtype) if y.dtype != x.dtype or y is x else y
     out = torch.empty_like(x)
     if n == 0:
@@ -423,7 +439,8 @@ def _torch_forward(fam: Family, x, ints, params):
     outs = out.as_strided((n,), (1,))
     p = [q.to(cdt) for q in params]
     for s in range(0, n, CHUNK):
-        outs[s:s + CHUNK] = fam.forward(xs[s:s + CHUNK].to(cdt), *ints, *p, exact=exact)
+        outs[s:s + CHUNK] = fam.forward(xs[s:s + CHUNK].to(cdt), *ints, *p, exact=exact,
+                                        narrow=narrow)
     return out
 
 
@@ -433,13 +450,15 @@ def _torch_backward(fam: Family, grad, x, ints, params, params_grad: bool):
     if done is not None:
         return done
     cdt, exact = _plan(x.dtype, x.device)
+    narrow = _narrow(x.dtype, cdt, params)
     n = x.numel()
     wanted = [bool(params_grad)] * len(params)
     if (0 < n <= CHUNK and (not _fuse or n < FUSE_MIN) and _scalar(params)
             and grad.shape == x.shape and x.is_contiguous() and grad.is_contiguous()):
         # one chunk, as ``_torch_forward``; "+ 0.0" as the chunk loop's zero start (-0 -> +0)
         p = [q.reshape(()).to(cdt) for q in params]
-        g, parts = _backward_terms(fam, grad.to(cdt), x.to(cdt), ints, p, exact, wanted)
+        g, parts = _backward_terms(fam, grad.to(cdt), x.to(cdt), ints, p, exact, wanted,
+                                   narrow=narrow)
         sums = [torch.zeros((), dtype=torch.float64, device=x.device) if t is None
                 else t + 0.0 for t in parts]
         g = g.to(x.dtype) if g.dtype != x.dtype or g is x or g is grad else g
@@ -470,7 +489,8 @@ def _torch_backward(fam: Family, grad, x, ints, params, params_grad: bool):
     for s in range(0, n, CHUNK):
         xc = xs[s:s + CHUNK].to(cdt)
         gc = gs[s:s + CHUNK].to(cdt)
-        gxs[s:s + CHUNK], part = _backward_terms(fam, gc, xc, ints, p, exact, wanted)
+        gxs[s:s + CHUNK], part = _backward_terms(fam, gc, xc, ints, p, exact, wanted,
+                                                 narrow=narrow)
         for i, t in enumerate(part):
             if t is not None:
                 sums[i] += t

@@ -1,0 +1,146 @@
+"""The ``narrow`` bodies of the generated formulas (float32/16-bit inputs and real parameters
+below 2^128, evaluated in float64: no |x| > 1 forms, no underflow guard): values against
+mpmath up to the largest float32 and at +-inf, the same bits as the general bodies, taken
+only for the integer parameter values and inputs where the analysis holds, fewer ATen ops."""
+
+from __future__ import annotations
+
+import importlib
+import math
+import sys
+
+import mpmath as mp
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
+
+from tests.helpers import gem_ref, se_gem_ref  # noqa: E402
+
+F32_MAX = float(torch.finfo(torch.float32).max)
+
+
+@pytest.fixture(scope="module")
+def bridge(tmp_path_factory):
+    from gemsym.codegen.writer import write_package
+    from gemsym.families import get_family
+
+    root = tmp_path_factory.mktemp("narrow")
+    write_package([get_family(n) for n in ("gem", "e-gem", "se-gem")], root / "narrow_bridge")
+    sys.path.insert(0, str(root))
+    try:
+        yield importlib.import_module("narrow_bridge")
+    finally:
+        sys.path.remove(str(root))
+
+
+def _inputs(dtype) -> torch.Tensor:
+    g = torch.Generator().manual_seed(11)
+    x = torch.cat([torch.randn(4000, generator=g, dtype=torch.float64) * 3,
+                   torch.exp(torch.randn(4000, generator=g, dtype=torch.float64) * 40)
+                   * torch.sign(torch.randn(4000, generator=g, dtype=torch.float64)),
+                   torch.tensor([0.0, -0.0, 1.0, -1.0, math.inf, -math.inf, math.nan, F32_MAX,
+                                 -F32_MAX, 1e-45, -1e-45, 1e-38, 1e-13, -1e-13],
+                                dtype=torch.float64)])
+    return x.to(dtype).to(torch.float64)
+
+
+#: (formula, integer parameter, real parameters): the values where the narrow bodies apply
+CASES = [("gem_f", 1, ()), ("gem_f", 2, ()), ("gem_dx", 1, ()), ("gem_second", 1, ()),
+         ("e_gem_f", 2, (1e-4,)), ("e_gem_first", 1, (3e-3,)), ("e_gem_second", 1, (7.0,)),
+         ("se_gem_f", 1, (1e-4,)), ("se_gem_f", 2, (2.5,)), ("se_gem_first", 1, (0.5,))]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16])
+@pytest.mark.parametrize("name,N,reals", CASES)
+def test_narrow_bodies_give_the_bits_of_the_general_bodies(bridge, name, N, reals, dtype):
+    """On float32/16-bit values (|x| > 1, the former guard region |x^k| < 2^-100, +-inf,
+    NaN, +-0 included), every output, float64 results rounded to the input dtype."""
+    fn = getattr(bridge._formulas, name)
+    x = _inputs(dtype)
+    p = [torch.tensor(v, dtype=torch.float64) for v in reals]
+    general, narrow = (fn(x, N, *p, exact=False, narrow=w) for w in (False, True))
+    for a, b in zip(*((t,) if isinstance(t, torch.Tensor) else t for t in (general, narrow))):
+        a, b = a.to(dtype), b.to(dtype)
+        same = (a == b) | (a.isnan() & b.isnan())
+        assert bool(same.all()), (name, N, x[~same][:5].tolist(), a[~same][:5], b[~same][:5])
+
+
+def test_narrow_values_against_mpmath_up_to_the_largest_float32(bridge):
+    """f and df/dx of GEM and SE-GEM from the narrow bodies at large |x| (where the general
+    bodies take their |x| > 1 forms) against mpmath at 60 digits: within 2^-45 relative
+    (float64 arithmetic, a few roundings); the limits at +-inf."""
+    F = bridge._formulas
+    xs = [1.5, 37.0, 1e6, 3.3e12, -4.1e15, 2e19, -7e25, 1.1e38, F32_MAX, -F32_MAX]
+    x = torch.tensor(xs, dtype=torch.float64)
+    eps = 0.75
+    checks = [(F.gem_f(x, 1, exact=False, narrow=True), gem_ref(1), 1),
+              (F.gem_f(x, 2, exact=False, narrow=True), gem_ref(2), 2),
+              (F.se_gem_f(x, 1, torch.tensor(eps, dtype=torch.float64), exact=False,
+                          narrow=True), se_gem_ref(1, "3/4"), 1)]
+    with mp.workdps(60):
+        for got, ref, _ in checks:
+            for xi, gi in zip(xs, got.tolist()):
+                want = ref(mp.mpf(xi))
+                assert abs(mp.mpf(gi) - want) <= mp.mpf(2) ** -45 * abs(want), (xi, gi, want)
+        d = F.gem_dx(x, 1, exact=False, narrow=True).tolist()
+        for xi, gi in zip(xs, d):
+            want = mp.diff(gem_ref(1), mp.mpf(xi)) if xi > 0 else mp.mpf(0)
+            assert abs(mp.mpf(gi) - want) <= mp.mpf(2) ** -45 * max(abs(want), 1e-300), (xi, gi)
+    inf = torch.tensor([math.inf, -math.inf], dtype=torch.float64)
+    assert F.gem_f(inf, 1, exact=False, narrow=True).tolist() == [math.inf, 0.0]
+    assert F.gem_dx(inf, 1, exact=False, narrow=True).tolist() == [1.0, 0.0]
+    assert F.se_gem_f(inf, 2, torch.tensor(eps, dtype=torch.float64), exact=False,
+                      narrow=True).tolist() == [math.inf, -1.0]
+
+
+def test_narrow_bodies_only_where_the_bound_holds():
+    """GEM's f needs |x|^(2N+1) below 2^1000 for |x| < 2^128 and x^(2N+1) normal for
+    |x| >= 2^-149: N = 1, 2; its df/dx divides by (x^2N + 1)^2: N = 1 only; Sqish (no power
+    forms) has no narrow body."""
+    from gemsym.codegen.derive import derive
+    from gemsym.codegen.narrow import narrow_outputs
+    from gemsym.families import get_family
+
+    code = derive(get_family("gem"))
+    N = code.symbols["N"]
+    assert narrow_outputs([("y", code.forward[0])], code.x, [N], [])[0] == (1, 2)
+    assert narrow_outputs([("d_x", code.first[0])], code.x, [N], [])[0] == (1,)
+    sq = derive(get_family("sqish"))
+    reals = [sq.symbols[p.name] for p in sq.real_params]
+    assert narrow_outputs([("y", sq.forward[0])], sq.x, [], reals) is None
+
+
+class _Count(TorchDispatchMode):
+    def __init__(self):
+        super().__init__()
+        self.ops: list[str] = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.ops.append(str(func.overloadpacket))
+        return func(*args, **(kwargs or {}))
+
+
+def test_the_runtime_takes_the_narrow_bodies_for_narrow_inputs_only(bridge):
+    """float32 input, 0-d parameters below 2^128: no |x| <= 1 mask, at most 12 ATen ops per
+    GEM forward (21 with the general body); float64 inputs, a parameter of 2^130 or a
+    per-channel parameter: the general bodies (and the same values either way)."""
+    rt = bridge._runtime
+    fam = rt.family("narrow_bridge", "gem")
+    x = _inputs(torch.float32).to(torch.float32)[:2048]
+    with torch.no_grad(), _Count() as count:
+        y = rt._torch_forward(fam, x, (1,), [])
+    assert "aten.le" not in count.ops and len(count.ops) <= 12, count.ops
+    with torch.no_grad(), _Count() as count:
+        y64 = rt._torch_forward(fam, x.double(), (1,), [])
+    assert "aten.le" in count.ops
+    assert torch.equal(y.isnan(), y64.isnan())
+    f64 = torch.float64
+    assert rt._narrow(torch.float32, f64, [torch.tensor(0.5, dtype=f64)])
+    assert rt._narrow(torch.bfloat16, f64, [])
+    assert not rt._narrow(torch.float64, f64, [])
+    assert not rt._narrow(torch.float32, torch.float32, [])
+    assert not rt._narrow(torch.float32, f64, [torch.tensor(2.0 ** 130, dtype=f64)])
+    assert not rt._narrow(torch.float32, f64, [torch.full((3, 1), 0.5, dtype=f64)])
+    assert not rt._narrow(torch.float32, f64, [torch.tensor(math.nan, dtype=f64)])
