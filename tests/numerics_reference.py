@@ -166,11 +166,16 @@ def ulp_error(computed: float, value, scale, dtype: str) -> float:
     return float(err / ulp(max(abs(v), float(scale)), dtype))
 
 
-def near_underflow(x: float, family: str, params: dict, value, dtype: str) -> bool:
-    """The float32/float64 region excluded from the ULP bound: the result, or the power
-    |x|^{2N+1} the GEM families are built from, is below 2^p times the smallest normal
-    number of the compute format (p = its mantissa bits + 1)."""
-    compute = "float64" if dtype == "float64" else "float32"
+def near_underflow(x: float, family: str, params: dict, value, dtype: str,
+                   compute: str | None = None) -> bool:
+    """The region excluded from the ULP bound: the result, or the power |x|^{2N+1} the GEM
+    families are built from, is below 2^p times the smallest normal number of ``compute``
+    (p = its mantissa bits + 1).  By default float32 for float32 inputs and float64
+    otherwise: the CPU path computes 16-bit inputs in float64, where no 16-bit input
+    comes near underflow, so every 16-bit value is held to the bound; the Triton kernels,
+    which compute 16-bit inputs in float32, pass ``compute="float32"``."""
+    if compute is None:
+        compute = "float32" if dtype == "float32" else "float64"
     mant, emin, _ = FORMATS[compute]
     limit = mp.mpf(2) ** (emin + mant + 1)
     if 0 < abs(value) < limit:

@@ -229,9 +229,12 @@ _x = torch.linspace(-2, 2, 6)
     (lambda: tb.e_gem(_x, eps=math.inf), "eps must be a real number > 0"),
     (lambda: tb.e_gem(_x, eps=torch.tensor(math.inf)), "eps must be a real number > 0"),
     (lambda: tb.e_gem(_x, eps=torch.tensor(math.nan)), "eps must be a real number > 0"),
-    (lambda: tb.e_gem(_x.bfloat16(), eps=1e39), "eps = 1e"),
-    (lambda: tb.e_gem(_x.half(), eps=1e-46), "eps = 1e-46 leaves the domain in float32"),
-    (lambda: tb.e_gem(_x.half(), eps=torch.tensor(1e39, dtype=torch.float64)), "eps = 1e"),
+    # inputs computed in float32 (16-bit ones off the CPU; a meta tensor here)
+    (lambda: tb.e_gem(_x.half().to("meta"), eps=1e39), "eps = 1e"),
+    (lambda: tb.e_gem(_x.half().to("meta"), eps=1e-46),
+     "eps = 1e-46 leaves the domain in float32"),
+    (lambda: tb.e_gem(_x.bfloat16().to("meta"), eps=torch.tensor(1e39, dtype=torch.float64)),
+     "eps = 1e"),
     (lambda: tb.e_gem(_x, eps=torch.ones(4)), "eps must be a number or a tensor broadcastable"),
     (lambda: tb.e_gem(_x, eps="1"), "eps must be a real number > 0"),
     (lambda: tb.e_gem(_x, eps=True), "eps must be a real number > 0"),
@@ -258,6 +261,22 @@ def test_python_float_parameters_keep_full_precision_on_cpu():
     want = s / (1 + torch.exp(-2 * 0.01 * s))
     torch.testing.assert_close(tb.sqish(s.float(), gamma=0.01), want.float(), rtol=2 ** -23,
                                atol=0)
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16], ids=str)
+def test_16bit_cpu_inputs_take_float64_parameters(dtype):
+    """16-bit CPU inputs are computed in float64 too: eps = 1e39 and 1e-46 (neither a
+    float32) are used as given, and E-GEM(N=1)'s x^3/(x^2 + eps) is x^3/eps where float32
+    would have made eps inf or 0 (x = 3, eps = 1e39: 2.7e-38, a normal bfloat16)."""
+    x = torch.tensor([3.0, 0.5, 6e4, 1e-7], dtype=torch.float64).to(dtype)
+    xd = x.double()
+    for eps in (1e39, 1e-46):
+        want = (xd ** 3 / (xd ** 2 + eps)).to(dtype)
+        # rounded through float32 (PyTorch's float64 -> 16-bit conversion): a unit at most
+        got = tb.e_gem(x, eps=eps)
+        torch.testing.assert_close(got.double(), want.double(), rtol=torch.finfo(dtype).eps,
+                                   atol=0)
+    assert float(tb.e_gem(x[:1].bfloat16(), eps=1e39)) > 2.6e-38
 
 
 # ------------------------------------------------------------------ reparametrisation
