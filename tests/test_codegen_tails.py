@@ -201,8 +201,9 @@ SUBNORMAL_BEFORE = [
 @pytest.mark.parametrize("dtype, xs", [("bfloat16", [3.52148866e-16, 1e-15, 2e-16]),
                                        ("float64", [3e-104, 1e-106])])
 def test_a_power_over_a_sum_divided_first(bridge, dtype, xs):
-    """E-GEM(eps=2^-40)'s x^3/(x^2 + eps) where x^3 underflows (in float32 for bfloat16,
-    in float64 at 3e-104) but the value x^3/eps is a normal number: was 0."""
+    """E-GEM(eps=2^-40)'s x^3/(x^2 + eps) where x^3 underflows (in float32, bfloat16's
+    compute dtype on CUDA: the CPU computes bfloat16 in float64, where it does not; in
+    float64 at 3e-104) but the value x^3/eps is a normal number: was 0."""
     import numerics_reference as nref
 
     p = _params("e-gem", N=1, eps=2.0 ** -40)

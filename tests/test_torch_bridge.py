@@ -297,8 +297,8 @@ def test_fused_eager_cpu_path_matches_the_chunk_loop(monkeypatch):
             monkeypatch.setattr(_runtime, "FUSE_MIN", 1)
             got = run(name, kw, dtype, x)
             assert any(k[0] == name and v is not None for k, v in _runtime._FUSED.items()), name
-            # both round float64 (16-bit: float32) arithmetic once; libm differences may
-            # move a result by one unit of the output
+            # both round float64 arithmetic (16-bit: through float32); libm differences
+            # may move a result by one unit of the output
             tol = dict(rtol=2.0 ** -22 if dtype == torch.float32 else 2.0 ** -7, atol=1e-30,
                        equal_nan=True)
             torch.testing.assert_close(got[0], want[0], **tol)
