@@ -141,6 +141,13 @@ def test_the_runtime_takes_the_narrow_bodies_for_narrow_inputs_only(bridge):
     assert rt._narrow(torch.bfloat16, f64, [])
     assert not rt._narrow(torch.float64, f64, [])
     assert not rt._narrow(torch.float32, torch.float32, [])
-    assert not rt._narrow(torch.float32, f64, [torch.tensor(2.0 ** 130, dtype=f64)])
     assert not rt._narrow(torch.float32, f64, [torch.full((3, 1), 0.5, dtype=f64)])
-    assert not rt._narrow(torch.float32, f64, [torch.tensor(math.nan, dtype=f64)])
+    # parameters beyond 2^128 (or NaN): the general body, whose value it is
+    F = bridge._formulas
+    x64 = x.double()
+    for eps in (2.0 ** 130, 3e200, math.nan):
+        e = torch.tensor(eps, dtype=f64)
+        with torch.no_grad(), _Count() as count:
+            y = F.e_gem_f(x64, 1, e, exact=False, narrow=True)
+        assert "aten.le" in count.ops
+        assert torch.equal(y.isnan(), F.e_gem_f(x64, 1, e, exact=False).isnan())

@@ -281,11 +281,12 @@ _NARROW_DTYPES = (torch.float32, torch.bfloat16, torch.float16)
 def _narrow(dtype: torch.dtype, cdt: torch.dtype, params) -> bool:
     """Whether the formulas may take their ``narrow`` bodies (no |x| > 1 forms; see
     ``gemsym.codegen.narrow``): float64 arithmetic for inputs whose finite values are below
-    2^128 in magnitude, and every real parameter a 0-d CPU tensor below 2^128 in magnitude
-    (read as a number: a per-channel or device tensor keeps the general bodies)."""
+    2^128 in magnitude, and every real parameter a 0-d CPU tensor (a per-channel or device
+    tensor keeps the general bodies).  A narrow body reads the parameters it uses as
+    numbers and takes the general body unless they are below 2^128 in magnitude."""
     if cdt != torch.float64 or dtype not in _NARROW_DTYPES:
         return False
-    return all(q.dim() == 0 and q.is_cpu and abs(q.item()) < 2.0 ** 128 for q in params)
+    return all(q.dim() == 0 and q.is_cpu for q in params)
 
 
 def _sum_to(t: torch.Tensor, shape) -> torch.Tensor:
