@@ -343,8 +343,8 @@ def _flat(t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
 # ---------------------------------------------------------------- PyTorch path
 #: Opt-in only (``TORCH_BRIDGE_CPU_FUSE=1`` or ``set_cpu_fusion(True)``; off by default, so
 #: an eager call never compiles anything nor needs a C++ compiler): eager CPU inputs of at
-#: least this many elements, in a dtype computed in a wider one (float32 in float64, 16-bit
-#: in float32), then run one fused kernel: the traced formulas compiled once per (family,
+#: least this many elements, in a dtype computed in a wider one (float32 and 16-bit in
+#: float64), then run one fused kernel: the traced formulas compiled once per (family,
 #: integer parameters, dtype, pass) by ``torch.compile`` (dynamic sizes; seconds on first
 #: use, a C++ compiler needed).  A chain of separate ATen ops costs one pass over the chunk
 #: per op (GEM N=1 forward, fp32 2^24: ~90 ms against ~3.5 ms fused).  Smaller inputs,
