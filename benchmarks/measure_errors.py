@@ -188,9 +188,10 @@ def main(argv=None) -> int:
         if "torch_bridge" in sys.modules and Path(sys.modules["torch_bridge"].__file__).parent != pkg:
             parser.error("--package: another torch_bridge is already imported in this process")
         sys.path.insert(0, str(pkg.parent))
-    if args.samples < 100 or args.jobs < 1 or args.triton_samples < 0:
-        parser.error(f"--samples must be >= 100 (got {args.samples}), --jobs >= 1 (got "
-                     f"{args.jobs}), --triton-samples >= 0 (got {args.triton_samples})")
+    for name, value, least in (("--samples", args.samples, 100), ("--jobs", args.jobs, 1),
+                               ("--triton-samples", args.triton_samples, 0)):
+        if value < least:
+            parser.error(f"{name} must be an integer >= {least} (got {value})")
 
     import torch
 

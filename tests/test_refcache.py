@@ -144,3 +144,14 @@ def test_sqish_negative_a_reference_is_relative(x):
     with mp.workdps(600):
         t = mp.mpf(x) * mp.tanh(mp.mpf(2 * 0.75) * mp.mpf(x))
     assert abs(value - t) <= mp.mpf(10) ** -45 * abs(t)
+
+
+@pytest.mark.parametrize("argv", [["--jobs", "0"], ["--samples", "5"], ["--package", "/"],
+                                  ["--only", "relu"]])
+def test_script_refuses_bad_arguments(bench, argv, capsys):
+    _, me = bench
+    with pytest.raises(SystemExit) as exc:
+        me.main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("measure_errors.py: error: ") or "error:" in err
