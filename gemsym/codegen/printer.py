@@ -23,9 +23,10 @@ import sympy as sp
 from sympy.codegen.cfunctions import hypot, log1p
 
 from .kernel_forms import kernel_forms
+from .tails import product_factors, vanishing_factors
 from .stable import R, InfTimes, IPow, SigmoidLinear, XTimes
-from .compensated import (COMPENSATED_FUNCTIONS, DD, Factored, argument_plan, cancels, dd_tree,
-                          factor_roots)
+from .compensated import (COMPENSATED_FUNCTIONS, DD, Factored, _power_of_two, argument_plan,
+                          cancels, dd_tree, factor_roots)
 
 __all__ = ["UnsupportedConstruct", "CodePrinter", "TorchPrinter", "TritonPrinter", "Printer",
            "TORCH", "TRITON"]
@@ -323,7 +324,7 @@ class TorchPrinter(CodePrinter):
         "Sigmoid": "torch.sigmoid", "erf": "torch.special.erf",
         "erfc": "torch.special.erfc", "sin": "torch.sin", "cos": "torch.cos",
         "sinh": "torch.sinh", "cosh": "torch.cosh", "atan": "torch.atan",
-        "sign": "torch.sign", "Erfc": "torch.special.erfc",
+        "sign": "torch.sign", "Erfc": "torch.special.erfc", "Erfcx": "torch.special.erfcx",
     }
 
     @property
@@ -382,6 +383,64 @@ class TorchPrinter(CodePrinter):
         dd = self._hoist(self._dd(plan))
         return (f"({helper}({f'_dd_neg({dd})' if negate else dd}) if exact else {plain})",
                 _PREC_ATOM)
+
+    def _print_Mul(self, e: sp.Mul):
+        return self._exp_tails(e, lambda: super(TorchPrinter, self)._print_Mul(e))
+
+    def _print_XTimes(self, e: XTimes):
+        return self._exp_tails(e, lambda: super(TorchPrinter, self)._print_XTimes(e))
+
+    def _exp_tails(self, e: sp.Expr, plain) -> tuple[str, int]:
+        """A product p = c v with a vanishing factor v = g e^u (:func:`.tails.vanishing_factors`,
+        decided on the expression with the temporaries of ``sp.cse`` substituted back) as
+        ``_exp_tail(p, c, u as hi + lo[, g]) if exact else p``: where e^u is below the
+        normal range, sign(c) exp(u + log|c g|) (runtime ``_compensated._exp_tail``: e^u
+        rounded into the subnormal range keeps a few bits, which c > 1 multiplies; GELU
+        f at x = -37.7 was 17 ULP off, Mish f at x = -735 1030); elsewhere p, bit for bit
+        (``plain()`` prints p).  c is the product of the other factors, the powers of x of
+        an ``XTimes`` last.  Decided here, after ``sp.cse``: a cofactor in the expression
+        tree would have shared sub-products with p and changed p's rounding order.  The
+        products inside p, c and u are printed plainly (p's tail covers them)."""
+        if self.__dict__.get("_in_tail"):
+            return plain()
+        x = sp.Symbol(self.x_name, real=True)
+        factors, k = self._flat_factors(e)
+        full = [self._expanded(f) for f in factors]
+        tails = []
+        for idx, u, g in vanishing_factors(full, x):
+            numeric = sp.Mul(*[full[i] for i in range(len(factors)) if i not in idx])
+            if k or not numeric.is_number or not (abs(numeric) <= 1 or _power_of_two(numeric)):
+                tails.append((idx, u, g))  # else c e^u rounds once, as e^u alone does
+        if not tails:
+            return plain()
+        self._in_tail = True
+        try:
+            p = out = plain()[0]
+            for idx, u, g in tails:
+                rest = [f for i, f in enumerate(factors) if i not in idx]
+                c = "*".join([_atom(self(f)) for f in rest] + [self.x_name] * k) or "1.0"
+                tree = dd_tree(u, x)
+                pair = (self._hoist(self._dd(tree)) if tree is not None and not tree.exact
+                        else f"({self(u)}, None)")
+                extra = "" if g == 1 else f", {self(g)}"
+                out = f"_exp_tail({out}, {c}, {pair}{extra})"
+        finally:
+            self._in_tail = False
+        return f"({out} if exact else {p})", _PREC_ATOM
+
+    def _flat_factors(self, e: sp.Expr) -> tuple[list[sp.Expr], int]:
+        """(factors, k) of e = product of factors times x^k (k from an ``XTimes``), with
+        every temporary of ``sp.cse`` that stands for a product replaced by its factors."""
+        outside, inner, k = product_factors(e)
+        defs = dict(self.definitions)
+        out, todo = [], outside + inner
+        while todo:
+            f = todo.pop(0)
+            if f in defs and defs[f].is_Mul:
+                todo[:0] = list(sp.Mul.make_args(defs[f]))
+            else:
+                out.append(f)
+        return out, k
 
     def _linear_sigmoid(self, arg: sp.Expr, x: sp.Symbol, plain: str, prec: int):
         """sigma(c x + d) (c, d numbers) on the ``exact`` path by ``_sigmoid_lin``:

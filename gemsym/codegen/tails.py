@@ -20,7 +20,12 @@ product by an equal expression whose intermediates stay finite where the product
   (TanhExp's d/dx: x e^x sech^2(e^x) once e^x overflows); ``sigma(s) (1 - tanh(z)^2)`` ->
   ``4 sigma(s) sigma(2z) sigma(-2z)`` likewise (Mish's d/dx);
 * ``b^-k`` (k >= 2, b a hypot or linear in x) -> ``(1/b)^k`` where b^k overflows (the
-  value is a subnormal number there, not 0).
+  value is a subnormal number there, not 0);
+* ``c v`` with a factor v = g e^u that vanishes (e^u, sigma(s), erfc(t), Softplus(s), and
+  tanh or log1p of one; :func:`vanishing_factors`): where e^u is below the normal range the
+  PyTorch printer's ``exact`` path evaluates it as sign(c) exp(u + log|c g|), u as hi + lo,
+  instead of rounding e^u into the subnormal range and multiplying that by c (Mish at
+  x = -735 was 1030 subnormal ULP off).  Decided when printing, after ``sp.cse``.
 """
 
 from __future__ import annotations
@@ -29,10 +34,11 @@ import mpmath
 import sympy as sp
 from sympy.codegen.cfunctions import hypot, log1p
 
-from .rules import Softplus
-from .stable import IPow, Sigmoid, XTimes
+from .rules import Erfc, Softplus
+from .stable import IPow, Sigmoid, SigmoidLinear, TailTimes, XTimes
 
-__all__ = ["Opaque", "common_power_first", "reciprocal_tails", "tail_safe"]
+__all__ = ["Erfcx", "Opaque", "common_power_first", "exp_factor", "product_factors",
+           "reciprocal_tails", "tail_safe", "vanishing_factors"]
 
 
 def tail_safe(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
@@ -269,3 +275,95 @@ class Opaque(sp.Function):
     def _eval_evalf(self, prec):
         # the value of v: numeric checks of the forms (tests, certificates) see through it
         return self.args[0].evalf(mpmath.libmp.prec_to_dps(prec))
+
+
+# ---- products with a vanishing exponential ---------------------------------------------
+def exp_factor(v: sp.Expr, x: sp.Symbol):
+    """(u, g) with v = g e^u wherever e^u is below 2^-126 (g None stands for 1), or None
+    when v is none of the vanishing factors below or u cannot tend to -oo.
+
+    * e^u: g = 1;
+    * sigma(s) = e^s sigma(-s): u = s, sigma(-s) = 1 - e^s rounds to 1 (|e^s| < 2^-126);
+      sigma(s) sigma(-s) = e^{-|s|} sigma(|s|)^2: u = -|s| (see :func:`vanishing_factors`);
+    * Softplus(s) = log(1 + e^s) = e^s (1 - e^s/2 + ...): u = s, g = 1;
+    * tanh(w), log1p(w) with w = g e^u vanishing: w (1 + O(w)), the same (u, g);
+    * erfc(t) = erfcx(t) e^{-t^2} for t > 0: u = -t|t| (for t < 0, u > 0 never vanishes),
+      g = erfcx(t).
+    """
+    if isinstance(v, sp.exp):
+        u, g = v.args[0], None
+    elif isinstance(v, Sigmoid):
+        u, g = v.args[0], None
+    elif isinstance(v, SigmoidLinear):
+        c, var, d = v.args
+        u, g = c * var + d, None
+    elif isinstance(v, Softplus):
+        u, g = v.args[0], None
+    elif isinstance(v, (sp.tanh, log1p)):
+        return exp_factor(v.args[0], x)
+    elif isinstance(v, (Erfc, sp.erfc)):
+        t = v.args[0]
+        u, g = -t * sp.Abs(t), Erfcx(t)
+    else:
+        return None
+    if not u.has(x):
+        return None
+    # Softplus as log(1 + e^t), so that SymPy sees Softplus(t) > 0 (Mish's sigma(2 Softplus))
+    probe = u.replace(lambda e: isinstance(e, Softplus), lambda e: sp.log(1 + sp.exp(e.args[0])))
+    if probe.is_nonnegative:
+        return None
+    return u, g
+
+
+class Erfcx(sp.Function):
+    """erfcx(t) = e^{t^2} erfc(t), the scaled complementary error function (the factor g of
+    erfc(t) = g e^{-t^2}; printed as ``torch.special.erfcx``)."""
+
+    nargs = 1
+
+    def _eval_rewrite_as_erfc(self, t, **kwargs):
+        return sp.exp(t**2) * sp.erfc(t)
+
+
+def product_factors(e: sp.Expr) -> tuple[list[sp.Expr], list[sp.Expr], int]:
+    """(factors outside any XTimes, factors of the XTimes value, k) for e = outside *
+    XTimes(value, x, k) (k = 0 and no value factors when there is no XTimes)."""
+    outside, inner, k = [], [], 0
+    for f in (sp.Mul.make_args(e) if e.is_Mul else (e,)):
+        if type(f) is XTimes and not inner and not k:
+            inner, k = list(sp.Mul.make_args(f.args[0])), int(f.args[2])
+        else:
+            outside.append(f)
+    return outside, inner, k
+
+
+def vanishing_factors(factors: list[sp.Expr],
+                      x: sp.Symbol) -> list[tuple[set[int], sp.Expr, sp.Expr]]:
+    """(indices into ``factors``, u, g) per exponent u of the vanishing factors v = g e^u:
+    factors with the same u count once with their multiplicity n as n u and the product of
+    their g (GELU_beta's d/dbeta XTimes(c e^{u/2}, x, 2) e^{u/2} is c x^2 e^u; TanhExp's
+    e^x tanh(e^x) is e^{2x}); sigma(s) and sigma(-s) together are
+    sigma(s) sigma(-s) = e^{-|s|} (1 + O(e^{-|s|})) (one tail instead of two: only one of
+    them vanishes at a time)."""
+    groups: dict[sp.Expr, list] = {}  # u -> [indices, n, g, only sigmoids]
+    for i, f in enumerate(factors):
+        base, n = (f.base, int(f.exp)) if f.is_Pow and f.exp.is_Integer and f.exp > 0 else (f, 1)
+        ug = exp_factor(base, x)
+        if ug is None:
+            continue
+        entry = groups.setdefault(ug[0], [set(), 0, sp.S.One, True])
+        entry[0].add(i)
+        entry[1] += n
+        entry[2] *= sp.S.One if ug[1] is None else ug[1] ** n
+        entry[3] = entry[3] and isinstance(base, Sigmoid) and n == 1
+    out, used = [], set()
+    for u, (idx, n, g, sig) in groups.items():
+        if u in used:
+            continue
+        other = groups.get(sp.expand(-u))
+        if sig and n == 1 and other is not None and other[3] and other[1] == 1:
+            used.add(sp.expand(-u))
+            out.append((idx | other[0], -sp.Abs(u), sp.S.One))
+            continue
+        out.append((idx, n * u, g))
+    return out

@@ -46,7 +46,7 @@ def _formulas(codes: Sequence[FamilyCode]) -> str:
            "import math  # noqa: F401\n\nimport torch\n\nfrom ._runtime import _inf_times, _ipow, _isinf, _isnan, _like, _sigmoid_lin, _sigmoid_pair, _sq, _tail_times, _where  # noqa: F401\n"
            "from ._compensated import (_ddc, _dd_abs, _dd_add, _dd_mul, _dd_neg, _dd_pow,  # noqa: F401\n"
            "                           _dd_hypot, _dd_recip, _dd_scale, _dd_sq, _dd_sqrt, _dd_value,\n"
-           "                           _erfc_dd, _exp_dd, _sigmoid_dd)\n"]
+           "                           _erfc_dd, _exp_dd, _exp_tail, _sigmoid_dd)\n"]
     for code in codes:
         ints = {code.symbols[p.name].name for p in code.int_params}
         pr = Printer("torch", ints)

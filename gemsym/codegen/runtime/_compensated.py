@@ -19,7 +19,8 @@ import struct
 import torch
 
 __all__ = ["_ddc", "_dd_add", "_dd_mul", "_dd_sq", "_dd_pow", "_dd_recip", "_dd_scale",
-           "_dd_abs", "_dd_neg", "_dd_value", "_exp_dd", "_sigmoid_dd", "_erfc_dd"]
+           "_dd_abs", "_dd_neg", "_dd_value", "_exp_dd", "_sigmoid_dd", "_erfc_dd",
+           "_exp_tail"]
 
 #: Veltkamp's splitting constants 2^ceil(p/2) + 1 (p = 53 and 24 significand bits).
 _SPLIT = {torch.float64: 134217729.0, torch.float32: 4097.0}
@@ -241,3 +242,37 @@ def _erfc_dd(a):
     if al is None:
         return y
     return y - _TWO_OVER_SQRT_PI * torch.exp(-(ah * ah)) * _tail(a)
+
+
+#: log of the smallest normal number (float64, float32): below it e^u is subnormal or 0.
+_EXP_SUBNORMAL = {torch.float64: -708.3964185322641, torch.float32: -87.33654475055310}
+#: ln 2 as hi + lo with hi short enough that e hi is exact for every exponent e of the
+#: dtype (fdlibm's split: 32 bits for float64, 16 for float32).
+_LN2 = {torch.float64: (6.93147180369123816490e-01, 1.90821492927058770002e-10),
+        torch.float32: (0.693145751953125, 1.4286068202862268e-06)}
+
+
+def _exp_tail(p, c, u, g=None):
+    """The product p = c g e^u (as evaluated) where e^u is normal; where it is below the
+    normal range, sign(c) exp(u + log|c g|) with the exponent as hi + lo: e^u rounded
+    into the subnormal range keeps a few bits only and c would multiply their error.
+    log|c g| = e ln 2 + log|m| (frexp: m in [1/2, 1), |log m| < 0.7, so its rounding is
+    below 2^-54 absolute; e ln 2 exact as hi + lo), summed by Fast2Sum (|e ln 2| >= 0.69
+    > |log m| unless e = 0), then added to u by two-sum: the exponent's absolute error is
+    ~2^-54 plus c's relative error, as the result rounds straight into the subnormal
+    range (or, with |c| > 1, to a normal number).  Where c g is 0, inf or NaN the result
+    is not finite or is 0 times NaN: p is kept there."""
+    uh = u[0]
+    if not isinstance(c, torch.Tensor):
+        c = torch.full_like(uh, c)
+    m, e = torch.frexp(c if g is None else c * g)
+    hi2, lo2 = _LN2.get(uh.dtype, _LN2[torch.float64])
+    e = e.to(uh.dtype)
+    eh = e * hi2
+    lm = torch.log(torch.abs(m))
+    lh = eh + lm
+    sh, sl = _dd_add(u, (lh, ((eh - lh) + lm) + e * lo2))
+    y = torch.exp(sh)
+    y = y + y * sl
+    tail = (uh < _EXP_SUBNORMAL.get(uh.dtype, _EXP_SUBNORMAL[torch.float64])) & (y < math.inf)
+    return torch.where(tail, torch.copysign(y, c), p)
