@@ -232,10 +232,23 @@ def test_isrlu_hypot_powers_rounded_once(bridge, q):
     """ISRLU(alpha=1) float64 d/dx = (1 + x^2)^(-3/2) and d/dalpha = -(x/h)^3/2 with
     h = hypot(1, x): h's own rounding, tripled by the cube, was up to 4.25 (d_x) and
     4.46 (d_alpha) ULP on these inputs; h as hi + lo and the power rounded once."""
+    # beyond |x| = 2^1022 1/h is subnormal: x/h as a division (4.5 ULP at -1.4971684e308)
     xs = np.concatenate([[-5.2e-4, -4422.8], -np.geomspace(1e-4, 1e-3, 150),
-                         -np.geomspace(1e3, 1e4, 150), [-1e-200, -7.30278004e102, -1e200]])
+                         -np.geomspace(1e3, 1e4, 150), [-1e-200, -7.30278004e102, -1e200],
+                         [-8.636448e307, -1.15404676e308, -1.4971684e308, -1.7e308]])
     errs = _ulps(bridge, "isrlu", _params("isrlu"), "float64", xs, q)
     assert errs.max() <= 1.5, dict(zip(xs[errs > 1.5], errs[errs > 1.5]))
+
+
+@pytest.mark.parametrize("q, xs", [("d_x", [-1.7502543407891755, -3.2827973226535434]),
+                                   ("d_beta", [-1.1611148015761747, 3.784061219676558])])
+def test_swish_sigmoid_tail_form_only_near_underflow(bridge, q, xs):
+    """Swish(beta=100) float64: sigma(s) x^k through sigma(s/2)^2 (``_tail_times``) rounds
+    sigma(s/2) twice; taken from s < -80 on it was 4.09 and 4.03 ULP (d/dx), 4.14 and
+    3.91 (d/dbeta) at these inputs (s = -175, -328, -116, 378), the plain products 1.1 at
+    most.  It is now taken only where sigma(s)^j nears underflow (j |s| > 600)."""
+    errs = _ulps(bridge, "swish", _params("swish", beta=100.0), "float64", xs, q)
+    assert np.all(errs <= 2.0), dict(zip(xs, errs))
 
 
 def test_mish_dx_keeps_the_sign_of_a_subnormal_value(bridge):

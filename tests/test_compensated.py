@@ -23,8 +23,8 @@ torch = pytest.importorskip("torch")
 
 import catalogue_reference as cref  # noqa: E402
 
-from gemsym.codegen.compensated import (argument_plan, cancels, factor_roots,  # noqa: E402
-                                        split_constant)
+from gemsym.codegen.compensated import (argument_plan, cancels, dd_tree,  # noqa: E402
+                                        factor_roots, split_constant)
 from gemsym.codegen.runtime import _compensated as C  # noqa: E402
 from gemsym.codegen.stable import R  # noqa: E402
 
@@ -60,6 +60,28 @@ def test_double_double_sum_square_and_reciprocal():
         assert abs(Fraction(si) + Fraction(ei) - exact) <= abs(exact) * Fraction(1, 2 ** 100)
         inv = 1 / Fraction(ai)
         assert abs(Fraction(qi) + Fraction(qli) - inv) <= inv * Fraction(1, 2 ** 100)
+
+
+def test_double_double_quotient():
+    """a/b as ``_dd_div`` to 2^-100; beyond |b| = 2^996 (where the split overflows) its
+    value is the correctly rounded quotient, where a (1/b) kept a subnormal 1/b."""
+    a = torch.tensor(_doubles(100, 5, 200), dtype=torch.float64)
+    b = torch.tensor(_doubles(100, 6, 200), dtype=torch.float64)
+    bl = b * 2.0 ** -60
+    q, ql = C._dd_div((a, None), (b, bl))
+    for ai, bi, bli, qi, qli in zip(a.tolist(), b.tolist(), bl.tolist(), q.tolist(),
+                                    ql.tolist()):
+        exact = Fraction(ai) / (Fraction(bi) + Fraction(bli))
+        assert abs(Fraction(qi) + Fraction(qli) - exact) <= abs(exact) * Fraction(1, 2 ** 100)
+    a = torch.tensor([-1.4971684e308, 1.7e308, 2.0 ** 1000 * 1.3, 3e306], dtype=torch.float64)
+    b = torch.tensor([1.1e308, -1.3e308, 2.0 ** 1020 * 1.7, 1.7e308], dtype=torch.float64)
+    got = C._dd_value(C._dd_div((a, None), (b, None)))
+    assert got.tolist() == [float(Fraction(ai) / Fraction(bi))
+                            for ai, bi in zip(a.tolist(), b.tolist())]
+    from sympy.codegen.cfunctions import hypot
+
+    tree = dd_tree(X / hypot(X, 1), X)
+    assert tree.op == "div" and tree.args[1].op == "hypot"
 
 
 def test_split_constants_carry_the_exact_value():

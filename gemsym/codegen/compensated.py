@@ -47,8 +47,8 @@ class DD:
 
     ``op``: ``leaf`` (``args = (expr,)``, a symbol evaluated as usual, exact),
     ``const`` (``args = (hi, lo)``), ``recip``, ``neg``, ``abs``, ``sq``, ``sqrt`` (one
-    child), ``pow`` (child, k), ``scale`` (child, power of two), ``add``, ``mul``, ``hypot``
-    (two children).
+    child), ``pow`` (child, k), ``scale`` (child, power of two), ``add``, ``mul``, ``div``,
+    ``hypot`` (two children).
     ``exact``: the value has no low part (it is a double).
     """
 
@@ -116,10 +116,16 @@ def _tree(e: sp.Expr, x: sp.Symbol) -> DD:
         return out
     if e.is_Mul:
         coeff = sp.Mul(*[f for f in e.args if f.is_number])
-        rest = [f for f in e.args if not f.is_number]
-        out = _tree(rest[0], x)
-        for f in rest[1:]:
-            out = DD("mul", (out, _tree(f, x)), False)
+        rest = [_tree(f, x) for f in e.args if not f.is_number]
+        # a b^-1 as a division: 1/b is subnormal (fewer bits, its low part lost) where b is
+        # beyond 2^1022 while a/b is not (ISRLU's (x/h)^3 at x = -1.5e308 was 4.5 ULP)
+        num = [t for t in rest if t.op != "recip"]
+        den = [t.args[0] for t in rest if t.op == "recip"]
+        out = num[0] if num else DD("recip", (den.pop(0),), False)
+        for t in num[1:]:
+            out = DD("mul", (out, t), False)
+        for t in den:
+            out = DD("div", (out, t), False)
         if coeff == 1:
             return out
         if coeff == -1:

@@ -421,12 +421,13 @@ def _times_polynomial(basis: sp.Expr, b: sp.Expr, x: sp.Symbol, tails=None) -> s
 
 def _underflow_safe(basis, x, k, c, d, j, m):
     """basis x^k with basis = B sigma(s)^j sigma(-s)^m, s = c x + d, as ``TailTimes``.
-    Where s < -80, sigma(s) is below 2^-115 and underflows (float64 beyond s = -708)
-    while sigma(s) x^k need not (Swish_100 at x = -7.1 is -3.8e-308): the runtime's
-    ``_tail_times`` evaluates it there as ((B sigma(s/2)^j) x^k) sigma(s/2)^j, both factors
-    far from underflow.  sigma(s) = sigma(s/2)^2 (1 + e^{s/2})^2 / (1 + e^s) =
+    Where j s < -600 (and s < -80), sigma(s)^j is below 2^-865 and underflows (float64
+    beyond j s = -708) while sigma(s) x^k need not (Swish_100 at x = -7.1 is -3.8e-308):
+    the runtime's ``_tail_times`` evaluates it there as ((B sigma(s/2)^j) x^k) sigma(s/2)^j,
+    both factors far from underflow (elsewhere plainly: sigma(s/2)'s rounding counts
+    twice in that form).  sigma(s) = sigma(s/2)^2 (1 + e^{s/2})^2 / (1 + e^s) =
     sigma(s/2)^2 (1 + O(2 e^{s/2})) and sigma(-s) = 1 - O(e^s): relative error below
-    2 e^{-40} = 2^-56.7 (0.08 ULP of float64).  The same for s > 80 with sigma(-s).  Only
+    2 e^{-40} = 2^-56.7 (0.08 ULP of float64).  The same for m s > 600 with sigma(-s).  Only
     the float64 (``exact``) path needs it: a float32 result computed in float64 never
     meets float64's underflow."""
     if not (j or m):

@@ -174,6 +174,22 @@ def _dd_recip(a):
     return q, r * q
 
 
+def _dd_div(a, b):
+    """(ah + al)/(bh + bl): q = fl(ah/bh) and the residual (ah - q bh + al - q bl)/bh, q bh
+    exact by ``_two_prod``.  Unlike a (1/b), no subnormal 1/bh where |bh| > 2^1022 (there
+    the split overflows, the residual is not finite and ``_dd_value`` keeps q, correctly
+    rounded)."""
+    (ah, al), (bh, bl) = a, b
+    q = ah / bh
+    p, e = _two_prod(q, bh)
+    r = (ah - p) - e
+    if al is not None:
+        r = r + al
+    if bl is not None:
+        r = r - q * bl
+    return q, r / bh
+
+
 def _dd_scale(a, c: float):
     """a c for a power of two c (exact)."""
     ah, al = a

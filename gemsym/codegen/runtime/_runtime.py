@@ -206,13 +206,16 @@ def _linear_rounding(c, x, d, p, s):
 
 def _tail_times(v, x, k: int, c, d, j: int, m: int, b, exact: bool = True):
     """v x^k for v = b sigma(s)^j sigma(-s)^m, s = c x + d, as ((v x) x)...  On the
-    ``exact`` path (float64 results), where s < -80 (j > 0) it is ((b w^j) x^k) w^j with
-    w = sigma(s/2), and where s > 80 (m > 0) the same with w = sigma(-s/2), m: sigma(s)
-    then underflows (beyond s = -708) while sigma(s) x^k need not (Swish_100 at x = -7.1
-    is -3.8e-308), and sigma(s/2)^2 = sigma(s) (1 + O(2 e^{-40})) there (see
-    ``gemsym.codegen.stable._underflow_safe``).  In both tails w = e^{-|s|/2} (1 + O(e^{-40}))
-    for the exact s; the rounding error of s = c x + d (Dekker's product, two-sum) enters
-    to first order, w = e^{-|s|/2} (1 - sign(s) err/2)."""
+    ``exact`` path (float64 results), where j s < -600 (and s < -80) it is
+    ((b w^j) x^k) w^j with w = sigma(s/2), and where m s > 600 (s > 80) the same with
+    w = sigma(-s/2), m: sigma(s)^j then comes near underflow (below 2^-865; beyond
+    s = -708 it underflows) while sigma(s) x^k need not (Swish_100 at x = -7.1 is
+    -3.8e-308), and sigma(s/2)^2 = sigma(s) (1 + O(2 e^{-40})) there (see
+    ``gemsym.codegen.stable._underflow_safe``).  Only there: w's rounding counts twice
+    in this form, so the plain product is more accurate where it does not underflow
+    (Swish_100 d/dbeta at s = -116 was 4.14 ULP this way, 0.14 plainly).  In both tails
+    w = e^{-|s|/2} (1 + O(e^{-40})) for the exact s; the rounding error of s = c x + d
+    (Dekker's product, two-sum) enters to first order, w = e^{-|s|/2} (1 - sign(s) err/2)."""
     out = v
     for _ in range(k):
         out = out * x
@@ -222,9 +225,11 @@ def _tail_times(v, x, k: int, c, d, j: int, m: int, b, exact: bool = True):
     s = p + d
     err = _linear_rounding(c, x, d, p, s)
     w = torch.exp(-0.5 * torch.abs(s)) * (1.0 - 0.5 * torch.sign(s) * err)
-    for power, tail in ((j, s < -80.0), (m, s > 80.0)):
+    for power, left in ((j, True), (m, False)):
         if not power:
             continue
+        bound = max(80.0, 600.0 / power)
+        tail = s < -bound if left else s > bound
         wp = w
         for _ in range(power - 1):
             wp = wp * w
