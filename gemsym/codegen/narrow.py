@@ -191,4 +191,31 @@ def narrow_outputs(outputs: Sequence[tuple[str, Sequence[StableForm]]], x: sp.Sy
 def _done(passed, new):
     if not passed or new is None:
         return None
-    return tuple(n for n in passed if n is not None), new
+    values = tuple(n for n in passed if n is not None)
+    bare = [f for _, forms in new for f in forms if f.kind == "power" and f.large is None]
+    subs = _shared_powers([f.small for f in bare], values)
+    return values, [(name, tuple(replace(f, small=f.small.xreplace(subs)) if f in bare else f
+                                 for f in forms))
+                    for name, forms in new]
+
+
+def _shared_powers(exprs, values: tuple[int, ...]) -> dict:
+    """{x^(k+1): x * x^k} where both powers occur in ``exprs`` (one output group) and k is
+    a power of two for every integer parameter value in ``values``: one multiplication
+    fewer, the same bits (binary powering of k + 1 on the plain path is x * x^k exactly
+    when k is a power of two)."""
+    powers = {}
+    for e in exprs:
+        for p in e.atoms(IPow):
+            if isinstance(p.args[0], sp.Symbol):
+                powers[(p.args[0], sp.expand(p.args[1]))] = p
+    subs = {}
+    for (base, k), p in powers.items():
+        below = powers.get((base, sp.expand(k - 1)))
+        if below is None:
+            continue
+        ints = [s for s in k.free_symbols if s.is_integer]
+        ks = [int(sp.expand(k - 1).subs({s: n for s in ints})) for n in (values or (0,))]
+        if all(v >= 2 and v & (v - 1) == 0 for v in ks):
+            subs[p] = base * below
+    return subs
