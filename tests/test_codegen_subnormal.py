@@ -126,3 +126,24 @@ def test_vanishing_factors_structure():
     assert vanishing_factors([Sigmoid(2 * Softplus(x)), x], x) == []
     ((idx, u, g),) = vanishing_factors([x, Erfc(-x)], x)
     assert idx == {1} and sp.simplify(u - x * sp.Abs(x)) == 0 and g == Erfcx(-x)
+
+
+#: (member, quantity, tail band) in float32 (x^2/2, |s| or -x near float32's underflow)
+CASES32 = [("gelu", "f", (-14.2, -13.0)), ("gelu", "d_x", (-14.2, -13.0)),
+           ("gelu-tanh", "f", (-10.3, -9.0)), ("gelu-tanh", "d_x", (-10.3, -9.0)),
+           ("mish", "f", (-104.0, -85.0)), ("mish", "d_x", (-104.0, -85.0))]
+
+
+@pytest.mark.parametrize("name, q, band", CASES32, ids=[f"{c[0]}-{c[1]}" for c in CASES32])
+def test_float32_exact_path_tail_within_4_ulp(bridge, name, q, band):
+    """The formulas' ``exact`` path in float32 (the compute dtype of float32 inputs on a
+    GPU): the same tails with float32's threshold (before: gelu f 6.4, gelu-tanh d_x 193,
+    mish f 151 ULP)."""
+    act = get_family(name)
+    xs = np.linspace(*band, 201).astype(np.float32).astype(np.float64)
+    fn = getattr(bridge._formulas, f"{act.identifier}_{'f' if q == 'f' else 'first'}")
+    got = fn(torch.tensor(xs, dtype=torch.float32), exact=True)
+    got = got[0] if isinstance(got, tuple) else got
+    ref = cref.reference_arrays((name, {}, "float32", xs))[q]
+    errs = cref.ulp_errors(got.double().numpy(), ref, "float32")
+    assert np.all(errs <= 4.0), {float(x): float(e) for x, e in zip(xs, errs) if e > 4.0}

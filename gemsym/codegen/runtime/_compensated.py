@@ -269,7 +269,7 @@ _LN2 = {torch.float64: (6.93147180369123816490e-01, 1.90821492927058770002e-10),
 
 
 def _exp_tail(p, c, u, g=None):
-    """The product p = c g e^u (as evaluated) where e^u is normal; where it is below the
+    """The product p = c g e^u (as evaluated) where g e^u is normal; where it is below the
     normal range, sign(c) exp(u + log|c g|) with the exponent as hi + lo: e^u rounded
     into the subnormal range keeps a few bits only and c would multiply their error.
     log|c g| = e ln 2 + log|m| (frexp: m in [1/2, 1), |log m| < 0.7, so its rounding is
@@ -294,5 +294,8 @@ def _exp_tail(p, c, u, g=None):
         sl = sl + u[1]
     y = torch.exp(sh)
     y = y + y * sl
-    tail = (uh < _EXP_SUBNORMAL.get(uh.dtype, _EXP_SUBNORMAL[torch.float64])) & (y < math.inf)
+    # v = g e^u is subnormal where u + log g is below the threshold (erfc(t) = erfcx(t)
+    # e^{-t^2} with erfcx(t) ~ 1/(t sqrt(pi)): from u = -704.5 in float64, -84.5 in float32)
+    lv = uh if g is None else uh + torch.log(g)
+    tail = (lv < _EXP_SUBNORMAL.get(uh.dtype, _EXP_SUBNORMAL[torch.float64])) & (y < math.inf)
     return torch.where(tail, torch.copysign(y, c), p)
