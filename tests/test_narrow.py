@@ -145,7 +145,7 @@ def test_the_runtime_takes_the_narrow_bodies_for_narrow_inputs_only(bridge):
     # parameters beyond 2^128 (or NaN): the general body, whose value it is
     F = bridge._formulas
     x64 = x.double()
-    for eps in (2.0 ** 130, 3e200, math.nan):
+    for eps in (2.0 ** 130, 3e200, 2.0 ** -130, math.nan):
         e = torch.tensor(eps, dtype=f64)
         with torch.no_grad(), _Count() as count:
             y = F.e_gem_f(x64, 1, e, exact=False, narrow=True)

@@ -13,8 +13,9 @@ needed either when x^k stays a normal float64 number for the smallest nonzero in
 
 The claims are checked per value of the integer parameter (N = 1 .. ``MAX_INT``); the
 generated formulas take the narrow body only for the values where they hold.  Real
-parameters count as numbers below 2^128 in magnitude too: the runtime asks for the narrow
-body only when they are (``_runtime._narrow``).
+parameters count as numbers below 2^128 in magnitude (and 0 or at least 2^-128, for the
+reciprocals of a parameter) too: the generated code takes the narrow body only when they
+are (``writer._narrow_lines``).
 """
 
 from __future__ import annotations
@@ -78,7 +79,17 @@ def _bound(e: sp.Expr, x: sp.Symbol, reals) -> tuple[float, float]:
             raise _Unsupported(e)
         v, m = _bound(e.base, x, reals)
         power = abs(int(e.exp)) * max(v, 0.0)
-        return (power if e.exp > 0 else 0.0), max(m, power)
+        if e.exp > 0:
+            return power, max(m, power)
+        if not e.base.has(x):
+            # 1/theta^k: the runtime's parameters are 0 or at least 2^-INPUT_EXPONENT in
+            # magnitude; any other x-free denominator may be as small as it likes
+            if e.base.is_Number or e.base in reals:
+                small = (-math.log2(abs(float(e.base))) if e.base.is_Number
+                         else float(INPUT_EXPONENT))
+                return abs(int(e.exp)) * small, max(m, power, abs(int(e.exp)) * small)
+            raise _Unsupported(e)
+        return 0.0, max(m, power)
     if isinstance(e, sp.Mul):
         parts = [_bound(a, x, reals) for a in e.args]
         value = sum(v for v, _ in parts)

@@ -80,8 +80,9 @@ def _narrow_lines(code: FamilyCode, outputs, pr, ret: str) -> list[str]:
     values, forms = plan
     cond = "narrow" + (f" and {ints[0].name} in {_tuple(str(v) for v in values)}" if ints else "")
     used = set().union(*(e.free_symbols for _, fs in forms for f in fs for e in f.expressions))
-    # 0-d CPU tensors on the narrow path (``_runtime._narrow``): float() reads them
-    cond += "".join(f" and abs(float({s.name})) < 2.0**128"
+    # 0-d CPU tensors on the narrow path (``_runtime._narrow``): float() reads them; 0 or
+    # 2^-128 .. 2^128 in magnitude (see gemsym.codegen.narrow)
+    cond += "".join(f" and ((_p := abs(float({s.name}))) == 0.0 or 2.0**-128 <= _p < 2.0**128)"
                     for s in (code.symbols[p.name] for p in code.real_params) if s in used)
     return ([f"    if {cond}:  # no |x| > 1 forms (see gemsym.codegen.narrow)"]
             + body_lines(forms, code.junctions, code.x, pr, "        ")
