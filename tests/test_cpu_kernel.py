@@ -243,6 +243,63 @@ def test_opcheck_with_the_kernels_on(tb):
                                                   torch.tensor(1.0), torch.tensor(1.0), True))
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_public_functions_call_the_kernel_directly(tb, monkeypatch, dtype):
+    """A plain eager call with Python-number parameters runs the kernel straight from
+    the public function (``_cpu_kernel.call``), with the values of the registered op;
+    a call that needs autograd, or runs under the profiler, goes through the op."""
+    from torch_bridge import _cpu_kernel
+
+    dt = getattr(torch, dtype)
+    x = torch.cat([_special(dt), (torch.randn(3001, dtype=torch.float64) * 4).to(dt)])
+    ops = torch.ops.torch_bridge
+    eps = torch.tensor(0.5, dtype=torch.float64)
+    cases = [(tb.gem(x, N=2), ops.gem_fwd(x, 2)),
+             (tb.e_gem(x, N=1, eps=0.5), ops.e_gem_fwd(x, 1, eps)),
+             (tb.sqish(x, a=-0.25, beta=2, gamma=0.5),
+              ops.sqish_fwd(x, *[torch.tensor(v, dtype=torch.float64)
+                                 for v in (-0.25, 2.0, 0.5)]))]
+    for direct, op in cases:
+        assert torch.equal(direct.isnan(), op.isnan())
+        assert torch.equal(direct.nan_to_num(), op.nan_to_num())
+    from torch_bridge import _runtime
+
+    counter = _Counting(_cpu_kernel, monkeypatch)
+    op_path = []
+    run = _runtime.run
+    monkeypatch.setattr(_runtime, "run", lambda *a: op_path.append(1) or run(*a))
+    tb.sqish(x)
+    assert counter.calls == 1 and not op_path  # the kernel, by the direct call
+    with torch.autograd.profiler.profile() as prof:
+        tb.gem(x, N=1)
+    assert op_path and "torch_bridge::gem_fwd" in {e.name for e in prof.function_events}
+    xg = x.clone().requires_grad_()
+    tb.gem(xg, N=1).sum().backward()
+    assert xg.grad is not None
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda x: torch_bridge_call(x, "e_gem", N=0), "N must be a positive integer"),
+    (lambda x: torch_bridge_call(x, "e_gem", N=True), "N must be a positive integer"),
+    (lambda x: torch_bridge_call(x, "e_gem", eps=-1.0), "eps must be a real number > 0"),
+    (lambda x: torch_bridge_call(x, "e_gem", eps=float("nan")), "eps must be"),
+    (lambda x: torch_bridge_call(x, "sqish", a=1), "a must be a real number < 1"),
+])
+def test_direct_calls_check_parameters_every_time(tb, call, message):
+    """The direct path raises the checked path's ValueError, on every call (a value is
+    remembered only once it passed)."""
+    x = torch.randn(64)
+    for _ in range(2):
+        with pytest.raises(ValueError, match=message):
+            call(x)
+
+
+def torch_bridge_call(x, name, **kwargs):
+    import torch_bridge
+
+    return getattr(torch_bridge, name)(x, **kwargs)
+
+
 def _import_lines(env_extra: dict, tmp_path) -> str:
     env = dict(os.environ, PYTHONPATH=str(ROOT), TORCH_BRIDGE_BUILD_DIR=str(tmp_path),
                PYTHONWARNINGS="default", **env_extra)
@@ -316,3 +373,64 @@ def test_catalogue_kernel_against_mpmath(catalogue, monkeypatch, name, dtype):
         assert np.isfinite(errs).all(), (q, xs[~np.isfinite(errs)][:4])
         worst = errs[normal].max()
         assert worst <= BOUND[dtype], (q, worst, xs[normal][errs[normal].argmax()])
+
+
+# ------------------------------------------------------------------ branch-free exp, expm1
+_MATH_MAIN = r"""
+#include <cstdio>
+int main() {
+  double x;
+  while (std::scanf("%lf", &x) == 1) std::printf("%a %a\n", _vexp(x), _vexpm1(x));
+}
+"""
+
+
+def test_branch_free_exp_and_expm1_within_one_ulp(tmp_path):
+    """_vexp and _vexpm1 (runtime/_cpu_kernel_math.h, compiled alone with the kernels'
+    flags) against mpmath at 120 bits: within 1 ULP of double (subnormal results: of the
+    smallest subnormal), over the whole range, the reduction's boundaries and the
+    special values."""
+    import mpmath
+    import shutil
+
+    from gemsym.codegen import runtime
+    from gemsym.codegen.runtime import build
+
+    cxx = os.environ.get("CXX", "c++").split()
+    if shutil.which(cxx[0]) is None:
+        pytest.skip("no C++ compiler")
+    src = tmp_path / "math.cpp"
+    src.write_text(runtime.read("_cpu_kernel_math.h") + _MATH_MAIN)
+    exe = tmp_path / "math"
+    flags = [f for f in build.FLAGS if f not in ("-shared", "-fPIC", "-w")]
+    subprocess.run([*cxx, *flags, *build._isa_flags(), str(src), "-o", str(exe)],
+                   check=True, capture_output=True, timeout=120)
+    rng = np.random.default_rng(17)
+    ln2 = float(mpmath.log(2))
+    xs = np.concatenate([
+        rng.uniform(-746, 710, 3000), rng.uniform(-3, 3, 3000), rng.uniform(-40, 60, 1500),
+        rng.uniform(-1e-6, 1e-6, 300), rng.uniform(-745.2, -708, 800),
+        # the boundaries of the reduction's n, where |r| is largest
+        (np.arange(-1075, 1025) + 0.5) * ln2,
+        [0.0, -0.0, 1e-300, -1e-300, 5e-324, 709.78, 709.79, -745.13, -745.14, -37.0, 1.0]])
+    out = subprocess.run([str(exe)], input="\n".join(repr(float(x)) for x in xs),
+                         capture_output=True, text=True, check=True, timeout=120).stdout.split()
+    got = np.array([float.fromhex(v) for v in out]).reshape(-1, 2)
+    mpmath.mp.prec = 120
+    tiny = 2.0 ** -1074
+    for x, pair in zip(xs, got):
+        for j, (fn, v) in enumerate(zip((mpmath.exp, mpmath.expm1), pair)):
+            ref = fn(mpmath.mpf(float(x)))
+            if abs(ref) > np.finfo(np.float64).max:
+                assert v == np.inf, (j, x, v)
+                continue
+            r = float(ref)
+            ulp = max(np.spacing(abs(r)), tiny) if r != 0 else tiny
+            err = float(abs(mpmath.mpf(float(v)) - ref)) / ulp
+            assert err <= 1.0, (("exp", "expm1")[j], float(x), float(v), r, err)
+    zeros = got[xs == 0]  # +0, then -0: expm1 keeps the sign of a zero
+    assert list(np.signbit(zeros[:, 1])) == [False, True] and (zeros[:, 0] == 1).all()
+    special = subprocess.run([str(exe)], input="nan inf -inf", capture_output=True, text=True,
+                             check=True).stdout.split()
+    assert [float.fromhex(v) for v in special[2:]] == [np.inf, np.inf, 0.0, -1.0]
+    assert all(np.isnan(float.fromhex(v)) for v in special[:2])

@@ -47,8 +47,11 @@ class CxxPrinter(CodePrinter):
     select = "_where"
     divide_once = True
     functions = {
-        "exp": "std::exp", "log": "std::log", "log1p": "std::log1p", "expm1": "std::expm1",
-        "Expm1": "std::expm1", "Abs": "std::fabs", "tanh": "std::tanh", "Sigmoid": "_sigmoid",
+        # _exp, _expm1: branch-free on the kernels' float32 and 16-bit path (the element
+        # loops then vectorise), libm's on the EXACT one (runtime/_cpu_kernel_math.h)
+        "exp": "_exp<EXACT>", "log": "std::log", "log1p": "std::log1p",
+        "expm1": "_expm1<EXACT>", "Expm1": "_expm1<EXACT>", "Abs": "std::fabs",
+        "tanh": "std::tanh", "Sigmoid": "_sigmoid",
         "erf": "std::erf", "erfc": "std::erfc", "Erfc": "std::erfc", "sin": "std::sin",
         "cos": "std::cos", "sinh": "std::sinh", "cosh": "std::cosh", "atan": "std::atan",
         "sign": "_sign",
@@ -106,11 +109,12 @@ class CxxPrinter(CodePrinter):
         return f"_inf_times({self(e.args[0])})", _PREC_ATOM
 
     def _cond(self, c) -> str:
-        # '&&' and '||' of booleans (the base class prints the tensor operators & and |)
+        # '&' and '|' of parenthesised booleans, not '&&' and '||': both sides are pure, and
+        # a short circuit is a branch in the element loop that the vectoriser must undo
         if isinstance(c, sp.And):
-            return " && ".join(f"({self._cond(a)})" for a in c.args)
+            return " & ".join(f"({self._cond(a)})" for a in c.args)
         if isinstance(c, sp.Or):
-            return " || ".join(f"({self._cond(a)})" for a in c.args)
+            return " | ".join(f"({self._cond(a)})" for a in c.args)
         return super()._cond(c)
 
 

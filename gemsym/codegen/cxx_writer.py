@@ -4,7 +4,7 @@ For every family whose stable forms :class:`~.cxx_printer.CxxPrinter` can print:
 functions ``<name>_f``, ``<name>_dx`` and ``<name>_first`` (templates on ``EXACT``, the
 PyTorch path's ``exact``), and two ops of the namespace ``<lib>_cpu``:
 
-* ``<name>_fwd(Tensor x, <int parameters>, <Tensor parameters>) -> Tensor``;
+* ``<name>_fwd(Tensor x, <int parameters>, <float parameters>) -> Tensor``;
 * ``<name>_bwd(Tensor grad, Tensor x, ..., bool params_grad) -> (Tensor, Tensor)``: g f'(x)
   and a float64 vector of the sums of g df/dtheta_k (zeros without ``params_grad``).
 
@@ -59,15 +59,17 @@ def _family_source(code: FamilyCode) -> tuple[list[str], list[str], list[str]]:
     defs += _scalar_function(code, "dx", [("d_x", code.first[0])], args)
     defs += _scalar_function(code, "first", list(zip(code.first_names, code.first)), args)
     op_args = "".join(f", int64_t i{j}" for j in range(len(ints)))
-    op_args += "".join(f", const at::Tensor& t{j}" for j in range(k))
+    # real parameters as doubles (schema ``float``): a Python number passes without a
+    # tensor of its own (torch.full costs ~2 us per parameter and call)
+    op_args += "".join(f", double t{j}" for j in range(k))
     values = [f"  const double q{j} = static_cast<double>(i{j});" for j in range(len(ints))]
-    values += [f"  const double q{len(ints) + j} = _param(t{j}, x.scalar_type());"
-               for j in range(k)]
+    values += [f"  const double q{len(ints) + j} = t{j};" for j in range(k)]
     tag = "decltype(tag)::value"
 
     def cases(call: str) -> list[str]:
         # one integer parameter: its small values as compile-time constants (the integer
-        # powers then unroll and the loop vectorises), any other value at run time
+        # powers then unroll and the loop vectorises), any other value at run time; the
+        # lambdas are always inlined (GCC left Sqish's forward a call per element)
         qs = "".join(f", q{j}" for j in range(len(ints) + k))
         generic = [f"  return {call.format(qs=qs)};"]
         if len(ints) != 1:
@@ -81,19 +83,22 @@ def _family_source(code: FamilyCode) -> tuple[list[str], list[str], list[str]]:
     defs += [
         f"at::Tensor {name}_fwd(const at::Tensor& x{op_args}) {{",
         *values,
-        *cases(f"_forward(x, [=](double v, auto tag) {{{{ return {name}_f<{tag}>(v{{qs}}); }}}})"),
+        *cases(f"_forward(x, [=](double v, auto tag) _LAMBDA_INLINE "
+               f"{{{{ return {name}_f<{tag}>(v{{qs}}); }}}})"),
         "}",
         "",
         f"std::tuple<at::Tensor, at::Tensor> {name}_bwd(const at::Tensor& grad, "
         f"const at::Tensor& x{op_args}, bool params_grad) {{",
         *values,
         *cases(f"_backward<{k}>(grad, x, params_grad, "
-               f"[=](double v, auto tag) {{{{ return {name}_dx<{tag}>(v{{qs}}); }}}}, "
-               f"[=](double v, auto tag, double* d) {{{{ {name}_first<{tag}>(v{{qs}}, d); }}}})"),
+               f"[=](double v, auto tag) _LAMBDA_INLINE "
+               f"{{{{ return {name}_dx<{tag}>(v{{qs}}); }}}}, "
+               f"[=](double v, auto tag, double* d) _LAMBDA_INLINE "
+               f"{{{{ {name}_first<{tag}>(v{{qs}}, d); }}}})"),
         "}",
         "",
     ]
-    sig = "".join(f", int {n}" for n in ints) + "".join(f", Tensor {n}" for n in reals)
+    sig = "".join(f", int {n}" for n in ints) + "".join(f", float {n}" for n in reals)
     schema = [f'  m.def("{name}_fwd(Tensor x{sig}) -> Tensor");',
               f'  m.def("{name}_bwd(Tensor grad, Tensor x{sig}, bool params_grad) '
               '-> (Tensor, Tensor)");']
@@ -116,6 +121,7 @@ def cpu_kernel_source(codes: Sequence[FamilyCode], lib: str, stamp: str) -> str:
         impls += i
     return "\n".join([
         "// " + stamp.lstrip("# ").rstrip("\n"),
+        runtime.read("_cpu_kernel_math.h"),
         runtime.read("_cpu_kernel_helpers.h"),
         "namespace {",
         "",

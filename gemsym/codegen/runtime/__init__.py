@@ -9,7 +9,8 @@ neither torch nor triton):
 - ``_module.py``: the base class of the generated modules;
 - ``_compensated.py``: double-double arithmetic of the formulas' ``exact`` path;
 - ``_kernel_helpers.py`` opens ``_kernels.py``: the Triton kernels' helpers;
-- ``_cpu_kernel_helpers.h`` opens ``_cpu_kernels.cpp``: the C++ CPU kernels' helpers;
+- ``_cpu_kernel_math.h`` and ``_cpu_kernel_helpers.h`` open ``_cpu_kernels.cpp``: the C++
+  CPU kernels' branch-free exp and expm1, and their other helpers;
 - ``build.py``: compiles ``_cpu_kernels.cpp`` once, when the package is installed;
 - ``_cpu_kernel.py``: loads that build at import and runs the CPU path through it.
 """
@@ -20,7 +21,7 @@ __all__ = ["read"]
 
 FILES = ("_runtime.py", "_compensated.py", "_autograd.py", "_params.py", "_module.py",
          "_kernel_helpers.py",
-         "_cpu_kernel.py", "build.py", "_cpu_kernel_helpers.h")
+         "_cpu_kernel.py", "build.py", "_cpu_kernel_math.h", "_cpu_kernel_helpers.h")
 
 
 def read(name: str) -> str:

@@ -32,6 +32,7 @@ constexpr int64_t GRAIN = 1 << 14;
 
 // the scalar formulas are inlined into the element loops (which then vectorise)
 #define _INLINE inline __attribute__((always_inline))
+#define _LAMBDA_INLINE __attribute__((always_inline))
 
 // torch.where: both sides are expressions of one element, only the selected one is needed
 #define _where(c, a, b) ((c) ? static_cast<double>(a) : static_cast<double>(b))
@@ -89,11 +90,11 @@ __attribute__((always_inline)) inline double _ipow(double x, double ed, bool exa
 
 // sigma(s) (neg: sigma(-s)) for s = c x + d (runtime _sigmoid_lin): EXACT, the rounding
 // errors of c*x (Dekker) and of the sum (Knuth) applied to first order.
-inline double _sigmoid_lin(double c, double x, double d, bool exact, bool neg) {
+_INLINE double _sigmoid_lin(double c, double x, double d, bool exact, bool neg) {
   const double p = c * x;
   const double s = p + d;
   if (!exact) {
-    const double e = std::exp(-std::fabs(s));
+    const double e = _vexp(-std::fabs(s));
     const double q = 1.0 / (1.0 + e);
     const double r = e * q;
     const bool pos = s >= 0;
@@ -131,25 +132,79 @@ inline float _to_float_odd(double v) {
   return f;
 }
 
+// 16-bit values through their bits, in integer and float operations that GCC vectorises
+// (c10's conversions, and GCC 12's of _Float16, are calls or scalar F16C instructions that
+// keep the element loops scalar: float16 Sqish ran at ~300 ns per element)
+inline double _half_to_double(uint16_t h) {
+  const uint64_t em = h & 0x7FFFu;
+  // normal: the exponent rebiased (15 -> 1023) and the significand moved up 42 bits; inf
+  // and NaN (exponent 31) to exponent 2047; subnormal: em 2^-24 exactly
+  const uint64_t rebias = em >= 0x7C00u ? uint64_t{2047 - 31} : uint64_t{1023 - 15};
+  double normal;
+  const uint64_t nbits = (em << 42) + (rebias << 52);
+  std::memcpy(&normal, &nbits, sizeof normal);
+  const double v = em < 0x400u ? static_cast<double>(static_cast<int32_t>(em)) * 0x1p-24 : normal;
+  return (h & 0x8000u) ? -v : v;
+}
+
+// float -> float16 bits, rounded to nearest even (the branch-free method of Maratyszcza's
+// FP16 library, which c10 also uses when it has no F16C): the float arithmetic rounds the
+// significand at float16's precision, overflow gives inf, NaN 0x7E00 with its sign
+inline uint16_t _float_to_half(float f) {
+  float base = (std::fabs(f) * 0x1p+112f) * 0x1p-110f;
+  uint32_t w;
+  std::memcpy(&w, &f, sizeof w);
+  const uint32_t shl1_w = w + w;
+  const uint32_t sign = w & 0x80000000u;
+  uint32_t bias = shl1_w & 0xFF000000u;
+  bias = bias < 0x71000000u ? 0x71000000u : bias;
+  const uint32_t bbits = (bias >> 1) + 0x07800000u;
+  float bf;
+  std::memcpy(&bf, &bbits, sizeof bf);
+  base = bf + base;
+  uint32_t bits;
+  std::memcpy(&bits, &base, sizeof bits);
+  const uint32_t nonsign = ((bits >> 13) & 0x00007C00u) + (bits & 0x00000FFFu);
+  return static_cast<uint16_t>((sign >> 16) | (shl1_w > 0xFF000000u ? 0x7E00u : nonsign));
+}
+
+template <typename T>
+inline double _load(T v) {
+  if constexpr (std::is_same_v<T, c10::BFloat16> || std::is_same_v<T, c10::Half>) {
+    uint16_t b;
+    std::memcpy(&b, &v, sizeof b);
+    if constexpr (std::is_same_v<T, c10::Half>) {
+      return _half_to_double(b);
+    } else {  // bfloat16: the top half of a float
+      const uint32_t u = static_cast<uint32_t>(b) << 16;
+      float f;
+      std::memcpy(&f, &u, sizeof f);
+      return static_cast<double>(f);
+    }
+  } else {
+    return static_cast<double>(v);
+  }
+}
+
 template <typename T>
 inline T _store(double v) {
   if constexpr (std::is_same_v<T, double> || std::is_same_v<T, float>) {
     return static_cast<T>(v);
   } else {
-    return static_cast<T>(_to_float_odd(v));
+    const float f = _to_float_odd(v);
+    uint16_t b;
+    if constexpr (std::is_same_v<T, c10::Half>) {
+      b = _float_to_half(f);
+    } else {  // bfloat16: round to nearest even, NaN as c10's 0x7FC0
+      uint32_t u;
+      std::memcpy(&u, &f, sizeof u);
+      b = f != f ? uint16_t{0x7FC0}
+                 : static_cast<uint16_t>((u + 0x7FFFu + ((u >> 16) & 1u)) >> 16);
+    }
+    T out;
+    std::memcpy(&out, &b, sizeof out);
+    return out;
   }
-}
-
-// a scalar parameter (0-d or one-element CPU tensor of any floating dtype) as a double,
-// rounded as the PyTorch path rounds it to the compute dtype (float32 for 16-bit inputs)
-inline double _param(const at::Tensor& t, at::ScalarType x_dtype) {
-  TORCH_CHECK(t.numel() == 1 && t.device().is_cpu(), "scalar CPU parameter expected");
-  double v = 0.0;
-  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, t.scalar_type(), "param", [&] {
-    v = static_cast<double>(*t.const_data_ptr<scalar_t>());
-  });
-  if (x_dtype == at::kHalf || x_dtype == at::kBFloat16) v = static_cast<float>(v);
-  return v;
 }
 
 inline void _check(const at::Tensor& x) {
@@ -157,20 +212,23 @@ inline void _check(const at::Tensor& x) {
 }
 
 // the element loop of a forward pass, on restrict pointers and a local copy of f (captured
-// by reference in at::parallel_for's closure, GCC left the forward loop scalar)
+// by reference in at::parallel_for's closure, GCC left the forward loop scalar); omp simd
+// (elements are independent, nothing is reassociated): without it GCC's if-conversion
+// gave up on the larger formulas (Sqish with run-time parameters stayed scalar)
 template <typename T, bool EXACT, typename F>
 void _fwd_loop(const T* __restrict xp, T* __restrict yp, int64_t b, int64_t e, const F f) {
+#pragma omp simd
   for (int64_t i = b; i < e; ++i) {
-    yp[i] = _store<T>(f(static_cast<double>(xp[i]), std::integral_constant<bool, EXACT>{}));
+    yp[i] = _store<T>(f(_load(xp[i]), std::integral_constant<bool, EXACT>{}));
   }
 }
 
 template <typename T, bool EXACT, typename DX>
 void _bwd_loop(const T* __restrict gp, const T* __restrict xp, T* __restrict op, int64_t b,
                int64_t e, const DX dx) {
+#pragma omp simd
   for (int64_t i = b; i < e; ++i) {
-    op[i] = _store<T>(static_cast<double>(gp[i]) *
-                      dx(static_cast<double>(xp[i]), std::integral_constant<bool, EXACT>{}));
+    op[i] = _store<T>(_load(gp[i]) * dx(_load(xp[i]), std::integral_constant<bool, EXACT>{}));
   }
 }
 
@@ -219,8 +277,8 @@ std::tuple<at::Tensor, at::Tensor> _backward(const at::Tensor& grad, const at::T
           double acc[K > 0 ? K : 1] = {};
           double d[K + 1];
           for (int64_t i = b; i < e; ++i) {
-            const double g = static_cast<double>(gp[i]);
-            first(static_cast<double>(xp[i]), Tag{}, d);
+            const double g = _load(gp[i]);
+            first(_load(xp[i]), Tag{}, d);
             op[i] = _store<scalar_t>(g * d[0]);
             for (int k = 0; k < K; ++k) acc[k] += g * d[k + 1];
           }

@@ -627,6 +627,11 @@ def run(lib_name: str, name: str, x, *args):
 def call(lib_name: str, name: str, x, ints=(), reals=()):
     """Check the arguments of family ``name`` (x a floating tensor, integer and real
     parameters in their domains: ValueError naming the parameter) and run it."""
+    # a plain eager CPU call that the compiled kernel takes skips the op's Python layers
+    # (~25 us of a 2^10-element call); it checks the parameters as below
+    y = _cpu_kernel.call(name, x, ints, reals)
+    if y is not None:
+        return y
     check_input(x)
     fam = _REGISTRY[(lib_name, name)].family
     args = [check_int(n, v) for n, v in zip(fam.int_params, ints)]

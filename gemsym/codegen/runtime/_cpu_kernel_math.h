@@ -1,0 +1,123 @@
+// Branch-free exp and expm1 in double for the ahead-of-time CPU kernels (copied verbatim
+// from gemsym/codegen/runtime/_cpu_kernel_math.h; no ATen, so the tests compile it alone).
+//
+// glibc's exp is a function call, which keeps an element loop scalar (Sqish forward:
+// ~30 ns per element); these are straight-line code on doubles and 64-bit integers that
+// GCC vectorises without -ffast-math.  x = n ln2 + r, |r| <= ln2/2, with ln2 in two parts
+// (Cody and Waite; n ln2_hi is exact for |n| < 2^21), e^r - 1 by its Taylor polynomial to
+// r^13 (truncation below 2^-57 relative), and 2^n applied in two exact power-of-two
+// factors, so subnormal results are rounded once and overflow gives inf.  Within 1 ULP of
+// the exact value (tests/test_cpu_kernel.py measures them against mpmath); always inlined
+// (a call in an element loop keeps it scalar).  The kernels use
+// them where a double result is rounded to float32 or a 16-bit format.
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+namespace {
+
+constexpr double _LOG2E = 1.4426950408889634;
+constexpr double _LN2_HI = 6.93147180369123816490e-01;  // 0x3FE62E42FEE00000
+constexpr double _LN2_LO = 1.90821492927058770002e-10;
+// 1.5 * 2^52: t + _ROUNDER - _ROUNDER is t rounded to an integer (|t| < 2^51), and the
+// low bits of t + _ROUNDER hold that integer plus 2^51
+constexpr double _ROUNDER = 6755399441055744.0;
+
+inline double _from_bits(uint64_t b) {
+  double d;
+  std::memcpy(&d, &b, sizeof d);
+  return d;
+}
+
+inline uint64_t _to_bits(double d) {
+  uint64_t b;
+  std::memcpy(&b, &d, sizeof b);
+  return b;
+}
+
+// e^r - 1 - r for |r| <= ln2/2 + 2^-30: r^2 (1/2! + r/3! + ... + r^11/13!)
+__attribute__((always_inline)) inline double _expm1_tail(double r) {
+  double c = 1.6059043836821613e-10;  // 1/13!
+  c = c * r + 2.08767569878681e-09;   // 1/12!
+  c = c * r + 2.505210838544172e-08;  // 1/11!
+  c = c * r + 2.755731922398589e-07;
+  c = c * r + 2.7557319223985893e-06;
+  c = c * r + 2.48015873015873e-05;
+  c = c * r + 0.0001984126984126984;
+  c = c * r + 0.001388888888888889;
+  c = c * r + 0.008333333333333333;
+  c = c * r + 0.041666666666666664;
+  c = c * r + 0.16666666666666666;
+  c = c * r + 0.5;
+  return (r * r) * c;
+}
+
+// (n as a biased integer n + 2^51, r_hi, r_lo) for x = n ln2 + r, r = r_hi + r_lo up to
+// n 2^-85; r_hi = x - n ln2_hi is exact (Sterbenz); x within +-746
+__attribute__((always_inline)) inline void _reduce(double x, uint64_t& nb, double& r_hi, double& r_lo) {
+  const double t = x * _LOG2E + _ROUNDER;
+  const double n = t - _ROUNDER;
+  nb = _to_bits(t) & ((uint64_t{1} << 52) - 1);
+  r_hi = x - n * _LN2_HI;
+  r_lo = -(n * _LN2_LO);
+}
+
+// v 2^n for n + 2^51 = nb, |n| <= 1100: two factors 2^(n/2), each a normal number
+__attribute__((always_inline)) inline double _scale(double v, uint64_t nb) {
+  const uint64_t half = nb >> 1;  // floor(n/2) + 2^50
+  const uint64_t n1 = half - (uint64_t{1} << 50);
+  const uint64_t n2 = nb - (uint64_t{1} << 51) - n1;
+  return (v * _from_bits((n1 + 1023) << 52)) * _from_bits((n2 + 1023) << 52);
+}
+
+__attribute__((always_inline)) inline double _vexp(double x) {
+  // e^x is inf beyond 709.79 and rounds to 0 below -745.2; NaN passes the clamps
+  const double xc = x > 710.0 ? 710.0 : (x < -746.0 ? -746.0 : x);
+  uint64_t nb;
+  double r_hi, r_lo;
+  _reduce(xc, nb, r_hi, r_lo);
+  const double r = r_hi + r_lo;
+  return _scale(1.0 + (r + _expm1_tail(r)), nb);
+}
+
+__attribute__((always_inline)) inline double _vexpm1(double x) {
+  // e^x - 1 is -1 below -38 (to double precision); NaN passes the clamps
+  const double xc = x > 710.0 ? 710.0 : (x < -40.0 ? -40.0 : x);
+  uint64_t nb;
+  double r_hi, r_lo;
+  _reduce(xc, nb, r_hi, r_lo);
+  // e^r - 1 = r_hi + lo: the large part r_hi exact, lo small; each form below adds r_hi
+  // to an exact term first, so that its cancellation is exact
+  const double lo = r_lo + _expm1_tail(r_hi + r_lo);
+  constexpr uint64_t B = uint64_t{1} << 51;  // nb = n + B
+  // n <= 0: (2^n - 1) + 2^n (r_hi + lo); 2^n - 1 and the scaling are exact (n >= -58),
+  // and for n < 0, 2^n (r_hi + lo) is small against 2^n - 1: one rounding that matters
+  const double s = _from_bits(((nb < B ? nb : B) - B + 1023) << 52);
+  const double low = (s - 1.0) + s * (r_hi + lo);
+  // n >= 1: 2^n ((r_hi + (1 - 2^-k)) + (lo + (2^-k - 2^-n))), k = min(n, 24), then
+  // exact scaling: 1 - 2^-k, 2^-k - 2^-n and the first sum are exact (r_hi is a multiple of
+  // the ULP of x, 2^-52 or more for n >= 2; n capped at 60: 2^-n is then below a
+  // thousandth of an ULP of the result)
+  const uint64_t k = nb > B + 24 ? B + 24 : nb;
+  const uint64_t m = nb > B + 60 ? B + 60 : nb;
+  const double pk = _from_bits((1023 + B - k) << 52);
+  const double high = _scale((r_hi + (1.0 - pk)) + (lo + (pk - _from_bits((1023 + B - m) << 52))), nb);
+  const double v = nb > B ? high : low;
+  return x == 0.0 ? x : v;  // expm1(-0) = -0
+}
+
+// the printed formulas' exp and expm1: libm's on the EXACT path (float64 results, the
+// PyTorch path's values), the branch-free ones where the result is rounded to float32 or
+// a 16-bit format
+template <bool EXACT>
+inline double _exp(double x) {
+  return EXACT ? std::exp(x) : _vexp(x);
+}
+
+template <bool EXACT>
+inline double _expm1(double x) {
+  return EXACT ? std::expm1(x) : _vexpm1(x);
+}
+
+}  // namespace
