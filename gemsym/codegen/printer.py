@@ -25,8 +25,8 @@ from sympy.codegen.cfunctions import hypot, log1p
 from .kernel_forms import kernel_forms
 from .tails import product_factors, vanishing_factors
 from .stable import R, InfTimes, IPow, SigmoidLinear, XTimes
-from .compensated import (COMPENSATED_FUNCTIONS, DD, Factored, _power_of_two, argument_plan,
-                          cancels, dd_tree, factor_roots)
+from .compensated import (COMPENSATED_FUNCTIONS, DD, Factored, argument_plan, cancels, dd_tree,
+                          factor_roots)
 
 __all__ = ["UnsupportedConstruct", "CodePrinter", "TorchPrinter", "TritonPrinter", "Printer",
            "TORCH", "TRITON"]
@@ -409,8 +409,10 @@ class TorchPrinter(CodePrinter):
         tails = []
         for idx, u, g in vanishing_factors(full, x):
             numeric = sp.Mul(*[full[i] for i in range(len(factors)) if i not in idx])
-            if k or not numeric.is_number or not (abs(numeric) <= 1 or _power_of_two(numeric)):
-                tails.append((idx, u, g))  # else c e^u rounds once, as e^u alone does
+            # a number c with |c| <= 2 scales e^u's subnormal rounding (<= 1/2 ULP) to at
+            # most 1 ULP of c e^u; larger ones take the tail
+            if k or not numeric.is_number or abs(numeric) > 2:
+                tails.append((idx, u, g))
         if not tails:
             return plain()
         self._in_tail = True
