@@ -27,7 +27,8 @@ def bridge(tmp_path_factory):
     from gemsym.families import get_family
 
     root = tmp_path_factory.mktemp("narrow")
-    write_package([get_family(n) for n in ("gem", "e-gem", "se-gem")], root / "narrow_bridge")
+    write_package([get_family(n) for n in ("gem", "e-gem", "se-gem", "sqish")],
+                  root / "narrow_bridge")
     sys.path.insert(0, str(root))
     try:
         yield importlib.import_module("narrow_bridge")
@@ -151,3 +152,20 @@ def test_the_runtime_takes_the_narrow_bodies_for_narrow_inputs_only(bridge):
             y = F.e_gem_f(x64, 1, e, exact=False, narrow=True)
         assert "aten.le" in count.ops
         assert torch.equal(y.isnan(), F.e_gem_f(x64, 1, e, exact=False).isnan())
+
+
+@pytest.mark.parametrize("a", [0.0, 0.3, -0.4, math.nan])
+def test_parameter_conditions_are_decided_once_per_call(bridge, a):
+    """Sqish's a < 0 form: on the narrow path a >= 0 (the default's side) takes the body
+    without it (no expm1, no selection on a; so does NaN, for which a < 0 is false too),
+    a < 0 the general body; the values are those of the general body."""
+    F = bridge._formulas
+    x = _inputs(torch.float32)
+    p = [torch.tensor(v, dtype=torch.float64) for v in (a, 1.5, 0.8)]
+    with torch.no_grad(), _Count() as count:
+        fast = F.sqish_f(x, *p, exact=False, narrow=True)
+    general = F.sqish_f(x, *p, exact=False)
+    assert ("aten.expm1" in count.ops) == (a < 0.0), count.ops
+    a32, b32 = general.float(), fast.float()
+    assert bool(((a32 == b32) | (a32.isnan() & b32.isnan())).all())
+

@@ -14,6 +14,7 @@ from .. import __version__
 from ..activation import Activation
 from .body import body_lines
 from .narrow import narrow_outputs
+from .scalar_case import default_case
 from .cxx_writer import cpu_kernel_source
 from .derive import FamilyCode, derive
 from .printer import Printer, UnsupportedConstruct
@@ -76,7 +77,7 @@ def _narrow_lines(code: FamilyCode, outputs, pr, ret: str) -> list[str]:
     ints = [code.symbols[p.name] for p in code.int_params]
     plan = narrow_outputs(outputs, code.x, ints, [code.symbols[p.name] for p in code.real_params])
     if plan is None:
-        return []
+        return _default_case_lines(code, outputs, pr, ret)
     values, forms = plan
     cond = "narrow" + (f" and {ints[0].name} in {_tuple(str(v) for v in values)}" if ints else "")
     used = set().union(*(e.free_symbols for _, fs in forms for f in fs for e in f.expressions))
@@ -85,6 +86,22 @@ def _narrow_lines(code: FamilyCode, outputs, pr, ret: str) -> list[str]:
     cond += "".join(f" and ((_p := abs(float({s.name}))) == 0.0 or 2.0**-128 <= _p < 2.0**128)"
                     for s in (code.symbols[p.name] for p in code.real_params) if s in used)
     return ([f"    if {cond}:  # no |x| > 1 forms (see gemsym.codegen.narrow)"]
+            + body_lines(forms, code.junctions, code.x, pr, "        ")
+            + [f"        return {ret}"])
+
+
+def _default_case_lines(code: FamilyCode, outputs, pr, ret: str) -> list[str]:
+    """The body with the conditions on the real parameters alone decided as at their
+    defaults (see :mod:`.scalar_case`), taken when they are; [] where there are none.  On the
+    ``narrow`` path only: the parameters are 0-d CPU tensors there, read as numbers."""
+    reals = [code.symbols[p.name] for p in code.real_params]
+    defaults = {code.symbols[p.name]: p.default for p in code.real_params
+                if p.default is not None}
+    case = default_case(outputs, code.x, reals, defaults)
+    if case is None:
+        return []
+    test, forms = case
+    return ([f"    if narrow and {test}:  # parameter conditions decided once (scalar_case)"]
             + body_lines(forms, code.junctions, code.x, pr, "        ")
             + [f"        return {ret}"])
 
