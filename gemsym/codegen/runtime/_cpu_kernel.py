@@ -94,9 +94,10 @@ def load(lib_name: str, families: Iterable[str]) -> None:
 def _plain() -> bool:
     """Whether nothing must see the call as an op: no torch.func transform, dispatch or
     function mode, profiler, JIT trace, ``torch.compile`` nor forward-mode AD level."""
-    return not (_C._are_functorch_transforms_active() or _C._len_torch_dispatch_stack()
-                or _C._len_torch_function_stack() or _C._autograd._profiler_enabled()
-                or _C._get_tracing_state() is not None or torch.compiler.is_compiling()
+    # is_compiling first: Dynamo folds it to True and traces none of the others
+    return not (torch.compiler.is_compiling() or _C._are_functorch_transforms_active()
+                or _C._len_torch_dispatch_stack() or _C._len_torch_function_stack()
+                or _C._autograd._profiler_enabled() or _C._get_tracing_state() is not None
                 or forward_ad._current_level >= 0)
 
 
