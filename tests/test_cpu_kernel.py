@@ -153,6 +153,30 @@ def test_bitwise_equal_to_the_pytorch_path(tb, family, params, dtype):
             assert (diff <= eps * b[fin].double().abs().clamp_min(1e-3)).all()
 
 
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_every_16bit_input(tb, dtype):
+    """Every float16 / bfloat16 bit pattern (the kernels load and store 16-bit values
+    through their bits): f and g f' within one unit of the PyTorch path, NaN and inf at
+    the same places."""
+    dt = getattr(torch, dtype)
+    x = torch.arange(-(1 << 15), 1 << 15, dtype=torch.int32).to(torch.int16).view(dt)
+    g = torch.ones_like(x)
+    for family, params in (("gem", {"N": 1}), ("sqish", {"a": -0.25, "beta": 2.0,
+                                                         "gamma": 0.5})):
+        def run():
+            xg = x.clone().requires_grad_()
+            y = getattr(tb, family)(xg, **params)
+            (gx,) = torch.autograd.grad(y, xg, g)
+            return y.detach(), gx
+
+        for a, b in zip(*_both(tb, run)):
+            assert torch.equal(a.isnan(), b.isnan()) and torch.equal(a.isinf(), b.isinf())
+            fin = b.isfinite()
+            assert torch.equal(a[fin & (b == 0)], b[fin & (b == 0)])  # signed zeros too
+            ulp = torch.finfo(dt).eps * b[fin].double().abs().clamp_min(torch.finfo(dt).tiny)
+            assert ((a[fin].double() - b[fin].double()).abs() <= ulp).all(), family
+
+
 def test_float64_stays_on_the_pytorch_path(tb, monkeypatch):
     from torch_bridge import _cpu_kernel
 
