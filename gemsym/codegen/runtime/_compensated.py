@@ -278,13 +278,16 @@ def _exp_tail(p, c, u, g=None):
     in the tail unless |c g| > 2^1021): the exponent's absolute error is ~2^-54 plus c's
     relative error, as the result rounds straight into the subnormal range (or, with
     |c| > 1, to a normal number).  Where c g is 0, inf or NaN the result is not finite
-    or is 0 times NaN: p is kept there.  About 25 elementwise ops (float64 path only)."""
+    or is 0 times NaN: p is kept there.  About 25 elementwise ops (``exact`` path only)."""
     uh = u[0]
     if not isinstance(c, torch.Tensor):
         c = torch.full_like(uh, c)
-    m, e = torch.frexp(c if g is None else c * g)
+    cg = c if g is None else c * g
+    m = torch.frexp(cg)[0]
+    # the exponent as a float: log2 of the power of two cg/m (exact); torch.compile's CPU
+    # code cannot convert frexp's int32 exponent to double (no vectorised convert)
+    e = torch.log2(cg / m)
     hi2, lo2 = _LN2.get(uh.dtype, _LN2[torch.float64])
-    e = e.to(uh.dtype)
     eh = e * hi2
     lm = torch.log(torch.abs(m))
     lh = eh + lm
