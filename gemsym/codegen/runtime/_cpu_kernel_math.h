@@ -8,8 +8,8 @@
 // r^13 (truncation below 2^-57 relative), and 2^n applied in two exact power-of-two
 // factors, so subnormal results are rounded once and overflow gives inf.  Within 1 ULP of
 // the exact value (tests/test_cpu_kernel.py measures them against mpmath); always inlined
-// (a call in an element loop keeps it scalar).  The kernels use
-// them where a double result is rounded to float32 or a 16-bit format.
+// (a call in an element loop keeps it scalar).  The kernels use them where a double result
+// is rounded to float32 or a 16-bit format.
 
 #include <cmath>
 #include <cstdint>
@@ -55,7 +55,8 @@ __attribute__((always_inline)) inline double _expm1_tail(double r) {
 
 // (n as a biased integer n + 2^51, r_hi, r_lo) for x = n ln2 + r, r = r_hi + r_lo up to
 // n 2^-85; r_hi = x - n ln2_hi is exact (Sterbenz); x within +-746
-__attribute__((always_inline)) inline void _reduce(double x, uint64_t& nb, double& r_hi, double& r_lo) {
+__attribute__((always_inline)) inline void _reduce(double x, uint64_t& nb, double& r_hi,
+                                                    double& r_lo) {
   const double t = x * _LOG2E + _ROUNDER;
   const double n = t - _ROUNDER;
   nb = _to_bits(t) & ((uint64_t{1} << 52) - 1);
@@ -87,8 +88,7 @@ __attribute__((always_inline)) inline double _vexpm1(double x) {
   uint64_t nb;
   double r_hi, r_lo;
   _reduce(xc, nb, r_hi, r_lo);
-  // e^r - 1 = r_hi + lo: the large part r_hi exact, lo small; each form below adds r_hi
-  // to an exact term first, so that its cancellation is exact
+  // e^r - 1 = r_hi + lo: r_hi exact, lo small
   const double lo = r_lo + _expm1_tail(r_hi + r_lo);
   constexpr uint64_t B = uint64_t{1} << 51;  // nb = n + B
   // n <= 0: (2^n - 1) + 2^n (r_hi + lo); 2^n - 1 and the scaling are exact (n >= -58),
@@ -102,7 +102,8 @@ __attribute__((always_inline)) inline double _vexpm1(double x) {
   const uint64_t k = nb > B + 24 ? B + 24 : nb;
   const uint64_t m = nb > B + 60 ? B + 60 : nb;
   const double pk = _from_bits((1023 + B - k) << 52);
-  const double high = _scale((r_hi + (1.0 - pk)) + (lo + (pk - _from_bits((1023 + B - m) << 52))), nb);
+  const double pm = _from_bits((1023 + B - m) << 52);
+  const double high = _scale((r_hi + (1.0 - pk)) + (lo + (pk - pm)), nb);
   const double v = nb > B ? high : low;
   return x == 0.0 ? x : v;  // expm1(-0) = -0
 }
