@@ -18,6 +18,8 @@ import struct
 
 import torch
 
+from ._runtime import direct
+
 __all__ = ["_ddc", "_dd_add", "_dd_mul", "_dd_sq", "_dd_pow", "_dd_recip", "_dd_scale",
            "_dd_abs", "_dd_neg", "_dd_value", "_exp_dd", "_sigmoid_dd", "_erfc_dd",
            "_exp_tail"]
@@ -280,6 +282,12 @@ def _exp_tail(p, c, u, g=None):
     |c| > 1, to a normal number).  Where c g is 0, inf or NaN the result is not finite
     or is 0 times NaN: p is kept there.  About 25 elementwise ops (``exact`` path only)."""
     uh = u[0]
+    # v = g e^u is subnormal where u + log g is below the threshold (erfc(t) = erfcx(t)
+    # e^{-t^2} with erfcx(t) ~ 1/(t sqrt(pi)): from u = -704.5 in float64, -84.5 in float32)
+    lv = uh if g is None else uh + torch.log(g)
+    tail = lv < _EXP_SUBNORMAL.get(uh.dtype, _EXP_SUBNORMAL[torch.float64])
+    if uh.is_cpu and not torch.compiler.is_compiling() and direct(uh) and not bool(tail.any()):
+        return p  # a plain eager CPU call without a tail input: skip ~20 ops (same values)
     if not isinstance(c, torch.Tensor):
         c = torch.full_like(uh, c)
     cg = c if g is None else c * g
@@ -297,8 +305,5 @@ def _exp_tail(p, c, u, g=None):
         sl = sl + u[1]
     y = torch.exp(sh)
     y = y + y * sl
-    # v = g e^u is subnormal where u + log g is below the threshold (erfc(t) = erfcx(t)
-    # e^{-t^2} with erfcx(t) ~ 1/(t sqrt(pi)): from u = -704.5 in float64, -84.5 in float32)
-    lv = uh if g is None else uh + torch.log(g)
-    tail = (lv < _EXP_SUBNORMAL.get(uh.dtype, _EXP_SUBNORMAL[torch.float64])) & (y < math.inf)
+    tail = tail & (y < math.inf)
     return torch.where(tail, torch.copysign(y, c), p)
