@@ -191,6 +191,9 @@ def _sigmoid_sides(c, x, d, exact: bool, sides: tuple[bool, ...]) -> list:
     small = small + ((e - small) - small * e) / one
     pos = s >= 0
     sig, sig_neg = torch.where(pos, big, small), torch.where(pos, small, big)
+    if isinstance(c, float) and c == 1.0 and isinstance(d, float) and d == 0.0:
+        # s = x, exact: the printer's sigma of an already rounded argument (no correction)
+        return [sig_neg if neg else sig for neg in sides]
     err = _linear_rounding(c, x, d, p, s)
     corr = sig * sig_neg * err
     return [sig_neg - corr if neg else sig + corr for neg in sides]
