@@ -468,16 +468,10 @@ class TorchPrinter(CodePrinter):
         sigma(-2 sp), float64, 10^5 inputs: 5.31 -> 3.43 ULP of the larger term (at
         x = -1.805 torch.sigmoid(-2 sp) alone was 2.07 of 4.77), TanhExp's 4.26 -> 3.19."""
         negate = arg.could_extract_minus_sign()
-        t = self(self._contracted(-arg if negate else arg))
-        return (f"(_sigmoid_lin(1.0, {t}, 0.0, exact{', True' if negate else ''}) if exact"
-                f" else {plain})", _PREC_ATOM)
-
-    def _contracted(self, e: sp.Expr) -> sp.Expr:
-        """``e`` with the temporaries of ``sp.cse`` put back where their value occurs (the
-        printed argument is then the tensor already computed, bit for bit)."""
-        for sym, value in self.definitions:
-            e = e.xreplace({value: sym})
-        return e
+        # one preamble line per t for both sides, wherever they occur (a tail's cofactor
+        # repeats them): t printed from x (the same operations as its temporary's)
+        pair = self._hoist(f"_sigmoid_pair(1.0, {self(-arg if negate else arg)}, 0.0, exact)")
+        return f"({pair}[{int(negate)}] if exact else {plain})", _PREC_ATOM
 
     def _hoist(self, code: str) -> str:
         """The name of a preamble line evaluating ``code`` once per formula."""
