@@ -459,8 +459,8 @@ class TorchPrinter(CodePrinter):
 
     def _rounded_sigmoid(self, arg: sp.Expr, plain: str, prec: int):
         """sigma(t) for a t that is neither linear in x nor has a double-double plan, on the
-        ``exact`` path as ``_sigmoid_lin(1.0, t, 0.0, exact[, True])``: the rounded t taken
-        as it is (no argument correction), its two quotients 1/(1 + e), e/(1 + e)
+        ``exact`` path by ``_sigmoid_pair(1.0, t, 0.0, exact)``: the rounded t taken as it
+        is (no argument correction), its two quotients 1/(1 + e), e/(1 + e)
         corrected for their roundings (torch.sigmoid's float64 result is up to 1.85 ULP
         off and depends on the tensor's size), and sigma(t), sigma(-t) from the same
         e = exp(-|t|), so that e's rounding cancels to (sigma(t) - sigma(-t)) times it in
