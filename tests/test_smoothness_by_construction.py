@@ -37,6 +37,7 @@ def family(draw):
 @given(family())
 @example((sp.Integer(0), 3, sp.S.Zero, X**3 * (1 + X) / (1 + X**2)))
 @example((sp.Rational(1, 2), 0, X, X + 2))
+@example((sp.Integer(1), 1, sp.S.Zero, 1 - X))  # right - left = -(x - 1): the jump is -1
 def test_class_is_the_construction_order(case):
     c, k, left, right = case
     act = Activation.from_branches("constructed", [left, right], [c])
@@ -45,7 +46,8 @@ def test_class_is_the_construction_order(case):
     assert junction.smoothness == k - 1
     assert junction.first_mismatch_order == k
     # The jump of the k-th derivative, by construction and by one-sided numerics.
-    expected = sp.factorial(k) * ((right - left) / (X - c) ** k).subs(X, c)
+    # cancel first: SymPy writes (x - c) * (-1) as c - x, which a plain subs turns into 0/0
+    expected = sp.factorial(k) * sp.cancel((right - left) / (X - c) ** k).subs(X, c)
     assert sp.simplify(junction.right - junction.left - expected) == 0
     with mpmath.workdps(40):
         fl = sp.lambdify(X, left, "mpmath")
