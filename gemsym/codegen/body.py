@@ -109,7 +109,9 @@ def _cse(pieces: list[sp.Expr], printer: CodePrinter):
     """``sp.cse`` of ``pieces``: (replacements, reduced pieces, {i: lines to print before
     replacement i}).  With ``printer.pair_sigmoids``, sigma(s) and sigma(-s) of one
     s = c x + d become the two names of one ``_sigmoid_pair`` line, placed after the
-    definitions of c and d and before the first use (without such a place: unpaired)."""
+    definitions of c and d and before the first use (without such a place: unpaired);
+    where a product has both as factors, one ``_sigmoid_trio`` line names their product
+    too (rounded once on the float64 path, see ``_runtime._sigmoid_trio``)."""
     symbols = lambda: sp.numbered_symbols("_t")  # noqa: E731
     groups: dict[tuple, dict[bool, sp.Expr]] = {}
     if printer.pair_sigmoids:
@@ -125,30 +127,48 @@ def _cse(pieces: list[sp.Expr], printer: CodePrinter):
     for i, (_, sides) in enumerate(pairs):
         pos, neg = sp.Symbol(f"_s{i}"), sp.Symbol(f"_s{i}n")
         subs[sides[False]], subs[sides[True]] = pos, neg
-        names.append((pos, neg))
+        names.append((pos, neg, sp.Symbol(f"_s{i}p")))
+    paired = [_pair_products(e.xreplace(subs), names) for e in pieces]
     # c and d go through the same cse (first: their temporaries come early), so that they
     # are printed with its names
     extra = [t for (c, _, d), _ in pairs for t in (c, d)]
-    replacements, reduced = sp.cse(extra + [e.xreplace(subs) for e in pieces],
-                                   symbols=symbols(), order="canonical")
+    replacements, reduced = sp.cse(extra + paired, symbols=symbols(), order="canonical")
     args, reduced = reduced[:len(extra)], reduced[len(extra):]
     where = {sym: i for i, (sym, _) in enumerate(replacements)}
     lines: dict[int, list[str]] = {}
     for i, ((_, var, _), _) in enumerate(pairs):
         c, d = args[2 * i], args[2 * i + 1]
-        pos, neg = names[i]
+        pos, neg, prod = names[i]
         after = max((where[s] + 1 for s in (c.free_symbols | d.free_symbols) if s in where),
                     default=0)
         first = min((j for j, (_, e) in enumerate(replacements)
-                     if e.free_symbols & {pos, neg}), default=len(replacements))
+                     if e.free_symbols & {pos, neg, prod}), default=len(replacements))
         if after > first:  # no place between the definitions and the first use
             printer = type(printer)(printer.int_names, printer.x_name, printer.exponents)
             printer.pair_sigmoids = False
             return _cse(pieces, printer)
+        used = set().union(*(e.free_symbols for _, e in replacements),
+                           *(e.free_symbols for e in reduced))
+        trio = prod in used
         lines.setdefault(first, []).append(
-            f"{pos.name}, {neg.name} = _sigmoid_pair({printer(c)}, {printer(var)}, "
+            f"{pos.name}, {neg.name}{f', {prod.name}' if trio else ''} = "
+            f"_sigmoid_{'trio' if trio else 'pair'}({printer(c)}, {printer(var)}, "
             f"{printer(d)}, exact)")
     return replacements, reduced, lines
+
+
+def _pair_products(e: sp.Expr, names: list[tuple[sp.Symbol, sp.Symbol, sp.Symbol]]) -> sp.Expr:
+    """``e`` with each product pos^j neg^k (j, k >= 1 integers) of a pair's names written
+    prod^n pos^(j-n) neg^(k-n), n = min(j, k), prod the name of pos neg."""
+    for pos, neg, prod in names:
+        def fuse(m: sp.Mul, pos=pos, neg=neg, prod=prod) -> sp.Expr:
+            powers = m.as_powers_dict()
+            j, k = (sp.sympify(powers.get(v, 0)) for v in (pos, neg))
+            if not (j.is_Integer and k.is_Integer) or min(j, k) < 1:
+                return m
+            return m * (prod / (pos * neg)) ** int(min(j, k))
+        e = e.replace(lambda t, pos=pos, neg=neg: t.is_Mul and t.has(pos) and t.has(neg), fuse)
+    return e
 
 
 def _select_then_divide(small: sp.Expr, large: sp.Expr, printer: CodePrinter,
