@@ -33,6 +33,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "benchmarks")]
 import numpy as np  # noqa: E402
 
 import _refcache  # noqa: E402
+import error_causes  # noqa: E402
 import catalogue_reference as cref  # noqa: E402
 import numerics_reference as nref  # noqa: E402
 from measure_errors import BOUND, _histogram, _provenance  # noqa: E402
@@ -199,7 +200,7 @@ def main(argv=None) -> int:
             acts[name] = (act, importlib.import_module(f"m_{act.identifier}"))
         except Exception as exc:  # noqa: BLE001 -- recorded as an exception row
             failed[name] = f"{type(exc).__name__}: {exc}".splitlines()[0][:160]
-    rows, exceptions, all_ok = [], [], True
+    rows, exceptions, all_ok, unexplained = [], [], True, 0
     pool = _refcache.make_pool(args.jobs)
     try:
         for name, params in todo:
@@ -207,6 +208,7 @@ def main(argv=None) -> int:
             if name in failed:
                 rows.append(f"| {label} | all | all | - | - | - | - | - | - | codegen fails: {failed[name]} | NO |")
                 exceptions.append(f"{label}: codegen fails ({failed[name]})")
+                unexplained += 1
                 all_ok = False
                 continue
             act, bridge = acts[name]
@@ -236,9 +238,14 @@ def main(argv=None) -> int:
                     if not ok:
                         cause = (_worst_cause(xs, errs, computed, refs[q]) if over
                                  else f"{mism} of 256 inputs differ alone vs in a 4096 tensor")
+                        known = (error_causes.cause_of(label, dtype, q, worst)
+                                 if mism == 0 and nonfinite == 0 else None)
+                        unexplained += known is None
                         exceptions.append(f"{label} {dtype} {q}: {over} over {BOUND[dtype]:g} ULP, "
                                           f"max finite {worst:.3g} ({worst_normal:.3g} where the true value "
-                                          f"is normal); {cause}")
+                                          f"is normal); {cause}"
+                                          + (f". Measured cause: {known}" if known else
+                                             ". Cause not measured"))
                 _refcache.progress(f"{label:40s} {dtype:9s} done ({time.time() - started:.0f} s)")
     finally:
         if pool:
@@ -264,7 +271,9 @@ def main(argv=None) -> int:
                                       ("jobs", args.jobs)))),
         "",
         f"**All within bound: {'yes' if all_ok else 'no'}.**"
-        + ("" if all_ok else " Exceptions:"),
+        + ("" if all_ok else f" Exceptions ({len(exceptions)}; "
+           + (f"{unexplained} without a measured cause" if unexplained
+              else "each with its measured cause, `benchmarks/error_causes.py`") + "):"),
         "",
         *[f"- {e}" for e in exceptions],
         "",

@@ -164,6 +164,7 @@ def main(argv=None) -> int:
     import tempfile
 
     import _refcache
+    import error_causes
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=100_000)
@@ -207,7 +208,7 @@ def main(argv=None) -> int:
     cache = Path(args.cache)
     dtypes = [d for d in DTYPES if not args.dtype or d in args.dtype]
     configs = [c for c in CONFIGS if not args.only or c[0] in args.only]
-    rows, exceptions = [], []
+    rows, exceptions, unexplained = [], [], 0
     worst_ok = True
     started = time.time()
     pool = _refcache.make_pool(args.jobs)
@@ -240,9 +241,13 @@ def main(argv=None) -> int:
                         ok = nonfinite == 0 and worst <= BOUND[dtype]
                         worst_ok &= ok
                         if not ok:
+                            known = (error_causes.cause_of(_label(family, params), dtype, quantity,
+                                                           worst) if nonfinite == 0 else None)
+                            unexplained += known is None
                             exceptions.append(_exception(
                                 f"{_label(family, params)} {dtype} {backend} {quantity}", at,
-                                errs, excluded, got[quantity.split()[0]], rs[quantity.split()[0]]))
+                                errs, excluded, got[quantity.split()[0]], rs[quantity.split()[0]])
+                                + (f". Measured cause: {known}" if known else ". Cause not measured"))
                         rows.append((dtype, backend, _label(family, params), quantity,
                                      int(errs.size), int(excluded.sum()), worst,
                                      float(np.percentile(kept, 99)) if kept.size else 0.0,
@@ -301,7 +306,9 @@ def main(argv=None) -> int:
         f"torch_bridge {torch_bridge.__version__}. {_provenance(script)}",
         "",
         f"**All rows within the bound: {'yes' if worst_ok else 'NO'}.**"
-        + ("" if worst_ok else " Exceptions:"),
+        + ("" if worst_ok else f" Exceptions ({len(exceptions)}; "
+           + (f"{unexplained} without a measured cause" if unexplained
+              else "each with its measured cause, `benchmarks/error_causes.py`") + "):"),
         "",
         *[f"- {e}" for e in exceptions],
         *([""] if exceptions else []),
