@@ -153,6 +153,55 @@ def test_bitwise_equal_to_the_pytorch_path(tb, family, params, dtype):
             assert (diff <= eps * b[fin].double().abs().clamp_min(1e-3)).all()
 
 
+@pytest.mark.parametrize("family", ["gem", "e_gem", "se_gem"])
+def test_narrow_bodies_across_their_parameter_condition(tb, family):
+    """The power-form families' kernels take the narrow bodies (no |x| > 1 forms, see
+    gemsym.codegen.narrow) for float32 / 16-bit inputs with N where they hold and eps
+    within 2^-128 .. 2^128, else the general ones: float32 values, input gradients and
+    parameter sums as the PyTorch path's on both sides of every bound (the extreme inputs
+    included), for N = 1..3."""
+    source = Path(tb.__file__).with_name("_cpu_kernels.cpp").read_text()
+    assert f"{family}_f_narrow<" in source and f"{family}_first_narrow<" in source
+    from torch_bridge import _cpu_kernel
+
+    info = torch.finfo(torch.float32)
+    gen = torch.Generator().manual_seed(13)
+    x = torch.cat([_special(torch.float32),
+                   torch.tensor([2.0**127, -2.0**127, 2.0**-149, -2.0**-149, 2.0**-126,
+                                 2.0**64, -2.0**64, 2.0**-60, info.max / 2]),
+                   (torch.randn(2000, generator=gen, dtype=torch.float64)
+                    * 2.0 ** torch.randint(-40, 40, (2000,), generator=gen)).float()])
+    g = torch.randn(x.shape, generator=gen, dtype=torch.float64).float()
+    eps_values = ([0.5, 2.0**-128, 2.0**-129, 2.0**127.5, 2.0**128]
+                  if family != "gem" else [None])
+    for n in (1, 2, 3):
+        for eps in eps_values:
+            params = {"N": n} if eps is None else {"N": n, "eps": eps}
+
+            def run(params=params):
+                xg = x.clone().requires_grad_()
+                # float64 parameters: 2^128 and 2^-129 as they are
+                ps = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True)
+                      for k, v in params.items() if k != "N"}
+                y = getattr(tb, family)(xg, **{**params, **ps})
+                grads = torch.autograd.grad(y, [xg, *ps.values()], g)
+                return (y.detach(), *grads)
+
+            with pytest.MonkeyPatch.context() as mp:
+                counter = _Counting(_cpu_kernel, mp)
+                got, want = _both(tb, run)
+            assert counter.calls >= 2, params
+            for a, b in zip(got[:2], want[:2]):
+                torch.testing.assert_close(a, b, rtol=0, atol=0, equal_nan=True,
+                                           msg=lambda m, params=params: f"{params}: {m}")
+            for a, b in zip(got[2:], want[2:]):
+                # float64 sums of the same float64 terms (blocks vs one reduction)
+                tol = 2.0**-52 * abs(float(b)) + 1e-12 * float(g.abs().double().sum())
+                assert a.isfinite() == b.isfinite(), params
+                if b.isfinite():
+                    assert abs(float(a) - float(b)) <= tol, (params, float(a), float(b))
+
+
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
 def test_every_16bit_input(tb, dtype):
     """Every float16 / bfloat16 bit pattern (the kernels load and store 16-bit values

@@ -205,7 +205,7 @@ def _at_infinity(v: str, limits, span: tuple[float, float], printer: CodePrinter
     interval ``span`` that are infinite (a finite end's side is another branch's); where the
     limit is x itself (-oo, +oo), x is taken (one comparison and one selection fewer)."""
     where, (lo, hi) = printer.select, limits
-    ends = [(t, f"x == {sign}math.inf")
+    ends = [(t, f"x == {sign}{printer.infinity}")
             for t, end, sign in ((lo, span[0], "-"), (hi, span[1], "")) if math.isinf(end)]
     if len(ends) == 2 and lo == hi:
         return f"{where}({mask('_isinf(x)')}, {printer(hi)}, {v})"

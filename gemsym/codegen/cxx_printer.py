@@ -43,6 +43,7 @@ class CxxPrinter(CodePrinter):
     """Scalar C++ (``double``) for one element; the kernels are templates on ``EXACT``."""
 
     target = "cxx"
+    infinity = "_INF"
     where = "_where"
     select = "_where"
     divide_once = True

@@ -21,6 +21,7 @@ from typing import Sequence
 from .body import body_lines
 from .cxx_printer import CxxPrinter, declaration
 from .derive import FamilyCode
+from .narrow import narrow_outputs
 from .printer import UnsupportedConstruct
 from . import runtime
 
@@ -35,13 +36,40 @@ def _scalar_function(code: FamilyCode, suffix: str, outputs, args: str) -> list[
     pr = CxxPrinter(ints)
     body = [declaration(line) for line in body_lines(outputs, code.junctions, code.x, pr)]
     names = [n for n, _ in outputs]
-    if suffix == "first":
+    if suffix.startswith("first"):
         head = f"_INLINE void {code.pyname}_{suffix}(double x{args}, double* out) {{"
         tail = [f"  out[{i}] = {n};" for i, n in enumerate(names)]
     else:
         head = f"_INLINE double {code.pyname}_{suffix}(double x{args}) {{"
         tail = [f"  return {names[0]};"]
     return ["template <bool EXACT>", head, *[" " * 2 + b.strip() for b in body], *tail, "}", ""]
+
+
+def _narrow_plan(code: FamilyCode, outputs):
+    """(integer parameter values, narrow outputs) of :func:`~.narrow.narrow_outputs`, the
+    same decision the PyTorch formulas take (``writer._narrow_lines``); None without one."""
+    return narrow_outputs(outputs, code.x, [code.symbols[p.name] for p in code.int_params],
+                          [code.symbols[p.name] for p in code.real_params])
+
+
+def _narrow_condition(code: FamilyCode, plan) -> str | None:
+    """The C++ test of an op taking a narrow body, the PyTorch path's (``_runtime._narrow``
+    and ``writer._narrow_lines``): a float32 or 16-bit input (computed in double, finite
+    values below 2^128), the integer parameter among the values the plan holds for, and
+    every real parameter the narrow body uses 0 or 2^-128 .. 2^128 in magnitude (NaN
+    fails); None without a plan."""
+    if plan is None:
+        return None
+    values, forms = plan
+    terms = ["x.scalar_type() != at::kDouble"]
+    if code.int_params:
+        terms.append("(" + " || ".join(f"i0 == {v}" for v in values) + ")")
+    used = set().union(*(e.free_symbols for _, fs in forms for f in fs for e in f.expressions))
+    for j, p in enumerate(code.real_params):
+        if code.symbols[p.name] in used:
+            terms.append(f"(std::fabs(t{j}) == 0.0 || (std::fabs(t{j}) >= 0x1p-128 && "
+                         f"std::fabs(t{j}) < 0x1p+128))")
+    return " && ".join(terms)
 
 
 def _family_source(code: FamilyCode) -> tuple[list[str], list[str], list[str]]:
@@ -55,9 +83,17 @@ def _family_source(code: FamilyCode) -> tuple[list[str], list[str], list[str]]:
     args = "".join(f", double {n}" for n in printed)
     name, k = code.pyname, len(reals)
     defs = [f"// ---- {code.activation.name}"]
-    defs += _scalar_function(code, "f", [("y", code.forward[0])], args)
-    defs += _scalar_function(code, "dx", [("d_x", code.first[0])], args)
-    defs += _scalar_function(code, "first", list(zip(code.first_names, code.first)), args)
+    groups = {"f": [("y", code.forward[0])], "dx": [("d_x", code.first[0])],
+              "first": list(zip(code.first_names, code.first))}
+    # the narrow bodies (see gemsym.codegen.narrow) as <name>_<suffix>_narrow, each with the
+    # per-call condition under which it is taken (else "false": the general body)
+    narrow = {}
+    for suffix, outputs in groups.items():
+        defs += _scalar_function(code, suffix, outputs, args)
+        plan = _narrow_plan(code, outputs)
+        if plan is not None:
+            narrow[suffix] = plan
+            defs += _scalar_function(code, f"{suffix}_narrow", plan[1], args)
     op_args = "".join(f", int64_t i{j}" for j in range(len(ints)))
     # real parameters as doubles (schema ``float``): a Python number passes without a
     # tensor of its own (torch.full costs ~2 us per parameter and call)
@@ -66,35 +102,59 @@ def _family_source(code: FamilyCode) -> tuple[list[str], list[str], list[str]]:
     values += [f"  const double q{len(ints) + j} = t{j};" for j in range(k)]
     tag = "decltype(tag)::value"
 
-    def cases(call: str) -> list[str]:
+    def cases(call: str, pad: str = "  ", only=SPECIALISED) -> list[str]:
         # one integer parameter: its small values as compile-time constants (the integer
         # powers then unroll and the loop vectorises), any other value at run time; the
         # lambdas are always inlined (GCC left Sqish's forward a call per element)
         qs = "".join(f", q{j}" for j in range(len(ints) + k))
-        generic = [f"  return {call.format(qs=qs)};"]
+        generic = [f"{pad}return {call.format(qs=qs)};"]
         if len(ints) != 1:
             return generic
-        out = ["  switch (i0) {"]
-        for v in SPECIALISED:
+        out = [f"{pad}switch (i0) {{"]
+        for v in (v for v in SPECIALISED if v in only):
             const = "".join([f", {float(v)!r}"] + [f", q{j}" for j in range(1, 1 + k)])
-            out.append(f"    case {v}: return {call.format(qs=const)};")
-        return out + ["    default: break;", "  }", *generic]
+            out.append(f"{pad}  case {v}: return {call.format(qs=const)};")
+        return out + [f"{pad}  default: break;", f"{pad}}}", *generic]
+
+    def narrowed(cond: str | None, general: str, narrow_call: str, *suffixes: str) -> list[str]:
+        # the narrow body where the call's values allow it (decided once per call, outside
+        # the element loop), else the general one; constants only for the values it holds for
+        if cond is None:
+            return cases(general)
+        only = set().union(*(narrow[s][0] for s in suffixes if s in narrow))
+        return [f"  if ({cond}) {{", *cases(narrow_call, "    ", only), "  }", *cases(general)]
+
+    def fn(suffix: str) -> str:
+        return f"{name}_{suffix}{'_narrow' if suffix in narrow else ''}"
+
+    fwd_cond, dx_cond, first_cond = (_narrow_condition(code, narrow.get(g))
+                                     for g in ("f", "dx", "first"))
+    # the backward evaluates first() when it sums parameter derivatives, else dx()
+    bwd_cond = (dx_cond if k == 0 else None if dx_cond is None and first_cond is None else
+                f"params_grad ? ({first_cond or 'false'}) : ({dx_cond or 'false'})")
+
+    def fwd_call(f: str) -> str:
+        return (f"_forward(x, [=](double v, auto tag) _LAMBDA_INLINE "
+                f"{{{{ return {f}<{tag}>(v{{qs}}); }}}})")
+
+    def bwd_call(dx: str, first: str) -> str:
+        return (f"_backward<{k}>(grad, x, params_grad, "
+                f"[=](double v, auto tag) _LAMBDA_INLINE "
+                f"{{{{ return {dx}<{tag}>(v{{qs}}); }}}}, "
+                f"[=](double v, auto tag, double* d) _LAMBDA_INLINE "
+                f"{{{{ {first}<{tag}>(v{{qs}}, d); }}}})")
 
     defs += [
         f"at::Tensor {name}_fwd(const at::Tensor& x{op_args}) {{",
         *values,
-        *cases(f"_forward(x, [=](double v, auto tag) _LAMBDA_INLINE "
-               f"{{{{ return {name}_f<{tag}>(v{{qs}}); }}}})"),
+        *narrowed(fwd_cond, fwd_call(f"{name}_f"), fwd_call(fn("f")), "f"),
         "}",
         "",
         f"std::tuple<at::Tensor, at::Tensor> {name}_bwd(const at::Tensor& grad, "
         f"const at::Tensor& x{op_args}, bool params_grad) {{",
         *values,
-        *cases(f"_backward<{k}>(grad, x, params_grad, "
-               f"[=](double v, auto tag) _LAMBDA_INLINE "
-               f"{{{{ return {name}_dx<{tag}>(v{{qs}}); }}}}, "
-               f"[=](double v, auto tag, double* d) _LAMBDA_INLINE "
-               f"{{{{ {name}_first<{tag}>(v{{qs}}, d); }}}})"),
+        *narrowed(bwd_cond, bwd_call(f"{name}_dx", f"{name}_first"),
+                  bwd_call(fn("dx"), fn("first")), "dx", "first"),
         "}",
         "",
     ]

@@ -45,6 +45,8 @@ class CodePrinter:
     """Target-independent printing: class dispatch, precedence, numbers, sums, products."""
 
     target = ""
+    #: +oo in the infinity tests of the branch bodies (``body._at_infinity``)
+    infinity = "math.inf"
     #: SymPy function class name -> name of the target's function of one argument.
     functions: Mapping[str, str] = {}
 
