@@ -19,8 +19,11 @@ import struct
 
 import torch
 
+from ._runtime import direct
+
 __all__ = ["_ddc", "_dd_add", "_dd_mul", "_dd_sq", "_dd_pow", "_dd_recip", "_dd_scale",
-           "_dd_abs", "_dd_neg", "_dd_value", "_exp_dd", "_sigmoid_dd", "_erfc_dd"]
+           "_dd_abs", "_dd_neg", "_dd_value", "_exp_dd", "_sigmoid_dd", "_erfc_dd",
+           "_exp_tail"]
 
 #: Veltkamp's splitting constants 2^ceil(p/2) + 1 (p = 53 and 24 significand bits).
 _SPLIT = {torch.float64: 134217729.0, torch.float32: 4097.0}
@@ -174,6 +177,22 @@ def _dd_recip(a):
     return q, r * q
 
 
+def _dd_div(a, b):
+    """(ah + al)/(bh + bl): q = fl(ah/bh) and the residual (ah - q bh + al - q bl)/bh, q bh
+    exact by ``_two_prod``.  Unlike a (1/b), no subnormal 1/bh where |bh| > 2^1022 (there
+    the split overflows, the residual is not finite and ``_dd_value`` keeps q, correctly
+    rounded)."""
+    (ah, al), (bh, bl) = a, b
+    q = ah / bh
+    p, e = _two_prod(q, bh)
+    r = (ah - p) - e
+    if al is not None:
+        r = r + al
+    if bl is not None:
+        r = r - q * bl
+    return q, r / bh
+
+
 def _dd_scale(a, c: float):
     """a c for a power of two c (exact)."""
     ah, al = a
@@ -242,3 +261,50 @@ def _erfc_dd(a):
     if al is None:
         return y
     return y - _TWO_OVER_SQRT_PI * torch.exp(-(ah * ah)) * _tail(a)
+
+
+#: log of the smallest normal number (float64, float32): below it e^u is subnormal or 0.
+_EXP_SUBNORMAL = {torch.float64: -708.3964185322641, torch.float32: -87.33654475055310}
+#: ln 2 as hi + lo with hi short enough that e hi is exact for every exponent e of the
+#: dtype (fdlibm's split: 32 bits for float64, 16 for float32).
+_LN2 = {torch.float64: (6.93147180369123816490e-01, 1.90821492927058770002e-10),
+        torch.float32: (0.693145751953125, 1.4286068202862268e-06)}
+
+
+def _exp_tail(p, c, u, g=None):
+    """The product p = c g e^u (as evaluated) where g e^u is normal; where it is below the
+    normal range, sign(c) exp(u + log|c g|) with the exponent as hi + lo: e^u rounded
+    into the subnormal range keeps a few bits only and c would multiply their error.
+    log|c g| = e ln 2 + log|m| (frexp: m in [1/2, 1), |log m| < 0.7, so its rounding is
+    below 2^-54 absolute; e ln 2 exact as hi + lo), summed by Fast2Sum (|e ln 2| >= 0.69
+    > |log m| unless e = 0), then added to u by Fast2Sum too (|u| > 708 >= |log|c g||
+    in the tail unless |c g| > 2^1021): the exponent's absolute error is ~2^-54 plus c's
+    relative error, as the result rounds straight into the subnormal range (or, with
+    |c| > 1, to a normal number).  Where c g is 0, inf or NaN the result is not finite
+    or is 0 times NaN: p is kept there.  About 25 elementwise ops (``exact`` path only)."""
+    uh = u[0]
+    # v = g e^u is subnormal where u + log g is below the threshold (erfc(t) = erfcx(t)
+    # e^{-t^2} with erfcx(t) ~ 1/(t sqrt(pi)): from u = -704.5 in float64, -84.5 in float32)
+    lv = uh if g is None else uh + torch.log(g)
+    tail = lv < _EXP_SUBNORMAL.get(uh.dtype, _EXP_SUBNORMAL[torch.float64])
+    if uh.is_cpu and not torch.compiler.is_compiling() and direct(uh) and not bool(tail.any()):
+        return p  # a plain eager CPU call without a tail input: skip ~20 ops (same values)
+    if not isinstance(c, torch.Tensor):
+        c = torch.full_like(uh, c)
+    cg = c if g is None else c * g
+    m = torch.frexp(cg)[0]
+    # the exponent as a float: log2 of the power of two cg/m (exact); torch.compile's CPU
+    # code cannot convert frexp's int32 exponent to double (no vectorised convert)
+    e = torch.log2(cg / m)
+    hi2, lo2 = _LN2.get(uh.dtype, _LN2[torch.float64])
+    eh = e * hi2
+    lm = torch.log(torch.abs(m))
+    lh = eh + lm
+    sh = uh + lh
+    sl = ((uh - sh) + lh) + (((eh - lh) + lm) + e * lo2)
+    if u[1] is not None:
+        sl = sl + u[1]
+    y = torch.exp(sh)
+    y = y + y * sl
+    tail = tail & (y < math.inf)
+    return torch.where(tail, torch.copysign(y, c), p)

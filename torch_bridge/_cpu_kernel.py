@@ -6,7 +6,8 @@ fused pass in C++, every element in double as the PyTorch path computes float32;
 ``_cpu_kernel_helpers.h``).  Everything else stays on the PyTorch formulas: float64 (whose
 ``exact`` path takes compensated steps the C++ printer does not all mirror), per-channel
 parameters, other layouts, a gradient of another dtype; so do ``torch.compile`` and export,
-which trace the formulas.
+which trace the formulas.  A plain eager call of a public function with Python-number
+parameters runs the kernel directly (``call``), without the op's Python layers.
 
 Without a build the PyTorch path runs and the import warns once (``RuntimeWarning`` naming
 the build command); ``TORCH_BRIDGE_CPU_KERNEL=0`` skips the kernels without a warning.
@@ -19,12 +20,25 @@ import warnings
 from typing import Callable, Iterable
 
 import torch
+from torch.autograd import forward_ad
 
-__all__ = ["load", "forward", "backward", "loaded", "set_cpu_kernel"]
+from ._params import as_param, check_int
+
+__all__ = ["load", "call", "forward", "backward", "loaded", "set_cpu_kernel"]
 
 #: family name -> (forward op, backward op) of the loaded library
 _OPS: dict[str, tuple[Callable, Callable]] = {}
+#: family name -> (integer parameter names, real parameter names, their domains)
+_SIGNATURES: dict[str, tuple] = {}
 _on = True
+#: the input dtypes the kernels take (float64 keeps the PyTorch path's compensated steps)
+_DTYPES = frozenset({torch.float32, torch.bfloat16, torch.float16})
+#: (family, dtype, integer parameters, real parameters) -> whether they passed the checks
+#: of ``_runtime.call`` with float64 as the compute dtype (bounded: a schedule of
+#: parameter values must not grow it forever)
+_CHECKED: dict[tuple, bool] = {}
+_CHECKED_MAX = 4096
+_C = torch._C
 
 
 def loaded() -> tuple[str, ...]:
@@ -73,6 +87,59 @@ def load(lib_name: str, families: Iterable[str]) -> None:
         if hasattr(ns, f"{name}_fwd"):
             _OPS[name] = (getattr(ns, f"{name}_fwd").default,
                           getattr(ns, f"{name}_bwd").default)
+            fam = families[name] if isinstance(families, dict) else None
+            if fam is not None:
+                _SIGNATURES[name] = (fam.int_params, fam.params, fam.domains)
+
+
+def _plain() -> bool:
+    """Whether nothing must see the call as an op: no torch.func transform, dispatch or
+    function mode, profiler, JIT trace, ``torch.compile`` nor forward-mode AD level."""
+    # is_compiling first: Dynamo folds it to True and traces none of the others
+    return not (torch.compiler.is_compiling() or _C._are_functorch_transforms_active()
+                or _C._len_torch_dispatch_stack() or _C._len_torch_function_stack()
+                or _C._autograd._profiler_enabled() or _C._get_tracing_state() is not None
+                or forward_ad._current_level >= 0)
+
+
+def call(name: str, x, ints, reals):
+    """f(x) of family ``name`` by the kernel, straight from the public function, for a plain
+    eager call: a dense CPU tensor of float32 or a 16-bit dtype that needs no autograd
+    graph, Python-number parameters, nothing that must see the op (``_plain``).  Else None,
+    and the caller takes the checked path through the registered op.
+
+    The parameters are checked as that path checks them (``check_int``, ``as_param``:
+    the same ValueError), once per (family, dtype, values); the values then reach the
+    kernel as doubles, as ``as_param``'s float64 0-d tensor would."""
+    ops = _OPS.get(name)
+    if (ops is None or not _on or type(x) is not torch.Tensor or x.dtype not in _DTYPES
+            or not x.is_cpu or not x.is_contiguous()
+            or (x.requires_grad and _C.is_grad_enabled()) or not _plain()):
+        return None
+    for v in ints:
+        if type(v) is not int:  # bool and int-like types: the checked path decides
+            return None
+    for v in reals:
+        if type(v) is not float and type(v) is not int:
+            return None
+    # keys equal as tuples (1 == 1.0, 0.0 == -0.0) hold values of equal validity: bool
+    # is excluded above; the values passed on are the caller's own
+    key = (name, x.dtype, *ints, *reals)
+    ok = _CHECKED.get(key)
+    if ok is None:
+        sig = _SIGNATURES.get(name)
+        if sig is None or len(ints) != len(sig[0]) or len(reals) != len(sig[1]):
+            return None
+        for n, v in zip(sig[0], ints):
+            check_int(n, v)
+        # as_param raises the checked path's ValueError; its 0-d tensor holds the value
+        # the kernel must see, which is float(v) when it is float64
+        ok = all(as_param(v, x, n, d).dtype == torch.float64
+                 for n, d, v in zip(sig[1], sig[2], reals))
+        if len(_CHECKED) >= _CHECKED_MAX:
+            _CHECKED.clear()
+        _CHECKED[key] = ok
+    return ops[0](x, *ints, *[float(v) for v in reals]) if ok else None
 
 
 def _takes(name: str, x: torch.Tensor, params) -> tuple[Callable, Callable] | None:
@@ -88,7 +155,7 @@ def _takes(name: str, x: torch.Tensor, params) -> tuple[Callable, Callable] | No
 def forward(fam, x: torch.Tensor, ints, params) -> torch.Tensor | None:
     """f(x) by the CPU kernel, or None when the case is not the kernel's."""
     ops = _takes(fam.name, x, params)
-    return None if ops is None else ops[0](x, *ints, *params)
+    return None if ops is None else ops[0](x, *ints, *[float(q) for q in params])
 
 
 def backward(fam, grad: torch.Tensor, x: torch.Tensor, ints, params, params_grad: bool):
@@ -97,5 +164,6 @@ def backward(fam, grad: torch.Tensor, x: torch.Tensor, ints, params, params_grad
     ops = _takes(fam.name, x, params)
     if ops is None or grad.dtype != x.dtype or grad.shape != x.shape:
         return None
-    gx, sums = ops[1](grad.contiguous(), x, *ints, *params, bool(params_grad))
+    gx, sums = ops[1](grad.contiguous(), x, *ints, *[float(q) for q in params],
+                      bool(params_grad))
     return gx, [sums[i].to(q.dtype).reshape(q.shape) for i, q in enumerate(params)]

@@ -4,21 +4,28 @@
 Each family has ``<name>_f`` (f), ``<name>_dx`` (df/dx), ``<name>_first`` (df/dx and
 df/dtheta) and ``<name>_second`` (second partial derivatives, upper triangle).  ``exact``: the compute dtype is the
 output dtype (integer powers and sigmoid arguments then take compensated steps;
-see ``_runtime._plan``).
+see ``_runtime._plan``).  ``narrow``: x and the real parameters are below 2^128 in
+magnitude and the compute dtype is float64 (the |x| > 1 forms are then not needed).
 """
 
 import math  # noqa: F401
 
 import torch
 
-from ._runtime import _inf_times, _ipow, _isinf, _isnan, _like, _sigmoid_lin, _sigmoid_pair, _sq, _tail_times, _where  # noqa: F401
-from ._compensated import (_ddc, _dd_abs, _dd_add, _dd_mul, _dd_neg, _dd_pow,  # noqa: F401
+from ._runtime import _inf_times, _ipow, _isinf, _isnan, _like, _sigmoid_lin, _sigmoid_pair, _sigmoid_trio, _sq, _tail_times, _where  # noqa: F401
+from ._compensated import (_ddc, _dd_abs, _dd_add, _dd_div, _dd_mul, _dd_neg, _dd_pow,  # noqa: F401
                            _dd_hypot, _dd_recip, _dd_scale, _dd_sq, _dd_sqrt, _dd_value,
-                           _erfc_dd, _exp_dd, _sigmoid_dd)
+                           _erfc_dd, _exp_dd, _exp_tail, _sigmoid_dd)
 
 
-def gem_f(x, N, exact=True):
+def gem_f(x, N, exact=True, narrow=False):
     """gem: f."""
+    if narrow and N in (1, 2):  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        _t0 = _ipow(x, (2*N), exact)
+        _m0 = x == math.inf
+        _m1 = x < 0.0
+        y = _where(_m1, 0.0, _where(_m0, float('inf'), (_t0*x)/(_t0 + 1.0)))
+        return y
     ax = torch.abs(x)
     _t0 = _ipow(x, (1 + 2*N), exact)
     _t1 = _ipow(x, (2*N), exact)
@@ -29,8 +36,16 @@ def gem_f(x, N, exact=True):
     return y
 
 
-def gem_dx(x, N, exact=True):
+def gem_dx(x, N, exact=True, narrow=False):
     """gem: df/dx."""
+    if narrow and N in (1,):  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        _t0 = _ipow(x, (2*N), exact)
+        _t1 = _t0 + 1.0
+        _m0 = x == math.inf
+        _m1 = x == 0.0
+        _m2 = x < 0.0
+        d_x = _where(_m2, 0.0, _where(_m1, 0.0, _where(_m0, 1.0, (_t0*(2.0*N + _t1))/(_t1*_t1))))
+        return d_x
     ax = torch.abs(x)
     _t0 = _ipow(x, (2*N), exact)
     _t1 = _t0 + 1.0
@@ -46,8 +61,16 @@ def gem_dx(x, N, exact=True):
     return d_x
 
 
-def gem_first(x, N, exact=True):
+def gem_first(x, N, exact=True, narrow=False):
     """gem: (df/dx, df/dtheta...)."""
+    if narrow and N in (1,):  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        _t0 = _ipow(x, (2*N), exact)
+        _t1 = _t0 + 1.0
+        _m0 = x == math.inf
+        _m1 = x == 0.0
+        _m2 = x < 0.0
+        d_x = _where(_m2, 0.0, _where(_m1, 0.0, _where(_m0, 1.0, (_t0*(2.0*N + _t1))/(_t1*_t1))))
+        return (d_x,)
     ax = torch.abs(x)
     _t0 = _ipow(x, (2*N), exact)
     _t1 = _t0 + 1.0
@@ -63,8 +86,16 @@ def gem_first(x, N, exact=True):
     return (d_x,)
 
 
-def gem_second(x, N, exact=True):
+def gem_second(x, N, exact=True, narrow=False):
     """gem: second partial derivatives."""
+    if narrow and N in (1,):  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        _t0 = _ipow(x, (2*N), exact)
+        _t1 = _t0 + 1.0
+        _t2 = 2.0*N
+        _m0 = x == math.inf
+        _m1 = x < 0.0
+        d_x_x = _where(_m1, 0.0, _where(_m0, 0.0, (-_t2*(2.0*_t0*N - _t1 - _t2)*_ipow(x, (-1 + 2*N), exact))/(_t1*_t1*_t1)))
+        return (d_x_x,)
     ax = torch.abs(x)
     _t0 = _ipow(x, (2*N), exact)
     _t1 = _t0 + 1.0
@@ -77,8 +108,14 @@ def gem_second(x, N, exact=True):
     return (d_x_x,)
 
 
-def e_gem_f(x, N, eps, exact=True):
+def e_gem_f(x, N, eps, exact=True, narrow=False):
     """e-gem: f."""
+    if narrow and N in (1, 2) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128):  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        _t0 = _ipow(x, (2*N), exact)
+        _m0 = x == math.inf
+        _m1 = x < 0.0
+        y = _where(_m1, 0.0, _where(_m0, float('inf'), (_t0*x)/(_t0 + eps)))
+        return y
     ax = torch.abs(x)
     _t0 = _ipow(x, (1 + 2*N), exact)
     _t1 = _ipow(x, (2*N), exact)
@@ -89,8 +126,16 @@ def e_gem_f(x, N, eps, exact=True):
     return y
 
 
-def e_gem_dx(x, N, eps, exact=True):
+def e_gem_dx(x, N, eps, exact=True, narrow=False):
     """e-gem: df/dx."""
+    if narrow and N in (1,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128):  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        _t0 = _ipow(x, (2*N), exact)
+        _t1 = _t0 + eps
+        _m0 = x == math.inf
+        _m1 = x == 0.0
+        _m2 = x < 0.0
+        d_x = _where(_m2, 0.0, _where(_m1, 0.0, _where(_m0, 1.0, (_t0*(2.0*eps*N + _t1))/(_t1*_t1))))
+        return d_x
     ax = torch.abs(x)
     _t0 = _ipow(x, (2*N), exact)
     _t1 = _t0 + eps
@@ -106,8 +151,18 @@ def e_gem_dx(x, N, eps, exact=True):
     return d_x
 
 
-def e_gem_first(x, N, eps, exact=True):
+def e_gem_first(x, N, eps, exact=True, narrow=False):
     """e-gem: (df/dx, df/dtheta...)."""
+    if narrow and N in (1,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128):  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        _t0 = _ipow(x, (2*N), exact)
+        _t1 = _t0 + eps
+        _t2 = _t0/(_t1*_t1)
+        _m0 = x == math.inf
+        _m1 = x == 0.0
+        _m2 = x < 0.0
+        d_x = _where(_m2, 0.0, _where(_m1, 0.0, _where(_m0, 1.0, _t2*(2.0*eps*N + _t1))))
+        d_eps = _where(_m2, 0.0, _where(_m0, 0.0, -_t2*x))
+        return (d_x, d_eps,)
     ax = torch.abs(x)
     _t0 = _ipow(x, (2*N), exact)
     _t1 = _t0 + eps
@@ -128,8 +183,22 @@ def e_gem_first(x, N, eps, exact=True):
     return (d_x, d_eps,)
 
 
-def e_gem_second(x, N, eps, exact=True):
+def e_gem_second(x, N, eps, exact=True, narrow=False):
     """e-gem: second partial derivatives."""
+    if narrow and N in (1,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128):  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        _t0 = _ipow(x, (2*N), exact)
+        _t1 = _t0 + eps
+        _t2 = torch.reciprocal((_t1*_t1*_t1))
+        _t3 = 2.0*eps*N
+        _t4 = 2.0*_t0*N - _t1 - _t3
+        _t5 = _t0*_t2
+        _m0 = x == math.inf
+        _m1 = x < 0.0
+        _m2 = x == 0.0
+        d_x_x = _where(_m1, 0.0, _where(_m0, 0.0, -_t2*_t3*_t4*_ipow(x, (-1 + 2*N), exact)))
+        d_x_eps = _where(_m1, 0.0, _where(_m2, 0.0, _where(_m0, 0.0, _t4*_t5)))
+        d_eps_eps = _where(_m1, 0.0, _where(_m0, 0.0, 2.0*_t5*x))
+        return (d_x_x, d_x_eps, d_eps_eps,)
     ax = torch.abs(x)
     _t0 = 2.0*N
     _t1 = _t0*eps
@@ -155,8 +224,16 @@ def e_gem_second(x, N, eps, exact=True):
     return (d_x_x, d_x_eps, d_eps_eps,)
 
 
-def se_gem_f(x, N, eps, exact=True):
+def se_gem_f(x, N, eps, exact=True, narrow=False):
     """se-gem: f."""
+    if narrow and N in (1, 2) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128):  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        _t0 = _ipow(x, (2*N), exact)
+        _t1 = _t0*x
+        _m0 = x == -math.inf
+        _m1 = x == math.inf
+        _m2 = x < 0.0
+        y = _where(_m2, _where(_m0, (-1.0), (-_t1)/(_t1 - 1.0)), _where(_m1, float('inf'), (_t1)/(_t0 + eps)))
+        return y
     ax = torch.abs(x)
     _t0 = _ipow(x, (1 + 2*N), exact)
     _t1 = _t0 - 1.0
@@ -170,8 +247,18 @@ def se_gem_f(x, N, eps, exact=True):
     return y
 
 
-def se_gem_dx(x, N, eps, exact=True):
+def se_gem_dx(x, N, eps, exact=True, narrow=False):
     """se-gem: df/dx."""
+    if narrow and N in (1,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128):  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        _t0 = _ipow(x, (2*N), exact)
+        _t1 = 2.0*N
+        _t2 = _t0 + eps
+        _m0 = x == -math.inf
+        _m1 = x == math.inf
+        _m2 = x == 0.0
+        _m3 = x < 0.0
+        d_x = _where(_m3, _where(_m0, 0.0, (_t0*(_t1 + 1.0))/(_sq(_t0*x - 1.0))), _where(_m2, 0.0, _where(_m1, 1.0, (_t0*(_t1*eps + _t2))/(_t2*_t2))))
+        return d_x
     ax = torch.abs(x)
     _t0 = _ipow(x, (2*N), exact)
     _t1 = 2.0*N
@@ -189,8 +276,21 @@ def se_gem_dx(x, N, eps, exact=True):
     return d_x
 
 
-def se_gem_first(x, N, eps, exact=True):
+def se_gem_first(x, N, eps, exact=True, narrow=False):
     """se-gem: (df/dx, df/dtheta...)."""
+    if narrow and N in (1,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128):  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        _t0 = _ipow(x, (2*N), exact)
+        _t1 = 2.0*N
+        _t2 = _t0*x
+        _t3 = _t0 + eps
+        _t4 = torch.reciprocal((_t3*_t3))
+        _m0 = x == -math.inf
+        _m1 = x == math.inf
+        _m2 = x == 0.0
+        _m3 = x < 0.0
+        d_x = _where(_m3, _where(_m0, 0.0, (_t0*(_t1 + 1.0))/(_sq(_t2 - 1.0))), _where(_m2, 0.0, _where(_m1, 1.0, _t0*_t4*(_t1*eps + _t3))))
+        d_eps = _where(_m3, 0.0, _where(_m1, 0.0, -_t2*_t4))
+        return (d_x, d_eps,)
     ax = torch.abs(x)
     _t0 = _ipow(x, (2*N), exact)
     _t1 = 2.0*N
@@ -212,7 +312,7 @@ def se_gem_first(x, N, eps, exact=True):
     return (d_x, d_eps,)
 
 
-def se_gem_second(x, N, eps, exact=True):
+def se_gem_second(x, N, eps, exact=True, narrow=False):
     """se-gem: second partial derivatives."""
     ax = torch.abs(x)
     _t0 = _ipow(x, (-1 + 2*N), exact)
@@ -243,8 +343,18 @@ def se_gem_second(x, N, eps, exact=True):
     return (d_x_x, d_x_eps, d_eps_eps,)
 
 
-def sqish_f(x, a, beta, gamma, exact=True):
+def sqish_f(x, a, beta, gamma, exact=True, narrow=False):
     """sqish: f."""
+    if narrow and (float(a) < 0) is False:  # parameter conditions decided once (scalar_case)
+        _t0 = 2.0*gamma*(a - 1.0)
+        _t1 = torch.log(beta)
+        _t2 = -_t0
+        _t3 = -_t1
+        _s0, _s0n = _sigmoid_pair(_t0, x, _t1, exact)
+        _m0 = x > 0
+        _m1 = _isinf(x)
+        y = _where(_m1, _where(_m0, float('inf'), torch.where((a != 0.0), _inf_times(-a), 0.0)), _tail_times(_s0n, x, 1, _t2, _t3, 1, 0, 1.0, exact) + _tail_times(_s0*a, x, 1, _t2, _t3, 0, 1, a, exact))
+        return y
     _t0 = 2.0*gamma*(a - 1.0)
     _t1 = torch.log(beta)
     _t2 = -a
@@ -258,56 +368,54 @@ def sqish_f(x, a, beta, gamma, exact=True):
     return y
 
 
-def sqish_dx(x, a, beta, gamma, exact=True):
+def sqish_dx(x, a, beta, gamma, exact=True, narrow=False):
     """sqish: df/dx."""
     _t0 = a - 1.0
     _t1 = 2.0*gamma
     _t2 = _t0*_t1
     _t3 = torch.log(beta)
-    _s0, _s0n = _sigmoid_pair(_t2, x, _t3, exact)
-    _t4 = _s0*_s0n
-    _t5 = _t1*(_t0*_t0)
+    _t4 = _t1*(_t0*_t0)
+    _s0, _s0n, _s0p = _sigmoid_trio(_t2, x, _t3, exact)
     _m0 = x > 0
     _m1 = _isinf(x)
-    d_x = _where(_m1, _where(_m0, 1.0, a), a*(_s0*_s0) + _s0n*_s0n + _t4*(a + 1.0) + _tail_times(_t4*_t5, x, 1, -_t2, -_t3, 1, 1, _t5, exact))
+    d_x = _where(_m1, _where(_m0, 1.0, a), a*(_s0*_s0) + _s0n*_s0n + _s0p*(a + 1.0) + _tail_times(_s0p*_t4, x, 1, -_t2, -_t3, 1, 1, _t4, exact))
     return d_x
 
 
-def sqish_first(x, a, beta, gamma, exact=True):
+def sqish_first(x, a, beta, gamma, exact=True, narrow=False):
     """sqish: (df/dx, df/dtheta...)."""
     _t0 = a - 1.0
     _t1 = 2.0*_t0*gamma
     _t2 = torch.log(beta)
-    _s0, _s0n = _sigmoid_pair(_t1, x, _t2, exact)
+    _s0, _s0n, _s0p = _sigmoid_trio(_t1, x, _t2, exact)
     _t3 = _s0*_s0
-    _t4 = _s0*_s0n
-    _t5 = 2.0*(_t0*_t0)
-    _t6 = _t5*gamma
-    _t7 = -_t1
-    _t8 = -_t2
-    _t9 = _t0/beta
+    _t4 = 2.0*(_t0*_t0)
+    _t5 = _t4*gamma
+    _t6 = -_t1
+    _t7 = -_t2
+    _t8 = _t0/beta
     _m0 = x > 0
     _m1 = _isinf(x)
-    d_x = _where(_m1, _where(_m0, 1.0, a), _s0n*_s0n + _t3*a + _t4*(a + 1.0) + _tail_times(_t4*_t6, x, 1, _t7, _t8, 1, 1, _t6, exact))
-    d_a = _where(_m1, _where(_m0, 0.0, float('-inf')), _tail_times(_t3, x, 1, _t7, _t8, 0, 2, 1.0, exact) + _tail_times(_t4, x, 1, _t7, _t8, 1, 1, 1.0, exact) + _tail_times(_t1*_t4, x, 2, _t7, _t8, 1, 1, _t1, exact))
-    d_beta = _where(_m1, 0.0, _tail_times(_t4*_t9, x, 1, _t7, _t8, 1, 1, _t9, exact))
-    d_gamma = _where(_m1, 0.0, _tail_times(_t4*_t5, x, 2, _t7, _t8, 1, 1, _t5, exact))
+    d_x = _where(_m1, _where(_m0, 1.0, a), _s0n*_s0n + _s0p*(a + 1.0) + _t3*a + _tail_times(_s0p*_t5, x, 1, _t6, _t7, 1, 1, _t5, exact))
+    d_a = _where(_m1, _where(_m0, 0.0, float('-inf')), _tail_times(_s0p, x, 1, _t6, _t7, 1, 1, 1.0, exact) + _tail_times(_t3, x, 1, _t6, _t7, 0, 2, 1.0, exact) + _tail_times(_s0p*_t1, x, 2, _t6, _t7, 1, 1, _t1, exact))
+    d_beta = _where(_m1, 0.0, _tail_times(_s0p*_t8, x, 1, _t6, _t7, 1, 1, _t8, exact))
+    d_gamma = _where(_m1, 0.0, _tail_times(_s0p*_t4, x, 2, _t6, _t7, 1, 1, _t4, exact))
     return (d_x, d_a, d_beta, d_gamma,)
 
 
-def sqish_second(x, a, beta, gamma, exact=True):
+def sqish_second(x, a, beta, gamma, exact=True, narrow=False):
     """sqish: second partial derivatives."""
     _t0 = a - 1.0
     _t1 = _t0*gamma
     _t2 = 2.0*_t1
     _t3 = torch.log(beta)
-    _s0, _s0n = _sigmoid_pair(_t2, x, _t3, exact)
-    _t4 = _s0*(_s0n*_s0n)
+    _s0, _s0n, _s0p = _sigmoid_trio(_t2, x, _t3, exact)
+    _t4 = _s0*_s0p
     _t5 = _t0*_t0
     _t6 = 4.0*_t5
     _t7 = _t6*gamma
     _t8 = _t4*_t7
-    _t9 = _s0n*(_s0*_s0)
+    _t9 = _s0n*_s0p
     _t10 = _t7*_t9
     _t11 = gamma*gamma
     _t12 = _t0*_t0*_t0
@@ -315,17 +423,17 @@ def sqish_second(x, a, beta, gamma, exact=True):
     _t14 = _t11*_t13
     _t15 = -_t2
     _t16 = -_t3
-    _t17 = 2.0*_t9
+    _t17 = 2.0*_t4
     _t18 = 6.0*_t1
     _t19 = _t11*_t6
     _t20 = torch.reciprocal(beta)
     _t21 = _t20*_t4
     _t22 = _t20*_t9
-    _t23 = 2.0*_t21*_t5
-    _t24 = _t20*_t5
-    _t25 = 2.0*_t24
+    _t23 = _t20*_t5
+    _t24 = _t17*_t23
+    _t25 = 2.0*_t23
     _t26 = _t25*gamma
-    _t27 = _t17*_t24
+    _t27 = 2.0*_t22*_t5
     _t28 = 4.0*gamma
     _t29 = _t12*_t28
     _t30 = 4.0*_t0
@@ -335,14 +443,14 @@ def sqish_second(x, a, beta, gamma, exact=True):
     _t34 = _t0/(beta*beta)
     _m0 = _isinf(x)
     _m1 = x > 0
-    d_x_x = _where(_m0, 0.0, _t10 + _t8 + _tail_times(_t14*_t4, x, 1, _t15, _t16, 2, 1, _t14, exact) + _tail_times(-_t14*_t9, x, 1, _t15, _t16, 1, 2, -_t14, exact))
-    d_x_a = _where(_m0, _where(_m1, 0.0, 1.0), _s0*_s0*_s0 + _t17 + _t4 + _tail_times(_t18*_t4, x, 1, _t15, _t16, 2, 1, _t18, exact) + _tail_times(_t18*_t9, x, 1, _t15, _t16, 1, 2, _t18, exact) + _tail_times(_t19*_t4, x, 2, _t15, _t16, 2, 1, _t19, exact) + _tail_times(-_t19*_t9, x, 2, _t15, _t16, 1, 2, -_t19, exact))
-    d_x_beta = _where(_m0, 0.0, _t0*_t21 + _t0*_t22 + _tail_times(_t23*gamma, x, 1, _t15, _t16, 2, 1, _t26, exact) + _tail_times(-_t27*gamma, x, 1, _t15, _t16, 1, 2, -_t26, exact))
-    d_x_gamma = _where(_m0, 0.0, _tail_times(_t29*_t4, x, 2, _t15, _t16, 2, 1, _t29, exact) + _tail_times(-_t29*_t9, x, 2, _t15, _t16, 1, 2, -_t29, exact) + _tail_times(_t4*_t6, x, 1, _t15, _t16, 2, 1, _t6, exact) + _tail_times(_t6*_t9, x, 1, _t15, _t16, 1, 2, _t6, exact))
-    d_a_a = _where(_m0, 0.0, _tail_times(_t28*_t4, x, 2, _t15, _t16, 2, 1, _t28, exact) + _tail_times(_t28*_t9, x, 2, _t15, _t16, 1, 2, _t28, exact) + _tail_times(_t31*_t4, x, 3, _t15, _t16, 2, 1, _t31, exact) + _tail_times(-_t31*_t9, x, 3, _t15, _t16, 1, 2, -_t31, exact))
-    d_a_beta = _where(_m0, 0.0, _tail_times(_t21, x, 1, _t15, _t16, 2, 1, _t20, exact) + _tail_times(_t22, x, 1, _t15, _t16, 1, 2, _t20, exact) + _tail_times(_t2*_t21, x, 2, _t15, _t16, 2, 1, _t32, exact) + _tail_times(-_t2*_t22, x, 2, _t15, _t16, 1, 2, -_t32, exact))
-    d_a_gamma = _where(_m0, 0.0, _tail_times(-_t10, x, 3, _t15, _t16, 1, 2, -_t7, exact) + _tail_times(_t8, x, 3, _t15, _t16, 2, 1, _t7, exact) + _tail_times(_t30*_t4, x, 2, _t15, _t16, 2, 1, _t33, exact) + _tail_times(_t30*_t9, x, 2, _t15, _t16, 1, 2, _t33, exact))
+    d_x_x = _where(_m0, 0.0, _t10 + _t8 + _tail_times(-_t14*_t4, x, 1, _t15, _t16, 1, 2, -_t14, exact) + _tail_times(_t14*_t9, x, 1, _t15, _t16, 2, 1, _t14, exact))
+    d_x_a = _where(_m0, _where(_m1, 0.0, 1.0), _s0*_s0*_s0 + _t17 + _t9 + _tail_times(_t18*_t4, x, 1, _t15, _t16, 1, 2, _t18, exact) + _tail_times(_t18*_t9, x, 1, _t15, _t16, 2, 1, _t18, exact) + _tail_times(-_t19*_t4, x, 2, _t15, _t16, 1, 2, -_t19, exact) + _tail_times(_t19*_t9, x, 2, _t15, _t16, 2, 1, _t19, exact))
+    d_x_beta = _where(_m0, 0.0, _t0*_t21 + _t0*_t22 + _tail_times(-_t24*gamma, x, 1, _t15, _t16, 1, 2, -_t26, exact) + _tail_times(_t27*gamma, x, 1, _t15, _t16, 2, 1, _t26, exact))
+    d_x_gamma = _where(_m0, 0.0, _tail_times(-_t29*_t4, x, 2, _t15, _t16, 1, 2, -_t29, exact) + _tail_times(_t29*_t9, x, 2, _t15, _t16, 2, 1, _t29, exact) + _tail_times(_t4*_t6, x, 1, _t15, _t16, 1, 2, _t6, exact) + _tail_times(_t6*_t9, x, 1, _t15, _t16, 2, 1, _t6, exact))
+    d_a_a = _where(_m0, 0.0, _tail_times(_t28*_t4, x, 2, _t15, _t16, 1, 2, _t28, exact) + _tail_times(_t28*_t9, x, 2, _t15, _t16, 2, 1, _t28, exact) + _tail_times(-_t31*_t4, x, 3, _t15, _t16, 1, 2, -_t31, exact) + _tail_times(_t31*_t9, x, 3, _t15, _t16, 2, 1, _t31, exact))
+    d_a_beta = _where(_m0, 0.0, _tail_times(_t21, x, 1, _t15, _t16, 1, 2, _t20, exact) + _tail_times(_t22, x, 1, _t15, _t16, 2, 1, _t20, exact) + _tail_times(-_t2*_t21, x, 2, _t15, _t16, 1, 2, -_t32, exact) + _tail_times(_t2*_t22, x, 2, _t15, _t16, 2, 1, _t32, exact))
+    d_a_gamma = _where(_m0, 0.0, _tail_times(_t10, x, 3, _t15, _t16, 2, 1, _t7, exact) + _tail_times(-_t8, x, 3, _t15, _t16, 1, 2, -_t7, exact) + _tail_times(_t30*_t4, x, 2, _t15, _t16, 1, 2, _t33, exact) + _tail_times(_t30*_t9, x, 2, _t15, _t16, 2, 1, _t33, exact))
     d_beta_beta = _where(_m0, 0.0, _tail_times(-_t17*_t34, x, 1, _t15, _t16, 1, 2, -2.0*_t34, exact))
-    d_beta_gamma = _where(_m0, 0.0, _tail_times(_t23, x, 2, _t15, _t16, 2, 1, _t25, exact) + _tail_times(-_t27, x, 2, _t15, _t16, 1, 2, -_t25, exact))
-    d_gamma_gamma = _where(_m0, 0.0, _tail_times(_t13*_t4, x, 3, _t15, _t16, 2, 1, _t13, exact) + _tail_times(-_t13*_t9, x, 3, _t15, _t16, 1, 2, -_t13, exact))
+    d_beta_gamma = _where(_m0, 0.0, _tail_times(-_t24, x, 2, _t15, _t16, 1, 2, -_t25, exact) + _tail_times(_t27, x, 2, _t15, _t16, 2, 1, _t25, exact))
+    d_gamma_gamma = _where(_m0, 0.0, _tail_times(-_t13*_t4, x, 3, _t15, _t16, 1, 2, -_t13, exact) + _tail_times(_t13*_t9, x, 3, _t15, _t16, 2, 1, _t13, exact))
     return (d_x_x, d_x_a, d_x_beta, d_x_gamma, d_a_a, d_a_beta, d_a_gamma, d_beta_beta, d_beta_gamma, d_gamma_gamma,)

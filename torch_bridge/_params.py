@@ -27,11 +27,14 @@ __all__ = ["Domain", "as_param", "check_input", "check_int", "compute_dtype"]
 
 def compute_dtype(dtype: torch.dtype, device: torch.device | None = None) -> torch.dtype:
     """The dtype the formulas are evaluated in for inputs of ``dtype``: float64 for float64,
-    and for float32 on CPU (rounded once at the end: the 4-ULP bound with margin, at about
-    twice the arithmetic); float32 otherwise (16-bit inputs, float32 on CUDA)."""
+    and on CPU for float32, float16 and bfloat16 too (rounded at the end: the 4-ULP bound
+    with margin, at about twice the arithmetic; 16-bit inputs so that no intermediate
+    underflows before the result does: float32 has bfloat16's exponent range, and x^2,
+    e^(-x^2/2) or a product of subnormals reached 0 where the true result is a normal
+    bfloat16); float32 otherwise (GPU: the Triton kernels and the formulas)."""
     if dtype == torch.float64:
         return torch.float64
-    if dtype == torch.float32 and device is not None and device.type == "cpu":
+    if device is not None and device.type == "cpu":
         return torch.float64
     return torch.float32
 
@@ -144,8 +147,8 @@ def as_param(value, x: torch.Tensor, name: str, domain: Domain = Domain()) -> to
     """``value`` as a tensor argument of the op, checked against ``domain`` (a ValueError
     naming ``name`` otherwise).
 
-    A Python number becomes a 0-d tensor of the compute dtype of ``x`` (float64 for float32
-    CPU inputs, so the number is used at full precision); it must stay inside the domain
+    A Python number becomes a 0-d tensor of the compute dtype of ``x`` (float64 for every
+    CPU input, so the number is used at full precision); it must stay inside the domain
     once rounded to that dtype (``eps = 1e39`` or ``1e-46`` cannot be float32).  A tensor
     keeps its autograd graph; it must broadcast to ``x``'s shape (per-channel values:
     shape (C, 1, 1) for (N, C, H, W) inputs), and its values, in the compute dtype, must

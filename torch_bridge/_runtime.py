@@ -166,8 +166,20 @@ def _sigmoid_pair(c, x, d, exact: bool = True):
     return _sigmoid_sides(c, x, d, exact, (False, True))
 
 
-def _sigmoid_sides(c, x, d, exact: bool, sides: tuple[bool, ...]) -> list:
-    """[sigma(-s) if neg else sigma(s) for neg in sides] (see ``_sigmoid_lin``)."""
+def _sigmoid_trio(c, x, d, exact: bool = True):
+    """(sigma(s), sigma(-s), sigma(s) sigma(-s)) for s = c x + d, the first two bitwise
+    those of ``_sigmoid_pair``.  ``exact``: the product e/(1 + e)^2 (e = exp(-|s|)) with
+    one rounding of the quotients' product, the quotients' residuals and the first-order
+    correction of s's rounding, (sigma(-s) - sigma(s)) err, added before it; the product
+    of the two rounded sides rounds three times (Sqish(a=0.25) float64 d/dgamma = 2 (1 -
+    a)^2 x^2 sigma sigma(-): 4.12 ULP at x = -3.494, sigma(s) sigma(-s) alone 3.1 units
+    of 2^-53 off there, 1.3 this way)."""
+    return _sigmoid_sides(c, x, d, exact, (False, True), True)
+
+
+def _sigmoid_sides(c, x, d, exact: bool, sides: tuple[bool, ...], product: bool = False) -> list:
+    """[sigma(-s) if neg else sigma(s) for neg in sides], and sigma(s) sigma(-s) after them
+    with ``product`` (see ``_sigmoid_lin``, ``_sigmoid_trio``)."""
     p = c * x
     s = p + d
     if not exact:
@@ -175,17 +187,37 @@ def _sigmoid_sides(c, x, d, exact: bool, sides: tuple[bool, ...]) -> list:
         q = torch.reciprocal(1.0 + e)  # = 1.0 / (1.0 + e), without eager's wrapped 1.0
         r = e * q
         pos = s >= 0
-        return [torch.where(pos, r, q) if neg else torch.where(pos, q, r) for neg in sides]
-    # float64 results: two independent sigmoids (sharing the rounding of 1 + e between
-    # sigma(s) and sigma(-s) measured up to 1.4 ULP worse in products of the two); in the
-    # tails sigma(-|s|) = e^{-|s|} (1 - O(e^{-50})): torch.sigmoid is 1.4 ULP off there
-    # and 0 beyond s = -709.78 (1/(1 + inf)) where e^s is still a subnormal
-    tail = torch.exp(-torch.abs(s))
-    sig = torch.where(s < -50.0, tail, torch.sigmoid(s))
-    sig_neg = torch.where(s > 50.0, tail, torch.sigmoid(-s))
+        out = [torch.where(pos, r, q) if neg else torch.where(pos, q, r) for neg in sides]
+        return out + [q * r] if product else out
+    # float64 results: q = n/(1 + e) for n = 1 and n = e (e = exp(-|s|)) as its rounded
+    # quotient plus the residual, q + ((n - q) - q e)/(1 + e): n - q is exact (Sterbenz),
+    # q e rounds by far less than q, so the rounding of 1 + e and of the quotient are
+    # both corrected, leaving e's own (max 1.30 ULP, mean 0.29 on 10^4 values of s in
+    # [-40, 40]; correcting 1 + e alone after the quotient: 1.61, 0.36).  Not
+    # torch.sigmoid: its float64 bits depend on the tensor's size (vectorised and scalar
+    # kernels round differently: Sqish f at x = -1.807 alone and in a 4096-element
+    # tensor), it is 1.85 ULP off (mean 0.42) and 0 beyond s = -709.78 (1/(1 + inf))
+    # where e^s is still a subnormal
+    e = torch.exp(-torch.abs(s))
+    one = 1.0 + e
+    big, small = torch.reciprocal(one), e / one
+    big_res, small_res = ((1.0 - big) - big * e) / one, ((e - small) - small * e) / one
+    # the product's residual from the unrounded quotients, before they are rounded
+    prod = small * big if product else None
+    prod_res = small * big_res + small_res * big if product else None
+    big = big + big_res
+    small = small + small_res
+    pos = s >= 0
+    sig, sig_neg = torch.where(pos, big, small), torch.where(pos, small, big)
+    if isinstance(c, float) and c == 1.0 and isinstance(d, float) and d == 0.0:
+        # s = x, exact: the printer's sigma of an already rounded argument (no correction)
+        out = [sig_neg if neg else sig for neg in sides]
+        return out + [prod + prod_res] if product else out
     err = _linear_rounding(c, x, d, p, s)
     corr = sig * sig_neg * err
-    return [sig_neg - corr if neg else sig + corr for neg in sides]
+    out = [sig_neg - corr if neg else sig + corr for neg in sides]
+    # d/ds log(sigma(s) sigma(-s)) = sigma(-s) - sigma(s)
+    return out + [prod + (prod_res + prod * ((sig_neg - sig) * err))] if product else out
 
 
 def _linear_rounding(c, x, d, p, s):
@@ -207,13 +239,16 @@ def _linear_rounding(c, x, d, p, s):
 
 def _tail_times(v, x, k: int, c, d, j: int, m: int, b, exact: bool = True):
     """v x^k for v = b sigma(s)^j sigma(-s)^m, s = c x + d, as ((v x) x)...  On the
-    ``exact`` path (float64 results), where s < -80 (j > 0) it is ((b w^j) x^k) w^j with
-    w = sigma(s/2), and where s > 80 (m > 0) the same with w = sigma(-s/2), m: sigma(s)
-    then underflows (beyond s = -708) while sigma(s) x^k need not (Swish_100 at x = -7.1
-    is -3.8e-308), and sigma(s/2)^2 = sigma(s) (1 + O(2 e^{-40})) there (see
-    ``gemsym.codegen.stable._underflow_safe``).  In both tails w = e^{-|s|/2} (1 + O(e^{-40}))
-    for the exact s; the rounding error of s = c x + d (Dekker's product, two-sum) enters
-    to first order, w = e^{-|s|/2} (1 - sign(s) err/2)."""
+    ``exact`` path (float64 results), where j s < -600 (and s < -80) it is
+    ((b w^j) x^k) w^j with w = sigma(s/2), and where m s > 600 (s > 80) the same with
+    w = sigma(-s/2), m: sigma(s)^j then comes near underflow (below 2^-865; beyond
+    s = -708 it underflows) while sigma(s) x^k need not (Swish_100 at x = -7.1 is
+    -3.8e-308), and sigma(s/2)^2 = sigma(s) (1 + O(2 e^{-40})) there (see
+    ``gemsym.codegen.stable._underflow_safe``).  Only there: w's rounding counts twice
+    in this form, so the plain product is more accurate where it does not underflow
+    (Swish_100 d/dbeta at s = -116 was 4.14 ULP this way, 0.14 plainly).  In both tails
+    w = e^{-|s|/2} (1 + O(e^{-40})) for the exact s; the rounding error of s = c x + d
+    (Dekker's product, two-sum) enters to first order, w = e^{-|s|/2} (1 - sign(s) err/2)."""
     out = v
     for _ in range(k):
         out = out * x
@@ -223,9 +258,11 @@ def _tail_times(v, x, k: int, c, d, j: int, m: int, b, exact: bool = True):
     s = p + d
     err = _linear_rounding(c, x, d, p, s)
     w = torch.exp(-0.5 * torch.abs(s)) * (1.0 - 0.5 * torch.sign(s) * err)
-    for power, tail in ((j, s < -80.0), (m, s > 80.0)):
+    for power, left in ((j, True), (m, False)):
         if not power:
             continue
+        bound = max(80.0, 600.0 / power)
+        tail = s < -bound if left else s > bound
         wp = w
         for _ in range(power - 1):
             wp = wp * w
@@ -275,6 +312,21 @@ def _plan(dtype: torch.dtype, device: torch.device | None = None) -> tuple[torch
     return cdt, cdt == dtype
 
 
+#: input dtypes whose finite values are below 2^128 in magnitude (see ``_narrow``)
+_NARROW_DTYPES = (torch.float32, torch.bfloat16, torch.float16)
+
+
+def _narrow(dtype: torch.dtype, cdt: torch.dtype, params) -> bool:
+    """Whether the formulas may take their ``narrow`` bodies (no |x| > 1 forms; see
+    ``gemsym.codegen.narrow``): float64 arithmetic for inputs whose finite values are below
+    2^128 in magnitude, and every real parameter a 0-d CPU tensor (a per-channel or device
+    tensor keeps the general bodies).  A narrow body reads the parameters it uses as
+    numbers and takes the general body unless they are below 2^128 in magnitude."""
+    if cdt != torch.float64 or dtype not in _NARROW_DTYPES:
+        return False
+    return all(q.dim() == 0 and q.is_cpu for q in params)
+
+
 def _sum_to(t: torch.Tensor, shape) -> torch.Tensor:
     """The float64 sum of ``t`` over the dimensions a parameter of ``shape`` was broadcast
     along (all of them for a 0-d parameter), with the parameter's shape."""
@@ -288,16 +340,17 @@ def _sum_to(t: torch.Tensor, shape) -> torch.Tensor:
     return t.sum(dim=dims, keepdim=True, dtype=torch.float64).reshape(shape)
 
 
-def _backward_terms(fam: Family, gc, xc, ints, p, exact: bool, wanted, shapes=None):
+def _backward_terms(fam: Family, gc, xc, ints, p, exact: bool, wanted, shapes=None,
+                    narrow: bool = False):
     """g f'(x), and for each parameter with ``wanted`` set the float64 sum of g df/dtheta
     over the dimensions it was broadcast along (None for the others): one evaluation of the
     ``first`` formulas when any is wanted."""
     shapes = shapes if shapes is not None else [()] * len(wanted)
     if any(wanted):
-        d = fam.first(xc, *ints, *p, exact=exact)
+        d = fam.first(xc, *ints, *p, exact=exact, narrow=narrow)
         return gc * d[0], [_sum_to(gc * d[1 + i], s) if w else None
                            for i, (w, s) in enumerate(zip(wanted, shapes))]
-    return gc * fam.grad_x(xc, *ints, *p, exact=exact), [None] * len(wanted)
+    return gc * fam.grad_x(xc, *ints, *p, exact=exact, narrow=narrow), [None] * len(wanted)
 
 
 def _scalar(params) -> bool:
@@ -328,8 +381,8 @@ def _flat(t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
 # ---------------------------------------------------------------- PyTorch path
 #: Opt-in only (``TORCH_BRIDGE_CPU_FUSE=1`` or ``set_cpu_fusion(True)``; off by default, so
 #: an eager call never compiles anything nor needs a C++ compiler): eager CPU inputs of at
-#: least this many elements, in a dtype computed in a wider one (float32 in float64, 16-bit
-#: in float32), then run one fused kernel: the traced formulas compiled once per (family,
+#: least this many elements, in a dtype computed in a wider one (float32 and 16-bit in
+#: float64), then run one fused kernel: the traced formulas compiled once per (family,
 #: integer parameters, dtype, pass) by ``torch.compile`` (dynamic sizes; seconds on first
 #: use, a C++ compiler needed).  A chain of separate ATen ops costs one pass over the chunk
 #: per op (GEM N=1 forward, fp32 2^24: ~90 ms against ~3.5 ms fused).  Smaller inputs,
@@ -404,11 +457,12 @@ def _torch_forward(fam: Family, x, ints, params):
     if y is not None:
         return y
     cdt, exact = _plan(x.dtype, x.device)
+    narrow = _narrow(x.dtype, cdt, params)
     n = x.numel()
     if 0 < n <= CHUNK and (not _fuse or n < FUSE_MIN) and x.is_contiguous() and _scalar(params):
         # one chunk: no output buffer, slices nor copies (host cost, dominant at this size)
         y = fam.forward(x.to(cdt), *ints, *[q.reshape(()).to(cdt) for q in params],
-                        exact=exact)
+                        exact=exact, narrow=narrow)
         return y.to(x.dtype) if y.dtype != x.dtype or y is x else y
     out = torch.empty_like(x)
     if n == 0:
@@ -424,7 +478,8 @@ def _torch_forward(fam: Family, x, ints, params):
     outs = out.as_strided((n,), (1,))
     p = [q.to(cdt) for q in params]
     for s in range(0, n, CHUNK):
-        outs[s:s + CHUNK] = fam.forward(xs[s:s + CHUNK].to(cdt), *ints, *p, exact=exact)
+        outs[s:s + CHUNK] = fam.forward(xs[s:s + CHUNK].to(cdt), *ints, *p, exact=exact,
+                                        narrow=narrow)
     return out
 
 
@@ -434,13 +489,15 @@ def _torch_backward(fam: Family, grad, x, ints, params, params_grad: bool):
     if done is not None:
         return done
     cdt, exact = _plan(x.dtype, x.device)
+    narrow = _narrow(x.dtype, cdt, params)
     n = x.numel()
     wanted = [bool(params_grad)] * len(params)
     if (0 < n <= CHUNK and (not _fuse or n < FUSE_MIN) and _scalar(params)
             and grad.shape == x.shape and x.is_contiguous() and grad.is_contiguous()):
         # one chunk, as ``_torch_forward``; "+ 0.0" as the chunk loop's zero start (-0 -> +0)
         p = [q.reshape(()).to(cdt) for q in params]
-        g, parts = _backward_terms(fam, grad.to(cdt), x.to(cdt), ints, p, exact, wanted)
+        g, parts = _backward_terms(fam, grad.to(cdt), x.to(cdt), ints, p, exact, wanted,
+                                   narrow=narrow)
         sums = [torch.zeros((), dtype=torch.float64, device=x.device) if t is None
                 else t + 0.0 for t in parts]
         g = g.to(x.dtype) if g.dtype != x.dtype or g is x or g is grad else g
@@ -471,7 +528,8 @@ def _torch_backward(fam: Family, grad, x, ints, params, params_grad: bool):
     for s in range(0, n, CHUNK):
         xc = xs[s:s + CHUNK].to(cdt)
         gc = gs[s:s + CHUNK].to(cdt)
-        gxs[s:s + CHUNK], part = _backward_terms(fam, gc, xc, ints, p, exact, wanted)
+        gxs[s:s + CHUNK], part = _backward_terms(fam, gc, xc, ints, p, exact, wanted,
+                                                 narrow=narrow)
         for i, t in enumerate(part):
             if t is not None:
                 sums[i] += t
@@ -602,6 +660,11 @@ def run(lib_name: str, name: str, x, *args):
 def call(lib_name: str, name: str, x, ints=(), reals=()):
     """Check the arguments of family ``name`` (x a floating tensor, integer and real
     parameters in their domains: ValueError naming the parameter) and run it."""
+    # a plain eager CPU call that the compiled kernel takes skips the op's Python layers
+    # (~25 us of a 2^10-element call); it checks the parameters as below
+    y = _cpu_kernel.call(name, x, ints, reals)
+    if y is not None:
+        return y
     check_input(x)
     fam = _REGISTRY[(lib_name, name)].family
     args = [check_int(n, v) for n, v in zip(fam.int_params, ints)]
