@@ -8,8 +8,6 @@ independent of the generated formulas)."""
 
 from __future__ import annotations
 
-import importlib
-import sys
 
 import numpy as np
 import pytest
@@ -20,6 +18,7 @@ import catalogue_reference as cref  # noqa: E402
 import numerics_reference as nref  # noqa: E402
 
 from gemsym.families import get_family  # noqa: E402
+from generated_package import default_params, generated_package  # noqa: E402
 
 #: (member, parameters, quantity, the input ERRORS.md named, the range of its neighbours):
 #: gelu-tanh f 155 ULP (got -0, true -2.85e-38) and d_x 225 ULP; mish d_x 245 ULP (got
@@ -39,22 +38,11 @@ MEMBERS = sorted({c[0] for c in CASES})
 @pytest.fixture(scope="module")
 def bridge(tmp_path_factory):
     """One generated package holding the members under test."""
-    from gemsym.codegen.writer import write_package
-
-    root = tmp_path_factory.mktemp("codegen_16bit")
-    write_package([get_family(n) for n in MEMBERS], root / "codegen_16bit_bridge")
-    sys.path.insert(0, str(root))
-    try:
-        yield importlib.import_module("codegen_16bit_bridge")
-    finally:
-        sys.path.remove(str(root))
+    with generated_package(tmp_path_factory, "codegen_16bit", MEMBERS) as package:
+        yield package
 
 
-def _params(name: str, **over) -> dict:
-    act = get_family(name)
-    out = {p.name: (int(p.default) if p.integer else float(p.default)) for p in act.parameters}
-    out.update(over)
-    return out
+_params = default_params
 
 
 def _bf16_between(lo: float, hi: float, count: int) -> np.ndarray:

@@ -8,9 +8,7 @@ generated formulas)."""
 
 from __future__ import annotations
 
-import importlib
 import math
-import sys
 
 import mpmath as mp
 import numpy as np
@@ -21,6 +19,7 @@ torch = pytest.importorskip("torch")
 import catalogue_reference as cref  # noqa: E402
 
 from gemsym.families import get_family  # noqa: E402
+from generated_package import generated_package  # noqa: E402
 
 MEMBERS = ("gelu", "gelu-beta", "gelu-tanh", "mish", "tanhexp", "softplus")
 
@@ -28,15 +27,8 @@ MEMBERS = ("gelu", "gelu-beta", "gelu-tanh", "mish", "tanhexp", "softplus")
 @pytest.fixture(scope="module")
 def bridge(tmp_path_factory):
     """One generated package holding the members under test."""
-    from gemsym.codegen.writer import write_package
-
-    root = tmp_path_factory.mktemp("codegen_subnormal")
-    write_package([get_family(n) for n in MEMBERS], root / "codegen_subnormal_bridge")
-    sys.path.insert(0, str(root))
-    try:
-        yield importlib.import_module("codegen_subnormal_bridge")
-    finally:
-        sys.path.remove(str(root))
+    with generated_package(tmp_path_factory, "codegen_subnormal", MEMBERS) as package:
+        yield package
 
 
 def _errors(bridge, name: str, params: dict, xs, q: str) -> np.ndarray:

@@ -6,8 +6,6 @@ from the papers, independent of the generated formulas) or mpmath powers at 200 
 
 from __future__ import annotations
 
-import importlib
-import sys
 
 import mpmath as mp
 import numpy as np
@@ -18,6 +16,7 @@ torch = pytest.importorskip("torch")
 import catalogue_reference as cref  # noqa: E402
 
 from gemsym.families import get_family  # noqa: E402
+from generated_package import default_params, generated_package  # noqa: E402
 
 MEMBERS = ("gem", "se-gem", "e-gem", "tanhexp", "gelu-beta", "isrlu", "softplus", "swish", "sqish",
            "silu", "softsign", "squareplus", "mish")
@@ -26,22 +25,11 @@ MEMBERS = ("gem", "se-gem", "e-gem", "tanhexp", "gelu-beta", "isrlu", "softplus"
 @pytest.fixture(scope="module")
 def bridge(tmp_path_factory):
     """One generated package holding the members under test."""
-    from gemsym.codegen.writer import write_package
-
-    root = tmp_path_factory.mktemp("codegen_tails")
-    write_package([get_family(n) for n in MEMBERS], root / "codegen_tails_bridge")
-    sys.path.insert(0, str(root))
-    try:
-        yield importlib.import_module("codegen_tails_bridge")
-    finally:
-        sys.path.remove(str(root))
+    with generated_package(tmp_path_factory, "codegen_tails", MEMBERS) as package:
+        yield package
 
 
-def _params(name: str, **over) -> dict:
-    act = get_family(name)
-    out = {p.name: (int(p.default) if p.integer else float(p.default)) for p in act.parameters}
-    out.update(over)
-    return out
+_params = default_params
 
 
 def _ulps(bridge, name: str, params: dict, dtype: str, xs, q: str) -> np.ndarray:
