@@ -394,6 +394,7 @@ def test_primitives_rewrite_back_to_their_definitions():
     2 - 2 * sp.tanh(X),
     X * (1 + sp.erf(X / 2)),
     X * (1 - sp.erf(X)),
+    X * sp.erfc(-X) / 8,  # SymPy writes it X (2 - erfc(X)) / 8
     (X + sp.sqrt(X**2 + 7)) / 2,
     X / (4 + 9 * X**2) ** sp.Rational(3, 2),
 ])
@@ -415,6 +416,30 @@ def test_rewrite_rules_are_exact(expr):
     for v in (sp.Rational(-37, 3), sp.Rational(-1, 7), sp.Rational(2, 9), sp.Integer(11)):
         a, b = sp.N(back.subs(X, v), 40), sp.N(expr.subs(X, v), 40)
         assert abs(a - b) <= sp.Float(10) ** -30 * max(1, abs(b)), (expr, out, v)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_user_family_with_erfc_of_minus_x_keeps_its_tail(tmp_path):
+    """x^3 sigma(2x) + x erfc(-x)/8, written by a user: SymPy turns erfc(-x) into
+    2 - erfc(x), whose derivative's 1/4 - erfc(x)/8 absorbed the x^3 sigma terms (d/dx
+    returned 0 at x = -30 where it is -4.49e-22); against mpmath's derivative of the
+    expression as written."""
+    torch = pytest.importorskip("torch")
+    act = Activation.from_expression("erfc_user", X**3 / (1 + sp.exp(-2 * X)) + X * sp.erfc(-X) / 8)
+    write_package([act], tmp_path / "erfc_user_bridge")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        bridge = importlib.import_module("erfc_user_bridge")
+    finally:
+        sys.path.remove(str(tmp_path))
+    xs = [-360.0, -300.0, -30.0, -26.5, -5.0, 2.0]
+    x = torch.tensor(xs, dtype=torch.float64, requires_grad=True)
+    (dx,) = torch.autograd.grad(bridge.erfc_user(x).sum(), x)
+    with mp.workdps(50):
+        f = lambda v: v**3 / (1 + mp.exp(-2 * v)) + v * mp.erfc(-v) / 8  # noqa: E731
+        for v, got in zip(xs, dx.tolist()):
+            want = mp.diff(f, mp.mpf(v))
+            assert abs(mp.mpf(got) - want) <= 4 * 2.0**-52 * abs(want), (v, got, want)
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")

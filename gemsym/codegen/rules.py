@@ -8,8 +8,8 @@ subexpression by an equal one built from SymPy function classes, as
 * ``log(1 + c e^t)`` -> ``Softplus(t + log c)`` (no overflow of e^t; d/dt is sigma(t));
 * ``k e^t - k`` -> ``k Expm1(t)`` (no cancellation near t = 0);
 * complements: ``k + k tanh(z)`` -> ``2k sigma(2z)``, ``k - k tanh(z)`` -> ``2k sigma(-2z)``,
-  ``k + k erf(z)`` -> ``k erfc(-z)``, ``k - k erf(z)`` -> ``k erfc(z)`` (tails without
-  cancellation);
+  ``k + k erf(z)`` -> ``k erfc(-z)``, ``k - k erf(z)`` -> ``k erfc(z)``, and ``2k - k erfc(z)``
+  (SymPy's spelling of ``k erfc(-z)``) -> ``k erfc(-z)`` (tails without cancellation);
 * ``(a u^2 + c)^(p/2)`` (a, c > 0) -> ``hypot(sqrt(a) u, sqrt(c))^p`` (no overflow of u^2);
 * ``u + k h`` with h a hypot and k^2 h^2 - u^2 = D free of the input -> ``(D/k) / (h - u/k)``
   where u and k h have opposite signs (no cancellation: Squareplus as x -> -oo).
@@ -147,6 +147,10 @@ def _rewrite_add(e: sp.Add, x: sp.Symbol, conjugate: bool) -> sp.Expr:
             k, f = term.as_independent(x, as_Mul=True)
             if isinstance(f, sp.exp) and sp.simplify(const + k) == 0:
                 terms[i] = k * Expm1(f.args[0])
+                return sp.Add(*terms)
+            # SymPy writes erfc(-z) as 2 - erfc(z), which cancels as z -> +oo: back to Erfc(-z)
+            if isinstance(f, sp.erfc) and sp.simplify(const + 2 * k) == 0:
+                terms[i] = -k * Erfc(-f.args[0])
                 return sp.Add(*terms)
             for fn, (plus, minus) in _COMPLEMENTS.items():
                 if isinstance(f, fn):
