@@ -16,10 +16,18 @@ from dataclasses import replace
 from typing import Mapping, Sequence
 
 import sympy as sp
+from sympy.printing.pycode import PythonCodePrinter
 
 from .stable import StableForm
 
 __all__ = ["default_case"]
+
+
+class _ParametersAsNumbers(PythonCodePrinter):
+    """Python code of a relation on the parameters, each read as ``float(name)``."""
+
+    def _print_Symbol(self, expr: sp.Symbol) -> str:
+        return f"float({expr.name})"
 
 
 def _conditions(form: StableForm, x: sp.Symbol, reals) -> set:
@@ -51,8 +59,7 @@ def default_case(outputs: Sequence[tuple[str, Sequence[StableForm]]], x: sp.Symb
         if value not in (sp.true, sp.false):
             return None
         values[rel] = value
-    plain = {s: sp.Symbol(f"float({s.name})") for s in reals}
-    test = " and ".join(f"{sp.pycode(rel.xreplace(plain))} is {bool(v)}"
+    test = " and ".join(f"{_ParametersAsNumbers().doprint(rel)} is {bool(v)}"
                         for rel, v in values.items())
     new = [(name, tuple(replace(f, small=f.small.xreplace(values)) if f.kind != "const" else f
                         for f in forms))
