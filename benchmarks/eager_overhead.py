@@ -1,14 +1,18 @@
 """Host cost of one eager CPU call on a small input, and the first call in a fresh process.
 
-    PYTHONPATH=. python benchmarks/eager_overhead.py [--numel 1024] [--rounds 15] [--first-call]
+    PYTHONPATH=. python benchmarks/eager_overhead.py [--numel 1024] [--rounds 15] [--backward]
+                                                     [--first-call]
 
-Per-call time (median over interleaved rounds of batches of calls, the process's CPU time,
-one thread) of ``torch.relu``, a minimal ``torch.library`` op (``define`` + ``impl`` of a
-Python kernel that calls ``torch.relu``), ``torch.library.custom_op`` doing the same, the
-naive GEM formula ``where(x > 0, x**3/(x**2+1), 0)``, and the generated ``torch_bridge``
-functions (float32, no_grad).  ``--first-call``: for each family and dtype, a fresh Python
-process imports torch_bridge and times its first call on 2^20 elements against its second
-(a compiling first call would stand out by seconds).
+Per-call time (median and 20th-80th percentiles over interleaved rounds of batches of
+calls, the process's CPU time, one thread) of ``torch.relu``, ``F.silu``, a minimal
+``torch.library`` op (``define`` + ``impl`` of a Python kernel that calls ``torch.relu``),
+``torch.library.custom_op`` doing the same, the naive GEM formula
+``where(x > 0, x**3/(x**2+1), 0)``, and the generated ``torch_bridge`` functions (float32,
+no_grad).  ``--backward`` adds forward+backward of relu, SiLU and the ``torch_bridge``
+functions (an input that requires grad, ``torch.autograd.grad`` of the output with a fixed
+gradient).  ``--first-call``: for each family and dtype, a fresh Python process imports
+torch_bridge and times its first call on 2^20 elements against its second (a compiling
+first call would stand out by seconds).
 """
 
 from __future__ import annotations
@@ -50,8 +54,31 @@ def _minimal_ops(torch):
     return lib, torch.ops.eager_overhead_probe.relu.default, relu_custom
 
 
-def per_call(numel: int, rounds: int) -> dict[str, float]:
+def _backward_cases(torch, tb, numel: int) -> dict:
+    """Forward+backward of one call: d/dx of f(x) against a fixed gradient."""
+    import torch.nn.functional as F
+
+    xg = torch.randn(numel, requires_grad=True)
+    g = torch.randn(numel)
+    fns = {"torch.relu": torch.relu, "F.silu": F.silu, "tb.gem(N=1)": lambda v: tb.gem(v, N=1),
+           "tb.e_gem(N=1, eps=1e-4)": lambda v: tb.e_gem(v, N=1, eps=1e-4),
+           "tb.se_gem(N=1, eps=1e-4)": lambda v: tb.se_gem(v, N=1, eps=1e-4),
+           "tb.sqish()": tb.sqish}
+    grad = torch.autograd.grad
+
+    def batched(f):
+        def batch(n: int = 1) -> None:
+            for _ in range(n):
+                grad(f(xg), xg, g)
+        return batch
+
+    return {f"{k} fwd+bwd": batched(f) for k, f in fns.items()}
+
+
+def per_call(numel: int, rounds: int, backward: bool = False) -> dict[str, list[float]]:
+    """Seconds per call of every case, one value per round."""
     import torch
+    import torch.nn.functional as F
 
     import torch_bridge as tb
 
@@ -60,6 +87,7 @@ def per_call(numel: int, rounds: int) -> dict[str, float]:
     x = torch.randn(numel)
     cases = {
         "torch.relu": lambda: torch.relu(x),
+        "F.silu": lambda: F.silu(x),
         "torch.library define/impl": lambda: op(x),
         "torch.library.custom_op": lambda: custom(x),
         "naive GEM": lambda: torch.where(x > 0, x**3 / (x**2 + 1), 0.0),
@@ -68,19 +96,35 @@ def per_call(numel: int, rounds: int) -> dict[str, float]:
         "tb.se_gem(N=1, eps=1e-4)": lambda: tb.se_gem(x, N=1, eps=1e-4),
         "tb.sqish()": lambda: tb.sqish(x),
     }
-    times: dict[str, list[float]] = {k: [] for k in cases}
-    with torch.no_grad():
-        for f in cases.values():
-            f()
-        for _ in range(rounds):  # interleaved: each case once per round
-            for k, f in cases.items():
-                n = 200
-                t0 = time.process_time()
-                for _ in range(n):
-                    f()
-                times[k].append((time.process_time() - t0) / n)
+    # no_grad for the forward cases only: the backward cases need the graph
+    no_grad = {k: _no_grad(torch, f) for k, f in cases.items()}
+    if backward:
+        no_grad.update(_backward_cases(torch, tb, numel))
+    times: dict[str, list[float]] = {k: [] for k in no_grad}
+    for f in no_grad.values():
+        f()
+    for _ in range(rounds):  # interleaved: each case once per round
+        for k, f in no_grad.items():
+            n = 200
+            t0 = time.process_time()
+            f(n)
+            times[k].append((time.process_time() - t0) / n)
     del lib
-    return {k: statistics.median(v) for k, v in times.items()}
+    return times
+
+
+def _no_grad(torch, f):
+    def batch(n: int = 1) -> None:
+        with torch.no_grad():
+            for _ in range(n):
+                f()
+    return batch
+
+
+def _spread(v: list[float]) -> tuple[float, float, float]:
+    """(median, 20th percentile, 80th percentile)."""
+    q = statistics.quantiles(v, n=5, method="inclusive") if len(v) > 1 else [v[0]] * 4
+    return statistics.median(v), q[0], q[3]
 
 
 def first_calls() -> list[tuple[str, str, float, float]]:
@@ -101,20 +145,23 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--numel", type=int, default=1024)
     ap.add_argument("--rounds", type=int, default=15)
+    ap.add_argument("--backward", action="store_true", help="add forward+backward cases")
     ap.add_argument("--first-call", action="store_true")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    res = per_call(args.numel, args.rounds)
+    times = per_call(args.numel, args.rounds, args.backward)
     first = first_calls() if args.first_call else []
     if args.json:
-        print(json.dumps({"per_call_s": res, "first_call_s": first}, indent=1))
+        print(json.dumps({"per_call_s": {k: _spread(v)[0] for k, v in times.items()},
+                          "rounds_s": times, "first_call_s": first}, indent=1))
         return 0
-    relu = res["torch.relu"]
-    print(f"per eager call, {args.numel} float32 elements, 1 thread, CPU time, median of "
-          f"{args.rounds} interleaved rounds")
-    print("| call | us per call | x torch.relu |\n|---|---|---|")
-    for k, v in res.items():
-        print(f"| {k} | {v * 1e6:.1f} | {v / relu:.1f} |")
+    relu = _spread(times["torch.relu"])[0]
+    print(f"per eager call, {args.numel} float32 elements, 1 thread, CPU time, median and "
+          f"20th-80th percentiles of {args.rounds} interleaved rounds")
+    print("| call | us per call | p20-p80 | x torch.relu |\n|---|---|---|---|")
+    for k, v in times.items():
+        med, lo, hi = _spread(v)
+        print(f"| {k} | {med * 1e6:.1f} | {lo * 1e6:.1f}-{hi * 1e6:.1f} | {med / relu:.1f} |")
     if first:
         print("\nfirst call in a fresh process, 2^20 elements (wall seconds)")
         print("| family | dtype | first call | second call |\n|---|---|---|---|")
