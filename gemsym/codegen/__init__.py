@@ -5,8 +5,9 @@ Submodules, in the order data flows:
   sigmoid complements, hypot, conjugates) and removable singularities;
 - ``stable``: exact rewrites into floating-point-safe forms (power and sigmoid forms);
 - ``derive``: f and its first and second partial derivatives per branch (``sp.diff``);
-- ``printer``: SymPy -> source: one base printer dispatching on the expression's class, a
-  subclass per target (PyTorch, Triton);
+- ``printer``: SymPy -> source, the printer of a target: ``base_printer`` (one base printer
+  dispatching on the expression's class), a subclass per target (``torch_printer`` with its
+  float64 ``exact`` path in ``torch_exact``, ``triton_printer``, ``cxx_printer``);
 - ``body``: common subexpressions (``sp.cse``) and branch/form assembly;
 - ``runtime``: verbatim files (package data): the generated package's ``_runtime.py`` and
   the Triton kernels' helpers;

@@ -11,7 +11,7 @@ from typing import Sequence
 import sympy as sp
 
 from .compensated import region
-from .printer import CodePrinter, _sigmoid_linear_args
+from .base_printer import CodePrinter, _sigmoid_linear_args
 from .stable import IPow, R, SigmoidLinear, StableForm
 
 __all__ = ["body_lines"]
