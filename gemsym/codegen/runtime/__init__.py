@@ -8,7 +8,10 @@ neither torch nor triton):
 - ``_params.py``: parameter domains, validation, the reparametrisation of learnable ones;
 - ``_module.py``: the base class of the generated modules;
 - ``_compensated.py``: double-double arithmetic of the formulas' ``exact`` path;
-- ``_kernel_helpers.py`` opens ``_kernels.py``: the Triton kernels' helpers;
+- ``_kernel_helpers.py`` opens ``_kernels.py``: it imports the Triton kernels' helpers from
+  ``_triton_arith.py`` (float32 pairs, IEEE division, integer powers, hypot),
+  ``_triton_exp.py`` (exp, log, sigmoid, tanh, sech^2), ``_triton_erfc.py`` and
+  ``_triton_trig.py`` (sin, cos);
 - ``_cpu_kernel_math.h`` and ``_cpu_kernel_helpers.h`` open ``_cpu_kernels.cpp``: the C++
   CPU kernels' branch-free exp and expm1, and their other helpers;
 - ``build.py``: compiles ``_cpu_kernels.cpp`` once, when the package is installed;
@@ -20,7 +23,8 @@ from importlib import resources
 __all__ = ["read"]
 
 FILES = ("_runtime.py", "_compensated.py", "_autograd.py", "_params.py", "_module.py",
-         "_kernel_helpers.py",
+         "_kernel_helpers.py", "_triton_arith.py", "_triton_exp.py", "_triton_erfc.py",
+         "_triton_trig.py",
          "_cpu_kernel.py", "build.py", "_cpu_kernel_math.h", "_cpu_kernel_helpers.h")
 
 
