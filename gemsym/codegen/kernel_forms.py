@@ -6,7 +6,7 @@ rounding error becomes a large relative error of the result (exp(-x^2/2) and
 erfc(-x/sqrt 2) in GELU's tails, tanh-GELU's cubic: 40-100 ulp; sin(a x) loses its phase
 once a x passes 2^26).  :func:`kernel_forms` marks those calls (before ``sp.cse``, which
 would otherwise split the product off) so that the printer emits helpers (see
-``runtime/_kernel_helpers.py``) carrying the argument as a float32 pair hi + lo, and
+``runtime/_triton_*.py``) carrying the argument as a float32 pair hi + lo, and
 writes 1 - tanh(u)^2 as sech(u)^2.
 """
 

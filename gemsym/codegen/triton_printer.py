@@ -2,7 +2,7 @@
 
 :class:`TritonPrinter` prints IEEE division and compensated powers behind the kernel's
 ``PRECISE`` flag, exp, log, sigmoid, tanh, erfc, sin and cos through the kernel helpers
-(``runtime/_kernel_helpers.py``), and the forms of :mod:`.kernel_forms`: functions of a
+(``runtime/_triton_*.py``), and the forms of :mod:`.kernel_forms`: functions of a
 product or sum carried with its rounding error, sums of products as float32 pairs.
 """
 
