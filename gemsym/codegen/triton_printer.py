@@ -80,12 +80,8 @@ class TritonPrinter(CodePrinter):
         for c, factors in terms:
             chi = _float32(float(sp.N(c, 40)))
             clo = _float32(float(sp.N(c - sp.Rational(chi), 40)))
-            names = [self(f) for f in factors] + ["1.0"] * (4 - len(factors))
-            out.append(f"_dd_term({_float(chi)}, {_float(clo)}, {', '.join(names)})")
-        total = out[0]
-        for t in out[1:]:
-            total = f"_dd_add({total}, {t})"
-        return f"_dd_value({total})", _PREC_ATOM
+            out.append(_dd_term(chi, clo, [self(f) for f in factors]))
+        return f"_dd_value({_dd_sum(out)})", _PREC_ATOM
 
     def _term_factors(self, term: sp.Expr) -> tuple[sp.Expr, list[sp.Expr]] | None:
         """(numeric coefficient, up to four factors with multiplicity) of a product of
@@ -155,12 +151,8 @@ class TritonPrinter(CodePrinter):
         for j, c in terms:
             chi = _float32(float(sp.N(c, 40)))
             clo = _float32(float(sp.N(sp.Rational(c) - sp.Rational(chi), 40)))
-            names = [self.x_name] * j + ["1.0"] * (4 - j)
-            out.append(f"_dd_term({_float(chi)}, {_float(clo)}, {', '.join(names)})")
-        total = out[0]
-        for t in out[1:]:
-            total = f"_dd_add({total}, {t})"
-        return f"_dd_value({total})"
+            out.append(_dd_term(chi, clo, [self.x_name] * j))
+        return f"_dd_value({_dd_sum(out)})"
 
     def _factored(self, f: Factored) -> str:
         x = self.x_name
@@ -205,22 +197,16 @@ class TritonPrinter(CodePrinter):
 
     def _product_args(self, e: sp.Function, width: int) -> str:
         hi, lo, *factors = e.args
-        names = [self(f) for f in factors] + ["1.0"] * (width - len(factors))
-        return ", ".join([_float(float(hi)), _float(float(lo)), *names])
+        return _pair_args(float(hi), float(lo), [self(f) for f in factors], width)
 
     def _print_SigmoidSum(self, e: sp.Function):
         args, terms = list(e.args), []
         while args:
             k = int(args[0])
             hi, lo, *factors = args[1:3 + k]
-            names = [self(f) for f in factors] + ["1.0"] * (4 - k)
-            terms.append(f"_dd_term({_float(float(hi))}, {_float(float(lo))}, "
-                         f"{', '.join(names)})")
+            terms.append(_dd_term(float(hi), float(lo), [self(f) for f in factors]))
             args = args[3 + k:]
-        total = terms[0]
-        for t in terms[1:]:
-            total = f"_dd_add({total}, {t})"
-        return f"_sigmoid_dd({total}, PRECISE)", _PREC_ATOM
+        return f"_sigmoid_dd({_dd_sum(terms)}, PRECISE)", _PREC_ATOM
 
     def _print_Expm1(self, e: sp.Function):
         # Kahan's expm1 from exp and log (a few ulp): u = e^t, (u - 1) t / log(u), with
@@ -267,6 +253,26 @@ class TritonPrinter(CodePrinter):
             return ("float('inf')" if e.args[0] > 0 else "float('-inf')"), _PREC_ATOM
         c = self(e.args[0])
         return f"tl.where({_atom(c)} > 0, float('inf'), float('-inf'))", _PREC_ATOM
+
+
+def _pair_args(hi: float, lo: float, names: list[str], width: int) -> str:
+    """The arguments of a kernel helper taking a float32 pair hi + lo and ``width`` factors
+    (printed ``names``, the missing ones 1.0)."""
+    return ", ".join([_float(hi), _float(lo), *names, *["1.0"] * (width - len(names))])
+
+
+def _dd_term(hi: float, lo: float, names: list[str]) -> str:
+    """The pair (hi + lo) times up to four printed factors, carried with its rounding
+    errors."""
+    return f"_dd_term({_pair_args(hi, lo, names, 4)})"
+
+
+def _dd_sum(terms: list[str]) -> str:
+    """The pair sum of the printed pairs ``terms``, added left to right."""
+    total = terms[0]
+    for t in terms[1:]:
+        total = f"_dd_add({total}, {t})"
+    return total
 
 
 def _float32(v: float) -> float:
