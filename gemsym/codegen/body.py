@@ -153,7 +153,7 @@ def _cse(pieces: list[sp.Expr], printer: CodePrinter):
         lines.setdefault(first, []).append(
             f"{pos.name}, {neg.name}{f', {prod.name}' if trio else ''} = "
             f"_sigmoid_{'trio' if trio else 'pair'}({printer(c)}, {printer(var)}, "
-            f"{printer(d)}, exact)")
+            f"{printer(d)}{printer.precision_arg})")
     return replacements, reduced, lines
 
 

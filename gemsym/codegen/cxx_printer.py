@@ -47,6 +47,9 @@ class CxxPrinter(CodePrinter):
     where = "_where"
     select = "_where"
     divide_once = True
+    # sigma(s) and sigma(-s) of one s from one _sigmoid_pair (one exponential and, for
+    # float32 and 16-bit inputs, one division): GCC did not merge two _sigmoid_lin calls
+    pair_sigmoids = True
     functions = {
         # _exp, _expm1: branch-free on the kernels' float32 and 16-bit path (the element
         # loops then vectorise), libm's on the EXACT one (runtime/_cpu_kernel_math.h)
@@ -120,8 +123,11 @@ class CxxPrinter(CodePrinter):
 
 
 def declaration(line: str) -> str:
-    """``name = value`` (a line of :func:`~.body.body_lines`) as a C++ declaration."""
+    """``name = value`` (a line of :func:`~.body.body_lines`) as a C++ declaration;
+    ``a, b = value`` (a sigmoid pair or trio) as a structured binding."""
     indent = line[:len(line) - len(line.lstrip())]
     name, value = line.strip().split(" = ", 1)
+    if ", " in name:
+        return f"{indent}const auto [{name}] = {value};"
     return f"{indent}const double {name} = {value};"
 

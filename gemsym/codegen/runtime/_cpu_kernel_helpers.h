@@ -88,20 +88,34 @@ __attribute__((always_inline)) inline double _ipow(double x, double ed, bool exa
   return result;
 }
 
-// sigma(s) (neg: sigma(-s)) for s = c x + d (runtime _sigmoid_lin): EXACT, the rounding
-// errors of c*x (Dekker) and of the sum (Knuth) applied to first order.
-_INLINE double _sigmoid_lin(double c, double x, double d, bool exact, bool neg) {
+struct _SigmoidPair {
+  double pos, neg;
+};
+
+struct _SigmoidTrio {
+  double pos, neg, prod;
+};
+
+// (sigma(s), sigma(-s)) for s = c x + d (runtime _sigmoid_pair) from one s and one
+// e = exp(-|s|): sigma(|s|) = 1/(1 + e), sigma(-|s|) = e/(1 + e), as e/(1 + e) times one
+// division where not EXACT (2 exponentials and 2 divisions per pair were most of Sqish's
+// cost); EXACT, _sigmoid(s) and _sigmoid(-s) bitwise (both take exp(-|s|)), with the
+// rounding errors of c*x (Dekker) and of the sum (Knuth) applied to first order.
+_INLINE _SigmoidPair _sigmoid_pair(double c, double x, double d, bool exact) {
   const double p = c * x;
   const double s = p + d;
+  const bool pos = s >= 0;
   if (!exact) {
     const double e = _vexp(-std::fabs(s));
     const double q = 1.0 / (1.0 + e);
     const double r = e * q;
-    const bool pos = s >= 0;
-    return neg ? (pos ? r : q) : (pos ? q : r);
+    return {pos ? q : r, pos ? r : q};
   }
-  const double sig = _sigmoid(s);
-  const double sig_neg = _sigmoid(-s);
+  const double e = std::exp(-std::fabs(s));
+  const double big = 1.0 / (1.0 + e);
+  const double small = e / (1.0 + e);
+  const double sig = pos ? big : small;
+  const double sig_neg = pos ? small : big;
   const double split = 134217729.0;
   const double cs = c * split;
   const double ch = cs - (cs - c);
@@ -114,8 +128,22 @@ _INLINE double _sigmoid_lin(double c, double x, double d, bool exact, bool neg) 
   err = err + ((p - (s - bp)) + (d - bp));
   if (!(std::fabs(err) < _INF)) err = 0.0;
   const double corr = sig * sig_neg * err;
-  return neg ? sig_neg - corr : sig + corr;
+  return {sig + corr, sig_neg - corr};
 }
+
+// sigma(s) (neg: sigma(-s)) for s = c x + d (runtime _sigmoid_lin): one side of the pair
+_INLINE double _sigmoid_lin(double c, double x, double d, bool exact, bool neg) {
+  const _SigmoidPair v = _sigmoid_pair(c, x, d, exact);
+  return neg ? v.neg : v.pos;
+}
+
+// (sigma(s), sigma(-s), sigma(s) sigma(-s)) (runtime _sigmoid_trio): the pair and its
+// product, rounded once (where not EXACT, the product the PyTorch path forms)
+_INLINE _SigmoidTrio _sigmoid_trio(double c, double x, double d, bool exact) {
+  const _SigmoidPair v = _sigmoid_pair(c, x, d, exact);
+  return {v.pos, v.neg, v.pos * v.neg};
+}
+
 
 // double -> float rounded to odd: a later rounding to a 16-bit format is then the correct
 // rounding of the double (24 >= 11 + 2 bits)
