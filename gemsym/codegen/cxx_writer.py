@@ -18,10 +18,13 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import sympy as sp
+
 from .body import body_lines
 from .cxx_printer import CxxPrinter, declaration
 from .derive import FamilyCode
 from .narrow import narrow_outputs
+from .scalar_case import default_values
 from .printer import UnsupportedConstruct
 from . import runtime
 
@@ -72,6 +75,26 @@ def _narrow_condition(code: FamilyCode, plan) -> str | None:
     return " && ".join(terms)
 
 
+def _default_case(code: FamilyCode, outputs) -> tuple[str, list] | None:
+    """(C++ test, outputs) of :func:`~.scalar_case.default_values`: the conditions on the
+    real parameters alone (Sqish's a < 0) decided once per call, as the PyTorch path's
+    scalar_case bodies (there on 0-d parameters only; the ops always have theirs as
+    doubles, and the body's values are the general one's for every dtype: the expm1 side
+    of Sqish's forward is not computed for a >= 0); None without such conditions."""
+    reals = [code.symbols[p.name] for p in code.real_params]
+    defaults = {code.symbols[p.name]: p.default for p in code.real_params
+                if p.default is not None}
+    case = default_values(outputs, code.x, reals, defaults)
+    if case is None:
+        return None
+    values, forms = case
+    pr, names = CxxPrinter(), {s: sp.Symbol(f"t{j}") for j, s in enumerate(reals)}
+    # NaN parameters compare false, as float(a) < 0 does on the PyTorch path
+    test = " && ".join(pr._cond(rel.xreplace(names)) if v == sp.true
+                       else f"!{pr._cond(rel.xreplace(names))}" for rel, v in values.items())
+    return test, forms
+
+
 def _family_source(code: FamilyCode) -> tuple[list[str], list[str], list[str]]:
     """(definitions, schema lines, impl lines) of one family; UnsupportedConstruct when
     a form has no C++ spelling."""
@@ -85,15 +108,21 @@ def _family_source(code: FamilyCode) -> tuple[list[str], list[str], list[str]]:
     defs = [f"// ---- {code.activation.name}"]
     groups = {"f": [("y", code.forward[0])], "dx": [("d_x", code.first[0])],
               "first": list(zip(code.first_names, code.first))}
-    # the narrow bodies (see gemsym.codegen.narrow) as <name>_<suffix>_narrow, each with the
-    # per-call condition under which it is taken (else "false": the general body)
-    narrow = {}
+    # the narrow bodies (see gemsym.codegen.narrow) as <name>_<suffix>_narrow, or without
+    # one the body with the conditions on the real parameters alone decided (scalar_case)
+    # as <name>_<suffix>_case, each with the per-call condition under which it is taken
+    # (else "false": the general body)
+    narrow, tests, tags = {}, {}, {}
     for suffix, outputs in groups.items():
         defs += _scalar_function(code, suffix, outputs, args)
-        plan = _narrow_plan(code, outputs)
+        plan, tag = _narrow_plan(code, outputs), "narrow"
+        test = _narrow_condition(code, plan)
+        if plan is None and (case := _default_case(code, outputs)) is not None:
+            (test, forms), tag = case, "case"
+            plan = (SPECIALISED, forms)
         if plan is not None:
-            narrow[suffix] = plan
-            defs += _scalar_function(code, f"{suffix}_narrow", plan[1], args)
+            narrow[suffix], tests[suffix], tags[suffix] = plan, test, tag
+            defs += _scalar_function(code, f"{suffix}_{tag}", plan[1], args)
     op_args = "".join(f", int64_t i{j}" for j in range(len(ints)))
     # real parameters as doubles (schema ``float``): a Python number passes without a
     # tensor of its own (torch.full costs ~2 us per parameter and call)
@@ -125,10 +154,9 @@ def _family_source(code: FamilyCode) -> tuple[list[str], list[str], list[str]]:
         return [f"  if ({cond}) {{", *cases(narrow_call, "    ", only), "  }", *cases(general)]
 
     def fn(suffix: str) -> str:
-        return f"{name}_{suffix}{'_narrow' if suffix in narrow else ''}"
+        return f"{name}_{suffix}{'_' + tags[suffix] if suffix in narrow else ''}"
 
-    fwd_cond, dx_cond, first_cond = (_narrow_condition(code, narrow.get(g))
-                                     for g in ("f", "dx", "first"))
+    fwd_cond, dx_cond, first_cond = (tests.get(g) for g in ("f", "dx", "first"))
     # the backward evaluates first() when it sums parameter derivatives, else dx()
     bwd_cond = (dx_cond if k == 0 else None if dx_cond is None and first_cond is None else
                 f"params_grad ? ({first_cond or 'false'}) : ({dx_cond or 'false'})")

@@ -20,7 +20,7 @@ from sympy.printing.pycode import PythonCodePrinter
 
 from .stable import StableForm
 
-__all__ = ["default_case"]
+__all__ = ["default_case", "default_values"]
 
 
 class _ParametersAsNumbers(PythonCodePrinter):
@@ -48,6 +48,21 @@ def default_case(outputs: Sequence[tuple[str, Sequence[StableForm]]], x: sp.Symb
     """(Python condition on the parameters as numbers, outputs with every parameter
     condition of their selections replaced by its truth value at the defaults); None where
     there is no such condition or a default is missing."""
+    case = default_values(outputs, x, reals, defaults)
+    if case is None:
+        return None
+    values, new = case
+    test = " and ".join(f"{_ParametersAsNumbers().doprint(rel)} is {bool(v)}"
+                        for rel, v in values.items())
+    return test, new
+
+
+def default_values(outputs: Sequence[tuple[str, Sequence[StableForm]]], x: sp.Symbol,
+                   reals: Sequence[sp.Symbol], defaults: Mapping[sp.Symbol, sp.Expr]
+                   ) -> tuple[dict, list[tuple[str, tuple[StableForm, ...]]]] | None:
+    """({parameter relation: its truth value at the defaults}, in a fixed order; the
+    outputs with each relation replaced by that value), for any target to print its own
+    test of the relations; None as for :func:`default_case`."""
     conds = set().union(*(_conditions(f, x, reals) for _, fs in outputs for f in fs))
     if not conds:
         return None
@@ -59,9 +74,7 @@ def default_case(outputs: Sequence[tuple[str, Sequence[StableForm]]], x: sp.Symb
         if value not in (sp.true, sp.false):
             return None
         values[rel] = value
-    test = " and ".join(f"{_ParametersAsNumbers().doprint(rel)} is {bool(v)}"
-                        for rel, v in values.items())
     new = [(name, tuple(replace(f, small=f.small.xreplace(values)) if f.kind != "const" else f
                         for f in forms))
            for name, forms in outputs]
-    return test, new
+    return values, new
