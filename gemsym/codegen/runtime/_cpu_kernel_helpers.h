@@ -260,6 +260,54 @@ void _bwd_loop(const T* __restrict gp, const T* __restrict xp, T* __restrict op,
   }
 }
 
+// the element loop of a backward that sums parameter derivatives, m <= CH elements:
+// g f'(x) into op, g df/dtheta_k into t[k CH + j].  GCC's own vectoriser (ivdep: the
+// elements are independent), not omp simd, whose per-lane copies of d are scatter stores
+// that kept this loop scalar; d then stays in registers
+template <typename T, bool EXACT, int K, int64_t CH, typename FIRST>
+void _terms_loop(const T* __restrict gp, const T* __restrict xp, T* __restrict op, int64_t m,
+                 const FIRST first, double* __restrict t) {
+#pragma GCC ivdep
+  for (int64_t j = 0; j < m; ++j) {
+    const double g = _load(gp[j]);
+    double d[K + 1];
+    first(_load(xp[j]), std::integral_constant<bool, EXACT>{}, d);
+    op[j] = _store<T>(g * d[0]);
+#pragma GCC unroll 16
+    for (int k = 0; k < K; ++k) t[k * CH + j] = g * d[k + 1];
+  }
+}
+
+// one block [b, e) of a backward with parameter sums (K >= 1): g f'(x) into op, and into
+// part[0..K) the sums of g df/dtheta_k, the term of element i added to partial sum
+// (i - b) mod 8 and the 8 summed pairwise at the end: a fixed order (the same sums
+// whatever the threads) whose additions vectorise (one running sum per k was a chain of
+// dependent additions that kept the loop scalar: learnable Sqish d/dx and parameter sums
+// 39 -> 12 ns per element, float32, AVX2)
+template <typename T, bool EXACT, int K, typename FIRST>
+void _sums_block(const T* __restrict gp, const T* __restrict xp, T* __restrict op, int64_t b,
+                 int64_t e, const FIRST first, double* __restrict part) {
+  constexpr int L = 8;
+  constexpr int64_t CH = 512;  // a multiple of L: chunks keep each element's partial sum
+  double acc[K][L] = {};
+  double t[K * CH];
+  for (int64_t c = b; c < e; c += CH) {
+    const int64_t m = std::min(CH, e - c);
+    _terms_loop<T, EXACT, K, CH>(gp + c, xp + c, op + c, m, first, t);
+    for (int k = 0; k < K; ++k) {
+      int64_t j = 0;
+      for (; j + L <= m; j += L) {
+        for (int l = 0; l < L; ++l) acc[k][l] += t[k * CH + j + l];
+      }
+      for (int l = 0; j < m; ++j, ++l) acc[k][l] += t[k * CH + j];
+    }
+  }
+  for (int k = 0; k < K; ++k) {
+    const double* a = acc[k];
+    part[k] = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+  }
+}
+
 // y = f(x) elementwise; f(v, std::integral_constant<bool, EXACT>)
 template <typename F>
 at::Tensor _forward(const at::Tensor& x, F f) {
@@ -297,20 +345,14 @@ std::tuple<at::Tensor, at::Tensor> _backward(const at::Tensor& grad, const at::T
     const scalar_t* gp = grad.const_data_ptr<scalar_t>();
     scalar_t* op = gx.mutable_data_ptr<scalar_t>();
     constexpr bool exact = std::is_same_v<scalar_t, double>;
-    using Tag = std::integral_constant<bool, exact>;
     at::parallel_for(0, blocks, 1, [&](int64_t bb, int64_t be) {
       for (int64_t blk = bb; blk < be; ++blk) {
         const int64_t b = blk * GRAIN, e = std::min(n, b + GRAIN);
         if (sums) {
-          double acc[K > 0 ? K : 1] = {};
-          double d[K + 1];
-          for (int64_t i = b; i < e; ++i) {
-            const double g = _load(gp[i]);
-            first(_load(xp[i]), Tag{}, d);
-            op[i] = _store<scalar_t>(g * d[0]);
-            for (int k = 0; k < K; ++k) acc[k] += g * d[k + 1];
+          if constexpr (K > 0) {
+            _sums_block<scalar_t, exact, K>(gp, xp, op, b, e, first,
+                                            part.data() + static_cast<size_t>(blk) * K);
           }
-          for (int k = 0; k < K; ++k) part[static_cast<size_t>(blk) * K + k] = acc[k];
         } else {
           _bwd_loop<scalar_t, exact>(gp, xp, op, b, e, dx);
         }
