@@ -91,3 +91,83 @@ def test_size_sweep_figure_data_and_plot(tmp_path):
     with use(style):
         fig = plots.plot_size_sweep(data, style)
     assert len(fig.axes) == 3
+
+
+# ---------------------------------------------------------------- compiled cases, targets
+def _record(op, impl, p, numel, ms, **params):
+    return {"op": op, "impl": impl, "params": params, "pass": p, "numel": numel, "median_ms": ms,
+            "device": "cpu", "device_name": "test cpu", "dtype": "float32", "threads": 1,
+            "torch_version": "0", "allocator": "glibc default"}
+
+
+def _recorded():
+    """Two sizes, one pass each of fwd and fwd+bwd: eager and compiled relu/silu anchors,
+    compiled GEM N=1 and Sqish, eager GEM and its naive formula; medians chosen so that
+    every ratio is exact in 3 digits."""
+    out = []
+    for n, k in ((2**14, 1.0), (2**20, 10.0)):
+        for p in ("fwd", "fwd+bwd"):
+            out += [_record("relu", "torch", p, n, 1.0 * k), _record("relu", "torch+compile", p, n, 2.0 * k),
+                    _record("silu", "torch", p, n, 4.0 * k), _record("silu", "torch+compile", p, n, 5.0 * k),
+                    _record("gem", "torch_bridge+compile", p, n, (2.5 if n == 2**14 else 1.25) * k, N=1),
+                    _record("sqish", "torch_bridge+compile", p, n, 5.0 * k, a=0.0, learnable=True),
+                    _record("gem", "torch_bridge", p, n, 1.5 * k, N=1),
+                    _record("gem", "naive", p, n, 3.0 * k, N=1)]
+    return out
+
+
+def test_compiled_rows_against_both_anchors():
+    from gemsym.bench.sweep import _ratio_rows, _with_anchor
+
+    records = _with_anchor(_recorded(), "cpu")
+    gem = next(r for r in records if (r["op"], r["impl"], r["pass"], r["numel"])
+               == ("gem", "torch_bridge+compile", "fwd", 2**14))
+    assert (gem["ratio_vs_anchor"], gem["ratio_vs_anchor_compiled"]) == (2.5, 1.25)
+    sq = next(r for r in records if r["op"] == "sqish" and r["numel"] == 2**20)
+    assert (sq["anchor"], sq["ratio_vs_anchor"], sq["ratio_vs_anchor_compiled"]) == ("silu", 1.25, 1.0)
+    eager = next(r for r in records if r["impl"] == "torch_bridge")
+    assert eager["ratio_vs_anchor_compiled"] is None
+    rows = _ratio_rows(records, "fwd")
+    assert rows[("gem(N=1)", "torch_bridge+compile", "relu")] == {2**14: 2.5, 2**20: 1.25}
+    assert rows[("gem(N=1)", "torch_bridge+compile", "relu+compile")] == {2**14: 1.25, 2**20: 0.625}
+    assert rows[("relu", "torch+compile", "relu")] == {2**14: 2.0, 2**20: 2.0}
+    assert ("relu", "torch+compile", "relu+compile") not in rows  # not divided by itself
+    assert ("relu", "torch", "relu") not in rows
+    assert rows[("silu", "torch+compile", "relu+compile")] == {2**14: 2.5, 2**20: 2.5}
+    assert ("gem(N=1)", "torch_bridge", "relu+compile") not in rows  # eager: one row
+
+
+def test_sweep_targets_from_recorded_medians():
+    from gemsym.bench.sweep import sweep_targets
+
+    checks = {(c["target"], c["case"], c["pass"]): c for c in sweep_targets(_recorded())}
+    c = checks[("compiled <= 1.3x anchor (eager)", "gem(N=1)", "fwd")]
+    assert c["ratios"] == {2**14: 2.5, 2**20: 1.25} and c["missed_at"] == [2**14] and not c["met"]
+    c = checks[("compiled <= 1.3x anchor (compiled)", "gem(N=1)", "fwd+bwd")]
+    assert c["vs"] == "relu+compile" and c["worst"] == 1.25 and c["met"]
+    c = checks[("compiled <= 1.3x anchor (compiled)", "sqish(a=0.0)", "fwd")]
+    assert c["ratios"] == {2**14: 1.0, 2**20: 1.0} and c["met"]
+    c = checks[("eager <= 2x anchor", "gem(N=1)", "fwd")]
+    assert c["ratios"] == {2**20: 1.5} and c["met"]  # from 2^16 on only
+    c = checks[("eager <= naive", "gem(N=1)", "fwd+bwd")]
+    assert c["ratios"] == {2**14: 0.5, 2**20: 0.5} and c["met"]
+    text = sweep_table(_recorded())
+    assert "[targets]" in text and "MISSED at 2^14" in text
+    md = sweep_table(_recorded(), markdown=True)
+    assert "| target | case | pass | vs | worst | sizes | result |" in md
+
+
+def test_run_sweep_times_the_anchors_the_same_way(monkeypatch):
+    from gemsym.bench import sweep
+    from gemsym.bench.runner import BenchResult
+
+    seen = []
+
+    def fake_run_bench(config, progress=None):
+        seen.append(config)
+        return BenchResult(config, [])
+
+    monkeypatch.setattr(sweep, "run_bench", fake_run_bench)
+    run_sweep(BenchConfig(ops=("sqish",), impls=("torch_bridge+compile",)), (16,))
+    assert seen[0].impls == ("torch_bridge+compile", "torch+compile", "torch")
+    assert seen[0].ops == ("sqish", "silu")

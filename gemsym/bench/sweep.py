@@ -5,7 +5,8 @@ formulas of it, ``F.silu`` for Sqish) against the size.
 Each size is one :func:`~gemsym.bench.runner.run_bench` in the same process: the cases of a
 size are timed in interleaved rounds, so a ratio compares calls made in the same minutes.
 The records are the runner's, one set per size, each with ``anchor`` and
-``ratio_vs_anchor`` added.
+``ratio_vs_anchor`` added, and for a case under ``torch.compile`` also
+``ratio_vs_anchor_compiled``: its time over the anchor's compiled the same way.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from typing import Any, Callable
 from .report import PASSES
 from .runner import BenchConfig, run_bench
 
-__all__ = ["DEFAULT_SIZES", "SWEEP_OPS", "SWEEP_IMPLS", "SWEEP_BUDGET_S", "parse_sizes",
-           "run_sweep", "sweep_table", "anchor_of", "conditions"]
+__all__ = ["DEFAULT_SIZES", "SWEEP_OPS", "SWEEP_IMPLS", "SWEEP_BUDGET_S", "SWEEP_TARGETS",
+           "parse_sizes", "run_sweep", "sweep_table", "sweep_targets", "targets_table",
+           "anchor_of", "anchor_impl_of", "conditions"]
 
 #: 2^10 ... 2^24 elements
 DEFAULT_SIZES = tuple(1 << e for e in range(10, 25))
@@ -63,6 +65,12 @@ def anchor_of(op: str) -> str:
     return "silu" if op == "sqish" else "relu"
 
 
+def anchor_impl_of(impl: str) -> str:
+    """How the anchor is run for a case of ``impl`` "the same way": under ``torch.compile``
+    for a compiled case, eager otherwise."""
+    return "torch+compile" if impl.endswith("+compile") else "torch"
+
+
 def conditions() -> dict[str, Any]:
     """What the sweep's times depend on besides the code: glibc's version and the
     ``MALLOC_*`` settings in the environment (large buffers are fresh mmaps, zero-filled on
@@ -73,15 +81,30 @@ def conditions() -> dict[str, Any]:
             "ld_preload": os.environ.get("LD_PRELOAD", "")}
 
 
+def _ratio(num: float | None, den: float | None) -> float | None:
+    """num / den to 3 significant digits (None when either is missing or den is 0)."""
+    return None if not num or not den else float(f"{num / den:.3g}")
+
+
+def _anchor_medians(records: list[dict[str, Any]]) -> dict[tuple, float]:
+    """(numel, op, impl, pass) -> median ms of the parameterless cases (the anchors)."""
+    return {(r["numel"], r["op"], r["impl"], r["pass"]): r["median_ms"]
+            for r in records if not r["params"]}
+
+
 def _with_anchor(records: list[dict[str, Any]], clock: str) -> list[dict[str, Any]]:
-    medians = {(r["op"], r["impl"], r["pass"]): r["median_ms"] for r in records if not r["params"]}
+    medians = _anchor_medians(records)
     extra = {**conditions(), "clock": clock}
     out = []
     for r in records:
         anchor = anchor_of(r["op"])
-        base = medians.get((anchor, "torch", r["pass"]))
-        ratio = None if not base else float(f"{r['median_ms'] / base:.3g}")
-        out.append({**r, "anchor": anchor, "ratio_vs_anchor": ratio, "conditions": extra})
+        key = (r["numel"], anchor)
+        compiled = None
+        if r["impl"].endswith("+compile"):
+            compiled = _ratio(r["median_ms"], medians.get((*key, "torch+compile", r["pass"])))
+        out.append({**r, "anchor": anchor,
+                    "ratio_vs_anchor": _ratio(r["median_ms"], medians.get((*key, "torch", r["pass"]))),
+                    "ratio_vs_anchor_compiled": compiled, "conditions": extra})
     return out
 
 
@@ -91,7 +114,10 @@ def run_sweep(config: BenchConfig, sizes: tuple[int, ...],
     (``config.numel`` is ignored); the anchors of the chosen ops are always timed."""
     ops = tuple(config.ops) if config.ops else SWEEP_OPS
     ops = tuple(dict.fromkeys(ops + tuple(anchor_of(o) for o in ops)))
-    config = replace(config, ops=ops, impls=config.impls or SWEEP_IMPLS,
+    impls = tuple(config.impls or SWEEP_IMPLS)
+    # every ratio's denominator: the eager anchor, and the compiled one for compiled cases
+    impls = tuple(dict.fromkeys(impls + tuple(anchor_impl_of(i) for i in impls) + ("torch",)))
+    config = replace(config, ops=ops, impls=impls,
                      budget_s=SWEEP_BUDGET_S if config.budget_s is None else config.budget_s,
                      min_sample_s=config.min_sample_s or SWEEP_SAMPLE_S)
     records: list[dict[str, Any]] = []
@@ -113,9 +139,37 @@ def _size_label(n: int) -> str:
     return f"2^{n.bit_length() - 1}" if n & (n - 1) == 0 else str(n)
 
 
+def _case_name(r: dict[str, Any]) -> str:
+    params = ",".join(f"{k}={v}" for k, v in r["params"].items() if k != "learnable")
+    return f"{r['op']}({params})" if params else r["op"]
+
+
+def _ratio_rows(records: list[dict[str, Any]], p: str) -> dict[tuple, dict[int, float | None]]:
+    """(case, impl, anchor label) -> {numel: median over the anchor's median} for pass ``p``,
+    computed from the records' medians (the same arithmetic for a loaded file as for a
+    run).  A compiled case has two rows: against the eager anchor and against the anchor
+    compiled the same way (label ``<anchor>+compile``); an anchor is not divided by
+    itself."""
+    medians = _anchor_medians(records)
+    rows: dict[tuple, dict[int, float | None]] = {}
+    for r in records:
+        if r["pass"] != p:
+            continue
+        anchor = r.get("anchor") or anchor_of(r["op"])
+        for impl in dict.fromkeys(("torch", anchor_impl_of(r["impl"]))):
+            if (r["op"], r["impl"]) == (anchor, impl):
+                continue
+            label = anchor if impl == "torch" else f"{anchor}+compile"
+            den = medians.get((r["numel"], anchor, impl, p))
+            rows.setdefault((_case_name(r), r["impl"], label), {})[r["numel"]] = _ratio(r["median_ms"], den)
+    return rows
+
+
 def sweep_table(records: list[dict[str, Any]], markdown: bool = False) -> str:
     """One table per pass: a row per case, a column per size, each cell the case's median
-    time over its anchor's (same size, pass and run); a header with the conditions."""
+    time over its anchor's (same size, pass and run; a compiled case also over the anchor
+    compiled the same way); a header with the conditions; then the targets (see
+    ``sweep_targets``) that the records can decide."""
     if not records:
         return "no results\n"
     r0 = records[0]
@@ -128,13 +182,7 @@ def sweep_table(records: list[dict[str, Any]], markdown: bool = False) -> str:
             f"anchor's median at that size (interleaved rounds)")
     out = [head]
     for p in PASSES:
-        rows: dict[tuple, dict[int, Any]] = {}
-        for r in records:
-            if r["pass"] != p or (r["op"], r["impl"]) == ("relu", "torch"):
-                continue
-            params = ",".join(f"{k}={v}" for k, v in r["params"].items() if k != "learnable")
-            key = (f"{r['op']}({params})" if params else r["op"], r["impl"], r.get("anchor", "relu"))
-            rows.setdefault(key, {})[r["numel"]] = r.get("ratio_vs_anchor")
+        rows = _ratio_rows(records, p)
         cols = ["case", "impl", "vs"] + [_size_label(n) for n in sizes]
         body = [[k[0], k[1], k[2]] + ["-" if v.get(n) is None else f"{v[n]:.3g}" for n in sizes]
                 for k, v in rows.items()]
@@ -145,4 +193,64 @@ def sweep_table(records: list[dict[str, Any]], markdown: bool = False) -> str:
             widths = [max(len(x) for x in col) for col in zip(cols, *body)]
             out += ["", f"[{p}]", "  ".join(c.ljust(w) for c, w in zip(cols, widths))]
             out += ["  ".join(c.ljust(w) for c, w in zip(b, widths)) for b in body]
-    return "\n".join(out) + "\n"
+    targets = targets_table(sweep_targets(records), markdown)
+    return "\n".join(out) + "\n" + ("\n" + targets if targets else "")
+
+
+#: the speed targets a sweep decides: (name, impl, denominator impl, passes, limit, smallest size)
+SWEEP_TARGETS = (
+    ("compiled <= 1.3x anchor (eager)", "torch_bridge+compile", "torch", ("fwd", "fwd+bwd"), 1.3, 2**14),
+    ("compiled <= 1.3x anchor (compiled)", "torch_bridge+compile", "torch+compile",
+     ("fwd", "fwd+bwd"), 1.3, 2**14),
+    ("eager <= 2x anchor", "torch_bridge", "torch", ("fwd", "fwd+bwd"), 2.0, 2**16),
+    ("eager <= naive", "torch_bridge", "naive", ("fwd", "fwd+bwd"), 1.0, 1),
+)
+
+
+def sweep_targets(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each target of ``SWEEP_TARGETS`` for each generated case the records hold: the sizes
+    it applies to, the ratio at each (median over the anchor's median, or over the naive
+    formula's with the same parameters; same size and pass), the worst, and whether every
+    one is at most the limit.  A size whose denominator was not timed is left out."""
+    medians = _anchor_medians(records)
+    naive = {(r["numel"], _case_name(r), r["pass"]): r["median_ms"]
+             for r in records if r["impl"] == "naive"}
+    out: list[dict[str, Any]] = []
+    for name, impl, den_impl, passes, limit, smallest in SWEEP_TARGETS:
+        groups: dict[tuple, dict[int, float]] = {}
+        for r in records:
+            if r["impl"] != impl or r["pass"] not in passes or r["numel"] < smallest:
+                continue
+            anchor = r.get("anchor") or anchor_of(r["op"])
+            if den_impl == "naive":
+                den, vs = naive.get((r["numel"], _case_name(r), r["pass"])), "naive"
+            else:
+                den = medians.get((r["numel"], anchor, den_impl, r["pass"]))
+                vs = anchor if den_impl == "torch" else f"{anchor}+compile"
+            ratio = _ratio(r["median_ms"], den)
+            if ratio is not None:
+                groups.setdefault((_case_name(r), r["pass"], vs), {})[r["numel"]] = ratio
+        for (case, p, vs), ratios in groups.items():
+            missed = sorted(n for n, v in ratios.items() if v > limit)
+            out.append({"target": name, "case": case, "impl": impl, "pass": p, "vs": vs,
+                        "limit": limit, "ratios": dict(sorted(ratios.items())),
+                        "worst": max(ratios.values()), "missed_at": missed, "met": not missed})
+    return out
+
+
+def targets_table(checks: list[dict[str, Any]], markdown: bool = False) -> str:
+    """The checks of ``sweep_targets``, one line each: met, or the sizes it is missed at."""
+    if not checks:
+        return ""
+    lines = []
+    for c in checks:
+        sizes = f"{_size_label(min(c['ratios']))}..{_size_label(max(c['ratios']))}"
+        where = "met" if c["met"] else "MISSED at " + ", ".join(_size_label(n) for n in c["missed_at"])
+        lines.append((c["target"], c["case"], c["pass"], c["vs"], f"{c['worst']:.3g}", sizes, where))
+    head = ("target", "case", "pass", "vs", "worst", "sizes", "result")
+    if markdown:
+        return "\n".join(["**targets**", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+                         + ["| " + " | ".join(x) + " |" for x in lines]) + "\n"
+    widths = [max(len(x) for x in col) for col in zip(head, *lines)]
+    return "\n".join(["[targets]", "  ".join(h.ljust(w) for h, w in zip(head, widths))]
+                     + ["  ".join(c.ljust(w) for c, w in zip(x, widths)) for x in lines]) + "\n"
