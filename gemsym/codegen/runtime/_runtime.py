@@ -352,6 +352,23 @@ def _backward_terms(fam: Family, gc, xc, ints, p, exact: bool, wanted, shapes=No
     return gc * fam.grad_x(xc, *ints, *p, exact=exact, narrow=narrow), [None] * len(wanted)
 
 
+def _traced_narrow(x, cdt: torch.dtype, params) -> bool:
+    """Whether the formulas that ``torch.compile`` traces take their narrow bodies: as
+    the eager path decides (``_narrow``), for families without real parameters only (a
+    narrow body reads its real parameters as numbers, a data-dependent branch on which
+    Dynamo would break the graph)."""
+    return len(params) == 0 and _narrow(x.dtype, cdt, params)  # Dynamo cannot trace `not tuple`
+
+
+def _traced_forward(fam: Family, x, ints, params):
+    """f(x) by the formulas, written for ``torch.compile`` to trace into one fused loop:
+    the input rounded to the compute dtype, the result rounded back."""
+    cdt, exact = _plan(x.dtype, x.device)
+    p = [q.to(cdt) for q in params]
+    return fam.forward(x.to(cdt), *ints, *p, exact=exact,
+                       narrow=_traced_narrow(x, cdt, params)).to(x.dtype)
+
+
 def _scalar(params) -> bool:
     return all(q.numel() == 1 for q in params)
 
@@ -641,6 +658,13 @@ def run(lib_name: str, name: str, x, *args):
     if torch.compiler.is_compiling():
         if (TRACED_COMPILE and not x.is_cuda
                 and not _use_triton(entry.family, x, args[len(entry.family.int_params):])):
+            if not (torch.is_grad_enabled() and any(isinstance(a, torch.Tensor) and a.requires_grad
+                                                    for a in (x, *args))):
+                # nothing to differentiate: the formulas alone.  Through the Function,
+                # Dynamo (torch 2.13) broke the no-grad graph of E-GEM and SE-GEM (integer
+                # and real parameters) and ran the whole call eagerly
+                ni = len(entry.family.int_params)
+                return _traced_forward(entry.family, x, args[:ni], args[ni:])
             return entry.traced.apply(x, *args)
         return entry.op(x, *args)
     if torch._C._are_functorch_transforms_active():
