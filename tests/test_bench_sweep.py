@@ -171,3 +171,25 @@ def test_run_sweep_times_the_anchors_the_same_way(monkeypatch):
     run_sweep(BenchConfig(ops=("sqish",), impls=("torch_bridge+compile",)), (16,))
     assert seen[0].impls == ("torch_bridge+compile", "torch+compile", "torch")
     assert seen[0].ops == ("sqish", "silu")
+
+
+def test_compiled_size_sweep_figure_data_and_plot(tmp_path):
+    from gemsym.bench.sweep import _with_anchor
+    from gemsym.figures import FIGURES, measured, plots
+    from gemsym.figures.style import STYLES, use
+
+    assert measured.compiled_size_sweep(tmp_path) is None  # no sweep file: the figure is skipped
+    (tmp_path / "sweeps").mkdir()
+    records = [dict(r, dtype="bfloat16") for r in _with_anchor(_recorded(), "cpu")]
+    (tmp_path / "sweeps" / "compiled_bfloat16.json").write_text(json.dumps(records))
+    table = measured.compiled_size_sweep(tmp_path).main
+    rows = table.where(op="gem", impl="torch_bridge+compile", **{"pass": "fwd"}).rows
+    assert sorted((r[5], r[7]) for r in rows) == [(2**14, 2.5), (2**20, 1.25)]  # over eager relu
+    assert {r[1] for r in table.rows} == {"torch_bridge+compile", "torch+compile", "torch_bridge", "naive", "torch"}
+    assert "benchmark_sizes_compiled" in FIGURES
+    style = next(iter(STYLES.values()))
+    with use(style):
+        fig = plots.plot_size_sweep(measured.compiled_size_sweep(tmp_path), style)
+    assert len(fig.axes) == 2  # fwd and fwd+bwd panels, one dtype
+    styles = {line.get_label(): line.get_linestyle() for line in fig.axes[0].get_lines()}
+    assert styles["gem(N=1) [torch_bridge+compile]"] == styles["gem(N=1) [torch_bridge]"] == "-"

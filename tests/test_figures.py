@@ -62,7 +62,8 @@ def test_committed_analysis_csv_regenerates_exactly(name):
     _check_regenerates(name)
 
 
-@pytest.mark.parametrize("name", ("kernel_errors", "benchmarks"))
+@pytest.mark.parametrize("name", ("kernel_errors", "benchmarks", "benchmark_sizes",
+                                  "benchmark_sizes_compiled"))
 def test_measured_figures_regenerate_or_are_absent(name):
     """Drawn only when their input file exists (benchmarks/); then the CSV is committed."""
     if FIGURES[name].collect() is None and not _committed_csvs(name):

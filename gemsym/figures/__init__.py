@@ -139,6 +139,15 @@ _FIGS = [
         measured.size_sweep,
         plots.plot_size_sweep,
     ),
+    Figure(
+        "benchmark_sizes_compiled",
+        "Median time under torch.compile over the eager torch.relu's (F.silu's for Sqish) "
+        "against the input size, per pass and dtype, CPU: torch_bridge (solid), the naive "
+        "formula (dashed) and the anchors (dotted), each compiled alone (from "
+        "benchmarks/sweeps/compiled_<dtype>.json, `gemsym bench --sizes`).",
+        measured.compiled_size_sweep,
+        plots.plot_size_sweep,
+    ),
 ]
 
 #: name -> figure, in drawing order.

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .data import FigureData, Table
 
-__all__ = ["BENCHMARKS", "kernel_errors", "benchmark_results", "size_sweep"]
+__all__ = ["BENCHMARKS", "kernel_errors", "benchmark_results", "size_sweep", "compiled_size_sweep"]
 
 #: where the measured files live: the ``benchmarks`` folder of the repository
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
@@ -91,7 +91,17 @@ def size_sweep(folder: Path | None = None) -> FigureData | None:
     every input size, per dtype and pass, from the records of ``gemsym bench --sizes
     --json`` saved as ``sweep_<dtype>.json``."""
     folder = BENCHMARKS if folder is None else folder
-    paths = sorted(folder.glob("sweep_*.json"))
+    return _sweep_data(sorted(folder.glob("sweep_*.json")))
+
+
+def compiled_size_sweep(folder: Path | None = None) -> FigureData | None:
+    """As ``size_sweep`` for the compiled sweep, ``sweeps/compiled_<dtype>.json``: each case
+    under ``torch.compile`` (and the anchors compiled) over the eager anchor's median."""
+    folder = BENCHMARKS if folder is None else folder
+    return _sweep_data(sorted((folder / "sweeps").glob("compiled_*.json")))
+
+
+def _sweep_data(paths: list[Path]) -> FigureData | None:
     records = [r for p in paths for r in json.loads(p.read_text(encoding="utf-8"))]
     rows = []
     for r in records:

@@ -401,7 +401,8 @@ def plot_benchmarks(data: FigureData, style: Style):
 def plot_size_sweep(data: FigureData, style: Style):
     """Time over the anchor's against the number of elements (log-log): a row of panels per
     dtype, a panel per pass, a line per case (colour: op and parameters; solid:
-    torch_bridge, dashed: the naive formula, dotted: the ``torch`` anchor rows)."""
+    torch_bridge, dashed: the naive formula, dotted: the ``torch`` anchor rows; each eager
+    or under ``torch.compile`` alike)."""
     t = data.main
     passes = list(dict.fromkeys(t.column("pass")))
     dtypes = list(dict.fromkeys(t.column("dtype")))
@@ -409,7 +410,9 @@ def plot_size_sweep(data: FigureData, style: Style):
     impls = list(dict.fromkeys(t.column("impl")))
     fig = _new(style, "double", 0.12 + 0.28 * len(dtypes))
     axes = fig.subplots(len(dtypes), len(passes), sharex=True, sharey=True, squeeze=False)
+    # the same line style for an implementation eager and compiled (a figure shows one)
     dashes = {"torch_bridge": "-", "naive": "--", "torch": ":"}
+    dashes.update({f"{k}+compile": v for k, v in list(dashes.items())})
     for row, dt in zip(axes, dtypes):
         for ax, ps in zip(row, passes):
             for k, (op, params) in enumerate(cases):
