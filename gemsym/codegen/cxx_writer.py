@@ -28,7 +28,7 @@ from .scalar_case import default_values
 from .printer import UnsupportedConstruct
 from . import runtime
 
-__all__ = ["cpu_kernel_source"]
+__all__ = ["cpu_kernel_source", "cuda_kernel_source"]
 
 #: Values of a family's one integer parameter compiled as constants (GEM's N: 1..3).
 SPECIALISED = (1, 2, 3)
@@ -162,14 +162,14 @@ def _family_source(code: FamilyCode) -> tuple[list[str], list[str], list[str]]:
                 f"params_grad ? ({first_cond or 'false'}) : ({dx_cond or 'false'})")
 
     def fwd_call(f: str) -> str:
-        return (f"_forward(x, [=](double v, auto tag) _LAMBDA_INLINE "
+        return (f"_forward(x, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE "
                 f"{{{{ return {f}<{tag}>(v{{qs}}); }}}})")
 
     def bwd_call(dx: str, first: str) -> str:
         return (f"_backward<{k}>(grad, x, params_grad, "
-                f"[=](double v, auto tag) _LAMBDA_INLINE "
+                f"[=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE "
                 f"{{{{ return {dx}<{tag}>(v{{qs}}); }}}}, "
-                f"[=](double v, auto tag, double* d) _LAMBDA_INLINE "
+                f"[=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE "
                 f"{{{{ {first}<{tag}>(v{{qs}}, d); }}}})")
 
     defs += [
@@ -194,10 +194,9 @@ def _family_source(code: FamilyCode) -> tuple[list[str], list[str], list[str]]:
     return defs, schema, impls
 
 
-def cpu_kernel_source(codes: Sequence[FamilyCode], lib: str, stamp: str) -> str:
-    """The whole ``_cpu_kernels.cpp``: the verbatim helpers, then every family that can be
-    printed in C++ (the others run through the PyTorch formulas), then the registration
-    of the ops in the namespace ``<lib>_cpu``."""
+def _families(codes: Sequence[FamilyCode]) -> tuple[list[str], list[str], list[str]]:
+    """(definitions, schema lines, impl lines) of every family that can be printed in C++
+    (the others run through the PyTorch formulas)."""
     defs, schema, impls = [], [], []
     for code in codes:
         try:
@@ -207,20 +206,41 @@ def cpu_kernel_source(codes: Sequence[FamilyCode], lib: str, stamp: str) -> str:
         defs += d
         schema += s
         impls += i
+    return defs, schema, impls
+
+
+def _source(codes: Sequence[FamilyCode], lib: str, stamp: str, headers: Sequence[str],
+            namespace: str, key: str) -> str:
+    defs, schema, impls = _families(codes)
     return "\n".join([
         "// " + stamp.lstrip("# ").rstrip("\n"),
-        runtime.read("_cpu_kernel_math.h"),
-        runtime.read("_cpu_kernel_helpers.h"),
+        *(runtime.read(h) for h in headers),
         "namespace {",
         "",
         *defs,
         "}  // namespace",
         "",
-        f"TORCH_LIBRARY({lib}_cpu, m) {{",
+        f"TORCH_LIBRARY({namespace}, m) {{",
         *schema,
         "}",
         "",
-        f"TORCH_LIBRARY_IMPL({lib}_cpu, CPU, m) {{",
+        f"TORCH_LIBRARY_IMPL({namespace}, {key}, m) {{",
         *impls,
         "}",
     ]) + "\n"
+
+
+def cpu_kernel_source(codes: Sequence[FamilyCode], lib: str, stamp: str) -> str:
+    """The whole ``_cpu_kernels.cpp``: the verbatim helpers, then every family that can be
+    printed in C++ (the others run through the PyTorch formulas), then the registration
+    of the ops in the namespace ``<lib>_cpu``."""
+    return _source(codes, lib, stamp, ("_cpu_kernel_math.h", "_cpu_kernel_helpers.h"),
+                   f"{lib}_cpu", "CPU")
+
+
+def cuda_kernel_source(codes: Sequence[FamilyCode], lib: str, stamp: str) -> str:
+    """The whole ``_cuda_kernels.cu``: the same scalar bodies and ops as
+    :func:`cpu_kernel_source` (element helpers marked host and device), with the CUDA
+    loops of ``_cuda_kernel_helpers.cuh``, registered in the namespace ``<lib>_cuda``."""
+    return _source(codes, lib, stamp, ("_cpu_kernel_math.h", "_cpu_kernel_helpers.h",
+                                       "_cuda_kernel_helpers.cuh"), f"{lib}_cuda", "CUDA")

@@ -15,7 +15,7 @@ from ..activation import Activation
 from .body import body_lines
 from .narrow import narrow_outputs
 from .scalar_case import default_case
-from .cxx_writer import cpu_kernel_source
+from .cxx_writer import cpu_kernel_source, cuda_kernel_source
 from .derive import FamilyCode, derive
 from .printer import Printer, UnsupportedConstruct
 from . import runtime
@@ -183,7 +183,7 @@ def _ops(codes: Sequence[FamilyCode], warps: dict[str, int | None], lib: str) ->
     out = [_header("Families of this package and their registered ops "
                    f"(``torch.ops.{lib}.<family>_fwd`` / ``_bwd``).\n"),
            "import math  # noqa: F401  (infinite bounds)\n\nfrom . import _formulas as F\n"
-           "from . import _cpu_kernel\n"
+           "from . import _cpu_kernel, _cuda_kernel\n"
            "from ._runtime import Domain, Family, library, register\n",
            f'LIB = "{lib}"\nlibrary(LIB)\n', "FAMILIES = {"]
     for c in codes:
@@ -198,7 +198,9 @@ def _ops(codes: Sequence[FamilyCode], warps: dict[str, int | None], lib: str) ->
         )
     out.append("}\n\nfor _fam in FAMILIES.values():\n    register(LIB, _fam)\n"
                "# the compiled CPU kernels (python <package>/build.py), if built\n"
-               "_cpu_kernel.load(LIB, FAMILIES)\n")
+               "_cpu_kernel.load(LIB, FAMILIES)\n"
+               "# the compiled CUDA kernels, if torch has CUDA and they were built\n"
+               "_cuda_kernel.load(LIB, FAMILIES)\n")
     return "\n".join(out)
 
 
@@ -391,6 +393,7 @@ def render_package(families: Sequence[Activation], lib: str = "torch_bridge") ->
         "_formulas.py": _formulas(codes),
         "_kernels.py": kernels,
         "_cpu_kernels.cpp": cpu_kernel_source(codes, lib, STAMP),
+        "_cuda_kernels.cu": cuda_kernel_source(codes, lib, STAMP),
         "_ops.py": _ops(codes, warps, lib),
         "functional.py": _functional(codes, lib),
         "modules.py": _modules(codes, lib),

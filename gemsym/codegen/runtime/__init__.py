@@ -15,7 +15,10 @@ neither torch nor triton):
 - ``_cpu_kernel_math.h`` and ``_cpu_kernel_helpers.h`` open ``_cpu_kernels.cpp``: the C++
   CPU kernels' branch-free exp and expm1, and their other helpers;
 - ``build.py``: compiles ``_cpu_kernels.cpp`` once, when the package is installed;
-- ``_cpu_kernel.py``: loads that build at import and runs the CPU path through it.
+- ``_cpu_kernel.py``: loads that build at import and runs the CPU path through it;
+- ``_cuda_kernel_helpers.cuh`` follows them in ``_cuda_kernels.cu`` (the same scalar bodies
+  compiled by nvcc for CUDA tensors): its element loops; ``build.py`` compiles it when torch
+  has CUDA and nvcc is there, and ``_cuda_kernel.py`` loads it and runs CUDA calls through it.
 """
 
 from importlib import resources
@@ -25,7 +28,8 @@ __all__ = ["read"]
 FILES = ("_runtime.py", "_compensated.py", "_autograd.py", "_params.py", "_module.py",
          "_kernel_helpers.py", "_triton_arith.py", "_triton_exp.py", "_triton_erfc.py",
          "_triton_trig.py",
-         "_cpu_kernel.py", "build.py", "_cpu_kernel_math.h", "_cpu_kernel_helpers.h")
+         "_cpu_kernel.py", "_cuda_kernel.py", "build.py", "_cpu_kernel_math.h",
+         "_cpu_kernel_helpers.h", "_cuda_kernel_helpers.cuh")
 
 
 def read(name: str) -> str:

@@ -9,7 +9,9 @@
 // the exact-product steps must not become fused multiply-adds.
 #include <ATen/core/Tensor.h>
 #include <ATen/Dispatch.h>
+#ifndef __CUDACC__
 #include <ATen/Parallel.h>
+#endif
 #include <ATen/ops/empty.h>
 #include <ATen/ops/empty_like.h>
 #include <ATen/ops/zeros.h>
@@ -30,23 +32,31 @@ constexpr double _NAN = std::numeric_limits<double>::quiet_NaN();
 // (fixed, so that the sums do not depend on the number of threads)
 constexpr int64_t GRAIN = 1 << 14;
 
-// the scalar formulas are inlined into the element loops (which then vectorise)
+// the scalar formulas are inlined into the element loops (which then vectorise); the
+// element lambdas are device lambdas in the CUDA build ([=] _LAMBDA_SPACE (...) _LAMBDA_INLINE)
+#ifdef __CUDACC__
+#define _INLINE __host__ __device__ __forceinline__
+#define _LAMBDA_SPACE __device__
+#define _LAMBDA_INLINE
+#else
 #define _INLINE inline __attribute__((always_inline))
+#define _LAMBDA_SPACE
 #define _LAMBDA_INLINE __attribute__((always_inline))
+#endif
 
 // torch.where: both sides are expressions of one element, only the selected one is needed
 #define _where(c, a, b) ((c) ? static_cast<double>(a) : static_cast<double>(b))
 
-inline bool _isinf(double v) { return std::isinf(v); }
-inline bool _isnan(double v) { return std::isnan(v); }
-inline double _like(double, double v) { return v; }
-inline double _sq(double v) { return v * v; }
-inline double _inf_times(double c) { return c > 0 ? _INF : -_INF; }
-inline double _sign(double v) { return v > 0 ? 1.0 : (v < 0 ? -1.0 : v); }
-inline double _max(double a, double b) { return (a != a || b != b) ? _NAN : (a > b ? a : b); }
-inline double _min(double a, double b) { return (a != a || b != b) ? _NAN : (a < b ? a : b); }
+_HD inline bool _isinf(double v) { return std::isinf(v); }
+_HD inline bool _isnan(double v) { return std::isnan(v); }
+_HD inline double _like(double, double v) { return v; }
+_HD inline double _sq(double v) { return v * v; }
+_HD inline double _inf_times(double c) { return c > 0 ? _INF : -_INF; }
+_HD inline double _sign(double v) { return v > 0 ? 1.0 : (v < 0 ? -1.0 : v); }
+_HD inline double _max(double a, double b) { return (a != a || b != b) ? _NAN : (a > b ? a : b); }
+_HD inline double _min(double a, double b) { return (a != a || b != b) ? _NAN : (a < b ? a : b); }
 
-inline double _sigmoid(double s) {
+_HD inline double _sigmoid(double s) {
   if (s >= 0) return 1.0 / (1.0 + std::exp(-s));
   const double e = std::exp(s);
   return e / (1.0 + e);
@@ -59,7 +69,7 @@ inline double _sigmoid(double s) {
 // inputs: 4.9 -> 2.4 ns per element)
 // always inlined: GCC's unit-growth limits otherwise left it a call in the larger formulas,
 // and a call in the element loop keeps it scalar (GEM N=1 forward 12.5 ns per element)
-__attribute__((always_inline)) inline double _ipow(double x, double ed, bool exact) {
+_HD __attribute__((always_inline)) inline double _ipow(double x, double ed, bool exact) {
   long e = static_cast<long>(ed);
   if (exact && e > 2) return std::pow(x, static_cast<double>(e));
   const double x2 = x * x;
@@ -147,7 +157,7 @@ _INLINE _SigmoidTrio _sigmoid_trio(double c, double x, double d, bool exact) {
 
 // double -> float rounded to odd: a later rounding to a 16-bit format is then the correct
 // rounding of the double (24 >= 11 + 2 bits)
-inline float _to_float_odd(double v) {
+_HD inline float _to_float_odd(double v) {
   // branch-free (the element loops vectorise): an inexact result with an even last bit
   // moves one unit toward v (overflow: inf -> FLT_MAX, still beyond every 16-bit format)
   float f = static_cast<float>(v);
@@ -163,7 +173,7 @@ inline float _to_float_odd(double v) {
 // 16-bit values through their bits, in integer and float operations that GCC vectorises
 // (c10's conversions, and GCC 12's of _Float16, are calls or scalar F16C instructions that
 // keep the element loops scalar: float16 Sqish ran at ~300 ns per element)
-inline double _half_to_double(uint16_t h) {
+_HD inline double _half_to_double(uint16_t h) {
   const uint64_t em = h & 0x7FFFu;
   // normal: the exponent rebiased (15 -> 1023) and the significand moved up 42 bits; inf
   // and NaN (exponent 31) to exponent 2047; subnormal: em 2^-24 exactly
@@ -178,7 +188,7 @@ inline double _half_to_double(uint16_t h) {
 // float -> float16 bits, rounded to nearest even (the branch-free method of Maratyszcza's
 // FP16 library, which c10 also uses when it has no F16C): the float arithmetic rounds the
 // significand at float16's precision, overflow gives inf, NaN 0x7E00 with its sign
-inline uint16_t _float_to_half(float f) {
+_HD inline uint16_t _float_to_half(float f) {
   float base = (std::fabs(f) * 0x1p+112f) * 0x1p-110f;
   uint32_t w;
   std::memcpy(&w, &f, sizeof w);
@@ -197,7 +207,7 @@ inline uint16_t _float_to_half(float f) {
 }
 
 template <typename T>
-inline double _load(T v) {
+_HD inline double _load(T v) {
   if constexpr (std::is_same_v<T, c10::BFloat16> || std::is_same_v<T, c10::Half>) {
     uint16_t b;
     std::memcpy(&b, &v, sizeof b);
@@ -215,7 +225,7 @@ inline double _load(T v) {
 }
 
 template <typename T>
-inline T _store(double v) {
+_HD inline T _store(double v) {
   if constexpr (std::is_same_v<T, double> || std::is_same_v<T, float>) {
     return static_cast<T>(v);
   } else {
@@ -235,6 +245,7 @@ inline T _store(double v) {
   }
 }
 
+#ifndef __CUDACC__  // the CPU loops; the CUDA build has its own (_cuda_kernel_helpers.cuh)
 inline void _check(const at::Tensor& x) {
   TORCH_CHECK(x.device().is_cpu() && x.is_contiguous(), "contiguous CPU tensor expected");
 }
@@ -368,5 +379,6 @@ std::tuple<at::Tensor, at::Tensor> _backward(const at::Tensor& grad, const at::T
   }
   return {gx, out};
 }
+#endif  // __CUDACC__
 
 }  // namespace

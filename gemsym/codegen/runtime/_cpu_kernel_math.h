@@ -15,6 +15,14 @@
 #include <cstdint>
 #include <cstring>
 
+// _HD: host and device functions when nvcc compiles the same source for the CUDA kernels
+// (_cuda_kernels.cu)
+#ifdef __CUDACC__
+#define _HD __host__ __device__
+#else
+#define _HD
+#endif
+
 namespace {
 
 constexpr double _LOG2E = 1.4426950408889634;
@@ -24,13 +32,13 @@ constexpr double _LN2_LO = 1.90821492927058770002e-10;
 // low bits of t + _ROUNDER hold that integer plus 2^51
 constexpr double _ROUNDER = 6755399441055744.0;
 
-inline double _from_bits(uint64_t b) {
+_HD inline double _from_bits(uint64_t b) {
   double d;
   std::memcpy(&d, &b, sizeof d);
   return d;
 }
 
-inline uint64_t _to_bits(double d) {
+_HD inline uint64_t _to_bits(double d) {
   uint64_t b;
   std::memcpy(&b, &d, sizeof b);
   return b;
@@ -41,7 +49,7 @@ inline uint64_t _to_bits(double d) {
 // has 12, which bounded the vectorised loops on a CPU that splits 256-bit operations
 // (AMD Zen 1: a loop of float32 e^x 7.1 -> 4.8 ns per element); every term is below
 // 2^-4 r^2 of the sum's first, so the different rounding order stays far below an ULP
-__attribute__((always_inline)) inline double _expm1_tail(double r) {
+_HD __attribute__((always_inline)) inline double _expm1_tail(double r) {
   const double r2 = r * r;
   const double r4 = r2 * r2;
   const double p0 = 0.5 + r * 0.16666666666666666;                      // 1/2!, 1/3!
@@ -58,7 +66,7 @@ __attribute__((always_inline)) inline double _expm1_tail(double r) {
 
 // (n as a biased integer n + 2^51, r_hi, r_lo) for x = n ln2 + r, r = r_hi + r_lo up to
 // n 2^-85; r_hi = x - n ln2_hi is exact (Sterbenz); x within +-746
-__attribute__((always_inline)) inline void _reduce(double x, uint64_t& nb, double& r_hi,
+_HD __attribute__((always_inline)) inline void _reduce(double x, uint64_t& nb, double& r_hi,
                                                     double& r_lo) {
   const double t = x * _LOG2E + _ROUNDER;
   const double n = t - _ROUNDER;
@@ -68,14 +76,14 @@ __attribute__((always_inline)) inline void _reduce(double x, uint64_t& nb, doubl
 }
 
 // v 2^n for n + 2^51 = nb, |n| <= 1100: two factors 2^(n/2), each a normal number
-__attribute__((always_inline)) inline double _scale(double v, uint64_t nb) {
+_HD __attribute__((always_inline)) inline double _scale(double v, uint64_t nb) {
   const uint64_t half = nb >> 1;  // floor(n/2) + 2^50
   const uint64_t n1 = half - (uint64_t{1} << 50);
   const uint64_t n2 = nb - (uint64_t{1} << 51) - n1;
   return (v * _from_bits((n1 + 1023) << 52)) * _from_bits((n2 + 1023) << 52);
 }
 
-__attribute__((always_inline)) inline double _vexp(double x) {
+_HD __attribute__((always_inline)) inline double _vexp(double x) {
   // e^x is inf beyond 709.79 and rounds to 0 below -745.2; NaN passes the clamps
   const double xc = x > 710.0 ? 710.0 : (x < -746.0 ? -746.0 : x);
   uint64_t nb;
@@ -85,7 +93,7 @@ __attribute__((always_inline)) inline double _vexp(double x) {
   return _scale(1.0 + (r + _expm1_tail(r)), nb);
 }
 
-__attribute__((always_inline)) inline double _vexpm1(double x) {
+_HD __attribute__((always_inline)) inline double _vexpm1(double x) {
   // e^x - 1 is -1 below -38 (to double precision); NaN passes the clamps
   const double xc = x > 710.0 ? 710.0 : (x < -40.0 ? -40.0 : x);
   uint64_t nb;
@@ -115,12 +123,12 @@ __attribute__((always_inline)) inline double _vexpm1(double x) {
 // PyTorch path's values), the branch-free ones where the result is rounded to float32 or
 // a 16-bit format
 template <bool EXACT>
-inline double _exp(double x) {
+_HD inline double _exp(double x) {
   return EXACT ? std::exp(x) : _vexp(x);
 }
 
 template <bool EXACT>
-inline double _expm1(double x) {
+_HD inline double _expm1(double x) {
   return EXACT ? std::expm1(x) : _vexpm1(x);
 }
 

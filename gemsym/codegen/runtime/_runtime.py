@@ -19,7 +19,7 @@ import torch
 import torch._decomp
 from torch.autograd import forward_ad
 
-from . import _cpu_kernel
+from . import _cpu_kernel, _cuda_kernel
 from ._params import Domain, as_param, check_input, check_int, compute_dtype
 
 __all__ = ["Family", "register", "library", "run", "call", "family", "set_backend", "get_backend",
@@ -558,6 +558,10 @@ def _triton_forward(fam: Family, x, ints, params):
 
     from . import _kernels
 
+    if x.is_cuda:
+        y = _cuda_kernel.forward(fam, x, ints, params)  # the compiled CUDA kernel, if built
+        if y is not None:
+            return y
     kernel = getattr(_kernels, fam.kernels[0])
     out = torch.empty_like(x)
     n = x.numel()
@@ -575,6 +579,10 @@ def _triton_backward(fam: Family, grad, x, ints, params, params_grad: bool):
 
     from . import _kernels
 
+    if x.is_cuda:
+        done = _cuda_kernel.backward(fam, grad, x, ints, params, params_grad)
+        if done is not None:
+            return done
     kernel = getattr(_kernels, fam.kernels[1])
     gx = torch.empty_like(x)
     n = x.numel()
@@ -686,6 +694,8 @@ def call(lib_name: str, name: str, x, ints=(), reals=()):
     # a plain eager CPU call that the compiled kernel takes skips the op's Python layers
     # (~25 us of a 2^10-element call); it checks the parameters as below
     y = _cpu_kernel.call(name, x, ints, reals)
+    if y is None:
+        y = _cuda_kernel.call(name, x, ints, reals)
     if y is not None:
         return y
     check_input(x)

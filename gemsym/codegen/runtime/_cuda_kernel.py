@@ -1,0 +1,148 @@
+"""The ahead-of-time CUDA kernels (``_cuda_kernels.cu``, compiled by ``build.py`` when the
+package is installed with a CUDA build of torch and nvcc at hand): the CPU kernels' scalar
+bodies compiled for the GPU, every float32 or 16-bit element computed in double and rounded
+once.  Loaded once at import where torch has CUDA and a matching build exists, they take the
+CUDA calls of the fused path (``_runtime``'s Triton path) for contiguous float32, bfloat16
+or float16 inputs with scalar parameters: one C++ op call and one launch, with no Python
+launcher.  Every other case keeps the Triton kernels or the PyTorch formulas, as do
+``torch.compile`` and export.  A plain eager call of a public function with Python-number
+parameters runs the kernel directly (``call``).
+
+Without a build nothing is said: the Triton kernels are fused kernels too, and nothing is
+compiled at call time.  ``TORCH_BRIDGE_CUDA_KERNEL=0`` skips the build even where it exists.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from typing import Callable, Iterable
+
+import torch
+
+from ._cpu_kernel import _plain
+from ._params import as_param, check_int
+
+__all__ = ["load", "call", "forward", "backward", "loaded", "set_cuda_kernel"]
+
+#: family name -> (forward op, backward op) of the loaded library
+_OPS: dict[str, tuple[Callable, Callable]] = {}
+#: family name -> (integer parameter names, real parameter names, their domains)
+_SIGNATURES: dict[str, tuple] = {}
+_on = True
+_DTYPES = frozenset({torch.float32, torch.bfloat16, torch.float16})
+#: (family, dtype, integer parameters, real parameters) -> whether they passed the checked
+#: path's checks with float64 parameters (bounded, as the CPU kernels' cache)
+_CHECKED: dict[tuple, bool] = {}
+_CHECKED_MAX = 4096
+
+
+def loaded() -> tuple[str, ...]:
+    """The families that have a loaded CUDA kernel."""
+    return tuple(_OPS)
+
+
+def set_cuda_kernel(on: bool) -> None:
+    """Use (``True``, the default when built) or bypass the compiled CUDA kernels (the
+    Triton kernels then run)."""
+    global _on
+    if not isinstance(on, bool):
+        raise ValueError(f"on must be True or False (got {on!r})")
+    _on = on
+
+
+def load(lib_name: str, families: Iterable[str]) -> None:
+    """Load the build of this package's ``_cuda_kernels.cu`` where torch has CUDA and the
+    build exists; a build that does not load is named in one warning."""
+    if torch.version.cuda is None or os.environ.get("TORCH_BRIDGE_CUDA_KERNEL", "1") == "0":
+        return
+    from . import build
+
+    try:
+        path = build.cuda_library_path()
+    except (OSError, RuntimeError):  # no source, or no architecture to key a build by
+        return
+    if path is None or not path.is_file():
+        return
+    try:
+        torch.ops.load_library(str(path))
+    except (OSError, RuntimeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        warnings.warn(f"{lib_name}: the CUDA kernels at {path} do not load ({first}); CUDA "
+                      f"calls run the Triton kernels; rebuild with `python {build.__file__}`",
+                      RuntimeWarning, stacklevel=3)
+        return
+    ns = getattr(torch.ops, f"{lib_name}_cuda")
+    for name in families:
+        if hasattr(ns, f"{name}_fwd"):
+            _OPS[name] = (getattr(ns, f"{name}_fwd").default,
+                          getattr(ns, f"{name}_bwd").default)
+            fam = families[name] if isinstance(families, dict) else None
+            if fam is not None:
+                _SIGNATURES[name] = (fam.int_params, fam.params, fam.domains)
+
+
+def call(name: str, x, ints, reals):
+    """f(x) of family ``name`` by the kernel, straight from the public function, for a plain
+    eager call: a contiguous CUDA tensor of float32 or a 16-bit dtype that needs no
+    autograd graph, Python-number parameters, nothing that must see the op.  Else None,
+    and the caller takes the checked path.  The parameters are checked as that path checks
+    them, once per (family, dtype, values)."""
+    ops = _OPS.get(name)
+    if (ops is None or not _on or type(x) is not torch.Tensor or not x.is_cuda
+            or x.dtype not in _DTYPES or not x.is_contiguous()
+            or (x.requires_grad and torch.is_grad_enabled()) or not _plain()):
+        return None
+    for v in ints:
+        if type(v) is not int:
+            return None
+    for v in reals:
+        if type(v) is not float and type(v) is not int:
+            return None
+    key = (name, x.dtype, *ints, *reals)
+    ok = _CHECKED.get(key)
+    if ok is None:
+        sig = _SIGNATURES.get(name)
+        if sig is None or len(ints) != len(sig[0]) or len(reals) != len(sig[1]):
+            return None
+        for n, v in zip(sig[0], ints):
+            check_int(n, v)
+        # the checked path's checks for a CUDA input (each value must keep its domain once
+        # rounded to float32, the Triton kernels' dtype), on a meta tensor: no device work;
+        # the kernel then uses the value itself, in double
+        meta = torch.empty((), dtype=x.dtype, device="meta")
+        for n, d, v in zip(sig[1], sig[2], reals):
+            as_param(v, meta, n, d)
+        ok = True
+        if len(_CHECKED) >= _CHECKED_MAX:
+            _CHECKED.clear()
+        _CHECKED[key] = ok
+    return ops[0](x, *ints, *[float(v) for v in reals]) if ok else None
+
+
+def _takes(name: str, x: torch.Tensor, params) -> tuple[Callable, Callable] | None:
+    if not _on or not x.is_cuda or x.dtype not in _DTYPES or not x.is_contiguous():
+        return None
+    ops = _OPS.get(name)
+    # parameters on the host only: reading a CUDA tensor's value would synchronise every
+    # call (those calls keep the Triton kernels, which read them on the device)
+    if ops is None or any(q.numel() != 1 or q.device.type != "cpu" for q in params):
+        return None
+    return ops
+
+
+def forward(fam, x: torch.Tensor, ints, params) -> torch.Tensor | None:
+    """f(x) by the CUDA kernel, or None when the case is not the kernel's."""
+    ops = _takes(fam.name, x, params)
+    return None if ops is None else ops[0](x, *ints, *[float(q) for q in params])
+
+
+def backward(fam, grad: torch.Tensor, x: torch.Tensor, ints, params, params_grad: bool):
+    """(g f'(x), [sum of g df/dtheta with theta's shape and dtype]) by the CUDA kernel, or
+    None when the case is not the kernel's."""
+    ops = _takes(fam.name, x, params)
+    if ops is None or grad.dtype != x.dtype or grad.shape != x.shape:
+        return None
+    gx, sums = ops[1](grad.contiguous(), x, *ints, *[float(q) for q in params],
+                      bool(params_grad))
+    return gx, [sums[i].to(q.dtype).reshape(q.shape) for i, q in enumerate(params)]
