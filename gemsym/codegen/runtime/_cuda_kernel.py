@@ -23,7 +23,7 @@ import torch
 from ._cpu_kernel import _plain
 from ._params import as_param, check_int
 
-__all__ = ["load", "call", "forward", "backward", "loaded", "set_cuda_kernel"]
+__all__ = ["load", "call", "host_params", "forward", "backward", "loaded", "set_cuda_kernel"]
 
 #: family name -> (forward op, backward op) of the loaded library
 _OPS: dict[str, tuple[Callable, Callable]] = {}
@@ -82,34 +82,20 @@ def load(lib_name: str, families: Iterable[str]) -> None:
                 _SIGNATURES[name] = (fam.int_params, fam.params, fam.domains)
 
 
-def call(name: str, x, ints, reals):
-    """f(x) of family ``name`` by the kernel, straight from the public function, for a plain
-    eager call: a contiguous CUDA tensor of float32 or a 16-bit dtype that needs no
-    autograd graph, Python-number parameters, nothing that must see the op.  Else None,
-    and the caller takes the checked path.  The parameters are checked as that path checks
-    them, once per (family, dtype, values)."""
-    ops = _OPS.get(name)
-    if (ops is None or not _on or type(x) is not torch.Tensor or not x.is_cuda
-            or x.dtype not in _DTYPES or not x.is_contiguous()
-            or (x.requires_grad and torch.is_grad_enabled()) or not _plain()):
-        return None
-    for v in ints:
-        if type(v) is not int:
-            return None
-    for v in reals:
-        if type(v) is not float and type(v) is not int:
-            return None
+def _checked(name: str, x: torch.Tensor, ints, reals) -> bool:
+    """Whether the parameters (Python numbers, already of exact types) pass the checked
+    path's checks for a CUDA input of x's dtype (each value must keep its domain once
+    rounded to float32, the Triton kernels' dtype): raises its ValueError, else caches the
+    answer per (family, dtype, values)."""
     key = (name, x.dtype, *ints, *reals)
     ok = _CHECKED.get(key)
     if ok is None:
         sig = _SIGNATURES.get(name)
         if sig is None or len(ints) != len(sig[0]) or len(reals) != len(sig[1]):
-            return None
+            return False
         for n, v in zip(sig[0], ints):
             check_int(n, v)
-        # the checked path's checks for a CUDA input (each value must keep its domain once
-        # rounded to float32, the Triton kernels' dtype), on a meta tensor: no device work;
-        # the kernel then uses the value itself, in double
+        # on a meta tensor: no device work; the kernel then uses the value itself, in double
         meta = torch.empty((), dtype=x.dtype, device="meta")
         for n, d, v in zip(sig[1], sig[2], reals):
             as_param(v, meta, n, d)
@@ -117,7 +103,55 @@ def call(name: str, x, ints, reals):
         if len(_CHECKED) >= _CHECKED_MAX:
             _CHECKED.clear()
         _CHECKED[key] = ok
-    return ops[0](x, *ints, *[float(v) for v in reals]) if ok else None
+    return ok
+
+
+def _numbers(ints, reals) -> bool:
+    # bool and int-like types: the checked path decides
+    return (all(type(v) is int for v in ints)
+            and all(type(v) is float or type(v) is int for v in reals))
+
+
+def _kernel_input(name: str, x) -> bool:
+    return (_on and name in _OPS and type(x) is torch.Tensor and x.is_cuda
+            and x.dtype in _DTYPES and x.is_contiguous())
+
+
+#: value (float.hex) -> its 0-d float64 CPU tensor (shared: the ops never write their inputs)
+_HOST: dict[str, torch.Tensor] = {}
+
+
+def host_params(name: str, x, ints, reals) -> list[torch.Tensor] | None:
+    """The real parameters of an eager call that the kernel will take, as 0-d float64 CPU
+    tensors (the ops read them on the host, where a CUDA tensor's value would cost a
+    synchronisation), after the checked path's checks; None for any other call, which
+    keeps ``as_param``'s device tensors.  Python numbers need no gradient, so autograd
+    never asks for these tensors' own."""
+    if (not reals or not _kernel_input(name, x) or torch.compiler.is_compiling()
+            or not _numbers(ints, reals) or not _checked(name, x, ints, reals)):
+        return None
+    out = []
+    for v in reals:
+        key = float(v).hex()  # -0.0 and 0.0 apart
+        t = _HOST.get(key)
+        if t is None:
+            if len(_HOST) >= _CHECKED_MAX:
+                _HOST.clear()
+            t = _HOST[key] = torch.tensor(float(v), dtype=torch.float64)
+        out.append(t)
+    return out
+
+
+def call(name: str, x, ints, reals):
+    """f(x) of family ``name`` by the kernel, straight from the public function, for a plain
+    eager call: a contiguous CUDA tensor of float32 or a 16-bit dtype that needs no
+    autograd graph, Python-number parameters, nothing that must see the op.  Else None,
+    and the caller takes the checked path.  The parameters are checked as that path checks
+    them, once per (family, dtype, values)."""
+    if (not _kernel_input(name, x) or (x.requires_grad and torch.is_grad_enabled())
+            or not _plain() or not _numbers(ints, reals) or not _checked(name, x, ints, reals)):
+        return None
+    return _OPS[name][0](x, *ints, *[float(v) for v in reals])
 
 
 def _takes(name: str, x: torch.Tensor, params) -> tuple[Callable, Callable] | None:

@@ -701,7 +701,11 @@ def call(lib_name: str, name: str, x, ints=(), reals=()):
     check_input(x)
     fam = _REGISTRY[(lib_name, name)].family
     args = [check_int(n, v) for n, v in zip(fam.int_params, ints)]
-    args += [as_param(v, x, n, d) for v, n, d in zip(reals, fam.params, fam.domains)]
+    # Python numbers for a call the CUDA kernel takes stay on the host (its ops read them
+    # there; device tensors would need a synchronisation to read)
+    host = _cuda_kernel.host_params(name, x, ints, reals)
+    args += host if host is not None else [
+        as_param(v, x, n, d) for v, n, d in zip(reals, fam.params, fam.domains)]
     return run(lib_name, name, x, *args)
 
 
