@@ -1,32 +1,51 @@
 #!/usr/bin/env bash
-# The GPU half of the test suite and the CUDA benchmark, as run on a lent H100 through the
-# `device` tool (see benchmarks/RESULTS.md). Expects wheels of sympy 1.14 and mpmath in .whl/
-# (the machine has no registry) and writes its logs and JSON to $OUT (default: ./gpu-out).
+# The GPU half of the test suite and the CUDA benchmarks, as run on a lent GPU machine through
+# the `device` tool (see benchmarks/RESULTS.md): builds the package's kernels (the CUDA ones
+# with nvcc), runs the CUDA tests, then benchmarks/gpu_sweep.py.  Python packages the machine
+# lacks can travel as wheels in .whl/ (it has no registry).  Logs and JSON go to $OUT
+# (default: ./gpu-out).
 set -uo pipefail
 OUT=${OUT:-gpu-out}
 mkdir -p "$OUT"
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-    --target /tmp/site .whl/*.whl || exit 1
-export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1
-GEMSYM=(python3 -c 'import sys; from gemsym.cli import main; sys.exit(main(sys.argv[1:]))')
+if compgen -G ".whl/*.whl" > /dev/null; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+      --target /tmp/site .whl/*.whl || exit 1
+  export PYTHONPATH=/tmp/site
+fi
+export PYTHONPATH=${PYTHONPATH:+$PYTHONPATH:}$PWD PYTHONUNBUFFERED=1
+export TORCH_BRIDGE_BUILD_DIR=${TORCH_BRIDGE_BUILD_DIR:-/tmp/torch_bridge_build}
 {
   date -u
-  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
+  nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv
+  nproc
+  nvcc --version | tail -2
   python3 -c 'import torch, triton, sympy; print("torch", torch.__version__, "triton", triton.__version__, "sympy", sympy.__version__)'
 } 2>&1 | tee "$OUT/env.txt"
-stage=${1:-all}
-if [[ $stage == kernels ]]; then
-  timeout 200 python3 -m pytest -q -p no:cacheprovider tests/test_kernels_triton.py \
-      2>&1 | tee "$OUT/tests_kernels.log" | tail -15
-fi
-if [[ $stage == all || $stage == tests ]]; then
-  timeout 420 python3 -m pytest -q -p no:cacheprovider \
-      tests/test_kernels_triton.py tests/test_torch_bridge.py tests/test_numerics.py tests/test_bench.py \
-      2>&1 | tee "$OUT/tests.log" | tail -40
-fi
-if [[ $stage == all || $stage == bench || $stage == kernels ]]; then
-  for dt in float32 bfloat16; do
-    timeout 280 "${GEMSYM[@]}" bench --device cuda --dtype "$dt" --json > "$OUT/results_cuda_$dt.json" \
-        2> "$OUT/bench_$dt.err"; echo "bench $dt rc=$?"; tail -3 "$OUT/bench_$dt.err"
+# the kernels' build (CPU with g++, CUDA with nvcc), timed, while the Triton tests run
+( time python3 torch_bridge/build.py ) > "$OUT/build.log" 2>&1 &
+build=$!
+timeout 100 python3 -m pytest -q -p no:cacheprovider tests/test_kernels_triton.py \
+    > "$OUT/tests_triton.log" 2>&1
+echo "triton tests rc=$?"; tail -3 "$OUT/tests_triton.log"
+wait $build; echo "build rc=$?"; tail -5 "$OUT/build.log"
+timeout 90 python3 -m pytest -q -p no:cacheprovider tests/test_cuda_kernel.py \
+    > "$OUT/tests_cuda_kernel.log" 2>&1
+echo "cuda kernel tests rc=$?"; tail -15 "$OUT/tests_cuda_kernel.log"
+timeout 220 python3 benchmarks/gpu_sweep.py --out "$OUT/gpu_sweep.jsonl" --budget 170 \
+    > "$OUT/gpu_sweep.log" 2>&1
+echo "sweep rc=$?"; tail -40 "$OUT/gpu_sweep.log"
+# first call in a fresh process (2^20 float32 elements): the CUDA kernels (built above) against
+# the Triton kernels with an empty Triton cache (their first call compiles)
+first='import sys, time, torch, torch_bridge as tb
+x = torch.randn(1 << 20, device="cuda"); torch.cuda.synchronize()
+f = getattr(tb, sys.argv[1])
+t0 = time.perf_counter(); f(x); torch.cuda.synchronize(); t1 = time.perf_counter()
+f(x); torch.cuda.synchronize(); t2 = time.perf_counter()
+print(sys.argv[1], "first %.4f s, second %.6f s" % (t1 - t0, t2 - t1))'
+for fam in gem sqish; do
+  for k in 1 0; do
+    echo -n "TORCH_BRIDGE_CUDA_KERNEL=$k "
+    TORCH_BRIDGE_CUDA_KERNEL=$k TRITON_CACHE_DIR=$(mktemp -d) timeout 30 python3 -W ignore -c "$first" $fam 2>&1 | tail -1
   done
-fi
+done | tee "$OUT/first_call.txt"
+date -u
