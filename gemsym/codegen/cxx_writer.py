@@ -10,6 +10,10 @@ PyTorch path's ``exact``), and two ops of the namespace ``<lib>_cpu``:
 
 They take contiguous CPU tensors and scalar parameters; the runtime
 (``_cpu_kernel.py``) calls them from the PyTorch path and keeps every other case there.
+The same library holds a CPython module ``_cpu_direct`` (where the build has Python's
+headers) whose ``<name>(x, ints, reals)`` and ``<name>_grad(grad, x, ints, reals)`` run the
+forward op and x's part of the backward op as one C++ call each, without the dispatcher, for
+a plain eager call (``_cpu_kernel.call``).
 ``build.py`` compiles the source when the package is installed (``python -m <lib>.build``);
 nothing is compiled at call time.
 """
@@ -194,10 +198,89 @@ def _family_source(code: FamilyCode) -> tuple[list[str], list[str], list[str]]:
     return defs, schema, impls
 
 
-def _families(codes: Sequence[FamilyCode]) -> tuple[list[str], list[str], list[str]]:
-    """(definitions, schema lines, impl lines) of every family that can be printed in C++
-    (the others run through the PyTorch formulas)."""
-    defs, schema, impls = [], [], []
+def _cxx_bound(v) -> str:
+    """A domain bound as a C++ double: the float ``_params.Domain`` holds (hexadecimal,
+    so the literal is that double exactly)."""
+    if v is sp.S.NegativeInfinity:
+        return "-_INF"
+    if v is sp.S.Infinity:
+        return "_INF"
+    return float(v).hex()
+
+
+def _direct_binding(codes: Sequence[FamilyCode]) -> list[str]:
+    """The CPython module ``_cpu_direct`` of the ops (only where the build defines
+    ``_CPU_PYTHON_BINDING``; see ``_cpu_kernel_helpers.h``): ``<name>(x, ints, reals)`` runs
+    ``<name>_fwd`` and ``<name>_grad(grad, x, ints, reals)`` the x part of ``<name>_bwd`` on
+    a call that the op would take with the same values (the helpers' ``_direct_*`` checks,
+    and every real parameter inside its domain as ``Domain.contains`` decides), else they
+    return None."""
+    out = ["", "#ifdef _CPU_PYTHON_BINDING", "namespace {", ""]
+    for code in codes:
+        name, ni, nr = code.pyname, len(code.int_params), len(code.real_params)
+        checks = [f"_direct_int(PyTuple_GET_ITEM(ints, {j}), &i[{j}])" for j in range(ni)]
+        checks += [f"_direct_real(PyTuple_GET_ITEM(reals, {j}), &t[{j}])" for j in range(nr)]
+        for j, p in enumerate(code.real_params):
+            dom = p.domain
+            checks.append(f"_direct_in(t[{j}], {_cxx_bound(dom.inf)}, {_cxx_bound(dom.sup)}, "
+                          f"{str(bool(dom.left_open)).lower()}, "
+                          f"{str(bool(dom.right_open)).lower()})")
+        values = "".join(f", i[{j}]" for j in range(ni)) + "".join(f", t[{j}]" for j in range(nr))
+        arrays = [f"  int64_t i[{max(ni, 1)}];", f"  double t[{max(nr, 1)}];"]
+        out += ["// the parameters of a call, checked as check_int and as_param check them",
+                f"bool {name}_values(PyObject* ints, PyObject* reals, int64_t* i, double* t) {{",
+                f"  return {(chr(10) + '      && ').join(checks) if checks else 'true'};",
+                "}",
+                "",
+                f"PyObject* {name}_direct(PyObject*, PyObject* const* args, Py_ssize_t nargs) {{",
+                "  bool graph = false;",
+                f"  const at::Tensor* x = _direct_forward_args(args, nargs, {ni}, {nr}, &graph);",
+                *arrays,
+                f"  if (x == nullptr || !{name}_values(args[1], args[2], i, t)) Py_RETURN_NONE;",
+                "  if (graph) Py_RETURN_FALSE;",
+                f"  return _direct_result([&] {{ return {name}_fwd(*x{values}); }});",
+                "}",
+                "",
+                f"PyObject* {name}_grad_direct(PyObject*, PyObject* const* args, "
+                "Py_ssize_t nargs) {",
+                "  const at::Tensor* grad = nullptr;",
+                "  const at::Tensor* x = nullptr;",
+                *arrays,
+                f"  if (!_direct_backward_args(args, nargs, {ni}, {nr}, &grad, &x) ||",
+                f"      !{name}_values(args[2], args[3], i, t)) {{",
+                "    Py_RETURN_NONE;",
+                "  }",
+                "  return _direct_result(",
+                f"      [&] {{ return std::get<0>({name}_bwd(grad->contiguous(), *x{values}, "
+                "false)); });",
+                "}",
+                ""]
+    # METH_FASTCALL functions are stored as PyCFunction (CPython's documented cast)
+    def entry(py: str, c: str) -> str:
+        return (f'    {{"{py}", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>('
+                f'{c})), METH_FASTCALL, nullptr}},')
+
+    out += ["PyMethodDef _direct_methods[] = {",
+            *[line for c in codes for line in (entry(c.pyname, f"{c.pyname}_direct"),
+                                               entry(f"{c.pyname}_grad",
+                                                     f"{c.pyname}_grad_direct"))],
+            "    {nullptr, nullptr, 0, nullptr}};",
+            "",
+            "PyModuleDef _direct_module = {PyModuleDef_HEAD_INIT, \"_cpu_direct\", nullptr, -1,",
+            "                              _direct_methods};",
+            "",
+            "}  // namespace",
+            "",
+            "PyMODINIT_FUNC PyInit__cpu_direct() { return PyModule_Create(&_direct_module); }",
+            "#endif  // _CPU_PYTHON_BINDING"]
+    return out
+
+
+def _families(codes: Sequence[FamilyCode]) -> tuple[list[str], list[str], list[str],
+                                                     list[FamilyCode]]:
+    """(definitions, schema lines, impl lines, the families printed) of every family that
+    can be printed in C++ (the others run through the PyTorch formulas)."""
+    defs, schema, impls, printed = [], [], [], []
     for code in codes:
         try:
             d, s, i = _family_source(code)
@@ -206,12 +289,13 @@ def _families(codes: Sequence[FamilyCode]) -> tuple[list[str], list[str], list[s
         defs += d
         schema += s
         impls += i
-    return defs, schema, impls
+        printed.append(code)
+    return defs, schema, impls, printed
 
 
 def _source(codes: Sequence[FamilyCode], lib: str, stamp: str, headers: Sequence[str],
-            namespace: str, key: str) -> str:
-    defs, schema, impls = _families(codes)
+            namespace: str, key: str, binding: bool = False) -> str:
+    defs, schema, impls, printed = _families(codes)
     return "\n".join([
         "// " + stamp.lstrip("# ").rstrip("\n"),
         *(runtime.read(h) for h in headers),
@@ -227,15 +311,17 @@ def _source(codes: Sequence[FamilyCode], lib: str, stamp: str, headers: Sequence
         f"TORCH_LIBRARY_IMPL({namespace}, {key}, m) {{",
         *impls,
         "}",
+        *(_direct_binding(printed) if binding else []),
     ]) + "\n"
 
 
 def cpu_kernel_source(codes: Sequence[FamilyCode], lib: str, stamp: str) -> str:
     """The whole ``_cpu_kernels.cpp``: the verbatim helpers, then every family that can be
     printed in C++ (the others run through the PyTorch formulas), then the registration
-    of the ops in the namespace ``<lib>_cpu``."""
+    of the ops in the namespace ``<lib>_cpu``, and the forward ops' direct Python binding
+    (:func:`_direct_binding`)."""
     return _source(codes, lib, stamp, ("_cpu_kernel_math.h", "_cpu_kernel_helpers.h"),
-                   f"{lib}_cpu", "CPU")
+                   f"{lib}_cpu", "CPU", binding=True)
 
 
 def cuda_kernel_source(codes: Sequence[FamilyCode], lib: str, stamp: str) -> str:

@@ -154,7 +154,6 @@ _INLINE _SigmoidTrio _sigmoid_trio(double c, double x, double d, bool exact) {
   return {v.pos, v.neg, v.pos * v.neg};
 }
 
-
 // double -> float rounded to odd: a later rounding to a 16-bit format is then the correct
 // rounding of the double (24 >= 11 + 2 bits)
 _HD inline float _to_float_odd(double v) {
@@ -382,3 +381,144 @@ std::tuple<at::Tensor, at::Tensor> _backward(const at::Tensor& grad, const at::T
 #endif  // __CUDACC__
 
 }  // namespace
+
+// The ops as one CPython extension module in the same library (build.py defines
+// _CPU_PYTHON_BINDING where Python's headers are there): a plain eager call then costs one
+// C++ call, not the dispatcher's layers (~6 us of a 2^10-element call).  Per family,
+// <name>(x, ints, reals) returns f(x), False where the call needs x's autograd graph (the
+// caller then builds it: _cpu_kernel._Graph), and None for every call it cannot take exactly
+// as the registered op would (the caller then takes the op, which raises what it raises);
+// <name>_grad(grad, x, ints, reals) returns g f'(x) by the backward op, or None.  x must be
+// a plain dense contiguous CPU tensor of float32, bfloat16 or float16 (no subclass, no
+// negative view or other dispatch key), the parameters Python ints and numbers inside their
+// domains, and nothing may need to see the op (_direct_plain).  torch.compile and
+// forward-mode AD are the Python caller's checks (a compiled frame must not call these).
+#if defined(_CPU_PYTHON_BINDING) && !defined(__CUDACC__)
+#include <Python.h>
+#include <ATen/PythonTorchFunctionTLS.h>
+#include <c10/core/GradMode.h>
+#include <c10/core/impl/LocalDispatchKeySet.h>
+#include <c10/core/impl/TorchDispatchModeTLS.h>
+#include <torch/csrc/autograd/python_variable.h>
+#include <torch/csrc/profiler/orchestration/observer.h>
+
+namespace {
+
+// _cpu_kernel._plain's checks that C++ can make: no torch.func transform
+// (torch._C._are_functorch_transforms_active), JIT trace (its Tracer key), torch dispatch
+// mode (or a Python key in force), torch function mode, nor profiler
+inline bool _direct_plain() {
+  static const c10::DispatchKeySet active({c10::DispatchKey::FuncTorchDynamicLayerFrontMode,
+                                           c10::DispatchKey::FuncTorchDynamicLayerBackMode,
+                                           c10::DispatchKey::Tracer, c10::DispatchKey::Python,
+                                           c10::DispatchKey::PythonTLSSnapshot});
+  return !c10::impl::tls_local_dispatch_key_set().included_.has_any(active) &&
+         c10::impl::TorchDispatchModeTLS::stack_len() == 0 &&
+         at::impl::PythonTorchFunctionTLS::stack_len() == 0 &&
+         !torch::profiler::impl::profilerEnabled();
+}
+
+// the dispatch keys of a plain CPU tensor (an inference tensor has a subset of them)
+inline c10::DispatchKeySet _plain_cpu_keys() {
+  return c10::DispatchKeySet(c10::DispatchKey::CPU) |
+         c10::getAutogradRelatedKeySetFromBackend(c10::BackendComponent::CPUBit) |
+         c10::getAutocastRelatedKeySetFromBackend(c10::BackendComponent::CPUBit);
+}
+
+// obj as a plain dense CPU tensor of a kernel's 16/32-bit dtype, else nullptr
+inline const at::Tensor* _direct_tensor(PyObject* obj) {
+  // exactly torch.Tensor: a subclass (nn.Parameter included) goes through the op
+  if (Py_TYPE(obj) != reinterpret_cast<PyTypeObject*>(THPVariableClass)) return nullptr;
+  const at::Tensor& x = THPVariable_Unpack(obj);
+  static const c10::DispatchKeySet plain = _plain_cpu_keys();
+  const at::ScalarType st = x.scalar_type();
+  if ((st != at::kFloat && st != at::kBFloat16 && st != at::kHalf) ||
+      x.layout() != at::kStrided || !plain.isSupersetOf(x.key_set())) {
+    return nullptr;
+  }
+  return &x;
+}
+
+// a positive Python int (not bool) that fits int64_t, as check_int accepts it
+inline bool _direct_int(PyObject* obj, int64_t* out) {
+  if (!PyLong_CheckExact(obj)) return false;
+  int overflow = 0;
+  const long long v = PyLong_AsLongLongAndOverflow(obj, &overflow);
+  if (overflow != 0 || v < 1) return false;
+  *out = static_cast<int64_t>(v);
+  return true;
+}
+
+// float(v) of a Python float or int (not bool); false for other types and for an int
+// beyond double's range (the checked path's ValueError)
+inline bool _direct_real(PyObject* obj, double* out) {
+  if (PyFloat_CheckExact(obj)) {
+    *out = PyFloat_AS_DOUBLE(obj);
+    return true;
+  }
+  if (!PyLong_CheckExact(obj)) return false;
+  const double v = PyLong_AsDouble(obj);
+  if (v == -1.0 && PyErr_Occurred()) {
+    PyErr_Clear();
+    return false;
+  }
+  *out = v;
+  return true;
+}
+
+// Domain.contains of _params.py: finite, inside [lo, hi], an open bound excluded
+inline bool _direct_in(double v, double lo, double hi, bool lo_open, bool hi_open) {
+  if (!std::isfinite(v) || v < lo || v > hi) return false;
+  return !((lo_open && v == lo) || (hi_open && v == hi));
+}
+
+// whether args[first], args[first + 1] are tuples of ni and nr items (ints, reals)
+inline bool _direct_tuples(PyObject* const* args, Py_ssize_t first, Py_ssize_t ni,
+                           Py_ssize_t nr) {
+  return PyTuple_CheckExact(args[first]) && PyTuple_GET_SIZE(args[first]) == ni &&
+         PyTuple_CheckExact(args[first + 1]) && PyTuple_GET_SIZE(args[first + 1]) == nr;
+}
+
+// x of a forward call (x, ints, reals), else nullptr; *graph: whether it needs x's graph
+inline const at::Tensor* _direct_forward_args(PyObject* const* args, Py_ssize_t nargs,
+                                              Py_ssize_t ni, Py_ssize_t nr, bool* graph) {
+  if (nargs != 3 || !_direct_tuples(args, 1, ni, nr) || !_direct_plain()) return nullptr;
+  const at::Tensor* x = _direct_tensor(args[0]);
+  if (x == nullptr || !x->is_contiguous()) return nullptr;
+  *graph = x->requires_grad() && c10::GradMode::is_enabled();
+  return x;
+}
+
+// (grad, x) of a backward call (grad, x, ints, reals) outside create_graph: grad of x's
+// dtype and shape (any strides, as _cpu_kernel.backward takes it), else false
+inline bool _direct_backward_args(PyObject* const* args, Py_ssize_t nargs, Py_ssize_t ni,
+                                  Py_ssize_t nr, const at::Tensor** grad,
+                                  const at::Tensor** x) {
+  if (nargs != 4 || !_direct_tuples(args, 2, ni, nr) || c10::GradMode::is_enabled() ||
+      !_direct_plain()) {
+    return false;
+  }
+  *grad = _direct_tensor(args[0]);
+  *x = _direct_tensor(args[1]);
+  return *grad != nullptr && *x != nullptr && (*x)->is_contiguous() &&
+         (*grad)->scalar_type() == (*x)->scalar_type() && (*grad)->sizes() == (*x)->sizes();
+}
+
+// f() without the GIL (as the op's Python binding runs), wrapped as a Python tensor; None
+// when it throws: the op then raises its own error for the same call
+template <typename F>
+PyObject* _direct_result(F f) {
+  at::Tensor y;
+  PyThreadState* state = PyEval_SaveThread();
+  try {
+    y = f();
+  } catch (...) {
+    PyEval_RestoreThread(state);
+    Py_RETURN_NONE;
+  }
+  PyEval_RestoreThread(state);
+  return THPVariable_Wrap(std::move(y));
+}
+
+}  // namespace
+#endif  // _CPU_PYTHON_BINDING

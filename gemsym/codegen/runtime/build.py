@@ -56,6 +56,16 @@ def _isa_flags() -> tuple[str, ...]:
     return ()
 
 
+def _python_flags() -> tuple[str, ...]:
+    """The flags of the forward ops' direct Python binding (``_cpu_direct``, see
+    ``_cpu_kernel_helpers.h``) where Python's headers are there, else none: the library then
+    holds the ops alone and calls go through them.  Part of the build's key."""
+    inc = sysconfig.get_paths().get("include")
+    if not inc or not (Path(inc) / "Python.h").is_file():
+        return ()
+    return ("-D_CPU_PYTHON_BINDING", f"-I{inc}")
+
+
 def _package() -> str:
     return __name__.rpartition(".")[0] or SOURCE.parent.name
 
@@ -100,9 +110,11 @@ def _command(source: Path, out: Path) -> list[str]:
     cfg = root / "share" / "cmake" / "Torch" / "TorchConfig.cmake"
     if cfg.is_file() and "_GLIBCXX_USE_CXX11_ABI=0" in cfg.read_text(errors="replace"):
         abi = "0"
-    return [*cxx, *FLAGS, *_isa_flags(), f"-D_GLIBCXX_USE_CXX11_ABI={abi}",
+    py = _python_flags()
+    return [*cxx, *FLAGS, *_isa_flags(), *py, f"-D_GLIBCXX_USE_CXX11_ABI={abi}",
             *[f"-I{p}" for p in incs], str(source), "-o", str(out),
-            f"-L{libdir}", "-lc10", "-ltorch_cpu", f"-Wl,-rpath,{libdir}"]
+            f"-L{libdir}", "-lc10", "-ltorch_cpu", *(["-ltorch_python"] if py else []),
+            f"-Wl,-rpath,{libdir}"]
 
 
 def library_path(source: Path = SOURCE) -> Path:
@@ -111,7 +123,7 @@ def library_path(source: Path = SOURCE) -> Path:
     key = hashlib.sha256()
     for part in (text, _torch_version().encode(), sysconfig.get_platform().encode(),
                  (sysconfig.get_config_var("SOABI") or "").encode(),
-                 " ".join(FLAGS + _isa_flags()).encode(),
+                 " ".join(FLAGS + _isa_flags() + _python_flags()).encode(),
                  os.environ.get("CXX", "c++").encode()):
         key.update(part)
         key.update(b"\0")

@@ -1,0 +1,227 @@
+"""The direct Python binding of the C++ CPU kernels (``_cpu_direct`` in the same library as
+the ``torch.library`` ops, see ``_cpu_kernel_helpers.h``): its results are bitwise the ops'
+(forward, and x's gradient through ``_cpu_kernel._Graph``), a double backward and every
+call it declines go through the registered ops, and a call under a torch.func transform,
+the profiler, a dispatch or function mode, a JIT trace or torch.compile still sees the op;
+a library without the binding loads and runs through the ops."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from torch.overrides import TorchFunctionMode  # noqa: E402
+from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
+
+DTYPES = ("float32", "bfloat16", "float16")
+#: (family, integer parameters, real parameters as the user passes them)
+CASES = [("gem", (1,), ()), ("gem", (3,), ()), ("gem", (7,), ()), ("e_gem", (2,), (0.5,)),
+         ("e_gem", (1,), (1e-30,)), ("se_gem", (1,), (3,)),
+         ("sqish", (), (0.0, 1.0, 1.0)), ("sqish", (), (-0.25, 2, 0.5))]
+
+
+@pytest.fixture(scope="module")
+def tb():
+    """torch_bridge with its CPU kernels and their direct binding loaded."""
+    import torch_bridge
+    from torch_bridge import _cpu_kernel, build
+
+    if not build._python_flags():
+        pytest.skip("no Python headers: the build has no direct binding")
+    if not _cpu_kernel.loaded():
+        pytest.skip("CPU kernels not built (tests/test_cpu_kernel.py builds them)")
+    assert set(_cpu_kernel._DIRECT) == set(_cpu_kernel._GRAD) == set(_cpu_kernel.loaded())
+    return torch_bridge
+
+
+@pytest.fixture()
+def hits(tb, monkeypatch):
+    """The number of binding calls that ran a kernel (returned a tensor)."""
+    from torch_bridge import _cpu_kernel
+
+    count = [0]
+
+    def wrap(fn):
+        def counted(*args):
+            out = fn(*args)
+            count[0] += isinstance(out, torch.Tensor)
+            return out
+        return counted
+
+    for table in (_cpu_kernel._DIRECT, _cpu_kernel._GRAD):
+        for name, fn in list(table.items()):
+            monkeypatch.setitem(table, name, wrap(fn))
+    return count
+
+
+def _inputs(dtype, n: int = 4001, seed: int = 0) -> torch.Tensor:
+    info = torch.finfo(dtype)
+    special = [0.0, -0.0, 1.0, -1.0, float("inf"), float("-inf"), float("nan"), info.tiny,
+               -info.tiny, info.max, -info.max, 1e-3, -1e-3, 30.0, -30.0]
+    gen = torch.Generator().manual_seed(seed)
+    rand = torch.randn(n, generator=gen, dtype=torch.float64) * 4
+    return torch.cat([torch.tensor(special, dtype=torch.float64), rand]).to(dtype)
+
+
+def _bits(t: torch.Tensor) -> torch.Tensor:
+    return t.view(torch.int16 if t.element_size() == 2 else torch.int32)
+
+
+def _op_params(reals):
+    """The real parameters as the checked path passes them to the op (float64 0-d)."""
+    return [torch.full((), float(v), dtype=torch.float64) for v in reals]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name,ints,reals", CASES)
+def test_binding_is_the_op_bitwise(tb, name, ints, reals, dtype):
+    """Forward and x's gradient by the binding: the bits of the C++ ops and of the public
+    function's checked path (registered op, autograd.Function) for the same call."""
+    from torch_bridge import _cpu_kernel
+
+    dt = getattr(torch, dtype)
+    x = _inputs(dt)
+    g = _inputs(dt, seed=1)[: x.numel()]
+    cpu = getattr(torch.ops.torch_bridge_cpu, f"{name}_fwd")
+    bwd = getattr(torch.ops.torch_bridge_cpu, f"{name}_bwd")
+    floats = [float(v) for v in reals]
+    y = _cpu_kernel._DIRECT[name](x, ints, reals)
+    with torch.no_grad():  # as in a backward without create_graph
+        gx = _cpu_kernel._GRAD[name](g, x, ints, reals)
+    assert torch.equal(_bits(y), _bits(cpu(x, *ints, *floats)))
+    assert torch.equal(_bits(gx), _bits(bwd(g, x, *ints, *floats, False)[0]))
+    # the public function, with the binding and through the registered op
+    fn = getattr(tb, name)
+    fam = tb._ops.FAMILIES[name]
+    kwargs = {**dict(zip(fam.int_params, ints)), **dict(zip(fam.params, reals))}
+    xg = x.clone().requires_grad_()
+    with_binding = (fn(x, **kwargs), *torch.autograd.grad(fn(xg, **kwargs), xg, g))
+    entry = tb._runtime._REGISTRY[("torch_bridge", name)]
+    op_y = entry.op(x, *ints, *_op_params(reals))
+    op_g = torch.autograd.grad(entry.eager.apply(xg, *ints, *_op_params(reals)), xg, g)[0]
+    assert torch.equal(_bits(with_binding[0]), _bits(op_y))
+    assert torch.equal(_bits(with_binding[1]), _bits(op_g))
+
+
+def test_plain_calls_take_the_binding(tb, hits):
+    """A plain call, an inference-mode call and forward+backward (an expanded gradient
+    too) run the binding: one kernel call each way."""
+    x = torch.randn(100)
+    tb.gem(x, N=2)
+    with torch.inference_mode():
+        tb.sqish(x, a=0.5)
+    assert hits[0] == 2
+    xg = x.clone().requires_grad_()
+    y = tb.e_gem(xg, N=1, eps=0.25)
+    assert y.requires_grad and hits[0] == 3
+    y.sum().backward()  # the gradient is a stride-0 expansion
+    assert hits[0] == 4
+    xr = x.clone().requires_grad_()
+    entry = tb._runtime._REGISTRY[("torch_bridge", "e_gem")]
+    entry.eager.apply(xr, 1, *_op_params([0.25])).sum().backward()
+    assert torch.equal(xg.grad, xr.grad)
+
+
+def test_double_backward_goes_through_the_registered_op(tb, hits):
+    """create_graph: x's gradient is differentiable again and equals the checked path's
+    first and second derivatives."""
+    x = torch.randn(50, dtype=torch.float32)
+    xg = x.clone().requires_grad_()
+    (d1,) = torch.autograd.grad(tb.sqish(xg, a=-0.5).sum(), xg, create_graph=True)
+    (d2,) = torch.autograd.grad(d1.sum(), xg)
+    entry = tb._runtime._REGISTRY[("torch_bridge", "sqish")]
+    xr = x.clone().requires_grad_()
+    (r1,) = torch.autograd.grad(entry.eager.apply(xr, *_op_params([-0.5, 1.0, 1.0])).sum(), xr,
+                                create_graph=True)
+    (r2,) = torch.autograd.grad(r1.sum(), xr)
+    assert torch.equal(d1, r1) and torch.equal(d2, r2)
+    assert hits[0] == 1  # the forward; the backward ran the differentiable op
+
+
+def test_declined_calls_keep_their_errors_and_paths(tb, hits):
+    """Bad parameters raise the checked path's ValueError with and without a graph;
+    a negative view, a subclass, a non-contiguous or float64 input go through the op."""
+    x = torch.randn(64)
+    for v in (x, x.clone().requires_grad_()):
+        with pytest.raises(ValueError, match="eps must be a real number > 0"):
+            tb.e_gem(v, eps=0.0)
+        with pytest.raises(ValueError, match="N must be a positive integer"):
+            tb.gem(v, N=True)
+        with pytest.raises(ValueError, match="a must be a real number < 1"):
+            tb.sqish(v, a=1)
+    neg = torch._neg_view(x)
+    assert torch.equal(tb.gem(neg, N=1), tb.gem((-x).contiguous(), N=1))
+    assert hits[0] == 1  # the second call only
+    tb.gem(torch.nn.Parameter(x), N=1)
+    tb.gem(x.reshape(8, 8).t(), N=1)
+    tb.gem(x.double(), N=1)
+    assert hits[0] == 1
+
+
+def test_modes_transforms_profiler_trace_compile_see_the_op(tb, hits):
+    x = torch.randn(16)
+    op = torch.ops.torch_bridge.gem_fwd.default
+
+    class Dispatch(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.seen = []
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            self.seen.append(func)
+            return func(*args, **(kwargs or {}))
+
+    class Function(TorchFunctionMode):
+        def __init__(self):
+            super().__init__()
+            self.seen = []
+
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            self.seen.append(func)
+            return func(*args, **(kwargs or {}))
+
+    with Dispatch() as d:
+        tb.gem(x, N=1)
+    with Function() as f:
+        tb.gem(x, N=1)
+    assert op in d.seen and op in f.seen
+    with torch.autograd.profiler.profile() as prof:
+        tb.gem(x, N=1)
+    assert "torch_bridge::gem_fwd" in {e.name for e in prof.function_events}
+    # check_trace=False: the check runs the function again, eagerly
+    traced = torch.jit.trace(lambda v: tb.gem(v, N=1), x, check_trace=False)
+    assert "torch_bridge::gem_fwd" in str(traced.graph)
+    assert hits[0] == 0
+    # torch.func: the same values as plain calls, none of them by the binding
+    batched = torch.func.vmap(lambda v: tb.gem(v, N=2))(x.reshape(4, 4))
+    grads = torch.func.grad(lambda v: tb.sqish(v).sum())(x)
+    with torch.autograd.forward_ad.dual_level():
+        dual = torch.autograd.forward_ad.make_dual(x, torch.ones_like(x))
+        tangent = torch.autograd.forward_ad.unpack_dual(tb.gem(dual, N=1)).tangent
+    assert hits[0] == 0
+    xg = x.clone().requires_grad_()
+    assert torch.equal(batched, tb.gem(x, N=2).reshape(4, 4))
+    assert torch.equal(grads, torch.autograd.grad(tb.sqish(xg).sum(), xg)[0])
+    assert torch.allclose(tangent, torch.autograd.grad(tb.gem(xg, N=1).sum(), xg)[0])
+    # Dynamo traces the call without a graph break (fullgraph) and never calls the binding
+    hits[0] = 0
+    compiled = torch.compile(lambda v: tb.gem(v, N=1), fullgraph=True, backend="eager")
+    compiled(x)
+    assert hits[0] == 0
+
+
+def test_a_library_without_the_binding_loads(tb, monkeypatch):
+    """A library with no ``PyInit__cpu_direct`` gives no binding (the calls then take the
+    ops, with the same results)."""
+    from pathlib import Path
+
+    from torch_bridge import _cpu_kernel
+
+    c10 = next(Path(torch.__file__).parent.joinpath("lib").glob("libc10.so*"))
+    assert _cpu_kernel._direct_module("torch_bridge", c10) is None
+    x = torch.randn(300)
+    want = tb.e_gem(x, N=2, eps=0.5)
+    monkeypatch.setattr(_cpu_kernel, "_DIRECT", {})
+    monkeypatch.setattr(_cpu_kernel, "_GRAD", {})
+    assert torch.equal(tb.e_gem(x, N=2, eps=0.5), want)
