@@ -19,7 +19,10 @@ constexpr int _THREADS = 256;
 // elements per thread of the elementwise kernels: loaded together, then computed (the
 // loads of one thread are in flight at once), strided by the block so that a warp's
 // accesses stay contiguous
-constexpr int _ITEMS = 4;
+#ifndef TORCH_BRIDGE_CUDA_ITEMS
+#define TORCH_BRIDGE_CUDA_ITEMS 4
+#endif
+constexpr int _ITEMS = TORCH_BRIDGE_CUDA_ITEMS;
 // elements per block of a parameter-gradient sum; fixed, so that the sums (a fixed tree per
 // block, then the blocks' partial sums in a fixed tree) do not depend on the device
 constexpr int64_t _CHUNK = 4096;
