@@ -190,6 +190,10 @@ def run_bench(config: BenchConfig, progress: Progress | None = None) -> BenchRes
     if config.threads is not None:
         torch.set_num_threads(config.threads)
     threads = torch.get_num_threads()
+    # a fresh compile cache per run: every torch_bridge module shares one forward code
+    # object, so a sweep's earlier sizes would pile up cache entries on it (each guard
+    # checked on every call) until Dynamo's recompile limit ran later sizes eagerly
+    torch._dynamo.reset()
     dyn = torch._dynamo.config
     for name in ("recompile_limit", "cache_size_limit"):
         if hasattr(dyn, name):
