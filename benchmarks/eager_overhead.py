@@ -1,7 +1,7 @@
 """Host cost of one eager CPU call on a small input, and the first call in a fresh process.
 
     PYTHONPATH=. python benchmarks/eager_overhead.py [--numel 1024] [--rounds 15] [--backward]
-                                                     [--first-call]
+                                                     [--no-binding] [--first-call]
 
 Per-call time (median and 20th-80th percentiles over interleaved rounds of batches of
 calls, the process's CPU time, one thread) of ``torch.relu``, ``F.silu``, a minimal
@@ -10,7 +10,8 @@ calls, the process's CPU time, one thread) of ``torch.relu``, ``F.silu``, a mini
 ``where(x > 0, x**3/(x**2+1), 0)``, and the generated ``torch_bridge`` functions (float32,
 no_grad).  ``--backward`` adds forward+backward of relu, SiLU and the ``torch_bridge``
 functions (an input that requires grad, ``torch.autograd.grad`` of the output with a fixed
-gradient).  ``--first-call``: for each family and dtype, a fresh Python process imports
+gradient).  ``--no-binding`` adds each ``torch_bridge`` case again with the C++ kernels'
+direct binding off (the registered op, as a build without it runs).  ``--first-call``: for each family and dtype, a fresh Python process imports
 torch_bridge and times its first call on 2^20 elements against its second (a compiling
 first call would stand out by seconds).
 """
@@ -75,8 +76,11 @@ def _backward_cases(torch, tb, numel: int) -> dict:
     return {f"{k} fwd+bwd": batched(f) for k, f in fns.items()}
 
 
-def per_call(numel: int, rounds: int, backward: bool = False) -> dict[str, list[float]]:
-    """Seconds per call of every case, one value per round."""
+def per_call(numel: int, rounds: int, backward: bool = False,
+             no_binding: bool = False) -> dict[str, list[float]]:
+    """Seconds per call of every case, one value per round; ``no_binding`` adds each
+    torch_bridge case again with the kernels' direct binding off (the registered op and
+    the family's autograd.Function, as a build without the binding runs)."""
     import torch
     import torch.nn.functional as F
 
@@ -100,6 +104,9 @@ def per_call(numel: int, rounds: int, backward: bool = False) -> dict[str, list[
     no_grad = {k: _no_grad(torch, f) for k, f in cases.items()}
     if backward:
         no_grad.update(_backward_cases(torch, tb, numel))
+    if no_binding:
+        no_grad.update({f"{k}, no binding": _without_binding(tb, f)
+                        for k, f in list(no_grad.items()) if k.startswith("tb.")})
     times: dict[str, list[float]] = {k: [] for k in no_grad}
     for f in no_grad.values():
         f()
@@ -111,6 +118,18 @@ def per_call(numel: int, rounds: int, backward: bool = False) -> dict[str, list[
             times[k].append((time.process_time() - t0) / n)
     del lib
     return times
+
+
+def _without_binding(tb, batch):
+    def off(n: int = 1) -> None:
+        kernel = tb._cpu_kernel
+        saved = getattr(kernel, "_DIRECT", {}), getattr(kernel, "_GRAD", {})
+        kernel._DIRECT, kernel._GRAD = {}, {}
+        try:
+            batch(n)
+        finally:
+            kernel._DIRECT, kernel._GRAD = saved
+    return off
 
 
 def _no_grad(torch, f):
@@ -146,10 +165,12 @@ def main() -> int:
     ap.add_argument("--numel", type=int, default=1024)
     ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--backward", action="store_true", help="add forward+backward cases")
+    ap.add_argument("--no-binding", action="store_true",
+                    help="add the torch_bridge cases with the direct binding off")
     ap.add_argument("--first-call", action="store_true")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    times = per_call(args.numel, args.rounds, args.backward)
+    times = per_call(args.numel, args.rounds, args.backward, args.no_binding)
     first = first_calls() if args.first_call else []
     if args.json:
         print(json.dumps({"per_call_s": {k: _spread(v)[0] for k, v in times.items()},
