@@ -26,7 +26,8 @@ from torch.autograd import forward_ad
 
 from ._params import as_param, check_int
 
-__all__ = ["load", "call", "forward", "backward", "loaded", "set_cpu_kernel"]
+__all__ = ["load", "call", "forward", "backward", "forward_with", "backward_with", "loaded",
+           "set_cpu_kernel"]
 
 #: family name -> (forward op, backward op) of the loaded library
 _OPS: dict[str, tuple[Callable, Callable]] = {}
@@ -228,18 +229,28 @@ def _takes(name: str, x: torch.Tensor, params) -> tuple[Callable, Callable] | No
     return ops
 
 
-def forward(fam, x: torch.Tensor, ints, params) -> torch.Tensor | None:
-    """f(x) by the CPU kernel, or None when the case is not the kernel's."""
-    ops = _takes(fam.name, x, params)
+def forward_with(ops, x: torch.Tensor, ints, params) -> torch.Tensor | None:
+    """f(x) by the forward op of ``ops`` (a kernel's pair, or None: None) with the host
+    parameters' values as doubles."""
     return None if ops is None else ops[0](x, *ints, *[float(q) for q in params])
 
 
-def backward(fam, grad: torch.Tensor, x: torch.Tensor, ints, params, params_grad: bool):
-    """(g f'(x), [sum of g df/dtheta with theta's shape and dtype]) by the CPU kernel, or
-    None when the case is not the kernel's."""
-    ops = _takes(fam.name, x, params)
+def backward_with(ops, grad: torch.Tensor, x: torch.Tensor, ints, params, params_grad: bool):
+    """(g f'(x), [sum of g df/dtheta with theta's shape and dtype]) by the backward op of
+    ``ops``, or None (no ops, or a gradient of another dtype or shape)."""
     if ops is None or grad.dtype != x.dtype or grad.shape != x.shape:
         return None
     gx, sums = ops[1](grad.contiguous(), x, *ints, *[float(q) for q in params],
                       bool(params_grad))
     return gx, [sums[i].to(q.dtype).reshape(q.shape) for i, q in enumerate(params)]
+
+
+def forward(fam, x: torch.Tensor, ints, params) -> torch.Tensor | None:
+    """f(x) by the CPU kernel, or None when the case is not the kernel's."""
+    return forward_with(_takes(fam.name, x, params), x, ints, params)
+
+
+def backward(fam, grad: torch.Tensor, x: torch.Tensor, ints, params, params_grad: bool):
+    """(g f'(x), [sum of g df/dtheta with theta's shape and dtype]) by the CPU kernel, or
+    None when the case is not the kernel's."""
+    return backward_with(_takes(fam.name, x, params), grad, x, ints, params, params_grad)

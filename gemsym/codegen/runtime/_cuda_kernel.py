@@ -20,7 +20,7 @@ from typing import Callable, Iterable
 
 import torch
 
-from ._cpu_kernel import _plain
+from ._cpu_kernel import _plain, backward_with, forward_with
 from ._params import as_param, check_int
 
 __all__ = ["load", "call", "host_params", "forward", "backward", "loaded", "set_cuda_kernel"]
@@ -167,16 +167,10 @@ def _takes(name: str, x: torch.Tensor, params) -> tuple[Callable, Callable] | No
 
 def forward(fam, x: torch.Tensor, ints, params) -> torch.Tensor | None:
     """f(x) by the CUDA kernel, or None when the case is not the kernel's."""
-    ops = _takes(fam.name, x, params)
-    return None if ops is None else ops[0](x, *ints, *[float(q) for q in params])
+    return forward_with(_takes(fam.name, x, params), x, ints, params)
 
 
 def backward(fam, grad: torch.Tensor, x: torch.Tensor, ints, params, params_grad: bool):
     """(g f'(x), [sum of g df/dtheta with theta's shape and dtype]) by the CUDA kernel, or
     None when the case is not the kernel's."""
-    ops = _takes(fam.name, x, params)
-    if ops is None or grad.dtype != x.dtype or grad.shape != x.shape:
-        return None
-    gx, sums = ops[1](grad.contiguous(), x, *ints, *[float(q) for q in params],
-                      bool(params_grad))
-    return gx, [sums[i].to(q.dtype).reshape(q.shape) for i, q in enumerate(params)]
+    return backward_with(_takes(fam.name, x, params), grad, x, ints, params, params_grad)
