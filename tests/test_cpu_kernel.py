@@ -513,3 +513,111 @@ def test_branch_free_exp_and_expm1_within_one_ulp(tmp_path):
                              check=True).stdout.split()
     assert [float.fromhex(v) for v in special[2:]] == [np.inf, np.inf, 0.0, -1.0]
     assert all(np.isnan(float.fromhex(v)) for v in special[:2])
+
+
+_LOG1P_MAIN = r"""
+#include <cstdio>
+int main() {
+  double x;
+  while (std::scanf("%lf", &x) == 1) std::printf("%a\n", _vlog1p(x));
+}
+"""
+
+
+def test_branch_free_log1p_within_one_ulp(tmp_path):
+    """_vlog1p (runtime/_cpu_kernel_math.h, compiled alone with the kernels' flags) against
+    mpmath at 120 bits: within 1 ULP of double from -1 to the largest double, near the
+    reduction's sqrt(2) boundaries and for tiny and subnormal x; -1, x < -1, +-inf, NaN."""
+    import mpmath
+    import shutil
+
+    from gemsym.codegen import runtime
+    from gemsym.codegen.runtime import build
+
+    cxx = os.environ.get("CXX", "c++").split()
+    if shutil.which(cxx[0]) is None:
+        pytest.skip("no C++ compiler")
+    src = tmp_path / "log1p.cpp"
+    src.write_text(runtime.read("_cpu_kernel_math.h") + _LOG1P_MAIN)
+    exe = tmp_path / "log1p"
+    flags = [f for f in build.FLAGS if f not in ("-shared", "-fPIC", "-w")]
+    subprocess.run([*cxx, *flags, *build._isa_flags(), str(src), "-o", str(exe)],
+                   check=True, capture_output=True, timeout=120)
+    rng = np.random.default_rng(23)
+    r2 = 2.0 ** 0.5
+    xs = np.concatenate([
+        rng.uniform(-1, 3, 3000), -1 + 10.0 ** rng.uniform(-16, 0, 800),
+        10.0 ** rng.uniform(-320, 308, 1500), -(10.0 ** rng.uniform(-320, -0.01, 800)),
+        10.0 ** rng.uniform(-20, -0.4, 1500), -(10.0 ** rng.uniform(-20, -0.55, 1500)),
+        # around 1 + x = sqrt(2)/2, sqrt(2), where the reduction's k steps
+        rng.uniform(r2 - 1 - 1e-3, r2 - 1 + 1e-3, 500), rng.uniform(-0.2939, -0.2919, 500),
+        [0.0, -0.0, 1e-300, -1e-300, 5e-324, 2.0 ** -53, -(2.0 ** -53), 2.0 ** -54, r2 - 1,
+         2 ** -0.5 - 1, 1.0, 1e308, -0.5, 2.0 ** 53, 2.0 ** 54, -1 + 2.0 ** -53]])
+    out = subprocess.run([str(exe)], input="\n".join(repr(float(x)) for x in xs),
+                         capture_output=True, text=True, check=True, timeout=120).stdout.split()
+    got = np.array([float.fromhex(v) for v in out])
+    mpmath.mp.prec = 120
+    tiny = 2.0 ** -1074
+    for x, v in zip(xs, got):
+        ref = mpmath.log1p(mpmath.mpf(float(x)))
+        r = float(ref)
+        ulp = max(np.spacing(abs(r)), tiny) if r != 0 else tiny
+        err = float(abs(mpmath.mpf(float(v)) - ref)) / ulp
+        assert err <= 1.0, (float(x), float(v), r, err)
+    zeros = got[xs == 0]  # +0, then -0
+    assert list(np.signbit(zeros)) == [False, True]
+    special = subprocess.run([str(exe)], input="nan inf -inf -1 -2", capture_output=True,
+                             text=True, check=True).stdout.split()
+    vals = [float.fromhex(v) for v in special]
+    assert np.isnan(vals[0]) and vals[1] == np.inf and np.isnan(vals[2])
+    assert vals[3] == -np.inf and np.isnan(vals[4])
+
+
+_TANH_MAIN = r"""
+#include <cstdio>
+int main() {
+  double x;
+  while (std::scanf("%lf", &x) == 1) std::printf("%a\n", _vtanh(x));
+}
+"""
+
+
+def test_branch_free_tanh_within_three_ulp(tmp_path):
+    """_vtanh (runtime/_cpu_kernel_math.h, compiled alone with the kernels' flags) against
+    mpmath at 120 bits: within 3 ULP of double (its documented bound: -u/(2 + u) with
+    u = expm1(-2|t|) doubles u's error where |u| nears 1), the sign of zeros and NaN kept."""
+    import mpmath
+    import shutil
+
+    from gemsym.codegen import runtime
+    from gemsym.codegen.runtime import build
+
+    cxx = os.environ.get("CXX", "c++").split()
+    if shutil.which(cxx[0]) is None:
+        pytest.skip("no C++ compiler")
+    src = tmp_path / "tanh.cpp"
+    src.write_text(runtime.read("_cpu_kernel_math.h") + _TANH_MAIN)
+    exe = tmp_path / "tanh"
+    flags = [f for f in build.FLAGS if f not in ("-shared", "-fPIC", "-w")]
+    subprocess.run([*cxx, *flags, *build._isa_flags(), str(src), "-o", str(exe)],
+                   check=True, capture_output=True, timeout=120)
+    rng = np.random.default_rng(29)
+    xs = np.concatenate([rng.uniform(-20, 20, 4000), rng.uniform(-1, 1, 4000),
+                         10.0 ** rng.uniform(-320, 3, 1500), -(10.0 ** rng.uniform(-320, 3, 1500)),
+                         [0.0, -0.0, 1e-300, 5e-324, 0.55, 19.0, 20.0, 40.0, 1e300]])
+    out = subprocess.run([str(exe)], input="\n".join(repr(float(x)) for x in xs),
+                         capture_output=True, text=True, check=True, timeout=120).stdout.split()
+    got = np.array([float.fromhex(v) for v in out])
+    mpmath.mp.prec = 120
+    tiny = 2.0 ** -1074
+    for x, v in zip(xs, got):
+        ref = mpmath.tanh(mpmath.mpf(float(x)))
+        r = float(ref)
+        ulp = max(np.spacing(abs(r)), tiny) if r != 0 else tiny
+        err = float(abs(mpmath.mpf(float(v)) - ref)) / ulp
+        assert err <= 3.0, (float(x), float(v), r, err)
+    assert list(np.signbit(got[xs == 0])) == [False, True]
+    special = subprocess.run([str(exe)], input="nan inf -inf", capture_output=True,
+                             text=True, check=True).stdout.split()
+    vals = [float.fromhex(v) for v in special]
+    assert np.isnan(vals[0]) and vals[1:] == [1.0, -1.0]

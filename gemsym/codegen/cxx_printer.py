@@ -51,11 +51,12 @@ class CxxPrinter(CodePrinter):
     # float32 and 16-bit inputs, one division): GCC did not merge two _sigmoid_lin calls
     pair_sigmoids = True
     functions = {
-        # _exp, _expm1: branch-free on the kernels' float32 and 16-bit path (the element
-        # loops then vectorise), libm's on the EXACT one (runtime/_cpu_kernel_math.h)
-        "exp": "_exp<EXACT>", "log": "std::log", "log1p": "std::log1p",
+        # _exp, _expm1, _log1p, _tanh, _sigmoid: branch-free on the kernels' float32 and 16-bit
+        # path (the element loops then vectorise), libm's on the EXACT one
+        # (runtime/_cpu_kernel_math.h, _cpu_kernel_helpers.h)
+        "exp": "_exp<EXACT>", "log": "std::log", "log1p": "_log1p<EXACT>",
         "expm1": "_expm1<EXACT>", "Expm1": "_expm1<EXACT>", "Abs": "std::fabs",
-        "tanh": "std::tanh", "Sigmoid": "_sigmoid",
+        "tanh": "_tanh<EXACT>", "Sigmoid": "_sigmoid<EXACT>",
         "erf": "std::erf", "erfc": "std::erfc", "Erfc": "std::erfc", "sin": "std::sin",
         "cos": "std::cos", "sinh": "std::sinh", "cosh": "std::cosh", "atan": "std::atan",
         "sign": "_sign",

@@ -56,7 +56,16 @@ _HD inline double _sign(double v) { return v > 0 ? 1.0 : (v < 0 ? -1.0 : v); }
 _HD inline double _max(double a, double b) { return (a != a || b != b) ? _NAN : (a > b ? a : b); }
 _HD inline double _min(double a, double b) { return (a != a || b != b) ? _NAN : (a < b ? a : b); }
 
-_HD inline double _sigmoid(double s) {
+// sigma(s) of an argument the printer does not pair (not linear in x: Mish's 2 softplus):
+// EXACT, from libm's exp; where the result is rounded to float32 or a 16-bit format, from
+// the branch-free exp (libm's is a call, which kept such element loops scalar)
+template <bool EXACT>
+_INLINE double _sigmoid(double s) {
+  if (!EXACT) {
+    const double e = _vexp(-std::fabs(s));
+    const double q = 1.0 / (1.0 + e);
+    return s >= 0 ? q : e * q;
+  }
   if (s >= 0) return 1.0 / (1.0 + std::exp(-s));
   const double e = std::exp(s);
   return e / (1.0 + e);
@@ -109,7 +118,7 @@ struct _SigmoidTrio {
 // (sigma(s), sigma(-s)) for s = c x + d (runtime _sigmoid_pair) from one s and one
 // e = exp(-|s|): sigma(|s|) = 1/(1 + e), sigma(-|s|) = e/(1 + e), as e/(1 + e) times one
 // division where not EXACT (2 exponentials and 2 divisions per pair were most of Sqish's
-// cost); EXACT, _sigmoid(s) and _sigmoid(-s) bitwise (both take exp(-|s|)), with the
+// cost); EXACT, _sigmoid<true>(s) and (-s) bitwise (both take exp(-|s|)), with the
 // rounding errors of c*x (Dekker) and of the sum (Knuth) applied to first order.
 _INLINE _SigmoidPair _sigmoid_pair(double c, double x, double d, bool exact) {
   const double p = c * x;
