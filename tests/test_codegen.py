@@ -17,7 +17,7 @@ from gemsym import families
 from gemsym.cli import main
 from gemsym.codegen import derive, render_package, rewrite_sigmoids, stable_form, write_package
 from gemsym.codegen.printer import Printer
-from gemsym.codegen.stable import R, InfTimes, IPow, Sigmoid, SigmoidLinear, XTimes
+from gemsym.codegen.stable import R, Expm1, InfTimes, IPow, Sigmoid, SigmoidLinear, XTimes
 from gemsym.codegen.writer import STAMP
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,6 +31,7 @@ def _evaluate(expr: sp.Expr, x: sp.Symbol, point) -> sp.Expr:
     e = e.replace(lambda t: isinstance(t, SigmoidLinear),
                   lambda t: Sigmoid(t.args[0] * t.args[1] + t.args[2]))
     e = e.replace(lambda t: isinstance(t, Sigmoid), lambda t: 1 / (1 + sp.exp(-t.args[0])))
+    e = e.replace(lambda t: isinstance(t, Expm1), lambda t: t.rewrite(sp.exp))
     e = e.xreplace({R: 1 / x}).xreplace({x: point})
     return sp.N(e, DPS)
 

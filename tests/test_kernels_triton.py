@@ -86,6 +86,27 @@ def test_kernels_against_mpmath_float32(family, params, size):
 
 
 @needs_kernels
+def test_sqish_d_x_through_zero_float32():
+    """Sqish's d/dx for a near -1 as x -> 0, where the kernels' sigma(t)^2 - sigma(-t)^2
+    lost every digit (see tests/test_numerics_sigmoid_ends.py, whose references and
+    inputs this uses): within 4 ULP of mpmath.diff (of the larger of d/dx's two parts
+    near its zero) from |x| = 1e-38 to 100."""
+    import test_numerics_sigmoid_ends as ends
+
+    xs = ends._xs("float32")
+    x = torch.tensor(xs, dtype=torch.float32, device=_device())
+    for a in ends.A_VALUES:
+        a = float(np.float32(a))  # _run passes the parameters as float32 tensors
+        _, gx, _ = _run("sqish", {"a": a, "beta": 1.0, "gamma": 1.0}, x)
+        for v, g in zip(xs, gx.double().cpu().numpy()):
+            value, scale = ends._d_x(float(v), a)
+            if 0 < abs(value) < 2.0 ** -102:
+                continue  # float32's underflow region (numerics_reference.near_underflow)
+            err = ends._ulps(float(g), value, scale, "float32")
+            assert err <= 4.0, (a, float(v), float(g), float(value), err)
+
+
+@needs_kernels
 def test_parameter_gradients_are_deterministic():
     x = torch.randn(5000, device=_device()) * 3
     first = _run("sqish", CONFIGS[3][1], x)[2]

@@ -12,7 +12,10 @@ one of three shapes (all exact rewrites, checked in ``tests/test_codegen.py``):
   the large form evaluates to the limit at x = +-oo (r = 0).
 * **sigmoid form** -- a polynomial in sigma(t) with t linear in x (Sqish, SiLU): written in
   the Bernstein basis of sigma(t), sigma(-t) = 1 - sigma(t), so that no 1 - sigma(t) is ever
-  formed by cancellation; the limits at +-oo are the leading coefficients in x.
+  formed by cancellation; the limits at +-oo are the leading coefficients in x.  Where
+  that basis itself cancels near a zero of sigma-values free of x (a factor
+  l0 sigma(-t) + l1 sigma(t), or end coefficients of opposite signs: Sqish's d/dx at
+  a = -1 near x = 0), that part is taken out and evaluated through its zero by expm1.
 * **plain** -- anything else, printed as it is.
 
 ``Sigmoid`` and ``IPow`` are SymPy functions the printers know; ``Sigmoid.fdiff`` is
@@ -364,15 +367,39 @@ def _sigmoid_form(expr: sp.Expr, x: sp.Symbol, defaults) -> StableForm | None:
         sig, sig_neg = SigmoidLinear(c_t, x, d_t), SigmoidLinear(-c_t, x, -d_t)
     else:
         sig, sig_neg = Sigmoid(t), Sigmoid(sp.expand(-t))
-    pieces, bern = [], []
-    for k in range(d + 1):
-        b = sum(sp.binomial(k, i) / sp.binomial(d, i) * p[i] for i in range(k + 1))
-        b = _tidy_polynomial(b, x)
-        bern.append(b)
-        basis = sp.binomial(d, k) * sig**k * sig_neg ** (d - k)
-        tails = (c_t, d_t, k, d - k) if linear else None
-        pieces.append(_times_polynomial(basis, b, x, tails))
-    small = _through_zero(sp.Add(*pieces), bern, t, sig, x) if d == 1 else sp.Add(*pieces)
+    bern = _bernstein(p, x)
+
+    def terms(coeffs, j0: int) -> sp.Expr:
+        # sum_k C(n, k) coeffs[k] sigma^(k + j0) sigma(-t)^(n - k + j0), n = len(coeffs) - 1
+        n = len(coeffs) - 1
+        pieces = []
+        for k, b in enumerate(coeffs):
+            basis = sp.binomial(n, k) * sig ** (k + j0) * sig_neg ** (n - k + j0)
+            tails = (c_t, d_t, k + j0, n - k + j0) if linear else None
+            pieces.append(_times_polynomial(basis, b, x, tails))
+        return sp.Add(*pieces)
+
+    def through(ends) -> sp.Expr:
+        return _through_zero(terms(ends, 0), ends, t, sig, x)
+
+    def body(q) -> sp.Expr:
+        # the polynomial sum_i q[i] sigma^i, of degree n >= 1
+        n = len(q) - 1
+        split = _zero_factor(q, x) if n >= 2 else None
+        if split is not None:
+            # P = (l0 sigma(-t) + l1 sigma(t)) R: that factor through its zero (Swish's
+            # d2/dbeta2 = x^3 sigma sigma(-t) (sigma(-t) - sigma(t)) ~ x^4 from terms ~ x^3)
+            ends, rest = split
+            return through(ends) * body(rest)
+        bq = _bernstein(q, x)
+        if n == 1 or _ends_cancel(bq, x):
+            # P = b0 sigma(-t) + bn sigma(t) + sigma(t) sigma(-t) Q: the ends apart, through
+            # their zero (see _ends_cancel); Q (degree n - 2) in its own Bernstein basis
+            out = through([bq[0], bq[-1]])
+            return out + terms(_bernstein(_inner(q, x), x), 1) if n > 1 else out
+        return terms(bq, 0)
+
+    small = body(p) if d >= 1 else terms(bern, 0)
     limits = []
     for direction in (-1, 1):
         # sigma(t) -> 1 where t -> +oo (x -> +oo since the slope is positive).
@@ -382,6 +409,70 @@ def _sigmoid_form(expr: sp.Expr, x: sp.Symbol, defaults) -> StableForm | None:
             return StableForm("sigmoid", small, None, None)
         limits.append(lim)
     return StableForm("sigmoid", small, None, tuple(limits))
+
+
+def _bernstein(p, x: sp.Symbol) -> list[sp.Expr]:
+    """Bernstein coefficients b_k of sum_i p[i] s^i = sum_k C(d, k) b_k s^k (1 - s)^(d - k)
+    (d = len(p) - 1), as polynomials in x with factored coefficients."""
+    d = len(p) - 1
+    return [_tidy_polynomial(sum(sp.binomial(k, i) / sp.binomial(d, i) * p[i]
+                                 for i in range(k + 1)), x) for k in range(d + 1)]
+
+
+def _ends_cancel(bern, x: sp.Symbol) -> bool:
+    """Whether the Bernstein form of degree d >= 2 cancels where sigma(t) ~ sigma(-t): its
+    end coefficients b0, bd have a ratio free of x that may be negative (Sqish's d/dx,
+    a sigma(-t)^2 + sigma(t)^2 + ..., is sigma(t) - sigma(-t) ~ t/2 at a = -1 from terms
+    ~ 1/4: all digits lost as t -> 0).  With s + (1 - s) = 1, the ends alone are
+    b0 sigma(-t)^d + bd sigma(t)^d = b0 sigma(-t) + bd sigma(t) - sigma(t) sigma(-t) R,
+    whose linear part has a zero that :func:`_through_zero` evaluates without cancellation."""
+    if len(bern) < 3 or bern[-1] == 0 or bern[0] == 0:
+        return False
+    rho = sp.cancel(bern[0] / bern[-1])
+    return not rho.has(x) and not rho.is_nonnegative
+
+
+def _zero_factor(p, x: sp.Symbol):
+    """A factor l0 (1 - s) + l1 s of P = sum_i p[i] s^i whose zero s0 = l0 / (l0 - l1) is a
+    sigmoid value free of x (l0 / l1 free of x and possibly negative), with the cofactor:
+    ([l0, l1], coefficients of P / that factor), or None.  In the Bernstein basis of P the
+    factor's sign change is a cancellation between terms (sigma(-t) - sigma(t) ~ -t/2 at
+    t -> 0); taken out, it is evaluated through its zero by :func:`_through_zero`."""
+    s = sp.Dummy("s")
+    poly_expr = sum(c * s**i for i, c in enumerate(p))
+    try:
+        _, factors = sp.factor_list(poly_expr, s)
+    except sp.PolynomialError:
+        return None
+    for f, _ in factors:
+        fp = sp.Poly(f, s)
+        if fp.degree() != 1:
+            continue
+        l0, l1 = sp.expand(fp.eval(0)), sp.expand(fp.eval(1))
+        if l0 == 0 or l1 == 0:
+            continue
+        rho = sp.cancel(l0 / l1)
+        if rho.has(x) or rho.is_nonnegative:
+            continue
+        q, rem = sp.div(sp.Poly(poly_expr, s), fp)
+        if not rem.is_zero:
+            continue
+        return [l0, l1], [sp.expand(q.coeff_monomial(s**i)) for i in range(q.degree() + 1)]
+    return None
+
+
+def _inner(p, x: sp.Symbol) -> list[sp.Expr]:
+    """Coefficients (in s) of Q = (P - P(0) (1 - s) - P(1) s) / (s (1 - s)) for
+    P = sum_i p[i] s^i, exact polynomial division (P - its chord vanishes at s = 0, 1)."""
+    s = sp.Dummy("s")
+    poly = sp.Poly(sum(c * s**i for i, c in enumerate(p)), s)
+    chord = sp.Poly(poly.eval(0) * (1 - s) + poly.eval(1) * s, s)
+    q, rem = sp.div(poly - chord, sp.Poly(s * (1 - s), s))
+    if not rem.is_zero:  # cannot happen: P - chord vanishes at s = 0 and s = 1
+        raise ArithmeticError(f"_inner: P - chord not divisible by s (1 - s) (rest {rem})")
+    if q.is_zero:
+        return [sp.S.Zero]
+    return [sp.expand(q.coeff_monomial(s**i)) for i in range(q.degree() + 1)]
 
 
 def _through_zero(bernstein: sp.Expr, bern, t, sig, x) -> sp.Expr:
