@@ -5,7 +5,8 @@ write the histogram to ``benchmarks/ERRORS.md``.
         [--cache DIR] [--out benchmarks/ERRORS.md]
 
 Per dtype, ``--samples`` inputs (log-uniform magnitudes 1e-30..1e30 clipped to the dtype's
-range, both signs, +-0, subnormals, the neighbourhoods of 0 and +-1) are run through the
+range, both signs, +-0, subnormals, the neighbourhoods of 0 and +-1, and ``--samples`` / 20
+more log-uniform magnitudes from the smallest normal number to 1e-30) are run through the
 PyTorch path (forward, backward through autograd, and the elementwise parameter
 derivatives for float32/float64) and, for float32 and float16, through the Triton kernels
 under ``TRITON_INTERPRET=1``.  Errors are in ULPs of the output dtype at max(|true value|,
@@ -283,7 +284,8 @@ def main(argv=None) -> int:
         "inputs per dtype "
         "(log-uniform magnitudes 1e-30..1e30 clipped to the dtype's range, both signs, "
         "+-0, subnormals, and the neighbourhoods of 0 and +-1 where the stable forms "
-        "switch). `f` is the forward value, `d_x` the input gradient through autograd "
+        "switch; and samples/20 more log-uniform magnitudes from the smallest normal number "
+        "to 1e-30). `f` is the forward value, `d_x` the input gradient through autograd "
         "(backward op / kernel), `d_<param>` the elementwise parameter derivatives the CPU "
         "op sums (generated formulas in its compute dtype, rounded to the dtype; float32/"
         f"float64). On CPU the inputs are evaluated in {compute_text}; the Triton kernels "

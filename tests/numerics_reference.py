@@ -78,7 +78,11 @@ def sqish(x, a, beta, gamma):
     s = 1 / (1 + E)
     ds_dc = x * E * s * s  # ds/dc
     f_terms = (a * x, (1 - a) * x * s)
-    dx_terms = (a, (1 - a) * s, (1 - a) * x * c * E * s * s)
+    # a + (1 - a) s = s (1 + a E) (1 - s = E s) as one term: for a < 0 the terms a and
+    # (1 - a) s cancel as x -> 0 (a = -1, beta = 1: 4x in all from terms ~ 1, whose scale
+    # hid every digit the generated d/dx lost there), 1 + a E written as for f below
+    gate = -s * mp.expm1(mp.log(-a * beta) - c * x) if a < 0 else s * (1 + a * E)
+    dx_terms = (gate, (1 - a) * x * c * E * s * s)
     da_terms = (x, -x * s, (1 - a) * x * ds_dc * (-2 * gamma))
     db = (1 - a) * x * (-E / beta * s * s)
     dg = (1 - a) * x * ds_dc * 2 * (1 - a)
@@ -111,7 +115,8 @@ def reference(family: str, x, params: dict):
 # ------------------------------------------------------------------ sampling
 def samples(dtype: str, n: int, seed: int = 0) -> np.ndarray:
     """Finite float64 values exactly representable in ``dtype``: log-uniform magnitudes
-    in 1e-30..1e30 clipped to the format's range, both signs, +-0, subnormals and the
+    in 1e-30..1e30 clipped to the format's range, both signs, +-0, subnormals, log-uniform
+    magnitudes from the smallest normal number to 1e-30 (n // 20 more) and the
     neighbourhoods of 0 and of +-1 (where the stable forms switch)."""
     import torch
 
@@ -135,7 +140,12 @@ def samples(dtype: str, n: int, seed: int = 0) -> np.ndarray:
             v = torch.nextafter(v, torch.tensor(2 * centre, dtype=v.dtype))
             near.append(float(v))
     small = rng.uniform(-4, 4, n // 10)
-    vals = np.concatenate([signs * mags, sub, small, near, [0.0, -0.0]])
+    # |x| from the smallest normal number to 1e-30 too (drawn last, so that the draws
+    # above stay as they were): where f -> 0 faster than its terms (Sqish, a < 0)
+    tiny_lo = 2.0 ** emin
+    tiny = np.exp(rng.uniform(math.log(tiny_lo), math.log(lo), n // 20)) if tiny_lo < lo else []
+    tiny = np.asarray(tiny) * rng.choice([-1.0, 1.0], len(tiny))
+    vals = np.concatenate([signs * mags, sub, small, near, tiny, [0.0, -0.0]])
     t = torch.tensor(vals, dtype=torch.float64).to(getattr(torch, dtype)).to(torch.float64)
     out = t.numpy()
     return out[np.isfinite(out)]

@@ -42,6 +42,8 @@ def test_hand_derivatives_agree_with_mpmath_diff():
         ("e_gem", {"N": 2, "eps": 0.3}, (0.2, 1.3, 7.0)),
         ("se_gem", {"N": 1, "eps": 0.7}, (-3.0, -0.4, 0.6)),
         ("sqish", {"a": 0.25, "beta": 2.0, "gamma": 0.5}, (-6.0, -0.5, 0.1, 4.0)),
+        ("sqish", {"a": -1.0, "beta": 1.0, "gamma": 1.0}, (-3.0, -0.7, 0.01, 2.0)),
+        ("sqish", {"a": -0.25, "beta": 2.0, "gamma": 0.5}, (-6.0, -0.5, 0.1, 4.0)),
     ]
     for family, params, points in cases:
         for x in points:
