@@ -225,3 +225,23 @@ def test_a_library_without_the_binding_loads(tb, monkeypatch):
     monkeypatch.setattr(_cpu_kernel, "_DIRECT", {})
     monkeypatch.setattr(_cpu_kernel, "_GRAD", {})
     assert torch.equal(tb.e_gem(x, N=2, eps=0.5), want)
+
+
+def test_modules_with_fixed_values_take_the_binding(tb, hits):
+    """A module with fixed (Python-number) values runs the binding as the functional form
+    does, with its bits; a learnable module keeps the op path."""
+    from torch_bridge import modules
+
+    x = torch.randn(257)
+    xg = x.clone().requires_grad_()
+    fixed = modules.EGEM(N=2, eps=0.5)
+    y = fixed(x)
+    (gx,) = torch.autograd.grad(fixed(xg).sum(), xg)
+    assert hits[0] == 3
+    entry = tb._runtime._REGISTRY[("torch_bridge", "e_gem")]
+    xr = x.clone().requires_grad_()
+    want = entry.eager.apply(xr, 2, *_op_params([0.5]))
+    assert torch.equal(y, want.detach())
+    assert torch.equal(gx, torch.autograd.grad(want.sum(), xr)[0])
+    modules.EGEM(N=2, eps=0.5, learnable=True)(x)
+    assert hits[0] == 3
