@@ -86,15 +86,16 @@ def test_kernels_against_mpmath_float32(family, params, size):
 
 
 @needs_kernels
-def test_sqish_d_x_through_zero_float32():
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+def test_sqish_d_x_through_zero(dtype):
     """Sqish's d/dx for a near -1 as x -> 0, where the kernels' sigma(t)^2 - sigma(-t)^2
     lost every digit (see tests/test_numerics_sigmoid_ends.py, whose references and
-    inputs this uses): within 4 ULP of mpmath.diff (of the larger of d/dx's two parts
-    near its zero) from |x| = 1e-38 to 100."""
+    inputs this uses): within 4 ULP (float32) / 1 ULP (float16) of mpmath.diff (of the
+    larger of d/dx's two parts near its zero) from |x| = 1e-38 (float16: 6e-8) to 100."""
     import test_numerics_sigmoid_ends as ends
 
-    xs = ends._xs("float32")
-    x = torch.tensor(xs, dtype=torch.float32, device=_device())
+    xs = ends._xs(dtype)
+    x = torch.tensor(xs, dtype=getattr(torch, dtype), device=_device())
     for a in ends.A_VALUES:
         a = float(np.float32(a))  # _run passes the parameters as float32 tensors
         _, gx, _ = _run("sqish", {"a": a, "beta": 1.0, "gamma": 1.0}, x)
@@ -102,8 +103,8 @@ def test_sqish_d_x_through_zero_float32():
             value, scale = ends._d_x(float(v), a)
             if 0 < abs(value) < 2.0 ** -102:
                 continue  # float32's underflow region (numerics_reference.near_underflow)
-            err = ends._ulps(float(g), value, scale, "float32")
-            assert err <= 4.0, (a, float(v), float(g), float(value), err)
+            err = ends._ulps(float(g), value, scale, dtype)
+            assert err <= ends.BOUND[dtype], (a, float(v), float(g), float(value), err)
 
 
 @needs_kernels
