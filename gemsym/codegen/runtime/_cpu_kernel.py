@@ -144,7 +144,8 @@ def call(name: str, x, ints, reals):
     the same ValueError), once per (family, dtype, values); the values then reach the
     kernel as doubles, as ``as_param``'s float64 0-d tensor would.  Where the library has
     the direct binding (``_cpu_direct``), it makes those checks in C++ and runs the kernel
-    as one call (``ints`` and ``reals`` tuples); a case it declines comes here."""
+    as one call (``ints`` and ``reals`` tuples), also when x needs its autograd graph
+    (``_Graph``); a case it declines takes the checks below."""
     direct = _DIRECT.get(name)
     # the binding makes _plain's other checks itself (~0.1 us, against ~1.3 us here)
     if (direct is not None and _on and not torch.compiler.is_compiling()
