@@ -145,16 +145,15 @@ def call(name: str, x, ints, reals):
     kernel as doubles, as ``as_param``'s float64 0-d tensor would.  Where the library has
     the direct binding (``_cpu_direct``), it makes those checks in C++ and runs the kernel
     as one call (``ints`` and ``reals`` tuples), also when x needs its autograd graph
-    (``_Graph``); a case it declines takes the checks below."""
+    (``_Graph``); a case it declines goes to the registered op."""
     direct = _DIRECT.get(name)
-    # the binding makes _plain's other checks itself (~0.1 us, against ~1.3 us here)
-    if (direct is not None and _on and not torch.compiler.is_compiling()
-            and forward_ad._current_level < 0):
+    if direct is not None:
+        # the binding makes _plain's other checks itself (~0.1 us, against ~1.3 us here);
+        # a call it declines (None) takes the registered op, which is right for every call
+        if not _on or torch.compiler.is_compiling() or forward_ad._current_level >= 0:
+            return None
         y = direct(x, ints, reals)
-        if y is False:  # x needs its graph (the checks passed)
-            return _graph_apply(x, name, ints, reals)
-        if y is not None:
-            return y
+        return _graph_apply(x, name, ints, reals) if y is False else y
     ops = _OPS.get(name)
     if (ops is None or not _on or type(x) is not torch.Tensor or x.dtype not in _DTYPES
             or not x.is_cpu or not x.is_contiguous()
