@@ -21,8 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sizes", nargs="?", const="10-24", default=None, metavar="LIST",
                         help="sweep input sizes: comma-separated exponents (10 = 2^10 elements) "
                         "or element counts (default with no LIST: 2^10 ... 2^24); prints each "
-                        "case's time over relu's (silu's for sqish) per size; eager "
-                        "torch_bridge, naive and anchors unless --impl says otherwise")
+                        "case's time over relu's (silu's for sqish) per size, a compiled case's "
+                        "also over the anchor compiled the same way, then the speed targets; "
+                        "eager torch_bridge, naive and anchors unless --impl says otherwise")
     parser.add_argument("--clock", default="wall", choices=("wall", "cpu"),
                         help="wall: elapsed time (default); cpu: the process's CPU time, for a "
                         "machine shared with other work (CPU device only)")
