@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import torch
 
-from ._runtime import Family, _as_tuple, _backward_terms, _plan, _sum_to, direct, kernels
+from ._runtime import (Family, _as_tuple, _backward_terms, _plan, _sum_to, _traced_forward,
+                       _traced_narrow, direct, kernels)
 
 __all__ = ["batched_param", "double_backward", "functions", "moved"]
 
@@ -196,9 +197,7 @@ def functions(lib_name: str, fam: Family):
             ints, params = args[:ni], args[ni:]
             ctx.ints = ints
             ctx.save_for_backward(x, *params)
-            cdt, exact = _plan(x.dtype, x.device)
-            p = [q.to(cdt) for q in params]
-            return fam.forward(x.to(cdt), *ints, *p, exact=exact).to(x.dtype)
+            return _traced_forward(fam, x, ints, params)
 
         @staticmethod
         def backward(ctx, grad):
@@ -212,7 +211,8 @@ def functions(lib_name: str, fam: Family):
             gc = grad.to(cdt)
             p = [q.to(cdt) for q in params]
             gx, sums = _backward_terms(fam, gc, xc, ctx.ints, p, exact,
-                                       ctx.needs_input_grad[1 + ni:], [q.shape for q in params])
+                                       ctx.needs_input_grad[1 + ni:], [q.shape for q in params],
+                                       narrow=_traced_narrow(x, cdt, params))
             grads = [None if t is None else t.to(q.dtype) for t, q in zip(sums, params)]
             return (gx.to(x.dtype), *([None] * ni), *grads)
 

@@ -7,7 +7,10 @@ fused pass in C++, every element in double as the PyTorch path computes float32;
 ``exact`` path takes compensated steps the C++ printer does not all mirror), per-channel
 parameters, other layouts, a gradient of another dtype; so do ``torch.compile`` and export,
 which trace the formulas.  A plain eager call of a public function with Python-number
-parameters runs the kernel directly (``call``), without the op's Python layers.
+parameters runs the kernel directly (``call``), without the op's Python layers: where the
+build has the direct binding (``_cpu_direct``), as one C++ call that also makes the checks,
+and with x's autograd graph, when it needs one, by ``_Graph`` (the binding's forward and
+gradient).
 
 Without a build the PyTorch path runs and the import warns once (``RuntimeWarning`` naming
 the build command); ``TORCH_BRIDGE_CPU_KERNEL=0`` skips the kernels without a warning.
@@ -24,10 +27,19 @@ from torch.autograd import forward_ad
 
 from ._params import as_param, check_int
 
-__all__ = ["load", "call", "forward", "backward", "loaded", "set_cpu_kernel"]
+__all__ = ["load", "call", "forward", "backward", "forward_with", "backward_with", "loaded",
+           "set_cpu_kernel"]
 
 #: family name -> (forward op, backward op) of the loaded library
 _OPS: dict[str, tuple[Callable, Callable]] = {}
+#: family name -> the ops' direct binding in the same library (``_cpu_direct``, see
+#: ``_cpu_kernel_helpers.h``): ``f(x, ints, reals)`` is the forward op's result, False where
+#: x's graph is needed (``_Graph``), or None where the op must decide; ``grad(grad, x, ints,
+#: reals)`` is the backward op's g f'(x), or None
+_DIRECT: dict[str, Callable] = {}
+_GRAD: dict[str, Callable] = {}
+#: the package's name (its registered ops: torch.ops.<name>)
+_LIB: list[str] = []
 #: family name -> (integer parameter names, real parameter names, their domains)
 _SIGNATURES: dict[str, tuple] = {}
 _on = True
@@ -83,6 +95,8 @@ def load(lib_name: str, families: Iterable[str]) -> None:
                       RuntimeWarning, stacklevel=3)
         return
     ns = getattr(torch.ops, f"{lib_name}_cpu")
+    direct = _direct_module(lib_name, path)
+    _LIB[:] = [lib_name]
     for name in families:
         if hasattr(ns, f"{name}_fwd"):
             _OPS[name] = (getattr(ns, f"{name}_fwd").default,
@@ -90,6 +104,25 @@ def load(lib_name: str, families: Iterable[str]) -> None:
             fam = families[name] if isinstance(families, dict) else None
             if fam is not None:
                 _SIGNATURES[name] = (fam.int_params, fam.params, fam.domains)
+            if hasattr(direct, name) and hasattr(direct, f"{name}_grad"):
+                _DIRECT[name] = getattr(direct, name)
+                _GRAD[name] = getattr(direct, f"{name}_grad")
+
+
+def _direct_module(lib_name: str, path):
+    """The CPython module ``_cpu_direct`` of the loaded library, or None (a build without
+    Python's headers has none: calls then go through the ops)."""
+    from importlib.machinery import ExtensionFileLoader
+    from importlib.util import module_from_spec, spec_from_loader
+
+    # the library is already loaded (torch.ops.load_library): the loader finds the same
+    # handle and runs PyInit__cpu_direct; no new registration happens
+    loader = ExtensionFileLoader(f"{lib_name}._cpu_direct", str(path))
+    try:
+        module = module_from_spec(spec_from_loader(loader.name, loader))
+    except ImportError:
+        return None
+    return module
 
 
 def _plain() -> bool:
@@ -110,7 +143,18 @@ def call(name: str, x, ints, reals):
 
     The parameters are checked as that path checks them (``check_int``, ``as_param``:
     the same ValueError), once per (family, dtype, values); the values then reach the
-    kernel as doubles, as ``as_param``'s float64 0-d tensor would."""
+    kernel as doubles, as ``as_param``'s float64 0-d tensor would.  Where the library has
+    the direct binding (``_cpu_direct``), it makes those checks in C++ and runs the kernel
+    as one call (``ints`` and ``reals`` tuples), also when x needs its autograd graph
+    (``_Graph``); a case it declines goes to the registered op."""
+    direct = _DIRECT.get(name)
+    if direct is not None:
+        # the binding makes _plain's other checks itself (~0.1 us, against ~1.3 us here);
+        # a call it declines (None) takes the registered op, which is right for every call
+        if not _on or torch.compiler.is_compiling() or forward_ad._current_level >= 0:
+            return None
+        y = direct(x, ints, reals)
+        return _graph_apply(x, name, ints, reals) if y is False else y
     ops = _OPS.get(name)
     if (ops is None or not _on or type(x) is not torch.Tensor or x.dtype not in _DTYPES
             or not x.is_cpu or not x.is_contiguous()
@@ -142,6 +186,40 @@ def call(name: str, x, ints, reals):
     return ops[0](x, *ints, *[float(v) for v in reals]) if ok else None
 
 
+class _Graph(torch.autograd.Function):
+    """f(x) with x's autograd graph for a plain eager call whose checks the direct binding
+    passed (Python-number parameters): the forward and x's gradient by the binding, without
+    the family's ``autograd.Function`` over the registered ops, its 0-d parameter tensors and
+    its Python kernels (~150 us of a 2^10-element forward+backward).  A backward that
+    builds a graph (``create_graph``) or that the binding declines runs the registered
+    backward op, which is differentiable: double backward as on the checked path."""
+
+    @staticmethod
+    def forward(ctx, x, name, ints, reals):
+        ctx.save_for_backward(x)
+        ctx.call = (name, ints, reals)
+        # grad mode is off in here, so the binding runs the kernel
+        y = _DIRECT[name](x, ints, reals)
+        return y if y is not None else _OPS[name][0](x, *ints, *[float(v) for v in reals])
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        name, ints, reals = ctx.call
+        gx = _GRAD[name](grad, x, ints, reals)  # None under create_graph
+        if gx is None:
+            # as_param's tensors of the values (float64 0-d on CPU), as the checked path has
+            params = [torch.full((), float(v), dtype=torch.float64) for v in reals]
+            op = getattr(getattr(torch.ops, _LIB[0]), f"{name}_bwd").default
+            out = op(grad, x, *ints, *params, False)
+            gx = out if isinstance(out, torch.Tensor) else out[0]
+        return gx, None, None, None
+
+
+# Function.apply's Python layer only unwraps torch.func wrappers, which _Graph never sees
+_graph_apply = super(torch.autograd.Function, _Graph).apply
+
+
 def _takes(name: str, x: torch.Tensor, params) -> tuple[Callable, Callable] | None:
     if (not _on or x.device.type != "cpu" or x.dtype == torch.float64
             or not x.is_contiguous()):
@@ -152,18 +230,28 @@ def _takes(name: str, x: torch.Tensor, params) -> tuple[Callable, Callable] | No
     return ops
 
 
-def forward(fam, x: torch.Tensor, ints, params) -> torch.Tensor | None:
-    """f(x) by the CPU kernel, or None when the case is not the kernel's."""
-    ops = _takes(fam.name, x, params)
+def forward_with(ops, x: torch.Tensor, ints, params) -> torch.Tensor | None:
+    """f(x) by the forward op of ``ops`` (a kernel's pair, or None: None) with the host
+    parameters' values as doubles."""
     return None if ops is None else ops[0](x, *ints, *[float(q) for q in params])
 
 
-def backward(fam, grad: torch.Tensor, x: torch.Tensor, ints, params, params_grad: bool):
-    """(g f'(x), [sum of g df/dtheta with theta's shape and dtype]) by the CPU kernel, or
-    None when the case is not the kernel's."""
-    ops = _takes(fam.name, x, params)
+def backward_with(ops, grad: torch.Tensor, x: torch.Tensor, ints, params, params_grad: bool):
+    """(g f'(x), [sum of g df/dtheta with theta's shape and dtype]) by the backward op of
+    ``ops``, or None (no ops, or a gradient of another dtype or shape)."""
     if ops is None or grad.dtype != x.dtype or grad.shape != x.shape:
         return None
     gx, sums = ops[1](grad.contiguous(), x, *ints, *[float(q) for q in params],
                       bool(params_grad))
     return gx, [sums[i].to(q.dtype).reshape(q.shape) for i, q in enumerate(params)]
+
+
+def forward(fam, x: torch.Tensor, ints, params) -> torch.Tensor | None:
+    """f(x) by the CPU kernel, or None when the case is not the kernel's."""
+    return forward_with(_takes(fam.name, x, params), x, ints, params)
+
+
+def backward(fam, grad: torch.Tensor, x: torch.Tensor, ints, params, params_grad: bool):
+    """(g f'(x), [sum of g df/dtheta with theta's shape and dtype]) by the CPU kernel, or
+    None when the case is not the kernel's."""
+    return backward_with(_takes(fam.name, x, params), grad, x, ints, params, params_grad)

@@ -370,36 +370,65 @@ def sqish_f(x, a, beta, gamma, exact=True, narrow=False):
 
 def sqish_dx(x, a, beta, gamma, exact=True, narrow=False):
     """sqish: df/dx."""
+    if narrow and (float(a) < 0) is False:  # parameter conditions decided once (scalar_case)
+        _t0 = a - 1.0
+        _t1 = 2.0*gamma
+        _t2 = _t0*_t1
+        _t3 = torch.log(beta)
+        _t4 = _t1*(_t0*_t0)
+        _s0, _s0n, _s0p = _sigmoid_trio(_t2, x, _t3, exact)
+        _m0 = x > 0
+        _m1 = _isinf(x)
+        d_x = _where(_m1, _where(_m0, 1.0, a), _s0*a + _s0n + _tail_times(_s0p*_t4, x, 1, -_t2, -_t3, 1, 1, _t4, exact))
+        return d_x
     _t0 = a - 1.0
     _t1 = 2.0*gamma
     _t2 = _t0*_t1
     _t3 = torch.log(beta)
     _t4 = _t1*(_t0*_t0)
+    _t5 = _t2*x + _t3 + torch.log(-a)
     _s0, _s0n, _s0p = _sigmoid_trio(_t2, x, _t3, exact)
     _m0 = x > 0
     _m1 = _isinf(x)
-    d_x = _where(_m1, _where(_m0, 1.0, a), a*(_s0*_s0) + _s0n*_s0n + _s0p*(a + 1.0) + _tail_times(_s0p*_t4, x, 1, -_t2, -_t3, 1, 1, _t4, exact))
+    d_x = _where(_m1, _where(_m0, 1.0, a), torch.where(((a < 0.0)) & ((torch.abs(_t5) < 1.0)), -_s0n*torch.expm1(_t5), _s0*a + _s0n) + _tail_times(_s0p*_t4, x, 1, -_t2, -_t3, 1, 1, _t4, exact))
     return d_x
 
 
 def sqish_first(x, a, beta, gamma, exact=True, narrow=False):
     """sqish: (df/dx, df/dtheta...)."""
+    if narrow and (float(a) < 0) is False:  # parameter conditions decided once (scalar_case)
+        _t0 = a - 1.0
+        _t1 = 2.0*_t0*gamma
+        _t2 = torch.log(beta)
+        _t3 = 2.0*(_t0*_t0)
+        _t4 = _t3*gamma
+        _t5 = -_t1
+        _t6 = -_t2
+        _t7 = _t0/beta
+        _s0, _s0n, _s0p = _sigmoid_trio(_t1, x, _t2, exact)
+        _m0 = x > 0
+        _m1 = _isinf(x)
+        d_x = _where(_m1, _where(_m0, 1.0, a), _s0*a + _s0n + _tail_times(_s0p*_t4, x, 1, _t5, _t6, 1, 1, _t4, exact))
+        d_a = _where(_m1, _where(_m0, 0.0, float('-inf')), _tail_times(_s0*_s0, x, 1, _t5, _t6, 0, 2, 1.0, exact) + _tail_times(_s0p, x, 1, _t5, _t6, 1, 1, 1.0, exact) + _tail_times(_s0p*_t1, x, 2, _t5, _t6, 1, 1, _t1, exact))
+        d_beta = _where(_m1, 0.0, _tail_times(_s0p*_t7, x, 1, _t5, _t6, 1, 1, _t7, exact))
+        d_gamma = _where(_m1, 0.0, _tail_times(_s0p*_t3, x, 2, _t5, _t6, 1, 1, _t3, exact))
+        return (d_x, d_a, d_beta, d_gamma,)
     _t0 = a - 1.0
     _t1 = 2.0*_t0*gamma
     _t2 = torch.log(beta)
-    _s0, _s0n, _s0p = _sigmoid_trio(_t1, x, _t2, exact)
-    _t3 = _s0*_s0
-    _t4 = 2.0*(_t0*_t0)
-    _t5 = _t4*gamma
-    _t6 = -_t1
-    _t7 = -_t2
+    _t3 = 2.0*(_t0*_t0)
+    _t4 = _t3*gamma
+    _t5 = -_t1
+    _t6 = -_t2
+    _t7 = _t1*x + _t2 + torch.log(-a)
     _t8 = _t0/beta
+    _s0, _s0n, _s0p = _sigmoid_trio(_t1, x, _t2, exact)
     _m0 = x > 0
     _m1 = _isinf(x)
-    d_x = _where(_m1, _where(_m0, 1.0, a), _s0n*_s0n + _s0p*(a + 1.0) + _t3*a + _tail_times(_s0p*_t5, x, 1, _t6, _t7, 1, 1, _t5, exact))
-    d_a = _where(_m1, _where(_m0, 0.0, float('-inf')), _tail_times(_s0p, x, 1, _t6, _t7, 1, 1, 1.0, exact) + _tail_times(_t3, x, 1, _t6, _t7, 0, 2, 1.0, exact) + _tail_times(_s0p*_t1, x, 2, _t6, _t7, 1, 1, _t1, exact))
-    d_beta = _where(_m1, 0.0, _tail_times(_s0p*_t8, x, 1, _t6, _t7, 1, 1, _t8, exact))
-    d_gamma = _where(_m1, 0.0, _tail_times(_s0p*_t4, x, 2, _t6, _t7, 1, 1, _t4, exact))
+    d_x = _where(_m1, _where(_m0, 1.0, a), torch.where(((a < 0.0)) & ((torch.abs(_t7) < 1.0)), -_s0n*torch.expm1(_t7), _s0*a + _s0n) + _tail_times(_s0p*_t4, x, 1, _t5, _t6, 1, 1, _t4, exact))
+    d_a = _where(_m1, _where(_m0, 0.0, float('-inf')), _tail_times(_s0*_s0, x, 1, _t5, _t6, 0, 2, 1.0, exact) + _tail_times(_s0p, x, 1, _t5, _t6, 1, 1, 1.0, exact) + _tail_times(_s0p*_t1, x, 2, _t5, _t6, 1, 1, _t1, exact))
+    d_beta = _where(_m1, 0.0, _tail_times(_s0p*_t8, x, 1, _t5, _t6, 1, 1, _t8, exact))
+    d_gamma = _where(_m1, 0.0, _tail_times(_s0p*_t3, x, 2, _t5, _t6, 1, 1, _t3, exact))
     return (d_x, d_a, d_beta, d_gamma,)
 
 
@@ -430,27 +459,27 @@ def sqish_second(x, a, beta, gamma, exact=True, narrow=False):
     _t21 = _t20*_t4
     _t22 = _t20*_t9
     _t23 = _t20*_t5
-    _t24 = _t17*_t23
-    _t25 = 2.0*_t23
-    _t26 = _t25*gamma
-    _t27 = 2.0*_t22*_t5
-    _t28 = 4.0*gamma
-    _t29 = _t12*_t28
-    _t30 = 4.0*_t0
-    _t31 = _t11*_t30
-    _t32 = _t2*_t20
-    _t33 = 4.0*a - 4.0
-    _t34 = _t0/(beta*beta)
+    _t24 = 2.0*_t23
+    _t25 = _t24*gamma
+    _t26 = 4.0*gamma
+    _t27 = _t12*_t26
+    _t28 = 4.0*_t0
+    _t29 = _t11*_t28
+    _t30 = _t2*_t20
+    _t31 = 4.0*a - 4.0
+    _t32 = _t0/(beta*beta)
+    _t33 = _t2*x + _t3
+    _t34 = torch.where((torch.abs(_t33) < 1.0), -_s0n*torch.expm1(_t33), -_s0 + _s0n)
     _m0 = _isinf(x)
     _m1 = x > 0
     d_x_x = _where(_m0, 0.0, _t10 + _t8 + _tail_times(-_t14*_t4, x, 1, _t15, _t16, 1, 2, -_t14, exact) + _tail_times(_t14*_t9, x, 1, _t15, _t16, 2, 1, _t14, exact))
     d_x_a = _where(_m0, _where(_m1, 0.0, 1.0), _s0*_s0*_s0 + _t17 + _t9 + _tail_times(_t18*_t4, x, 1, _t15, _t16, 1, 2, _t18, exact) + _tail_times(_t18*_t9, x, 1, _t15, _t16, 2, 1, _t18, exact) + _tail_times(-_t19*_t4, x, 2, _t15, _t16, 1, 2, -_t19, exact) + _tail_times(_t19*_t9, x, 2, _t15, _t16, 2, 1, _t19, exact))
-    d_x_beta = _where(_m0, 0.0, _t0*_t21 + _t0*_t22 + _tail_times(-_t24*gamma, x, 1, _t15, _t16, 1, 2, -_t26, exact) + _tail_times(_t27*gamma, x, 1, _t15, _t16, 2, 1, _t26, exact))
-    d_x_gamma = _where(_m0, 0.0, _tail_times(-_t29*_t4, x, 2, _t15, _t16, 1, 2, -_t29, exact) + _tail_times(_t29*_t9, x, 2, _t15, _t16, 2, 1, _t29, exact) + _tail_times(_t4*_t6, x, 1, _t15, _t16, 1, 2, _t6, exact) + _tail_times(_t6*_t9, x, 1, _t15, _t16, 2, 1, _t6, exact))
-    d_a_a = _where(_m0, 0.0, _tail_times(_t28*_t4, x, 2, _t15, _t16, 1, 2, _t28, exact) + _tail_times(_t28*_t9, x, 2, _t15, _t16, 2, 1, _t28, exact) + _tail_times(-_t31*_t4, x, 3, _t15, _t16, 1, 2, -_t31, exact) + _tail_times(_t31*_t9, x, 3, _t15, _t16, 2, 1, _t31, exact))
-    d_a_beta = _where(_m0, 0.0, _tail_times(_t21, x, 1, _t15, _t16, 1, 2, _t20, exact) + _tail_times(_t22, x, 1, _t15, _t16, 2, 1, _t20, exact) + _tail_times(-_t2*_t21, x, 2, _t15, _t16, 1, 2, -_t32, exact) + _tail_times(_t2*_t22, x, 2, _t15, _t16, 2, 1, _t32, exact))
-    d_a_gamma = _where(_m0, 0.0, _tail_times(_t10, x, 3, _t15, _t16, 2, 1, _t7, exact) + _tail_times(-_t8, x, 3, _t15, _t16, 1, 2, -_t7, exact) + _tail_times(_t30*_t4, x, 2, _t15, _t16, 1, 2, _t33, exact) + _tail_times(_t30*_t9, x, 2, _t15, _t16, 2, 1, _t33, exact))
-    d_beta_beta = _where(_m0, 0.0, _tail_times(-_t17*_t34, x, 1, _t15, _t16, 1, 2, -2.0*_t34, exact))
-    d_beta_gamma = _where(_m0, 0.0, _tail_times(-_t24, x, 2, _t15, _t16, 1, 2, -_t25, exact) + _tail_times(_t27, x, 2, _t15, _t16, 2, 1, _t25, exact))
-    d_gamma_gamma = _where(_m0, 0.0, _tail_times(-_t13*_t4, x, 3, _t15, _t16, 1, 2, -_t13, exact) + _tail_times(_t13*_t9, x, 3, _t15, _t16, 2, 1, _t13, exact))
+    d_x_beta = _where(_m0, 0.0, _t0*_t21 + _t0*_t22 + _tail_times(-_t17*_t23*gamma, x, 1, _t15, _t16, 1, 2, -_t25, exact) + _tail_times(2.0*_t22*_t5*gamma, x, 1, _t15, _t16, 2, 1, _t25, exact))
+    d_x_gamma = _where(_m0, 0.0, _tail_times(-_t27*_t4, x, 2, _t15, _t16, 1, 2, -_t27, exact) + _tail_times(_t27*_t9, x, 2, _t15, _t16, 2, 1, _t27, exact) + _tail_times(_t4*_t6, x, 1, _t15, _t16, 1, 2, _t6, exact) + _tail_times(_t6*_t9, x, 1, _t15, _t16, 2, 1, _t6, exact))
+    d_a_a = _where(_m0, 0.0, _tail_times(_t26*_t4, x, 2, _t15, _t16, 1, 2, _t26, exact) + _tail_times(_t26*_t9, x, 2, _t15, _t16, 2, 1, _t26, exact) + _tail_times(-_t29*_t4, x, 3, _t15, _t16, 1, 2, -_t29, exact) + _tail_times(_t29*_t9, x, 3, _t15, _t16, 2, 1, _t29, exact))
+    d_a_beta = _where(_m0, 0.0, _tail_times(_t21, x, 1, _t15, _t16, 1, 2, _t20, exact) + _tail_times(_t22, x, 1, _t15, _t16, 2, 1, _t20, exact) + _tail_times(-_t2*_t21, x, 2, _t15, _t16, 1, 2, -_t30, exact) + _tail_times(_t2*_t22, x, 2, _t15, _t16, 2, 1, _t30, exact))
+    d_a_gamma = _where(_m0, 0.0, _tail_times(_t10, x, 3, _t15, _t16, 2, 1, _t7, exact) + _tail_times(-_t8, x, 3, _t15, _t16, 1, 2, -_t7, exact) + _tail_times(_t28*_t4, x, 2, _t15, _t16, 1, 2, _t31, exact) + _tail_times(_t28*_t9, x, 2, _t15, _t16, 2, 1, _t31, exact))
+    d_beta_beta = _where(_m0, 0.0, _tail_times(-_t17*_t32, x, 1, _t15, _t16, 1, 2, -2.0*_t32, exact))
+    d_beta_gamma = _where(_m0, 0.0, _t34*_tail_times(_s0p*_t24, x, 2, _t15, _t16, 1, 1, _t24, exact))
+    d_gamma_gamma = _where(_m0, 0.0, _t34*_tail_times(_s0p*_t13, x, 3, _t15, _t16, 1, 1, _t13, exact))
     return (d_x_x, d_x_a, d_x_beta, d_x_gamma, d_a_a, d_a_beta, d_a_gamma, d_beta_beta, d_beta_gamma, d_gamma_gamma,)

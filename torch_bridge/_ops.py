@@ -5,7 +5,7 @@
 import math  # noqa: F401  (infinite bounds)
 
 from . import _formulas as F
-from . import _cpu_kernel
+from . import _cpu_kernel, _cuda_kernel
 from ._runtime import Domain, Family, library, register
 
 LIB = "torch_bridge"
@@ -30,3 +30,5 @@ for _fam in FAMILIES.values():
     register(LIB, _fam)
 # the compiled CPU kernels (python <package>/build.py), if built
 _cpu_kernel.load(LIB, FAMILIES)
+# the compiled CUDA kernels, if torch has CUDA and they were built
+_cuda_kernel.load(LIB, FAMILIES)

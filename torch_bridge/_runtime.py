@@ -20,7 +20,7 @@ import torch
 import torch._decomp
 from torch.autograd import forward_ad
 
-from . import _cpu_kernel
+from . import _cpu_kernel, _cuda_kernel
 from ._params import Domain, as_param, check_input, check_int, compute_dtype
 
 __all__ = ["Family", "register", "library", "run", "call", "family", "set_backend", "get_backend",
@@ -353,6 +353,23 @@ def _backward_terms(fam: Family, gc, xc, ints, p, exact: bool, wanted, shapes=No
     return gc * fam.grad_x(xc, *ints, *p, exact=exact, narrow=narrow), [None] * len(wanted)
 
 
+def _traced_narrow(x, cdt: torch.dtype, params) -> bool:
+    """Whether the formulas that ``torch.compile`` traces take their narrow bodies: as
+    the eager path decides (``_narrow``), for families without real parameters only (a
+    narrow body reads its real parameters as numbers, a data-dependent branch on which
+    Dynamo would break the graph)."""
+    return len(params) == 0 and _narrow(x.dtype, cdt, params)  # Dynamo cannot trace `not tuple`
+
+
+def _traced_forward(fam: Family, x, ints, params):
+    """f(x) by the formulas, written for ``torch.compile`` to trace into one fused loop:
+    the input rounded to the compute dtype, the result rounded back."""
+    cdt, exact = _plan(x.dtype, x.device)
+    p = [q.to(cdt) for q in params]
+    return fam.forward(x.to(cdt), *ints, *p, exact=exact,
+                       narrow=_traced_narrow(x, cdt, params)).to(x.dtype)
+
+
 def _scalar(params) -> bool:
     return all(q.numel() == 1 for q in params)
 
@@ -542,6 +559,10 @@ def _triton_forward(fam: Family, x, ints, params):
 
     from . import _kernels
 
+    if x.is_cuda:
+        y = _cuda_kernel.forward(fam, x, ints, params)  # the compiled CUDA kernel, if built
+        if y is not None:
+            return y
     kernel = getattr(_kernels, fam.kernels[0])
     out = torch.empty_like(x)
     n = x.numel()
@@ -559,6 +580,10 @@ def _triton_backward(fam: Family, grad, x, ints, params, params_grad: bool):
 
     from . import _kernels
 
+    if x.is_cuda:
+        done = _cuda_kernel.backward(fam, grad, x, ints, params, params_grad)
+        if done is not None:
+            return done
     kernel = getattr(_kernels, fam.kernels[1])
     gx = torch.empty_like(x)
     n = x.numel()
@@ -642,6 +667,13 @@ def run(lib_name: str, name: str, x, *args):
     if torch.compiler.is_compiling():
         if (TRACED_COMPILE and not x.is_cuda
                 and not _use_triton(entry.family, x, args[len(entry.family.int_params):])):
+            if not (torch.is_grad_enabled() and any(isinstance(a, torch.Tensor) and a.requires_grad
+                                                    for a in (x, *args))):
+                # nothing to differentiate: the formulas alone.  Through the Function,
+                # Dynamo (torch 2.13) broke the no-grad graph of E-GEM and SE-GEM (integer
+                # and real parameters) and ran the whole call eagerly
+                ni = len(entry.family.int_params)
+                return _traced_forward(entry.family, x, args[:ni], args[ni:])
             return entry.traced.apply(x, *args)
         return entry.op(x, *args)
     if torch._C._are_functorch_transforms_active():
@@ -663,12 +695,18 @@ def call(lib_name: str, name: str, x, ints=(), reals=()):
     # a plain eager CPU call that the compiled kernel takes skips the op's Python layers
     # (~25 us of a 2^10-element call); it checks the parameters as below
     y = _cpu_kernel.call(name, x, ints, reals)
+    if y is None:
+        y = _cuda_kernel.call(name, x, ints, reals)
     if y is not None:
         return y
     check_input(x)
     fam = _REGISTRY[(lib_name, name)].family
     args = [check_int(n, v) for n, v in zip(fam.int_params, ints)]
-    args += [as_param(v, x, n, d) for v, n, d in zip(reals, fam.params, fam.domains)]
+    # Python numbers for a call the CUDA kernel takes stay on the host (its ops read them
+    # there; device tensors would need a synchronisation to read)
+    host = _cuda_kernel.host_params(name, x, ints, reals)
+    args += host if host is not None else [
+        as_param(v, x, n, d) for v, n, d in zip(reals, fam.params, fam.domains)]
     return run(lib_name, name, x, *args)
 
 

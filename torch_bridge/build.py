@@ -7,8 +7,13 @@ The library goes to ``$TORCH_BRIDGE_BUILD_DIR`` (default ``~/.cache/torch_bridge
 ``$XDG_CACHE_HOME`` when set) in a folder keyed by a hash of the source, the torch version,
 the Python ABI and the compiler command, so a regenerated package or another torch never
 loads a stale build (and ``gemsym codegen``'s folder holds only what it wrote).  It is
-compiled into a temporary file and renamed into place.  Exit status: 0 built or already
-there, 2 bad arguments, 3 no build (no compiler, compiler error: one line on stderr).
+compiled into a temporary file and renamed into place.
+
+Where torch is a CUDA build, the same step compiles ``_cuda_kernels.cu`` with nvcc
+(``$CUDA_HOME/bin/nvcc`` or the one on ``PATH``) for the visible GPUs' architectures or
+``$TORCH_CUDA_ARCH_LIST``, keyed likewise (``_cuda_kernel.py`` loads it).  Exit status: 0
+built or already there, 2 bad arguments, 3 no build (no compiler, compiler error: one line
+on stderr).
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ import sysconfig
 import tempfile
 from pathlib import Path
 
-__all__ = ["SOURCE", "library_path", "build", "main"]
+__all__ = ["SOURCE", "CUDA_SOURCE", "library_path", "cuda_library_path", "build", "build_cuda",
+           "main"]
 
 #: The generated source next to this file.
 SOURCE = Path(__file__).with_name("_cpu_kernels.cpp")
@@ -49,6 +55,16 @@ def _isa_flags() -> tuple[str, ...]:
     except OSError:  # not Linux: the baseline instruction set
         pass
     return ()
+
+
+def _python_flags() -> tuple[str, ...]:
+    """The flags of the forward ops' direct Python binding (``_cpu_direct``, see
+    ``_cpu_kernel_helpers.h``) where Python's headers are there, else none: the library then
+    holds the ops alone and calls go through them.  Part of the build's key."""
+    inc = sysconfig.get_paths().get("include")
+    if not inc or not (Path(inc) / "Python.h").is_file():
+        return ()
+    return ("-D_CPU_PYTHON_BINDING", f"-I{inc}")
 
 
 def _package() -> str:
@@ -95,9 +111,11 @@ def _command(source: Path, out: Path) -> list[str]:
     cfg = root / "share" / "cmake" / "Torch" / "TorchConfig.cmake"
     if cfg.is_file() and "_GLIBCXX_USE_CXX11_ABI=0" in cfg.read_text(errors="replace"):
         abi = "0"
-    return [*cxx, *FLAGS, *_isa_flags(), f"-D_GLIBCXX_USE_CXX11_ABI={abi}",
+    py = _python_flags()
+    return [*cxx, *FLAGS, *_isa_flags(), *py, f"-D_GLIBCXX_USE_CXX11_ABI={abi}",
             *[f"-I{p}" for p in incs], str(source), "-o", str(out),
-            f"-L{libdir}", "-lc10", "-ltorch_cpu", f"-Wl,-rpath,{libdir}"]
+            f"-L{libdir}", "-lc10", "-ltorch_cpu", *(["-ltorch_python"] if py else []),
+            f"-Wl,-rpath,{libdir}"]
 
 
 def library_path(source: Path = SOURCE) -> Path:
@@ -106,7 +124,7 @@ def library_path(source: Path = SOURCE) -> Path:
     key = hashlib.sha256()
     for part in (text, _torch_version().encode(), sysconfig.get_platform().encode(),
                  (sysconfig.get_config_var("SOABI") or "").encode(),
-                 " ".join(FLAGS + _isa_flags()).encode(),
+                 " ".join(FLAGS + _isa_flags() + _python_flags()).encode(),
                  os.environ.get("CXX", "c++").encode()):
         key.update(part)
         key.update(b"\0")
@@ -141,6 +159,132 @@ def build(source: Path = SOURCE, quiet: bool = False) -> Path:
     return target
 
 
+# ---------------------------------------------------------------- CUDA
+#: The generated CUDA source next to this file (the CPU kernels' bodies, CUDA loops).
+CUDA_SOURCE = Path(__file__).with_name("_cuda_kernels.cu")
+#: -fmad=false: as -ffp-contract=off, no fused multiply-adds in the exact-product steps;
+#: --extended-lambda: the element lambdas are device lambdas; IEEE division and square
+#: root are nvcc's defaults (no --use_fast_math).
+NVCC_FLAGS = ("-O3", "-std=c++17", "-shared", "--extended-lambda", "--expt-relaxed-constexpr",
+              "-fmad=false", "-Xcompiler", "-fPIC", "-w", "-cudart", "shared")
+
+
+def _torch_cuda() -> str | None:
+    """The CUDA version torch was built with (its version.py, read without importing it),
+    or None for a build without CUDA."""
+    root, _, _ = _torch_dirs()
+    try:
+        text = (root / "version.py").read_text(errors="replace")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("cuda") and "=" in line:
+            value = line.split("=", 1)[1].strip().strip("'\"")
+            return None if value in ("None", "") else value
+    return None
+
+
+def _nvcc() -> str | None:
+    import shutil
+
+    for env in ("CUDA_HOME", "CUDA_PATH"):
+        home = os.environ.get(env)
+        if home and os.access(os.path.join(home, "bin", "nvcc"), os.X_OK):
+            return os.path.join(home, "bin", "nvcc")
+    return shutil.which("nvcc") or (
+        "/usr/local/cuda/bin/nvcc" if os.access("/usr/local/cuda/bin/nvcc", os.X_OK) else None)
+
+
+def _cuda_arches() -> tuple[str, ...]:
+    """Compute capabilities to build for ("9.0", ...): ``$TORCH_CUDA_ARCH_LIST`` (as PyTorch
+    extensions read it), else those of the visible GPUs (nvidia-smi); empty when neither
+    says."""
+    env = os.environ.get("TORCH_CUDA_ARCH_LIST")
+    if env:
+        items = env.replace(";", " ").replace(",", " ").split()
+        return tuple(sorted({a.replace("+PTX", "") for a in items if a[:1].isdigit()}))
+    try:
+        proc = subprocess.run(["nvidia-smi", "--query-gpu=compute_cap", "--format=csv,noheader"],
+                              capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return ()
+    if proc.returncode != 0:
+        return ()
+    return tuple(sorted({ln.strip() for ln in proc.stdout.splitlines() if ln.strip()}))
+
+
+def _gencode(arches: tuple[str, ...]) -> list[str]:
+    # machine code for each architecture, and PTX of the newest for later GPUs
+    flags = []
+    for a in arches:
+        cc = a.replace(".", "")
+        flags += ["-gencode", f"arch=compute_{cc},code=sm_{cc}"]
+    cc = arches[-1].replace(".", "")
+    return flags + ["-gencode", f"arch=compute_{cc},code=compute_{cc}"]
+
+
+def _cuda_command(nvcc: str, arches: tuple[str, ...], source: Path, out: Path) -> list[str]:
+    root, incs, libdir = _torch_dirs()
+    cfg = root / "share" / "cmake" / "Torch" / "TorchConfig.cmake"
+    abi = "0" if cfg.is_file() and "_GLIBCXX_USE_CXX11_ABI=0" in cfg.read_text(
+        errors="replace") else "1"
+    return [nvcc, *NVCC_FLAGS, *_gencode(arches), f"-D_GLIBCXX_USE_CXX11_ABI={abi}", *[f"-I{p}" for p in incs], str(source),
+            "-o", str(out), f"-L{libdir}", "-lc10", "-lc10_cuda", "-ltorch_cpu", "-ltorch_cuda",
+            "-Xlinker", f"-rpath,{libdir}"]
+
+
+def cuda_library_path(source: Path = CUDA_SOURCE) -> Path | None:
+    """Where the CUDA build of ``source`` for this torch, Python and GPU architectures
+    lives (it may not exist); None where torch has no CUDA or no architecture is known."""
+    cuda = _torch_cuda()
+    arches = _cuda_arches() if cuda else ()
+    if not arches:
+        return None
+    key = hashlib.sha256()
+    for part in (source.read_bytes(), _torch_version().encode(), cuda.encode(),
+                 sysconfig.get_platform().encode(),
+                 (sysconfig.get_config_var("SOABI") or "").encode(),
+                 " ".join(NVCC_FLAGS + arches).encode(), (_nvcc() or "").encode()):
+        key.update(part)
+        key.update(b"\0")
+    return _cache_root() / _package() / key.hexdigest()[:16] / f"lib{_package()}_cuda.so"
+
+
+def build_cuda(source: Path = CUDA_SOURCE, quiet: bool = False) -> Path | None:
+    """Compile the CUDA kernels unless built; their path, or None where torch has no CUDA.
+    Raises RuntimeError (one line) when they cannot be built (no nvcc, no architecture,
+    compiler error)."""
+    if _torch_cuda() is None:
+        return None
+    target = cuda_library_path(source)
+    if target is None:
+        raise RuntimeError("no GPU architecture to build for (no visible GPU; set "
+                           "TORCH_CUDA_ARCH_LIST, e.g. '9.0')")
+    if target.is_file():
+        return target
+    nvcc = _nvcc()
+    if nvcc is None:
+        raise RuntimeError("no nvcc (set CUDA_HOME)")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
+    os.close(fd)
+    try:
+        cmd = _cuda_command(nvcc, _cuda_arches(), source, Path(tmp))
+        if not quiet:
+            print(f"{_package()}.build: compiling {source.name} once (a few minutes)",
+                  file=sys.stderr)
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            lines = [ln for ln in proc.stderr.splitlines() if "error" in ln] or [
+                proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "failed"]
+            raise RuntimeError(f"nvcc failed: {lines[0]}")
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return target
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     unknown = [a for a in argv if a not in ("--quiet", "--print-path")]
@@ -155,6 +299,15 @@ def main(argv: list[str] | None = None) -> int:
         return 3
     if "--print-path" in argv:
         print(path)
+    # the CUDA kernels where torch has CUDA (else nothing to do); without them CUDA calls
+    # run the Triton kernels
+    try:
+        cuda = build_cuda(quiet="--quiet" in argv)
+    except (RuntimeError, OSError) as exc:
+        print(f"{_package()}.build: CUDA kernels not built: {exc}", file=sys.stderr)
+        return 3
+    if cuda is not None and "--print-path" in argv:
+        print(cuda)
     return 0
 
 
