@@ -131,23 +131,20 @@ def library_path(source: Path = SOURCE) -> Path:
     return _cache_root() / _package() / key.hexdigest()[:16] / f"lib{_package()}_cpu.so"
 
 
-def build(source: Path = SOURCE, quiet: bool = False) -> Path:
-    """Compile ``source`` unless its build exists; return the library's path.  Raises
-    RuntimeError (one line) when it cannot be built."""
-    target = library_path(source)
-    if target.is_file():
-        return target
+def _compile(target: Path, command, what: str, quiet: bool) -> Path:
+    """Run ``command(tmp)`` (a compiler writing the library ``tmp``) into a temporary file
+    beside ``target``, then rename it into place; RuntimeError (one line) on failure."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
     os.close(fd)
     try:
-        cmd = _command(source, Path(tmp))
+        cmd = command(Path(tmp))
         if not quiet:
-            print(f"{_package()}.build: compiling {source.name} once (1-3 minutes)", file=sys.stderr)
+            print(f"{_package()}.build: compiling {what}", file=sys.stderr)
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True)
         except OSError as exc:
-            raise RuntimeError(f"no C++ compiler ({cmd[0]}: {exc.strerror})") from None
+            raise RuntimeError(f"no compiler {cmd[0]} ({exc.strerror})") from None
         if proc.returncode != 0:
             lines = [ln for ln in proc.stderr.splitlines() if "error" in ln] or [
                 proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "failed"]
@@ -157,6 +154,16 @@ def build(source: Path = SOURCE, quiet: bool = False) -> Path:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return target
+
+
+def build(source: Path = SOURCE, quiet: bool = False) -> Path:
+    """Compile ``source`` unless its build exists; return the library's path.  Raises
+    RuntimeError (one line) when it cannot be built."""
+    target = library_path(source)
+    if target.is_file():
+        return target
+    return _compile(target, lambda out: _command(source, out),
+                    f"{source.name} once (1-3 minutes)", quiet)
 
 
 # ---------------------------------------------------------------- CUDA
@@ -265,24 +272,8 @@ def build_cuda(source: Path = CUDA_SOURCE, quiet: bool = False) -> Path | None:
     nvcc = _nvcc()
     if nvcc is None:
         raise RuntimeError("no nvcc (set CUDA_HOME)")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
-    os.close(fd)
-    try:
-        cmd = _cuda_command(nvcc, _cuda_arches(), source, Path(tmp))
-        if not quiet:
-            print(f"{_package()}.build: compiling {source.name} once (a few minutes)",
-                  file=sys.stderr)
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0:
-            lines = [ln for ln in proc.stderr.splitlines() if "error" in ln] or [
-                proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "failed"]
-            raise RuntimeError(f"nvcc failed: {lines[0]}")
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return target
+    return _compile(target, lambda out: _cuda_command(nvcc, _cuda_arches(), source, out),
+                    f"{source.name} once (a few minutes)", quiet)
 
 
 def main(argv: list[str] | None = None) -> int:
