@@ -16,12 +16,11 @@ compiled at call time.  ``TORCH_BRIDGE_CUDA_KERNEL=0`` skips the build even wher
 from __future__ import annotations
 
 import os
-import warnings
 from typing import Callable, Iterable
 
 import torch
 
-from ._cpu_kernel import _plain, backward_with, forward_with
+from ._cpu_kernel import _plain, backward_with, forward_with, load_library
 from ._params import as_param, check_int
 
 __all__ = ["load", "call", "host_params", "forward", "backward", "loaded", "set_cuda_kernel"]
@@ -65,13 +64,8 @@ def load(lib_name: str, families: Iterable[str]) -> None:
         return
     if path is None or not path.is_file():
         return
-    try:
-        torch.ops.load_library(str(path))
-    except (OSError, RuntimeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        warnings.warn(f"{lib_name}: the CUDA kernels at {path} do not load ({first}); CUDA "
-                      f"calls run the Triton kernels; rebuild with `python {build.__file__}`",
-                      RuntimeWarning, stacklevel=3)
+    if not load_library(lib_name, path, "CUDA kernels", "CUDA calls run the Triton kernels",
+                        f"python {build.__file__}"):
         return
     ns = getattr(torch.ops, f"{lib_name}_cuda")
     for name in families:

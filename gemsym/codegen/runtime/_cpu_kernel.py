@@ -26,8 +26,8 @@ from torch.autograd import forward_ad
 
 from ._params import as_param, check_int
 
-__all__ = ["load", "call", "forward", "backward", "forward_with", "backward_with", "loaded",
-           "set_cpu_kernel"]
+__all__ = ["load", "load_library", "call", "forward", "backward", "forward_with",
+           "backward_with", "loaded", "set_cpu_kernel"]
 
 #: family name -> (forward op, backward op) of the loaded library
 _OPS: dict[str, tuple[Callable, Callable]] = {}
@@ -65,6 +65,19 @@ def set_cpu_kernel(on: bool) -> None:
     _on = on
 
 
+def load_library(lib_name: str, path, what: str, fallback: str, command: str) -> bool:
+    """Load the built library at ``path``; False, after one warning naming it, ``fallback``
+    and the build ``command``, when it does not load (another torch, a broken file)."""
+    try:
+        torch.ops.load_library(str(path))
+    except (OSError, RuntimeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        warnings.warn(f"{lib_name}: the {what} at {path} do not load ({first}); {fallback}; "
+                      f"rebuild with `{command}`", RuntimeWarning, stacklevel=4)
+        return False
+    return True
+
+
 def load(lib_name: str, families: Iterable[str]) -> None:
     """Load the build of this package's ``_cpu_kernels.cpp`` if there is one (else warn
     once, unless ``TORCH_BRIDGE_CPU_KERNEL=0``)."""
@@ -85,13 +98,8 @@ def load(lib_name: str, families: Iterable[str]) -> None:
                       f"slower multi-op PyTorch path; build them once with `{command}` "
                       "(TORCH_BRIDGE_CPU_KERNEL=0 silences this)", RuntimeWarning, stacklevel=3)
         return
-    try:
-        torch.ops.load_library(str(path))
-    except (OSError, RuntimeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        warnings.warn(f"{lib_name}: the CPU kernels at {path} do not load ({first}); CPU calls "
-                      f"run the multi-op PyTorch path; rebuild with `{command}`",
-                      RuntimeWarning, stacklevel=3)
+    if not load_library(lib_name, path, "CPU kernels",
+                        "CPU calls run the multi-op PyTorch path", command):
         return
     ns = getattr(torch.ops, f"{lib_name}_cpu")
     direct = _direct_module(lib_name, path)
