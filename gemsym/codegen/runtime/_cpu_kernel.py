@@ -27,7 +27,7 @@ from torch.autograd import forward_ad
 from ._params import as_param, check_int
 
 __all__ = ["load", "load_library", "call", "forward", "backward", "forward_with",
-           "backward_with", "loaded", "set_cpu_kernel"]
+           "backward_with", "numbers_only", "numbers_pass", "loaded", "set_cpu_kernel"]
 
 #: family name -> (forward op, backward op) of the loaded library
 _OPS: dict[str, tuple[Callable, Callable]] = {}
@@ -167,30 +167,44 @@ def call(name: str, x, ints, reals):
             or not x.is_cpu or not x.is_contiguous()
             or (x.requires_grad and _C.is_grad_enabled()) or not _plain()):
         return None
-    for v in ints:
-        if type(v) is not int:  # bool and int-like types: the checked path decides
-            return None
-    for v in reals:
-        if type(v) is not float and type(v) is not int:
-            return None
-    # keys equal as tuples (1 == 1.0, 0.0 == -0.0) hold values of equal validity: bool
-    # is excluded above; the values passed on are the caller's own
+    # as_param's 0-d tensor holds the value the kernel must see, which is float(v) when it
+    # is float64
+    ok = numbers_pass(_CHECKED, _SIGNATURES, name, x, ints, reals, lambda: x,
+                      lambda t: t.dtype == torch.float64)
+    return ops[0](x, *ints, *[float(v) for v in reals]) if ok else None
+
+
+def numbers_only(ints, reals) -> bool:
+    """Whether the parameters are Python ints (integer ones) and floats or ints (real ones);
+    bool and int-like types are the checked path's to decide."""
+    return (all(type(v) is int for v in ints)
+            and all(type(v) is float or type(v) is int for v in reals))
+
+
+def numbers_pass(cache: dict, signatures: dict, name: str, x, ints, reals, probe,
+                 accept: Callable) -> bool:
+    """Whether Python-number parameters of family ``name`` pass the checked path's checks
+    (``check_int``; ``as_param`` on ``probe()``, a tensor of x's dtype and the device whose
+    compute dtype applies, made only when the values are not cached: the same ValueError) and ``accept`` takes each of as_param's
+    tensors; False for other types or a signature that does not match.  The answer is cached
+    per (family, dtype, values) in ``cache`` (bounded): keys equal as tuples (1 == 1.0,
+    0.0 == -0.0) hold values of equal validity, bool being excluded."""
+    if not numbers_only(ints, reals):
+        return False
     key = (name, x.dtype, *ints, *reals)
-    ok = _CHECKED.get(key)
+    ok = cache.get(key)
     if ok is None:
-        sig = _SIGNATURES.get(name)
+        sig = signatures.get(name)
         if sig is None or len(ints) != len(sig[0]) or len(reals) != len(sig[1]):
-            return None
+            return False
         for n, v in zip(sig[0], ints):
             check_int(n, v)
-        # as_param raises the checked path's ValueError; its 0-d tensor holds the value
-        # the kernel must see, which is float(v) when it is float64
-        ok = all(as_param(v, x, n, d).dtype == torch.float64
-                 for n, d, v in zip(sig[1], sig[2], reals))
-        if len(_CHECKED) >= _CHECKED_MAX:
-            _CHECKED.clear()
-        _CHECKED[key] = ok
-    return ops[0](x, *ints, *[float(v) for v in reals]) if ok else None
+        t = probe()
+        ok = all([accept(as_param(v, t, n, d)) for n, d, v in zip(sig[1], sig[2], reals)])
+        if len(cache) >= _CHECKED_MAX:
+            cache.clear()
+        cache[key] = ok
+    return ok
 
 
 class _Graph(torch.autograd.Function):

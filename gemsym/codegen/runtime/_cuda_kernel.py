@@ -19,8 +19,7 @@ from typing import Callable, Iterable
 
 import torch
 
-from ._cpu_kernel import _plain, backward_with, forward_with, load_library
-from ._params import as_param, check_int
+from ._cpu_kernel import _plain, backward_with, forward_with, load_library, numbers_pass
 
 __all__ = ["load", "call", "host_params", "forward", "backward", "loaded", "set_cuda_kernel"]
 
@@ -77,33 +76,12 @@ def load(lib_name: str, families: Iterable[str]) -> None:
 
 
 def _checked(name: str, x: torch.Tensor, ints, reals) -> bool:
-    """Whether the parameters (Python numbers, already of exact types) pass the checked
-    path's checks for a CUDA input of x's dtype (each value must keep its domain once
-    rounded to float32, the Triton kernels' dtype): raises its ValueError, else caches the
-    answer per (family, dtype, values)."""
-    key = (name, x.dtype, *ints, *reals)
-    ok = _CHECKED.get(key)
-    if ok is None:
-        sig = _SIGNATURES.get(name)
-        if sig is None or len(ints) != len(sig[0]) or len(reals) != len(sig[1]):
-            return False
-        for n, v in zip(sig[0], ints):
-            check_int(n, v)
-        # on a meta tensor: no device work; the kernel then uses the value itself, in double
-        meta = torch.empty((), dtype=x.dtype, device="meta")
-        for n, d, v in zip(sig[1], sig[2], reals):
-            as_param(v, meta, n, d)
-        ok = True
-        if len(_CHECKED) >= _CHECKED_MAX:
-            _CHECKED.clear()
-        _CHECKED[key] = ok
-    return ok
-
-
-def _numbers(ints, reals) -> bool:
-    # bool and int-like types: the checked path decides
-    return (all(type(v) is int for v in ints)
-            and all(type(v) is float or type(v) is int for v in reals))
+    """Whether Python-number parameters pass the checked path's checks for a CUDA input of
+    x's dtype (each value must keep its domain once rounded to float32, the Triton kernels'
+    dtype; its ValueError otherwise), made on a meta tensor (no device work): the kernel
+    then uses the value itself, in double."""
+    return numbers_pass(_CHECKED, _SIGNATURES, name, x, ints, reals,
+                        lambda: torch.empty((), dtype=x.dtype, device="meta"), lambda t: True)
 
 
 def _kernel_input(name: str, x) -> bool:
@@ -122,7 +100,7 @@ def host_params(name: str, x, ints, reals) -> list[torch.Tensor] | None:
     keeps ``as_param``'s device tensors.  Python numbers need no gradient, so autograd
     never asks for these tensors' own."""
     if (not reals or not _kernel_input(name, x) or torch.compiler.is_compiling()
-            or not _numbers(ints, reals) or not _checked(name, x, ints, reals)):
+            or not _checked(name, x, ints, reals)):
         return None
     out = []
     for v in reals:
@@ -143,7 +121,7 @@ def call(name: str, x, ints, reals):
     and the caller takes the checked path.  The parameters are checked as that path checks
     them, once per (family, dtype, values)."""
     if (not _kernel_input(name, x) or (x.requires_grad and torch.is_grad_enabled())
-            or not _plain() or not _numbers(ints, reals) or not _checked(name, x, ints, reals)):
+            or not _plain() or not _checked(name, x, ints, reals)):
         return None
     return _OPS[name][0](x, *ints, *[float(v) for v in reals])
 

@@ -17,6 +17,7 @@ on stderr).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shlex
@@ -201,10 +202,11 @@ def _nvcc() -> str | None:
         "/usr/local/cuda/bin/nvcc" if os.access("/usr/local/cuda/bin/nvcc", os.X_OK) else None)
 
 
+@functools.lru_cache(maxsize=None)
 def _cuda_arches() -> tuple[str, ...]:
     """Compute capabilities to build for ("9.0", ...): ``$TORCH_CUDA_ARCH_LIST`` (as PyTorch
     extensions read it), else those of the visible GPUs (nvidia-smi); empty when neither
-    says."""
+    says.  Asked once per process (nvidia-smi is a subprocess)."""
     env = os.environ.get("TORCH_CUDA_ARCH_LIST")
     if env:
         items = env.replace(";", " ").replace(",", " ").split()
