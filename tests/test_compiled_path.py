@@ -81,3 +81,85 @@ def test_gem_traces_its_narrow_body(package, dtype=torch.float32):
                  for g in graphs]
     # no grad: the forward; with grad: the Function's forward and backward subgraphs
     assert divisions == [1, 2], divisions
+
+
+#: fixed real parameters (Python numbers): Dynamo specialises on them, so the traced
+#: formulas take the narrow bodies the eager path takes; Sqish also at values where log(beta)
+#: and the (1 - a) factors are not exact
+FIXED = [("e-gem", {"N": 1, "eps": 1e-4}), ("se-gem", {"N": 1, "eps": 1e-4}),
+         ("sqish", {"a": 0.0, "beta": 1.0, "gamma": 1.0}),
+         ("sqish", {"a": 0.3, "beta": 1.7, "gamma": 0.6})]
+_MODULES = {"e-gem": "EGEM", "se-gem": "SEGEM", "sqish": "Sqish"}
+
+
+def _same(got, want) -> bool:
+    bits = torch.int16 if got.dtype in (torch.bfloat16, torch.float16) else torch.int32
+    return bool(((got.view(bits) == want.view(bits)) | (got.isnan() & want.isnan())).all())
+
+
+def _graph_calls(graphs, targets) -> list[int]:
+    """Per traced graph, the calls of any of ``targets`` (forward and backward subgraphs)."""
+    return [sum(1 for m in g.modules() if isinstance(m, torch.fx.GraphModule)
+                for n in m.graph.nodes if n.op == "call_function" and n.target in targets)
+            for g in graphs]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("member, params", FIXED, ids=lambda v: v if isinstance(v, str) else
+                         ",".join(f"{k}={x}" for k, x in v.items()))
+def test_fixed_parameters_trace_one_graph_per_pass_equal_to_eager(package, member, params,
+                                                                   dtype):
+    """Python-number parameters (the functional form; the module with learnable=False):
+    one graph without break (``fullgraph``) for the no-grad forward and one for forward +
+    backward, bitwise the eager values and gradients."""
+    if not package._runtime.TRACED_COMPILE:
+        pytest.skip(f"torch {torch.__version__}: compile calls the registered op")
+    fn = getattr(package, member.replace("-", "_"))
+    module = getattr(package, _MODULES[member])(**params)
+    x = _inputs(dtype)
+    for call in (lambda t: fn(t, **params), module):
+        graphs: list = []
+        compiled = _compiled(lambda t, **_: call(t), {}, graphs)
+        with torch.no_grad():
+            assert _same(compiled(x), call(x))
+        xc, xe = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+        compiled(xc).float().sum().backward()
+        call(xe).float().sum().backward()
+        assert _same(xc.grad, xe.grad)
+        assert len(graphs) == 2
+
+
+def _forward_graphs(package, member, params, dtype=torch.float32):
+    fn = getattr(package, member.replace("-", "_"))
+    graphs: list = []
+    compiled = _compiled(fn, params, graphs)
+    x = _inputs(dtype)
+    with torch.no_grad():
+        compiled(x)
+    return graphs
+
+
+@pytest.mark.parametrize("member, params, divisions",
+                         [("e-gem", {"N": 1, "eps": 1e-4}, [1]),
+                          ("se-gem", {"N": 1, "eps": 1e-4}, [2])])
+def test_fixed_eps_traces_the_narrow_body(package, member, params, divisions):
+    """E-GEM N = 1: x^2 x / (x^2 + eps) (one division; SE-GEM: one per side), not the
+    |x| > 1 forms, when eps is a number; a tensor eps (learnable) keeps the general body,
+    without a graph break."""
+    if not package._runtime.TRACED_COMPILE:
+        pytest.skip(f"torch {torch.__version__}: compile calls the registered op")
+    assert _graph_calls(_forward_graphs(package, member, params), _DIVISIONS) == divisions
+    learnable = dict(params, eps=torch.tensor(params["eps"], dtype=torch.float64))
+    general = _graph_calls(_forward_graphs(package, member, learnable), _DIVISIONS)
+    assert max(general) > divisions[0], general  # fullgraph: no break
+
+
+def test_fixed_sqish_traces_its_case_for_a_not_negative(package):
+    """Sqish with a number a >= 0: the body without the a < 0 form (no expm1, no log(-a)),
+    decided while tracing; a = -1 traces that form."""
+    if not package._runtime.TRACED_COMPILE:
+        pytest.skip(f"torch {torch.__version__}: compile calls the registered op")
+    expm1 = (torch.expm1, torch.special.expm1, torch.Tensor.expm1)
+    params = {"a": 0.0, "beta": 1.0, "gamma": 1.0}
+    assert _graph_calls(_forward_graphs(package, "sqish", params), expm1) == [0]
+    assert _graph_calls(_forward_graphs(package, "sqish", dict(params, a=-1.0)), expm1) == [1]

@@ -44,7 +44,7 @@ def _formulas(codes: Sequence[FamilyCode]) -> str:
                    "output dtype (integer powers and sigmoid arguments then take compensated steps;\n"
                    "see ``_runtime._plan``).  ``narrow``: x and the real parameters are below 2^128 in\n"
                    "magnitude and the compute dtype is float64 (the |x| > 1 forms are then not needed).\n"),
-           "import math  # noqa: F401\n\nimport torch\n\nfrom ._runtime import _inf_times, _ipow, _isinf, _isnan, _like, _sigmoid_lin, _sigmoid_pair, _sigmoid_trio, _sq, _tail_times, _where  # noqa: F401\n"
+           "import math  # noqa: F401\n\nimport torch\n\nfrom ._runtime import _inf_times, _ipow, _isinf, _isnan, _like, _param, _sigmoid_lin, _sigmoid_pair, _sigmoid_trio, _sq, _tail_times, _where  # noqa: F401\n"
            "from ._compensated import (_ddc, _dd_abs, _dd_add, _dd_div, _dd_mul, _dd_neg, _dd_pow,  # noqa: F401\n"
            "                           _dd_hypot, _dd_recip, _dd_scale, _dd_sq, _dd_sqrt, _dd_value,\n"
            "                           _erfc_dd, _exp_dd, _exp_tail, _sigmoid_dd)\n"]
@@ -63,7 +63,8 @@ def _formulas(codes: Sequence[FamilyCode]) -> str:
             out.append(f"\ndef {code.pyname}_{suffix}({sig}, exact=True, narrow=False):")
             out.append(f'    """{code.activation.name}: {what}."""')
             out.extend(_narrow_lines(code, outputs, pr, names[0] if suffix in ("f", "dx")
-                                     else "(" + ", ".join(names) + ",)"))
+                                     else "(" + ", ".join(names) + ",)")
+                       or _param_lines(code))
             out.extend(body_lines(outputs, code.junctions, code.x, pr))
             ret = names[0] if suffix in ("f", "dx") else "(" + ", ".join(names) + ",)"
             out.append(f"    return {ret}\n")
@@ -85,9 +86,8 @@ def _narrow_lines(code: FamilyCode, outputs, pr, ret: str) -> list[str]:
     # 2^-128 .. 2^128 in magnitude (see gemsym.codegen.narrow)
     cond += "".join(f" and ((_p := abs(float({s.name}))) == 0.0 or 2.0**-128 <= _p < 2.0**128)"
                     for s in (code.symbols[p.name] for p in code.real_params) if s in used)
-    return ([f"    if {cond}:  # no |x| > 1 forms (see gemsym.codegen.narrow)"]
-            + body_lines(forms, code.junctions, code.x, pr, "        ")
-            + [f"        return {ret}"])
+    return _branch(code, cond, "no |x| > 1 forms (see gemsym.codegen.narrow)",
+                   body_lines(forms, code.junctions, code.x, pr, "        "), ret)
 
 
 def _default_case_lines(code: FamilyCode, outputs, pr, ret: str) -> list[str]:
@@ -101,9 +101,26 @@ def _default_case_lines(code: FamilyCode, outputs, pr, ret: str) -> list[str]:
     if case is None:
         return []
     test, forms = case
-    return ([f"    if narrow and {test}:  # parameter conditions decided once (scalar_case)"]
-            + body_lines(forms, code.junctions, code.x, pr, "        ")
-            + [f"        return {ret}"])
+    return _branch(code, f"narrow and {test}", "parameter conditions decided once (scalar_case)",
+                   body_lines(forms, code.junctions, code.x, pr, "        "), ret)
+
+
+def _param_lines(code: FamilyCode) -> list[str]:
+    """The real parameters as the formulas compute with them (``_runtime._param``): the
+    traced path passes Python numbers, which become the 0-d tensors the eager path passes,
+    so that a body's operations (torch.log(beta), where(a != 0, ...)) take them alike."""
+    return [f"    {n} = _param({n}, x)" for n in (code.symbols[p.name].name
+                                                  for p in code.real_params)]
+
+
+def _branch(code: FamilyCode, cond: str, why: str, body: list[str], ret: str) -> list[str]:
+    """``if cond: body; return ret``; with real parameters, ``cond`` is evaluated before
+    ``_param_lines``: it reads them as numbers (``float(a)``), which Dynamo decides while
+    tracing for a number and would break its graph on for a tensor it made."""
+    if not code.real_params:
+        return [f"    if {cond}:  # {why}", *body, f"        return {ret}"]
+    return [f"    _case = {cond}  # {why}", *_param_lines(code), "    if _case:", *body,
+            f"        return {ret}"]
 
 
 # ---------------------------------------------------------------- kernels (triton)
