@@ -20,7 +20,7 @@ import sympy as sp
 from sympy.codegen.cfunctions import log1p
 
 from .compensated import Factored, cancels, factor_roots
-from .stable import R, IPow, SigmoidLinear, XTimes
+from .stable import R, IPow, PowTimes, SigmoidLinear, SmallestNormal, XTimes
 
 __all__ = ["UnsupportedConstruct", "CodePrinter"]
 
@@ -262,6 +262,19 @@ class CodePrinter:
     def _print_XTimes(self, e: XTimes):
         value, var, k = e.args[:3]  # TailTimes: the further arguments are for the runtime
         return "(" + "*".join([_atom(self(value))] + [self(var)] * int(k)) + ")", _PREC_ATOM
+
+    def _print_PowTimes(self, e: PowTimes):
+        c, var, k = e.args
+        if k.is_Integer:
+            return "(" + "*".join([_atom(self(c))] + [self(var)] * int(k)) + ")", _PREC_ATOM
+        return f"_xtimes({self(c)}, {self(var)}, {self.integer(k)})", _PREC_ATOM
+
+    def _print_SmallestNormal(self, e: SmallestNormal):
+        return self.smallest_normal(), _PREC_ATOM
+
+    def smallest_normal(self) -> str:
+        """The smallest positive normal number of the compute dtype."""
+        raise UnsupportedConstruct(f"{self.target}: the smallest normal number")
 
     def overflow_bound(self, k: str) -> str:
         """The |x| beyond which x^k overflows in the compute dtype (``k`` printed)."""

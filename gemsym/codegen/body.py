@@ -12,7 +12,7 @@ import sympy as sp
 
 from .compensated import region
 from .base_printer import CodePrinter, _sigmoid_linear_args
-from .stable import IPow, R, SigmoidLinear, StableForm
+from .stable import IPow, PowTimes, R, SigmoidLinear, StableForm
 
 __all__ = ["body_lines"]
 
@@ -251,13 +251,14 @@ def _freeze_exponents(expr: sp.Expr, x_name: str,
                         lambda e: 1 / IPow(x, e.args[1]))
 
     def atom(e: sp.Expr) -> sp.Expr:
-        k = sp.expand(e.args[1])
+        k = sp.expand(e.args[-1])
         if k not in exponents:
             # the name only orders the atom for sp.cse; the printer looks the atom up
             exponents[k] = sp.Dummy(f"({k})")
-        return IPow(e.args[0], exponents[k])
+        return e.func(*e.args[:-1], exponents[k])
 
-    return expr.replace(lambda e: isinstance(e, IPow) and e.args[1].free_symbols, atom)
+    return expr.replace(lambda e: isinstance(e, (IPow, PowTimes)) and e.args[-1].free_symbols,
+                        atom)
 
 
 def _roles(form: StableForm):

@@ -79,6 +79,9 @@ class CxxPrinter(CodePrinter):
     def _sqrt(self, b: sp.Expr) -> str:
         return f"std::sqrt({self(b)})"
 
+    def smallest_normal(self) -> str:
+        return "2.2250738585072014e-308"  # DBL_MIN: the kernels compute in double
+
     def overflow_bound(self, k: str) -> str:
         # the kernels compute in double whatever the tensor's dtype
         return f"std::pow(1.7976931348623157e308, 1.0/std::max(1.0, double({k})))"
@@ -120,6 +123,8 @@ class CxxPrinter(CodePrinter):
             return " & ".join(f"({self._cond(a)})" for a in c.args)
         if isinstance(c, sp.Or):
             return " | ".join(f"({self._cond(a)})" for a in c.args)
+        if isinstance(c, sp.Symbol):  # a condition shared by sp.cse, declared as a double
+            return f"({self(c)} != 0.0)"
         return super()._cond(c)
 
 

@@ -22,8 +22,8 @@ from sympy.codegen.cfunctions import hypot
 from ..activation import Activation
 from ..parameters import Parameter
 from .rules import removable_points, to_primitives
-from .stable import (R, InfTimes, IPow, Sigmoid, SigmoidLinear, StableForm, XTimes,
-                     rewrite_sigmoids, stable_form)
+from .stable import (R, InfTimes, IPow, PowTimes, Sigmoid, SigmoidLinear, SmallestNormal,
+                     StableForm, XTimes, rewrite_sigmoids, stable_form)
 from .tails import common_power_first, reciprocal_tails, tail_safe
 
 __all__ = ["FamilyCode", "derive"]
@@ -53,7 +53,7 @@ class FamilyCode:
         """Whether f or a first derivative calls a function beyond arithmetic, integer
         powers, |.|, max and min (exp, a sigmoid, log, ...): the Triton launch settings
         depend on it."""
-        arithmetic = (IPow, XTimes, InfTimes, sp.Abs, sp.Max, sp.Min)
+        arithmetic = (IPow, XTimes, PowTimes, SmallestNormal, InfTimes, sp.Abs, sp.Max, sp.Min)
         for out in (*self.forward, *self.first):
             for form in out:
                 for expr in form.expressions:
@@ -105,7 +105,7 @@ def _finite_at(form: StableForm, x: sp.Symbol, point: sp.Expr) -> bool:
     """Whether the form the code evaluates at ``point`` has a finite value there."""
     expr = form.large if form.kind == "power" and abs(point) > 1 else form.small
     expr = expr.replace(lambda e: isinstance(e, IPow), lambda e: e.args[0] ** e.args[1])
-    expr = expr.replace(lambda e: isinstance(e, XTimes),
+    expr = expr.replace(lambda e: isinstance(e, (XTimes, PowTimes)),
                         lambda e: e.args[0] * e.args[1] ** e.args[2])
     expr = expr.replace(lambda e: isinstance(e, SigmoidLinear),
                         lambda e: Sigmoid(e.args[0] * e.args[1] + e.args[2]))

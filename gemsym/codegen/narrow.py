@@ -26,7 +26,7 @@ from typing import Sequence
 
 import sympy as sp
 
-from .stable import R, IPow, StableForm, XTimes
+from .stable import R, IPow, PowTimes, StableForm, XTimes
 from .tails import Opaque
 
 __all__ = ["INPUT_EXPONENT", "narrow_outputs"]
@@ -117,7 +117,8 @@ def _unguarded(e: sp.Expr, x: sp.Symbol, check: bool = True) -> sp.Expr | None:
 
     def drop(p: sp.Piecewise) -> sp.Expr:
         nonlocal ok
-        (a, cond), (_, last) = p.args if len(p.args) == 2 else ((None, None), (None, None))
+        # a guard, then one or more forms for |x^k| below it (``tails.common_power_first``)
+        (a, cond), (_, last) = (p.args[0], p.args[-1]) if len(p.args) >= 2 else ((None, None),) * 2
         if a is None or last is not sp.true or not isinstance(cond, sp.GreaterThan):
             ok = False
             return p
@@ -137,7 +138,8 @@ def _unguarded(e: sp.Expr, x: sp.Symbol, check: bool = True) -> sp.Expr | None:
 def _plain(e: sp.Expr, x: sp.Symbol) -> sp.Expr:
     """``e`` as an ordinary SymPy expression (for limits)."""
     e = e.replace(lambda t: isinstance(t, Opaque), lambda t: t.args[0])
-    e = e.replace(lambda t: isinstance(t, XTimes), lambda t: t.args[0] * t.args[1] ** t.args[2])
+    e = e.replace(lambda t: isinstance(t, (XTimes, PowTimes)),
+                  lambda t: t.args[0] * t.args[1] ** t.args[2])
     e = e.replace(lambda t: isinstance(t, IPow), lambda t: t.args[0] ** t.args[1])
     e = e.replace(lambda t: isinstance(t, sp.Piecewise), lambda t: t.args[0][0])
     return e.xreplace({R: 1 / x})

@@ -34,6 +34,8 @@ __all__ = [
     "IPow",
     "Expm1",
     "InfTimes",
+    "PowTimes",
+    "SmallestNormal",
     "XTimes",
     "TailTimes",
     "SigmoidLinear",
@@ -98,6 +100,22 @@ class XTimes(sp.Function):
     is applied before the powers of x, so that v x^k never forms inf * 0."""
 
     nargs = 3
+
+
+class PowTimes(sp.Function):
+    """PowTimes(c, x, k) = c * x**k evaluated as ((c*x)*x)... for an integer k >= 1 (a
+    symbol or a number): where |x| < 1 and c x^k is a normal number, every partial product
+    c x^i lies between it and c, so none underflows where x^k alone would (k roundings)."""
+
+    nargs = 3
+
+
+class SmallestNormal(sp.Function):
+    """The smallest positive normal number of the compute dtype (printed per target)."""
+
+    nargs = 0
+    is_positive = True
+    is_finite = True
 
 
 class TailTimes(XTimes):

@@ -35,7 +35,7 @@ import sympy as sp
 from sympy.codegen.cfunctions import hypot, log1p
 
 from .rules import Erfc, Softplus
-from .stable import IPow, Sigmoid, SigmoidLinear, TailTimes, XTimes
+from .stable import IPow, PowTimes, Sigmoid, SigmoidLinear, SmallestNormal, TailTimes, XTimes
 
 __all__ = ["Erfcx", "Opaque", "common_power_first", "exp_factor", "product_factors",
            "reciprocal_tails", "tail_safe", "vanishing_factors"]
@@ -59,7 +59,9 @@ def common_power_first(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
     x^3/(x^2 + eps) at x = 3.5e-16 in float32), x^j/S does so much later.  Above 2^-100
     the expression is left as it is, bits included (not at 2^-126, where x^k is still
     normal in float32: E-GEM's d/dx = x^2 (S + 2 eps)/S^2 underflows in x^2 (S + 2 eps)
-    first, bfloat16 over 1 ULP 281 with 2^-100 against 467 with 2^-126)."""
+    first, bfloat16 over 1 ULP 281 with 2^-100 against 467 with 2^-126).  Where x^j
+    itself is below the compute dtype's normal range and c = R S^-m below 2^1000, it is
+    evaluated as c x^k with the powers of x applied last (``PowTimes``)."""
     if not expr.is_Mul:
         return expr
     factors = list(sp.Mul.make_args(expr))
@@ -88,7 +90,16 @@ def common_power_first(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
     # Opaque: a quotient of its own, not the 1/S of the plain expression (sp.cse would
     # share it and turn the plain x^k/S into x^k (1/S), one rounding more)
     new = sp.Mul(*rest, lead, Opaque(Opaque(xj) / Opaque(s)), s ** -(m - 1))
-    return sp.Piecewise((expr, sp.Abs(Opaque(xk)) >= sp.Float(2.0 ** -100)), (new, True))
+    # where x^j itself is below the normal range it has lost its relative precision
+    # (E-GEM(eps=2^-40)'s d/dx = 3 x^2/eps at x = 1.2e-158 in float64: x^2 = 1.4e-316 is
+    # 1.6e-8 off, and 0 below 1.5e-162 where d/dx is 7.6e-312); then c x^k with
+    # c = R S^-m, the powers of x applied last (PowTimes), unless c overflows (S tiny too);
+    # its factors Opaque twice: sp.cse would otherwise share R S^-m or 1/S with the other
+    # forms and change their rounding order
+    c = Opaque(sp.Mul(*[Opaque(Opaque(f)) for f in rest]) * Opaque(Opaque(s)) ** -m)
+    chain = sp.And(sp.Abs(Opaque(xj)) < SmallestNormal(), sp.Abs(c) < sp.Float(2.0 ** 1000))
+    return sp.Piecewise((expr, sp.Abs(Opaque(xk)) >= sp.Float(2.0 ** -100)),
+                        (PowTimes(c, x, k), chain), (new, True))
 
 
 def _power_of(f: sp.Expr, x: sp.Symbol):

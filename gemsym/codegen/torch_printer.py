@@ -57,6 +57,9 @@ class TorchPrinter(TorchExactPath):
     def _sqrt(self, b: sp.Expr) -> str:
         return f"torch.sqrt({self(b)})"
 
+    def smallest_normal(self) -> str:
+        return f"torch.finfo({self.x_name}.dtype).tiny"
+
     def overflow_bound(self, k: str) -> str:
         return f"torch.finfo({self.x_name}.dtype).max ** (1.0/max(1, {k}))"
 

@@ -39,6 +39,9 @@ class TritonPrinter(CodePrinter):
     def precision_arg(self) -> str:
         return ", PRECISE"
 
+    def smallest_normal(self) -> str:
+        return "1.1754943508222875e-38"  # the kernels compute in float32
+
     def _print_Function(self, e: sp.Function):
         name = self.precise_functions.get(type(e).__name__)
         if name is None or len(e.args) != 1:

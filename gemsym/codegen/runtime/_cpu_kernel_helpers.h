@@ -107,6 +107,14 @@ _HD __attribute__((always_inline)) inline double _ipow(double x, double ed, bool
   return result;
 }
 
+// c * x**k as ((c*x)*x)... (runtime _xtimes): the powers of x last, so that no partial
+// product underflows where the result does not
+_HD __attribute__((always_inline)) inline double _xtimes(double c, double x, double kd) {
+  const long k = static_cast<long>(kd);
+  for (long i = 0; i < k; ++i) c = c * x;
+  return c;
+}
+
 struct _SigmoidPair {
   double pos, neg;
 };

@@ -16,7 +16,7 @@ import triton  # noqa: F401  (the kernels below are triton.jit functions)
 import triton.language as tl  # noqa: F401
 
 # the helpers the printed kernels call
-from ._triton_arith import _dd_add, _dd_sq_value, _dd_term, _dd_value, _div, _hypot, _ipow, _isinf, _isnan, _like, _sq  # noqa: F401
+from ._triton_arith import _dd_add, _dd_sq_value, _dd_term, _dd_value, _div, _hypot, _ipow, _isinf, _isnan, _like, _sq, _xtimes  # noqa: F401
 from ._triton_erfc import _erfc, _erfc_prod  # noqa: F401
 from ._triton_exp import _exp, _exp_prod, _log, _sech2, _sigmoid, _sigmoid_dd, _sigmoid_lin, _tanh  # noqa: F401
 from ._triton_trig import _cos, _cos_prod, _sin, _sin_prod  # noqa: F401

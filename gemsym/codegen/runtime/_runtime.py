@@ -82,6 +82,14 @@ def _ipow(x, e: int, exact: bool = True):
     return result
 
 
+def _xtimes(c, x, k: int):
+    """c * x**k (a Python int k >= 0) as ((c*x)*x)...: the powers of x last, so that no
+    partial product underflows where the result does not (k roundings)."""
+    for _ in range(k):
+        c = c * x
+    return c
+
+
 def _ipow_compensated(x, e: int):
     """x**e (e >= 3) by left-to-right binary powering on double-word values (hi, lo): hi
     is the running product fl(hi * hi) or fl(hi * x), lo collects its exact Dekker error
