@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import torch
 
-from ._runtime import (Family, _as_tuple, _backward_terms, _plan, _sum_to, _traced_forward,
-                       _traced_narrow, direct, kernels)
+from ._runtime import (Family, _as_tuple, _backward_terms, _computed, _plan, _sum_to,
+                       _traced_forward, _traced_narrow, direct, kernels)
 
 __all__ = ["batched_param", "double_backward", "functions", "moved"]
 
@@ -191,17 +191,20 @@ def functions(lib_name: str, fam: Family):
 
     class Traced(torch.autograd.Function):
         # forward with ctx (no setup_context): Dynamo then inlines the closure over ``fam``;
-        # this class only runs under torch.compile, never under torch.func transforms
+        # this class only runs under torch.compile, never under torch.func transforms.
+        # A real parameter is a tensor or a Python number (see ``_runtime.traces``)
         @staticmethod
         def forward(ctx, x, *args):
             ints, params = args[:ni], args[ni:]
             ctx.ints = ints
-            ctx.save_for_backward(x, *params)
+            ctx.numbers = tuple(None if isinstance(q, torch.Tensor) else q for q in params)
+            ctx.save_for_backward(x, *[q for q in params if isinstance(q, torch.Tensor)])
             return _traced_forward(fam, x, ints, params)
 
         @staticmethod
         def backward(ctx, grad):
-            x, *params = ctx.saved_tensors
+            x, *tensors = ctx.saved_tensors
+            params = [tensors.pop(0) if v is None else v for v in ctx.numbers]
             cdt, exact = _plan(x.dtype, x.device)
             # "* 1.0" (exact) keeps the backward's comparisons distinct from the forward's:
             # shared, AOTAutograd would save the forward's boolean masks (it never
@@ -209,9 +212,9 @@ def functions(lib_name: str, fam: Family):
             # recomputing them from x
             xc = x.to(cdt) * 1.0
             gc = grad.to(cdt)
-            p = [q.to(cdt) for q in params]
-            gx, sums = _backward_terms(fam, gc, xc, ctx.ints, p, exact,
-                                       ctx.needs_input_grad[1 + ni:], [q.shape for q in params],
+            shapes = [q.shape if isinstance(q, torch.Tensor) else () for q in params]
+            gx, sums = _backward_terms(fam, gc, xc, ctx.ints, _computed(params, cdt), exact,
+                                       ctx.needs_input_grad[1 + ni:], shapes,
                                        narrow=_traced_narrow(x, cdt, params))
             grads = [None if t is None else t.to(q.dtype) for t, q in zip(sums, params)]
             return (gx.to(x.dtype), *([None] * ni), *grads)

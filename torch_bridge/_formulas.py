@@ -12,7 +12,7 @@ import math  # noqa: F401
 
 import torch
 
-from ._runtime import _inf_times, _ipow, _isinf, _isnan, _like, _sigmoid_lin, _sigmoid_pair, _sigmoid_trio, _sq, _tail_times, _where  # noqa: F401
+from ._runtime import _inf_times, _ipow, _isinf, _isnan, _like, _param, _sigmoid_lin, _sigmoid_pair, _sigmoid_trio, _sq, _tail_times, _where, _xtimes  # noqa: F401
 from ._compensated import (_ddc, _dd_abs, _dd_add, _dd_div, _dd_mul, _dd_neg, _dd_pow,  # noqa: F401
                            _dd_hypot, _dd_recip, _dd_scale, _dd_sq, _dd_sqrt, _dd_value,
                            _erfc_dd, _exp_dd, _exp_tail, _sigmoid_dd)
@@ -30,9 +30,12 @@ def gem_f(x, N, exact=True, narrow=False):
     _t0 = _ipow(x, (1 + 2*N), exact)
     _t1 = _ipow(x, (2*N), exact)
     _t2 = _t1 + 1.0
+    _t3 = _t2
+    _t4 = torch.reciprocal(_t3)
+    _t5 = _t1
     _m0 = ax <= 1.0
     _m1 = x < 0.0
-    y = _where(_m1, 0.0, _where(_m0, torch.where((torch.abs(_t0) >= 7.888609052210118e-31), _t0/_t2, x*(_t1/_t2)), x)/_where(_m0, 1.0, 1.0 + torch.reciprocal(_t1)))
+    y = _where(_m1, 0.0, _where(_m0, torch.where((torch.abs(_t0) >= 7.888609052210118e-31), _t0/_t2, torch.where(((torch.abs(_t4) < 1.0715086071862673e+301)) & ((torch.abs(_t5) < torch.finfo(x.dtype).tiny)), _xtimes(_t4, x, (1 + 2*N)), x*(_t5/_t3))), x)/_where(_m0, 1.0, 1.0 + torch.reciprocal(_t1)))
     return y
 
 
@@ -52,12 +55,15 @@ def gem_dx(x, N, exact=True, narrow=False):
     _t2 = 2.0*N
     _t3 = _t1 + _t2
     _t4 = _t0
-    _t5 = torch.reciprocal(_t0)
-    _t6 = _t5 + 1.0
+    _t5 = torch.abs(_t4)
+    _t6 = _t1
+    _t7 = _t3/_sq(_t6)
+    _t8 = torch.reciprocal(_t0)
+    _t9 = _t8 + 1.0
     _m0 = ax <= 1.0
     _m1 = x == 0.0
     _m2 = x < 0.0
-    d_x = _where(_m2, 0.0, _where(_m1, 0.0, _where(_m0, torch.where((torch.abs(_t4) >= 7.888609052210118e-31), _t0*_t3/(_t1*_t1), _t3*(_t4/_t1)/_t1), _t2*_t5 + _t6)/_where(_m0, 1.0, _t6*_t6)))
+    d_x = _where(_m2, 0.0, _where(_m1, 0.0, _where(_m0, torch.where((_t5 >= 7.888609052210118e-31), _t0*_t3/(_t1*_t1), torch.where(((_t5 < torch.finfo(x.dtype).tiny)) & ((torch.abs(_t7) < 1.0715086071862673e+301)), _xtimes(_t7, x, (2*N)), _t3*(_t4/_t6)/_t1)), _t2*_t8 + _t9)/_where(_m0, 1.0, _t9*_t9)))
     return d_x
 
 
@@ -77,12 +83,15 @@ def gem_first(x, N, exact=True, narrow=False):
     _t2 = 2.0*N
     _t3 = _t1 + _t2
     _t4 = _t0
-    _t5 = torch.reciprocal(_t0)
-    _t6 = _t5 + 1.0
+    _t5 = torch.abs(_t4)
+    _t6 = _t1
+    _t7 = _t3/_sq(_t6)
+    _t8 = torch.reciprocal(_t0)
+    _t9 = _t8 + 1.0
     _m0 = ax <= 1.0
     _m1 = x == 0.0
     _m2 = x < 0.0
-    d_x = _where(_m2, 0.0, _where(_m1, 0.0, _where(_m0, torch.where((torch.abs(_t4) >= 7.888609052210118e-31), _t0*_t3/(_t1*_t1), _t3*(_t4/_t1)/_t1), _t2*_t5 + _t6)/_where(_m0, 1.0, _t6*_t6)))
+    d_x = _where(_m2, 0.0, _where(_m1, 0.0, _where(_m0, torch.where((_t5 >= 7.888609052210118e-31), _t0*_t3/(_t1*_t1), torch.where(((_t5 < torch.finfo(x.dtype).tiny)) & ((torch.abs(_t7) < 1.0715086071862673e+301)), _xtimes(_t7, x, (2*N)), _t3*(_t4/_t6)/_t1)), _t2*_t8 + _t9)/_where(_m0, 1.0, _t9*_t9)))
     return (d_x,)
 
 
@@ -110,7 +119,9 @@ def gem_second(x, N, exact=True, narrow=False):
 
 def e_gem_f(x, N, eps, exact=True, narrow=False):
     """e-gem: f."""
-    if narrow and N in (1, 2) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128):  # no |x| > 1 forms (see gemsym.codegen.narrow)
+    _case = narrow and N in (1, 2) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+    eps = _param(eps, x)
+    if _case:
         _t0 = _ipow(x, (2*N), exact)
         _m0 = x == math.inf
         _m1 = x < 0.0
@@ -120,15 +131,20 @@ def e_gem_f(x, N, eps, exact=True, narrow=False):
     _t0 = _ipow(x, (1 + 2*N), exact)
     _t1 = _ipow(x, (2*N), exact)
     _t2 = _t1 + eps
+    _t3 = _t2
+    _t4 = torch.reciprocal(_t3)
+    _t5 = _t1
     _m0 = ax <= 1.0
     _m1 = x < 0.0
-    y = _where(_m1, 0.0, _where(_m0, torch.where((torch.abs(_t0) >= 7.888609052210118e-31), _t0/_t2, x*(_t1/_t2)), x)/_where(_m0, 1.0, 1.0 + eps/_t1))
+    y = _where(_m1, 0.0, _where(_m0, torch.where((torch.abs(_t0) >= 7.888609052210118e-31), _t0/_t2, torch.where(((torch.abs(_t4) < 1.0715086071862673e+301)) & ((torch.abs(_t5) < torch.finfo(x.dtype).tiny)), _xtimes(_t4, x, (1 + 2*N)), x*(_t5/_t3))), x)/_where(_m0, 1.0, 1.0 + eps/_t1))
     return y
 
 
 def e_gem_dx(x, N, eps, exact=True, narrow=False):
     """e-gem: df/dx."""
-    if narrow and N in (1,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128):  # no |x| > 1 forms (see gemsym.codegen.narrow)
+    _case = narrow and N in (1,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+    eps = _param(eps, x)
+    if _case:
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + eps
         _m0 = x == math.inf
@@ -142,18 +158,23 @@ def e_gem_dx(x, N, eps, exact=True, narrow=False):
     _t2 = 2.0*N
     _t3 = _t1 + _t2*eps
     _t4 = _t0
-    _t5 = eps/_t0
-    _t6 = _t5 + 1.0
+    _t5 = torch.abs(_t4)
+    _t6 = _t1
+    _t7 = _t3/_sq(_t6)
+    _t8 = eps/_t0
+    _t9 = _t8 + 1.0
     _m0 = ax <= 1.0
     _m1 = x == 0.0
     _m2 = x < 0.0
-    d_x = _where(_m2, 0.0, _where(_m1, 0.0, _where(_m0, torch.where((torch.abs(_t4) >= 7.888609052210118e-31), _t0*_t3/(_t1*_t1), _t3*(_t4/_t1)/_t1), _t2*_t5 + _t6)/_where(_m0, 1.0, _t6*_t6)))
+    d_x = _where(_m2, 0.0, _where(_m1, 0.0, _where(_m0, torch.where((_t5 >= 7.888609052210118e-31), _t0*_t3/(_t1*_t1), torch.where(((_t5 < torch.finfo(x.dtype).tiny)) & ((torch.abs(_t7) < 1.0715086071862673e+301)), _xtimes(_t7, x, (2*N)), _t3*(_t4/_t6)/_t1)), _t2*_t8 + _t9)/_where(_m0, 1.0, _t9*_t9)))
     return d_x
 
 
 def e_gem_first(x, N, eps, exact=True, narrow=False):
     """e-gem: (df/dx, df/dtheta...)."""
-    if narrow and N in (1,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128):  # no |x| > 1 forms (see gemsym.codegen.narrow)
+    _case = narrow and N in (1,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+    eps = _param(eps, x)
+    if _case:
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + eps
         _t2 = _t0/(_t1*_t1)
@@ -170,22 +191,30 @@ def e_gem_first(x, N, eps, exact=True, narrow=False):
     _t3 = 2.0*N
     _t4 = _t1 + _t3*eps
     _t5 = _t0
-    _t6 = (_t5/_t1)/_t1
-    _t7 = eps/_t0
-    _t8 = _t7 + 1.0
-    _t9 = torch.reciprocal((_t8*_t8))
-    _t10 = _ipow(x, (1 + 2*N), exact)
+    _t6 = torch.abs(_t5)
+    _t7 = _t1
+    _t8 = torch.reciprocal(_sq(_t7))
+    _t9 = _t8*_t4
+    _t10 = (_t6 < torch.finfo(x.dtype).tiny)
+    _t11 = (_t5/_t7)/_t1
+    _t12 = eps/_t0
+    _t13 = _t12 + 1.0
+    _t14 = torch.reciprocal((_t13*_t13))
+    _t15 = _ipow(x, (1 + 2*N), exact)
+    _t16 = _t8*(-1.0)
     _m0 = ax <= 1.0
     _m1 = x == 0.0
     _m2 = x < 0.0
-    d_x = _where(_m2, 0.0, _where(_m1, 0.0, _where(_m0, torch.where((torch.abs(_t5) >= 7.888609052210118e-31), _t0*_t2*_t4, _t4*_t6), _t9*(_t3*_t7 + _t8))))
-    d_eps = _where(_m2, 0.0, _where(ax > torch.finfo(x.dtype).max ** (1.0/max(1, (-1 + 2*N))), -_t9*_ipow(torch.reciprocal(x), (-1 + 2*N), exact), _where(_m0, torch.where((torch.abs(_t10) >= 7.888609052210118e-31), -_t10*_t2, -_t6*x), -_t9)/_where(_m0, 1.0, _ipow(x, (-1 + 2*N), exact))))
+    d_x = _where(_m2, 0.0, _where(_m1, 0.0, _where(_m0, torch.where((_t6 >= 7.888609052210118e-31), _t0*_t2*_t4, torch.where((_t10) & ((torch.abs(_t9) < 1.0715086071862673e+301)), _xtimes(_t9, x, (2*N)), _t11*_t4)), _t14*(_t12*_t3 + _t13))))
+    d_eps = _where(_m2, 0.0, _where(ax > torch.finfo(x.dtype).max ** (1.0/max(1, (-1 + 2*N))), -_t14*_ipow(torch.reciprocal(x), (-1 + 2*N), exact), _where(_m0, torch.where((torch.abs(_t15) >= 7.888609052210118e-31), -_t15*_t2, torch.where((_t10) & ((torch.abs(_t16) < 1.0715086071862673e+301)), _xtimes(_t16, x, (1 + 2*N)), -_t11*x)), -_t14)/_where(_m0, 1.0, _ipow(x, (-1 + 2*N), exact))))
     return (d_x, d_eps,)
 
 
 def e_gem_second(x, N, eps, exact=True, narrow=False):
     """e-gem: second partial derivatives."""
-    if narrow and N in (1,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128):  # no |x| > 1 forms (see gemsym.codegen.narrow)
+    _case = narrow and N in (1,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+    eps = _param(eps, x)
+    if _case:
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + eps
         _t2 = torch.reciprocal((_t1*_t1*_t1))
@@ -214,19 +243,27 @@ def e_gem_second(x, N, eps, exact=True, narrow=False):
     _t11 = torch.reciprocal((_t10*_t10*_t10))
     _t12 = _t11*(2.0*N - _t0*_t9 - _t10)
     _t13 = _t2
-    _t14 = (_t13/_t3)/(_t3*_t3)
+    _t14 = torch.abs(_t13)
+    _t15 = _t3
+    _t16 = torch.reciprocal(_ipow(_t15, 3, exact))
+    _t17 = _t16*_t5
+    _t18 = (_t14 < torch.finfo(x.dtype).tiny)
+    _t19 = (_t13/_t15)/(_t3*_t3)
+    _t20 = _t16*2.0
     _m0 = ax <= 1.0
     _m1 = x < 0.0
     _m2 = x == 0.0
     d_x_x = _where(_m1, 0.0, _where(_m0, -_t1*_t6*_ipow(x, (-1 + 2*N), exact), -_t1*_t12)/_where(_m0, 1.0, _t7))
-    d_x_eps = _where(_m1, 0.0, _where(_m2, 0.0, _where(_m0, torch.where((torch.abs(_t13) >= 7.888609052210118e-31), _t2*_t6, _t14*_t5), _t12*_t8)))
-    d_eps_eps = _where(_m1, 0.0, _where(ax > torch.finfo(x.dtype).max ** (1.0/max(1, (-1 + 4*N))), 2.0*_t11*_ipow(torch.reciprocal(x), (-1 + 4*N), exact), _where(_m0, torch.where((torch.abs(_t7) >= 7.888609052210118e-31), 2.0*_t4*_t7, 2.0*_t14*x), 2.0*_t11)/_where(_m0, 1.0, _ipow(x, (-1 + 4*N), exact))))
+    d_x_eps = _where(_m1, 0.0, _where(_m2, 0.0, _where(_m0, torch.where((_t14 >= 7.888609052210118e-31), _t2*_t6, torch.where((_t18) & ((torch.abs(_t17) < 1.0715086071862673e+301)), _xtimes(_t17, x, (2*N)), _t19*_t5)), _t12*_t8)))
+    d_eps_eps = _where(_m1, 0.0, _where(ax > torch.finfo(x.dtype).max ** (1.0/max(1, (-1 + 4*N))), 2.0*_t11*_ipow(torch.reciprocal(x), (-1 + 4*N), exact), _where(_m0, torch.where((torch.abs(_t7) >= 7.888609052210118e-31), 2.0*_t4*_t7, torch.where((_t18) & ((torch.abs(_t20) < 1.0715086071862673e+301)), _xtimes(_t20, x, (1 + 2*N)), 2.0*_t19*x)), 2.0*_t11)/_where(_m0, 1.0, _ipow(x, (-1 + 4*N), exact))))
     return (d_x_x, d_x_eps, d_eps_eps,)
 
 
 def se_gem_f(x, N, eps, exact=True, narrow=False):
     """se-gem: f."""
-    if narrow and N in (1, 2) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128):  # no |x| > 1 forms (see gemsym.codegen.narrow)
+    _case = narrow and N in (1, 2) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+    eps = _param(eps, x)
+    if _case:
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0*x
         _m0 = x == -math.inf
@@ -238,18 +275,26 @@ def se_gem_f(x, N, eps, exact=True, narrow=False):
     _t0 = _ipow(x, (1 + 2*N), exact)
     _t1 = _t0 - 1.0
     _t2 = _t0
-    _t3 = (torch.abs(_t2) >= 7.888609052210118e-31)
-    _t4 = _ipow(x, (2*N), exact)
-    _t5 = _t4 + eps
+    _t3 = torch.abs(_t2)
+    _t4 = (_t3 >= 7.888609052210118e-31)
+    _t5 = _t1
+    _t6 = (-1.0)/_t5
+    _t7 = _ipow(x, (2*N), exact)
+    _t8 = _t7 + eps
+    _t9 = _t8
+    _t10 = torch.reciprocal(_t9)
+    _t11 = _t7
     _m0 = ax <= 1.0
     _m1 = x < 0.0
-    y = _where(_m1, _where(_m0, torch.where(_t3, -_t0/_t1, -(_t2/_t1)), (-1.0))/_where(_m0, 1.0, 1.0 - torch.reciprocal(_t0)), _where(_m0, torch.where(_t3, _t0/_t5, x*(_t4/_t5)), x)/_where(_m0, 1.0, 1.0 + eps/_t4))
+    y = _where(_m1, _where(_m0, torch.where(_t4, -_t0/_t1, torch.where(((_t3 < torch.finfo(x.dtype).tiny)) & ((torch.abs(_t6) < 1.0715086071862673e+301)), _xtimes(_t6, x, (1 + 2*N)), -(_t2/_t5))), (-1.0))/_where(_m0, 1.0, 1.0 - torch.reciprocal(_t0)), _where(_m0, torch.where(_t4, _t0/_t8, torch.where(((torch.abs(_t10) < 1.0715086071862673e+301)) & ((torch.abs(_t11) < torch.finfo(x.dtype).tiny)), _xtimes(_t10, x, (1 + 2*N)), x*(_t11/_t9))), x)/_where(_m0, 1.0, 1.0 + eps/_t7))
     return y
 
 
 def se_gem_dx(x, N, eps, exact=True, narrow=False):
     """se-gem: df/dx."""
-    if narrow and N in (1,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128):  # no |x| > 1 forms (see gemsym.codegen.narrow)
+    _case = narrow and N in (1,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+    eps = _param(eps, x)
+    if _case:
         _t0 = _ipow(x, (2*N), exact)
         _t1 = 2.0*N
         _t2 = _t0 + eps
@@ -267,18 +312,23 @@ def se_gem_dx(x, N, eps, exact=True, narrow=False):
     _t4 = _t0 + eps
     _t5 = _t1*eps + _t4
     _t6 = _t0
-    _t7 = eps/_t0
-    _t8 = _t7 + 1.0
+    _t7 = torch.abs(_t6)
+    _t8 = _t4
+    _t9 = _t5/_sq(_t8)
+    _t10 = eps/_t0
+    _t11 = _t10 + 1.0
     _m0 = ax <= 1.0
     _m1 = x == 0.0
     _m2 = x < 0.0
-    d_x = _where(_m2, _where(ax > torch.finfo(x.dtype).max ** (1.0/max(1, (2 + 2*N))), _t2*_ipow(torch.reciprocal(x), (2 + 2*N), exact)/_sq(1.0 - torch.reciprocal(_t3)), _where(_m0, _t0*_t2, _t2)/_where(_m0, _sq(_t3 - 1.0), _sq(1.0 - torch.reciprocal(_t3))*_ipow(x, (2 + 2*N), exact))), _where(_m1, 0.0, _where(_m0, torch.where((torch.abs(_t6) >= 7.888609052210118e-31), _t0*_t5/(_t4*_t4), _t5*(_t6/_t4)/_t4), _t1*_t7 + _t8)/_where(_m0, 1.0, _t8*_t8)))
+    d_x = _where(_m2, _where(ax > torch.finfo(x.dtype).max ** (1.0/max(1, (2 + 2*N))), _t2*_ipow(torch.reciprocal(x), (2 + 2*N), exact)/_sq(1.0 - torch.reciprocal(_t3)), _where(_m0, _t0*_t2, _t2)/_where(_m0, _sq(_t3 - 1.0), _sq(1.0 - torch.reciprocal(_t3))*_ipow(x, (2 + 2*N), exact))), _where(_m1, 0.0, _where(_m0, torch.where((_t7 >= 7.888609052210118e-31), _t0*_t5/(_t4*_t4), torch.where(((_t7 < torch.finfo(x.dtype).tiny)) & ((torch.abs(_t9) < 1.0715086071862673e+301)), _xtimes(_t9, x, (2*N)), _t5*(_t6/_t8)/_t4)), _t1*_t10 + _t11)/_where(_m0, 1.0, _t11*_t11)))
     return d_x
 
 
 def se_gem_first(x, N, eps, exact=True, narrow=False):
     """se-gem: (df/dx, df/dtheta...)."""
-    if narrow and N in (1,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128):  # no |x| > 1 forms (see gemsym.codegen.narrow)
+    _case = narrow and N in (1,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+    eps = _param(eps, x)
+    if _case:
         _t0 = _ipow(x, (2*N), exact)
         _t1 = 2.0*N
         _t2 = _t0*x
@@ -300,20 +350,27 @@ def se_gem_first(x, N, eps, exact=True, narrow=False):
     _t5 = torch.reciprocal((_t4*_t4))
     _t6 = _t1*eps + _t4
     _t7 = _t0
-    _t8 = (_t7/_t4)/_t4
-    _t9 = eps/_t0
-    _t10 = _t9 + 1.0
-    _t11 = torch.reciprocal((_t10*_t10))
+    _t8 = torch.abs(_t7)
+    _t9 = _t4
+    _t10 = torch.reciprocal(_sq(_t9))
+    _t11 = _t10*_t6
+    _t12 = (_t8 < torch.finfo(x.dtype).tiny)
+    _t13 = (_t7/_t9)/_t4
+    _t14 = eps/_t0
+    _t15 = _t14 + 1.0
+    _t16 = torch.reciprocal((_t15*_t15))
+    _t17 = _t10*(-1.0)
     _m0 = ax <= 1.0
     _m1 = x == 0.0
     _m2 = x < 0.0
-    d_x = _where(_m2, _where(ax > torch.finfo(x.dtype).max ** (1.0/max(1, (2 + 2*N))), _t2*_ipow(torch.reciprocal(x), (2 + 2*N), exact)/_sq(1.0 - torch.reciprocal(_t3)), _where(_m0, _t0*_t2, _t2)/_where(_m0, _sq(_t3 - 1.0), _sq(1.0 - torch.reciprocal(_t3))*_ipow(x, (2 + 2*N), exact))), _where(_m1, 0.0, _where(_m0, torch.where((torch.abs(_t7) >= 7.888609052210118e-31), _t0*_t5*_t6, _t6*_t8), _t11*(_t1*_t9 + _t10))))
-    d_eps = _where(_m2, 0.0, _where(ax > torch.finfo(x.dtype).max ** (1.0/max(1, (-1 + 2*N))), -_t11*_ipow(torch.reciprocal(x), (-1 + 2*N), exact), _where(_m0, torch.where((torch.abs(_t3) >= 7.888609052210118e-31), -_t3*_t5, -_t8*x), -_t11)/_where(_m0, 1.0, _ipow(x, (-1 + 2*N), exact))))
+    d_x = _where(_m2, _where(ax > torch.finfo(x.dtype).max ** (1.0/max(1, (2 + 2*N))), _t2*_ipow(torch.reciprocal(x), (2 + 2*N), exact)/_sq(1.0 - torch.reciprocal(_t3)), _where(_m0, _t0*_t2, _t2)/_where(_m0, _sq(_t3 - 1.0), _sq(1.0 - torch.reciprocal(_t3))*_ipow(x, (2 + 2*N), exact))), _where(_m1, 0.0, _where(_m0, torch.where((_t8 >= 7.888609052210118e-31), _t0*_t5*_t6, torch.where((_t12) & ((torch.abs(_t11) < 1.0715086071862673e+301)), _xtimes(_t11, x, (2*N)), _t13*_t6)), _t16*(_t1*_t14 + _t15))))
+    d_eps = _where(_m2, 0.0, _where(ax > torch.finfo(x.dtype).max ** (1.0/max(1, (-1 + 2*N))), -_t16*_ipow(torch.reciprocal(x), (-1 + 2*N), exact), _where(_m0, torch.where((torch.abs(_t3) >= 7.888609052210118e-31), -_t3*_t5, torch.where((_t12) & ((torch.abs(_t17) < 1.0715086071862673e+301)), _xtimes(_t17, x, (1 + 2*N)), -_t13*x)), -_t16)/_where(_m0, 1.0, _ipow(x, (-1 + 2*N), exact))))
     return (d_x, d_eps,)
 
 
 def se_gem_second(x, N, eps, exact=True, narrow=False):
     """se-gem: second partial derivatives."""
+    eps = _param(eps, x)
     ax = torch.abs(x)
     _t0 = _ipow(x, (-1 + 2*N), exact)
     _t1 = -4.0*N - 2.0
@@ -333,19 +390,29 @@ def se_gem_second(x, N, eps, exact=True, narrow=False):
     _t15 = torch.reciprocal((_t14*_t14*_t14))
     _t16 = _t15*(2.0*N - _t13*_t5 - _t14)
     _t17 = _t7
-    _t18 = (_t17/_t8)/(_t8*_t8)
+    _t18 = torch.abs(_t17)
+    _t19 = _t8
+    _t20 = torch.reciprocal(_ipow(_t19, 3, exact))
+    _t21 = _t20*_t10
+    _t22 = (_t18 < torch.finfo(x.dtype).tiny)
+    _t23 = (_t17/_t19)/(_t8*_t8)
+    _t24 = _t20*2.0
     _m0 = ax <= 1.0
     _m1 = x < 0.0
     _m2 = x == 0.0
     d_x_x = _where(_m1, _where(ax > torch.finfo(x.dtype).max ** (1.0/max(1, (3 + 2*N))), _t1*(N + _t4 + 1.0)*_ipow(torch.reciprocal(x), (3 + 2*N), exact)/_ipow(1.0 - _t3, 3, exact), _where(_m0, _t0*_t1*(_t2*N + N + _t2), _t1*(N + _t4 + 1.0))/_where(_m0, _ipow(_t2 - 1.0, 3, exact), _ipow(1.0 - _t3, 3, exact)*_ipow(x, (3 + 2*N), exact))), _where(_m0, -_t0*_t11*_t6, -2.0*_t16*_t4*eps))
-    d_x_eps = _where(_m1, 0.0, _where(_m2, 0.0, _where(_m0, torch.where((torch.abs(_t17) >= 7.888609052210118e-31), _t11*_t7, _t10*_t18), _t12*_t16)))
-    d_eps_eps = _where(_m1, 0.0, _where(ax > torch.finfo(x.dtype).max ** (1.0/max(1, (-1 + 4*N))), 2.0*_t15*_ipow(torch.reciprocal(x), (-1 + 4*N), exact), _where(_m0, torch.where((torch.abs(_t2) >= 7.888609052210118e-31), 2.0*_t2*_t9, 2.0*_t18*x), 2.0*_t15)/_where(_m0, 1.0, _ipow(x, (-1 + 4*N), exact))))
+    d_x_eps = _where(_m1, 0.0, _where(_m2, 0.0, _where(_m0, torch.where((_t18 >= 7.888609052210118e-31), _t11*_t7, torch.where((_t22) & ((torch.abs(_t21) < 1.0715086071862673e+301)), _xtimes(_t21, x, (2*N)), _t10*_t23)), _t12*_t16)))
+    d_eps_eps = _where(_m1, 0.0, _where(ax > torch.finfo(x.dtype).max ** (1.0/max(1, (-1 + 4*N))), 2.0*_t15*_ipow(torch.reciprocal(x), (-1 + 4*N), exact), _where(_m0, torch.where((torch.abs(_t2) >= 7.888609052210118e-31), 2.0*_t2*_t9, torch.where((_t22) & ((torch.abs(_t24) < 1.0715086071862673e+301)), _xtimes(_t24, x, (1 + 2*N)), 2.0*_t23*x)), 2.0*_t15)/_where(_m0, 1.0, _ipow(x, (-1 + 4*N), exact))))
     return (d_x_x, d_x_eps, d_eps_eps,)
 
 
 def sqish_f(x, a, beta, gamma, exact=True, narrow=False):
     """sqish: f."""
-    if narrow and (float(a) < 0) is False:  # parameter conditions decided once (scalar_case)
+    _case = narrow and (float(a) < 0) is False  # parameter conditions decided once (scalar_case)
+    a = _param(a, x)
+    beta = _param(beta, x)
+    gamma = _param(gamma, x)
+    if _case:
         _t0 = 2.0*gamma*(a - 1.0)
         _t1 = torch.log(beta)
         _t2 = -_t0
@@ -370,7 +437,11 @@ def sqish_f(x, a, beta, gamma, exact=True, narrow=False):
 
 def sqish_dx(x, a, beta, gamma, exact=True, narrow=False):
     """sqish: df/dx."""
-    if narrow and (float(a) < 0) is False:  # parameter conditions decided once (scalar_case)
+    _case = narrow and (float(a) < 0) is False  # parameter conditions decided once (scalar_case)
+    a = _param(a, x)
+    beta = _param(beta, x)
+    gamma = _param(gamma, x)
+    if _case:
         _t0 = a - 1.0
         _t1 = 2.0*gamma
         _t2 = _t0*_t1
@@ -396,7 +467,11 @@ def sqish_dx(x, a, beta, gamma, exact=True, narrow=False):
 
 def sqish_first(x, a, beta, gamma, exact=True, narrow=False):
     """sqish: (df/dx, df/dtheta...)."""
-    if narrow and (float(a) < 0) is False:  # parameter conditions decided once (scalar_case)
+    _case = narrow and (float(a) < 0) is False  # parameter conditions decided once (scalar_case)
+    a = _param(a, x)
+    beta = _param(beta, x)
+    gamma = _param(gamma, x)
+    if _case:
         _t0 = a - 1.0
         _t1 = 2.0*_t0*gamma
         _t2 = torch.log(beta)
@@ -434,6 +509,9 @@ def sqish_first(x, a, beta, gamma, exact=True, narrow=False):
 
 def sqish_second(x, a, beta, gamma, exact=True, narrow=False):
     """sqish: second partial derivatives."""
+    a = _param(a, x)
+    beta = _param(beta, x)
+    gamma = _param(gamma, x)
     _t0 = a - 1.0
     _t1 = _t0*gamma
     _t2 = 2.0*_t1

@@ -17,7 +17,7 @@ import triton  # noqa: F401  (the kernels below are triton.jit functions)
 import triton.language as tl  # noqa: F401
 
 # the helpers the printed kernels call
-from ._triton_arith import _dd_add, _dd_sq_value, _dd_term, _dd_value, _div, _hypot, _ipow, _isinf, _isnan, _like, _sq  # noqa: F401
+from ._triton_arith import _dd_add, _dd_sq_value, _dd_term, _dd_value, _div, _hypot, _ipow, _isinf, _isnan, _like, _sq, _xtimes  # noqa: F401
 from ._triton_erfc import _erfc, _erfc_prod  # noqa: F401
 from ._triton_exp import _exp, _exp_prod, _log, _sech2, _sigmoid, _sigmoid_dd, _sigmoid_lin, _tanh  # noqa: F401
 from ._triton_trig import _cos, _cos_prod, _sin, _sin_prod  # noqa: F401
@@ -34,7 +34,10 @@ def _gem_fwd(x_ptr, y_ptr, n, N: tl.constexpr, PRECISE: tl.constexpr, BLOCK: tl.
     _t0 = _ipow(x, (1 + 2*N), PRECISE)
     _t1 = _ipow(x, (2*N), PRECISE)
     _t2 = _t1 + 1
-    y = tl.where(x < 0, 0, tl.where(ax <= 1.0, tl.where((tl.abs(_t0) >= 7.888609052210118e-31), _div(_t0, _t2, PRECISE), x*(_div(_t1, _t2, PRECISE))), _div(x, (1 + _div(1, _t1, PRECISE)), PRECISE)))
+    _t3 = _t2
+    _t4 = _div(1, _t3, PRECISE)
+    _t5 = _t1
+    y = tl.where(x < 0, 0, tl.where(ax <= 1.0, tl.where((tl.abs(_t0) >= 7.888609052210118e-31), _div(_t0, _t2, PRECISE), tl.where(tl.where((tl.abs(_t4) < 1.0715086071862673e+301), (tl.abs(_t5) < 1.1754943508222875e-38), (tl.abs(_t4) < 1.0715086071862673e+301)), _xtimes(_t4, x, (1 + 2*N)), x*(_div(_t5, _t3, PRECISE)))), _div(x, (1 + _div(1, _t1, PRECISE)), PRECISE)))
     tl.store(y_ptr + offs, y.to(y_ptr.dtype.element_ty), mask=mask)
 
 
@@ -53,9 +56,12 @@ def _gem_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, n, N: tl.constexpr, PARAMS_GRAD: tl
         _t2 = 2*N
         _t3 = _t1 + _t2
         _t4 = _t0
-        _t5 = _div(1, _t0, PRECISE)
-        _t6 = _t5 + 1
-        d_x = tl.where(x < 0, 0, tl.where(x == 0, 0, tl.where(ax <= 1.0, tl.where((tl.abs(_t4) >= 7.888609052210118e-31), _div(_t0*_t3, (_t1*_t1), PRECISE), _div(_t3*(_div(_t4, _t1, PRECISE)), _t1, PRECISE)), _div((_t2*_t5 + _t6), (_t6*_t6), PRECISE))))
+        _t5 = tl.abs(_t4)
+        _t6 = _t1
+        _t7 = _div(_t3, _sq(_t6), PRECISE)
+        _t8 = _div(1, _t0, PRECISE)
+        _t9 = _t8 + 1
+        d_x = tl.where(x < 0, 0, tl.where(x == 0, 0, tl.where(ax <= 1.0, tl.where((_t5 >= 7.888609052210118e-31), _div(_t0*_t3, (_t1*_t1), PRECISE), tl.where(tl.where((_t5 < 1.1754943508222875e-38), (tl.abs(_t7) < 1.0715086071862673e+301), (_t5 < 1.1754943508222875e-38)), _xtimes(_t7, x, (2*N)), _div(_t3*(_div(_t4, _t6, PRECISE)), _t1, PRECISE))), _div((_t2*_t8 + _t9), (_t9*_t9), PRECISE))))
     else:
         ax = tl.abs(x)
         _t0 = _ipow(x, (2*N), PRECISE)
@@ -63,9 +69,12 @@ def _gem_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, n, N: tl.constexpr, PARAMS_GRAD: tl
         _t2 = 2*N
         _t3 = _t1 + _t2
         _t4 = _t0
-        _t5 = _div(1, _t0, PRECISE)
-        _t6 = _t5 + 1
-        d_x = tl.where(x < 0, 0, tl.where(x == 0, 0, tl.where(ax <= 1.0, tl.where((tl.abs(_t4) >= 7.888609052210118e-31), _div(_t0*_t3, (_t1*_t1), PRECISE), _div(_t3*(_div(_t4, _t1, PRECISE)), _t1, PRECISE)), _div((_t2*_t5 + _t6), (_t6*_t6), PRECISE))))
+        _t5 = tl.abs(_t4)
+        _t6 = _t1
+        _t7 = _div(_t3, _sq(_t6), PRECISE)
+        _t8 = _div(1, _t0, PRECISE)
+        _t9 = _t8 + 1
+        d_x = tl.where(x < 0, 0, tl.where(x == 0, 0, tl.where(ax <= 1.0, tl.where((_t5 >= 7.888609052210118e-31), _div(_t0*_t3, (_t1*_t1), PRECISE), tl.where(tl.where((_t5 < 1.1754943508222875e-38), (tl.abs(_t7) < 1.0715086071862673e+301), (_t5 < 1.1754943508222875e-38)), _xtimes(_t7, x, (2*N)), _div(_t3*(_div(_t4, _t6, PRECISE)), _t1, PRECISE))), _div((_t2*_t8 + _t9), (_t9*_t9), PRECISE))))
     tl.store(gx_ptr + offs, (g * d_x).to(gx_ptr.dtype.element_ty), mask=mask)
 
 
@@ -80,7 +89,10 @@ def _e_gem_fwd(x_ptr, y_ptr, eps_ptr, n, N: tl.constexpr, PRECISE: tl.constexpr,
     _t0 = _ipow(x, (1 + 2*N), PRECISE)
     _t1 = _ipow(x, (2*N), PRECISE)
     _t2 = _t1 + eps
-    y = tl.where(x < 0, 0, tl.where(ax <= 1.0, tl.where((tl.abs(_t0) >= 7.888609052210118e-31), _div(_t0, _t2, PRECISE), x*(_div(_t1, _t2, PRECISE))), _div(x, (1 + _div(eps, _t1, PRECISE)), PRECISE)))
+    _t3 = _t2
+    _t4 = _div(1, _t3, PRECISE)
+    _t5 = _t1
+    y = tl.where(x < 0, 0, tl.where(ax <= 1.0, tl.where((tl.abs(_t0) >= 7.888609052210118e-31), _div(_t0, _t2, PRECISE), tl.where(tl.where((tl.abs(_t4) < 1.0715086071862673e+301), (tl.abs(_t5) < 1.1754943508222875e-38), (tl.abs(_t4) < 1.0715086071862673e+301)), _xtimes(_t4, x, (1 + 2*N)), x*(_div(_t5, _t3, PRECISE)))), _div(x, (1 + _div(eps, _t1, PRECISE)), PRECISE)))
     tl.store(y_ptr + offs, y.to(y_ptr.dtype.element_ty), mask=mask)
 
 
@@ -101,13 +113,19 @@ def _e_gem_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, eps_ptr, n, N: tl.constexpr, PARA
         _t3 = 2*N
         _t4 = _t1 + _t3*eps
         _t5 = _t0
-        _t6 = _div((_div(_t5, _t1, PRECISE)), _t1, PRECISE)
-        _t7 = _div(eps, _t0, PRECISE)
-        _t8 = _t7 + 1
-        _t9 = _div(1, (_t8*_t8), PRECISE)
-        _t10 = _ipow(x, (1 + 2*N), PRECISE)
-        d_x = tl.where(x < 0, 0, tl.where(x == 0, 0, tl.where(ax <= 1.0, tl.where((tl.abs(_t5) >= 7.888609052210118e-31), _t0*_t2*_t4, _t4*_t6), _t9*(_t3*_t7 + _t8))))
-        d_eps = tl.where(x < 0, 0, tl.where(ax <= 1.0, tl.where((tl.abs(_t10) >= 7.888609052210118e-31), -_t10*_t2, -_t6*x), -_div(_t9, _ipow(x, (-1 + 2*N), PRECISE), PRECISE)))
+        _t6 = tl.abs(_t5)
+        _t7 = _t1
+        _t8 = _div(1, _sq(_t7), PRECISE)
+        _t9 = _t8*_t4
+        _t10 = (_t6 < 1.1754943508222875e-38)
+        _t11 = _div((_div(_t5, _t7, PRECISE)), _t1, PRECISE)
+        _t12 = _div(eps, _t0, PRECISE)
+        _t13 = _t12 + 1
+        _t14 = _div(1, (_t13*_t13), PRECISE)
+        _t15 = _ipow(x, (1 + 2*N), PRECISE)
+        _t16 = _t8*(-1)
+        d_x = tl.where(x < 0, 0, tl.where(x == 0, 0, tl.where(ax <= 1.0, tl.where((_t6 >= 7.888609052210118e-31), _t0*_t2*_t4, tl.where(tl.where(_t10, (tl.abs(_t9) < 1.0715086071862673e+301), _t10), _xtimes(_t9, x, (2*N)), _t11*_t4)), _t14*(_t12*_t3 + _t13))))
+        d_eps = tl.where(x < 0, 0, tl.where(ax <= 1.0, tl.where((tl.abs(_t15) >= 7.888609052210118e-31), -_t15*_t2, tl.where(tl.where(_t10, (tl.abs(_t16) < 1.0715086071862673e+301), _t10), _xtimes(_t16, x, (1 + 2*N)), -_t11*x)), -_div(_t14, _ipow(x, (-1 + 2*N), PRECISE), PRECISE)))
         tl.store(part_ptr + pid * 1 + 0, tl.sum(tl.where(mask, g * d_eps, 0.0), axis=0))
     else:
         ax = tl.abs(x)
@@ -116,9 +134,12 @@ def _e_gem_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, eps_ptr, n, N: tl.constexpr, PARA
         _t2 = 2*N
         _t3 = _t1 + _t2*eps
         _t4 = _t0
-        _t5 = _div(eps, _t0, PRECISE)
-        _t6 = _t5 + 1
-        d_x = tl.where(x < 0, 0, tl.where(x == 0, 0, tl.where(ax <= 1.0, tl.where((tl.abs(_t4) >= 7.888609052210118e-31), _div(_t0*_t3, (_t1*_t1), PRECISE), _div(_t3*(_div(_t4, _t1, PRECISE)), _t1, PRECISE)), _div((_t2*_t5 + _t6), (_t6*_t6), PRECISE))))
+        _t5 = tl.abs(_t4)
+        _t6 = _t1
+        _t7 = _div(_t3, _sq(_t6), PRECISE)
+        _t8 = _div(eps, _t0, PRECISE)
+        _t9 = _t8 + 1
+        d_x = tl.where(x < 0, 0, tl.where(x == 0, 0, tl.where(ax <= 1.0, tl.where((_t5 >= 7.888609052210118e-31), _div(_t0*_t3, (_t1*_t1), PRECISE), tl.where(tl.where((_t5 < 1.1754943508222875e-38), (tl.abs(_t7) < 1.0715086071862673e+301), (_t5 < 1.1754943508222875e-38)), _xtimes(_t7, x, (2*N)), _div(_t3*(_div(_t4, _t6, PRECISE)), _t1, PRECISE))), _div((_t2*_t8 + _t9), (_t9*_t9), PRECISE))))
     tl.store(gx_ptr + offs, (g * d_x).to(gx_ptr.dtype.element_ty), mask=mask)
 
 
@@ -133,10 +154,16 @@ def _se_gem_fwd(x_ptr, y_ptr, eps_ptr, n, N: tl.constexpr, PRECISE: tl.constexpr
     _t0 = _ipow(x, (1 + 2*N), PRECISE)
     _t1 = _t0 - 1
     _t2 = _t0
-    _t3 = (tl.abs(_t2) >= 7.888609052210118e-31)
-    _t4 = _ipow(x, (2*N), PRECISE)
-    _t5 = _t4 + eps
-    y = tl.where(x < 0, tl.where(ax <= 1.0, tl.where(_t3, -_div(_t0, _t1, PRECISE), -(_div(_t2, _t1, PRECISE))), -_div(1, (1 - _div(1, _t0, PRECISE)), PRECISE)), tl.where(ax <= 1.0, tl.where(_t3, _div(_t0, _t5, PRECISE), x*(_div(_t4, _t5, PRECISE))), _div(x, (1 + _div(eps, _t4, PRECISE)), PRECISE)))
+    _t3 = tl.abs(_t2)
+    _t4 = (_t3 >= 7.888609052210118e-31)
+    _t5 = _t1
+    _t6 = _div((-1), _t5, PRECISE)
+    _t7 = _ipow(x, (2*N), PRECISE)
+    _t8 = _t7 + eps
+    _t9 = _t8
+    _t10 = _div(1, _t9, PRECISE)
+    _t11 = _t7
+    y = tl.where(x < 0, tl.where(ax <= 1.0, tl.where(_t4, -_div(_t0, _t1, PRECISE), tl.where(tl.where((_t3 < 1.1754943508222875e-38), (tl.abs(_t6) < 1.0715086071862673e+301), (_t3 < 1.1754943508222875e-38)), _xtimes(_t6, x, (1 + 2*N)), -(_div(_t2, _t5, PRECISE)))), -_div(1, (1 - _div(1, _t0, PRECISE)), PRECISE)), tl.where(ax <= 1.0, tl.where(_t4, _div(_t0, _t8, PRECISE), tl.where(tl.where((tl.abs(_t10) < 1.0715086071862673e+301), (tl.abs(_t11) < 1.1754943508222875e-38), (tl.abs(_t10) < 1.0715086071862673e+301)), _xtimes(_t10, x, (1 + 2*N)), x*(_div(_t11, _t9, PRECISE)))), _div(x, (1 + _div(eps, _t7, PRECISE)), PRECISE)))
     tl.store(y_ptr + offs, y.to(y_ptr.dtype.element_ty), mask=mask)
 
 
@@ -159,12 +186,18 @@ def _se_gem_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, eps_ptr, n, N: tl.constexpr, PAR
         _t5 = _div(1, (_t4*_t4), PRECISE)
         _t6 = _t1*eps + _t4
         _t7 = _t0
-        _t8 = _div((_div(_t7, _t4, PRECISE)), _t4, PRECISE)
-        _t9 = _div(eps, _t0, PRECISE)
-        _t10 = _t9 + 1
-        _t11 = _div(1, (_t10*_t10), PRECISE)
-        d_x = tl.where(x < 0, tl.where(ax <= 1.0, _div(_t0*_t2, _sq(_t3 - 1), PRECISE), _div(_t2, _sq(1 - _div(1, _t3, PRECISE))*_ipow(x, (2 + 2*N), PRECISE), PRECISE)), tl.where(x == 0, 0, tl.where(ax <= 1.0, tl.where((tl.abs(_t7) >= 7.888609052210118e-31), _t0*_t5*_t6, _t6*_t8), _t11*(_t1*_t9 + _t10))))
-        d_eps = tl.where(x < 0, 0, tl.where(ax <= 1.0, tl.where((tl.abs(_t3) >= 7.888609052210118e-31), -_t3*_t5, -_t8*x), -_div(_t11, _ipow(x, (-1 + 2*N), PRECISE), PRECISE)))
+        _t8 = tl.abs(_t7)
+        _t9 = _t4
+        _t10 = _div(1, _sq(_t9), PRECISE)
+        _t11 = _t10*_t6
+        _t12 = (_t8 < 1.1754943508222875e-38)
+        _t13 = _div((_div(_t7, _t9, PRECISE)), _t4, PRECISE)
+        _t14 = _div(eps, _t0, PRECISE)
+        _t15 = _t14 + 1
+        _t16 = _div(1, (_t15*_t15), PRECISE)
+        _t17 = _t10*(-1)
+        d_x = tl.where(x < 0, tl.where(ax <= 1.0, _div(_t0*_t2, _sq(_t3 - 1), PRECISE), _div(_t2, _sq(1 - _div(1, _t3, PRECISE))*_ipow(x, (2 + 2*N), PRECISE), PRECISE)), tl.where(x == 0, 0, tl.where(ax <= 1.0, tl.where((_t8 >= 7.888609052210118e-31), _t0*_t5*_t6, tl.where(tl.where(_t12, (tl.abs(_t11) < 1.0715086071862673e+301), _t12), _xtimes(_t11, x, (2*N)), _t13*_t6)), _t16*(_t1*_t14 + _t15))))
+        d_eps = tl.where(x < 0, 0, tl.where(ax <= 1.0, tl.where((tl.abs(_t3) >= 7.888609052210118e-31), -_t3*_t5, tl.where(tl.where(_t12, (tl.abs(_t17) < 1.0715086071862673e+301), _t12), _xtimes(_t17, x, (1 + 2*N)), -_t13*x)), -_div(_t16, _ipow(x, (-1 + 2*N), PRECISE), PRECISE)))
         tl.store(part_ptr + pid * 1 + 0, tl.sum(tl.where(mask, g * d_eps, 0.0), axis=0))
     else:
         ax = tl.abs(x)
@@ -175,9 +208,12 @@ def _se_gem_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, eps_ptr, n, N: tl.constexpr, PAR
         _t4 = _t0 + eps
         _t5 = _t1*eps + _t4
         _t6 = _t0
-        _t7 = _div(eps, _t0, PRECISE)
-        _t8 = _t7 + 1
-        d_x = tl.where(x < 0, tl.where(ax <= 1.0, _div(_t0*_t2, _sq(_t3 - 1), PRECISE), _div(_t2, _sq(1 - _div(1, _t3, PRECISE))*_ipow(x, (2 + 2*N), PRECISE), PRECISE)), tl.where(x == 0, 0, tl.where(ax <= 1.0, tl.where((tl.abs(_t6) >= 7.888609052210118e-31), _div(_t0*_t5, (_t4*_t4), PRECISE), _div(_t5*(_div(_t6, _t4, PRECISE)), _t4, PRECISE)), _div((_t1*_t7 + _t8), (_t8*_t8), PRECISE))))
+        _t7 = tl.abs(_t6)
+        _t8 = _t4
+        _t9 = _div(_t5, _sq(_t8), PRECISE)
+        _t10 = _div(eps, _t0, PRECISE)
+        _t11 = _t10 + 1
+        d_x = tl.where(x < 0, tl.where(ax <= 1.0, _div(_t0*_t2, _sq(_t3 - 1), PRECISE), _div(_t2, _sq(1 - _div(1, _t3, PRECISE))*_ipow(x, (2 + 2*N), PRECISE), PRECISE)), tl.where(x == 0, 0, tl.where(ax <= 1.0, tl.where((_t7 >= 7.888609052210118e-31), _div(_t0*_t5, (_t4*_t4), PRECISE), tl.where(tl.where((_t7 < 1.1754943508222875e-38), (tl.abs(_t9) < 1.0715086071862673e+301), (_t7 < 1.1754943508222875e-38)), _xtimes(_t9, x, (2*N)), _div(_t5*(_div(_t6, _t8, PRECISE)), _t4, PRECISE))), _div((_t1*_t10 + _t11), (_t11*_t11), PRECISE))))
     tl.store(gx_ptr + offs, (g * d_x).to(gx_ptr.dtype.element_ty), mask=mask)
 
 

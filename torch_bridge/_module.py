@@ -7,8 +7,8 @@ from __future__ import annotations
 import torch
 
 from . import _cpu_kernel
-from ._params import as_param, check_input, check_int
-from ._runtime import family, run
+from ._params import as_number, as_param, check_input, check_int
+from ._runtime import family, run, traces
 
 __all__ = ["ActivationModule"]
 
@@ -62,10 +62,13 @@ class ActivationModule(torch.nn.Module):
         if c > 1 and (x.dim() < 2 or x.shape[1] != c):
             raise ValueError(f"x must have {c} channels in dimension 1 for "
                              f"num_parameters={c} (got shape {tuple(x.shape)})")
+        # fixed values reach the formulas that torch.compile traces as numbers (see
+        # ``traces``), the op as tensors
+        number = as_number if traces(fam, x) else as_param
         for n in fam.params:
             v = self._value(n)
             if not self.learnable:
-                args.append(as_param(v, x, n, self._domains[n]))
+                args.append(number(v, x, n, self._domains[n]))
             elif c > 1:
                 args.append(v.reshape(c, *([1] * (x.dim() - 2))))
             else:

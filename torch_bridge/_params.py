@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-__all__ = ["Domain", "as_param", "check_input", "check_int", "compute_dtype"]
+__all__ = ["Domain", "as_number", "as_param", "check_input", "check_int", "compute_dtype"]
 
 
 def compute_dtype(dtype: torch.dtype, device: torch.device | None = None) -> torch.dtype:
@@ -178,6 +178,17 @@ def as_param(value, x: torch.Tensor, name: str, domain: Domain = Domain()) -> to
                                      f"computed in; allowed: {domain.text}")
                 raise ValueError(f"{name} must be {domain.text} (got a tensor holding {bad!r})")
         return value.reshape(()) if value.numel() == 1 and value.dim() else value
+    # torch.full launches a fill kernel; torch.tensor(value, device="cuda") would be a
+    # blocking copy from pageable host memory on every call (measured on an H100: E-GEM's
+    # forward at 0.64 ms against 0.23 ms for GEM, whose N is a compile-time constant)
+    return torch.full((), as_number(value, x, name, domain), dtype=cdt, device=x.device)
+
+
+def as_number(value, x: torch.Tensor, name: str, domain: Domain = Domain()) -> float:
+    """A Python number ``value`` checked as ``as_param`` checks it (a ValueError naming
+    ``name``), as a float: the value of ``as_param``'s 0-d tensor before its rounding to
+    the compute dtype of ``x``."""
+    cdt = compute_dtype(x.dtype, x.device)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueError(f"{name} must be {domain.text}: a number or a tensor (got {value!r})")
     try:
@@ -191,7 +202,4 @@ def as_param(value, x: torch.Tensor, name: str, domain: Domain = Domain()) -> to
                          f"{str(x.dtype).replace('torch.', '')} inputs on "
                          f"{x.device.type} are computed in (it rounds to {_round32(v)!r}); "
                          f"allowed: {domain.text}")
-    # torch.full launches a fill kernel; torch.tensor(value, device="cuda") would be a
-    # blocking copy from pageable host memory on every call (measured on an H100: E-GEM's
-    # forward at 0.64 ms against 0.23 ms for GEM, whose N is a compile-time constant)
-    return torch.full((), v, dtype=cdt, device=x.device)
+    return v

@@ -21,7 +21,7 @@ import torch._decomp
 from torch.autograd import forward_ad
 
 from . import _cpu_kernel, _cuda_kernel
-from ._params import Domain, as_param, check_input, check_int, compute_dtype
+from ._params import Domain, as_number, as_param, check_input, check_int, compute_dtype
 
 __all__ = ["Family", "register", "library", "run", "call", "family", "set_backend", "get_backend",
            "set_cpu_fusion", "as_param", "check_input", "check_int", "Domain"]
@@ -81,6 +81,14 @@ def _ipow(x, e: int, exact: bool = True):
         if e:
             base = base * base
     return result
+
+
+def _xtimes(c, x, k: int):
+    """c * x**k (a Python int k >= 0) as ((c*x)*x)...: the powers of x last, so that no
+    partial product underflows where the result does not (k roundings)."""
+    for _ in range(k):
+        c = c * x
+    return c
 
 
 def _ipow_compensated(x, e: int):
@@ -273,6 +281,14 @@ def _tail_times(v, x, k: int, c, d, j: int, m: int, b, exact: bool = True):
     return out
 
 
+def _param(v, x):
+    """A real parameter as the formulas compute with it: a tensor as it is; a Python number
+    (the traced path's, see ``_traced_forward``) as the 0-d tensor of x's dtype and device
+    that ``as_param`` makes of it for the eager path, so that both evaluate the same
+    operations once the formulas have read the number in their parameter conditions."""
+    return v if isinstance(v, torch.Tensor) else torch.full((), v, dtype=x.dtype, device=x.device)
+
+
 def _like(x, value):
     return torch.zeros_like(x) + value
 
@@ -354,24 +370,31 @@ def _backward_terms(fam: Family, gc, xc, ints, p, exact: bool, wanted, shapes=No
 
 
 def _traced_narrow(x, cdt: torch.dtype, params) -> bool:
-    """Whether the formulas that ``torch.compile`` traces take their narrow bodies: as
-    the eager path decides (``_narrow``), for families without real parameters only (a
-    narrow body reads its real parameters as numbers, a data-dependent branch on which
-    Dynamo would break the graph)."""
-    return len(params) == 0 and _narrow(x.dtype, cdt, params)  # Dynamo cannot trace `not tuple`
+    """Whether the formulas that ``torch.compile`` traces may take their narrow bodies: as
+    the eager path decides (``_narrow``), with every real parameter a Python number (see
+    ``traces``).  The formulas read the numbers in their parameter conditions, which
+    Dynamo then decides while tracing (it guards on the numbers); a tensor parameter
+    would be read by a data-dependent ``float()``, on which Dynamo breaks the graph."""
+    return (all(not isinstance(q, torch.Tensor) for q in params)
+            and _narrow(x.dtype, cdt, ()))
+
+
+def _computed(params, cdt: torch.dtype) -> list:
+    """The parameters in the compute dtype: tensors converted, Python numbers kept."""
+    return [q.to(cdt) if isinstance(q, torch.Tensor) else q for q in params]
 
 
 def _traced_forward(fam: Family, x, ints, params):
     """f(x) by the formulas, written for ``torch.compile`` to trace into one fused loop:
-    the input rounded to the compute dtype, the result rounded back."""
+    the input rounded to the compute dtype, the result rounded back.  ``params``: tensors
+    or Python numbers (see ``traces``)."""
     cdt, exact = _plan(x.dtype, x.device)
-    p = [q.to(cdt) for q in params]
-    return fam.forward(x.to(cdt), *ints, *p, exact=exact,
+    return fam.forward(x.to(cdt), *ints, *_computed(params, cdt), exact=exact,
                        narrow=_traced_narrow(x, cdt, params)).to(x.dtype)
 
 
 def _scalar(params) -> bool:
-    return all(q.numel() == 1 for q in params)
+    return all(not isinstance(q, torch.Tensor) or q.numel() == 1 for q in params)
 
 
 def _use_triton(fam: Family, x: torch.Tensor, params=()) -> bool:
@@ -665,8 +688,7 @@ def run(lib_name: str, name: str, x, *args):
     registered op."""
     entry = _REGISTRY[(lib_name, name)]
     if torch.compiler.is_compiling():
-        if (TRACED_COMPILE and not x.is_cuda
-                and not _use_triton(entry.family, x, args[len(entry.family.int_params):])):
+        if traces(entry.family, x, args[len(entry.family.int_params):]):
             if not (torch.is_grad_enabled() and any(isinstance(a, torch.Tensor) and a.requires_grad
                                                     for a in (x, *args))):
                 # nothing to differentiate: the formulas alone.  Through the Function,
@@ -689,6 +711,14 @@ def run(lib_name: str, name: str, x, *args):
     return entry.apply(x, *args)
 
 
+def traces(fam: Family, x, params=()) -> bool:
+    """Whether ``torch.compile`` is tracing a call of ``fam`` that ``run`` evaluates by the
+    traced formulas (not by the registered op): then a real parameter given as a Python
+    number reaches the formulas as that number (``as_number``), not as a tensor."""
+    return (TRACED_COMPILE and torch.compiler.is_compiling() and not x.is_cuda
+            and not _use_triton(fam, x, params))
+
+
 def call(lib_name: str, name: str, x, ints=(), reals=()):
     """Check the arguments of family ``name`` (x a floating tensor, integer and real
     parameters in their domains: ValueError naming the parameter) and run it."""
@@ -705,8 +735,13 @@ def call(lib_name: str, name: str, x, ints=(), reals=()):
     # Python numbers for a call the CUDA kernel takes stay on the host (its ops read them
     # there; device tensors would need a synchronisation to read)
     host = _cuda_kernel.host_params(name, x, ints, reals)
-    args += host if host is not None else [
-        as_param(v, x, n, d) for v, n, d in zip(reals, fam.params, fam.domains)]
+    if host is not None:
+        return run(lib_name, name, x, *args, *host)
+    # traced formulas: numbers stay numbers (checked alike), so that the formulas'
+    # parameter conditions are decided while tracing (see ``_traced_narrow``)
+    number = as_number if traces(fam, x) else as_param
+    args += [as_param(v, x, n, d) if isinstance(v, torch.Tensor) else number(v, x, n, d)
+             for v, n, d in zip(reals, fam.params, fam.domains)]
     return run(lib_name, name, x, *args)
 
 

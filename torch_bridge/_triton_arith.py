@@ -126,6 +126,15 @@ def _ipow(x, E: tl.constexpr, PRECISE: tl.constexpr):
 
 
 @triton.jit
+def _xtimes(c, x, K: tl.constexpr):
+    """c * x**K as ((c*x)*x)... for a compile-time integer K >= 0: the powers of x last,
+    so that no partial product underflows where the result does not."""
+    for _ in tl.static_range(K):
+        c = c * x
+    return c
+
+
+@triton.jit
 def _sq(v):
     return v * v
 
