@@ -34,17 +34,6 @@ CAUSES: dict[tuple[str, str, str], Cause] = {
             "binade; carrying t1 as a double-double (TwoProd, TwoSum) gives 2.17 there, at "
             "about 20 more float64 ops per such denominator (not done)"),
     ),
-    ("e-gem(N=1, eps=9.09495e-13)", "float64", "d_x"): Cause(
-        covers=1.6e12,
-        text=(
-            "a subnormal intermediate, measured: for |x| < 1.5e-154, x^2 falls below the "
-            "smallest normal number (absolute rounding up to 2^-1075) while d/dx ~ 3 x^2/eps "
-            "stays normal for eps = 2^-40, and the division by eps keeps x^2's relative "
-            "error: at x = 1.2e-158 x^2 = 1.44e-316 is 1.6e-8 off (d/dx 4.74989015e-304 "
-            "against 4.74989023e-304), at x = 1.52e-162 x^2 = 0 (d/dx 0 against 7.6e-312); "
-            "scaling x by a power of two before the power and back after the division would "
-            "remove it (not done)"),
-    ),
 }
 
 
