@@ -31,7 +31,7 @@ class TorchPrinter(TorchExactPath):
     pair_sigmoids = True
     functions = {
         "exp": "torch.exp", "log": "torch.log", "log1p": "torch.log1p",
-        "expm1": "torch.expm1", "Expm1": "torch.expm1", "Abs": "torch.abs", "tanh": "torch.tanh",
+        "expm1": "_expm1", "Expm1": "_expm1", "Abs": "torch.abs", "tanh": "torch.tanh",
         "Sigmoid": "torch.sigmoid", "erf": "torch.special.erf",
         "erfc": "torch.special.erfc", "sin": "torch.sin", "cos": "torch.cos",
         "sinh": "torch.sinh", "cosh": "torch.cosh", "atan": "torch.atan",
