@@ -192,3 +192,17 @@ def test_compiled_sqish_negative_a_is_accurate_near_zero(package, dtype):
         true = m * mpmath.tanh(2 * m)  # = -x + 2x/(1 + e^(-4x)), without its cancellation
         ulp = float(np.spacing(npdt(abs(float(true)))))
         assert abs(mpmath.mpf(yi) - true) <= 4 * ulp, (xi, yi, float(true))
+
+
+def test_a_number_argument_of_the_compiled_function_takes_new_values(package):
+    """eps passed to the compiled function: a second value makes Dynamo trace eps as a
+    symbolic float, which the parameter check must take (math.isfinite does not: with
+    fullgraph an error); each value gives eager's bits."""
+    if not package._runtime.TRACED_COMPILE:
+        pytest.skip(f"torch {torch.__version__}: compile calls the registered op")
+    torch._dynamo.reset()
+    compiled = torch.compile(lambda t, eps: package.e_gem(t, eps=eps), fullgraph=True)
+    x = _inputs(torch.float32)
+    with torch.no_grad():
+        for eps in (1e-4, 2e-4):
+            assert _same(compiled(x, eps), package.e_gem(x, eps=eps)), eps
