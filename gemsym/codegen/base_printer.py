@@ -264,10 +264,9 @@ class CodePrinter:
         return "(" + "*".join([_atom(self(value))] + [self(var)] * int(k)) + ")", _PREC_ATOM
 
     def _print_PowTimes(self, e: PowTimes):
-        c, var, k = e.args
-        if k.is_Integer:
-            return "(" + "*".join([_atom(self(c))] + [self(var)] * int(k)) + ")", _PREC_ATOM
-        return f"_xtimes({self(c)}, {self(var)}, {self.integer(k)})", _PREC_ATOM
+        c, var, k, other = e.args
+        k = str(int(k)) if k.is_Integer else self.integer(k)
+        return f"_xtimes({self(c)}, {self(var)}, {k}, {self(other)})", _PREC_ATOM
 
     def _print_SmallestNormal(self, e: SmallestNormal):
         return self.smallest_normal(), _PREC_ATOM
@@ -295,8 +294,18 @@ class CodePrinter:
         *head, (last, _) = e.args
         out = self(last)
         for value, cond in reversed(head):
-            out = f"{self.where}({self._cond(cond)}, {self(value)}, {out})"
+            chosen = f"{self.where}({self._cond(cond)}, {self(value)}, {out})"
+            out = self.exact_only(chosen, out) if isinstance(value, PowTimes) else chosen
         return out, _PREC_ATOM
+
+    def exact_only(self, chosen: str, otherwise: str) -> str:
+        """``chosen`` where the compute dtype is the output dtype, else ``otherwise``: a
+        ``PowTimes`` piece matters only where x^j below the compute dtype's normal range
+        can leave a normal result, which for a float64 evaluation of a narrower output
+        needs parameters outside the narrow bodies' range and N >= 4 (float32 inputs'
+        x^(2N) >= 2^-298 N); targets that always compute in the output's precision (or
+        its float32) take it always."""
+        return chosen
 
     def _print_Relational(self, e: sp.core.relational.Relational):
         return self._cond(e), _PREC_ATOM

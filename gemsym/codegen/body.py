@@ -250,15 +250,18 @@ def _freeze_exponents(expr: sp.Expr, x_name: str,
     expr = expr.replace(lambda e: isinstance(e, IPow) and e.args[0] == R,
                         lambda e: 1 / IPow(x, e.args[1]))
 
+    def at(e: sp.Expr) -> int:  # the exponent's argument
+        return 1 if isinstance(e, IPow) else 2
+
     def atom(e: sp.Expr) -> sp.Expr:
-        k = sp.expand(e.args[-1])
+        k = sp.expand(e.args[at(e)])
         if k not in exponents:
             # the name only orders the atom for sp.cse; the printer looks the atom up
             exponents[k] = sp.Dummy(f"({k})")
-        return e.func(*e.args[:-1], exponents[k])
+        return e.func(*e.args[:at(e)], exponents[k], *e.args[at(e) + 1:])
 
-    return expr.replace(lambda e: isinstance(e, (IPow, PowTimes)) and e.args[-1].free_symbols,
-                        atom)
+    return expr.replace(lambda e: isinstance(e, (IPow, PowTimes))
+                        and e.args[at(e)].free_symbols, atom)
 
 
 def _roles(form: StableForm):

@@ -79,6 +79,10 @@ class CxxPrinter(CodePrinter):
     def _sqrt(self, b: sp.Expr) -> str:
         return f"std::sqrt({self(b)})"
 
+    def exact_only(self, chosen: str, otherwise: str) -> str:
+        # EXACT is a template parameter: the other side and its temporaries are dropped
+        return f"(EXACT ? {chosen} : {otherwise})"
+
     def smallest_normal(self) -> str:
         return "2.2250738585072014e-308"  # DBL_MIN: the kernels compute in double
 

@@ -103,11 +103,12 @@ class XTimes(sp.Function):
 
 
 class PowTimes(sp.Function):
-    """PowTimes(c, x, k) = c * x**k evaluated as ((c*x)*x)... for an integer k >= 1 (a
-    symbol or a number): where |x| < 1 and c x^k is a normal number, every partial product
-    c x^i lies between it and c, so none underflows where x^k alone would (k roundings)."""
+    """PowTimes(c, x, k, b) = c * x**k evaluated as ((c*x)*x)... for an integer k >= 1 (a
+    symbol or a number) where |c| < 2^1000, else b (an equal expression evaluated another
+    way): where |x| < 1 and c x^k is a normal number, every partial product c x^i lies
+    between it and c, so none underflows where x^k alone would (k roundings)."""
 
-    nargs = 3
+    nargs = 4
 
 
 class SmallestNormal(sp.Function):

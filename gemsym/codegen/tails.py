@@ -95,11 +95,12 @@ def common_power_first(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
     # 1.6e-8 off, and 0 below 1.5e-162 where d/dx is 7.6e-312); then c x^k with
     # c = R S^-m, the powers of x applied last (PowTimes), unless c overflows (S tiny too);
     # its factors Opaque twice: sp.cse would otherwise share R S^-m or 1/S with the other
-    # forms and change their rounding order
+    # forms and change their rounding order (c used once: no temporary of its own, so a
+    # target that skips this piece computes nothing of it)
     c = Opaque(sp.Mul(*[Opaque(Opaque(f)) for f in rest]) * Opaque(Opaque(s)) ** -m)
-    chain = sp.And(sp.Abs(Opaque(xj)) < SmallestNormal(), sp.Abs(c) < sp.Float(2.0 ** 1000))
     return sp.Piecewise((expr, sp.Abs(Opaque(xk)) >= sp.Float(2.0 ** -100)),
-                        (PowTimes(c, x, k), chain), (new, True))
+                        (PowTimes(c, x, k, new), sp.Abs(Opaque(xj)) < SmallestNormal()),
+                        (new, True))
 
 
 def _power_of(f: sp.Expr, x: sp.Symbol):

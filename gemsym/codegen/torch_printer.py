@@ -57,6 +57,9 @@ class TorchPrinter(TorchExactPath):
     def _sqrt(self, b: sp.Expr) -> str:
         return f"torch.sqrt({self(b)})"
 
+    def exact_only(self, chosen: str, otherwise: str) -> str:
+        return f"({chosen} if exact else {otherwise})"
+
     def smallest_normal(self) -> str:
         return f"torch.finfo({self.x_name}.dtype).tiny"
 

@@ -107,12 +107,14 @@ _HD __attribute__((always_inline)) inline double _ipow(double x, double ed, bool
   return result;
 }
 
-// c * x**k as ((c*x)*x)... (runtime _xtimes): the powers of x last, so that no partial
-// product underflows where the result does not
-_HD __attribute__((always_inline)) inline double _xtimes(double c, double x, double kd) {
+// c * x**k as ((c*x)*x)... where |c| < 2^1000, else other (runtime _xtimes): the powers
+// of x last, so that no partial product underflows where the result does not
+_HD __attribute__((always_inline)) inline double _xtimes(double c, double x, double kd,
+                                                          double other) {
   const long k = static_cast<long>(kd);
-  for (long i = 0; i < k; ++i) c = c * x;
-  return c;
+  double v = c;
+  for (long i = 0; i < k; ++i) v = v * x;
+  return std::fabs(c) < 0x1p1000 ? v : other;
 }
 
 struct _SigmoidPair {

@@ -82,12 +82,14 @@ def _ipow(x, e: int, exact: bool = True):
     return result
 
 
-def _xtimes(c, x, k: int):
-    """c * x**k (a Python int k >= 0) as ((c*x)*x)...: the powers of x last, so that no
-    partial product underflows where the result does not (k roundings)."""
+def _xtimes(c, x, k: int, other):
+    """c * x**k (a Python int k >= 0) as ((c*x)*x)... where |c| < 2^1000, else ``other`` (the
+    same value evaluated another way): the powers of x last, so that no partial product
+    underflows where the result does not (k roundings)."""
+    v = c
     for _ in range(k):
-        c = c * x
-    return c
+        v = v * x
+    return torch.where(torch.abs(c) < 2.0 ** 1000, v, other)
 
 
 def _ipow_compensated(x, e: int):
