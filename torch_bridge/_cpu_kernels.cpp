@@ -307,12 +307,14 @@ _HD __attribute__((always_inline)) inline double _ipow(double x, double ed, bool
   return result;
 }
 
-// c * x**k as ((c*x)*x)... (runtime _xtimes): the powers of x last, so that no partial
-// product underflows where the result does not
-_HD __attribute__((always_inline)) inline double _xtimes(double c, double x, double kd) {
+// c * x**k as ((c*x)*x)... where |c| < 2^1000, else other (runtime _xtimes): the powers
+// of x last, so that no partial product underflows where the result does not
+_HD __attribute__((always_inline)) inline double _xtimes(double c, double x, double kd,
+                                                          double other) {
   const long k = static_cast<long>(kd);
-  for (long i = 0; i < k; ++i) c = c * x;
-  return c;
+  double v = c;
+  for (long i = 0; i < k; ++i) v = v * x;
+  return std::fabs(c) < 0x1p1000 ? v : other;
 }
 
 struct _SigmoidPair {
@@ -750,9 +752,9 @@ _INLINE double gem_f(double x, double N) {
   const double _t1 = _ipow(x, (2*N), EXACT);
   const double _t2 = _t1 + 1;
   const double _t3 = _t2;
-  const double _t4 = 1/_t3;
-  const double _t5 = _t1;
-  const double y = _where(x < 0, 0, _where(ax <= 1.0, _where((std::fabs(_t0) >= 7.888609052210118e-31), _t0/_t2, _where(((std::fabs(_t4) < 1.0715086071862673e+301)) & ((std::fabs(_t5) < 2.2250738585072014e-308)), _xtimes(_t4, x, (1 + 2*N)), x*(_t5/_t3))), x)/_where(ax <= 1.0, 1, 1 + 1/_t1));
+  const double _t4 = _t1;
+  const double _t5 = x*(_t4/_t3);
+  const double y = _where(x < 0, 0, _where(ax <= 1.0, _where((std::fabs(_t0) >= 7.888609052210118e-31), _t0/_t2, (EXACT ? _where((std::fabs(_t4) < 2.2250738585072014e-308), _xtimes(1/_t3, x, (1 + 2*N), _t5), _t5) : _t5)), x)/_where(ax <= 1.0, 1, 1 + 1/_t1));
   return y;
 }
 
@@ -773,10 +775,10 @@ _INLINE double gem_dx(double x, double N) {
   const double _t4 = _t0;
   const double _t5 = std::fabs(_t4);
   const double _t6 = _t1;
-  const double _t7 = _t3/_sq(_t6);
+  const double _t7 = _t3*(_t4/_t6)/_t1;
   const double _t8 = 1/_t0;
   const double _t9 = _t8 + 1;
-  const double d_x = _where(x < 0, 0, _where(x == 0, 0, _where(ax <= 1.0, _where((_t5 >= 7.888609052210118e-31), _t0*_t3/(_t1*_t1), _where(((_t5 < 2.2250738585072014e-308)) & ((std::fabs(_t7) < 1.0715086071862673e+301)), _xtimes(_t7, x, (2*N)), _t3*(_t4/_t6)/_t1)), _t2*_t8 + _t9)/_where(ax <= 1.0, 1, _t9*_t9)));
+  const double d_x = _where(x < 0, 0, _where(x == 0, 0, _where(ax <= 1.0, _where((_t5 >= 7.888609052210118e-31), _t0*_t3/(_t1*_t1), (EXACT ? _where((_t5 < 2.2250738585072014e-308), _xtimes(_t3/_sq(_t6), x, (2*N), _t7), _t7) : _t7)), _t2*_t8 + _t9)/_where(ax <= 1.0, 1, _t9*_t9)));
   return d_x;
 }
 
@@ -798,10 +800,10 @@ _INLINE void gem_first(double x, double N, double* out) {
   const double _t4 = _t0;
   const double _t5 = std::fabs(_t4);
   const double _t6 = _t1;
-  const double _t7 = _t3/_sq(_t6);
+  const double _t7 = _t3*(_t4/_t6)/_t1;
   const double _t8 = 1/_t0;
   const double _t9 = _t8 + 1;
-  const double d_x = _where(x < 0, 0, _where(x == 0, 0, _where(ax <= 1.0, _where((_t5 >= 7.888609052210118e-31), _t0*_t3/(_t1*_t1), _where(((_t5 < 2.2250738585072014e-308)) & ((std::fabs(_t7) < 1.0715086071862673e+301)), _xtimes(_t7, x, (2*N)), _t3*(_t4/_t6)/_t1)), _t2*_t8 + _t9)/_where(ax <= 1.0, 1, _t9*_t9)));
+  const double d_x = _where(x < 0, 0, _where(x == 0, 0, _where(ax <= 1.0, _where((_t5 >= 7.888609052210118e-31), _t0*_t3/(_t1*_t1), (EXACT ? _where((_t5 < 2.2250738585072014e-308), _xtimes(_t3/_sq(_t6), x, (2*N), _t7), _t7) : _t7)), _t2*_t8 + _t9)/_where(ax <= 1.0, 1, _t9*_t9)));
   out[0] = d_x;
 }
 
@@ -858,9 +860,9 @@ _INLINE double e_gem_f(double x, double N, double eps) {
   const double _t1 = _ipow(x, (2*N), EXACT);
   const double _t2 = _t1 + eps;
   const double _t3 = _t2;
-  const double _t4 = 1/_t3;
-  const double _t5 = _t1;
-  const double y = _where(x < 0, 0, _where(ax <= 1.0, _where((std::fabs(_t0) >= 7.888609052210118e-31), _t0/_t2, _where(((std::fabs(_t4) < 1.0715086071862673e+301)) & ((std::fabs(_t5) < 2.2250738585072014e-308)), _xtimes(_t4, x, (1 + 2*N)), x*(_t5/_t3))), x)/_where(ax <= 1.0, 1, 1 + eps/_t1));
+  const double _t4 = _t1;
+  const double _t5 = x*(_t4/_t3);
+  const double y = _where(x < 0, 0, _where(ax <= 1.0, _where((std::fabs(_t0) >= 7.888609052210118e-31), _t0/_t2, (EXACT ? _where((std::fabs(_t4) < 2.2250738585072014e-308), _xtimes(1/_t3, x, (1 + 2*N), _t5), _t5) : _t5)), x)/_where(ax <= 1.0, 1, 1 + eps/_t1));
   return y;
 }
 
@@ -881,10 +883,10 @@ _INLINE double e_gem_dx(double x, double N, double eps) {
   const double _t4 = _t0;
   const double _t5 = std::fabs(_t4);
   const double _t6 = _t1;
-  const double _t7 = _t3/_sq(_t6);
+  const double _t7 = _t3*(_t4/_t6)/_t1;
   const double _t8 = eps/_t0;
   const double _t9 = _t8 + 1;
-  const double d_x = _where(x < 0, 0, _where(x == 0, 0, _where(ax <= 1.0, _where((_t5 >= 7.888609052210118e-31), _t0*_t3/(_t1*_t1), _where(((_t5 < 2.2250738585072014e-308)) & ((std::fabs(_t7) < 1.0715086071862673e+301)), _xtimes(_t7, x, (2*N)), _t3*(_t4/_t6)/_t1)), _t2*_t8 + _t9)/_where(ax <= 1.0, 1, _t9*_t9)));
+  const double d_x = _where(x < 0, 0, _where(x == 0, 0, _where(ax <= 1.0, _where((_t5 >= 7.888609052210118e-31), _t0*_t3/(_t1*_t1), (EXACT ? _where((_t5 < 2.2250738585072014e-308), _xtimes(_t3/_sq(_t6), x, (2*N), _t7), _t7) : _t7)), _t2*_t8 + _t9)/_where(ax <= 1.0, 1, _t9*_t9)));
   return d_x;
 }
 
@@ -908,16 +910,16 @@ _INLINE void e_gem_first(double x, double N, double eps, double* out) {
   const double _t6 = std::fabs(_t5);
   const double _t7 = _t1;
   const double _t8 = 1/_sq(_t7);
-  const double _t9 = _t8*_t4;
-  const double _t10 = (_t6 < 2.2250738585072014e-308);
-  const double _t11 = (_t5/_t7)/_t1;
+  const double _t9 = (_t5/_t7)/_t1;
+  const double _t10 = _t4*_t9;
+  const double _t11 = (_t6 < 2.2250738585072014e-308);
   const double _t12 = eps/_t0;
   const double _t13 = _t12 + 1;
   const double _t14 = 1/(_t13*_t13);
   const double _t15 = _ipow(x, (1 + 2*N), EXACT);
-  const double _t16 = _t8*(-1);
-  const double d_x = _where(x < 0, 0, _where(x == 0, 0, _where(ax <= 1.0, _where((_t6 >= 7.888609052210118e-31), _t0*_t2*_t4, _where(((_t10 != 0.0)) & ((std::fabs(_t9) < 1.0715086071862673e+301)), _xtimes(_t9, x, (2*N)), _t11*_t4)), _t14*(_t12*_t3 + _t13))));
-  const double d_eps = _where(x < 0, 0, _where(ax > std::pow(1.7976931348623157e308, 1.0/std::max(1.0, double((-1 + 2*N)))), -_t14*_ipow(1/x, (-1 + 2*N), EXACT), _where(ax <= 1.0, _where((std::fabs(_t15) >= 7.888609052210118e-31), -_t15*_t2, _where(((_t10 != 0.0)) & ((std::fabs(_t16) < 1.0715086071862673e+301)), _xtimes(_t16, x, (1 + 2*N)), -_t11*x)), -_t14)/_where(ax <= 1.0, 1, _ipow(x, (-1 + 2*N), EXACT))));
+  const double _t16 = -_t9*x;
+  const double d_x = _where(x < 0, 0, _where(x == 0, 0, _where(ax <= 1.0, _where((_t6 >= 7.888609052210118e-31), _t0*_t2*_t4, (EXACT ? _where((_t11 != 0.0), _xtimes(_t8*_t4, x, (2*N), _t10), _t10) : _t10)), _t14*(_t12*_t3 + _t13))));
+  const double d_eps = _where(x < 0, 0, _where(ax > std::pow(1.7976931348623157e308, 1.0/std::max(1.0, double((-1 + 2*N)))), -_t14*_ipow(1/x, (-1 + 2*N), EXACT), _where(ax <= 1.0, _where((std::fabs(_t15) >= 7.888609052210118e-31), -_t15*_t2, (EXACT ? _where((_t11 != 0.0), _xtimes(_t8*(-1), x, (1 + 2*N), _t16), _t16) : _t16)), -_t14)/_where(ax <= 1.0, 1, _ipow(x, (-1 + 2*N), EXACT))));
   out[0] = d_x;
   out[1] = d_eps;
 }
@@ -982,13 +984,13 @@ _INLINE double se_gem_f(double x, double N, double eps) {
   const double _t3 = std::fabs(_t2);
   const double _t4 = (_t3 >= 7.888609052210118e-31);
   const double _t5 = _t1;
-  const double _t6 = (-1)/_t5;
+  const double _t6 = -(_t2/_t5);
   const double _t7 = _ipow(x, (2*N), EXACT);
   const double _t8 = _t7 + eps;
   const double _t9 = _t8;
-  const double _t10 = 1/_t9;
-  const double _t11 = _t7;
-  const double y = _where(x < 0, _where(ax <= 1.0, _where((_t4 != 0.0), -_t0/_t1, _where(((_t3 < 2.2250738585072014e-308)) & ((std::fabs(_t6) < 1.0715086071862673e+301)), _xtimes(_t6, x, (1 + 2*N)), -(_t2/_t5))), (-1))/_where(ax <= 1.0, 1, 1 - 1/_t0), _where(ax <= 1.0, _where((_t4 != 0.0), _t0/_t8, _where(((std::fabs(_t10) < 1.0715086071862673e+301)) & ((std::fabs(_t11) < 2.2250738585072014e-308)), _xtimes(_t10, x, (1 + 2*N)), x*(_t11/_t9))), x)/_where(ax <= 1.0, 1, 1 + eps/_t7));
+  const double _t10 = _t7;
+  const double _t11 = x*(_t10/_t9);
+  const double y = _where(x < 0, _where(ax <= 1.0, _where((_t4 != 0.0), -_t0/_t1, (EXACT ? _where((_t3 < 2.2250738585072014e-308), _xtimes((-1)/_t5, x, (1 + 2*N), _t6), _t6) : _t6)), (-1))/_where(ax <= 1.0, 1, 1 - 1/_t0), _where(ax <= 1.0, _where((_t4 != 0.0), _t0/_t8, (EXACT ? _where((std::fabs(_t10) < 2.2250738585072014e-308), _xtimes(1/_t9, x, (1 + 2*N), _t11), _t11) : _t11)), x)/_where(ax <= 1.0, 1, 1 + eps/_t7));
   return y;
 }
 
@@ -1012,10 +1014,10 @@ _INLINE double se_gem_dx(double x, double N, double eps) {
   const double _t6 = _t0;
   const double _t7 = std::fabs(_t6);
   const double _t8 = _t4;
-  const double _t9 = _t5/_sq(_t8);
+  const double _t9 = _t5*(_t6/_t8)/_t4;
   const double _t10 = eps/_t0;
   const double _t11 = _t10 + 1;
-  const double d_x = _where(x < 0, _where(ax > std::pow(1.7976931348623157e308, 1.0/std::max(1.0, double((2 + 2*N)))), _t2*_ipow(1/x, (2 + 2*N), EXACT)/_sq(1 - 1/_t3), _where(ax <= 1.0, _t0*_t2, _t2)/_where(ax <= 1.0, _sq(_t3 - 1), _sq(1 - 1/_t3)*_ipow(x, (2 + 2*N), EXACT))), _where(x == 0, 0, _where(ax <= 1.0, _where((_t7 >= 7.888609052210118e-31), _t0*_t5/(_t4*_t4), _where(((_t7 < 2.2250738585072014e-308)) & ((std::fabs(_t9) < 1.0715086071862673e+301)), _xtimes(_t9, x, (2*N)), _t5*(_t6/_t8)/_t4)), _t1*_t10 + _t11)/_where(ax <= 1.0, 1, _t11*_t11)));
+  const double d_x = _where(x < 0, _where(ax > std::pow(1.7976931348623157e308, 1.0/std::max(1.0, double((2 + 2*N)))), _t2*_ipow(1/x, (2 + 2*N), EXACT)/_sq(1 - 1/_t3), _where(ax <= 1.0, _t0*_t2, _t2)/_where(ax <= 1.0, _sq(_t3 - 1), _sq(1 - 1/_t3)*_ipow(x, (2 + 2*N), EXACT))), _where(x == 0, 0, _where(ax <= 1.0, _where((_t7 >= 7.888609052210118e-31), _t0*_t5/(_t4*_t4), (EXACT ? _where((_t7 < 2.2250738585072014e-308), _xtimes(_t5/_sq(_t8), x, (2*N), _t9), _t9) : _t9)), _t1*_t10 + _t11)/_where(ax <= 1.0, 1, _t11*_t11)));
   return d_x;
 }
 
@@ -1042,15 +1044,15 @@ _INLINE void se_gem_first(double x, double N, double eps, double* out) {
   const double _t8 = std::fabs(_t7);
   const double _t9 = _t4;
   const double _t10 = 1/_sq(_t9);
-  const double _t11 = _t10*_t6;
-  const double _t12 = (_t8 < 2.2250738585072014e-308);
-  const double _t13 = (_t7/_t9)/_t4;
+  const double _t11 = (_t7/_t9)/_t4;
+  const double _t12 = _t11*_t6;
+  const double _t13 = (_t8 < 2.2250738585072014e-308);
   const double _t14 = eps/_t0;
   const double _t15 = _t14 + 1;
   const double _t16 = 1/(_t15*_t15);
-  const double _t17 = _t10*(-1);
-  const double d_x = _where(x < 0, _where(ax > std::pow(1.7976931348623157e308, 1.0/std::max(1.0, double((2 + 2*N)))), _t2*_ipow(1/x, (2 + 2*N), EXACT)/_sq(1 - 1/_t3), _where(ax <= 1.0, _t0*_t2, _t2)/_where(ax <= 1.0, _sq(_t3 - 1), _sq(1 - 1/_t3)*_ipow(x, (2 + 2*N), EXACT))), _where(x == 0, 0, _where(ax <= 1.0, _where((_t8 >= 7.888609052210118e-31), _t0*_t5*_t6, _where(((_t12 != 0.0)) & ((std::fabs(_t11) < 1.0715086071862673e+301)), _xtimes(_t11, x, (2*N)), _t13*_t6)), _t16*(_t1*_t14 + _t15))));
-  const double d_eps = _where(x < 0, 0, _where(ax > std::pow(1.7976931348623157e308, 1.0/std::max(1.0, double((-1 + 2*N)))), -_t16*_ipow(1/x, (-1 + 2*N), EXACT), _where(ax <= 1.0, _where((std::fabs(_t3) >= 7.888609052210118e-31), -_t3*_t5, _where(((_t12 != 0.0)) & ((std::fabs(_t17) < 1.0715086071862673e+301)), _xtimes(_t17, x, (1 + 2*N)), -_t13*x)), -_t16)/_where(ax <= 1.0, 1, _ipow(x, (-1 + 2*N), EXACT))));
+  const double _t17 = -_t11*x;
+  const double d_x = _where(x < 0, _where(ax > std::pow(1.7976931348623157e308, 1.0/std::max(1.0, double((2 + 2*N)))), _t2*_ipow(1/x, (2 + 2*N), EXACT)/_sq(1 - 1/_t3), _where(ax <= 1.0, _t0*_t2, _t2)/_where(ax <= 1.0, _sq(_t3 - 1), _sq(1 - 1/_t3)*_ipow(x, (2 + 2*N), EXACT))), _where(x == 0, 0, _where(ax <= 1.0, _where((_t8 >= 7.888609052210118e-31), _t0*_t5*_t6, (EXACT ? _where((_t13 != 0.0), _xtimes(_t10*_t6, x, (2*N), _t12), _t12) : _t12)), _t16*(_t1*_t14 + _t15))));
+  const double d_eps = _where(x < 0, 0, _where(ax > std::pow(1.7976931348623157e308, 1.0/std::max(1.0, double((-1 + 2*N)))), -_t16*_ipow(1/x, (-1 + 2*N), EXACT), _where(ax <= 1.0, _where((std::fabs(_t3) >= 7.888609052210118e-31), -_t3*_t5, (EXACT ? _where((_t13 != 0.0), _xtimes(_t10*(-1), x, (1 + 2*N), _t17), _t17) : _t17)), -_t16)/_where(ax <= 1.0, 1, _ipow(x, (-1 + 2*N), EXACT))));
   out[0] = d_x;
   out[1] = d_eps;
 }

@@ -12,7 +12,7 @@ import math  # noqa: F401
 
 import torch
 
-from ._runtime import _inf_times, _ipow, _isinf, _isnan, _like, _param, _sigmoid_lin, _sigmoid_pair, _sigmoid_trio, _sq, _tail_times, _where, _xtimes  # noqa: F401
+from ._runtime import _expm1, _inf_times, _ipow, _isinf, _isnan, _like, _param, _sigmoid_lin, _sigmoid_pair, _sigmoid_trio, _sq, _tail_times, _where, _xtimes  # noqa: F401
 from ._compensated import (_ddc, _dd_abs, _dd_add, _dd_div, _dd_mul, _dd_neg, _dd_pow,  # noqa: F401
                            _dd_hypot, _dd_recip, _dd_scale, _dd_sq, _dd_sqrt, _dd_value,
                            _erfc_dd, _exp_dd, _exp_tail, _sigmoid_dd)
@@ -31,11 +31,11 @@ def gem_f(x, N, exact=True, narrow=False):
     _t1 = _ipow(x, (2*N), exact)
     _t2 = _t1 + 1.0
     _t3 = _t2
-    _t4 = torch.reciprocal(_t3)
-    _t5 = _t1
+    _t4 = _t1
+    _t5 = x*(_t4/_t3)
     _m0 = ax <= 1.0
     _m1 = x < 0.0
-    y = _where(_m1, 0.0, _where(_m0, torch.where((torch.abs(_t0) >= 7.888609052210118e-31), _t0/_t2, torch.where(((torch.abs(_t4) < 1.0715086071862673e+301)) & ((torch.abs(_t5) < torch.finfo(x.dtype).tiny)), _xtimes(_t4, x, (1 + 2*N)), x*(_t5/_t3))), x)/_where(_m0, 1.0, 1.0 + torch.reciprocal(_t1)))
+    y = _where(_m1, 0.0, _where(_m0, torch.where((torch.abs(_t0) >= 7.888609052210118e-31), _t0/_t2, (torch.where((torch.abs(_t4) < torch.finfo(x.dtype).tiny), _xtimes(torch.reciprocal(_t3), x, (1 + 2*N), _t5), _t5) if exact else _t5)), x)/_where(_m0, 1.0, 1.0 + torch.reciprocal(_t1)))
     return y
 
 
@@ -57,13 +57,13 @@ def gem_dx(x, N, exact=True, narrow=False):
     _t4 = _t0
     _t5 = torch.abs(_t4)
     _t6 = _t1
-    _t7 = _t3/_sq(_t6)
+    _t7 = _t3*(_t4/_t6)/_t1
     _t8 = torch.reciprocal(_t0)
     _t9 = _t8 + 1.0
     _m0 = ax <= 1.0
     _m1 = x == 0.0
     _m2 = x < 0.0
-    d_x = _where(_m2, 0.0, _where(_m1, 0.0, _where(_m0, torch.where((_t5 >= 7.888609052210118e-31), _t0*_t3/(_t1*_t1), torch.where(((_t5 < torch.finfo(x.dtype).tiny)) & ((torch.abs(_t7) < 1.0715086071862673e+301)), _xtimes(_t7, x, (2*N)), _t3*(_t4/_t6)/_t1)), _t2*_t8 + _t9)/_where(_m0, 1.0, _t9*_t9)))
+    d_x = _where(_m2, 0.0, _where(_m1, 0.0, _where(_m0, torch.where((_t5 >= 7.888609052210118e-31), _t0*_t3/(_t1*_t1), (torch.where((_t5 < torch.finfo(x.dtype).tiny), _xtimes(_t3/_sq(_t6), x, (2*N), _t7), _t7) if exact else _t7)), _t2*_t8 + _t9)/_where(_m0, 1.0, _t9*_t9)))
     return d_x
 
 
@@ -85,13 +85,13 @@ def gem_first(x, N, exact=True, narrow=False):
     _t4 = _t0
     _t5 = torch.abs(_t4)
     _t6 = _t1
-    _t7 = _t3/_sq(_t6)
+    _t7 = _t3*(_t4/_t6)/_t1
     _t8 = torch.reciprocal(_t0)
     _t9 = _t8 + 1.0
     _m0 = ax <= 1.0
     _m1 = x == 0.0
     _m2 = x < 0.0
-    d_x = _where(_m2, 0.0, _where(_m1, 0.0, _where(_m0, torch.where((_t5 >= 7.888609052210118e-31), _t0*_t3/(_t1*_t1), torch.where(((_t5 < torch.finfo(x.dtype).tiny)) & ((torch.abs(_t7) < 1.0715086071862673e+301)), _xtimes(_t7, x, (2*N)), _t3*(_t4/_t6)/_t1)), _t2*_t8 + _t9)/_where(_m0, 1.0, _t9*_t9)))
+    d_x = _where(_m2, 0.0, _where(_m1, 0.0, _where(_m0, torch.where((_t5 >= 7.888609052210118e-31), _t0*_t3/(_t1*_t1), (torch.where((_t5 < torch.finfo(x.dtype).tiny), _xtimes(_t3/_sq(_t6), x, (2*N), _t7), _t7) if exact else _t7)), _t2*_t8 + _t9)/_where(_m0, 1.0, _t9*_t9)))
     return (d_x,)
 
 
@@ -132,11 +132,11 @@ def e_gem_f(x, N, eps, exact=True, narrow=False):
     _t1 = _ipow(x, (2*N), exact)
     _t2 = _t1 + eps
     _t3 = _t2
-    _t4 = torch.reciprocal(_t3)
-    _t5 = _t1
+    _t4 = _t1
+    _t5 = x*(_t4/_t3)
     _m0 = ax <= 1.0
     _m1 = x < 0.0
-    y = _where(_m1, 0.0, _where(_m0, torch.where((torch.abs(_t0) >= 7.888609052210118e-31), _t0/_t2, torch.where(((torch.abs(_t4) < 1.0715086071862673e+301)) & ((torch.abs(_t5) < torch.finfo(x.dtype).tiny)), _xtimes(_t4, x, (1 + 2*N)), x*(_t5/_t3))), x)/_where(_m0, 1.0, 1.0 + eps/_t1))
+    y = _where(_m1, 0.0, _where(_m0, torch.where((torch.abs(_t0) >= 7.888609052210118e-31), _t0/_t2, (torch.where((torch.abs(_t4) < torch.finfo(x.dtype).tiny), _xtimes(torch.reciprocal(_t3), x, (1 + 2*N), _t5), _t5) if exact else _t5)), x)/_where(_m0, 1.0, 1.0 + eps/_t1))
     return y
 
 
@@ -160,13 +160,13 @@ def e_gem_dx(x, N, eps, exact=True, narrow=False):
     _t4 = _t0
     _t5 = torch.abs(_t4)
     _t6 = _t1
-    _t7 = _t3/_sq(_t6)
+    _t7 = _t3*(_t4/_t6)/_t1
     _t8 = eps/_t0
     _t9 = _t8 + 1.0
     _m0 = ax <= 1.0
     _m1 = x == 0.0
     _m2 = x < 0.0
-    d_x = _where(_m2, 0.0, _where(_m1, 0.0, _where(_m0, torch.where((_t5 >= 7.888609052210118e-31), _t0*_t3/(_t1*_t1), torch.where(((_t5 < torch.finfo(x.dtype).tiny)) & ((torch.abs(_t7) < 1.0715086071862673e+301)), _xtimes(_t7, x, (2*N)), _t3*(_t4/_t6)/_t1)), _t2*_t8 + _t9)/_where(_m0, 1.0, _t9*_t9)))
+    d_x = _where(_m2, 0.0, _where(_m1, 0.0, _where(_m0, torch.where((_t5 >= 7.888609052210118e-31), _t0*_t3/(_t1*_t1), (torch.where((_t5 < torch.finfo(x.dtype).tiny), _xtimes(_t3/_sq(_t6), x, (2*N), _t7), _t7) if exact else _t7)), _t2*_t8 + _t9)/_where(_m0, 1.0, _t9*_t9)))
     return d_x
 
 
@@ -194,19 +194,19 @@ def e_gem_first(x, N, eps, exact=True, narrow=False):
     _t6 = torch.abs(_t5)
     _t7 = _t1
     _t8 = torch.reciprocal(_sq(_t7))
-    _t9 = _t8*_t4
-    _t10 = (_t6 < torch.finfo(x.dtype).tiny)
-    _t11 = (_t5/_t7)/_t1
+    _t9 = (_t5/_t7)/_t1
+    _t10 = _t4*_t9
+    _t11 = (_t6 < torch.finfo(x.dtype).tiny)
     _t12 = eps/_t0
     _t13 = _t12 + 1.0
     _t14 = torch.reciprocal((_t13*_t13))
     _t15 = _ipow(x, (1 + 2*N), exact)
-    _t16 = _t8*(-1.0)
+    _t16 = -_t9*x
     _m0 = ax <= 1.0
     _m1 = x == 0.0
     _m2 = x < 0.0
-    d_x = _where(_m2, 0.0, _where(_m1, 0.0, _where(_m0, torch.where((_t6 >= 7.888609052210118e-31), _t0*_t2*_t4, torch.where((_t10) & ((torch.abs(_t9) < 1.0715086071862673e+301)), _xtimes(_t9, x, (2*N)), _t11*_t4)), _t14*(_t12*_t3 + _t13))))
-    d_eps = _where(_m2, 0.0, _where(ax > torch.finfo(x.dtype).max ** (1.0/max(1, (-1 + 2*N))), -_t14*_ipow(torch.reciprocal(x), (-1 + 2*N), exact), _where(_m0, torch.where((torch.abs(_t15) >= 7.888609052210118e-31), -_t15*_t2, torch.where((_t10) & ((torch.abs(_t16) < 1.0715086071862673e+301)), _xtimes(_t16, x, (1 + 2*N)), -_t11*x)), -_t14)/_where(_m0, 1.0, _ipow(x, (-1 + 2*N), exact))))
+    d_x = _where(_m2, 0.0, _where(_m1, 0.0, _where(_m0, torch.where((_t6 >= 7.888609052210118e-31), _t0*_t2*_t4, (torch.where(_t11, _xtimes(_t8*_t4, x, (2*N), _t10), _t10) if exact else _t10)), _t14*(_t12*_t3 + _t13))))
+    d_eps = _where(_m2, 0.0, _where(ax > torch.finfo(x.dtype).max ** (1.0/max(1, (-1 + 2*N))), -_t14*_ipow(torch.reciprocal(x), (-1 + 2*N), exact), _where(_m0, torch.where((torch.abs(_t15) >= 7.888609052210118e-31), -_t15*_t2, (torch.where(_t11, _xtimes(_t8*(-1.0), x, (1 + 2*N), _t16), _t16) if exact else _t16)), -_t14)/_where(_m0, 1.0, _ipow(x, (-1 + 2*N), exact))))
     return (d_x, d_eps,)
 
 
@@ -246,16 +246,16 @@ def e_gem_second(x, N, eps, exact=True, narrow=False):
     _t14 = torch.abs(_t13)
     _t15 = _t3
     _t16 = torch.reciprocal(_ipow(_t15, 3, exact))
-    _t17 = _t16*_t5
-    _t18 = (_t14 < torch.finfo(x.dtype).tiny)
-    _t19 = (_t13/_t15)/(_t3*_t3)
-    _t20 = _t16*2.0
+    _t17 = (_t13/_t15)/(_t3*_t3)
+    _t18 = _t17*_t5
+    _t19 = (_t14 < torch.finfo(x.dtype).tiny)
+    _t20 = 2.0*_t17*x
     _m0 = ax <= 1.0
     _m1 = x < 0.0
     _m2 = x == 0.0
     d_x_x = _where(_m1, 0.0, _where(_m0, -_t1*_t6*_ipow(x, (-1 + 2*N), exact), -_t1*_t12)/_where(_m0, 1.0, _t7))
-    d_x_eps = _where(_m1, 0.0, _where(_m2, 0.0, _where(_m0, torch.where((_t14 >= 7.888609052210118e-31), _t2*_t6, torch.where((_t18) & ((torch.abs(_t17) < 1.0715086071862673e+301)), _xtimes(_t17, x, (2*N)), _t19*_t5)), _t12*_t8)))
-    d_eps_eps = _where(_m1, 0.0, _where(ax > torch.finfo(x.dtype).max ** (1.0/max(1, (-1 + 4*N))), 2.0*_t11*_ipow(torch.reciprocal(x), (-1 + 4*N), exact), _where(_m0, torch.where((torch.abs(_t7) >= 7.888609052210118e-31), 2.0*_t4*_t7, torch.where((_t18) & ((torch.abs(_t20) < 1.0715086071862673e+301)), _xtimes(_t20, x, (1 + 2*N)), 2.0*_t19*x)), 2.0*_t11)/_where(_m0, 1.0, _ipow(x, (-1 + 4*N), exact))))
+    d_x_eps = _where(_m1, 0.0, _where(_m2, 0.0, _where(_m0, torch.where((_t14 >= 7.888609052210118e-31), _t2*_t6, (torch.where(_t19, _xtimes(_t16*_t5, x, (2*N), _t18), _t18) if exact else _t18)), _t12*_t8)))
+    d_eps_eps = _where(_m1, 0.0, _where(ax > torch.finfo(x.dtype).max ** (1.0/max(1, (-1 + 4*N))), 2.0*_t11*_ipow(torch.reciprocal(x), (-1 + 4*N), exact), _where(_m0, torch.where((torch.abs(_t7) >= 7.888609052210118e-31), 2.0*_t4*_t7, (torch.where(_t19, _xtimes(_t16*2.0, x, (1 + 2*N), _t20), _t20) if exact else _t20)), 2.0*_t11)/_where(_m0, 1.0, _ipow(x, (-1 + 4*N), exact))))
     return (d_x_x, d_x_eps, d_eps_eps,)
 
 
@@ -278,15 +278,15 @@ def se_gem_f(x, N, eps, exact=True, narrow=False):
     _t3 = torch.abs(_t2)
     _t4 = (_t3 >= 7.888609052210118e-31)
     _t5 = _t1
-    _t6 = (-1.0)/_t5
+    _t6 = -(_t2/_t5)
     _t7 = _ipow(x, (2*N), exact)
     _t8 = _t7 + eps
     _t9 = _t8
-    _t10 = torch.reciprocal(_t9)
-    _t11 = _t7
+    _t10 = _t7
+    _t11 = x*(_t10/_t9)
     _m0 = ax <= 1.0
     _m1 = x < 0.0
-    y = _where(_m1, _where(_m0, torch.where(_t4, -_t0/_t1, torch.where(((_t3 < torch.finfo(x.dtype).tiny)) & ((torch.abs(_t6) < 1.0715086071862673e+301)), _xtimes(_t6, x, (1 + 2*N)), -(_t2/_t5))), (-1.0))/_where(_m0, 1.0, 1.0 - torch.reciprocal(_t0)), _where(_m0, torch.where(_t4, _t0/_t8, torch.where(((torch.abs(_t10) < 1.0715086071862673e+301)) & ((torch.abs(_t11) < torch.finfo(x.dtype).tiny)), _xtimes(_t10, x, (1 + 2*N)), x*(_t11/_t9))), x)/_where(_m0, 1.0, 1.0 + eps/_t7))
+    y = _where(_m1, _where(_m0, torch.where(_t4, -_t0/_t1, (torch.where((_t3 < torch.finfo(x.dtype).tiny), _xtimes((-1.0)/_t5, x, (1 + 2*N), _t6), _t6) if exact else _t6)), (-1.0))/_where(_m0, 1.0, 1.0 - torch.reciprocal(_t0)), _where(_m0, torch.where(_t4, _t0/_t8, (torch.where((torch.abs(_t10) < torch.finfo(x.dtype).tiny), _xtimes(torch.reciprocal(_t9), x, (1 + 2*N), _t11), _t11) if exact else _t11)), x)/_where(_m0, 1.0, 1.0 + eps/_t7))
     return y
 
 
@@ -314,13 +314,13 @@ def se_gem_dx(x, N, eps, exact=True, narrow=False):
     _t6 = _t0
     _t7 = torch.abs(_t6)
     _t8 = _t4
-    _t9 = _t5/_sq(_t8)
+    _t9 = _t5*(_t6/_t8)/_t4
     _t10 = eps/_t0
     _t11 = _t10 + 1.0
     _m0 = ax <= 1.0
     _m1 = x == 0.0
     _m2 = x < 0.0
-    d_x = _where(_m2, _where(ax > torch.finfo(x.dtype).max ** (1.0/max(1, (2 + 2*N))), _t2*_ipow(torch.reciprocal(x), (2 + 2*N), exact)/_sq(1.0 - torch.reciprocal(_t3)), _where(_m0, _t0*_t2, _t2)/_where(_m0, _sq(_t3 - 1.0), _sq(1.0 - torch.reciprocal(_t3))*_ipow(x, (2 + 2*N), exact))), _where(_m1, 0.0, _where(_m0, torch.where((_t7 >= 7.888609052210118e-31), _t0*_t5/(_t4*_t4), torch.where(((_t7 < torch.finfo(x.dtype).tiny)) & ((torch.abs(_t9) < 1.0715086071862673e+301)), _xtimes(_t9, x, (2*N)), _t5*(_t6/_t8)/_t4)), _t1*_t10 + _t11)/_where(_m0, 1.0, _t11*_t11)))
+    d_x = _where(_m2, _where(ax > torch.finfo(x.dtype).max ** (1.0/max(1, (2 + 2*N))), _t2*_ipow(torch.reciprocal(x), (2 + 2*N), exact)/_sq(1.0 - torch.reciprocal(_t3)), _where(_m0, _t0*_t2, _t2)/_where(_m0, _sq(_t3 - 1.0), _sq(1.0 - torch.reciprocal(_t3))*_ipow(x, (2 + 2*N), exact))), _where(_m1, 0.0, _where(_m0, torch.where((_t7 >= 7.888609052210118e-31), _t0*_t5/(_t4*_t4), (torch.where((_t7 < torch.finfo(x.dtype).tiny), _xtimes(_t5/_sq(_t8), x, (2*N), _t9), _t9) if exact else _t9)), _t1*_t10 + _t11)/_where(_m0, 1.0, _t11*_t11)))
     return d_x
 
 
@@ -353,18 +353,18 @@ def se_gem_first(x, N, eps, exact=True, narrow=False):
     _t8 = torch.abs(_t7)
     _t9 = _t4
     _t10 = torch.reciprocal(_sq(_t9))
-    _t11 = _t10*_t6
-    _t12 = (_t8 < torch.finfo(x.dtype).tiny)
-    _t13 = (_t7/_t9)/_t4
+    _t11 = (_t7/_t9)/_t4
+    _t12 = _t11*_t6
+    _t13 = (_t8 < torch.finfo(x.dtype).tiny)
     _t14 = eps/_t0
     _t15 = _t14 + 1.0
     _t16 = torch.reciprocal((_t15*_t15))
-    _t17 = _t10*(-1.0)
+    _t17 = -_t11*x
     _m0 = ax <= 1.0
     _m1 = x == 0.0
     _m2 = x < 0.0
-    d_x = _where(_m2, _where(ax > torch.finfo(x.dtype).max ** (1.0/max(1, (2 + 2*N))), _t2*_ipow(torch.reciprocal(x), (2 + 2*N), exact)/_sq(1.0 - torch.reciprocal(_t3)), _where(_m0, _t0*_t2, _t2)/_where(_m0, _sq(_t3 - 1.0), _sq(1.0 - torch.reciprocal(_t3))*_ipow(x, (2 + 2*N), exact))), _where(_m1, 0.0, _where(_m0, torch.where((_t8 >= 7.888609052210118e-31), _t0*_t5*_t6, torch.where((_t12) & ((torch.abs(_t11) < 1.0715086071862673e+301)), _xtimes(_t11, x, (2*N)), _t13*_t6)), _t16*(_t1*_t14 + _t15))))
-    d_eps = _where(_m2, 0.0, _where(ax > torch.finfo(x.dtype).max ** (1.0/max(1, (-1 + 2*N))), -_t16*_ipow(torch.reciprocal(x), (-1 + 2*N), exact), _where(_m0, torch.where((torch.abs(_t3) >= 7.888609052210118e-31), -_t3*_t5, torch.where((_t12) & ((torch.abs(_t17) < 1.0715086071862673e+301)), _xtimes(_t17, x, (1 + 2*N)), -_t13*x)), -_t16)/_where(_m0, 1.0, _ipow(x, (-1 + 2*N), exact))))
+    d_x = _where(_m2, _where(ax > torch.finfo(x.dtype).max ** (1.0/max(1, (2 + 2*N))), _t2*_ipow(torch.reciprocal(x), (2 + 2*N), exact)/_sq(1.0 - torch.reciprocal(_t3)), _where(_m0, _t0*_t2, _t2)/_where(_m0, _sq(_t3 - 1.0), _sq(1.0 - torch.reciprocal(_t3))*_ipow(x, (2 + 2*N), exact))), _where(_m1, 0.0, _where(_m0, torch.where((_t8 >= 7.888609052210118e-31), _t0*_t5*_t6, (torch.where(_t13, _xtimes(_t10*_t6, x, (2*N), _t12), _t12) if exact else _t12)), _t16*(_t1*_t14 + _t15))))
+    d_eps = _where(_m2, 0.0, _where(ax > torch.finfo(x.dtype).max ** (1.0/max(1, (-1 + 2*N))), -_t16*_ipow(torch.reciprocal(x), (-1 + 2*N), exact), _where(_m0, torch.where((torch.abs(_t3) >= 7.888609052210118e-31), -_t3*_t5, (torch.where(_t13, _xtimes(_t10*(-1.0), x, (1 + 2*N), _t17), _t17) if exact else _t17)), -_t16)/_where(_m0, 1.0, _ipow(x, (-1 + 2*N), exact))))
     return (d_x, d_eps,)
 
 
@@ -393,16 +393,16 @@ def se_gem_second(x, N, eps, exact=True, narrow=False):
     _t18 = torch.abs(_t17)
     _t19 = _t8
     _t20 = torch.reciprocal(_ipow(_t19, 3, exact))
-    _t21 = _t20*_t10
-    _t22 = (_t18 < torch.finfo(x.dtype).tiny)
-    _t23 = (_t17/_t19)/(_t8*_t8)
-    _t24 = _t20*2.0
+    _t21 = (_t17/_t19)/(_t8*_t8)
+    _t22 = _t10*_t21
+    _t23 = (_t18 < torch.finfo(x.dtype).tiny)
+    _t24 = 2.0*_t21*x
     _m0 = ax <= 1.0
     _m1 = x < 0.0
     _m2 = x == 0.0
     d_x_x = _where(_m1, _where(ax > torch.finfo(x.dtype).max ** (1.0/max(1, (3 + 2*N))), _t1*(N + _t4 + 1.0)*_ipow(torch.reciprocal(x), (3 + 2*N), exact)/_ipow(1.0 - _t3, 3, exact), _where(_m0, _t0*_t1*(_t2*N + N + _t2), _t1*(N + _t4 + 1.0))/_where(_m0, _ipow(_t2 - 1.0, 3, exact), _ipow(1.0 - _t3, 3, exact)*_ipow(x, (3 + 2*N), exact))), _where(_m0, -_t0*_t11*_t6, -2.0*_t16*_t4*eps))
-    d_x_eps = _where(_m1, 0.0, _where(_m2, 0.0, _where(_m0, torch.where((_t18 >= 7.888609052210118e-31), _t11*_t7, torch.where((_t22) & ((torch.abs(_t21) < 1.0715086071862673e+301)), _xtimes(_t21, x, (2*N)), _t10*_t23)), _t12*_t16)))
-    d_eps_eps = _where(_m1, 0.0, _where(ax > torch.finfo(x.dtype).max ** (1.0/max(1, (-1 + 4*N))), 2.0*_t15*_ipow(torch.reciprocal(x), (-1 + 4*N), exact), _where(_m0, torch.where((torch.abs(_t2) >= 7.888609052210118e-31), 2.0*_t2*_t9, torch.where((_t22) & ((torch.abs(_t24) < 1.0715086071862673e+301)), _xtimes(_t24, x, (1 + 2*N)), 2.0*_t23*x)), 2.0*_t15)/_where(_m0, 1.0, _ipow(x, (-1 + 4*N), exact))))
+    d_x_eps = _where(_m1, 0.0, _where(_m2, 0.0, _where(_m0, torch.where((_t18 >= 7.888609052210118e-31), _t11*_t7, (torch.where(_t23, _xtimes(_t20*_t10, x, (2*N), _t22), _t22) if exact else _t22)), _t12*_t16)))
+    d_eps_eps = _where(_m1, 0.0, _where(ax > torch.finfo(x.dtype).max ** (1.0/max(1, (-1 + 4*N))), 2.0*_t15*_ipow(torch.reciprocal(x), (-1 + 4*N), exact), _where(_m0, torch.where((torch.abs(_t2) >= 7.888609052210118e-31), 2.0*_t2*_t9, (torch.where(_t23, _xtimes(_t20*2.0, x, (1 + 2*N), _t24), _t24) if exact else _t24)), 2.0*_t15)/_where(_m0, 1.0, _ipow(x, (-1 + 4*N), exact))))
     return (d_x_x, d_x_eps, d_eps_eps,)
 
 
@@ -431,7 +431,7 @@ def sqish_f(x, a, beta, gamma, exact=True, narrow=False):
     _s0, _s0n = _sigmoid_pair(_t0, x, _t1, exact)
     _m0 = x > 0
     _m1 = _isinf(x)
-    y = _where(_m1, _where(_m0, float('inf'), torch.where((a != 0.0), _inf_times(_t2), 0.0)), torch.where(((a < 0.0)) & ((torch.abs(_t3) < 1.0)), ((-_s0n*torch.expm1(_t3))*x), _tail_times(_s0n, x, 1, _t4, _t5, 1, 0, 1.0, exact) + _tail_times(_s0*a, x, 1, _t4, _t5, 0, 1, a, exact)))
+    y = _where(_m1, _where(_m0, float('inf'), torch.where((a != 0.0), _inf_times(_t2), 0.0)), torch.where(((a < 0.0)) & ((torch.abs(_t3) < 1.0)), ((-_s0n*_expm1(_t3))*x), _tail_times(_s0n, x, 1, _t4, _t5, 1, 0, 1.0, exact) + _tail_times(_s0*a, x, 1, _t4, _t5, 0, 1, a, exact)))
     return y
 
 
@@ -461,7 +461,7 @@ def sqish_dx(x, a, beta, gamma, exact=True, narrow=False):
     _s0, _s0n, _s0p = _sigmoid_trio(_t2, x, _t3, exact)
     _m0 = x > 0
     _m1 = _isinf(x)
-    d_x = _where(_m1, _where(_m0, 1.0, a), torch.where(((a < 0.0)) & ((torch.abs(_t5) < 1.0)), -_s0n*torch.expm1(_t5), _s0*a + _s0n) + _tail_times(_s0p*_t4, x, 1, -_t2, -_t3, 1, 1, _t4, exact))
+    d_x = _where(_m1, _where(_m0, 1.0, a), torch.where(((a < 0.0)) & ((torch.abs(_t5) < 1.0)), -_s0n*_expm1(_t5), _s0*a + _s0n) + _tail_times(_s0p*_t4, x, 1, -_t2, -_t3, 1, 1, _t4, exact))
     return d_x
 
 
@@ -500,7 +500,7 @@ def sqish_first(x, a, beta, gamma, exact=True, narrow=False):
     _s0, _s0n, _s0p = _sigmoid_trio(_t1, x, _t2, exact)
     _m0 = x > 0
     _m1 = _isinf(x)
-    d_x = _where(_m1, _where(_m0, 1.0, a), torch.where(((a < 0.0)) & ((torch.abs(_t7) < 1.0)), -_s0n*torch.expm1(_t7), _s0*a + _s0n) + _tail_times(_s0p*_t4, x, 1, _t5, _t6, 1, 1, _t4, exact))
+    d_x = _where(_m1, _where(_m0, 1.0, a), torch.where(((a < 0.0)) & ((torch.abs(_t7) < 1.0)), -_s0n*_expm1(_t7), _s0*a + _s0n) + _tail_times(_s0p*_t4, x, 1, _t5, _t6, 1, 1, _t4, exact))
     d_a = _where(_m1, _where(_m0, 0.0, float('-inf')), _tail_times(_s0*_s0, x, 1, _t5, _t6, 0, 2, 1.0, exact) + _tail_times(_s0p, x, 1, _t5, _t6, 1, 1, 1.0, exact) + _tail_times(_s0p*_t1, x, 2, _t5, _t6, 1, 1, _t1, exact))
     d_beta = _where(_m1, 0.0, _tail_times(_s0p*_t8, x, 1, _t5, _t6, 1, 1, _t8, exact))
     d_gamma = _where(_m1, 0.0, _tail_times(_s0p*_t3, x, 2, _t5, _t6, 1, 1, _t3, exact))
@@ -547,7 +547,7 @@ def sqish_second(x, a, beta, gamma, exact=True, narrow=False):
     _t31 = 4.0*a - 4.0
     _t32 = _t0/(beta*beta)
     _t33 = _t2*x + _t3
-    _t34 = torch.where((torch.abs(_t33) < 1.0), -_s0n*torch.expm1(_t33), -_s0 + _s0n)
+    _t34 = torch.where((torch.abs(_t33) < 1.0), -_s0n*_expm1(_t33), -_s0 + _s0n)
     _m0 = _isinf(x)
     _m1 = x > 0
     d_x_x = _where(_m0, 0.0, _t10 + _t8 + _tail_times(-_t14*_t4, x, 1, _t15, _t16, 1, 2, -_t14, exact) + _tail_times(_t14*_t9, x, 1, _t15, _t16, 2, 1, _t14, exact))

@@ -35,9 +35,9 @@ def _gem_fwd(x_ptr, y_ptr, n, N: tl.constexpr, PRECISE: tl.constexpr, BLOCK: tl.
     _t1 = _ipow(x, (2*N), PRECISE)
     _t2 = _t1 + 1
     _t3 = _t2
-    _t4 = _div(1, _t3, PRECISE)
-    _t5 = _t1
-    y = tl.where(x < 0, 0, tl.where(ax <= 1.0, tl.where((tl.abs(_t0) >= 7.888609052210118e-31), _div(_t0, _t2, PRECISE), tl.where(tl.where((tl.abs(_t4) < 1.0715086071862673e+301), (tl.abs(_t5) < 1.1754943508222875e-38), (tl.abs(_t4) < 1.0715086071862673e+301)), _xtimes(_t4, x, (1 + 2*N)), x*(_div(_t5, _t3, PRECISE)))), _div(x, (1 + _div(1, _t1, PRECISE)), PRECISE)))
+    _t4 = _t1
+    _t5 = x*(_div(_t4, _t3, PRECISE))
+    y = tl.where(x < 0, 0, tl.where(ax <= 1.0, tl.where((tl.abs(_t0) >= 7.888609052210118e-31), _div(_t0, _t2, PRECISE), tl.where((tl.abs(_t4) < 1.1754943508222875e-38), _xtimes(_div(1, _t3, PRECISE), x, (1 + 2*N), _t5), _t5)), _div(x, (1 + _div(1, _t1, PRECISE)), PRECISE)))
     tl.store(y_ptr + offs, y.to(y_ptr.dtype.element_ty), mask=mask)
 
 
@@ -58,10 +58,10 @@ def _gem_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, n, N: tl.constexpr, PARAMS_GRAD: tl
         _t4 = _t0
         _t5 = tl.abs(_t4)
         _t6 = _t1
-        _t7 = _div(_t3, _sq(_t6), PRECISE)
+        _t7 = _div(_t3*(_div(_t4, _t6, PRECISE)), _t1, PRECISE)
         _t8 = _div(1, _t0, PRECISE)
         _t9 = _t8 + 1
-        d_x = tl.where(x < 0, 0, tl.where(x == 0, 0, tl.where(ax <= 1.0, tl.where((_t5 >= 7.888609052210118e-31), _div(_t0*_t3, (_t1*_t1), PRECISE), tl.where(tl.where((_t5 < 1.1754943508222875e-38), (tl.abs(_t7) < 1.0715086071862673e+301), (_t5 < 1.1754943508222875e-38)), _xtimes(_t7, x, (2*N)), _div(_t3*(_div(_t4, _t6, PRECISE)), _t1, PRECISE))), _div((_t2*_t8 + _t9), (_t9*_t9), PRECISE))))
+        d_x = tl.where(x < 0, 0, tl.where(x == 0, 0, tl.where(ax <= 1.0, tl.where((_t5 >= 7.888609052210118e-31), _div(_t0*_t3, (_t1*_t1), PRECISE), tl.where((_t5 < 1.1754943508222875e-38), _xtimes(_div(_t3, _sq(_t6), PRECISE), x, (2*N), _t7), _t7)), _div((_t2*_t8 + _t9), (_t9*_t9), PRECISE))))
     else:
         ax = tl.abs(x)
         _t0 = _ipow(x, (2*N), PRECISE)
@@ -71,10 +71,10 @@ def _gem_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, n, N: tl.constexpr, PARAMS_GRAD: tl
         _t4 = _t0
         _t5 = tl.abs(_t4)
         _t6 = _t1
-        _t7 = _div(_t3, _sq(_t6), PRECISE)
+        _t7 = _div(_t3*(_div(_t4, _t6, PRECISE)), _t1, PRECISE)
         _t8 = _div(1, _t0, PRECISE)
         _t9 = _t8 + 1
-        d_x = tl.where(x < 0, 0, tl.where(x == 0, 0, tl.where(ax <= 1.0, tl.where((_t5 >= 7.888609052210118e-31), _div(_t0*_t3, (_t1*_t1), PRECISE), tl.where(tl.where((_t5 < 1.1754943508222875e-38), (tl.abs(_t7) < 1.0715086071862673e+301), (_t5 < 1.1754943508222875e-38)), _xtimes(_t7, x, (2*N)), _div(_t3*(_div(_t4, _t6, PRECISE)), _t1, PRECISE))), _div((_t2*_t8 + _t9), (_t9*_t9), PRECISE))))
+        d_x = tl.where(x < 0, 0, tl.where(x == 0, 0, tl.where(ax <= 1.0, tl.where((_t5 >= 7.888609052210118e-31), _div(_t0*_t3, (_t1*_t1), PRECISE), tl.where((_t5 < 1.1754943508222875e-38), _xtimes(_div(_t3, _sq(_t6), PRECISE), x, (2*N), _t7), _t7)), _div((_t2*_t8 + _t9), (_t9*_t9), PRECISE))))
     tl.store(gx_ptr + offs, (g * d_x).to(gx_ptr.dtype.element_ty), mask=mask)
 
 
@@ -90,9 +90,9 @@ def _e_gem_fwd(x_ptr, y_ptr, eps_ptr, n, N: tl.constexpr, PRECISE: tl.constexpr,
     _t1 = _ipow(x, (2*N), PRECISE)
     _t2 = _t1 + eps
     _t3 = _t2
-    _t4 = _div(1, _t3, PRECISE)
-    _t5 = _t1
-    y = tl.where(x < 0, 0, tl.where(ax <= 1.0, tl.where((tl.abs(_t0) >= 7.888609052210118e-31), _div(_t0, _t2, PRECISE), tl.where(tl.where((tl.abs(_t4) < 1.0715086071862673e+301), (tl.abs(_t5) < 1.1754943508222875e-38), (tl.abs(_t4) < 1.0715086071862673e+301)), _xtimes(_t4, x, (1 + 2*N)), x*(_div(_t5, _t3, PRECISE)))), _div(x, (1 + _div(eps, _t1, PRECISE)), PRECISE)))
+    _t4 = _t1
+    _t5 = x*(_div(_t4, _t3, PRECISE))
+    y = tl.where(x < 0, 0, tl.where(ax <= 1.0, tl.where((tl.abs(_t0) >= 7.888609052210118e-31), _div(_t0, _t2, PRECISE), tl.where((tl.abs(_t4) < 1.1754943508222875e-38), _xtimes(_div(1, _t3, PRECISE), x, (1 + 2*N), _t5), _t5)), _div(x, (1 + _div(eps, _t1, PRECISE)), PRECISE)))
     tl.store(y_ptr + offs, y.to(y_ptr.dtype.element_ty), mask=mask)
 
 
@@ -116,16 +116,16 @@ def _e_gem_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, eps_ptr, n, N: tl.constexpr, PARA
         _t6 = tl.abs(_t5)
         _t7 = _t1
         _t8 = _div(1, _sq(_t7), PRECISE)
-        _t9 = _t8*_t4
-        _t10 = (_t6 < 1.1754943508222875e-38)
-        _t11 = _div((_div(_t5, _t7, PRECISE)), _t1, PRECISE)
+        _t9 = _div((_div(_t5, _t7, PRECISE)), _t1, PRECISE)
+        _t10 = _t4*_t9
+        _t11 = (_t6 < 1.1754943508222875e-38)
         _t12 = _div(eps, _t0, PRECISE)
         _t13 = _t12 + 1
         _t14 = _div(1, (_t13*_t13), PRECISE)
         _t15 = _ipow(x, (1 + 2*N), PRECISE)
-        _t16 = _t8*(-1)
-        d_x = tl.where(x < 0, 0, tl.where(x == 0, 0, tl.where(ax <= 1.0, tl.where((_t6 >= 7.888609052210118e-31), _t0*_t2*_t4, tl.where(tl.where(_t10, (tl.abs(_t9) < 1.0715086071862673e+301), _t10), _xtimes(_t9, x, (2*N)), _t11*_t4)), _t14*(_t12*_t3 + _t13))))
-        d_eps = tl.where(x < 0, 0, tl.where(ax <= 1.0, tl.where((tl.abs(_t15) >= 7.888609052210118e-31), -_t15*_t2, tl.where(tl.where(_t10, (tl.abs(_t16) < 1.0715086071862673e+301), _t10), _xtimes(_t16, x, (1 + 2*N)), -_t11*x)), -_div(_t14, _ipow(x, (-1 + 2*N), PRECISE), PRECISE)))
+        _t16 = -_t9*x
+        d_x = tl.where(x < 0, 0, tl.where(x == 0, 0, tl.where(ax <= 1.0, tl.where((_t6 >= 7.888609052210118e-31), _t0*_t2*_t4, tl.where(_t11, _xtimes(_t8*_t4, x, (2*N), _t10), _t10)), _t14*(_t12*_t3 + _t13))))
+        d_eps = tl.where(x < 0, 0, tl.where(ax <= 1.0, tl.where((tl.abs(_t15) >= 7.888609052210118e-31), -_t15*_t2, tl.where(_t11, _xtimes(_t8*(-1), x, (1 + 2*N), _t16), _t16)), -_div(_t14, _ipow(x, (-1 + 2*N), PRECISE), PRECISE)))
         tl.store(part_ptr + pid * 1 + 0, tl.sum(tl.where(mask, g * d_eps, 0.0), axis=0))
     else:
         ax = tl.abs(x)
@@ -136,10 +136,10 @@ def _e_gem_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, eps_ptr, n, N: tl.constexpr, PARA
         _t4 = _t0
         _t5 = tl.abs(_t4)
         _t6 = _t1
-        _t7 = _div(_t3, _sq(_t6), PRECISE)
+        _t7 = _div(_t3*(_div(_t4, _t6, PRECISE)), _t1, PRECISE)
         _t8 = _div(eps, _t0, PRECISE)
         _t9 = _t8 + 1
-        d_x = tl.where(x < 0, 0, tl.where(x == 0, 0, tl.where(ax <= 1.0, tl.where((_t5 >= 7.888609052210118e-31), _div(_t0*_t3, (_t1*_t1), PRECISE), tl.where(tl.where((_t5 < 1.1754943508222875e-38), (tl.abs(_t7) < 1.0715086071862673e+301), (_t5 < 1.1754943508222875e-38)), _xtimes(_t7, x, (2*N)), _div(_t3*(_div(_t4, _t6, PRECISE)), _t1, PRECISE))), _div((_t2*_t8 + _t9), (_t9*_t9), PRECISE))))
+        d_x = tl.where(x < 0, 0, tl.where(x == 0, 0, tl.where(ax <= 1.0, tl.where((_t5 >= 7.888609052210118e-31), _div(_t0*_t3, (_t1*_t1), PRECISE), tl.where((_t5 < 1.1754943508222875e-38), _xtimes(_div(_t3, _sq(_t6), PRECISE), x, (2*N), _t7), _t7)), _div((_t2*_t8 + _t9), (_t9*_t9), PRECISE))))
     tl.store(gx_ptr + offs, (g * d_x).to(gx_ptr.dtype.element_ty), mask=mask)
 
 
@@ -157,13 +157,13 @@ def _se_gem_fwd(x_ptr, y_ptr, eps_ptr, n, N: tl.constexpr, PRECISE: tl.constexpr
     _t3 = tl.abs(_t2)
     _t4 = (_t3 >= 7.888609052210118e-31)
     _t5 = _t1
-    _t6 = _div((-1), _t5, PRECISE)
+    _t6 = -(_div(_t2, _t5, PRECISE))
     _t7 = _ipow(x, (2*N), PRECISE)
     _t8 = _t7 + eps
     _t9 = _t8
-    _t10 = _div(1, _t9, PRECISE)
-    _t11 = _t7
-    y = tl.where(x < 0, tl.where(ax <= 1.0, tl.where(_t4, -_div(_t0, _t1, PRECISE), tl.where(tl.where((_t3 < 1.1754943508222875e-38), (tl.abs(_t6) < 1.0715086071862673e+301), (_t3 < 1.1754943508222875e-38)), _xtimes(_t6, x, (1 + 2*N)), -(_div(_t2, _t5, PRECISE)))), -_div(1, (1 - _div(1, _t0, PRECISE)), PRECISE)), tl.where(ax <= 1.0, tl.where(_t4, _div(_t0, _t8, PRECISE), tl.where(tl.where((tl.abs(_t10) < 1.0715086071862673e+301), (tl.abs(_t11) < 1.1754943508222875e-38), (tl.abs(_t10) < 1.0715086071862673e+301)), _xtimes(_t10, x, (1 + 2*N)), x*(_div(_t11, _t9, PRECISE)))), _div(x, (1 + _div(eps, _t7, PRECISE)), PRECISE)))
+    _t10 = _t7
+    _t11 = x*(_div(_t10, _t9, PRECISE))
+    y = tl.where(x < 0, tl.where(ax <= 1.0, tl.where(_t4, -_div(_t0, _t1, PRECISE), tl.where((_t3 < 1.1754943508222875e-38), _xtimes(_div((-1), _t5, PRECISE), x, (1 + 2*N), _t6), _t6)), -_div(1, (1 - _div(1, _t0, PRECISE)), PRECISE)), tl.where(ax <= 1.0, tl.where(_t4, _div(_t0, _t8, PRECISE), tl.where((tl.abs(_t10) < 1.1754943508222875e-38), _xtimes(_div(1, _t9, PRECISE), x, (1 + 2*N), _t11), _t11)), _div(x, (1 + _div(eps, _t7, PRECISE)), PRECISE)))
     tl.store(y_ptr + offs, y.to(y_ptr.dtype.element_ty), mask=mask)
 
 
@@ -189,15 +189,15 @@ def _se_gem_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, eps_ptr, n, N: tl.constexpr, PAR
         _t8 = tl.abs(_t7)
         _t9 = _t4
         _t10 = _div(1, _sq(_t9), PRECISE)
-        _t11 = _t10*_t6
-        _t12 = (_t8 < 1.1754943508222875e-38)
-        _t13 = _div((_div(_t7, _t9, PRECISE)), _t4, PRECISE)
+        _t11 = _div((_div(_t7, _t9, PRECISE)), _t4, PRECISE)
+        _t12 = _t11*_t6
+        _t13 = (_t8 < 1.1754943508222875e-38)
         _t14 = _div(eps, _t0, PRECISE)
         _t15 = _t14 + 1
         _t16 = _div(1, (_t15*_t15), PRECISE)
-        _t17 = _t10*(-1)
-        d_x = tl.where(x < 0, tl.where(ax <= 1.0, _div(_t0*_t2, _sq(_t3 - 1), PRECISE), _div(_t2, _sq(1 - _div(1, _t3, PRECISE))*_ipow(x, (2 + 2*N), PRECISE), PRECISE)), tl.where(x == 0, 0, tl.where(ax <= 1.0, tl.where((_t8 >= 7.888609052210118e-31), _t0*_t5*_t6, tl.where(tl.where(_t12, (tl.abs(_t11) < 1.0715086071862673e+301), _t12), _xtimes(_t11, x, (2*N)), _t13*_t6)), _t16*(_t1*_t14 + _t15))))
-        d_eps = tl.where(x < 0, 0, tl.where(ax <= 1.0, tl.where((tl.abs(_t3) >= 7.888609052210118e-31), -_t3*_t5, tl.where(tl.where(_t12, (tl.abs(_t17) < 1.0715086071862673e+301), _t12), _xtimes(_t17, x, (1 + 2*N)), -_t13*x)), -_div(_t16, _ipow(x, (-1 + 2*N), PRECISE), PRECISE)))
+        _t17 = -_t11*x
+        d_x = tl.where(x < 0, tl.where(ax <= 1.0, _div(_t0*_t2, _sq(_t3 - 1), PRECISE), _div(_t2, _sq(1 - _div(1, _t3, PRECISE))*_ipow(x, (2 + 2*N), PRECISE), PRECISE)), tl.where(x == 0, 0, tl.where(ax <= 1.0, tl.where((_t8 >= 7.888609052210118e-31), _t0*_t5*_t6, tl.where(_t13, _xtimes(_t10*_t6, x, (2*N), _t12), _t12)), _t16*(_t1*_t14 + _t15))))
+        d_eps = tl.where(x < 0, 0, tl.where(ax <= 1.0, tl.where((tl.abs(_t3) >= 7.888609052210118e-31), -_t3*_t5, tl.where(_t13, _xtimes(_t10*(-1), x, (1 + 2*N), _t17), _t17)), -_div(_t16, _ipow(x, (-1 + 2*N), PRECISE), PRECISE)))
         tl.store(part_ptr + pid * 1 + 0, tl.sum(tl.where(mask, g * d_eps, 0.0), axis=0))
     else:
         ax = tl.abs(x)
@@ -210,10 +210,10 @@ def _se_gem_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, eps_ptr, n, N: tl.constexpr, PAR
         _t6 = _t0
         _t7 = tl.abs(_t6)
         _t8 = _t4
-        _t9 = _div(_t5, _sq(_t8), PRECISE)
+        _t9 = _div(_t5*(_div(_t6, _t8, PRECISE)), _t4, PRECISE)
         _t10 = _div(eps, _t0, PRECISE)
         _t11 = _t10 + 1
-        d_x = tl.where(x < 0, tl.where(ax <= 1.0, _div(_t0*_t2, _sq(_t3 - 1), PRECISE), _div(_t2, _sq(1 - _div(1, _t3, PRECISE))*_ipow(x, (2 + 2*N), PRECISE), PRECISE)), tl.where(x == 0, 0, tl.where(ax <= 1.0, tl.where((_t7 >= 7.888609052210118e-31), _div(_t0*_t5, (_t4*_t4), PRECISE), tl.where(tl.where((_t7 < 1.1754943508222875e-38), (tl.abs(_t9) < 1.0715086071862673e+301), (_t7 < 1.1754943508222875e-38)), _xtimes(_t9, x, (2*N)), _div(_t5*(_div(_t6, _t8, PRECISE)), _t4, PRECISE))), _div((_t1*_t10 + _t11), (_t11*_t11), PRECISE))))
+        d_x = tl.where(x < 0, tl.where(ax <= 1.0, _div(_t0*_t2, _sq(_t3 - 1), PRECISE), _div(_t2, _sq(1 - _div(1, _t3, PRECISE))*_ipow(x, (2 + 2*N), PRECISE), PRECISE)), tl.where(x == 0, 0, tl.where(ax <= 1.0, tl.where((_t7 >= 7.888609052210118e-31), _div(_t0*_t5, (_t4*_t4), PRECISE), tl.where((_t7 < 1.1754943508222875e-38), _xtimes(_div(_t5, _sq(_t8), PRECISE), x, (2*N), _t9), _t9)), _div((_t1*_t10 + _t11), (_t11*_t11), PRECISE))))
     tl.store(gx_ptr + offs, (g * d_x).to(gx_ptr.dtype.element_ty), mask=mask)
 
 

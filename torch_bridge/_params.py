@@ -60,7 +60,10 @@ class Domain:
 
     def contains(self, v: float) -> bool:
         """Whether the number v is finite and inside the interval."""
-        if not math.isfinite(v) or v < self.lo or v > self.hi:
+        # comparisons, not math.isfinite: under torch.compile a float argument that varies
+        # between calls becomes a symbolic float, which compares (Dynamo guards on the
+        # result) but which math.isfinite does not take
+        if not abs(v) < math.inf or v < self.lo or v > self.hi:
             return False
         return not ((self.lo_open and v == self.lo) or (self.hi_open and v == self.hi))
 

@@ -83,12 +83,14 @@ def _ipow(x, e: int, exact: bool = True):
     return result
 
 
-def _xtimes(c, x, k: int):
-    """c * x**k (a Python int k >= 0) as ((c*x)*x)...: the powers of x last, so that no
-    partial product underflows where the result does not (k roundings)."""
+def _xtimes(c, x, k: int, other):
+    """c * x**k (a Python int k >= 0) as ((c*x)*x)... where |c| < 2^1000, else ``other`` (the
+    same value evaluated another way): the powers of x last, so that no partial product
+    underflows where the result does not (k roundings)."""
+    v = c
     for _ in range(k):
-        c = c * x
-    return c
+        v = v * x
+    return torch.where(torch.abs(c) < 2.0 ** 1000, v, other)
 
 
 def _ipow_compensated(x, e: int):
@@ -133,6 +135,23 @@ def _ipow_compensated(x, e: int):
 
 def _sq(x):
     return x * x
+
+
+def _expm1(t):
+    """e^t - 1: torch.expm1, except while ``torch.compile`` traces.  Inductor's vectorised
+    CPU code evaluates expm1 as exp(t) - 1 (torch 2.13, ``CppVecOverrides.expm1``), which
+    cancels every digit as t -> 0: compiled Sqish(a = -1) float64 was up to 1.2e11 ULP off
+    at |x| ~ 1e-12 and 103 ULP at |x| ~ 0.2, float32 222 ULP below |x| = 1e-9 and -0 for
+    +0 at x = 1e-30.  Traced: Kahan's (u - 1) t / log(u) with u = e^t for |t| < 1/2 (t
+    itself where u rounds to 1), u - 1 beyond, where it does not cancel; measured against
+    torch.expm1 at 4e5 values of t from 1e-300 to 800 in magnitude: 1.41 units of 2^-52
+    at most in float64, no difference once rounded to float32."""
+    if not torch.compiler.is_compiling():
+        return torch.expm1(t)
+    u = torch.exp(t)
+    um1 = u - 1.0
+    small = torch.where(u == 1.0, t, um1 * t / torch.log(u))
+    return torch.where(torch.abs(t) < 0.5, small, um1)
 
 
 def _isinf(x):

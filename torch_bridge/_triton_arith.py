@@ -126,12 +126,14 @@ def _ipow(x, E: tl.constexpr, PRECISE: tl.constexpr):
 
 
 @triton.jit
-def _xtimes(c, x, K: tl.constexpr):
-    """c * x**K as ((c*x)*x)... for a compile-time integer K >= 0: the powers of x last,
-    so that no partial product underflows where the result does not."""
+def _xtimes(c, x, K: tl.constexpr, other):
+    """c * x**K as ((c*x)*x)... for a compile-time integer K >= 0 where c is finite, else
+    ``other`` (the same value evaluated another way): the powers of x last, so that no
+    partial product underflows where the result does not."""
+    v = c
     for _ in tl.static_range(K):
-        c = c * x
-    return c
+        v = v * x
+    return tl.where(tl.abs(c) < float("inf"), v, other)
 
 
 @triton.jit
