@@ -39,11 +39,11 @@ import torch.nn.functional as F  # noqa: E402
 
 from gemsym.bench.cases import naive_forward  # noqa: E402
 
-PARAMS = {"gem": {"N": 1}, "e-gem": {"N": 1, "eps": 1e-4},
+PARAMS = {"gem": {"N": 1}, "e-gem": {"N": 1, "eps": 1e-4}, "se-gem": {"N": 1, "eps": 1e-4},
           "sqish": {"a": 0.0, "beta": 1.0, "gamma": 1.0}}
-MODULES = {"gem": "GEM", "e-gem": "EGEM", "sqish": "Sqish"}
+MODULES = {"gem": "GEM", "e-gem": "EGEM", "se-gem": "SEGEM", "sqish": "Sqish"}
 #: the model each activation's time is divided by
-ANCHOR = {"gem": "relu", "e-gem": "relu", "sqish": "silu"}
+ANCHOR = {"gem": "relu", "e-gem": "relu", "se-gem": "relu", "sqish": "silu"}
 
 
 class Lambda(torch.nn.Module):
@@ -57,8 +57,10 @@ class Lambda(torch.nn.Module):
         return self.fn(x)
 
 
-def activations(package: str) -> dict[str, Callable[[], torch.nn.Module]]:
-    """{label: a factory of the activation module}, anchors first."""
+def activations(package: str, only: list[str] | None = None
+                ) -> dict[str, Callable[[], torch.nn.Module]]:
+    """{label: a factory of the activation module}, anchors first (``only``: the labels
+    kept, the anchors always)."""
     tb = importlib.import_module(package)
     out: dict[str, Callable[[], torch.nn.Module]] = {
         "relu": lambda: Lambda(torch.relu), "silu": lambda: Lambda(F.silu)}
@@ -68,15 +70,15 @@ def activations(package: str) -> dict[str, Callable[[], torch.nn.Module]]:
         # fixed numbers as in the torch_bridge module (naive_forward's Sqish tensors are
         # learnable only when asked)
         out[f"{op}/naive"] = lambda op=op, params=params: Lambda(naive_forward(op, params, "cpu")[0])
-    return out
+    return {k: v for k, v in out.items() if only is None or k in ("relu", "silu") or k in only}
 
 
-def model(act: torch.nn.Module, width: int, layers: int) -> torch.nn.Module:
+def model(act: torch.nn.Module, width: int, layers: int, dtype: torch.dtype) -> torch.nn.Module:
     torch.manual_seed(0)
     mods: list[torch.nn.Module] = []
     for _ in range(layers):
         mods += [torch.nn.Linear(width, width), act]
-    return torch.nn.Sequential(*mods)
+    return torch.nn.Sequential(*mods).to(dtype)
 
 
 def compiled(net: torch.nn.Module, label: str) -> Callable:
@@ -101,18 +103,20 @@ def step(net: Callable, x: torch.Tensor, grad: bool, params: list[torch.Tensor])
 def measure(args: argparse.Namespace) -> list[dict]:
     torch.set_num_threads(1)
     records = []
-    factories = activations(args.package)
+    factories = activations(args.package, args.only)
+    dtype = getattr(torch, args.dtype)
     for k in args.sizes:
         numel = 1 << k
         if numel % args.width:
             raise SystemExit(f"compiled_model.py: --width must divide 2^{k} (got {args.width})")
-        x = torch.randn(numel // args.width, args.width, generator=torch.Generator().manual_seed(1))
+        x = torch.randn(numel // args.width, args.width,
+                        generator=torch.Generator().manual_seed(1)).to(dtype)
         # at least ~2^22 activation elements per timed sample, so small sizes time many steps
         reps = max(1, (1 << 22) // numel)
         for grad in (False, True):
             nets, params = {}, {}
             for label, make in factories.items():
-                net = model(make(), args.width, args.layers)
+                net = model(make(), args.width, args.layers, dtype)
                 params[label] = list(net.parameters())
                 nets[label] = compiled(net, f"{label} 2^{k} {grad}")
                 t0 = time.time()
@@ -134,6 +138,7 @@ def measure(args: argparse.Namespace) -> list[dict]:
                                 "min_ms": min(ts), "max_ms": max(ts), "rounds": ts,
                                 "width": args.width, "layers": args.layers,
                                 "batch": numel // args.width, "threads": 1,
+                                "dtype": args.dtype,
                                 "clock": "process_time", "torch": torch.__version__})
     return records
 
@@ -171,6 +176,11 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=7, help="interleaved rounds (default 7)")
     ap.add_argument("--package", default="torch_bridge",
                     help="the generated package to import (default torch_bridge)")
+    ap.add_argument("--dtype", default="float32", choices=("float32", "bfloat16"),
+                    help="the model's and the input's dtype (default float32)")
+    ap.add_argument("--only", nargs="+", metavar="LABEL",
+                    help="activations to time besides the relu and silu models, e.g. "
+                         "gem/torch_bridge se-gem/naive (default: all)")
     ap.add_argument("--json", action="store_true", help="print the records as JSON")
     args = ap.parse_args()
     try:
