@@ -78,10 +78,10 @@ def test_direct_refused_under_modes_and_subclasses():
 @pytest.mark.parametrize("name,ints,reals", CASES)
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
 def test_one_chunk_equals_chunk_loop(name, ints, reals, dtype):
-    """Forward values and input gradients of n <= CHUNK elements (one-chunk path) are
+    """Forward values and input gradients of n <= CPU_CHUNK elements (one-chunk path) are
     bitwise those of the same elements inside a tensor the chunk loop evaluates."""
     small = _inputs(999, dtype)
-    big = torch.cat([small, _inputs(_runtime.CHUNK + 5, dtype)])
+    big = torch.cat([small, _inputs(_runtime.CPU_CHUNK + 5, dtype)])
     g_small = torch.linspace(-2, 2, 999, dtype=torch.float64).to(dtype)
     g_big = torch.cat([g_small, torch.ones(big.numel() - 999, dtype=dtype)])
     results = []

@@ -11,6 +11,7 @@ import sys
 
 import mpmath as mp
 import pytest
+import sympy as sp
 
 torch = pytest.importorskip("torch")
 
@@ -57,21 +58,25 @@ CASES = [("gem_f", 1, ()), ("gem_f", 2, ()), ("gem_dx", 1, ()), ("gem_second", 1
 @pytest.mark.parametrize("name,N,reals", CASES)
 def test_narrow_bodies_give_the_bits_of_the_general_bodies(bridge, name, N, reals, dtype):
     """On float32/16-bit values (|x| > 1, the former guard region |x^k| < 2^-100, +-inf,
-    NaN, +-0 included), every output, float64 results rounded to the input dtype."""
+    NaN, +-0 included), every output, float64 results rounded to the input dtype (the sign
+    of a zero included at finite x: the clamped bodies give the left pieces' +0)."""
     fn = getattr(bridge._formulas, name)
     x = _inputs(dtype)
     p = [torch.tensor(v, dtype=torch.float64) for v in reals]
     general, narrow = (fn(x, N, *p, exact=False, narrow=w) for w in (False, True))
     for a, b in zip(*((t,) if isinstance(t, torch.Tensor) else t for t in (general, narrow))):
         a, b = a.to(dtype), b.to(dtype)
-        same = (a == b) | (a.isnan() & b.isnan())
+        # signed zeros too at finite x (at +-inf the general bodies' |x| > 1 forms and the
+        # narrow limits may differ in the sign of a zero: GEM f'' at +inf, -0 and +0)
+        sign = (a.signbit() == b.signbit()) | ~x.to(dtype).isfinite()
+        same = ((a == b) & sign) | (a.isnan() & b.isnan())
         assert bool(same.all()), (name, N, x[~same][:5].tolist(), a[~same][:5], b[~same][:5])
 
 
 def test_narrow_values_against_mpmath_up_to_the_largest_float32(bridge):
     """f and df/dx of GEM and SE-GEM from the narrow bodies at large |x| (where the general
     bodies take their |x| > 1 forms) against mpmath at 60 digits: within 2^-45 relative
-    (float64 arithmetic, a few roundings); the limits at +-inf."""
+    (float64 arithmetic, a few roundings); the limits at +-inf in every narrow dtype."""
     F = bridge._formulas
     xs = [1.5, 37.0, 1e6, 3.3e12, -4.1e15, 2e19, -7e25, 1.1e38, F32_MAX, -F32_MAX]
     x = torch.tensor(xs, dtype=torch.float64)
@@ -89,11 +94,16 @@ def test_narrow_values_against_mpmath_up_to_the_largest_float32(bridge):
         for xi, gi in zip(xs, d):
             want = mp.diff(gem_ref(1), mp.mpf(xi)) if xi > 0 else mp.mpf(0)
             assert abs(mp.mpf(gi) - want) <= mp.mpf(2) ** -45 * max(abs(want), 1e-300), (xi, gi)
+    # at +-inf (x clamped to +-2^136, see narrow.Clamp) once rounded to each narrow dtype
     inf = torch.tensor([math.inf, -math.inf], dtype=torch.float64)
-    assert F.gem_f(inf, 1, exact=False, narrow=True).tolist() == [math.inf, 0.0]
-    assert F.gem_dx(inf, 1, exact=False, narrow=True).tolist() == [1.0, 0.0]
-    assert F.se_gem_f(inf, 2, torch.tensor(eps, dtype=torch.float64), exact=False,
-                      narrow=True).tolist() == [math.inf, -1.0]
+    for dt in (torch.float32, torch.bfloat16, torch.float16):
+        def at_inf(v):
+            return v.to(dt).double().tolist()
+
+        assert at_inf(F.gem_f(inf, 1, exact=False, narrow=True)) == [math.inf, 0.0]
+        assert at_inf(F.gem_dx(inf, 1, exact=False, narrow=True)) == [1.0, 0.0]
+        assert at_inf(F.se_gem_f(inf, 2, torch.tensor(eps, dtype=torch.float64), exact=False,
+                                 narrow=True)) == [math.inf, -1.0]
 
 
 def test_narrow_bodies_only_where_the_bound_holds():
@@ -113,6 +123,75 @@ def test_narrow_bodies_only_where_the_bound_holds():
     assert narrow_outputs([("y", sq.forward[0])], sq.x, [], reals) is None
 
 
+def _plans(family: str):
+    from gemsym.codegen.derive import derive
+    from gemsym.codegen.narrow import narrow_outputs
+    from gemsym.families import get_family
+
+    code = derive(get_family(family))
+    ints = [code.symbols[p.name] for p in code.int_params]
+    reals = [code.symbols[p.name] for p in code.real_params]
+    groups = {"f": [("y", code.forward[0])], "dx": [("d_x", code.first[0])],
+              "first": list(zip(code.first_names, code.first)),
+              "second": list(zip(code.second_names, code.second))}
+
+    def plan(outputs):
+        return narrow_outputs(outputs, code.x, ints, reals, code.junctions)
+
+    return code, groups, plan
+
+
+def test_the_clamp_of_the_builtin_families():
+    """GEM f and f': 0 on x < 0 is the body's value at 0 (+0), and at 2^136 the body rounds
+    to the limits (inf, 1): x clamped into [0, 2^136], no comparison.  Its f'' tends to 0
+    from below (-0 in float32): no upper clamp.  E-GEM's d/deps is -0 at x = +0 (the left
+    piece is +0): no junction clamp.  SE-GEM (no constant piece): both ends."""
+    from gemsym.codegen.narrow import Clamp
+
+    two136 = sp.Integer(2) ** 136
+    _, groups, plan = _plans("gem")
+    for g in ("f", "dx", "first"):
+        assert plan(groups[g]).clamp == Clamp(0, two136, True), g
+    assert plan(groups["second"]).clamp == Clamp(0, None, True)
+    _, groups, plan = _plans("e-gem")
+    assert plan(groups["f"]).clamp == Clamp(0, two136, True)
+    assert plan(groups["first"]).clamp is None
+    _, groups, plan = _plans("se-gem")
+    assert plan(groups["f"]).clamp == Clamp(-two136, two136, False)
+    # the claims, by the reference formulas at 60 digits: beyond the largest float32
+    # result, within 2^-40 of 1 (f'), within 2^-40 of -1 (SE-GEM at -oo)
+    with mp.workdps(60):
+        x = mp.mpf(2) ** 136
+        for n in (1, 2):
+            assert gem_ref(n)(x) > mp.mpf(2) ** 129
+            assert gem_ref(n, eps=mp.mpf(2) ** 128)(x) > mp.mpf(2) ** 129
+        d = mp.diff(gem_ref(1), x)
+        assert abs(d - 1) < mp.mpf(2) ** -40
+        for eps in ("1/1000", "2.5"):
+            assert abs(se_gem_ref(1, eps)(-x) + 1) < mp.mpf(2) ** -40
+
+
+def test_no_clamp_where_the_body_misses_the_piece_or_the_limit():
+    """The checks decide: a left piece of 1 (the body gives 0 at the junction) keeps the
+    comparison with 0; a limit the body does not round to (1/3 for f' at +oo) keeps the
+    comparison with +oo."""
+    from dataclasses import replace
+
+    import gemsym.codegen.narrow as narrow
+    from gemsym.codegen.stable import StableForm
+
+    code, groups, plan = _plans("gem")
+    (name, (_, right)), = groups["f"]
+    got = plan([(name, (StableForm("const", sp.Integer(1)), right))]).clamp
+    assert got is not None and not got.junction and got.lo is None and got.hi is not None
+    values, outputs, _ = plan(groups["dx"])
+    (name, (left, body)), = outputs
+    args = (values, code.x, [code.symbols["N"]], [], code.junctions)
+    assert narrow._clamp(outputs, *args).hi == sp.Integer(2) ** 136
+    wrong = replace(body, limits=(body.limits[0], sp.Rational(1, 3)))
+    assert narrow._clamp([(name, (left, wrong))], *args).hi is None
+
+
 class _Count(TorchDispatchMode):
     def __init__(self):
         super().__init__()
@@ -125,7 +204,7 @@ class _Count(TorchDispatchMode):
 
 def test_the_runtime_takes_the_narrow_bodies_for_narrow_inputs_only(bridge):
     """float32 input, 0-d parameters below 2^128: no |x| <= 1 mask, at most 12 ATen ops per
-    GEM forward (21 with the general body); float64 inputs, a parameter of 2^130 or a
+    GEM forward (21 with the general body), none of them a comparison or a selection; float64 inputs, a parameter of 2^130 or a
     per-channel parameter: the general bodies (and the same values either way)."""
     rt = bridge._runtime
     fam = rt.family("narrow_bridge", "gem")
@@ -133,6 +212,9 @@ def test_the_runtime_takes_the_narrow_bodies_for_narrow_inputs_only(bridge):
     with torch.no_grad(), _Count() as count:
         y = rt._torch_forward(fam, x, (1,), [])
     assert "aten.le" not in count.ops and len(count.ops) <= 12, count.ops
+    # x clamped into [0, 2^136] instead of x < 0 and x == inf and their selections
+    assert "aten.clamp" in count.ops and not {"aten.where", "aten.masked_fill", "aten.lt",
+                                              "aten.eq"} & set(count.ops), count.ops
     with torch.no_grad(), _Count() as count:
         y64 = rt._torch_forward(fam, x.double(), (1,), [])
     assert "aten.le" in count.ops

@@ -156,7 +156,7 @@ def test_opcheck(name):
 
 def test_parameter_gradients_match_finite_sums_over_chunks():
     """Inputs longer than one CPU chunk: the parameter gradient is the sum over chunks."""
-    x = torch.linspace(-6, 6, 3 * _runtime.CHUNK + 17, dtype=torch.float64)
+    x = torch.linspace(-6, 6, 3 * _runtime.CPU_CHUNK + 17, dtype=torch.float64)
     eps = torch.tensor(0.4, dtype=torch.float64, requires_grad=True)
     tb.e_gem(x, N=1, eps=eps).sum().backward()
     pos = x[x > 0]

@@ -307,6 +307,12 @@ _HD __attribute__((always_inline)) inline double _ipow(double x, double ed, bool
   return result;
 }
 
+// x clamped into [lo, hi] (the narrow bodies' clamp, gemsym.codegen.narrow.Clamp): NaN
+// fails both comparisons and stays NaN, -0 stays -0 (torch.clamp's values)
+_HD inline double _clamp(double v, double lo, double hi) {
+  return v < lo ? lo : (v > hi ? hi : v);
+}
+
 // c * x**k as ((c*x)*x)... where |c| < 2^1000, else other (runtime _xtimes): the powers
 // of x last, so that no partial product underflows where the result does not
 _HD __attribute__((always_inline)) inline double _xtimes(double c, double x, double kd,
@@ -760,8 +766,9 @@ _INLINE double gem_f(double x, double N) {
 
 template <bool EXACT>
 _INLINE double gem_f_narrow(double x, double N) {
+  x = _clamp(x, 0.0, 8.711228593176025e+40);
   const double _t0 = _ipow(x, (2*N), EXACT);
-  const double y = _where(x < 0, 0, _where(x == _INF, _INF, (_t0*x)/(_t0 + 1)));
+  const double y = (_t0*x)/(_t0 + 1);
   return y;
 }
 
@@ -784,9 +791,10 @@ _INLINE double gem_dx(double x, double N) {
 
 template <bool EXACT>
 _INLINE double gem_dx_narrow(double x, double N) {
+  x = _clamp(x, 0.0, 8.711228593176025e+40);
   const double _t0 = _ipow(x, (2*N), EXACT);
   const double _t1 = _t0 + 1;
-  const double d_x = _where(x < 0, 0, _where(x == 0, 0, _where(x == _INF, 1, (_t0*(2*N + _t1))/(_t1*_t1))));
+  const double d_x = (_t0*(2*N + _t1))/(_t1*_t1);
   return d_x;
 }
 
@@ -809,9 +817,10 @@ _INLINE void gem_first(double x, double N, double* out) {
 
 template <bool EXACT>
 _INLINE void gem_first_narrow(double x, double N, double* out) {
+  x = _clamp(x, 0.0, 8.711228593176025e+40);
   const double _t0 = _ipow(x, (2*N), EXACT);
   const double _t1 = _t0 + 1;
-  const double d_x = _where(x < 0, 0, _where(x == 0, 0, _where(x == _INF, 1, (_t0*(2*N + _t1))/(_t1*_t1))));
+  const double d_x = (_t0*(2*N + _t1))/(_t1*_t1);
   out[0] = d_x;
 }
 
@@ -868,8 +877,9 @@ _INLINE double e_gem_f(double x, double N, double eps) {
 
 template <bool EXACT>
 _INLINE double e_gem_f_narrow(double x, double N, double eps) {
+  x = _clamp(x, 0.0, 8.711228593176025e+40);
   const double _t0 = _ipow(x, (2*N), EXACT);
-  const double y = _where(x < 0, 0, _where(x == _INF, _INF, (_t0*x)/(_t0 + eps)));
+  const double y = (_t0*x)/(_t0 + eps);
   return y;
 }
 
@@ -892,9 +902,10 @@ _INLINE double e_gem_dx(double x, double N, double eps) {
 
 template <bool EXACT>
 _INLINE double e_gem_dx_narrow(double x, double N, double eps) {
+  x = _clamp(x, 0.0, 8.711228593176025e+40);
   const double _t0 = _ipow(x, (2*N), EXACT);
   const double _t1 = _t0 + eps;
-  const double d_x = _where(x < 0, 0, _where(x == 0, 0, _where(x == _INF, 1, (_t0*(2*eps*N + _t1))/(_t1*_t1))));
+  const double d_x = (_t0*(2*eps*N + _t1))/(_t1*_t1);
   return d_x;
 }
 
@@ -929,7 +940,7 @@ _INLINE void e_gem_first_narrow(double x, double N, double eps, double* out) {
   const double _t0 = _ipow(x, (2*N), EXACT);
   const double _t1 = _t0 + eps;
   const double _t2 = _t0/(_t1*_t1);
-  const double d_x = _where(x < 0, 0, _where(x == 0, 0, _where(x == _INF, 1, _t2*(2*eps*N + _t1))));
+  const double d_x = _where(x < 0, 0, _where(x == _INF, 1, _t2*(2*eps*N + _t1)));
   const double d_eps = _where(x < 0, 0, _where(x == _INF, 0, -_t2*x));
   out[0] = d_x;
   out[1] = d_eps;
@@ -996,9 +1007,10 @@ _INLINE double se_gem_f(double x, double N, double eps) {
 
 template <bool EXACT>
 _INLINE double se_gem_f_narrow(double x, double N, double eps) {
+  x = _clamp(x, -8.711228593176025e+40, 8.711228593176025e+40);
   const double _t0 = _ipow(x, (2*N), EXACT);
   const double _t1 = _t0*x;
-  const double y = _where(x < 0, _where(x == -_INF, (-1), (-_t1)/(_t1 - 1)), _where(x == _INF, _INF, (_t1)/(_t0 + eps)));
+  const double y = _where(x < 0, (-_t1)/(_t1 - 1), (_t1)/(_t0 + eps));
   return y;
 }
 
@@ -1023,10 +1035,11 @@ _INLINE double se_gem_dx(double x, double N, double eps) {
 
 template <bool EXACT>
 _INLINE double se_gem_dx_narrow(double x, double N, double eps) {
+  x = _clamp(x, -8.711228593176025e+40, 8.711228593176025e+40);
   const double _t0 = _ipow(x, (2*N), EXACT);
   const double _t1 = 2*N;
   const double _t2 = _t0 + eps;
-  const double d_x = _where(x < 0, _where(x == -_INF, 0, (_t0*(_t1 + 1))/(_sq(_t0*x - 1))), _where(x == 0, 0, _where(x == _INF, 1, (_t0*(_t1*eps + _t2))/(_t2*_t2))));
+  const double d_x = _where(x < 0, (_t0*(_t1 + 1))/(_sq(_t0*x - 1)), (_t0*(_t1*eps + _t2))/(_t2*_t2));
   return d_x;
 }
 
@@ -1059,12 +1072,13 @@ _INLINE void se_gem_first(double x, double N, double eps, double* out) {
 
 template <bool EXACT>
 _INLINE void se_gem_first_narrow(double x, double N, double eps, double* out) {
+  x = _clamp(x, -8.711228593176025e+40, _INF);
   const double _t0 = _ipow(x, (2*N), EXACT);
   const double _t1 = 2*N;
   const double _t2 = _t0*x;
   const double _t3 = _t0 + eps;
   const double _t4 = 1/(_t3*_t3);
-  const double d_x = _where(x < 0, _where(x == -_INF, 0, (_t0*(_t1 + 1))/(_sq(_t2 - 1))), _where(x == 0, 0, _where(x == _INF, 1, _t0*_t4*(_t1*eps + _t3))));
+  const double d_x = _where(x < 0, (_t0*(_t1 + 1))/(_sq(_t2 - 1)), _where(x == _INF, 1, _t0*_t4*(_t1*eps + _t3)));
   const double d_eps = _where(x < 0, 0, _where(x == _INF, 0, -_t2*_t4));
   out[0] = d_x;
   out[1] = d_eps;

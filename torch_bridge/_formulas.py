@@ -21,10 +21,9 @@ from ._compensated import (_ddc, _dd_abs, _dd_add, _dd_div, _dd_mul, _dd_neg, _d
 def gem_f(x, N, exact=True, narrow=False):
     """gem: f."""
     if narrow and N in (1, 2):  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        x = torch.clamp(torch.relu(x), max=8.711228593176025e+40)
         _t0 = _ipow(x, (2*N), exact)
-        _m0 = x == math.inf
-        _m1 = x < 0.0
-        y = _where(_m1, 0.0, _where(_m0, float('inf'), (_t0*x)/(_t0 + 1.0)))
+        y = (_t0*x)/(_t0 + 1.0)
         return y
     ax = torch.abs(x)
     _t0 = _ipow(x, (1 + 2*N), exact)
@@ -42,12 +41,10 @@ def gem_f(x, N, exact=True, narrow=False):
 def gem_dx(x, N, exact=True, narrow=False):
     """gem: df/dx."""
     if narrow and N in (1,):  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        x = torch.clamp(torch.relu(x), max=8.711228593176025e+40)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + 1.0
-        _m0 = x == math.inf
-        _m1 = x == 0.0
-        _m2 = x < 0.0
-        d_x = _where(_m2, 0.0, _where(_m1, 0.0, _where(_m0, 1.0, (_t0*(2.0*N + _t1))/(_t1*_t1))))
+        d_x = (_t0*(2.0*N + _t1))/(_t1*_t1)
         return d_x
     ax = torch.abs(x)
     _t0 = _ipow(x, (2*N), exact)
@@ -70,12 +67,10 @@ def gem_dx(x, N, exact=True, narrow=False):
 def gem_first(x, N, exact=True, narrow=False):
     """gem: (df/dx, df/dtheta...)."""
     if narrow and N in (1,):  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        x = torch.clamp(torch.relu(x), max=8.711228593176025e+40)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + 1.0
-        _m0 = x == math.inf
-        _m1 = x == 0.0
-        _m2 = x < 0.0
-        d_x = _where(_m2, 0.0, _where(_m1, 0.0, _where(_m0, 1.0, (_t0*(2.0*N + _t1))/(_t1*_t1))))
+        d_x = (_t0*(2.0*N + _t1))/(_t1*_t1)
         return (d_x,)
     ax = torch.abs(x)
     _t0 = _ipow(x, (2*N), exact)
@@ -98,12 +93,12 @@ def gem_first(x, N, exact=True, narrow=False):
 def gem_second(x, N, exact=True, narrow=False):
     """gem: second partial derivatives."""
     if narrow and N in (1,):  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        x = torch.relu(x)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + 1.0
         _t2 = 2.0*N
         _m0 = x == math.inf
-        _m1 = x < 0.0
-        d_x_x = _where(_m1, 0.0, _where(_m0, 0.0, (-_t2*(2.0*_t0*N - _t1 - _t2)*_ipow(x, (-1 + 2*N), exact))/(_t1*_t1*_t1)))
+        d_x_x = _where(_m0, 0.0, (-_t2*(2.0*_t0*N - _t1 - _t2)*_ipow(x, (-1 + 2*N), exact))/(_t1*_t1*_t1))
         return (d_x_x,)
     ax = torch.abs(x)
     _t0 = _ipow(x, (2*N), exact)
@@ -122,10 +117,9 @@ def e_gem_f(x, N, eps, exact=True, narrow=False):
     _case = narrow and N in (1, 2) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
     eps = _param(eps, x)
     if _case:
+        x = torch.clamp(torch.relu(x), max=8.711228593176025e+40)
         _t0 = _ipow(x, (2*N), exact)
-        _m0 = x == math.inf
-        _m1 = x < 0.0
-        y = _where(_m1, 0.0, _where(_m0, float('inf'), (_t0*x)/(_t0 + eps)))
+        y = (_t0*x)/(_t0 + eps)
         return y
     ax = torch.abs(x)
     _t0 = _ipow(x, (1 + 2*N), exact)
@@ -145,12 +139,10 @@ def e_gem_dx(x, N, eps, exact=True, narrow=False):
     _case = narrow and N in (1,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
     eps = _param(eps, x)
     if _case:
+        x = torch.clamp(torch.relu(x), max=8.711228593176025e+40)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + eps
-        _m0 = x == math.inf
-        _m1 = x == 0.0
-        _m2 = x < 0.0
-        d_x = _where(_m2, 0.0, _where(_m1, 0.0, _where(_m0, 1.0, (_t0*(2.0*eps*N + _t1))/(_t1*_t1))))
+        d_x = (_t0*(2.0*eps*N + _t1))/(_t1*_t1)
         return d_x
     ax = torch.abs(x)
     _t0 = _ipow(x, (2*N), exact)
@@ -179,10 +171,9 @@ def e_gem_first(x, N, eps, exact=True, narrow=False):
         _t1 = _t0 + eps
         _t2 = _t0/(_t1*_t1)
         _m0 = x == math.inf
-        _m1 = x == 0.0
-        _m2 = x < 0.0
-        d_x = _where(_m2, 0.0, _where(_m1, 0.0, _where(_m0, 1.0, _t2*(2.0*eps*N + _t1))))
-        d_eps = _where(_m2, 0.0, _where(_m0, 0.0, -_t2*x))
+        _m1 = x < 0.0
+        d_x = _where(_m1, 0.0, _where(_m0, 1.0, _t2*(2.0*eps*N + _t1)))
+        d_eps = _where(_m1, 0.0, _where(_m0, 0.0, -_t2*x))
         return (d_x, d_eps,)
     ax = torch.abs(x)
     _t0 = _ipow(x, (2*N), exact)
@@ -215,6 +206,7 @@ def e_gem_second(x, N, eps, exact=True, narrow=False):
     _case = narrow and N in (1,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
     eps = _param(eps, x)
     if _case:
+        x = torch.relu(x)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + eps
         _t2 = torch.reciprocal((_t1*_t1*_t1))
@@ -222,11 +214,10 @@ def e_gem_second(x, N, eps, exact=True, narrow=False):
         _t4 = 2.0*_t0*N - _t1 - _t3
         _t5 = _t0*_t2
         _m0 = x == math.inf
-        _m1 = x < 0.0
-        _m2 = x == 0.0
-        d_x_x = _where(_m1, 0.0, _where(_m0, 0.0, -_t2*_t3*_t4*_ipow(x, (-1 + 2*N), exact)))
-        d_x_eps = _where(_m1, 0.0, _where(_m2, 0.0, _where(_m0, 0.0, _t4*_t5)))
-        d_eps_eps = _where(_m1, 0.0, _where(_m0, 0.0, 2.0*_t5*x))
+        _m1 = x == 0.0
+        d_x_x = _where(_m0, 0.0, -_t2*_t3*_t4*_ipow(x, (-1 + 2*N), exact))
+        d_x_eps = _where(_m1, 0.0, _where(_m0, 0.0, _t4*_t5))
+        d_eps_eps = _where(_m0, 0.0, 2.0*_t5*x)
         return (d_x_x, d_x_eps, d_eps_eps,)
     ax = torch.abs(x)
     _t0 = 2.0*N
@@ -264,12 +255,11 @@ def se_gem_f(x, N, eps, exact=True, narrow=False):
     _case = narrow and N in (1, 2) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
     eps = _param(eps, x)
     if _case:
+        x = torch.clamp(x, min=-8.711228593176025e+40, max=8.711228593176025e+40)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0*x
-        _m0 = x == -math.inf
-        _m1 = x == math.inf
-        _m2 = x < 0.0
-        y = _where(_m2, _where(_m0, (-1.0), (-_t1)/(_t1 - 1.0)), _where(_m1, float('inf'), (_t1)/(_t0 + eps)))
+        _m0 = x < 0.0
+        y = _where(_m0, (-_t1)/(_t1 - 1.0), (_t1)/(_t0 + eps))
         return y
     ax = torch.abs(x)
     _t0 = _ipow(x, (1 + 2*N), exact)
@@ -295,14 +285,12 @@ def se_gem_dx(x, N, eps, exact=True, narrow=False):
     _case = narrow and N in (1,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
     eps = _param(eps, x)
     if _case:
+        x = torch.clamp(x, min=-8.711228593176025e+40, max=8.711228593176025e+40)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = 2.0*N
         _t2 = _t0 + eps
-        _m0 = x == -math.inf
-        _m1 = x == math.inf
-        _m2 = x == 0.0
-        _m3 = x < 0.0
-        d_x = _where(_m3, _where(_m0, 0.0, (_t0*(_t1 + 1.0))/(_sq(_t0*x - 1.0))), _where(_m2, 0.0, _where(_m1, 1.0, (_t0*(_t1*eps + _t2))/(_t2*_t2))))
+        _m0 = x < 0.0
+        d_x = _where(_m0, (_t0*(_t1 + 1.0))/(_sq(_t0*x - 1.0)), (_t0*(_t1*eps + _t2))/(_t2*_t2))
         return d_x
     ax = torch.abs(x)
     _t0 = _ipow(x, (2*N), exact)
@@ -329,17 +317,16 @@ def se_gem_first(x, N, eps, exact=True, narrow=False):
     _case = narrow and N in (1,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
     eps = _param(eps, x)
     if _case:
+        x = torch.clamp(x, min=-8.711228593176025e+40)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = 2.0*N
         _t2 = _t0*x
         _t3 = _t0 + eps
         _t4 = torch.reciprocal((_t3*_t3))
-        _m0 = x == -math.inf
-        _m1 = x == math.inf
-        _m2 = x == 0.0
-        _m3 = x < 0.0
-        d_x = _where(_m3, _where(_m0, 0.0, (_t0*(_t1 + 1.0))/(_sq(_t2 - 1.0))), _where(_m2, 0.0, _where(_m1, 1.0, _t0*_t4*(_t1*eps + _t3))))
-        d_eps = _where(_m3, 0.0, _where(_m1, 0.0, -_t2*_t4))
+        _m0 = x == math.inf
+        _m1 = x < 0.0
+        d_x = _where(_m1, (_t0*(_t1 + 1.0))/(_sq(_t2 - 1.0)), _where(_m0, 1.0, _t0*_t4*(_t1*eps + _t3)))
+        d_eps = _where(_m1, 0.0, _where(_m0, 0.0, -_t2*_t4))
         return (d_x, d_eps,)
     ax = torch.abs(x)
     _t0 = _ipow(x, (2*N), exact)

@@ -51,6 +51,13 @@ class CodePrinter:
         #: (kept atomic through ``sp.cse``; printed as that expression)
         self.exponents = dict(exponents or {})
 
+    def clamp(self, lo: sp.Expr | None, hi: sp.Expr | None) -> str:
+        """x clamped into [lo, hi] (None: unbounded), NaN kept (``narrow.Clamp``): the
+        runtime helper ``_clamp``."""
+        bound = lambda v, sign: (f"{sign}{self.infinity}" if v is None  # noqa: E731
+                                 else repr(float(v)))
+        return f"_clamp({self.x_name}, {bound(lo, '-')}, {bound(hi, '')})"
+
     # ------------------------------------------------------------------ entry
     def __call__(self, e: sp.Expr) -> str:
         return self._p(sp.sympify(e))[0]

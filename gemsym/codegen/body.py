@@ -12,6 +12,7 @@ import sympy as sp
 
 from .compensated import region
 from .base_printer import CodePrinter, _sigmoid_linear_args
+from .narrow import Clamp
 from .stable import IPow, PowTimes, R, SigmoidLinear, StableForm
 
 __all__ = ["body_lines"]
@@ -23,8 +24,11 @@ def body_lines(
     x: sp.Symbol,
     printer: CodePrinter,
     indent: str = "    ",
+    clamp: Clamp | None = None,
 ) -> list[str]:
-    """Lines computing every output name from ``x`` (and ``ax = |x|``, ``r = 1/x``)."""
+    """Lines computing every output name from ``x`` (and ``ax = |x|``, ``r = 1/x``);
+    ``clamp`` (narrow bodies, see :class:`~.narrow.Clamp`): x is clamped first, and the
+    comparisons it makes unnecessary (x < junction, x == +-inf) are left out."""
     pieces: list[sp.Expr] = []
     index: dict[tuple[int, int, str], int] = {}
     exponents: dict[sp.Expr, sp.Symbol] = {}
@@ -42,6 +46,8 @@ def body_lines(
     isinf, isnan = "_isinf", "_isnan"  # helpers of both targets (vectorised forms on CPU)
     used = set().union(*(e.free_symbols for e in [*reduced, *(e for _, e in replacements)]))
     lines = []
+    if clamp is not None:
+        lines.append(f"x = {printer.clamp(clamp.lo, clamp.hi)}")
     if R in used:
         lines.append("r = 1.0 / x")
     if any(f.kind == "power" and f.large is not None for _, fs in outputs for f in fs):
@@ -72,7 +78,9 @@ def body_lines(
                 # +-oo where it would be inf/inf
                 span = region(junctions, b)
                 v = _small_quotient(reduced[index[(o, b, "small")]], printer, span)
-                v = _at_infinity(v, form.limits, span, printer, mask)
+                clamped = (clamp is not None and clamp.lo is not None and not clamp.junction,
+                           clamp is not None and clamp.hi is not None)
+                v = _at_infinity(v, form.limits, span, printer, mask, clamped)
             elif form.kind == "power" and printer.divide_once:
                 v = _select_then_divide(reduced[index[(o, b, "small")]],
                                         reduced[index[(o, b, "large")]], printer,
@@ -96,8 +104,10 @@ def body_lines(
         out = values[-1]
         if forms[-1].kind == "const":
             out = f"{where}({mask(f'{isnan}(x)')}, x, {out})"
+        # with a junction clamp, x < junction was moved to it, where the body gives the piece
         for j, v in zip(reversed(junctions), reversed(values[:-1])):
-            out = f"{where}({mask(f'x < {printer(j)}')}, {v}, {out})"
+            if clamp is None or not clamp.junction:
+                out = f"{where}({mask(f'x < {printer(j)}')}, {v}, {out})"
         if all(f.kind == "const" for f in forms):
             out = f"_like(x, {out})"
         assembled.append(f"{name} = {out}")
@@ -200,13 +210,17 @@ def _select_then_divide(small: sp.Expr, large: sp.Expr, printer: CodePrinter,
 
 
 def _at_infinity(v: str, limits, span: tuple[float, float], printer: CodePrinter,
-                 mask) -> str:
+                 mask, clamped: tuple[bool, bool] = (False, False)) -> str:
     """``v`` with the limits (at -oo, at +oo) where x is infinite, for the ends of the branch
-    interval ``span`` that are infinite (a finite end's side is another branch's); where the
-    limit is x itself (-oo, +oo), x is taken (one comparison and one selection fewer)."""
+    interval ``span`` that are infinite (a finite end's side is another branch's) and not
+    ``clamped`` (x was clamped to a value where ``v`` rounds to the limit, see
+    :class:`~.narrow.Clamp`); where the limit is x itself (-oo, +oo), x is taken (one
+    comparison and one selection fewer)."""
     where, (lo, hi) = printer.select, limits
     ends = [(t, f"x == {sign}{printer.infinity}")
-            for t, end, sign in ((lo, span[0], "-"), (hi, span[1], "")) if math.isinf(end)]
+            for t, end, sign, done in ((lo, span[0], "-", clamped[0]),
+                                       (hi, span[1], "", clamped[1]))
+            if math.isinf(end) and not done]
     if len(ends) == 2 and lo == hi:
         return f"{where}({mask('_isinf(x)')}, {printer(hi)}, {v})"
     if len(ends) == 2 and (lo, hi) in ((-sp.oo, sp.oo), (sp.oo, -sp.oo)):

@@ -137,6 +137,8 @@ def declaration(line: str) -> str:
     ``a, b = value`` (a sigmoid pair or trio) as a structured binding."""
     indent = line[:len(line) - len(line.lstrip())]
     name, value = line.strip().split(" = ", 1)
+    if name == "x":  # the clamped input (``narrow.Clamp``): the function's own parameter
+        return f"{indent}x = {value};"
     if ", " in name:
         return f"{indent}const auto [{name}] = {value};"
     return f"{indent}const double {name} = {value};"

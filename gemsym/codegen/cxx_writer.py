@@ -27,7 +27,7 @@ import sympy as sp
 from .body import body_lines
 from .cxx_printer import CxxPrinter, declaration
 from .derive import FamilyCode
-from .narrow import narrow_outputs
+from .narrow import Clamp, NarrowPlan, narrow_outputs
 from .scalar_case import default_values
 from .printer import UnsupportedConstruct
 from . import runtime
@@ -38,10 +38,12 @@ __all__ = ["cpu_kernel_source", "cuda_kernel_source"]
 SPECIALISED = (1, 2, 3)
 
 
-def _scalar_function(code: FamilyCode, suffix: str, outputs, args: str) -> list[str]:
+def _scalar_function(code: FamilyCode, suffix: str, outputs, args: str,
+                     clamp: Clamp | None = None) -> list[str]:
     ints = {code.symbols[p.name].name for p in code.int_params}
     pr = CxxPrinter(ints)
-    body = [declaration(line) for line in body_lines(outputs, code.junctions, code.x, pr)]
+    body = [declaration(line) for line in body_lines(outputs, code.junctions, code.x, pr,
+                                                     clamp=clamp)]
     names = [n for n, _ in outputs]
     if suffix.startswith("first"):
         head = f"_INLINE void {code.pyname}_{suffix}(double x{args}, double* out) {{"
@@ -56,7 +58,7 @@ def _narrow_plan(code: FamilyCode, outputs):
     """(integer parameter values, narrow outputs) of :func:`~.narrow.narrow_outputs`, the
     same decision the PyTorch formulas take (``writer._narrow_lines``); None without one."""
     return narrow_outputs(outputs, code.x, [code.symbols[p.name] for p in code.int_params],
-                          [code.symbols[p.name] for p in code.real_params])
+                          [code.symbols[p.name] for p in code.real_params], code.junctions)
 
 
 def _narrow_condition(code: FamilyCode, plan) -> str | None:
@@ -67,7 +69,7 @@ def _narrow_condition(code: FamilyCode, plan) -> str | None:
     fails); None without a plan."""
     if plan is None:
         return None
-    values, forms = plan
+    values, forms, _ = plan
     terms = ["x.scalar_type() != at::kDouble"]
     if code.int_params:
         terms.append("(" + " || ".join(f"i0 == {v}" for v in values) + ")")
@@ -123,10 +125,10 @@ def _family_source(code: FamilyCode) -> tuple[list[str], list[str], list[str]]:
         test = _narrow_condition(code, plan)
         if plan is None and (case := _default_case(code, outputs)) is not None:
             (test, forms), tag = case, "case"
-            plan = (SPECIALISED, forms)
+            plan = NarrowPlan(SPECIALISED, forms)
         if plan is not None:
             narrow[suffix], tests[suffix], tags[suffix] = plan, test, tag
-            defs += _scalar_function(code, f"{suffix}_{tag}", plan[1], args)
+            defs += _scalar_function(code, f"{suffix}_{tag}", plan.outputs, args, plan.clamp)
     op_args = "".join(f", int64_t i{j}" for j in range(len(ints)))
     # real parameters as doubles (schema ``float``): a Python number passes without a
     # tensor of its own (torch.full costs ~2 us per parameter and call)

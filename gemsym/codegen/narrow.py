@@ -11,6 +11,13 @@ value is the form's limit there, computed here by SymPy.  The underflow guard of
 needed either when x^k stays a normal float64 number for the smallest nonzero input,
 2^-149 (the float32 subnormal; bfloat16's and float16's are larger).
 
+The comparisons that remain (x < junction where an output is a constant piece there,
+x == +-inf for the limits) each cost a comparison and a selection, about ten multiplications
+on the eager PyTorch path; a :class:`Clamp` of x replaces them where the bodies allow it:
+the constant pieces are the body's exact value at the junction, and the body at 2^136
+rounds to the limit at +oo in every narrow dtype (checked with interval arithmetic over the
+real parameters' range).
+
 The claims are checked per value of the integer parameter (N = 1 .. ``MAX_INT``); the
 generated formulas take the narrow body only for the values where they hold.  Real
 parameters count as numbers below 2^128 in magnitude (and 0 or at least 2^-128, for the
@@ -21,15 +28,17 @@ are (``writer._narrow_lines``).
 from __future__ import annotations
 
 import math
-from dataclasses import replace
-from typing import Sequence
+from dataclasses import dataclass, replace
+from typing import NamedTuple, Sequence
+
+import mpmath
 
 import sympy as sp
 
 from .stable import R, IPow, PowTimes, StableForm, XTimes
 from .tails import Opaque
 
-__all__ = ["INPUT_EXPONENT", "narrow_outputs"]
+__all__ = ["INPUT_EXPONENT", "Clamp", "NarrowPlan", "narrow_outputs"]
 
 #: every finite float32/bfloat16/float16 value (and real parameter the runtime lets through)
 #: is below 2^INPUT_EXPONENT in magnitude
@@ -49,9 +58,11 @@ class _Unsupported(Exception):
     pass
 
 
-def _bound(e: sp.Expr, x: sp.Symbol, reals) -> tuple[float, float]:
+def _bound(e: sp.Expr, x: sp.Symbol, reals, x_exp: float = INPUT_EXPONENT
+           ) -> tuple[float, float]:
     """(upper bound of log2 |e|, upper bound of log2 of every intermediate of its
-    evaluation) for |x| and |theta| below 2^INPUT_EXPONENT, a concrete integer parameter.
+    evaluation) for |x| below 2^x_exp and |theta| below 2^INPUT_EXPONENT, a concrete
+    integer parameter.
     A reciprocal 1/b counts as at most 1: the denominators of a power form do not vanish on
     |x| > 1 (the form is finite there) and grow with |x| (x^j + c)."""
     if e.is_Number:
@@ -60,24 +71,25 @@ def _bound(e: sp.Expr, x: sp.Symbol, reals) -> tuple[float, float]:
     if isinstance(e, sp.Symbol):
         if e != x and e not in reals:
             raise _Unsupported(e)
-        return float(INPUT_EXPONENT), float(INPUT_EXPONENT)
+        v = float(x_exp if e == x else INPUT_EXPONENT)
+        return v, v
     if isinstance(e, (Opaque, sp.Abs)):
-        return _bound(e.args[0], x, reals)
+        return _bound(e.args[0], x, reals, x_exp)
     if isinstance(e, IPow):
         if not e.args[1].is_Integer or e.args[1] < 0:
             raise _Unsupported(e)
-        v, m = _bound(e.args[0], x, reals)
+        v, m = _bound(e.args[0], x, reals, x_exp)
         return int(e.args[1]) * max(v, 0.0), max(m, int(e.args[1]) * max(v, 0.0))
     if isinstance(e, XTimes):
         if not e.args[2].is_Integer:
             raise _Unsupported(e)
-        (v, m), (w, n) = _bound(e.args[0], x, reals), _bound(e.args[1], x, reals)
+        (v, m), (w, n) = _bound(e.args[0], x, reals, x_exp), _bound(e.args[1], x, reals, x_exp)
         total = v + int(e.args[2]) * max(w, 0.0)
         return total, max(m, n, total)
     if isinstance(e, sp.Pow):
         if not e.exp.is_Integer:
             raise _Unsupported(e)
-        v, m = _bound(e.base, x, reals)
+        v, m = _bound(e.base, x, reals, x_exp)
         power = abs(int(e.exp)) * max(v, 0.0)
         if e.exp > 0:
             return power, max(m, power)
@@ -91,20 +103,20 @@ def _bound(e: sp.Expr, x: sp.Symbol, reals) -> tuple[float, float]:
             raise _Unsupported(e)
         return 0.0, max(m, power)
     if isinstance(e, sp.Mul):
-        parts = [_bound(a, x, reals) for a in e.args]
+        parts = [_bound(a, x, reals, x_exp) for a in e.args]
         value = sum(v for v, _ in parts)
         running = sum(max(v, 0.0) for v, _ in parts)  # any order of the products
         return value, max([running, *(m for _, m in parts)])
     if isinstance(e, sp.Add):
-        parts = [_bound(a, x, reals) for a in e.args]
+        parts = [_bound(a, x, reals, x_exp) for a in e.args]
         value = max(v for v, _ in parts) + math.log2(len(parts))
         return value, max([value, *(m for _, m in parts)])
     if isinstance(e, sp.Piecewise):  # both sides and the conditions are evaluated
-        parts = [_bound(a, x, reals) for a in (*(v for v, _ in e.args),
+        parts = [_bound(a, x, reals, x_exp) for a in (*(v for v, _ in e.args),
                                            *(c for _, c in e.args if c is not sp.true))]
         return max(v for v, _ in parts), max(m for _, m in parts)
     if isinstance(e, sp.core.relational.Relational):
-        parts = [_bound(e.lhs, x, reals), _bound(e.rhs, x, reals)]
+        parts = [_bound(e.lhs, x, reals, x_exp), _bound(e.rhs, x, reals, x_exp)]
         return max(v for v, _ in parts), max(m for _, m in parts)
     raise _Unsupported(e)
 
@@ -155,14 +167,220 @@ def _limit(e: sp.Expr, x: sp.Symbol, to: sp.Expr) -> sp.Expr | None:
     return v
 
 
+@dataclass(frozen=True)
+class Clamp:
+    """The narrow bodies of one output group evaluated at x clamped into [lo, hi] (None: no
+    bound on that side), which replaces selections by one clamp (eager ``torch.where`` and
+    ``masked_fill`` cost about ten multiplications each on 2^16 float64 elements):
+
+    - ``hi`` (and ``lo`` when ``junction`` is false): a power of two beyond every finite
+      narrow input (2^INPUT_EXPONENT), where each output's body rounds to its limit at +oo
+      (-oo) in every narrow dtype (+-inf where the limit is infinite), so that +-inf inputs
+      need no comparison;
+    - ``junction``: ``lo`` is the family's one junction j, where every output is a constant
+      c on x < j and its right-hand body gives exactly c at j (+0 for 0): the comparison
+      with j and the left pieces are dropped.
+
+    Finite inputs in [lo, hi] keep their bits; NaN stays NaN (a clamp propagates it)."""
+
+    lo: sp.Expr | None
+    hi: sp.Expr | None
+    junction: bool = False
+
+
+class NarrowPlan(NamedTuple):
+    """The integer parameter values the narrow bodies hold for, the outputs with those
+    bodies, and the clamp of x that they are evaluated at (None: none)."""
+
+    values: tuple[int, ...]
+    outputs: list[tuple[str, tuple[StableForm, ...]]]
+    clamp: Clamp | None = None
+
+
+#: exponents k tried for the clamp bound 2^k at +-oo (the smallest that passes is taken)
+CLAMP_EXPONENTS = (136, 160, 200, 256)
+
+
+def _interval(e: sp.Expr, env: dict):
+    """An interval enclosing ``e`` (mpmath.iv) for the values of its symbols in ``env``."""
+    from mpmath import iv
+
+    if e.is_Rational:
+        return iv.mpf(int(e.p)) / iv.mpf(int(e.q))
+    if e.is_Float:
+        return iv.mpf(mpmath.mpf(e))
+    if isinstance(e, sp.Symbol):
+        if e not in env:
+            raise _Unsupported(e)
+        return env[e]
+    if isinstance(e, sp.Add):
+        out = iv.mpf(0)
+        for a in e.args:
+            out = out + _interval(a, env)
+        return out
+    if isinstance(e, sp.Mul):
+        out = iv.mpf(1)
+        for a in e.args:
+            out = out * _interval(a, env)
+        return out
+    if isinstance(e, sp.Pow) and e.exp.is_Integer:
+        b = _interval(e.base, env)
+        k = int(e.exp)
+        if k < 0:
+            if 0 in b:
+                raise _Unsupported(e)
+            return 1 / b ** (-k)
+        return b ** k
+    if isinstance(e, sp.Abs):
+        return abs(_interval(e.args[0], env))
+    raise _Unsupported(e)
+
+
+def _narrow_number(c: sp.Expr) -> bool:
+    """c is exact in float32, bfloat16 and float16 (a small dyadic number): an evaluation
+    within 2^-40 relative of it rounds to it in each."""
+    if not c.is_Rational or c == 0:
+        return False
+    q = int(c.q)
+    return q & (q - 1) == 0 and abs(int(c.p)) < 256 and 2.0 ** -14 <= abs(float(c)) <= 2.0 ** 15
+
+
+def _rounds_to(v, limit: sp.Expr) -> bool:
+    """Every value of the interval ``v``, evaluated in float64 to a few roundings, rounds to
+    ``limit`` in every narrow dtype (the sign of a zero included: +0)."""
+    big = mpmath.mpf(2) ** (INPUT_EXPONENT + 1)
+    if limit == sp.oo:
+        return v.a > big
+    if limit == -sp.oo:
+        return v.b < -big
+    if limit == 0:
+        return v.a >= 0 and v.b <= mpmath.mpf(2) ** -200
+    if not _narrow_number(limit):
+        return False
+    c = mpmath.mpf(int(limit.p)) / int(limit.q)
+    tol = abs(c) * mpmath.mpf(2) ** -40
+    return c - tol <= v.a and v.b <= c + tol
+
+
+def _params_env(reals) -> dict | None:
+    """The real parameters as intervals: 2^-128 .. 2^128 for a positive one (the narrow
+    bodies are taken for such values only); None if one may have either sign."""
+    from mpmath import iv
+
+    env = {}
+    for s in reals:
+        if not s.is_positive:
+            return None
+        env[s] = iv.mpf([mpmath.mpf(2) ** -INPUT_EXPONENT, mpmath.mpf(2) ** INPUT_EXPONENT])
+    return env
+
+
+def _end_bound(outputs, values, x, ints, reals, side: int) -> sp.Expr | None:
+    """2^k (side +1) or -2^k (side -1) for the smallest k of ``CLAMP_EXPONENTS`` at which
+    every output's outermost body on that side stays below 2^BUDGET and rounds to its
+    limit there (a constant piece: trivially); None if there is none."""
+    from mpmath import iv
+
+    env = _params_env(reals)
+    if env is None:
+        return None
+    forms = [fs[-1] if side > 0 else fs[0] for _, fs in outputs]
+    if all(f.kind == "const" for f in forms):  # no comparison with +-inf to drop there
+        return None
+    if any(f.kind not in ("const", "power") or (f.kind == "power" and (
+            f.large is not None or f.limits is None)) for f in forms):
+        return None
+    for k in CLAMP_EXPONENTS:
+        at = iv.mpf(2) ** k * side
+        try:
+            ok = True
+            for n in values or (None,):
+                subs = {ints[0]: n} if ints else {}
+                for f in forms:
+                    if f.kind == "const":
+                        continue
+                    small = _unguarded(f.small.xreplace(subs), x)
+                    if small is None or _bound(small, x, set(reals), k)[1] > BUDGET:
+                        raise _Unsupported(f)
+                    limit = f.limits[1 if side > 0 else 0]
+                    if not _rounds_to(_interval(_plain(small, x), {**env, x: at}), limit):
+                        ok = False
+                        break
+                if not ok:
+                    break
+        except _Unsupported:
+            return None
+        if ok:
+            return side * sp.Integer(2) ** k
+    return None
+
+
+def _positive_zero(e: sp.Expr, x: sp.Symbol, at: sp.Expr, reals) -> bool:
+    """``e`` evaluated in IEEE float64 at x = at (the real parameters 1.0; the sign of a
+    zero does not depend on positive magnitudes) is +0."""
+    import numpy as np
+
+    fn = sp.lambdify([x, *reals], e, "numpy")
+    with np.errstate(all="ignore"):
+        v = np.float64(fn(np.float64(float(at)), *[np.float64(1.0)] * len(reals)))
+    return bool(v == 0 and not np.signbit(v))
+
+
+def _exact_at(form: StableForm, values, x, ints, reals, at: sp.Expr, c: sp.Expr) -> bool:
+    """The narrow body of ``form`` gives exactly c at x = at for every integer parameter
+    value (a point of ``form.points`` at ``at`` gives its value), +0 where c = 0."""
+    if any(sp.simplify(p - at) == 0 for p, _ in form.points):
+        v = next(v for p, v in form.points if sp.simplify(p - at) == 0)
+        return sp.simplify(v - c) == 0
+    if form.kind == "const":
+        return sp.simplify(form.small - c) == 0 and (c != 0 or form.small.is_zero)
+    if form.kind != "power" or form.large is not None:
+        return False
+    for n in values or (None,):
+        subs = {ints[0]: n} if ints else {}
+        small = _unguarded(form.small.xreplace(subs), x)
+        if small is None:
+            return False
+        plain = _plain(small, x)
+        v = plain.subs(x, at)
+        if v.has(sp.nan, sp.zoo, sp.oo, -sp.oo) or sp.simplify(v - c) != 0:
+            return False
+        if c == 0 and not _positive_zero(plain, x, at, reals):
+            return False
+    return True
+
+
+def _clamp(outputs, values, x, ints, reals, junctions) -> Clamp | None:
+    """The :class:`Clamp` of the narrow outputs; None where neither end nor the junction
+    qualifies."""
+    hi = _end_bound(outputs, values, x, ints, reals, +1)
+    junction = (len(junctions) == 1
+                and all(len(fs) == 2 and fs[0].kind == "const" for _, fs in outputs)
+                and all(_exact_at(fs[1], values, x, ints, reals, junctions[0], fs[0].small)
+                        for _, fs in outputs))
+    lo = junctions[0] if junction else _end_bound(outputs, values, x, ints, reals, -1)
+    if lo is None and hi is None:
+        return None
+    return Clamp(lo, hi, junction)
+
+
+def _drop_points(form: StableForm, values, x, ints, reals) -> StableForm:
+    """``form`` without the points where its narrow body already gives the value."""
+    keep = tuple((p, v) for p, v in form.points
+                 if not _exact_at(replace(form, points=()), values, x, ints, reals, p, v))
+    return replace(form, points=keep)
+
+
 def narrow_outputs(outputs: Sequence[tuple[str, Sequence[StableForm]]], x: sp.Symbol,
-                   ints: Sequence[sp.Symbol], reals: Sequence[sp.Symbol]
-                   ) -> tuple[tuple[int, ...], list[tuple[str, tuple[StableForm, ...]]]] | None:
-    """(integer parameter values, outputs) for the narrow body: every power form without
-    its |x| > 1 side (``large`` None) and with its limits at -oo and +oo (``limits``), valid
-    for those values; None where there is no power form, more than one integer parameter,
-    or no value passes.  The printed forms keep the symbolic integer parameter (the same
-    code as the general body on |x| <= 1)."""
+                   ints: Sequence[sp.Symbol], reals: Sequence[sp.Symbol],
+                   junctions: Sequence[sp.Expr] = ()) -> NarrowPlan | None:
+    """The :class:`NarrowPlan` of the narrow body: every power form without its |x| > 1
+    side (``large`` None), with its limits at -oo and +oo (``limits``) and without the
+    points where that body already gives the value, valid for the integer parameter values
+    it lists, and the :class:`Clamp` of x that replaces comparisons (``junctions``: the
+    family's, between the outputs' pieces); None where there is no power form, more than
+    one integer parameter, or no value passes.  The printed forms keep the symbolic integer
+    parameter (the same code as the general body on |x| <= 1)."""
     if len(ints) > 1 or not any(f.kind == "power" for _, fs in outputs for f in fs):
         return None
     candidates = list(range(1, MAX_INT + 1)) if ints else [None]
@@ -180,17 +398,17 @@ def narrow_outputs(outputs: Sequence[tuple[str, Sequence[StableForm]]], x: sp.Sy
                 small_n = _unguarded(form.small.xreplace(subs), x)
                 small = _unguarded(form.small, x, check=False)
                 if small_n is None or small is None:
-                    return _done(passed, new)
+                    return _done(passed, new, x, ints, reals, junctions)
                 try:
                     _, worst = _bound(small_n, x, set(reals))
                 except _Unsupported:
-                    return _done(passed, new)
+                    return _done(passed, new, x, ints, reals, junctions)
                 if worst > BUDGET:
-                    return _done(passed, new)
+                    return _done(passed, new, x, ints, reals, junctions)
                 plain = _plain(small_n, x)
                 limits = (_limit(plain, x, -sp.oo), _limit(plain, x, sp.oo))
                 if None in limits:
-                    return _done(passed, new)
+                    return _done(passed, new, x, ints, reals, junctions)
                 row_sym.append(replace(form, small=small, large=None, limits=limits))
             symbolic.append((name, tuple(row_sym)))
         if new is not None and [f.limits for _, fs in new for f in fs if f.kind == "power"] != \
@@ -198,18 +416,22 @@ def narrow_outputs(outputs: Sequence[tuple[str, Sequence[StableForm]]], x: sp.Sy
             break  # the limits depend on N: the first values only
         new = new if new is not None else symbolic
         passed.append(n)
-    return _done(passed, new)
+    return _done(passed, new, x, ints, reals, junctions)
 
 
-def _done(passed, new):
+def _done(passed, new, x, ints, reals, junctions) -> NarrowPlan | None:
     if not passed or new is None:
         return None
     values = tuple(n for n in passed if n is not None)
+    new = [(name, tuple(_drop_points(f, values, x, ints, reals)
+                        if f.kind == "power" and f.large is None else f for f in forms))
+           for name, forms in new]
+    clamp = _clamp(new, values, x, ints, reals, tuple(junctions))
     bare = [f for _, forms in new for f in forms if f.kind == "power" and f.large is None]
     subs = _shared_powers([f.small for f in bare], values)
-    return values, [(name, tuple(replace(f, small=f.small.xreplace(subs)) if f in bare else f
-                                 for f in forms))
-                    for name, forms in new]
+    return NarrowPlan(values, [(name, tuple(replace(f, small=f.small.xreplace(subs))
+                                            if f in bare else f for f in forms))
+                               for name, forms in new], clamp)
 
 
 def _shared_powers(exprs, values: tuple[int, ...]) -> dict:

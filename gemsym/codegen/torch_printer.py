@@ -54,6 +54,16 @@ class TorchPrinter(TorchExactPath):
             return f"torch.reciprocal({den[0]})"
         return super()._divide(num, den)
 
+    def clamp(self, lo: sp.Expr | None, hi: sp.Expr | None) -> str:
+        # one clamp (vectorised; NaN stays NaN) where a comparison and a where cost ten;
+        # at 0, relu: it keeps -0 eagerly and under Inductor alike (clamp(min=0) gives -0
+        # eagerly and +0 compiled, so the two paths' values at x = -0 would differ)
+        x = self.x_name
+        if lo is not None and lo == 0:
+            x, lo = f"torch.relu({x})", None
+        bounds = [f"{k}={float(v)!r}" for k, v in (("min", lo), ("max", hi)) if v is not None]
+        return f"torch.clamp({x}, {', '.join(bounds)})" if bounds else x
+
     def _sqrt(self, b: sp.Expr) -> str:
         return f"torch.sqrt({self(b)})"
 

@@ -76,10 +76,11 @@ def _narrow_lines(code: FamilyCode, outputs, pr, ret: str) -> list[str]:
     2^128, evaluated in float64; see :mod:`.narrow`), taken for the integer parameter values
     where it holds; [] where it does not apply."""
     ints = [code.symbols[p.name] for p in code.int_params]
-    plan = narrow_outputs(outputs, code.x, ints, [code.symbols[p.name] for p in code.real_params])
+    plan = narrow_outputs(outputs, code.x, ints, [code.symbols[p.name] for p in code.real_params],
+                          code.junctions)
     if plan is None:
         return _default_case_lines(code, outputs, pr, ret)
-    values, forms = plan
+    values, forms, clamp = plan
     cond = "narrow" + (f" and {ints[0].name} in {_tuple(str(v) for v in values)}" if ints else "")
     used = set().union(*(e.free_symbols for _, fs in forms for f in fs for e in f.expressions))
     # 0-d CPU tensors on the narrow path (``_runtime._narrow``): float() reads them; 0 or
@@ -87,7 +88,7 @@ def _narrow_lines(code: FamilyCode, outputs, pr, ret: str) -> list[str]:
     cond += "".join(f" and ((_p := abs(float({s.name}))) == 0.0 or 2.0**-128 <= _p < 2.0**128)"
                     for s in (code.symbols[p.name] for p in code.real_params) if s in used)
     return _branch(code, cond, "no |x| > 1 forms (see gemsym.codegen.narrow)",
-                   body_lines(forms, code.junctions, code.x, pr, "        "), ret)
+                   body_lines(forms, code.junctions, code.x, pr, "        ", clamp), ret)
 
 
 def _default_case_lines(code: FamilyCode, outputs, pr, ret: str) -> list[str]:

@@ -107,6 +107,12 @@ _HD __attribute__((always_inline)) inline double _ipow(double x, double ed, bool
   return result;
 }
 
+// x clamped into [lo, hi] (the narrow bodies' clamp, gemsym.codegen.narrow.Clamp): NaN
+// fails both comparisons and stays NaN, -0 stays -0 (torch.clamp's values)
+_HD inline double _clamp(double v, double lo, double hi) {
+  return v < lo ? lo : (v > hi ? hi : v);
+}
+
 // c * x**k as ((c*x)*x)... where |c| < 2^1000, else other (runtime _xtimes): the powers
 // of x last, so that no partial product underflows where the result does not
 _HD __attribute__((always_inline)) inline double _xtimes(double c, double x, double kd,

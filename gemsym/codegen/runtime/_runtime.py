@@ -25,10 +25,19 @@ from ._params import Domain, as_number, as_param, check_input, check_int, comput
 __all__ = ["Family", "register", "library", "run", "call", "family", "set_backend", "get_backend",
            "set_cpu_fusion", "as_param", "check_input", "check_int", "Domain"]
 
-#: Elements per chunk on the eager CPU path: the intermediates of one chunk stay in cache
-#: (float64: 512 KiB each) while the per-op dispatch cost is spread over many elements
-#: (measured, GEM N=1 fp32 2^24: 2^15 164 ms, 2^16 89 ms, 2^18 97 ms, 2^20 127 ms).
+#: Elements per chunk of the eager PyTorch path on a GPU (one chunk's intermediates are
+#: allocated and freed together).
 CHUNK = 1 << 16
+#: The same on CPU: 2^14 float64 intermediates are 128 KiB, which glibc's allocator serves
+#: from its heap and reuses from chunk to chunk, where larger ones are mapped and faulted
+#: in afresh on every call (GEM N=1 float32 forward, time over the naive formula's with
+#: chunks of 2^16 / 2^15 / 2^14 / 2^13: 3.16 / 2.49 / 1.06 / 1.56 at 2^16 elements, 1.90 /
+#: 0.79 / 0.56 / 0.84 at 2^18, 0.58 / 0.55 / 0.71 / 1.10 at 2^22; benchmarks/RESULTS.md).
+CPU_CHUNK = 1 << 14
+
+
+def _chunk(x) -> int:
+    return CPU_CHUNK if x.device.type == "cpu" else CHUNK
 #: Elements per Triton program (its warps are per family: ``Family.num_warps``).
 BLOCK = 1024
 
@@ -516,8 +525,8 @@ def _torch_forward(fam: Family, x, ints, params):
         return y
     cdt, exact = _plan(x.dtype, x.device)
     narrow = _narrow(x.dtype, cdt, params)
-    n = x.numel()
-    if 0 < n <= CHUNK and (not _fuse or n < FUSE_MIN) and x.is_contiguous() and _scalar(params):
+    n, chunk = x.numel(), _chunk(x)
+    if 0 < n <= chunk and (not _fuse or n < FUSE_MIN) and x.is_contiguous() and _scalar(params):
         # one chunk: no output buffer, slices nor copies (host cost, dominant at this size)
         y = fam.forward(x.to(cdt), *ints, *[q.reshape(()).to(cdt) for q in params],
                         exact=exact, narrow=narrow)
@@ -535,8 +544,8 @@ def _torch_forward(fam: Family, x, ints, params):
         return fused.as_strided(x.shape, out.stride())
     outs = out.as_strided((n,), (1,))
     p = [q.to(cdt) for q in params]
-    for s in range(0, n, CHUNK):
-        outs[s:s + CHUNK] = fam.forward(xs[s:s + CHUNK].to(cdt), *ints, *p, exact=exact,
+    for s in range(0, n, chunk):
+        outs[s:s + chunk] = fam.forward(xs[s:s + chunk].to(cdt), *ints, *p, exact=exact,
                                         narrow=narrow)
     return out
 
@@ -548,9 +557,9 @@ def _torch_backward(fam: Family, grad, x, ints, params, params_grad: bool):
         return done
     cdt, exact = _plan(x.dtype, x.device)
     narrow = _narrow(x.dtype, cdt, params)
-    n = x.numel()
+    n, chunk = x.numel(), _chunk(x)
     wanted = [bool(params_grad)] * len(params)
-    if (0 < n <= CHUNK and (not _fuse or n < FUSE_MIN) and _scalar(params)
+    if (0 < n <= chunk and (not _fuse or n < FUSE_MIN) and _scalar(params)
             and grad.shape == x.shape and x.is_contiguous() and grad.is_contiguous()):
         # one chunk, as ``_torch_forward``; "+ 0.0" as the chunk loop's zero start (-0 -> +0)
         p = [q.reshape(()).to(cdt) for q in params]
@@ -583,10 +592,10 @@ def _torch_backward(fam: Family, grad, x, ints, params, params_grad: bool):
     gxs = gx.as_strided((n,), (1,))
     p = [q.to(cdt) for q in scalars]
     sums = [torch.zeros((), dtype=torch.float64, device=x.device) for _ in params]
-    for s in range(0, n, CHUNK):
-        xc = xs[s:s + CHUNK].to(cdt)
-        gc = gs[s:s + CHUNK].to(cdt)
-        gxs[s:s + CHUNK], part = _backward_terms(fam, gc, xc, ints, p, exact, wanted,
+    for s in range(0, n, chunk):
+        xc = xs[s:s + chunk].to(cdt)
+        gc = gs[s:s + chunk].to(cdt)
+        gxs[s:s + chunk], part = _backward_terms(fam, gc, xc, ints, p, exact, wanted,
                                                  narrow=narrow)
         for i, t in enumerate(part):
             if t is not None:
