@@ -1,0 +1,103 @@
+"""Two (or more) generated packages against each other and the naive formulas, per size.
+
+    PYTHONPATH=. python benchmarks/package_ab.py DIR [DIR ...] [--sizes 10,12,...,22]
+        [--rounds 7] [--only gem e-gem se-gem sqish] [--dtype float32] [--json FILE]
+
+Each DIR is a package written by ``gemsym codegen --out DIR`` (or ``write_package``) whose
+folder name is its import and ``torch.library`` name (``old_bridge``, ``new_bridge``), so
+that several load in one process.  For every size, family and pass (``fwd``: no-grad
+forward; ``fwd+bwd``: ``torch.autograd.grad`` of the output with a fixed gradient), the
+packages' functions and the naive formula (``gemsym.bench.cases.naive_forward``) are timed
+in interleaved rounds (the process's CPU time, one thread, batches of about 20 ms); the
+table gives each median over the naive formula's median in the same round set.  The C++
+kernels are off (``TORCH_BRIDGE_CPU_KERNEL=0``, set here): this measures the plain PyTorch
+path, as a machine without a compiler runs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ["TORCH_BRIDGE_CPU_KERNEL"] = "0"
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT)]
+
+PARAMS = {"gem": {"N": 1}, "e-gem": {"N": 1, "eps": 1e-4}, "se-gem": {"N": 1, "eps": 1e-4},
+          "sqish": {"a": 0.0, "beta": 1.0, "gamma": 1.0}}
+
+
+def _timed(fn, reps: int) -> float:
+    t0 = time.process_time()
+    for _ in range(reps):
+        fn()
+    return (time.process_time() - t0) / reps
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("packages", nargs="+", type=Path)
+    ap.add_argument("--sizes", default="10,12,14,16,18,20,22")
+    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--only", nargs="+", default=list(PARAMS), choices=list(PARAMS))
+    ap.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args(argv)
+
+    import torch
+
+    from gemsym.bench.cases import naive_forward
+
+    torch.set_num_threads(1)
+    dtype = getattr(torch, args.dtype)
+    mods = {}
+    for d in args.packages:
+        sys.path.insert(0, str(d.resolve().parent))
+        mods[d.name] = importlib.import_module(d.name)
+    records = []
+    for k in (int(s) for s in args.sizes.split(",")):
+        n = 1 << k
+        x = (torch.randn(n, generator=torch.Generator().manual_seed(k)) * 3).to(dtype)
+        g = torch.ones_like(x)
+        for fam in args.only:
+            params = PARAMS[fam]
+            naive, _ = naive_forward(fam, params, "cpu")
+            impls = {"naive": naive}
+            impls.update({name: (lambda t, m=m: getattr(m, fam.replace("-", "_"))(t, **params))
+                          for name, m in mods.items()})
+            for pas in ("fwd", "fwd+bwd"):
+                def call(f, pas=pas):
+                    if pas == "fwd":
+                        with torch.no_grad():
+                            return f(x)
+                    xg = x.detach().requires_grad_()
+                    return torch.autograd.grad(f(xg), xg, g)
+
+                for f in impls.values():  # warm-up, and the batch size from it
+                    call(f)
+                t1 = max(_timed(lambda: call(impls["naive"]), 3), 1e-6)
+                reps = max(1, int(0.02 / t1))
+                times = {name: [] for name in impls}
+                for _ in range(args.rounds):
+                    for name, f in impls.items():
+                        times[name].append(_timed(lambda f=f: call(f), reps))
+                med = {name: statistics.median(v) for name, v in times.items()}
+                rec = {"size": k, "family": fam, "pass": pas, "naive_us": med["naive"] * 1e6,
+                       **{name: med[name] / med["naive"] for name in mods}}
+                records.append(rec)
+                print(f"2^{k} {fam:7s} {pas:8s} naive {rec['naive_us']:9.0f} us  "
+                      + "  ".join(f"{name} {rec[name]:.2f}x" for name in mods), flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(records, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
