@@ -145,7 +145,8 @@ def test_the_clamp_of_the_builtin_families():
     """GEM f and f': 0 on x < 0 is the body's value at 0 (+0), and at 2^136 the body rounds
     to the limits (inf, 1): x clamped into [0, 2^136], no comparison.  Its f'' tends to 0
     from below (-0 in float32): no upper clamp.  E-GEM's d/deps is -0 at x = +0 (the left
-    piece is +0): no junction clamp.  SE-GEM (no constant piece): both ends."""
+    piece is +0) and tends to 0 from below: it alone keeps both comparisons, made on the
+    input before the clamp.  SE-GEM (no constant piece): both ends."""
     from gemsym.codegen.narrow import Clamp
 
     two136 = sp.Integer(2) ** 136
@@ -155,7 +156,8 @@ def test_the_clamp_of_the_builtin_families():
     assert plan(groups["second"]).clamp == Clamp(0, None, True)
     _, groups, plan = _plans("e-gem")
     assert plan(groups["f"]).clamp == Clamp(0, two136, True)
-    assert plan(groups["first"]).clamp is None
+    assert plan(groups["first"]).clamp == Clamp(0, two136, True, frozenset({"d_eps"}),
+                                                frozenset({"d_eps"}))
     _, groups, plan = _plans("se-gem")
     assert plan(groups["f"]).clamp == Clamp(-two136, two136, False)
     # the claims, by the reference formulas at 60 digits: beyond the largest float32

@@ -937,11 +937,13 @@ _INLINE void e_gem_first(double x, double N, double eps, double* out) {
 
 template <bool EXACT>
 _INLINE void e_gem_first_narrow(double x, double N, double eps, double* out) {
+  const double x0 = x;
+  x = _clamp(x, 0.0, 8.711228593176025e+40);
   const double _t0 = _ipow(x, (2*N), EXACT);
   const double _t1 = _t0 + eps;
   const double _t2 = _t0/(_t1*_t1);
-  const double d_x = _where(x < 0, 0, _where(x == _INF, 1, _t2*(2*eps*N + _t1)));
-  const double d_eps = _where(x < 0, 0, _where(x == _INF, 0, -_t2*x));
+  const double d_x = _t2*(2*eps*N + _t1);
+  const double d_eps = _where(x0 < 0, 0, _where(x0 == _INF, 0, -_t2*x));
   out[0] = d_x;
   out[1] = d_eps;
 }
@@ -1007,10 +1009,11 @@ _INLINE double se_gem_f(double x, double N, double eps) {
 
 template <bool EXACT>
 _INLINE double se_gem_f_narrow(double x, double N, double eps) {
+  const double x0 = x;
   x = _clamp(x, -8.711228593176025e+40, 8.711228593176025e+40);
   const double _t0 = _ipow(x, (2*N), EXACT);
   const double _t1 = _t0*x;
-  const double y = _where(x < 0, (-_t1)/(_t1 - 1), (_t1)/(_t0 + eps));
+  const double y = _where(x0 < 0, (-_t1)/(_t1 - 1), (_t1)/(_t0 + eps));
   return y;
 }
 
@@ -1035,11 +1038,12 @@ _INLINE double se_gem_dx(double x, double N, double eps) {
 
 template <bool EXACT>
 _INLINE double se_gem_dx_narrow(double x, double N, double eps) {
+  const double x0 = x;
   x = _clamp(x, -8.711228593176025e+40, 8.711228593176025e+40);
   const double _t0 = _ipow(x, (2*N), EXACT);
   const double _t1 = 2*N;
   const double _t2 = _t0 + eps;
-  const double d_x = _where(x < 0, (_t0*(_t1 + 1))/(_sq(_t0*x - 1)), (_t0*(_t1*eps + _t2))/(_t2*_t2));
+  const double d_x = _where(x0 < 0, (_t0*(_t1 + 1))/(_sq(_t0*x - 1)), (_t0*(_t1*eps + _t2))/(_t2*_t2));
   return d_x;
 }
 
@@ -1072,14 +1076,15 @@ _INLINE void se_gem_first(double x, double N, double eps, double* out) {
 
 template <bool EXACT>
 _INLINE void se_gem_first_narrow(double x, double N, double eps, double* out) {
-  x = _clamp(x, -8.711228593176025e+40, _INF);
+  const double x0 = x;
+  x = _clamp(x, -8.711228593176025e+40, 8.711228593176025e+40);
   const double _t0 = _ipow(x, (2*N), EXACT);
   const double _t1 = 2*N;
   const double _t2 = _t0*x;
   const double _t3 = _t0 + eps;
   const double _t4 = 1/(_t3*_t3);
-  const double d_x = _where(x < 0, (_t0*(_t1 + 1))/(_sq(_t2 - 1)), _where(x == _INF, 1, _t0*_t4*(_t1*eps + _t3)));
-  const double d_eps = _where(x < 0, 0, _where(x == _INF, 0, -_t2*_t4));
+  const double d_x = _where(x0 < 0, (_t0*(_t1 + 1))/(_sq(_t2 - 1)), _t0*_t4*(_t1*eps + _t3));
+  const double d_eps = _where(x0 < 0, 0, _where(x0 == _INF, 0, -_t2*_t4));
   out[0] = d_x;
   out[1] = d_eps;
 }

@@ -93,11 +93,12 @@ def gem_first(x, N, exact=True, narrow=False):
 def gem_second(x, N, exact=True, narrow=False):
     """gem: second partial derivatives."""
     if narrow and N in (1,):  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        x0 = x
         x = torch.relu(x)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + 1.0
         _t2 = 2.0*N
-        _m0 = x == math.inf
+        _m0 = x0 == math.inf
         d_x_x = _where(_m0, 0.0, (-_t2*(2.0*_t0*N - _t1 - _t2)*_ipow(x, (-1 + 2*N), exact))/(_t1*_t1*_t1))
         return (d_x_x,)
     ax = torch.abs(x)
@@ -167,12 +168,14 @@ def e_gem_first(x, N, eps, exact=True, narrow=False):
     _case = narrow and N in (1,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
     eps = _param(eps, x)
     if _case:
+        x0 = x
+        x = torch.clamp(torch.relu(x), max=8.711228593176025e+40)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + eps
         _t2 = _t0/(_t1*_t1)
-        _m0 = x == math.inf
-        _m1 = x < 0.0
-        d_x = _where(_m1, 0.0, _where(_m0, 1.0, _t2*(2.0*eps*N + _t1)))
+        _m0 = x0 == math.inf
+        _m1 = x0 < 0.0
+        d_x = _t2*(2.0*eps*N + _t1)
         d_eps = _where(_m1, 0.0, _where(_m0, 0.0, -_t2*x))
         return (d_x, d_eps,)
     ax = torch.abs(x)
@@ -206,18 +209,20 @@ def e_gem_second(x, N, eps, exact=True, narrow=False):
     _case = narrow and N in (1,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
     eps = _param(eps, x)
     if _case:
-        x = torch.relu(x)
+        x0 = x
+        x = torch.clamp(torch.relu(x), max=8.711228593176025e+40)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + eps
         _t2 = torch.reciprocal((_t1*_t1*_t1))
         _t3 = 2.0*eps*N
         _t4 = 2.0*_t0*N - _t1 - _t3
         _t5 = _t0*_t2
-        _m0 = x == math.inf
-        _m1 = x == 0.0
+        _m0 = x0 == math.inf
+        _m1 = x0 == 0.0
+        _m2 = x0 < 0.0
         d_x_x = _where(_m0, 0.0, -_t2*_t3*_t4*_ipow(x, (-1 + 2*N), exact))
-        d_x_eps = _where(_m1, 0.0, _where(_m0, 0.0, _t4*_t5))
-        d_eps_eps = _where(_m0, 0.0, 2.0*_t5*x)
+        d_x_eps = _where(_m2, 0.0, _where(_m1, 0.0, _t4*_t5))
+        d_eps_eps = 2.0*_t5*x
         return (d_x_x, d_x_eps, d_eps_eps,)
     ax = torch.abs(x)
     _t0 = 2.0*N
@@ -255,10 +260,11 @@ def se_gem_f(x, N, eps, exact=True, narrow=False):
     _case = narrow and N in (1, 2) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
     eps = _param(eps, x)
     if _case:
+        x0 = x
         x = torch.clamp(x, min=-8.711228593176025e+40, max=8.711228593176025e+40)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0*x
-        _m0 = x < 0.0
+        _m0 = x0 < 0.0
         y = _where(_m0, (-_t1)/(_t1 - 1.0), (_t1)/(_t0 + eps))
         return y
     ax = torch.abs(x)
@@ -285,11 +291,12 @@ def se_gem_dx(x, N, eps, exact=True, narrow=False):
     _case = narrow and N in (1,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
     eps = _param(eps, x)
     if _case:
+        x0 = x
         x = torch.clamp(x, min=-8.711228593176025e+40, max=8.711228593176025e+40)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = 2.0*N
         _t2 = _t0 + eps
-        _m0 = x < 0.0
+        _m0 = x0 < 0.0
         d_x = _where(_m0, (_t0*(_t1 + 1.0))/(_sq(_t0*x - 1.0)), (_t0*(_t1*eps + _t2))/(_t2*_t2))
         return d_x
     ax = torch.abs(x)
@@ -317,16 +324,17 @@ def se_gem_first(x, N, eps, exact=True, narrow=False):
     _case = narrow and N in (1,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
     eps = _param(eps, x)
     if _case:
-        x = torch.clamp(x, min=-8.711228593176025e+40)
+        x0 = x
+        x = torch.clamp(x, min=-8.711228593176025e+40, max=8.711228593176025e+40)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = 2.0*N
         _t2 = _t0*x
         _t3 = _t0 + eps
         _t4 = torch.reciprocal((_t3*_t3))
-        _m0 = x == math.inf
-        _m1 = x < 0.0
-        d_x = _where(_m1, (_t0*(_t1 + 1.0))/(_sq(_t2 - 1.0)), _where(_m0, 1.0, _t0*_t4*(_t1*eps + _t3)))
-        d_eps = _where(_m1, 0.0, _where(_m0, 0.0, -_t2*_t4))
+        _m0 = x0 < 0.0
+        _m1 = x0 == math.inf
+        d_x = _where(_m0, (_t0*(_t1 + 1.0))/(_sq(_t2 - 1.0)), _t0*_t4*(_t1*eps + _t3))
+        d_eps = _where(_m0, 0.0, _where(_m1, 0.0, -_t2*_t4))
         return (d_x, d_eps,)
     ax = torch.abs(x)
     _t0 = _ipow(x, (2*N), exact)

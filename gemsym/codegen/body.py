@@ -6,6 +6,7 @@ then each output is assembled with ``where`` over the |x| <= 1 / |x| > 1 forms, 
 from __future__ import annotations
 
 import math
+import re
 from typing import Sequence
 
 import sympy as sp
@@ -46,6 +47,8 @@ def body_lines(
     isinf, isnan = "_isinf", "_isnan"  # helpers of both targets (vectorised forms on CPU)
     used = set().union(*(e.free_symbols for e in [*reduced, *(e for _, e in replacements)]))
     lines = []
+    # with a clamp, the comparisons that remain are made on the input before it (x0)
+    xm = "x0" if clamp is not None else "x"
     if clamp is not None:
         lines.append(f"x = {printer.clamp(clamp.lo, clamp.hi)}")
     if R in used:
@@ -78,9 +81,11 @@ def body_lines(
                 # +-oo where it would be inf/inf
                 span = region(junctions, b)
                 v = _small_quotient(reduced[index[(o, b, "small")]], printer, span)
-                clamped = (clamp is not None and clamp.lo is not None and not clamp.junction,
-                           clamp is not None and clamp.hi is not None)
-                v = _at_infinity(v, form.limits, span, printer, mask, clamped)
+                clamped = (clamp is not None and clamp.lo is not None and not clamp.junction
+                           and name not in clamp.keep_lo,
+                           clamp is not None and clamp.hi is not None
+                           and name not in clamp.keep_hi)
+                v = _at_infinity(v, form.limits, span, printer, mask, clamped, xm)
             elif form.kind == "power" and printer.divide_once:
                 v = _select_then_divide(reduced[index[(o, b, "small")]],
                                         reduced[index[(o, b, "large")]], printer,
@@ -94,24 +99,27 @@ def body_lines(
                 v = f"{where}({mask('ax <= 1.0')}, {get('small')}, {get('large')})"
             elif form.kind == "sigmoid" and form.limits is not None:
                 lim = (get("plus") if form.limits[0] == form.limits[1]
-                       else f"{where}({mask('x > 0')}, {get('plus')}, {get('minus')})")
-                v = f"{where}({mask(f'{isinf}(x)')}, {lim}, {get('small')})"
+                       else f"{where}({mask(f'{xm} > 0')}, {get('plus')}, {get('minus')})")
+                v = f"{where}({mask(f'{isinf}({xm})')}, {lim}, {get('small')})"
             else:
                 v = get("small")
             for point, value in form.points:
-                v = f"{where}({mask(f'x == {printer(point)}')}, {printer(value)}, {v})"
+                v = f"{where}({mask(f'{xm} == {printer(point)}')}, {printer(value)}, {v})"
             values.append(v)
         out = values[-1]
         if forms[-1].kind == "const":
-            out = f"{where}({mask(f'{isnan}(x)')}, x, {out})"
+            out = f"{where}({mask(f'{isnan}({xm})')}, x, {out})"
         # with a junction clamp, x < junction was moved to it, where the body gives the piece
+        # (except for the outputs in keep_lo)
         for j, v in zip(reversed(junctions), reversed(values[:-1])):
-            if clamp is None or not clamp.junction:
-                out = f"{where}({mask(f'x < {printer(j)}')}, {v}, {out})"
+            if clamp is None or not clamp.junction or name in clamp.keep_lo:
+                out = f"{where}({mask(f'{xm} < {printer(j)}')}, {v}, {out})"
         if all(f.kind == "const" for f in forms):
             out = f"_like(x, {out})"
         assembled.append(f"{name} = {out}")
     lines += [f"{n} = {c}" for c, n in masks.items()] + assembled
+    if clamp is not None and any(re.search(r"\bx0\b", line) for line in lines):
+        lines.insert(0, "x0 = x")
     return [indent + line for line in [*printer.preamble(), *lines]]
 
 
@@ -210,22 +218,22 @@ def _select_then_divide(small: sp.Expr, large: sp.Expr, printer: CodePrinter,
 
 
 def _at_infinity(v: str, limits, span: tuple[float, float], printer: CodePrinter,
-                 mask, clamped: tuple[bool, bool] = (False, False)) -> str:
+                 mask, clamped: tuple[bool, bool] = (False, False), xm: str = "x") -> str:
     """``v`` with the limits (at -oo, at +oo) where x is infinite, for the ends of the branch
     interval ``span`` that are infinite (a finite end's side is another branch's) and not
     ``clamped`` (x was clamped to a value where ``v`` rounds to the limit, see
     :class:`~.narrow.Clamp`); where the limit is x itself (-oo, +oo), x is taken (one
-    comparison and one selection fewer)."""
+    comparison and one selection fewer).  ``xm``: the name of the input before a clamp."""
     where, (lo, hi) = printer.select, limits
-    ends = [(t, f"x == {sign}{printer.infinity}")
+    ends = [(t, f"{xm} == {sign}{printer.infinity}")
             for t, end, sign, done in ((lo, span[0], "-", clamped[0]),
                                        (hi, span[1], "", clamped[1]))
             if math.isinf(end) and not done]
     if len(ends) == 2 and lo == hi:
-        return f"{where}({mask('_isinf(x)')}, {printer(hi)}, {v})"
+        return f"{where}({mask(f'_isinf({xm})')}, {printer(hi)}, {v})"
     if len(ends) == 2 and (lo, hi) in ((-sp.oo, sp.oo), (sp.oo, -sp.oo)):
-        lim = "x" if hi == sp.oo else "-x"
-        return f"{where}({mask('_isinf(x)')}, {lim}, {v})"
+        lim = xm if hi == sp.oo else f"-{xm}"
+        return f"{where}({mask(f'_isinf({xm})')}, {lim}, {v})"
     for t, cond in ends:
         v = f"{where}({mask(cond)}, {printer(t)}, {v})"
     return v

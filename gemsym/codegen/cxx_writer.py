@@ -55,8 +55,9 @@ def _scalar_function(code: FamilyCode, suffix: str, outputs, args: str,
 
 
 def _narrow_plan(code: FamilyCode, outputs):
-    """(integer parameter values, narrow outputs) of :func:`~.narrow.narrow_outputs`, the
-    same decision the PyTorch formulas take (``writer._narrow_lines``); None without one."""
+    """The :class:`~.narrow.NarrowPlan` of :func:`~.narrow.narrow_outputs` (integer
+    parameter values, narrow outputs, clamp of x), the same decision the PyTorch formulas
+    take (``writer._narrow_lines``); None without one."""
     return narrow_outputs(outputs, code.x, [code.symbols[p.name] for p in code.int_params],
                           [code.symbols[p.name] for p in code.real_params], code.junctions)
 

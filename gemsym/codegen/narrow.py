@@ -174,18 +174,23 @@ class Clamp:
     ``masked_fill`` cost about ten multiplications each on 2^16 float64 elements):
 
     - ``hi`` (and ``lo`` when ``junction`` is false): a power of two beyond every finite
-      narrow input (2^INPUT_EXPONENT), where each output's body rounds to its limit at +oo
+      narrow input (2^INPUT_EXPONENT), where an output's body rounds to its limit at +oo
       (-oo) in every narrow dtype (+-inf where the limit is infinite), so that +-inf inputs
-      need no comparison;
+      need no comparison for it;
     - ``junction``: ``lo`` is the family's one junction j, where every output is a constant
-      c on x < j and its right-hand body gives exactly c at j (+0 for 0): the comparison
-      with j and the left pieces are dropped.
+      c on x < j; where its right-hand body gives exactly c at j (+0 for 0), the comparison
+      with j and the left piece are dropped.
 
-    Finite inputs in [lo, hi] keep their bits; NaN stays NaN (a clamp propagates it)."""
+    The outputs named in ``keep_lo`` / ``keep_hi`` fail those checks (another output of the
+    group passed them): they keep their comparisons (x < j, or with -oo / +oo), made on the
+    input before the clamp.  Finite inputs in [lo, hi] keep their bits; NaN stays NaN (a
+    clamp propagates it)."""
 
     lo: sp.Expr | None
     hi: sp.Expr | None
     junction: bool = False
+    keep_lo: frozenset = frozenset()
+    keep_hi: frozenset = frozenset()
 
 
 class NarrowPlan(NamedTuple):
@@ -275,44 +280,46 @@ def _params_env(reals) -> dict | None:
     return env
 
 
-def _end_bound(outputs, values, x, ints, reals, side: int) -> sp.Expr | None:
-    """2^k (side +1) or -2^k (side -1) for the smallest k of ``CLAMP_EXPONENTS`` at which
-    every output's outermost body on that side stays below 2^BUDGET and rounds to its
-    limit there (a constant piece: trivially); None if there is none."""
+def _end_bound(outputs, values, x, ints, reals, side: int
+               ) -> tuple[sp.Expr | None, frozenset]:
+    """(2^k (side +1) or -2^k (side -1), the names of the outputs that keep their
+    comparison with +-oo): the smallest k of ``CLAMP_EXPONENTS`` at which the most outputs'
+    outermost bodies on that side stay below 2^BUDGET and round to their limits there (a
+    constant piece needs no comparison); (None, all) if no body does."""
     from mpmath import iv
 
+    names = frozenset(name for name, _ in outputs)
     env = _params_env(reals)
     if env is None:
-        return None
-    forms = [fs[-1] if side > 0 else fs[0] for _, fs in outputs]
-    if all(f.kind == "const" for f in forms):  # no comparison with +-inf to drop there
-        return None
-    if any(f.kind not in ("const", "power") or (f.kind == "power" and (
-            f.large is not None or f.limits is None)) for f in forms):
-        return None
+        return None, names
+    forms = {name: fs[-1] if side > 0 else fs[0] for name, fs in outputs}
+    if any(f.kind not in ("const", "power") and not (f.kind == "sigmoid" and f.limits)
+           for f in forms.values()):
+        # a body with no comparison of its own at +-oo would be evaluated at +-2^k instead
+        return None, names
+    candidates = {name: f for name, f in forms.items() if f.kind == "power"
+                  and f.large is None and f.limits is not None}
+    best: tuple[sp.Expr | None, frozenset] = (None, names)
     for k in CLAMP_EXPONENTS:
         at = iv.mpf(2) ** k * side
-        try:
-            ok = True
-            for n in values or (None,):
-                subs = {ints[0]: n} if ints else {}
-                for f in forms:
-                    if f.kind == "const":
-                        continue
-                    small = _unguarded(f.small.xreplace(subs), x)
+        passed = set()
+        for name, f in candidates.items():
+            try:
+                ok = True
+                for n in values or (None,):
+                    small = _unguarded(f.small.xreplace({ints[0]: n} if ints else {}), x)
                     if small is None or _bound(small, x, set(reals), k)[1] > BUDGET:
                         raise _Unsupported(f)
                     limit = f.limits[1 if side > 0 else 0]
-                    if not _rounds_to(_interval(_plain(small, x), {**env, x: at}), limit):
-                        ok = False
-                        break
-                if not ok:
-                    break
-        except _Unsupported:
-            return None
-        if ok:
-            return side * sp.Integer(2) ** k
-    return None
+                    ok = ok and _rounds_to(_interval(_plain(small, x), {**env, x: at}), limit)
+            except _Unsupported:
+                ok = False
+            if ok:
+                passed.add(name)
+        if len(passed) > len(candidates) - len(best[1] & candidates.keys()):
+            keep = frozenset(n for n in candidates if n not in passed)
+            best = (side * sp.Integer(2) ** k, keep)
+    return best
 
 
 def _positive_zero(e: sp.Expr, x: sp.Symbol, at: sp.Expr, reals) -> bool:
@@ -328,10 +335,8 @@ def _positive_zero(e: sp.Expr, x: sp.Symbol, at: sp.Expr, reals) -> bool:
 
 def _exact_at(form: StableForm, values, x, ints, reals, at: sp.Expr, c: sp.Expr) -> bool:
     """The narrow body of ``form`` gives exactly c at x = at for every integer parameter
-    value (a point of ``form.points`` at ``at`` gives its value), +0 where c = 0."""
-    if any(sp.simplify(p - at) == 0 for p, _ in form.points):
-        v = next(v for p, v in form.points if sp.simplify(p - at) == 0)
-        return sp.simplify(v - c) == 0
+    value, +0 where c = 0 (its points' comparisons are made on the input before a clamp:
+    they do not apply to an input moved to ``at``)."""
     if form.kind == "const":
         return sp.simplify(form.small - c) == 0 and (c != 0 or form.small.is_zero)
     if form.kind != "power" or form.large is not None:
@@ -352,16 +357,21 @@ def _exact_at(form: StableForm, values, x, ints, reals, at: sp.Expr, c: sp.Expr)
 
 def _clamp(outputs, values, x, ints, reals, junctions) -> Clamp | None:
     """The :class:`Clamp` of the narrow outputs; None where neither end nor the junction
-    qualifies."""
-    hi = _end_bound(outputs, values, x, ints, reals, +1)
-    junction = (len(junctions) == 1
-                and all(len(fs) == 2 and fs[0].kind == "const" for _, fs in outputs)
-                and all(_exact_at(fs[1], values, x, ints, reals, junctions[0], fs[0].small)
-                        for _, fs in outputs))
-    lo = junctions[0] if junction else _end_bound(outputs, values, x, ints, reals, -1)
+    qualifies for any output."""
+    hi, keep_hi = _end_bound(outputs, values, x, ints, reals, +1)
+    passed = set()
+    if len(junctions) == 1 and all(len(fs) == 2 and fs[0].kind == "const" for _, fs in outputs):
+        passed = {name for name, fs in outputs
+                  if _exact_at(fs[1], values, x, ints, reals, junctions[0], fs[0].small)}
+    if passed:
+        lo, junction = junctions[0], True
+        keep_lo = frozenset(name for name, _ in outputs if name not in passed)
+    else:
+        (lo, keep_lo), junction = _end_bound(outputs, values, x, ints, reals, -1), False
     if lo is None and hi is None:
         return None
-    return Clamp(lo, hi, junction)
+    return Clamp(lo, hi, junction, keep_lo if lo is not None else frozenset(),
+                 keep_hi if hi is not None else frozenset())
 
 
 def _drop_points(form: StableForm, values, x, ints, reals) -> StableForm:
