@@ -206,10 +206,16 @@ class NarrowPlan(NamedTuple):
 CLAMP_EXPONENTS = (136, 160, 200, 256)
 
 
+def _bodies(form: StableForm, values, x, ints):
+    """The narrow body of ``form`` without its guards, one per integer parameter value
+    (None where a guard cannot be dropped)."""
+    for n in values or (None,):
+        yield _unguarded(form.small.xreplace({ints[0]: n} if ints else {}), x)
+
+
 def _interval(e: sp.Expr, env: dict):
     """An interval enclosing ``e`` (mpmath.iv) for the values of its symbols in ``env``."""
-    from mpmath import iv
-
+    iv = mpmath.iv
     if e.is_Rational:
         return iv.mpf(int(e.p)) / iv.mpf(int(e.q))
     if e.is_Float:
@@ -270,13 +276,12 @@ def _rounds_to(v, limit: sp.Expr) -> bool:
 def _params_env(reals) -> dict | None:
     """The real parameters as intervals: 2^-128 .. 2^128 for a positive one (the narrow
     bodies are taken for such values only); None if one may have either sign."""
-    from mpmath import iv
-
     env = {}
     for s in reals:
         if not s.is_positive:
             return None
-        env[s] = iv.mpf([mpmath.mpf(2) ** -INPUT_EXPONENT, mpmath.mpf(2) ** INPUT_EXPONENT])
+        bound = mpmath.mpf(2) ** INPUT_EXPONENT
+        env[s] = mpmath.iv.mpf([1 / bound, bound])
     return env
 
 
@@ -285,40 +290,35 @@ def _end_bound(outputs, values, x, ints, reals, side: int
     """(2^k (side +1) or -2^k (side -1), the names of the outputs that keep their
     comparison with +-oo): the smallest k of ``CLAMP_EXPONENTS`` at which the most outputs'
     outermost bodies on that side stay below 2^BUDGET and round to their limits there (a
-    constant piece needs no comparison); (None, all) if no body does."""
-    from mpmath import iv
-
-    names = frozenset(name for name, _ in outputs)
+    constant piece needs no comparison); (None, {}) if no body does."""
     env = _params_env(reals)
     if env is None:
-        return None, names
+        return None, frozenset()
     forms = {name: fs[-1] if side > 0 else fs[0] for name, fs in outputs}
     if any(f.kind not in ("const", "power") and not (f.kind == "sigmoid" and f.limits)
            for f in forms.values()):
         # a body with no comparison of its own at +-oo would be evaluated at +-2^k instead
-        return None, names
+        return None, frozenset()
     candidates = {name: f for name, f in forms.items() if f.kind == "power"
                   and f.large is None and f.limits is not None}
-    best: tuple[sp.Expr | None, frozenset] = (None, names)
+    best: tuple[sp.Expr | None, frozenset] = (None, frozenset())
+    most = 0
     for k in CLAMP_EXPONENTS:
-        at = iv.mpf(2) ** k * side
+        at = mpmath.iv.mpf(2) ** k * side
         passed = set()
         for name, f in candidates.items():
+            limit = f.limits[1 if side > 0 else 0]
             try:
-                ok = True
-                for n in values or (None,):
-                    small = _unguarded(f.small.xreplace({ints[0]: n} if ints else {}), x)
-                    if small is None or _bound(small, x, set(reals), k)[1] > BUDGET:
-                        raise _Unsupported(f)
-                    limit = f.limits[1 if side > 0 else 0]
-                    ok = ok and _rounds_to(_interval(_plain(small, x), {**env, x: at}), limit)
+                ok = all(small is not None and _bound(small, x, set(reals), k)[1] <= BUDGET
+                         and _rounds_to(_interval(_plain(small, x), {**env, x: at}), limit)
+                         for small in _bodies(f, values, x, ints))
             except _Unsupported:
                 ok = False
             if ok:
                 passed.add(name)
-        if len(passed) > len(candidates) - len(best[1] & candidates.keys()):
-            keep = frozenset(n for n in candidates if n not in passed)
-            best = (side * sp.Integer(2) ** k, keep)
+        if len(passed) > most:
+            most = len(passed)
+            best = (side * sp.Integer(2) ** k, frozenset(n for n in candidates if n not in passed))
     return best
 
 
@@ -327,9 +327,12 @@ def _positive_zero(e: sp.Expr, x: sp.Symbol, at: sp.Expr, reals) -> bool:
     zero does not depend on positive magnitudes) is +0."""
     import numpy as np
 
-    fn = sp.lambdify([x, *reals], e, "numpy")
-    with np.errstate(all="ignore"):
-        v = np.float64(fn(np.float64(float(at)), *[np.float64(1.0)] * len(reals)))
+    try:
+        fn = sp.lambdify([x, *reals], e, "numpy")
+        with np.errstate(all="ignore"):
+            v = np.float64(fn(np.float64(float(at)), *[np.float64(1.0)] * len(reals)))
+    except (TypeError, ValueError, NameError):  # not numpy-evaluable: no claim made
+        return False
     return bool(v == 0 and not np.signbit(v))
 
 
@@ -341,9 +344,7 @@ def _exact_at(form: StableForm, values, x, ints, reals, at: sp.Expr, c: sp.Expr)
         return sp.simplify(form.small - c) == 0 and (c != 0 or form.small.is_zero)
     if form.kind != "power" or form.large is not None:
         return False
-    for n in values or (None,):
-        subs = {ints[0]: n} if ints else {}
-        small = _unguarded(form.small.xreplace(subs), x)
+    for small in _bodies(form, values, x, ints):
         if small is None:
             return False
         plain = _plain(small, x)
@@ -370,14 +371,13 @@ def _clamp(outputs, values, x, ints, reals, junctions) -> Clamp | None:
         (lo, keep_lo), junction = _end_bound(outputs, values, x, ints, reals, -1), False
     if lo is None and hi is None:
         return None
-    return Clamp(lo, hi, junction, keep_lo if lo is not None else frozenset(),
-                 keep_hi if hi is not None else frozenset())
+    return Clamp(lo, hi, junction, keep_lo, keep_hi)
 
 
 def _drop_points(form: StableForm, values, x, ints, reals) -> StableForm:
     """``form`` without the points where its narrow body already gives the value."""
     keep = tuple((p, v) for p, v in form.points
-                 if not _exact_at(replace(form, points=()), values, x, ints, reals, p, v))
+                 if not _exact_at(form, values, x, ints, reals, p, v))
     return replace(form, points=keep)
 
 
