@@ -14,8 +14,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from torch.overrides import TorchFunctionMode  # noqa: E402
-from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
+
+from .torch_calls import assert_tools_see_the_op, bits, special_inputs  # noqa: E402
 
 DTYPES = ("float32", "bfloat16", "float16")
 #: (family, integer parameters, real parameters as the user passes them)
@@ -61,19 +61,6 @@ def hits(tb, monkeypatch):
     return count
 
 
-def _inputs(dtype, n: int = 4001, seed: int = 0) -> torch.Tensor:
-    info = torch.finfo(dtype)
-    special = [0.0, -0.0, 1.0, -1.0, float("inf"), float("-inf"), float("nan"), info.tiny,
-               -info.tiny, info.max, -info.max, 1e-3, -1e-3, 30.0, -30.0]
-    gen = torch.Generator().manual_seed(seed)
-    rand = torch.randn(n, generator=gen, dtype=torch.float64) * 4
-    return torch.cat([torch.tensor(special, dtype=torch.float64), rand]).to(dtype)
-
-
-def _bits(t: torch.Tensor) -> torch.Tensor:
-    return t.view(torch.int16 if t.element_size() == 2 else torch.int32)
-
-
 def _op_params(reals):
     """The real parameters as the checked path passes them to the op (float64 0-d)."""
     return [torch.full((), float(v), dtype=torch.float64) for v in reals]
@@ -87,16 +74,16 @@ def test_binding_is_the_op_bitwise(tb, name, ints, reals, dtype):
     from torch_bridge import _cpu_kernel
 
     dt = getattr(torch, dtype)
-    x = _inputs(dt)
-    g = _inputs(dt, seed=1)[: x.numel()]
+    x = special_inputs(dt)
+    g = special_inputs(dt, seed=1)[: x.numel()]
     cpu = getattr(torch.ops.torch_bridge_cpu, f"{name}_fwd")
     bwd = getattr(torch.ops.torch_bridge_cpu, f"{name}_bwd")
     floats = [float(v) for v in reals]
     y = _cpu_kernel._DIRECT[name](x, ints, reals)
     with torch.no_grad():  # as in a backward without create_graph
         gx = _cpu_kernel._GRAD[name](g, x, ints, reals)
-    assert torch.equal(_bits(y), _bits(cpu(x, *ints, *floats)))
-    assert torch.equal(_bits(gx), _bits(bwd(g, x, *ints, *floats, False)[0]))
+    assert torch.equal(bits(y), bits(cpu(x, *ints, *floats)))
+    assert torch.equal(bits(gx), bits(bwd(g, x, *ints, *floats, False)[0]))
     # the public function, with the binding and through the registered op
     fn = getattr(tb, name)
     fam = tb._ops.FAMILIES[name]
@@ -106,8 +93,8 @@ def test_binding_is_the_op_bitwise(tb, name, ints, reals, dtype):
     entry = tb._runtime._REGISTRY[("torch_bridge", name)]
     op_y = entry.op(x, *ints, *_op_params(reals))
     op_g = torch.autograd.grad(entry.eager.apply(xg, *ints, *_op_params(reals)), xg, g)[0]
-    assert torch.equal(_bits(with_binding[0]), _bits(op_y))
-    assert torch.equal(_bits(with_binding[1]), _bits(op_g))
+    assert torch.equal(bits(with_binding[0]), bits(op_y))
+    assert torch.equal(bits(with_binding[1]), bits(op_g))
 
 
 def test_plain_calls_take_the_binding(tb, hits):
@@ -167,37 +154,7 @@ def test_declined_calls_keep_their_errors_and_paths(tb, hits):
 
 def test_modes_transforms_profiler_trace_compile_see_the_op(tb, hits):
     x = torch.randn(16)
-    op = torch.ops.torch_bridge.gem_fwd.default
-
-    class Dispatch(TorchDispatchMode):
-        def __init__(self):
-            super().__init__()
-            self.seen = []
-
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-            self.seen.append(func)
-            return func(*args, **(kwargs or {}))
-
-    class Function(TorchFunctionMode):
-        def __init__(self):
-            super().__init__()
-            self.seen = []
-
-        def __torch_function__(self, func, types, args=(), kwargs=None):
-            self.seen.append(func)
-            return func(*args, **(kwargs or {}))
-
-    with Dispatch() as d:
-        tb.gem(x, N=1)
-    with Function() as f:
-        tb.gem(x, N=1)
-    assert op in d.seen and op in f.seen
-    with torch.autograd.profiler.profile() as prof:
-        tb.gem(x, N=1)
-    assert "torch_bridge::gem_fwd" in {e.name for e in prof.function_events}
-    # check_trace=False: the check runs the function again, eagerly
-    traced = torch.jit.trace(lambda v: tb.gem(v, N=1), x, check_trace=False)
-    assert "torch_bridge::gem_fwd" in str(traced.graph)
+    assert_tools_see_the_op(lambda v: tb.gem(v, N=1), x, torch.ops.torch_bridge.gem_fwd.default)
     assert hits[0] == 0
     # torch.func: the same values as plain calls, none of them by the binding
     batched = torch.func.vmap(lambda v: tb.gem(v, N=2))(x.reshape(4, 4))

@@ -13,6 +13,8 @@ import torch_bridge as tb  # noqa: E402
 from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
 from torch_bridge import _runtime  # noqa: E402
 
+from .torch_calls import plain_formulas  # noqa: E402
+
 LIB = "torch_bridge"
 #: (family, integer parameters, real parameters)
 CASES = [("gem", (2,), ()), ("e_gem", (1,), (0.3,)), ("se_gem", (1,), (0.5,)),
@@ -21,13 +23,8 @@ CASES = [("gem", (2,), ()), ("e_gem", (1,), (0.3,)), ("se_gem", (1,), (0.5,)),
 
 @pytest.fixture(autouse=True)
 def _plain_path():
-    """The PyTorch formulas, not the optional compiled C++ kernel."""
-    from torch_bridge import _cpu_kernel
-
-    before = _cpu_kernel._on
-    _cpu_kernel._on = False
-    yield
-    _cpu_kernel._on = before
+    with plain_formulas():
+        yield
 
 
 def _inputs(n: int, dtype) -> torch.Tensor:

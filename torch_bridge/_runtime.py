@@ -518,6 +518,33 @@ def _run_fused(fam: Family, kind: str, ints, dtype, params_grad, *args):
         return None
 
 
+#: the conversions as the Tensor methods: ``x.double()`` costs ~4.4 us on a 2^10-element
+#: tensor where ``x.to(torch.float64)`` parses its overloads for ~7.2 (torch 2.13)
+_CONVERT = {torch.float64: torch.Tensor.double, torch.float32: torch.Tensor.float,
+            torch.float16: torch.Tensor.half, torch.bfloat16: torch.Tensor.bfloat16}
+
+
+def _to(t: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """``t.to(dtype)`` (``t`` itself when it has that dtype)."""
+    convert = _CONVERT.get(dtype)
+    return convert(t) if convert is not None else t.to(dtype)
+
+
+def _scalars(params, cdt: torch.dtype) -> list:
+    """One-element parameter tensors as 0-d tensors of the compute dtype; a parameter that
+    already is one is passed as it is (a new view per call measurably slows the
+    formulas' small-input ops)."""
+    return [q if q.dtype == cdt and q.dim() == 0 else _to(q.reshape(()), cdt) for q in params]
+
+
+def one_chunk(fam: Family, x, ints, params, cdt: torch.dtype, exact: bool, narrow: bool):
+    """f(x) for a contiguous x of at most one chunk, its 0-d parameters in the compute
+    dtype ``cdt`` (``_plan``, ``_narrow``): the formulas on x itself, with no output
+    buffer, slices nor copies (host cost, dominant at this size)."""
+    y = fam.forward(_to(x, cdt), *ints, *params, exact=exact, narrow=narrow)
+    return _to(y, x.dtype) if y.dtype != x.dtype or y is x else y
+
+
 def _torch_forward(fam: Family, x, ints, params):
     """f(x) by the PyTorch formulas, laid out as ``torch.empty_like(x)`` (the input's
     memory format, as ``torch.relu``)."""
@@ -528,10 +555,7 @@ def _torch_forward(fam: Family, x, ints, params):
     narrow = _narrow(x.dtype, cdt, params)
     n, chunk = x.numel(), _chunk(x)
     if 0 < n <= chunk and (not _fuse or n < FUSE_MIN) and x.is_contiguous() and _scalar(params):
-        # one chunk: no output buffer, slices nor copies (host cost, dominant at this size)
-        y = fam.forward(x.to(cdt), *ints, *[q.reshape(()).to(cdt) for q in params],
-                        exact=exact, narrow=narrow)
-        return y.to(x.dtype) if y.dtype != x.dtype or y is x else y
+        return one_chunk(fam, x, ints, _scalars(params, cdt), cdt, exact, narrow)
     out = torch.empty_like(x)
     if n == 0:
         return out
@@ -551,6 +575,13 @@ def _torch_forward(fam: Family, x, ints, params):
     return out
 
 
+def one_chunk_grad(fam: Family, grad, x, ints, params, cdt: torch.dtype, exact: bool,
+                   narrow: bool):
+    """g f'(x) for x and grad as ``one_chunk`` takes x (grad of x's shape, contiguous)."""
+    g = _to(grad, cdt) * fam.grad_x(_to(x, cdt), *ints, *params, exact=exact, narrow=narrow)
+    return g if g.dtype == x.dtype else _to(g, x.dtype)
+
+
 def _torch_backward(fam: Family, grad, x, ints, params, params_grad: bool):
     """(g f'(x) laid out as ``empty_like(x)``, [sum of g df/dtheta with theta's shape])."""
     done = _cpu_kernel.backward(fam, grad, x, ints, params, params_grad)
@@ -563,12 +594,15 @@ def _torch_backward(fam: Family, grad, x, ints, params, params_grad: bool):
     if (0 < n <= chunk and (not _fuse or n < FUSE_MIN) and _scalar(params)
             and grad.shape == x.shape and x.is_contiguous() and grad.is_contiguous()):
         # one chunk, as ``_torch_forward``; "+ 0.0" as the chunk loop's zero start (-0 -> +0)
-        p = [q.reshape(()).to(cdt) for q in params]
-        g, parts = _backward_terms(fam, grad.to(cdt), x.to(cdt), ints, p, exact, wanted,
-                                   narrow=narrow)
+        p = _scalars(params, cdt)
+        if not any(wanted):
+            g, parts = one_chunk_grad(fam, grad, x, ints, p, cdt, exact, narrow), [None] * len(p)
+        else:
+            g, parts = _backward_terms(fam, _to(grad, cdt), _to(x, cdt), ints, p, exact,
+                                       wanted, narrow=narrow)
+            g = _to(g, x.dtype) if g.dtype != x.dtype else g
         sums = [torch.zeros((), dtype=torch.float64, device=x.device) if t is None
                 else t + 0.0 for t in parts]
-        g = g.to(x.dtype) if g.dtype != x.dtype or g is x or g is grad else g
         return g, [t.to(q.dtype).reshape(q.shape) for t, q in zip(sums, params)]
     gx = torch.empty_like(x)
     if n == 0 or not any(wanted):
@@ -755,6 +789,9 @@ def call(lib_name: str, name: str, x, ints=(), reals=()):
     y = _cpu_kernel.call(name, x, ints, reals)
     if y is None:
         y = _cuda_kernel.call(name, x, ints, reals)
+    if y is None:
+        # a plain CPU call the kernel does not take: the op's kernel without its layers
+        y = _eager.call(lib_name, name, x, ints, reals)
     if y is not None:
         return y
     check_input(x)
@@ -900,3 +937,7 @@ def library(lib_name: str) -> None:
     """Create (once) the ``torch.library`` namespace of this package."""
     if lib_name not in _LIB:
         _LIB[lib_name] = torch.library.Library(lib_name, "FRAGMENT")
+
+
+# imported last: it builds on this module's execution paths
+from . import _eager  # noqa: E402

@@ -4,6 +4,7 @@ neither torch nor triton):
 
 - ``_runtime.py``: op registration and vmap rules, execution paths (chunked, fused, traced,
   Triton), the dispatch of a call between them;
+- ``_eager.py``: the plain eager CPU call without the registered op's Python layers;
 - ``_autograd.py``: double backward, forward mode, the ``torch.autograd.Function`` classes;
 - ``_params.py``: parameter domains, validation, the reparametrisation of learnable ones;
 - ``_module.py``: the base class of the generated modules;
@@ -25,7 +26,7 @@ from importlib import resources
 
 __all__ = ["read"]
 
-FILES = ("_runtime.py", "_compensated.py", "_autograd.py", "_params.py", "_module.py",
+FILES = ("_runtime.py", "_eager.py", "_compensated.py", "_autograd.py", "_params.py", "_module.py",
          "_kernel_helpers.py", "_triton_arith.py", "_triton_exp.py", "_triton_erfc.py",
          "_triton_trig.py",
          "_cpu_kernel.py", "_cuda_kernel.py", "build.py", "_cpu_kernel_math.h",

@@ -1,0 +1,139 @@
+"""The plain eager CPU call of a public function without the registered op's Python layers
+(copied verbatim from ``gemsym/codegen/runtime/_eager.py``).
+
+When the compiled CPU kernel does not take a call (not built, ``TORCH_BRIDGE_CPU_KERNEL=0``,
+float64), the checked path validates the parameters, makes a 0-d tensor of each Python
+number (``as_param``), then runs the ``autograd.Function``, the registered op and its
+kernel: 40-130 us per call before any arithmetic on this project's CPU, about the whole
+naive formula of a 2^10-element input (GEM N=1, float32: 58 us).  ``call`` runs the same
+kernel (``_runtime._torch_forward``, or its one-chunk case directly) on the same parameter
+tensors, checked and made once per (family, dtype, values) and then reused, for a plain
+CPU tensor with Python-number parameters that nothing must see as an op
+(``_cpu_kernel._plain``); where x needs its autograd graph, ``_Graph`` records the call
+with the kernels' forward and gradient (a backward that builds a graph runs the
+registered, differentiable backward op).  The values are those of the checked path, bit
+for bit: the same functions on the same tensors.
+
+Every Python step counts at this size: between the ATen calls of a formula the interpreter
+runs measurably slower than alone (a 20-element list comprehension there cost 5 us), so the
+per-call work is a type check, one dictionary lookup and the formulas.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import torch
+
+from . import _cpu_kernel
+from ._cpu_kernel import _plain
+from ._params import as_param, check_int
+from ._runtime import (CPU_CHUNK, _REGISTRY, Family, _narrow, _plan, _torch_backward,
+                       _torch_forward, one_chunk, one_chunk_grad)
+
+__all__ = ["call"]
+
+
+class _Plan(NamedTuple):
+    """What a call of one (family, dtype, parameter values) needs, made once."""
+
+    family: Family
+    params: tuple[torch.Tensor, ...]  # as_param's 0-d tensors (never written: shared)
+    cdt: torch.dtype
+    exact: bool
+    narrow: bool
+
+
+#: (package, family, dtype, integer parameters, real parameters, signs of the real ones)
+#: -> its plan; bounded, as a schedule of values must not grow it forever
+_PLANS: dict[tuple, _Plan] = {}
+_PLANS_MAX = 4096
+_C = torch._C
+
+
+def _make(lib_name: str, name: str, x: torch.Tensor, ints, reals) -> _Plan | None:
+    """The plan of a call, after the checked path's checks (its ValueError for a value out
+    of its domain); None where the parameters do not match the family's."""
+    fam = _REGISTRY[(lib_name, name)].family
+    if len(ints) != len(fam.int_params) or len(reals) != len(fam.params):
+        return None
+    for n, v in zip(fam.int_params, ints):
+        check_int(n, v)
+    params = tuple(as_param(v, x, n, d) for v, n, d in zip(reals, fam.params, fam.domains))
+    cdt, exact = _plan(x.dtype, x.device)
+    return _Plan(fam, params, cdt, exact, _narrow(x.dtype, cdt, params))
+
+
+def call(lib_name: str, name: str, x, ints, reals):
+    """f(x) of family ``name`` for a plain eager call on a CPU tensor of a floating dtype
+    with Python-number parameters (``ints`` and ``reals`` tuples), by the registered op's
+    kernel; None for any other call, which the caller runs through the op."""
+    if (type(x) is not torch.Tensor or not x.is_cpu or not x.is_floating_point()
+            or type(ints) is not tuple or type(reals) is not tuple or not _plain()):
+        return None
+    for v in ints:
+        if type(v) is not int:
+            return None
+    for v in reals:
+        if type(v) is not float and type(v) is not int:
+            return None
+    # 0.0 == -0.0 as keys, but their tensors differ in sign
+    signs = tuple([math.copysign(1.0, v) for v in reals]) if reals else ()
+    key = (lib_name, name, x.dtype, ints, reals, signs)
+    plan = _PLANS.get(key)
+    if plan is None:
+        plan = _make(lib_name, name, x, ints, reals)
+        if plan is None:
+            return None
+        if len(_PLANS) >= _PLANS_MAX:
+            _PLANS.clear()
+        _PLANS[key] = plan
+    if x.requires_grad and _C.is_grad_enabled():
+        return _graph_apply(x, lib_name, name, plan, ints)
+    return _forward(plan, name, x, ints)
+
+
+def _one_chunk(name: str, x: torch.Tensor) -> bool:
+    """Whether x is a call for ``one_chunk`` (``_torch_forward`` would take it there, the
+    compiled kernel not being the family's for x's dtype)."""
+    return (0 < x.numel() <= CPU_CHUNK and x.is_contiguous()
+            and (name not in _cpu_kernel._OPS or x.dtype == torch.float64))
+
+
+def _forward(plan: _Plan, name: str, x: torch.Tensor, ints) -> torch.Tensor:
+    if _one_chunk(name, x):
+        return one_chunk(plan.family, x, ints, plan.params, plan.cdt, plan.exact, plan.narrow)
+    return _torch_forward(plan.family, x, ints, plan.params)
+
+
+class _Graph(torch.autograd.Function):
+    """f(x) with x's autograd graph for ``call``: the forward and x's gradient by the
+    registered ops' kernels (``_torch_forward``, ``_torch_backward``).  A backward that
+    builds a graph (``create_graph``) runs the registered backward op, which is
+    differentiable: double backward as on the checked path."""
+
+    @staticmethod
+    def forward(ctx, x, lib_name, name, plan, ints):
+        ctx.save_for_backward(x)
+        ctx.call = (lib_name, name, plan, ints)
+        return _forward(plan, name, x, ints)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        lib_name, name, plan, ints = ctx.call
+        if _C.is_grad_enabled():
+            op = getattr(getattr(torch.ops, lib_name), f"{name}_bwd").default
+            out = op(grad, x, *ints, *plan.params, False)
+            gx = out if isinstance(out, torch.Tensor) else out[0]
+        elif _one_chunk(name, x) and grad.is_contiguous() and grad.shape == x.shape:
+            gx = one_chunk_grad(plan.family, grad, x, ints, plan.params, plan.cdt, plan.exact,
+                                plan.narrow)
+        else:
+            gx = _torch_backward(plan.family, grad, x, ints, plan.params, False)[0]
+        return gx, None, None, None, None
+
+
+# Function.apply's Python layer only unwraps torch.func wrappers, which _Graph never sees
+_graph_apply = super(torch.autograd.Function, _Graph).apply

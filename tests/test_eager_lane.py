@@ -1,0 +1,178 @@
+"""The plain eager CPU lane of the generated package (``_eager.call``): a public function's
+call with Python-number parameters runs the registered op's kernel without the op's Python
+layers.  Its forward values and input gradients are bitwise the checked path's (the op and
+its ``autograd.Function`` with ``as_param``'s tensors), on one chunk, several chunks and
+other layouts; a double backward goes through the differentiable op; bad parameters raise
+the checked path's ValueError every time; -0.0 and 0.0 get their own parameter tensors;
+and a call under a torch.func transform, a dispatch or function mode, the profiler, a JIT
+trace or torch.compile still sees the op."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import torch_bridge as tb  # noqa: E402
+from torch_bridge import _eager, _runtime  # noqa: E402
+
+from .torch_calls import (assert_tools_see_the_op, bits, plain_formulas,  # noqa: E402
+                          special_inputs)
+
+LIB = "torch_bridge"
+#: (family, integer parameters, real parameters as the user passes them)
+CASES = [("gem", (1,), ()), ("gem", (4,), ()), ("e_gem", (2,), (0.5,)),
+         ("e_gem", (1,), (1e-30,)), ("se_gem", (1,), (3,)), ("sqish", (), (0.0, 1.0, 1.0)),
+         ("sqish", (), (-0.25, 2, 0.5))]
+DTYPES = (torch.float32, torch.bfloat16, torch.float16, torch.float64)
+
+
+@pytest.fixture(autouse=True)
+def _plain_path():
+    with plain_formulas():
+        yield
+
+
+@pytest.fixture()
+def lane(monkeypatch):
+    """The number of calls the lane ran (forward, with or without a graph)."""
+    count = [0]
+    forward = _eager._forward
+
+    def counted(*args):
+        count[0] += 1
+        return forward(*args)
+
+    monkeypatch.setattr(_eager, "_forward", counted)
+    return count
+
+
+def _checked(name, x, ints, reals):
+    """The checked path: the family's ``autograd.Function`` over the registered op, with
+    the parameters as ``as_param`` makes them."""
+    entry = _runtime._REGISTRY[(LIB, name)]
+    params = [_runtime.as_param(v, x, n, d)
+              for v, n, d in zip(reals, entry.family.params, entry.family.domains)]
+    return entry.eager.apply(x, *ints, *params)
+
+
+def _kwargs(name, ints, reals) -> dict:
+    fam = _runtime.family(LIB, name)
+    return {**dict(zip(fam.int_params, ints)), **dict(zip(fam.params, reals))}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name,ints,reals", CASES)
+def test_lane_is_the_checked_path_bitwise(lane, name, ints, reals, dtype):
+    """Forward and x's gradient by the lane, on one chunk, on several chunks and on a
+    transposed input: the bits of the checked path for the same call."""
+    fn = getattr(tb, name)
+    kwargs = _kwargs(name, ints, reals)
+    small = special_inputs(dtype, 985)
+    big = special_inputs(dtype, _runtime.CPU_CHUNK + 100, seed=1)
+    for x in (small, big, small.reshape(40, 25).t()):
+        g = special_inputs(dtype, x.numel() - 15, seed=2).reshape(x.shape)
+        before = lane[0]
+        y = fn(x, **kwargs)
+        xg = x.detach().clone().requires_grad_()
+        (gx,) = torch.autograd.grad(fn(xg, **kwargs), xg, g)
+        assert lane[0] == before + 2
+        xr = x.detach().clone().requires_grad_()
+        want = _checked(name, xr, ints, reals)
+        (want_g,) = torch.autograd.grad(want, xr, g)
+        assert y.stride() == want.stride()
+        assert torch.equal(bits(y), bits(want.detach()))
+        assert torch.equal(bits(gx), bits(want_g))
+
+
+def test_expanded_gradient_and_inference_mode(lane):
+    """``y.sum().backward()`` (a stride-0 gradient) and an inference-mode call take the
+    lane with the checked path's values."""
+    x = special_inputs(torch.float32, 300)
+    xg = x.clone().requires_grad_()
+    tb.e_gem(xg, N=1, eps=0.25).nansum().backward()
+    xr = x.clone().requires_grad_()
+    _checked("e_gem", xr, (1,), (0.25,)).nansum().backward()
+    assert torch.equal(bits(xg.grad), bits(xr.grad))
+    with torch.inference_mode():
+        y = tb.sqish(x, a=0.5)
+    assert torch.equal(bits(y), bits(_checked("sqish", x, (), (0.5, 1.0, 1.0)).detach()))
+    assert lane[0] == 2
+
+
+def test_double_backward_goes_through_the_registered_op(lane):
+    """create_graph: x's gradient is differentiable again and equals the checked path's
+    first and second derivatives (float64 also passes gradgradcheck)."""
+    x = torch.randn(50, dtype=torch.float32)
+    xg = x.clone().requires_grad_()
+    (d1,) = torch.autograd.grad(tb.sqish(xg, a=-0.5).sum(), xg, create_graph=True)
+    (d2,) = torch.autograd.grad(d1.sum(), xg)
+    xr = x.clone().requires_grad_()
+    (r1,) = torch.autograd.grad(_checked("sqish", xr, (), (-0.5, 1.0, 1.0)).sum(), xr,
+                                create_graph=True)
+    (r2,) = torch.autograd.grad(r1.sum(), xr)
+    assert torch.equal(d1, r1) and torch.equal(d2, r2)
+    assert lane[0] == 1
+    x64 = torch.linspace(-2, 2, 9, dtype=torch.float64).requires_grad_()
+    assert torch.autograd.gradgradcheck(lambda v: tb.se_gem(v, N=1, eps=0.5), (x64,))
+
+
+def test_bad_parameters_raise_every_time(lane):
+    """The checked path's ValueError, with and without a graph, and again on the next call
+    (nothing is cached for a value that failed)."""
+    x = torch.randn(64)
+    for v in (x, x.clone().requires_grad_(), x, x.double()):
+        with pytest.raises(ValueError, match="eps must be a real number > 0"):
+            tb.e_gem(v, eps=0.0)
+        with pytest.raises(ValueError, match="N must be a positive integer"):
+            tb.gem(v, N=0)
+        with pytest.raises(ValueError, match="a must be a real number < 1"):
+            tb.sqish(v, a=1)
+        with pytest.raises(ValueError, match="eps must be a real number > 0"):
+            tb.se_gem(v, eps=float("nan"))
+    assert lane[0] == 0
+    with pytest.raises(ValueError, match="N must be a positive integer"):
+        tb.gem(x, N=True)  # a bool is not an int here: the checked path says so
+    with pytest.raises(TypeError, match="floating-point tensor"):
+        tb.gem(torch.arange(4))
+
+
+def test_signed_zero_parameters_get_their_own_tensors(lane):
+    """a = 0.0 and a = -0.0 are equal dictionary keys; each call gets the tensor of its own
+    value (the checked path's bits for both)."""
+    x = special_inputs(torch.float64, 200)
+    for a in (0.0, -0.0, 0.0):
+        y = tb.sqish(x, a=a)
+        want = _checked("sqish", x, (), (a, 1.0, 1.0)).detach()
+        assert torch.equal(bits(y), bits(want))
+    plans = [p for k, p in _eager._PLANS.items() if k[1] == "sqish" and k[3] == ()
+             and k[4][1:] == (1.0, 1.0) and k[2] == torch.float64 and k[4][0] == 0.0]
+    assert sorted(torch.signbit(p.params[0]).item() for p in plans) == [False, True]
+
+
+def test_other_parameter_types_take_the_checked_path(lane):
+    """Tensor parameters, integer-valued floats for N and 0-d tensors go through the op."""
+    x = torch.randn(32)
+    tb.e_gem(x, eps=torch.tensor(0.5))
+    tb.sqish(x, a=torch.tensor([0.1]))
+    with pytest.raises(ValueError, match="N must be a positive integer"):
+        tb.gem(x, N=1.0)
+    assert lane[0] == 0
+
+
+def test_modes_transforms_profiler_trace_compile_see_the_op(lane):
+    x = torch.randn(16)
+    assert_tools_see_the_op(lambda v: tb.gem(v, N=1), x, torch.ops.torch_bridge.gem_fwd.default)
+    tb.gem(torch.nn.Parameter(x), N=1)  # a subclass
+    batched = torch.func.vmap(lambda v: tb.gem(v, N=2))(x.reshape(4, 4))
+    grads = torch.func.grad(lambda v: tb.sqish(v).sum())(x)
+    with torch.autograd.forward_ad.dual_level():
+        dual = torch.autograd.forward_ad.make_dual(x, torch.ones_like(x))
+        tangent = torch.autograd.forward_ad.unpack_dual(tb.gem(dual, N=1)).tangent
+    compiled = torch.compile(lambda v: tb.gem(v, N=1), fullgraph=True, backend="eager")
+    compiled(x)
+    assert lane[0] == 0
+    xg = x.clone().requires_grad_()
+    assert torch.equal(batched, tb.gem(x, N=2).reshape(4, 4))
+    assert torch.equal(grads, torch.autograd.grad(tb.sqish(xg).sum(), xg)[0])
+    assert torch.allclose(tangent, torch.autograd.grad(tb.gem(xg, N=1).sum(), xg)[0])
