@@ -176,3 +176,22 @@ def test_modes_transforms_profiler_trace_compile_see_the_op(lane):
     assert torch.equal(batched, tb.gem(x, N=2).reshape(4, 4))
     assert torch.equal(grads, torch.autograd.grad(tb.sqish(xg).sum(), xg)[0])
     assert torch.allclose(tangent, torch.autograd.grad(tb.gem(xg, N=1).sum(), xg)[0])
+
+
+def test_modules_with_fixed_values_take_the_lane(lane):
+    """A module with fixed (Python-number) values runs the lane as the functional form
+    does, with its bits; a learnable module keeps the op path."""
+    from torch_bridge import modules
+
+    x = special_inputs(torch.float32, 257)
+    xg = x.clone().requires_grad_()
+    fixed = modules.SEGEM(N=2, eps=0.5)
+    y = fixed(x)
+    (gx,) = torch.autograd.grad(fixed(xg).sum(), xg)
+    assert lane[0] == 2
+    xr = x.clone().requires_grad_()
+    want = _checked("se_gem", xr, (2,), (0.5,))
+    assert torch.equal(bits(y), bits(want.detach()))
+    assert torch.equal(bits(gx), bits(torch.autograd.grad(want.sum(), xr)[0]))
+    modules.SEGEM(N=2, eps=0.5, learnable=True)(x)
+    assert lane[0] == 2

@@ -12,7 +12,7 @@ import math  # noqa: F401
 
 import torch
 
-from ._runtime import _expm1, _inf_times, _ipow, _isinf, _isnan, _like, _param, _sigmoid_lin, _sigmoid_pair, _sigmoid_trio, _sq, _tail_times, _where, _xtimes  # noqa: F401
+from ._runtime import _clamp_at_zero, _expm1, _inf_times, _ipow, _isinf, _isnan, _like, _param, _sigmoid_lin, _sigmoid_pair, _sigmoid_trio, _sq, _tail_times, _where, _xtimes  # noqa: F401
 from ._compensated import (_ddc, _dd_abs, _dd_add, _dd_div, _dd_mul, _dd_neg, _dd_pow,  # noqa: F401
                            _dd_hypot, _dd_recip, _dd_scale, _dd_sq, _dd_sqrt, _dd_value,
                            _erfc_dd, _exp_dd, _exp_tail, _sigmoid_dd)
@@ -21,7 +21,7 @@ from ._compensated import (_ddc, _dd_abs, _dd_add, _dd_div, _dd_mul, _dd_neg, _d
 def gem_f(x, N, exact=True, narrow=False):
     """gem: f."""
     if narrow and N in (1, 2):  # no |x| > 1 forms (see gemsym.codegen.narrow)
-        x = torch.clamp(torch.relu(x), max=8.711228593176025e+40)
+        x = _clamp_at_zero(x, 8.711228593176025e+40)
         _t0 = _ipow(x, (2*N), exact)
         y = (_t0*x)/(_t0 + 1.0)
         return y
@@ -41,7 +41,7 @@ def gem_f(x, N, exact=True, narrow=False):
 def gem_dx(x, N, exact=True, narrow=False):
     """gem: df/dx."""
     if narrow and N in (1,):  # no |x| > 1 forms (see gemsym.codegen.narrow)
-        x = torch.clamp(torch.relu(x), max=8.711228593176025e+40)
+        x = _clamp_at_zero(x, 8.711228593176025e+40)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + 1.0
         d_x = (_t0*(2.0*N + _t1))/(_t1*_t1)
@@ -67,7 +67,7 @@ def gem_dx(x, N, exact=True, narrow=False):
 def gem_first(x, N, exact=True, narrow=False):
     """gem: (df/dx, df/dtheta...)."""
     if narrow and N in (1,):  # no |x| > 1 forms (see gemsym.codegen.narrow)
-        x = torch.clamp(torch.relu(x), max=8.711228593176025e+40)
+        x = _clamp_at_zero(x, 8.711228593176025e+40)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + 1.0
         d_x = (_t0*(2.0*N + _t1))/(_t1*_t1)
@@ -118,7 +118,7 @@ def e_gem_f(x, N, eps, exact=True, narrow=False):
     _case = narrow and N in (1, 2) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
     eps = _param(eps, x)
     if _case:
-        x = torch.clamp(torch.relu(x), max=8.711228593176025e+40)
+        x = _clamp_at_zero(x, 8.711228593176025e+40)
         _t0 = _ipow(x, (2*N), exact)
         y = (_t0*x)/(_t0 + eps)
         return y
@@ -140,7 +140,7 @@ def e_gem_dx(x, N, eps, exact=True, narrow=False):
     _case = narrow and N in (1,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
     eps = _param(eps, x)
     if _case:
-        x = torch.clamp(torch.relu(x), max=8.711228593176025e+40)
+        x = _clamp_at_zero(x, 8.711228593176025e+40)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + eps
         d_x = (_t0*(2.0*eps*N + _t1))/(_t1*_t1)
@@ -169,7 +169,7 @@ def e_gem_first(x, N, eps, exact=True, narrow=False):
     eps = _param(eps, x)
     if _case:
         x0 = x
-        x = torch.clamp(torch.relu(x), max=8.711228593176025e+40)
+        x = _clamp_at_zero(x, 8.711228593176025e+40)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + eps
         _t2 = _t0/(_t1*_t1)
@@ -210,7 +210,7 @@ def e_gem_second(x, N, eps, exact=True, narrow=False):
     eps = _param(eps, x)
     if _case:
         x0 = x
-        x = torch.clamp(torch.relu(x), max=8.711228593176025e+40)
+        x = _clamp_at_zero(x, 8.711228593176025e+40)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + eps
         _t2 = torch.reciprocal((_t1*_t1*_t1))

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import torch
 
-from . import _cpu_kernel
 from ._params import as_number, as_param, check_input, check_int
-from ._runtime import family, run, traces
+from ._runtime import call, family, run, traces
 
 __all__ = ["ActivationModule"]
 
@@ -77,12 +76,11 @@ class ActivationModule(torch.nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.learnable:
-            # fixed values are Python numbers: a plain eager CPU call runs the C++ kernel
-            # as the functional form does (same checks and bits, ~12 us less at 2^10)
+            # fixed values are Python numbers: the functional form's call, which takes the
+            # compiled kernels or the plain eager lane where they apply (same checks and
+            # bits; 40-60 us less than the op's layers at 2^10)
             ints = tuple(getattr(self, n) for n in self._int_names)
-            y = _cpu_kernel.call(self._family, x, ints, self._reals)
-            if y is not None:
-                return y
+            return call(self._lib, self._family, x, ints, self._reals)
         return run(self._lib, self._family, x, *self._args(x))
 
     def extra_repr(self) -> str:

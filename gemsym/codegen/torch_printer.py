@@ -56,10 +56,13 @@ class TorchPrinter(TorchExactPath):
 
     def clamp(self, lo: sp.Expr | None, hi: sp.Expr | None) -> str:
         # one clamp (vectorised; NaN stays NaN) where a comparison and a where cost ten;
-        # at 0, relu: it keeps -0 eagerly and under Inductor alike (clamp(min=0) gives -0
-        # eagerly and +0 compiled, so the two paths' values at x = -0 would differ)
+        # at 0, -0 must stay -0: relu keeps it eagerly and under Inductor alike, and
+        # eager clamp(min=0) keeps it too (Inductor's gives +0), so the runtime helper
+        # takes one eager clamp where it can
         x = self.x_name
         if lo is not None and lo == 0:
+            if hi is not None:
+                return f"_clamp_at_zero({x}, {float(hi)!r})"
             x, lo = f"torch.relu({x})", None
         bounds = [f"{k}={float(v)!r}" for k, v in (("min", lo), ("max", hi)) if v is not None]
         return f"torch.clamp({x}, {', '.join(bounds)})" if bounds else x
