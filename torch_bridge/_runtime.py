@@ -573,15 +573,18 @@ def _torch_forward(fam: Family, x, ints, params):
     if not _scalar(params):  # per-channel parameters: one broadcast evaluation
         p = [q.to(cdt) for q in params]
         return out.copy_(fam.forward(x.to(cdt), *ints, *p, exact=exact))
-    params = [q.detach().reshape(()) for q in params]
     xs = _flat(x, out)
-    fused = _run_fused(fam, "fwd", ints, x.dtype, False, xs, *params)
-    if fused is not None:
-        return fused.as_strided(x.shape, out.stride())
+    if _fuse:
+        fused = _run_fused(fam, "fwd", ints, x.dtype, False, xs,
+                           *[q.detach().reshape(()) for q in params])
+        if fused is not None:
+            return fused.as_strided(x.shape, out.stride())
     outs = out.as_strided((n,), (1,))
-    p = [q.to(cdt) for q in params]
+    # the 0-d parameters themselves: a view per chunk (detach, reshape) measurably slows
+    # each chunk's ops (GEM N=1 at 2^16: 48 of 540 us)
+    p = _scalars(params, cdt)
     for s in range(0, n, chunk):
-        outs[s:s + chunk] = fam.forward(xs[s:s + chunk].to(cdt), *ints, *p, exact=exact,
+        outs[s:s + chunk] = fam.forward(_to(xs[s:s + chunk], cdt), *ints, *p, exact=exact,
                                         narrow=narrow)
     return out
 
@@ -629,18 +632,19 @@ def _torch_backward(fam: Family, grad, x, ints, params, params_grad: bool):
         return gx, [t.to(q.dtype) for t, q in zip(sums, params)]
     xs = _flat(x, gx)
     gs = _flat(grad, gx)
-    scalars = [q.detach().reshape(()) for q in params]
-    fused = _run_fused(fam, "bwd", ints, x.dtype, any(wanted), gs, xs, *scalars)
-    if fused is not None:
-        sums = fused[1:] or [torch.zeros((), dtype=torch.float64) for _ in params]
-        return (fused[0].as_strided(x.shape, gx.stride()),
-                [t.to(q.dtype).reshape(q.shape) for t, q in zip(sums, params)])
+    if _fuse:
+        scalars = [q.detach().reshape(()) for q in params]
+        fused = _run_fused(fam, "bwd", ints, x.dtype, any(wanted), gs, xs, *scalars)
+        if fused is not None:
+            sums = fused[1:] or [torch.zeros((), dtype=torch.float64) for _ in params]
+            return (fused[0].as_strided(x.shape, gx.stride()),
+                    [t.to(q.dtype).reshape(q.shape) for t, q in zip(sums, params)])
     gxs = gx.as_strided((n,), (1,))
-    p = [q.to(cdt) for q in scalars]
+    p = _scalars(params, cdt)  # as in _torch_forward's loop
     sums = [torch.zeros((), dtype=torch.float64, device=x.device) for _ in params]
     for s in range(0, n, chunk):
-        xc = xs[s:s + chunk].to(cdt)
-        gc = gs[s:s + chunk].to(cdt)
+        xc = _to(xs[s:s + chunk], cdt)
+        gc = _to(gs[s:s + chunk], cdt)
         gxs[s:s + chunk], part = _backward_terms(fam, gc, xc, ints, p, exact, wanted,
                                                  narrow=narrow)
         for i, t in enumerate(part):
