@@ -6,8 +6,10 @@ Ops (``op``) and the parameters they are timed at:
   the modules' default eps), ``sqish`` (a = 0, beta = 1, gamma = 1, all three learnable);
 - the anchors users would pick instead: ``relu``, ``gelu`` (erf form), ``silu``.
 
-Implementations (``impl``): ``torch_bridge`` (the generated module, eager),
-``torch_bridge+compile`` (the module under ``torch.compile``), ``naive`` (the defining
+Implementations (``impl``): ``torch_bridge`` (the generated functional form with the fixed
+parameters, ``tb.gem(x, N=1)`` as the naive formula and the anchors are functions; the
+generated module where the parameters are learnable), ``torch_bridge+compile`` (that
+under ``torch.compile``), ``naive`` (the defining
 formula written directly in eager PyTorch), ``naive+compile`` (that formula under
 ``torch.compile``), ``torch`` (``torch.relu``, ``F.gelu``, ``F.silu``) and ``torch+compile``
 (the anchor under ``torch.compile``).
@@ -131,10 +133,20 @@ def load_torch_bridge() -> Any:
     return tb
 
 
-def _bridge_module(tb: Any, op: str, params: dict[str, Any], device: str) -> torch.nn.Module:
-    cls = getattr(tb, _TB_MODULE[op])
-    kwargs = {k: v for k, v in params.items()}
-    return cls(**kwargs).to(device)
+def _bridge_forward(tb: Any, op: str, params: dict[str, Any],
+                    device: str) -> tuple[Callable[[torch.Tensor], torch.Tensor], tuple]:
+    """(forward, learnable tensors) of ``op`` in torch_bridge: the module where the
+    parameters are learnable, else the functional form with them fixed."""
+    if params.get("learnable"):
+        module = getattr(tb, _TB_MODULE[op])(**params).to(device)
+        return module, tuple(p for p in module.parameters() if p.requires_grad)
+    fn = getattr(tb, op.replace("-", "_"))
+    kwargs = dict(params)
+
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        return fn(x, **kwargs)
+
+    return forward, ()
 
 
 def _compile(fn: Callable) -> Callable:
@@ -167,13 +179,12 @@ def build_cases(ops: tuple[str, ...], impls: tuple[str, ...], device: str) -> tu
                     cases.append(Case(op, impl, dict(params), _compile(fn) if impl.endswith("+compile") else fn, learn))
                 elif impl in ("torch_bridge", "torch_bridge+compile") and tb is not None:
                     try:
-                        module = _bridge_module(tb, op, params, device)
+                        fwd, learn = _bridge_forward(tb, op, params, device)
                     except Exception as exc:
-                        skipped.append(f"{op}/{impl}: torch_bridge.{_TB_MODULE[op]}({params}) failed: "
+                        skipped.append(f"{op}/{impl}: torch_bridge's {op} with {params} failed: "
                                        f"{type(exc).__name__}: {exc}")
                         continue
-                    learn = tuple(p for p in module.parameters() if p.requires_grad)
-                    fwd = _compile(module) if impl.endswith("+compile") else module
+                    fwd = _compile(fwd) if impl.endswith("+compile") else fwd
                     cases.append(Case(op, impl, dict(params), fwd, learn))
     have = {(c.op, c.impl) for c in cases}
     anchors = [("relu", "torch", torch.relu)]
