@@ -51,7 +51,8 @@ def _inputs(dtype) -> torch.Tensor:
 #: (formula, integer parameter, real parameters): the values where the narrow bodies apply
 CASES = [("gem_f", 1, ()), ("gem_f", 2, ()), ("gem_dx", 1, ()), ("gem_second", 1, ()),
          ("e_gem_f", 2, (1e-4,)), ("e_gem_first", 1, (3e-3,)), ("e_gem_second", 1, (7.0,)),
-         ("se_gem_f", 1, (1e-4,)), ("se_gem_f", 2, (2.5,)), ("se_gem_first", 1, (0.5,))]
+         ("se_gem_f", 1, (1e-4,)), ("se_gem_f", 2, (2.5,)), ("se_gem_dx", 1, (1e-4,)),
+         ("se_gem_dx", 1, (3e30,)), ("se_gem_first", 1, (0.5,))]
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16])
@@ -194,6 +195,44 @@ def test_no_clamp_where_the_body_misses_the_piece_or_the_limit():
     assert narrow._clamp([(name, (left, wrong))], *args).hi is None
 
 
+def test_sums_of_sides():
+    """SE-GEM's f and f' (the PyTorch formulas): L(x_l) + R(x_r) instead of a comparison and
+    a selection.  L(-0) = -0, so R(x) + L(-0) is R(x); f's R(+0) = +0, so L must never be a
+    zero on x < 0 (interval arithmetic); f' has L'(-0) = +0, so R' must never be one on
+    x > 0.  A side that is not 0 at 0, or that has a zero on its half line where the other
+    side's zero is +0, or whose sum at -0 is not R(-0), is refused; so is a group where an
+    output keeps a comparison
+    (SE-GEM's first derivatives: d/deps at +oo)."""
+    from dataclasses import replace
+
+    import gemsym.codegen.narrow as narrow
+
+    code, groups, _ = _plans("se-gem")
+    ints, reals = [code.symbols["N"]], [code.symbols["eps"]]
+
+    def plan(outputs):
+        return narrow.narrow_outputs(outputs, code.x, ints, reals, code.junctions, sides=True)
+
+    two136 = sp.Integer(2) ** 136
+    for g in ("f", "dx"):
+        assert plan(groups[g]).clamp == narrow.Clamp(-two136, two136, False, sides=True), g
+    assert not plan(groups["first"]).clamp.sides
+    values, outputs, _ = plan(groups["f"])
+    (_, (left, right)), = outputs
+    x = code.x
+    args = (values, x, ints, reals, -two136, two136)
+    assert narrow._sides(left, right, *args)
+    assert not narrow._sides(replace(left, small=left.small + 1), right, *args)
+    # even sides (+0 at -0): the sum is exact where each side is nonzero on its half line
+    even_l, even_r = replace(left, small=left.small ** 2), replace(right, small=right.small * x)
+    assert not narrow._sides(even_l, right, *args)  # at x = -0: +0 + R(-0) = +0, not -0
+    one = ((1,), *args[1:])  # N = 2: L^2 ~ x^10 is a zero near the smallest inputs
+    assert narrow._sides(even_l, even_r, *one) and not narrow._sides(even_l, even_r, *args)
+    assert not narrow._sides(even_l, replace(even_r, small=even_r.small * (x - 1) ** 2), *one)
+    # R(+0) = +0: L must be nonzero on x < 0
+    assert not narrow._sides(replace(left, small=left.small * (x + 1) ** 2), right, *args)
+
+
 class _Count(TorchDispatchMode):
     def __init__(self):
         super().__init__()
@@ -217,6 +256,13 @@ def test_the_runtime_takes_the_narrow_bodies_for_narrow_inputs_only(bridge):
     # x clamped into [0, 2^136] instead of x < 0 and x == inf and their selections
     assert "aten.clamp" in count.ops and not {"aten.where", "aten.masked_fill", "aten.lt",
                                               "aten.eq"} & set(count.ops), count.ops
+    se_gem = rt.family("narrow_bridge", "se_gem")
+    eps = [torch.tensor(1e-4, dtype=torch.float64)]
+    for run in (rt._torch_forward,
+                lambda f, v, n, p: rt._torch_backward(f, torch.ones_like(v), v, n, p, False)):
+        with torch.no_grad(), _Count() as count:
+            run(se_gem, x, (1,), eps)
+        assert not {"aten.where", "aten.masked_fill", "aten.lt"} & set(count.ops), count.ops
     with torch.no_grad(), _Count() as count:
         y64 = rt._torch_forward(fam, x.double(), (1,), [])
     assert "aten.le" in count.ops

@@ -261,11 +261,13 @@ def se_gem_f(x, N, eps, exact=True, narrow=False):
     eps = _param(eps, x)
     if _case:
         x0 = x
-        x = torch.clamp(x, min=-8.711228593176025e+40, max=8.711228593176025e+40)
+        x = _clamp_at_zero(x0, 8.711228593176025e+40)
         _t0 = _ipow(x, (2*N), exact)
-        _t1 = _t0*x
-        _m0 = x0 < 0.0
-        y = _where(_m0, (-_t1)/(_t1 - 1.0), (_t1)/(_t0 + eps))
+        y_r = (_t0*x)/(_t0 + eps)
+        x = torch.clamp(x0, min=-8.711228593176025e+40, max=-0.0)
+        _t0 = x*_ipow(x, (2*N), exact)
+        y_l = (_t0)/(1.0 - _t0)
+        y = y_l + y_r
         return y
     ax = torch.abs(x)
     _t0 = _ipow(x, (1 + 2*N), exact)
@@ -292,12 +294,14 @@ def se_gem_dx(x, N, eps, exact=True, narrow=False):
     eps = _param(eps, x)
     if _case:
         x0 = x
-        x = torch.clamp(x, min=-8.711228593176025e+40, max=8.711228593176025e+40)
+        x = _clamp_at_zero(x0, 8.711228593176025e+40)
         _t0 = _ipow(x, (2*N), exact)
-        _t1 = 2.0*N
-        _t2 = _t0 + eps
-        _m0 = x0 < 0.0
-        d_x = _where(_m0, (_t0*(_t1 + 1.0))/(_sq(_t0*x - 1.0)), (_t0*(_t1*eps + _t2))/(_t2*_t2))
+        _t1 = _t0 + eps
+        d_x_r = (_t0*(2.0*eps*N + _t1))/(_t1*_t1)
+        x = torch.clamp(x0, min=-8.711228593176025e+40, max=-0.0)
+        _t0 = _ipow(x, (2*N), exact)
+        d_x_l = (_t0*(2.0*N + 1.0))/(_sq(_t0*x - 1.0))
+        d_x = d_x_l + d_x_r
         return d_x
     ax = torch.abs(x)
     _t0 = _ipow(x, (2*N), exact)

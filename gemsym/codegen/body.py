@@ -26,10 +26,16 @@ def body_lines(
     printer: CodePrinter,
     indent: str = "    ",
     clamp: Clamp | None = None,
+    side: int | None = None,
 ) -> list[str]:
     """Lines computing every output name from ``x`` (and ``ax = |x|``, ``r = 1/x``);
     ``clamp`` (narrow bodies, see :class:`~.narrow.Clamp`): x is clamped first, and the
-    comparisons it makes unnecessary (x < junction, x == +-inf) are left out."""
+    comparisons it makes unnecessary (x < junction, x == +-inf) are left out; with
+    ``clamp.sides`` each output is the sum of its two sides (``_sides_lines``).  ``side``:
+    the outputs are branch ``side`` alone, of narrow bodies at an x already clamped into
+    that branch (no clamp, comparison nor selection printed)."""
+    if clamp is not None and clamp.sides:
+        return _sides_lines(outputs, junctions, x, printer, indent, clamp)
     pieces: list[sp.Expr] = []
     index: dict[tuple[int, int, str], int] = {}
     exponents: dict[sp.Expr, sp.Symbol] = {}
@@ -79,12 +85,13 @@ def body_lines(
                 # no |x| > 1 side (``narrow``): the |x| <= 1 quotient everywhere, printed as
                 # ``_select_then_divide`` prints it (the same bits on |x| <= 1), the limits at
                 # +-oo where it would be inf/inf
-                span = region(junctions, b)
+                span = region(junctions, b if side is None else side)
                 v = _small_quotient(reduced[index[(o, b, "small")]], printer, span)
-                clamped = (clamp is not None and clamp.lo is not None and not clamp.junction
-                           and name not in clamp.keep_lo,
-                           clamp is not None and clamp.hi is not None
-                           and name not in clamp.keep_hi)
+                clamped = (side is not None or (
+                               clamp is not None and clamp.lo is not None and not clamp.junction
+                               and name not in clamp.keep_lo),
+                           side is not None or (clamp is not None and clamp.hi is not None
+                                                and name not in clamp.keep_hi))
                 v = _at_infinity(v, form.limits, span, printer, mask, clamped, xm)
             elif form.kind == "power" and printer.divide_once:
                 v = _select_then_divide(reduced[index[(o, b, "small")]],
@@ -121,6 +128,22 @@ def body_lines(
     if clamp is not None and any(re.search(r"\bx0\b", line) for line in lines):
         lines.insert(0, "x0 = x")
     return [indent + line for line in [*printer.preamble(), *lines]]
+
+
+def _sides_lines(outputs, junctions, x: sp.Symbol, printer: CodePrinter, indent: str,
+                 clamp: Clamp) -> list[str]:
+    """Each output as L(x_l) + R(x_r): the right sides' lines at x = x_r, then the left
+    sides' at x = x_l (``printer.side_clamp``, from the input x0), then the sums (see
+    :class:`~.narrow.Clamp`: the same bits as the selection, which the eager PyTorch path
+    pays five multiplications for)."""
+    lines = ["x0 = x"]
+    for side, suffix in ((1, "_r"), (0, "_l")):
+        lines.append(f"x = {printer.side_clamp(side, clamp.hi if side else clamp.lo)}")
+        one = [(name + suffix, (forms[side],)) for name, forms in outputs]
+        lines += [line.strip() for line in body_lines(one, junctions, x, printer, "",
+                                                      side=side)]
+    lines += [f"{name} = {name}_l + {name}_r" for name, _ in outputs]
+    return [indent + line for line in lines]
 
 
 def _cse(pieces: list[sp.Expr], printer: CodePrinter):
@@ -245,6 +268,10 @@ def _small_quotient(small: sp.Expr, printer: CodePrinter, span: tuple[float, flo
     sn, sd = sp.fraction(small)
     if sd == 1:
         return printer.quotient(small, None, *span, True)[0]
+    if getattr(printer, "folds_negation", False) and sn.could_extract_minus_sign() and sd.is_Add:
+        # (-a)/b and a/(-b) round alike (the sign apart, IEEE rounding is symmetric), and
+        # -b of a sum is the sum of the negated terms, each negation exact
+        sn, sd = -sn, sp.Add(*[-t for t in sd.args])
     a, b = printer.quotient(sn, sd, *span, True)
     return f"({a})/({b})"
 

@@ -191,6 +191,9 @@ class Clamp:
     junction: bool = False
     keep_lo: frozenset = frozenset()
     keep_hi: frozenset = frozenset()
+    #: each output is L(x_l) + R(x_r) instead of where(x < 0, L(x), R(x)) (see ``_sides``):
+    #: x_l = min(x, -0) clamped at lo, x_r = max(x, +0) clamped at hi
+    sides: bool = False
 
 
 class NarrowPlan(NamedTuple):
@@ -323,17 +326,12 @@ def _end_bound(outputs, values, x, ints, reals, side: int
 
 
 def _positive_zero(e: sp.Expr, x: sp.Symbol, at: sp.Expr, reals) -> bool:
-    """``e`` evaluated in IEEE float64 at x = at (the real parameters 1.0; the sign of a
-    zero does not depend on positive magnitudes) is +0."""
+    """``e`` evaluated in IEEE float64 at x = at (``_ieee``) is +0 (not numpy-evaluable: no
+    claim made)."""
     import numpy as np
 
-    try:
-        fn = sp.lambdify([x, *reals], e, "numpy")
-        with np.errstate(all="ignore"):
-            v = np.float64(fn(np.float64(float(at)), *[np.float64(1.0)] * len(reals)))
-    except (TypeError, ValueError, NameError):  # not numpy-evaluable: no claim made
-        return False
-    return bool(v == 0 and not np.signbit(v))
+    v = _ieee(e, x, float(at), reals)
+    return v is not None and bool(v == 0 and not np.signbit(v))
 
 
 def _exact_at(form: StableForm, values, x, ints, reals, at: sp.Expr, c: sp.Expr) -> bool:
@@ -356,9 +354,93 @@ def _exact_at(form: StableForm, values, x, ints, reals, at: sp.Expr, c: sp.Expr)
     return True
 
 
-def _clamp(outputs, values, x, ints, reals, junctions) -> Clamp | None:
+#: a float64 value computed within a few roundings of an exact value of magnitude at least
+#: 2^-NONZERO_EXPONENT is not zero (the narrow bodies' accuracy, see the module docstring)
+NONZERO_EXPONENT = 900
+
+
+def _nonzero(form: StableForm, values, x, ints, reals, lo: sp.Expr, hi: sp.Expr) -> bool:
+    """The narrow body of ``form`` is at least 2^-NONZERO_EXPONENT in magnitude for every x
+    between lo and hi (of one sign, excluding 0) and every real parameter's narrow value
+    (interval arithmetic over spans of 2^8 in |x|), for every integer parameter value: its
+    float64 value is never a zero there."""
+    env = _params_env(reals)
+    if env is None:
+        return False
+    sign = 1 if hi > 0 else -1
+    a, b = (int(math.log2(abs(float(v)))) for v in ((lo, hi) if sign > 0 else (hi, lo)))
+    small = mpmath.mpf(2) ** -NONZERO_EXPONENT
+    for body in _bodies(form, values, x, ints):
+        if body is None:
+            return False
+        plain = _plain(body, x)
+        for e in range(a, b, 8):
+            span = sorted((sign * mpmath.mpf(2) ** e, sign * mpmath.mpf(2) ** min(e + 8, b)))
+            try:
+                v = _interval(plain, {**env, x: mpmath.iv.mpf(span)})
+            except (_Unsupported, ZeroDivisionError):
+                return False
+            if not (v.a >= small or v.b <= -small):
+                return False
+    return True
+
+
+def _ieee(e: sp.Expr, x: sp.Symbol, at: float, reals):
+    """``e`` evaluated in IEEE float64 at x = at, the real parameters 1.0 (the sign of a
+    zero does not depend on positive magnitudes); None where numpy cannot evaluate it."""
+    import numpy as np
+
+    try:
+        fn = sp.lambdify([x, *reals], e, "numpy")
+        with np.errstate(all="ignore"):
+            return np.float64(fn(np.float64(at), *[np.float64(1.0)] * len(reals)))
+    except (TypeError, ValueError, NameError):
+        return None
+
+
+def _sides(left: StableForm, right: StableForm, values, x, ints, reals, lo, hi) -> bool:
+    """An output L on x < 0, R on x > 0 is L(x_l) + R(x_r) bit for bit, where x_l = -0 for
+    x > 0 (else max(x, lo)) and x_r = +0 for x < 0 (else min(x, hi)), x_l = x_r = -0 at
+    x = -0, and x_r = +0, x_l = +0 or -0 at x = +0 (so a sum replaces a comparison and a
+    selection, five times a multiplication on the eager PyTorch path; see
+    ``TorchPrinter.side_clamp``), for every integer parameter value:
+
+    - L(-0) and R(+0) are zeros, and at x = +0 and x = -0 the sum is R's value there
+      (bitwise, the sign of a zero included; L(-0) + R(+0) = R(+0) needs no check, adding
+      -0 is exact);
+    - for x > 0 the sum is R(x) + L(-0): exact where L(-0) = -0, else R is never a zero
+      there (``_nonzero``: R(x) = -0 would become +0);
+    - for x < 0 the sum is L(x) + R(+0): likewise."""
+    import numpy as np
+
+    if not all(f.kind == "power" and f.large is None and not f.points for f in (left, right)):
+        return False
+    tiny = sp.Integer(2) ** -SMALLEST_EXPONENT
+    for lb, rb in zip(_bodies(left, values, x, ints), _bodies(right, values, x, ints)):
+        if lb is None or rb is None:
+            return False
+        lp, rp = _plain(lb, x), _plain(rb, x)
+        # keyed by the sign's name: 0.0 and -0.0 are equal keys
+        at = {side + z: _ieee(f, x, float(z + "0"), reals) for side, f in (("l", lp), ("r", rp))
+              for z in ("+", "-")}
+        if any(v is None for v in at.values()) or at["l-"] != 0 or at["r+"] != 0:
+            return False
+        for z in ("+", "-"):
+            total, want = at["l" + z] + at["r" + z], at["r" + z]
+            if total != want or np.signbit(total) != np.signbit(want):
+                return False
+        if not np.signbit(at["l-"]) and not _nonzero(right, values, x, ints, reals, tiny, hi):
+            return False
+        if not np.signbit(at["r+"]) and not _nonzero(left, values, x, ints, reals, lo, -tiny):
+            return False
+    return True
+
+
+def _clamp(outputs, values, x, ints, reals, junctions, sides: bool = False) -> Clamp | None:
     """The :class:`Clamp` of the narrow outputs; None where neither end nor the junction
-    qualifies for any output."""
+    qualifies for any output.  ``sides``: an output group with one junction at 0, both
+    ends clamped for every output, may be evaluated as sums of its two sides (``_sides``;
+    every output must pass)."""
     hi, keep_hi = _end_bound(outputs, values, x, ints, reals, +1)
     passed = set()
     if len(junctions) == 1 and all(len(fs) == 2 and fs[0].kind == "const" for _, fs in outputs):
@@ -371,6 +453,11 @@ def _clamp(outputs, values, x, ints, reals, junctions) -> Clamp | None:
         (lo, keep_lo), junction = _end_bound(outputs, values, x, ints, reals, -1), False
     if lo is None and hi is None:
         return None
+    if (sides and not junction and lo is not None and hi is not None and not keep_lo
+            and not keep_hi and len(junctions) == 1 and junctions[0] == 0
+            and all(len(fs) == 2 and _sides(fs[0], fs[1], values, x, ints, reals, lo, hi)
+                    for _, fs in outputs)):
+        return Clamp(lo, hi, False, sides=True)
     return Clamp(lo, hi, junction, keep_lo, keep_hi)
 
 
@@ -383,12 +470,13 @@ def _drop_points(form: StableForm, values, x, ints, reals) -> StableForm:
 
 def narrow_outputs(outputs: Sequence[tuple[str, Sequence[StableForm]]], x: sp.Symbol,
                    ints: Sequence[sp.Symbol], reals: Sequence[sp.Symbol],
-                   junctions: Sequence[sp.Expr] = ()) -> NarrowPlan | None:
+                   junctions: Sequence[sp.Expr] = (), sides: bool = False) -> NarrowPlan | None:
     """The :class:`NarrowPlan` of the narrow body: every power form without its |x| > 1
     side (``large`` None), with its limits at -oo and +oo (``limits``) and without the
     points where that body already gives the value, valid for the integer parameter values
     it lists, and the :class:`Clamp` of x that replaces comparisons (``junctions``: the
-    family's, between the outputs' pieces); None where there is no power form, more than
+    family's, between the outputs' pieces; ``sides``: the clamp may make sums of the two
+    sides, see ``Clamp``); None where there is no power form, more than
     one integer parameter, or no value passes.  The printed forms keep the symbolic integer
     parameter (the same code as the general body on |x| <= 1)."""
     if len(ints) > 1 or not any(f.kind == "power" for _, fs in outputs for f in fs):
@@ -408,17 +496,17 @@ def narrow_outputs(outputs: Sequence[tuple[str, Sequence[StableForm]]], x: sp.Sy
                 small_n = _unguarded(form.small.xreplace(subs), x)
                 small = _unguarded(form.small, x, check=False)
                 if small_n is None or small is None:
-                    return _done(passed, new, x, ints, reals, junctions)
+                    return _done(passed, new, x, ints, reals, junctions, sides)
                 try:
                     _, worst = _bound(small_n, x, set(reals))
                 except _Unsupported:
-                    return _done(passed, new, x, ints, reals, junctions)
+                    return _done(passed, new, x, ints, reals, junctions, sides)
                 if worst > BUDGET:
-                    return _done(passed, new, x, ints, reals, junctions)
+                    return _done(passed, new, x, ints, reals, junctions, sides)
                 plain = _plain(small_n, x)
                 limits = (_limit(plain, x, -sp.oo), _limit(plain, x, sp.oo))
                 if None in limits:
-                    return _done(passed, new, x, ints, reals, junctions)
+                    return _done(passed, new, x, ints, reals, junctions, sides)
                 row_sym.append(replace(form, small=small, large=None, limits=limits))
             symbolic.append((name, tuple(row_sym)))
         if new is not None and [f.limits for _, fs in new for f in fs if f.kind == "power"] != \
@@ -426,17 +514,17 @@ def narrow_outputs(outputs: Sequence[tuple[str, Sequence[StableForm]]], x: sp.Sy
             break  # the limits depend on N: the first values only
         new = new if new is not None else symbolic
         passed.append(n)
-    return _done(passed, new, x, ints, reals, junctions)
+    return _done(passed, new, x, ints, reals, junctions, sides)
 
 
-def _done(passed, new, x, ints, reals, junctions) -> NarrowPlan | None:
+def _done(passed, new, x, ints, reals, junctions, sides) -> NarrowPlan | None:
     if not passed or new is None:
         return None
     values = tuple(n for n in passed if n is not None)
     new = [(name, tuple(_drop_points(f, values, x, ints, reals)
                         if f.kind == "power" and f.large is None else f for f in forms))
            for name, forms in new]
-    clamp = _clamp(new, values, x, ints, reals, tuple(junctions))
+    clamp = _clamp(new, values, x, ints, reals, tuple(junctions), sides)
     bare = [f for _, forms in new for f in forms if f.kind == "power" and f.large is None]
     subs = _shared_powers([f.small for f in bare], values)
     return NarrowPlan(values, [(name, tuple(replace(f, small=f.small.xreplace(subs))

@@ -29,6 +29,9 @@ class TorchPrinter(TorchExactPath):
     divide_once = True
     shared_masks = True
     pair_sigmoids = True
+    #: -a/(b + c) printed a/(-b - c): one eager op fewer, the same bits (see
+    #: ``body._small_quotient``)
+    folds_negation = True
     functions = {
         "exp": "torch.exp", "log": "torch.log", "log1p": "torch.log1p",
         "expm1": "_expm1", "Expm1": "_expm1", "Abs": "torch.abs", "tanh": "torch.tanh",
@@ -66,6 +69,16 @@ class TorchPrinter(TorchExactPath):
             x, lo = f"torch.relu({x})", None
         bounds = [f"{k}={float(v)!r}" for k, v in (("min", lo), ("max", hi)) if v is not None]
         return f"torch.clamp({x}, {', '.join(bounds)})" if bounds else x
+
+    def side_clamp(self, side: int, bound: sp.Expr) -> str:
+        """The input x0 moved onto one side of the junction 0 for a sum of sides
+        (:class:`~.narrow.Clamp`): side 1, min(max(x0, +0), bound), +0 for x0 < 0 and x0
+        itself at -0 (``_clamp_at_zero``); side 0, max(min(x0, -0), bound), -0 for x0 > 0
+        and x0 itself at -0 (at +0, +0 or -0: the sum is the same, ``narrow._sides``).
+        NaN stays NaN."""
+        if side:
+            return f"_clamp_at_zero(x0, {float(bound)!r})"
+        return f"torch.clamp(x0, min={float(bound)!r}, max=-0.0)"
 
     def _sqrt(self, b: sp.Expr) -> str:
         return f"torch.sqrt({self(b)})"

@@ -76,8 +76,9 @@ def _narrow_lines(code: FamilyCode, outputs, pr, ret: str) -> list[str]:
     2^128, evaluated in float64; see :mod:`.narrow`), taken for the integer parameter values
     where it holds; [] where it does not apply."""
     ints = [code.symbols[p.name] for p in code.int_params]
+    # sums of sides for the PyTorch formulas only: a compiled kernel's selection is a blend
     plan = narrow_outputs(outputs, code.x, ints, [code.symbols[p.name] for p in code.real_params],
-                          code.junctions)
+                          code.junctions, sides=True)
     if plan is None:
         return _default_case_lines(code, outputs, pr, ret)
     values, forms, clamp = plan
