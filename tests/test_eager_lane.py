@@ -139,15 +139,23 @@ def test_bad_parameters_raise_every_time(lane):
 
 def test_signed_zero_parameters_get_their_own_tensors(lane):
     """a = 0.0 and a = -0.0 are equal dictionary keys; each call gets the tensor of its own
-    value (the checked path's bits for both)."""
+    value (the checked path's bits for both), and an integer N is not taken for True nor
+    a real 1 for a tensor holding 1."""
     x = special_inputs(torch.float64, 200)
-    for a in (0.0, -0.0, 0.0):
+    for a in (0.0, -0.0, 0.0, -0.0):
         y = tb.sqish(x, a=a)
         want = _checked("sqish", x, (), (a, 1.0, 1.0)).detach()
         assert torch.equal(bits(y), bits(want))
-    plans = [p for k, p in _eager._PLANS.items() if k[1] == "sqish" and k[3] == ()
-             and k[4][1:] == (1.0, 1.0) and k[2] == torch.float64 and k[4][0] == 0.0]
-    assert sorted(torch.signbit(p.params[0]).item() for p in plans) == [False, True]
+        (plan,) = [p for k, p in _eager._PLANS.items() if k[1] == "sqish" and k[2] == x.dtype
+                   and k[4] == (0.0, 1.0, 1.0)]
+        assert torch.signbit(plan.params[0]).item() == (str(a) == "-0.0")
+    assert lane[0] == 4
+    tb.gem(x, N=1)
+    with pytest.raises(ValueError, match="N must be a positive integer"):
+        tb.gem(x, N=True)
+    tb.e_gem(x, eps=1)
+    tb.e_gem(x, eps=torch.tensor(1.0))
+    assert lane[0] == 6
 
 
 def test_other_parameter_types_take_the_checked_path(lane):

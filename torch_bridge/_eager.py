@@ -44,26 +44,37 @@ class _Plan(NamedTuple):
     cdt: torch.dtype
     exact: bool
     narrow: bool
+    #: the signs of the real parameters where one is a zero (0.0 and -0.0 are equal keys,
+    #: their tensors differ), else None
+    signs: tuple[float, ...] | None
 
 
-#: (package, family, dtype, integer parameters, real parameters, signs of the real ones)
-#: -> its plan; bounded, as a schedule of values must not grow it forever
+#: (package, family, dtype, the parameters' types, their values) -> the plan of a call;
+#: bounded, as a schedule of values must not grow it forever
 _PLANS: dict[tuple, _Plan] = {}
 _PLANS_MAX = 4096
 _C = torch._C
 
 
+def _signs(reals) -> tuple[float, ...]:
+    return tuple([math.copysign(1.0, v) for v in reals])
+
+
 def _make(lib_name: str, name: str, x: torch.Tensor, ints, reals) -> _Plan | None:
     """The plan of a call, after the checked path's checks (its ValueError for a value out
-    of its domain); None where the parameters do not match the family's."""
+    of its domain); None where the parameters are not Python numbers (ints for the
+    integer ones, floats or ints for the real ones) or do not match the family's."""
     fam = _REGISTRY[(lib_name, name)].family
-    if len(ints) != len(fam.int_params) or len(reals) != len(fam.params):
+    if (len(ints) != len(fam.int_params) or len(reals) != len(fam.params)
+            or any(type(v) is not int for v in ints)
+            or any(type(v) is not float and type(v) is not int for v in reals)):
         return None
     for n, v in zip(fam.int_params, ints):
         check_int(n, v)
     params = tuple(as_param(v, x, n, d) for v, n, d in zip(reals, fam.params, fam.domains))
     cdt, exact = _plan(x.dtype, x.device)
-    return _Plan(fam, params, cdt, exact, _narrow(x.dtype, cdt, params))
+    return _Plan(fam, params, cdt, exact, _narrow(x.dtype, cdt, params),
+                 _signs(reals) if 0.0 in reals else None)
 
 
 def call(lib_name: str, name: str, x, ints, reals):
@@ -73,17 +84,12 @@ def call(lib_name: str, name: str, x, ints, reals):
     if (type(x) is not torch.Tensor or not x.is_cpu or not x.is_floating_point()
             or type(ints) is not tuple or type(reals) is not tuple or not _plain()):
         return None
-    for v in ints:
-        if type(v) is not int:
-            return None
-    for v in reals:
-        if type(v) is not float and type(v) is not int:
-            return None
-    # 0.0 == -0.0 as keys, but their tensors differ in sign
-    signs = tuple([math.copysign(1.0, v) for v in reals]) if reals else ()
-    key = (lib_name, name, x.dtype, ints, reals, signs)
+    args = ints + reals
+    # the types before the values: a key holding a tensor (or a bool, equal to 1) differs
+    # from a cached one there, before any value is compared
+    key = (lib_name, name, x.dtype, tuple(map(type, args)), args)
     plan = _PLANS.get(key)
-    if plan is None:
+    if plan is None or (plan.signs is not None and plan.signs != _signs(reals)):
         plan = _make(lib_name, name, x, ints, reals)
         if plan is None:
             return None
