@@ -405,9 +405,8 @@ def _sides(left: StableForm, right: StableForm, values, x, ints, reals, lo, hi) 
     selection, five times a multiplication on the eager PyTorch path; see
     ``TorchPrinter.side_clamp``), for every integer parameter value:
 
-    - L(-0) and R(+0) are zeros, and at x = +0 and x = -0 the sum is R's value there
-      (bitwise, the sign of a zero included; L(-0) + R(+0) = R(+0) needs no check, adding
-      -0 is exact);
+    - L(-0) and R(+0) are zeros, and at x = +0 (x_l either zero) and at x = -0 the sum is
+      R's value there, bitwise (the sign of a zero included);
     - for x > 0 the sum is R(x) + L(-0): exact where L(-0) = -0, else R is never a zero
       there (``_nonzero``: R(x) = -0 would become +0);
     - for x < 0 the sum is L(x) + R(+0): likewise."""
@@ -425,8 +424,8 @@ def _sides(left: StableForm, right: StableForm, values, x, ints, reals, lo, hi) 
               for z in ("+", "-")}
         if any(v is None for v in at.values()) or at["l-"] != 0 or at["r+"] != 0:
             return False
-        for z in ("+", "-"):
-            total, want = at["l" + z] + at["r" + z], at["r" + z]
+        for left_at, right_at in (("l+", "r+"), ("l-", "r+"), ("l-", "r-")):
+            total, want = at[left_at] + at[right_at], at[right_at]
             if total != want or np.signbit(total) != np.signbit(want):
                 return False
         if not np.signbit(at["l-"]) and not _nonzero(right, values, x, ints, reals, tiny, hi):

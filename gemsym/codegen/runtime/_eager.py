@@ -7,9 +7,9 @@ number (``as_param``), then runs the ``autograd.Function``, the registered op an
 kernel: 40-130 us per call before any arithmetic on this project's CPU, about the whole
 naive formula of a 2^10-element input (GEM N=1, float32: 58 us).  ``call`` runs the same
 kernel (``_runtime._torch_forward``, or its one-chunk case directly) on the same parameter
-tensors, checked and made once per (family, dtype, values) and then reused, for a plain
-CPU tensor with Python-number parameters that nothing must see as an op
-(``_cpu_kernel._plain``); where x needs its autograd graph, ``_Graph`` records the call
+tensors, checked and made once per (family, dtype, parameter types and values) and then
+reused, for a plain CPU tensor with Python-number parameters that nothing must see as an
+op (``_cpu_kernel._plain``); where x needs its autograd graph, ``_Graph`` records the call
 with the kernels' forward and gradient (a backward that builds a graph runs the
 registered, differentiable backward op).  The values are those of the checked path, bit
 for bit: the same functions on the same tensors.
