@@ -174,6 +174,19 @@ def test_modes_transforms_profiler_trace_compile_see_the_op(tb, hits):
     assert hits[0] == 0
 
 
+def test_a_forced_triton_backend_is_kept(tb, hits, monkeypatch):
+    """``set_backend('triton')`` sends CPU calls to the Triton kernels: the binding does not
+    take them (the call reaches the registered op)."""
+    reached = []
+    monkeypatch.setattr(tb._runtime, "run", lambda lib, name, *args: reached.append(name))
+    tb._runtime.set_backend("triton")
+    try:
+        tb.gem(torch.randn(8), N=1)
+    finally:
+        tb._runtime.set_backend("auto")
+    assert reached == ["gem"] and hits[0] == 0
+
+
 def test_a_library_without_the_binding_loads(tb, monkeypatch):
     """A library with no ``PyInit__cpu_direct`` gives no binding (the calls then take the
     ops, with the same results)."""

@@ -203,3 +203,19 @@ def test_modules_with_fixed_values_take_the_lane(lane):
     assert torch.equal(bits(gx), bits(torch.autograd.grad(want.sum(), xr)[0]))
     modules.SEGEM(N=2, eps=0.5, learnable=True)(x)
     assert lane[0] == 2
+
+
+def test_a_forced_triton_backend_is_kept(lane, monkeypatch):
+    """``set_backend('triton')`` sends CPU calls to the Triton kernels: neither the lane nor
+    the compiled CPU kernel takes them (the call reaches the registered op)."""
+    reached = []
+    monkeypatch.setattr(_runtime, "run", lambda lib, name, *args: reached.append(name) or name)
+    x = torch.randn(8)
+    _runtime.set_backend("triton")
+    try:
+        assert tb.gem(x, N=1) == "gem" and tb.e_gem(x, eps=0.5) == "e_gem"
+    finally:
+        _runtime.set_backend("auto")
+    assert reached == ["gem", "e_gem"] and lane[0] == 0
+    tb.gem(x, N=1)
+    assert lane[0] == 1

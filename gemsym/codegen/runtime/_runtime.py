@@ -800,10 +800,14 @@ def call(lib_name: str, name: str, x, ints=(), reals=()):
     parameters in their domains: ValueError naming the parameter) and run it."""
     # a plain eager CPU call that the compiled kernel takes skips the op's Python layers
     # (~25 us of a 2^10-element call); it checks the parameters as below
-    y = _cpu_kernel.call(name, x, ints, reals)
-    if y is None:
+    # ... except where ``set_backend`` forces the other path: 'triton' the Triton kernels
+    # (also for CPU tensors), 'torch' the PyTorch formulas (also for CUDA tensors)
+    y = None
+    if _backend != "triton":
+        y = _cpu_kernel.call(name, x, ints, reals)
+    if y is None and _backend != "torch":
         y = _cuda_kernel.call(name, x, ints, reals)
-    if y is None:
+    if y is None and _backend != "triton":
         # a plain CPU call the kernel does not take: the op's kernel without its layers
         y = _eager.call(lib_name, name, x, ints, reals)
     if y is not None:
