@@ -348,6 +348,9 @@ class CodePrinter:
     #: whether sigma(s) and sigma(-s) of one s are printed as one ``_sigmoid_pair`` call
     #: (see ``body._cse``)
     pair_sigmoids = False
+    #: whether -a/(b + c) is printed a/(-b - c), one negation fewer (see
+    #: ``body._small_quotient``)
+    folds_negation = False
 
 
 def _sigmoid_linear_args(e: SigmoidLinear):

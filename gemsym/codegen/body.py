@@ -268,7 +268,7 @@ def _small_quotient(small: sp.Expr, printer: CodePrinter, span: tuple[float, flo
     sn, sd = sp.fraction(small)
     if sd == 1:
         return printer.quotient(small, None, *span, True)[0]
-    if getattr(printer, "folds_negation", False) and sn.could_extract_minus_sign() and sd.is_Add:
+    if printer.folds_negation and sn.could_extract_minus_sign() and sd.is_Add:
         # (-a)/b and a/(-b) round alike (the sign apart, IEEE rounding is symmetric), and
         # -b of a sum is the sum of the negated terms, each negation exact
         sn, sd = -sn, sp.Add(*[-t for t in sd.args])

@@ -414,7 +414,7 @@ def _sides(left: StableForm, right: StableForm, values, x, ints, reals, lo, hi) 
 
     if not all(f.kind == "power" and f.large is None and not f.points for f in (left, right)):
         return False
-    tiny = sp.Integer(2) ** -SMALLEST_EXPONENT
+    nonzero_needed = {"l": False, "r": False}
     for lb, rb in zip(_bodies(left, values, x, ints), _bodies(right, values, x, ints)):
         if lb is None or rb is None:
             return False
@@ -428,11 +428,13 @@ def _sides(left: StableForm, right: StableForm, values, x, ints, reals, lo, hi) 
             total, want = at[left_at] + at[right_at], at[right_at]
             if total != want or np.signbit(total) != np.signbit(want):
                 return False
-        if not np.signbit(at["l-"]) and not _nonzero(right, values, x, ints, reals, tiny, hi):
-            return False
-        if not np.signbit(at["r+"]) and not _nonzero(left, values, x, ints, reals, lo, -tiny):
-            return False
-    return True
+        # a +0 on one side's half line turns a -0 of the other side's into +0
+        nonzero_needed["r"] |= not np.signbit(at["l-"])
+        nonzero_needed["l"] |= not np.signbit(at["r+"])
+    # _nonzero checks every integer parameter value at once
+    tiny = sp.Integer(2) ** -SMALLEST_EXPONENT
+    return ((not nonzero_needed["r"] or _nonzero(right, values, x, ints, reals, tiny, hi))
+            and (not nonzero_needed["l"] or _nonzero(left, values, x, ints, reals, lo, -tiny)))
 
 
 def _clamp(outputs, values, x, ints, reals, junctions, sides: bool = False) -> Clamp | None:

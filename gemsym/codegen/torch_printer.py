@@ -29,8 +29,7 @@ class TorchPrinter(TorchExactPath):
     divide_once = True
     shared_masks = True
     pair_sigmoids = True
-    #: -a/(b + c) printed a/(-b - c): one eager op fewer, the same bits (see
-    #: ``body._small_quotient``)
+    #: one eager op fewer, the same bits
     folds_negation = True
     functions = {
         "exp": "torch.exp", "log": "torch.log", "log1p": "torch.log1p",
