@@ -332,20 +332,20 @@ struct _SigmoidTrio {
 };
 
 // (sigma(s), sigma(-s)) for s = c x + d (runtime _sigmoid_pair) from one s and one
-// e = exp(-|s|): sigma(|s|) = 1/(1 + e), sigma(-|s|) = e/(1 + e), as e/(1 + e) times one
-// division where not EXACT (2 exponentials and 2 divisions per pair were most of Sqish's
-// cost); EXACT, _sigmoid<true>(s) and (-s) bitwise (both take exp(-|s|)), with the
+// exponential: where not EXACT, E = exp(-s) and sigma(s) = 1/(1 + E), sigma(-s) = E times
+// it (2 exponentials and 2 divisions per pair were most of Sqish's cost); EXACT, _sigmoid<true>(s) and (-s) bitwise (both take exp(-|s|)), with the
 // rounding errors of c*x (Dekker) and of the sum (Knuth) applied to first order.
 _INLINE _SigmoidPair _sigmoid_pair(double c, double x, double d, bool exact) {
   const double p = c * x;
   const double s = p + d;
-  const bool pos = s >= 0;
   if (!exact) {
-    const double e = _vexp(-std::fabs(s));
+    // the runtime's float64 pair: E = e^(-s) with -s clamped to 709 (NaN stays NaN),
+    // sigma(s) = 1/(1 + E), sigma(-s) = E sigma(s)
+    const double e = _vexp(s < -709.0 ? 709.0 : -s);
     const double q = 1.0 / (1.0 + e);
-    const double r = e * q;
-    return {pos ? q : r, pos ? r : q};
+    return {q, e * q};
   }
+  const bool pos = s >= 0;
   const double e = std::exp(-std::fabs(s));
   const double big = 1.0 / (1.0 + e);
   const double small = e / (1.0 + e);
