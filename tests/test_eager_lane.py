@@ -219,3 +219,43 @@ def test_a_forced_triton_backend_is_kept(lane, monkeypatch):
     assert reached == ["gem", "e_gem"] and lane[0] == 0
     tb.gem(x, N=1)
     assert lane[0] == 1
+
+
+def _module_op_path(module, x):
+    """The learnable module's op path: the constrained parameter tensors through ``run``."""
+    return _runtime.run(LIB, module._family, x, *module._args(x))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_learnable_module_without_a_graph_of_its_parameters_takes_the_lane(lane, dtype):
+    """No gradient recorded (no_grad, or every parameter frozen): a learnable module's
+    constrained values reach the lane as numbers, with the op path's bits, values and
+    input gradients; a write through ``.data`` (no version bump) is seen at the next call;
+    a call that records the parameters' graph, or under the profiler, keeps the op."""
+    from torch_bridge import modules
+
+    m = modules.Sqish(a=-0.25, beta=2.0, gamma=0.5, learnable=True)
+    x = special_inputs(dtype, 300)
+    with torch.no_grad():
+        y = m(x)
+        assert lane[0] == 1
+        assert torch.equal(bits(y), bits(_module_op_path(m, x)))
+        m.beta_raw.data.fill_(0.3)
+        y = m(x)
+        assert lane[0] == 2
+        assert torch.equal(bits(y), bits(_module_op_path(m, x)))
+    y = m(x)  # parameters need their graph: the op
+    assert lane[0] == 2 and y.requires_grad
+    y.float().sum().backward()
+    assert all(p.grad is not None for p in m.parameters())
+    with torch.no_grad(), torch.autograd.profiler.profile():
+        m(x)
+    assert lane[0] == 2
+    for p in m.parameters():
+        p.requires_grad_(False)
+    xg, xr = x.clone().requires_grad_(), x.clone().requires_grad_()
+    g = torch.linspace(-1.0, 1.0, x.numel(), dtype=torch.float64).to(dtype)
+    (gx,) = torch.autograd.grad(m(xg), xg, g)
+    assert lane[0] == 3
+    want = _module_op_path(m, xr)
+    assert torch.equal(bits(gx), bits(torch.autograd.grad(want, xr, g)[0]))

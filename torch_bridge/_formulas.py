@@ -12,7 +12,7 @@ import math  # noqa: F401
 
 import torch
 
-from ._runtime import _clamp_at_zero, _expm1, _inf_times, _ipow, _isinf, _isnan, _like, _param, _sigmoid_lin, _sigmoid_pair, _sigmoid_trio, _sq, _tail_times, _where, _xtimes  # noqa: F401
+from ._runtime import _clamp_at_zero, _expm1, _inf_times, _ipow, _isinf, _isnan, _like, _nonfinite, _param, _sigmoid_lin, _sigmoid_pair, _sigmoid_trio, _sq, _tail_times, _where, _xtimes  # noqa: F401
 from ._compensated import (_ddc, _dd_abs, _dd_add, _dd_div, _dd_mul, _dd_neg, _dd_pow,  # noqa: F401
                            _dd_hypot, _dd_recip, _dd_scale, _dd_sq, _dd_sqrt, _dd_value,
                            _erfc_dd, _exp_dd, _exp_tail, _sigmoid_dd)
@@ -98,8 +98,10 @@ def gem_second(x, N, exact=True, narrow=False):
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + 1.0
         _t2 = 2.0*N
-        _m0 = x0 == math.inf
-        d_x_x = _where(_m0, 0.0, (-_t2*(2.0*_t0*N - _t1 - _t2)*_ipow(x, (-1 + 2*N), exact))/(_t1*_t1*_t1))
+        d_x_x = (-_t2*(2.0*_t0*N - _t1 - _t2)*_ipow(x, (-1 + 2*N), exact))/(_t1*_t1*_t1)
+        if _nonfinite(x0):
+            _g0 = x0 == math.inf
+            d_x_x = _where(_g0, 0.0, d_x_x)
         return (d_x_x,)
     ax = torch.abs(x)
     _t0 = _ipow(x, (2*N), exact)
@@ -217,12 +219,14 @@ def e_gem_second(x, N, eps, exact=True, narrow=False):
         _t3 = 2.0*eps*N
         _t4 = 2.0*_t0*N - _t1 - _t3
         _t5 = _t0*_t2
-        _m0 = x0 == math.inf
-        _m1 = x0 == 0.0
-        _m2 = x0 < 0.0
-        d_x_x = _where(_m0, 0.0, -_t2*_t3*_t4*_ipow(x, (-1 + 2*N), exact))
-        d_x_eps = _where(_m2, 0.0, _where(_m1, 0.0, _t4*_t5))
+        _m0 = x0 == 0.0
+        _m1 = x0 < 0.0
+        d_x_x = -_t2*_t3*_t4*_ipow(x, (-1 + 2*N), exact)
+        d_x_eps = _where(_m1, 0.0, _where(_m0, 0.0, _t4*_t5))
         d_eps_eps = 2.0*_t5*x
+        if _nonfinite(x0):
+            _g0 = x0 == math.inf
+            d_x_x = _where(_g0, 0.0, d_x_x)
         return (d_x_x, d_x_eps, d_eps_eps,)
     ax = torch.abs(x)
     _t0 = 2.0*N
@@ -417,9 +421,11 @@ def sqish_f(x, a, beta, gamma, exact=True, narrow=False):
         _t2 = -_t0
         _t3 = -_t1
         _s0, _s0n = _sigmoid_pair(_t0, x, _t1, exact)
-        _m0 = x > 0
-        _m1 = _isinf(x)
-        y = _where(_m1, _where(_m0, float('inf'), torch.where((a != 0.0), _inf_times(-a), 0.0)), _tail_times(_s0n, x, 1, _t2, _t3, 1, 0, 1.0, exact) + _tail_times(_s0*a, x, 1, _t2, _t3, 0, 1, a, exact))
+        y = _tail_times(_s0n, x, 1, _t2, _t3, 1, 0, 1.0, exact) + _tail_times(_s0*a, x, 1, _t2, _t3, 0, 1, a, exact)
+        if _nonfinite(x):
+            _g0 = x > 0
+            _g1 = _isinf(x)
+            y = _where(_g1, _where(_g0, float('inf'), torch.where((a != 0.0), _inf_times(-a), 0.0)), y)
         return y
     _t0 = 2.0*gamma*(a - 1.0)
     _t1 = torch.log(beta)
@@ -428,9 +434,11 @@ def sqish_f(x, a, beta, gamma, exact=True, narrow=False):
     _t4 = -_t0
     _t5 = -_t1
     _s0, _s0n = _sigmoid_pair(_t0, x, _t1, exact)
-    _m0 = x > 0
-    _m1 = _isinf(x)
-    y = _where(_m1, _where(_m0, float('inf'), torch.where((a != 0.0), _inf_times(_t2), 0.0)), torch.where(((a < 0.0)) & ((torch.abs(_t3) < 1.0)), ((-_s0n*_expm1(_t3))*x), _tail_times(_s0n, x, 1, _t4, _t5, 1, 0, 1.0, exact) + _tail_times(_s0*a, x, 1, _t4, _t5, 0, 1, a, exact)))
+    y = torch.where(((a < 0.0)) & ((torch.abs(_t3) < 1.0)), ((-_s0n*_expm1(_t3))*x), _tail_times(_s0n, x, 1, _t4, _t5, 1, 0, 1.0, exact) + _tail_times(_s0*a, x, 1, _t4, _t5, 0, 1, a, exact))
+    if _nonfinite(x):
+        _g0 = x > 0
+        _g1 = _isinf(x)
+        y = _where(_g1, _where(_g0, float('inf'), torch.where((a != 0.0), _inf_times(_t2), 0.0)), y)
     return y
 
 
@@ -447,9 +455,11 @@ def sqish_dx(x, a, beta, gamma, exact=True, narrow=False):
         _t3 = torch.log(beta)
         _t4 = _t1*(_t0*_t0)
         _s0, _s0n, _s0p = _sigmoid_trio(_t2, x, _t3, exact)
-        _m0 = x > 0
-        _m1 = _isinf(x)
-        d_x = _where(_m1, _where(_m0, 1.0, a), _s0*a + _s0n + _tail_times(_s0p*_t4, x, 1, -_t2, -_t3, 1, 1, _t4, exact))
+        d_x = _s0*a + _s0n + _tail_times(_s0p*_t4, x, 1, -_t2, -_t3, 1, 1, _t4, exact)
+        if _nonfinite(x):
+            _g0 = x > 0
+            _g1 = _isinf(x)
+            d_x = _where(_g1, _where(_g0, 1.0, a), d_x)
         return d_x
     _t0 = a - 1.0
     _t1 = 2.0*gamma
@@ -458,9 +468,11 @@ def sqish_dx(x, a, beta, gamma, exact=True, narrow=False):
     _t4 = _t1*(_t0*_t0)
     _t5 = _t2*x + _t3 + torch.log(-a)
     _s0, _s0n, _s0p = _sigmoid_trio(_t2, x, _t3, exact)
-    _m0 = x > 0
-    _m1 = _isinf(x)
-    d_x = _where(_m1, _where(_m0, 1.0, a), torch.where(((a < 0.0)) & ((torch.abs(_t5) < 1.0)), -_s0n*_expm1(_t5), _s0*a + _s0n) + _tail_times(_s0p*_t4, x, 1, -_t2, -_t3, 1, 1, _t4, exact))
+    d_x = torch.where(((a < 0.0)) & ((torch.abs(_t5) < 1.0)), -_s0n*_expm1(_t5), _s0*a + _s0n) + _tail_times(_s0p*_t4, x, 1, -_t2, -_t3, 1, 1, _t4, exact)
+    if _nonfinite(x):
+        _g0 = x > 0
+        _g1 = _isinf(x)
+        d_x = _where(_g1, _where(_g0, 1.0, a), d_x)
     return d_x
 
 
@@ -480,12 +492,17 @@ def sqish_first(x, a, beta, gamma, exact=True, narrow=False):
         _t6 = -_t2
         _t7 = _t0/beta
         _s0, _s0n, _s0p = _sigmoid_trio(_t1, x, _t2, exact)
-        _m0 = x > 0
-        _m1 = _isinf(x)
-        d_x = _where(_m1, _where(_m0, 1.0, a), _s0*a + _s0n + _tail_times(_s0p*_t4, x, 1, _t5, _t6, 1, 1, _t4, exact))
-        d_a = _where(_m1, _where(_m0, 0.0, float('-inf')), _tail_times(_s0*_s0, x, 1, _t5, _t6, 0, 2, 1.0, exact) + _tail_times(_s0p, x, 1, _t5, _t6, 1, 1, 1.0, exact) + _tail_times(_s0p*_t1, x, 2, _t5, _t6, 1, 1, _t1, exact))
-        d_beta = _where(_m1, 0.0, _tail_times(_s0p*_t7, x, 1, _t5, _t6, 1, 1, _t7, exact))
-        d_gamma = _where(_m1, 0.0, _tail_times(_s0p*_t3, x, 2, _t5, _t6, 1, 1, _t3, exact))
+        d_x = _s0*a + _s0n + _tail_times(_s0p*_t4, x, 1, _t5, _t6, 1, 1, _t4, exact)
+        d_a = _tail_times(_s0*_s0, x, 1, _t5, _t6, 0, 2, 1.0, exact) + _tail_times(_s0p, x, 1, _t5, _t6, 1, 1, 1.0, exact) + _tail_times(_s0p*_t1, x, 2, _t5, _t6, 1, 1, _t1, exact)
+        d_beta = _tail_times(_s0p*_t7, x, 1, _t5, _t6, 1, 1, _t7, exact)
+        d_gamma = _tail_times(_s0p*_t3, x, 2, _t5, _t6, 1, 1, _t3, exact)
+        if _nonfinite(x):
+            _g0 = x > 0
+            _g1 = _isinf(x)
+            d_x = _where(_g1, _where(_g0, 1.0, a), d_x)
+            d_a = _where(_g1, _where(_g0, 0.0, float('-inf')), d_a)
+            d_beta = _where(_g1, 0.0, d_beta)
+            d_gamma = _where(_g1, 0.0, d_gamma)
         return (d_x, d_a, d_beta, d_gamma,)
     _t0 = a - 1.0
     _t1 = 2.0*_t0*gamma
@@ -497,12 +514,17 @@ def sqish_first(x, a, beta, gamma, exact=True, narrow=False):
     _t7 = _t1*x + _t2 + torch.log(-a)
     _t8 = _t0/beta
     _s0, _s0n, _s0p = _sigmoid_trio(_t1, x, _t2, exact)
-    _m0 = x > 0
-    _m1 = _isinf(x)
-    d_x = _where(_m1, _where(_m0, 1.0, a), torch.where(((a < 0.0)) & ((torch.abs(_t7) < 1.0)), -_s0n*_expm1(_t7), _s0*a + _s0n) + _tail_times(_s0p*_t4, x, 1, _t5, _t6, 1, 1, _t4, exact))
-    d_a = _where(_m1, _where(_m0, 0.0, float('-inf')), _tail_times(_s0*_s0, x, 1, _t5, _t6, 0, 2, 1.0, exact) + _tail_times(_s0p, x, 1, _t5, _t6, 1, 1, 1.0, exact) + _tail_times(_s0p*_t1, x, 2, _t5, _t6, 1, 1, _t1, exact))
-    d_beta = _where(_m1, 0.0, _tail_times(_s0p*_t8, x, 1, _t5, _t6, 1, 1, _t8, exact))
-    d_gamma = _where(_m1, 0.0, _tail_times(_s0p*_t3, x, 2, _t5, _t6, 1, 1, _t3, exact))
+    d_x = torch.where(((a < 0.0)) & ((torch.abs(_t7) < 1.0)), -_s0n*_expm1(_t7), _s0*a + _s0n) + _tail_times(_s0p*_t4, x, 1, _t5, _t6, 1, 1, _t4, exact)
+    d_a = _tail_times(_s0*_s0, x, 1, _t5, _t6, 0, 2, 1.0, exact) + _tail_times(_s0p, x, 1, _t5, _t6, 1, 1, 1.0, exact) + _tail_times(_s0p*_t1, x, 2, _t5, _t6, 1, 1, _t1, exact)
+    d_beta = _tail_times(_s0p*_t8, x, 1, _t5, _t6, 1, 1, _t8, exact)
+    d_gamma = _tail_times(_s0p*_t3, x, 2, _t5, _t6, 1, 1, _t3, exact)
+    if _nonfinite(x):
+        _g0 = x > 0
+        _g1 = _isinf(x)
+        d_x = _where(_g1, _where(_g0, 1.0, a), d_x)
+        d_a = _where(_g1, _where(_g0, 0.0, float('-inf')), d_a)
+        d_beta = _where(_g1, 0.0, d_beta)
+        d_gamma = _where(_g1, 0.0, d_gamma)
     return (d_x, d_a, d_beta, d_gamma,)
 
 
@@ -547,16 +569,27 @@ def sqish_second(x, a, beta, gamma, exact=True, narrow=False):
     _t32 = _t0/(beta*beta)
     _t33 = _t2*x + _t3
     _t34 = torch.where((torch.abs(_t33) < 1.0), -_s0n*_expm1(_t33), -_s0 + _s0n)
-    _m0 = _isinf(x)
-    _m1 = x > 0
-    d_x_x = _where(_m0, 0.0, _t10 + _t8 + _tail_times(-_t14*_t4, x, 1, _t15, _t16, 1, 2, -_t14, exact) + _tail_times(_t14*_t9, x, 1, _t15, _t16, 2, 1, _t14, exact))
-    d_x_a = _where(_m0, _where(_m1, 0.0, 1.0), _s0*_s0*_s0 + _t17 + _t9 + _tail_times(_t18*_t4, x, 1, _t15, _t16, 1, 2, _t18, exact) + _tail_times(_t18*_t9, x, 1, _t15, _t16, 2, 1, _t18, exact) + _tail_times(-_t19*_t4, x, 2, _t15, _t16, 1, 2, -_t19, exact) + _tail_times(_t19*_t9, x, 2, _t15, _t16, 2, 1, _t19, exact))
-    d_x_beta = _where(_m0, 0.0, _t0*_t21 + _t0*_t22 + _tail_times(-_t17*_t23*gamma, x, 1, _t15, _t16, 1, 2, -_t25, exact) + _tail_times(2.0*_t22*_t5*gamma, x, 1, _t15, _t16, 2, 1, _t25, exact))
-    d_x_gamma = _where(_m0, 0.0, _tail_times(-_t27*_t4, x, 2, _t15, _t16, 1, 2, -_t27, exact) + _tail_times(_t27*_t9, x, 2, _t15, _t16, 2, 1, _t27, exact) + _tail_times(_t4*_t6, x, 1, _t15, _t16, 1, 2, _t6, exact) + _tail_times(_t6*_t9, x, 1, _t15, _t16, 2, 1, _t6, exact))
-    d_a_a = _where(_m0, 0.0, _tail_times(_t26*_t4, x, 2, _t15, _t16, 1, 2, _t26, exact) + _tail_times(_t26*_t9, x, 2, _t15, _t16, 2, 1, _t26, exact) + _tail_times(-_t29*_t4, x, 3, _t15, _t16, 1, 2, -_t29, exact) + _tail_times(_t29*_t9, x, 3, _t15, _t16, 2, 1, _t29, exact))
-    d_a_beta = _where(_m0, 0.0, _tail_times(_t21, x, 1, _t15, _t16, 1, 2, _t20, exact) + _tail_times(_t22, x, 1, _t15, _t16, 2, 1, _t20, exact) + _tail_times(-_t2*_t21, x, 2, _t15, _t16, 1, 2, -_t30, exact) + _tail_times(_t2*_t22, x, 2, _t15, _t16, 2, 1, _t30, exact))
-    d_a_gamma = _where(_m0, 0.0, _tail_times(_t10, x, 3, _t15, _t16, 2, 1, _t7, exact) + _tail_times(-_t8, x, 3, _t15, _t16, 1, 2, -_t7, exact) + _tail_times(_t28*_t4, x, 2, _t15, _t16, 1, 2, _t31, exact) + _tail_times(_t28*_t9, x, 2, _t15, _t16, 2, 1, _t31, exact))
-    d_beta_beta = _where(_m0, 0.0, _tail_times(-_t17*_t32, x, 1, _t15, _t16, 1, 2, -2.0*_t32, exact))
-    d_beta_gamma = _where(_m0, 0.0, _t34*_tail_times(_s0p*_t24, x, 2, _t15, _t16, 1, 1, _t24, exact))
-    d_gamma_gamma = _where(_m0, 0.0, _t34*_tail_times(_s0p*_t13, x, 3, _t15, _t16, 1, 1, _t13, exact))
+    d_x_x = _t10 + _t8 + _tail_times(-_t14*_t4, x, 1, _t15, _t16, 1, 2, -_t14, exact) + _tail_times(_t14*_t9, x, 1, _t15, _t16, 2, 1, _t14, exact)
+    d_x_a = _s0*_s0*_s0 + _t17 + _t9 + _tail_times(_t18*_t4, x, 1, _t15, _t16, 1, 2, _t18, exact) + _tail_times(_t18*_t9, x, 1, _t15, _t16, 2, 1, _t18, exact) + _tail_times(-_t19*_t4, x, 2, _t15, _t16, 1, 2, -_t19, exact) + _tail_times(_t19*_t9, x, 2, _t15, _t16, 2, 1, _t19, exact)
+    d_x_beta = _t0*_t21 + _t0*_t22 + _tail_times(-_t17*_t23*gamma, x, 1, _t15, _t16, 1, 2, -_t25, exact) + _tail_times(2.0*_t22*_t5*gamma, x, 1, _t15, _t16, 2, 1, _t25, exact)
+    d_x_gamma = _tail_times(-_t27*_t4, x, 2, _t15, _t16, 1, 2, -_t27, exact) + _tail_times(_t27*_t9, x, 2, _t15, _t16, 2, 1, _t27, exact) + _tail_times(_t4*_t6, x, 1, _t15, _t16, 1, 2, _t6, exact) + _tail_times(_t6*_t9, x, 1, _t15, _t16, 2, 1, _t6, exact)
+    d_a_a = _tail_times(_t26*_t4, x, 2, _t15, _t16, 1, 2, _t26, exact) + _tail_times(_t26*_t9, x, 2, _t15, _t16, 2, 1, _t26, exact) + _tail_times(-_t29*_t4, x, 3, _t15, _t16, 1, 2, -_t29, exact) + _tail_times(_t29*_t9, x, 3, _t15, _t16, 2, 1, _t29, exact)
+    d_a_beta = _tail_times(_t21, x, 1, _t15, _t16, 1, 2, _t20, exact) + _tail_times(_t22, x, 1, _t15, _t16, 2, 1, _t20, exact) + _tail_times(-_t2*_t21, x, 2, _t15, _t16, 1, 2, -_t30, exact) + _tail_times(_t2*_t22, x, 2, _t15, _t16, 2, 1, _t30, exact)
+    d_a_gamma = _tail_times(_t10, x, 3, _t15, _t16, 2, 1, _t7, exact) + _tail_times(-_t8, x, 3, _t15, _t16, 1, 2, -_t7, exact) + _tail_times(_t28*_t4, x, 2, _t15, _t16, 1, 2, _t31, exact) + _tail_times(_t28*_t9, x, 2, _t15, _t16, 2, 1, _t31, exact)
+    d_beta_beta = _tail_times(-_t17*_t32, x, 1, _t15, _t16, 1, 2, -2.0*_t32, exact)
+    d_beta_gamma = _t34*_tail_times(_s0p*_t24, x, 2, _t15, _t16, 1, 1, _t24, exact)
+    d_gamma_gamma = _t34*_tail_times(_s0p*_t13, x, 3, _t15, _t16, 1, 1, _t13, exact)
+    if _nonfinite(x):
+        _g0 = _isinf(x)
+        _g1 = x > 0
+        d_x_x = _where(_g0, 0.0, d_x_x)
+        d_x_a = _where(_g0, _where(_g1, 0.0, 1.0), d_x_a)
+        d_x_beta = _where(_g0, 0.0, d_x_beta)
+        d_x_gamma = _where(_g0, 0.0, d_x_gamma)
+        d_a_a = _where(_g0, 0.0, d_a_a)
+        d_a_beta = _where(_g0, 0.0, d_a_beta)
+        d_a_gamma = _where(_g0, 0.0, d_a_gamma)
+        d_beta_beta = _where(_g0, 0.0, d_beta_beta)
+        d_beta_gamma = _where(_g0, 0.0, d_beta_gamma)
+        d_gamma_gamma = _where(_g0, 0.0, d_gamma_gamma)
     return (d_x_x, d_x_a, d_x_beta, d_x_gamma, d_a_a, d_a_beta, d_a_gamma, d_beta_beta, d_beta_gamma, d_gamma_gamma,)

@@ -180,6 +180,18 @@ def _isinf(x):
     return torch.abs(x) == math.inf
 
 
+def _nonfinite(x) -> bool:
+    """Whether x may hold an infinity or a NaN: False only for a plain eager CPU tensor
+    whose sum is finite (an inf or NaN element makes it inf or NaN), one reduction; True
+    for anything traced, compiled, faked, wrapped by torch.func, under a dispatch mode or
+    on a device (no data-dependent branch, no synchronisation there)."""
+    if (type(x) is not torch.Tensor or not x.is_cpu or torch.compiler.is_compiling()
+            or torch._C._get_tracing_state() or torch._C._len_torch_dispatch_stack()
+            or torch._C._functorch.is_functorch_wrapped_tensor(x)):
+        return True
+    return not math.isfinite(x.sum().item())
+
+
 def _isnan(x):
     """torch.isnan as x != x (vectorised by Inductor's CPU backend, see ``_isinf``)."""
     return x != x

@@ -351,6 +351,10 @@ class CodePrinter:
     #: whether -a/(b + c) is printed a/(-b - c), one negation fewer (see
     #: ``body._small_quotient``)
     folds_negation = False
+    #: whether an output's values at x = +-oo are applied after it, under
+    #: ``if _nonfinite(x):`` (eager CPU: only for an input that holds a non-finite value;
+    #: see ``body._at_infinity_guard``), rather than selected in every evaluation
+    guards_infinity = False
 
 
 def _sigmoid_linear_args(e: SigmoidLinear):

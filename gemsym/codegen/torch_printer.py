@@ -31,6 +31,8 @@ class TorchPrinter(TorchExactPath):
     pair_sigmoids = True
     #: one eager op fewer, the same bits
     folds_negation = True
+    #: two comparisons and two full-size selections fewer per output in an eager call
+    guards_infinity = True
     functions = {
         "exp": "torch.exp", "log": "torch.log", "log1p": "torch.log1p",
         "expm1": "_expm1", "Expm1": "_expm1", "Abs": "torch.abs", "tanh": "torch.tanh",
