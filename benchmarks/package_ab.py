@@ -1,7 +1,7 @@
 """Two (or more) generated packages against each other and the naive formulas, per size.
 
     PYTHONPATH=. python benchmarks/package_ab.py DIR [DIR ...] [--sizes 10,12,...,22]
-        [--rounds 7] [--only gem e-gem se-gem sqish] [--dtype float32] [--json FILE]
+        [--rounds 7] [--only gem e-gem se-gem sqish] [--N 1] [--dtype float32] [--json FILE]
 
 Each DIR is a package written by ``gemsym codegen --out DIR`` (or ``write_package``) whose
 folder name is its import and ``torch.library`` name (``old_bridge``, ``new_bridge``), so
@@ -9,7 +9,8 @@ that several load in one process.  For every size, family and pass (``fwd``: no-
 forward; ``fwd+bwd``: ``torch.autograd.grad`` of the output with a fixed gradient), the
 packages' functions and the naive formula (``gemsym.bench.cases.naive_forward``) are timed
 in interleaved rounds (the process's CPU time, one thread, batches of about 20 ms); the
-table gives each median over the naive formula's median in the same round set.  The C++
+table gives each median over the naive formula's median in the same round set.  ``--N``:
+the integer parameter of GEM, E-GEM and SE-GEM (default 1).  The C++
 kernels are off (``TORCH_BRIDGE_CPU_KERNEL=0``, set here): this measures the plain PyTorch
 path, as a machine without a compiler runs it.
 """
@@ -47,6 +48,7 @@ def main(argv=None) -> int:
     ap.add_argument("--sizes", default="10,12,14,16,18,20,22")
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--only", nargs="+", default=list(PARAMS), choices=list(PARAMS))
+    ap.add_argument("--N", type=int, default=1, help="GEM/E-GEM/SE-GEM's N (default 1)")
     ap.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
@@ -67,7 +69,7 @@ def main(argv=None) -> int:
         x = (torch.randn(n, generator=torch.Generator().manual_seed(k)) * 3).to(dtype)
         g = torch.ones_like(x)
         for fam in args.only:
-            params = PARAMS[fam]
+            params = {**PARAMS[fam], **({"N": args.N} if "N" in PARAMS[fam] else {})}
             naive, _ = naive_forward(fam, params, "cpu")
             impls = {"naive": naive}
             impls.update({name: (lambda t, m=m: getattr(m, fam.replace("-", "_"))(t, **params))
@@ -89,7 +91,8 @@ def main(argv=None) -> int:
                     for name, f in impls.items():
                         times[name].append(_timed(lambda f=f: call(f), reps))
                 med = {name: statistics.median(v) for name, v in times.items()}
-                rec = {"size": k, "family": fam, "pass": pas, "naive_us": med["naive"] * 1e6,
+                rec = {"size": k, "family": fam, "params": params, "pass": pas,
+                       "naive_us": med["naive"] * 1e6,
                        **{name: med[name] / med["naive"] for name in mods}}
                 records.append(rec)
                 print(f"2^{k} {fam:7s} {pas:8s} naive {rec['naive_us']:9.0f} us  "

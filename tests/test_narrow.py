@@ -49,7 +49,9 @@ def _inputs(dtype) -> torch.Tensor:
 
 
 #: (formula, integer parameter, real parameters): the values where the narrow bodies apply
-CASES = [("gem_f", 1, ()), ("gem_f", 2, ()), ("gem_dx", 1, ()), ("gem_second", 1, ()),
+CASES = [("gem_f", 1, ()), ("gem_f", 2, ()), ("gem_dx", 1, ()), ("gem_dx", 2, ()),
+         ("gem_dx", 3, ()), ("gem_first", 2, ()), ("gem_second", 1, ()),
+         ("e_gem_dx", 2, (1e-4,)), ("e_gem_dx", 2, (3e30,)), ("e_gem_dx", 2, (2.0**-120,)),
          ("e_gem_f", 2, (1e-4,)), ("e_gem_first", 1, (3e-3,)), ("e_gem_second", 1, (7.0,)),
          ("se_gem_f", 1, (1e-4,)), ("se_gem_f", 2, (2.5,)), ("se_gem_dx", 1, (1e-4,)),
          ("se_gem_dx", 1, (3e30,)), ("se_gem_first", 1, (0.5,))]
@@ -109,8 +111,9 @@ def test_narrow_values_against_mpmath_up_to_the_largest_float32(bridge):
 
 def test_narrow_bodies_only_where_the_bound_holds():
     """GEM's f needs |x|^(2N+1) below 2^1000 for |x| < 2^128 and x^(2N+1) normal for
-    |x| >= 2^-149: N = 1, 2; its df/dx divides by (x^2N + 1)^2: N = 1 only; Sqish (no power
-    forms) has no narrow body."""
+    |x| >= 2^-149: N = 1, 2; its df/dx divides by (x^2N + 1)^2, below 2^1000 for x up to
+    2^128 for N = 1 only, and up to 2^80 for N = 2, 3 (x clamped there, beyond which df/dx
+    rounds to 1; x^2N normal: N <= 3); Sqish (no power forms) has no narrow body."""
     from gemsym.codegen.derive import derive
     from gemsym.codegen.narrow import narrow_outputs
     from gemsym.families import get_family
@@ -118,7 +121,10 @@ def test_narrow_bodies_only_where_the_bound_holds():
     code = derive(get_family("gem"))
     N = code.symbols["N"]
     assert narrow_outputs([("y", code.forward[0])], code.x, [N], [])[0] == (1, 2)
-    assert narrow_outputs([("d_x", code.first[0])], code.x, [N], [])[0] == (1,)
+    dx = [("d_x", code.first[0])]
+    assert narrow_outputs(dx, code.x, [N], [], code.junctions)[0] == (1, 2, 3)
+    # without the junction, whose clamp the lower bound needs: N = 1 only
+    assert narrow_outputs(dx, code.x, [N], [])[0] == (1,)
     sq = derive(get_family("sqish"))
     reals = [sq.symbols[p.name] for p in sq.real_params]
     assert narrow_outputs([("y", sq.forward[0])], sq.x, [], reals) is None
@@ -152,11 +158,14 @@ def test_the_clamp_of_the_builtin_families():
 
     two136 = sp.Integer(2) ** 136
     _, groups, plan = _plans("gem")
-    for g in ("f", "dx", "first"):
-        assert plan(groups[g]).clamp == Clamp(0, two136, True), g
+    assert plan(groups["f"]).clamp == Clamp(0, two136, True)
+    # f' with N = 2, 3 (narrow._low_plan): x clamped at 2^80, inside the float32 range
+    for g in ("dx", "first"):
+        assert plan(groups[g])[::2] == ((1, 2, 3), Clamp(0, sp.Integer(2) ** 80, True)), g
     assert plan(groups["second"]).clamp == Clamp(0, None, True)
     _, groups, plan = _plans("e-gem")
     assert plan(groups["f"]).clamp == Clamp(0, two136, True)
+    assert plan(groups["dx"])[::2] == ((1, 2), Clamp(0, sp.Integer(2) ** 120, True))
     assert plan(groups["first"]).clamp == Clamp(0, two136, True, frozenset({"d_eps"}),
                                                 frozenset({"d_eps"}))
     _, groups, plan = _plans("se-gem")
@@ -172,6 +181,14 @@ def test_the_clamp_of_the_builtin_families():
         assert abs(d - 1) < mp.mpf(2) ** -40
         for eps in ("1/1000", "2.5"):
             assert abs(se_gem_ref(1, eps)(-x) + 1) < mp.mpf(2) ** -40
+        # the lower clamps: f' within 2^-40 of 1 at and beyond them, up to the largest
+        # float32, for the extreme eps of the narrow bodies
+        big = mp.mpf(F32_MAX)
+        for n, eps, k in ((2, 1, 80), (3, 1, 80), (2, str(2**128), 120),
+                          (2, f"1/{2**128}", 120), (1, str(2**128), 120)):
+            for xk in (mp.mpf(2) ** k, mp.mpf(2) ** k * 3, big):
+                d = mp.diff(gem_ref(n, eps=eps), xk)
+                assert abs(d - 1) < mp.mpf(2) ** -40, (n, eps, k, xk)
 
 
 def test_no_clamp_where_the_body_misses_the_piece_or_the_limit():
@@ -187,12 +204,20 @@ def test_no_clamp_where_the_body_misses_the_piece_or_the_limit():
     (name, (_, right)), = groups["f"]
     got = plan([(name, (StableForm("const", sp.Integer(1)), right))]).clamp
     assert got is not None and not got.junction and got.lo is None and got.hi is not None
-    values, outputs, _ = plan(groups["dx"])
+    _, outputs, _ = plan(groups["dx"])
     (name, (left, body)), = outputs
-    args = (values, code.x, [code.symbols["N"]], [], code.junctions)
+    # N = 1: the body fits the budget up to 2^136
+    args = ((1,), code.x, [code.symbols["N"]], [], code.junctions)
     assert narrow._clamp(outputs, *args).hi == sp.Integer(2) ** 136
     wrong = replace(body, limits=(body.limits[0], sp.Rational(1, 3)))
     assert narrow._clamp([(name, (left, wrong))], *args).hi is None
+    # the lower bound's proof (narrow._tail_rounds): f' (N = 2) is within 2^-40 of 1 beyond
+    # 2^80, not beyond 2^4 (1 - 3/x^4 there), and never near 2
+    (b,) = narrow._bodies(body, (2,), code.x, [code.symbols["N"]])
+    one, two = sp.Integer(1), sp.Integer(2)
+    assert narrow._tail_rounds(narrow._tail(b, code.x, one), one, 80, {})
+    assert not narrow._tail_rounds(narrow._tail(b, code.x, one), one, 4, {})
+    assert not narrow._tail_rounds(narrow._tail(b, code.x, two), two, 80, {})
 
 
 def test_sums_of_sides():

@@ -791,7 +791,7 @@ _INLINE double gem_dx(double x, double N) {
 
 template <bool EXACT>
 _INLINE double gem_dx_narrow(double x, double N) {
-  x = _clamp(x, 0.0, 8.711228593176025e+40);
+  x = _clamp(x, 0.0, 1.2089258196146292e+24);
   const double _t0 = _ipow(x, (2*N), EXACT);
   const double _t1 = _t0 + 1;
   const double d_x = (_t0*(2*N + _t1))/(_t1*_t1);
@@ -817,7 +817,7 @@ _INLINE void gem_first(double x, double N, double* out) {
 
 template <bool EXACT>
 _INLINE void gem_first_narrow(double x, double N, double* out) {
-  x = _clamp(x, 0.0, 8.711228593176025e+40);
+  x = _clamp(x, 0.0, 1.2089258196146292e+24);
   const double _t0 = _ipow(x, (2*N), EXACT);
   const double _t1 = _t0 + 1;
   const double d_x = (_t0*(2*N + _t1))/(_t1*_t1);
@@ -845,9 +845,11 @@ at::Tensor gem_fwd(const at::Tensor& x, int64_t i0) {
 
 std::tuple<at::Tensor, at::Tensor> gem_bwd(const at::Tensor& grad, const at::Tensor& x, int64_t i0, bool params_grad) {
   const double q0 = static_cast<double>(i0);
-  if (x.scalar_type() != at::kDouble && (i0 == 1)) {
+  if (x.scalar_type() != at::kDouble && (i0 == 1 || i0 == 2 || i0 == 3)) {
     switch (i0) {
       case 1: return _backward<0>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return gem_dx_narrow<decltype(tag)::value>(v, 1.0); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { gem_first_narrow<decltype(tag)::value>(v, 1.0, d); });
+      case 2: return _backward<0>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return gem_dx_narrow<decltype(tag)::value>(v, 2.0); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { gem_first_narrow<decltype(tag)::value>(v, 2.0, d); });
+      case 3: return _backward<0>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return gem_dx_narrow<decltype(tag)::value>(v, 3.0); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { gem_first_narrow<decltype(tag)::value>(v, 3.0, d); });
       default: break;
     }
     return _backward<0>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return gem_dx_narrow<decltype(tag)::value>(v, q0); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { gem_first_narrow<decltype(tag)::value>(v, q0, d); });
@@ -902,7 +904,7 @@ _INLINE double e_gem_dx(double x, double N, double eps) {
 
 template <bool EXACT>
 _INLINE double e_gem_dx_narrow(double x, double N, double eps) {
-  x = _clamp(x, 0.0, 8.711228593176025e+40);
+  x = _clamp(x, 0.0, 1.329227995784916e+36);
   const double _t0 = _ipow(x, (2*N), EXACT);
   const double _t1 = _t0 + eps;
   const double d_x = (_t0*(2*eps*N + _t1))/(_t1*_t1);
@@ -971,9 +973,10 @@ at::Tensor e_gem_fwd(const at::Tensor& x, int64_t i0, double t0) {
 std::tuple<at::Tensor, at::Tensor> e_gem_bwd(const at::Tensor& grad, const at::Tensor& x, int64_t i0, double t0, bool params_grad) {
   const double q0 = static_cast<double>(i0);
   const double q1 = t0;
-  if (params_grad ? (x.scalar_type() != at::kDouble && (i0 == 1) && (std::fabs(t0) == 0.0 || (std::fabs(t0) >= 0x1p-128 && std::fabs(t0) < 0x1p+128))) : (x.scalar_type() != at::kDouble && (i0 == 1) && (std::fabs(t0) == 0.0 || (std::fabs(t0) >= 0x1p-128 && std::fabs(t0) < 0x1p+128)))) {
+  if (params_grad ? (x.scalar_type() != at::kDouble && (i0 == 1) && (std::fabs(t0) == 0.0 || (std::fabs(t0) >= 0x1p-128 && std::fabs(t0) < 0x1p+128))) : (x.scalar_type() != at::kDouble && (i0 == 1 || i0 == 2) && (std::fabs(t0) == 0.0 || (std::fabs(t0) >= 0x1p-128 && std::fabs(t0) < 0x1p+128)))) {
     switch (i0) {
       case 1: return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return e_gem_dx_narrow<decltype(tag)::value>(v, 1.0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { e_gem_first_narrow<decltype(tag)::value>(v, 1.0, q1, d); });
+      case 2: return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return e_gem_dx_narrow<decltype(tag)::value>(v, 2.0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { e_gem_first_narrow<decltype(tag)::value>(v, 2.0, q1, d); });
       default: break;
     }
     return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return e_gem_dx_narrow<decltype(tag)::value>(v, q0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { e_gem_first_narrow<decltype(tag)::value>(v, q0, q1, d); });

@@ -40,8 +40,8 @@ def gem_f(x, N, exact=True, narrow=False):
 
 def gem_dx(x, N, exact=True, narrow=False):
     """gem: df/dx."""
-    if narrow and N in (1,):  # no |x| > 1 forms (see gemsym.codegen.narrow)
-        x = _clamp_at_zero(x, 8.711228593176025e+40)
+    if narrow and N in (1, 2, 3):  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        x = _clamp_at_zero(x, 1.2089258196146292e+24)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + 1.0
         d_x = (_t0*(2.0*N + _t1))/(_t1*_t1)
@@ -66,8 +66,8 @@ def gem_dx(x, N, exact=True, narrow=False):
 
 def gem_first(x, N, exact=True, narrow=False):
     """gem: (df/dx, df/dtheta...)."""
-    if narrow and N in (1,):  # no |x| > 1 forms (see gemsym.codegen.narrow)
-        x = _clamp_at_zero(x, 8.711228593176025e+40)
+    if narrow and N in (1, 2, 3):  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        x = _clamp_at_zero(x, 1.2089258196146292e+24)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + 1.0
         d_x = (_t0*(2.0*N + _t1))/(_t1*_t1)
@@ -139,10 +139,10 @@ def e_gem_f(x, N, eps, exact=True, narrow=False):
 
 def e_gem_dx(x, N, eps, exact=True, narrow=False):
     """e-gem: df/dx."""
-    _case = narrow and N in (1,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+    _case = narrow and N in (1, 2) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
     eps = _param(eps, x)
     if _case:
-        x = _clamp_at_zero(x, 8.711228593176025e+40)
+        x = _clamp_at_zero(x, 1.329227995784916e+36)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + eps
         d_x = (_t0*(2.0*eps*N + _t1))/(_t1*_t1)

@@ -482,9 +482,25 @@ def narrow_outputs(outputs: Sequence[tuple[str, Sequence[StableForm]]], x: sp.Sy
     parameter (the same code as the general body on |x| <= 1)."""
     if len(ints) > 1 or not any(f.kind == "power" for _, fs in outputs for f in fs):
         return None
+    passed, new, _ = _collect(outputs, x, ints, reals, False)
+    plan = _done(passed, new, x, ints, reals, junctions, sides)
+    more, new_more, tight = _collect(outputs, x, ints, reals, True)
+    if tight and len(more) > len(passed):
+        low = _low_plan(more, new_more, x, ints, reals, tuple(junctions), len(passed))
+        if low is not None:
+            return low
+    return plan
+
+
+def _collect(outputs, x: sp.Symbol, ints, reals, tight: bool):
+    """(the integer parameter values, first ones first, for which every power form has a
+    narrow body with limits at -oo and +oo; the outputs with those bodies; whether a body
+    passed only as ``tight``).  ``tight``: a body whose intermediates exceed 2^BUDGET for
+    |x| up to 2^INPUT_EXPONENT passes, for ``_low_plan`` to bound x lower."""
     candidates = list(range(1, MAX_INT + 1)) if ints else [None]
     passed: list[int | None] = []
     new: list[tuple[str, tuple[StableForm, ...]]] | None = None
+    over = False
     for n in candidates:
         subs = {ints[0]: n} if ints else {}
         symbolic = []
@@ -497,17 +513,18 @@ def narrow_outputs(outputs: Sequence[tuple[str, Sequence[StableForm]]], x: sp.Sy
                 small_n = _unguarded(form.small.xreplace(subs), x)
                 small = _unguarded(form.small, x, check=False)
                 if small_n is None or small is None:
-                    return _done(passed, new, x, ints, reals, junctions, sides)
+                    return passed, new, over
                 try:
                     _, worst = _bound(small_n, x, set(reals))
                 except _Unsupported:
-                    return _done(passed, new, x, ints, reals, junctions, sides)
-                if worst > BUDGET:
-                    return _done(passed, new, x, ints, reals, junctions, sides)
+                    return passed, new, over
+                if worst > BUDGET and not tight:
+                    return passed, new, over
                 plain = _plain(small_n, x)
                 limits = (_limit(plain, x, -sp.oo), _limit(plain, x, sp.oo))
                 if None in limits:
-                    return _done(passed, new, x, ints, reals, junctions, sides)
+                    return passed, new, over
+                over = over or worst > BUDGET
                 row_sym.append(replace(form, small=small, large=None, limits=limits))
             symbolic.append((name, tuple(row_sym)))
         if new is not None and [f.limits for _, fs in new for f in fs if f.kind == "power"] != \
@@ -515,17 +532,93 @@ def narrow_outputs(outputs: Sequence[tuple[str, Sequence[StableForm]]], x: sp.Sy
             break  # the limits depend on N: the first values only
         new = new if new is not None else symbolic
         passed.append(n)
-    return _done(passed, new, x, ints, reals, junctions, sides)
+    return passed, new, over
 
 
-def _done(passed, new, x, ints, reals, junctions, sides) -> NarrowPlan | None:
+#: exponents k tried, largest first, for an upper clamp at 2^k below the largest finite
+#: narrow input (``_low_plan``)
+LOW_CLAMP_EXPONENTS = (120, 112, 96, 80, 64, 48, 32, 24, 16)
+
+
+def _tail(body: sp.Expr, x: sp.Symbol, limit: sp.Expr):
+    """(t, numerator, denominator) of body(1/t) - limit as a quotient of polynomials in
+    t = 1/x; None where that fails."""
+    t = sp.Dummy("t", nonnegative=True)
+    try:
+        num, den = sp.fraction(sp.cancel(sp.together(_plain(body, x).subs(x, 1 / t) - limit)))
+    except (sp.PolynomialError, TypeError, ValueError):
+        return None
+    return t, num, den
+
+
+def _tail_rounds(tail, limit: sp.Expr, k: int, env: dict) -> bool:
+    """For every x >= 2^k and every real parameter's narrow value, the exact body rounds to
+    ``limit`` in every narrow dtype, and so does its float64 evaluation at 2^k
+    (``_rounds_to``): limit + num(t)/den(t) enclosed by interval arithmetic over
+    t = 1/x in [0, 2^-k], the denominator's enclosure excluding 0."""
+    if tail is None or not (limit == 0 or _narrow_number(limit)):
+        return False
+    t, num, den = tail
+    span = {**env, t: mpmath.iv.mpf([0, mpmath.mpf(2) ** -k])}
+    try:
+        d = _interval(den, span)
+        if d.a <= 0 <= d.b:
+            return False
+        v = _interval(num, span) / d
+    except (_Unsupported, ZeroDivisionError):
+        return False
+    return _rounds_to(v + mpmath.iv.mpf(int(limit.p)) / int(limit.q), limit)
+
+
+def _low_plan(passed, new, x, ints, reals, junctions, strict: int) -> NarrowPlan | None:
+    """The plan of the longest prefix of ``passed`` (longer than the ``strict`` values'
+    prefix) whose bodies fit the budget only for x below 2^k < 2^INPUT_EXPONENT: every output
+    a constant on x < j (the family's one junction) that its body gives exactly at j, and a
+    finite limit at +oo that the body rounds to beyond 2^k (``_tail_rounds``), so that x
+    clamped into [j, 2^k] gives every finite narrow input's bits (its value rounds to the
+    limit beyond 2^k, and so does the body at 2^k) and the limits at +-inf.  A float32 GEM
+    f' with N = 2 (x^4 (x^4 + 5)/(x^4 + 1)^2, (x^4 + 1)^2 ~ 2^1024 at the largest float32)
+    takes its narrow body with x clamped into [0, 2^120]."""
+    env = _params_env(reals)
+    if (env is None or len(junctions) != 1
+            or not all(len(fs) == 2 and fs[0].kind == "const" and fs[1].kind == "power"
+                       and fs[1].limits is not None for _, fs in new)):
+        return None
+    values_all = tuple(n for n in passed if n is not None)
+    tails: dict = {}
+    for m in range(len(values_all), strict, -1):
+        values = values_all[:m]
+        if not all(_exact_at(fs[1], values, x, ints, reals, junctions[0], fs[0].small)
+                   for _, fs in new):
+            return None
+        bodies = [(fs[1].limits[1], body) for _, fs in new
+                  for body in _bodies(fs[1], values, x, ints)]
+        if any(body is None for _, body in bodies):
+            return None
+        for k in LOW_CLAMP_EXPONENTS:
+            try:
+                fits = all(_bound(body, x, set(reals), k)[1] <= BUDGET for _, body in bodies)
+            except _Unsupported:
+                return None
+            if fits and all(_tail_rounds(tails.setdefault(body, _tail(body, x, limit)),
+                                         limit, k, env) for limit, body in bodies):
+                return _done(values, new, x, ints, reals, junctions, False,
+                             Clamp(junctions[0], sp.Integer(2) ** k, True))
+    return None
+
+
+def _done(passed, new, x, ints, reals, junctions, sides, clamp: Clamp | None = None
+          ) -> NarrowPlan | None:
+    """The plan of ``passed`` and ``new`` (``_collect``), with ``clamp`` or the one
+    ``_clamp`` finds."""
     if not passed or new is None:
         return None
     values = tuple(n for n in passed if n is not None)
     new = [(name, tuple(_drop_points(f, values, x, ints, reals)
                         if f.kind == "power" and f.large is None else f for f in forms))
            for name, forms in new]
-    clamp = _clamp(new, values, x, ints, reals, tuple(junctions), sides)
+    if clamp is None:
+        clamp = _clamp(new, values, x, ints, reals, tuple(junctions), sides)
     bare = [f for _, forms in new for f in forms if f.kind == "power" and f.large is None]
     subs = _shared_powers([f.small for f in bare], values)
     return NarrowPlan(values, [(name, tuple(replace(f, small=f.small.xreplace(subs))
