@@ -22,15 +22,16 @@ per-call work is a type check, one dictionary lookup and the formulas.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from functools import partial
+from typing import Callable, NamedTuple
 
 import torch
 
 from . import _cpu_kernel
 from ._cpu_kernel import _plain
 from ._params import as_param, check_int
-from ._runtime import (CPU_CHUNK, _REGISTRY, Family, _narrow, _plan, _torch_backward,
-                       _torch_forward, one_chunk, one_chunk_grad)
+from ._runtime import (_CONVERT, CPU_CHUNK, _REGISTRY, Family, _narrow, _plan,
+                       _torch_backward, _torch_forward, one_chunk, one_chunk_grad)
 
 __all__ = ["call"]
 
@@ -46,6 +47,14 @@ class _Plan(NamedTuple):
     #: the signs of the real parameters where one is a zero (0.0 and -0.0 are equal keys,
     #: their tensors differ), else None
     signs: tuple[float, ...] | None
+    #: ``one_chunk``'s steps, bound once, where the compute dtype is not x's (else None):
+    #: the conversion to it, the forward formulas with ``exact`` and ``narrow``, and the
+    #: conversion back (each layer of calls and lookups costs microseconds at 2^10); and
+    #: the input-gradient formulas of ``one_chunk_grad``
+    to_compute: Callable | None = None
+    formulas: Callable | None = None
+    to_input: Callable | None = None
+    grad_formulas: Callable | None = None
 
 
 #: (package, family, dtype, the parameters' types, their values) -> the plan of a call;
@@ -72,8 +81,13 @@ def _make(lib_name: str, name: str, x: torch.Tensor, ints, reals) -> _Plan | Non
         check_int(n, v)
     params = tuple(as_param(v, x, n, d) for v, n, d in zip(reals, fam.params, fam.domains))
     cdt, exact = _plan(x.dtype, x.device)
-    return _Plan(fam, params, cdt, exact, _narrow(x.dtype, cdt, params),
-                 _signs(reals) if 0.0 in reals else None)
+    narrow = _narrow(x.dtype, cdt, params)
+    bound = (cdt != x.dtype and cdt in _CONVERT and x.dtype in _CONVERT)
+    return _Plan(fam, params, cdt, exact, narrow, _signs(reals) if 0.0 in reals else None,
+                 _CONVERT[cdt] if bound else None,
+                 partial(fam.forward, exact=exact, narrow=narrow) if bound else None,
+                 _CONVERT[x.dtype] if bound else None,
+                 partial(fam.grad_x, exact=exact, narrow=narrow) if bound else None)
 
 
 def call(lib_name: str, name: str, x, ints, reals):
@@ -97,7 +111,17 @@ def call(lib_name: str, name: str, x, ints, reals):
         _PLANS[key] = plan
     if x.requires_grad and _C.is_grad_enabled():
         return _graph_apply(x, lib_name, name, plan, ints)
+    if (plan.formulas is not None and 0 < x.numel() <= CPU_CHUNK and x.is_contiguous()
+            and name not in _cpu_kernel._OPS):
+        # ``one_chunk`` with its steps bound in the plan: the same calls, the same bits
+        return plan.to_input(plan.formulas(plan.to_compute(x), *ints, *plan.params))
     return _forward(plan, name, x, ints)
+
+
+def _bound_chunk(plan: _Plan, name: str, x: torch.Tensor) -> bool:
+    """Whether x is a call for ``one_chunk`` whose steps ``plan`` has bound."""
+    return (plan.formulas is not None and 0 < x.numel() <= CPU_CHUNK and x.is_contiguous()
+            and name not in _cpu_kernel._OPS)
 
 
 def _one_chunk(name: str, x: torch.Tensor) -> bool:
@@ -123,6 +147,8 @@ class _Graph(torch.autograd.Function):
     def forward(ctx, x, lib_name, name, plan, ints):
         ctx.save_for_backward(x)
         ctx.call = (lib_name, name, plan, ints)
+        if _bound_chunk(plan, name, x):
+            return plan.to_input(plan.formulas(plan.to_compute(x), *ints, *plan.params))
         return _forward(plan, name, x, ints)
 
     @staticmethod
@@ -133,6 +159,10 @@ class _Graph(torch.autograd.Function):
             op = getattr(getattr(torch.ops, lib_name), f"{name}_bwd").default
             out = op(grad, x, *ints, *plan.params, False)
             gx = out if isinstance(out, torch.Tensor) else out[0]
+        elif _bound_chunk(plan, name, x) and grad.is_contiguous() and grad.shape == x.shape:
+            # ``one_chunk_grad`` with the plan's bound steps
+            to = plan.to_compute
+            gx = plan.to_input(to(grad) * plan.grad_formulas(to(x), *ints, *plan.params))
         elif _one_chunk(name, x) and grad.is_contiguous() and grad.shape == x.shape:
             gx = one_chunk_grad(plan.family, grad, x, ints, plan.params, plan.cdt, plan.exact,
                                 plan.narrow)
