@@ -595,13 +595,18 @@ def _low_plan(passed, new, x, ints, reals, junctions, strict: int) -> NarrowPlan
                   for body in _bodies(fs[1], values, x, ints)]
         if any(body is None for _, body in bodies):
             return None
+        for limit, body in bodies:
+            if (body, limit) not in tails:
+                tails[(body, limit)] = _tail(body, x, limit)
         for k in LOW_CLAMP_EXPONENTS:
+            if abs(junctions[0]) > sp.Integer(2) ** k:  # x in [j, 2^k]: |x| <= 2^k
+                continue
             try:
                 fits = all(_bound(body, x, set(reals), k)[1] <= BUDGET for _, body in bodies)
             except _Unsupported:
                 return None
-            if fits and all(_tail_rounds(tails.setdefault(body, _tail(body, x, limit)),
-                                         limit, k, env) for limit, body in bodies):
+            if fits and all(_tail_rounds(tails[(body, limit)], limit, k, env)
+                            for limit, body in bodies):
                 return _done(values, new, x, ints, reals, junctions, False,
                              Clamp(junctions[0], sp.Integer(2) ** k, True))
     return None
