@@ -482,25 +482,26 @@ def narrow_outputs(outputs: Sequence[tuple[str, Sequence[StableForm]]], x: sp.Sy
     parameter (the same code as the general body on |x| <= 1)."""
     if len(ints) > 1 or not any(f.kind == "power" for _, fs in outputs for f in fs):
         return None
-    passed, new, _ = _collect(outputs, x, ints, reals, False)
-    plan = _done(passed, new, x, ints, reals, junctions, sides)
-    more, new_more, tight = _collect(outputs, x, ints, reals, True)
-    if tight and len(more) > len(passed):
-        low = _low_plan(more, new_more, x, ints, reals, tuple(junctions), len(passed))
+    # one pass: past a body over the budget only where a lower clamp could apply
+    tight = len(junctions) == 1 and all(
+        len(fs) == 2 and fs[0].kind == "const" and fs[1].kind == "power" for _, fs in outputs)
+    more, new, strict = _collect(outputs, x, ints, reals, tight)
+    if len(more) > strict:
+        low = _low_plan(more, new, x, ints, reals, tuple(junctions), strict)
         if low is not None:
             return low
-    return plan
+    return _done(more[:strict], new, x, ints, reals, junctions, sides)
 
 
 def _collect(outputs, x: sp.Symbol, ints, reals, tight: bool):
     """(the integer parameter values, first ones first, for which every power form has a
-    narrow body with limits at -oo and +oo; the outputs with those bodies; whether a body
-    passed only as ``tight``).  ``tight``: a body whose intermediates exceed 2^BUDGET for
-    |x| up to 2^INPUT_EXPONENT passes, for ``_low_plan`` to bound x lower."""
+    narrow body with limits at -oo and +oo; the outputs with those bodies; how many of the
+    first values have every body within the budget for |x| up to 2^INPUT_EXPONENT).
+    ``tight``: a body over that budget passes, for ``_low_plan`` to bound x lower."""
     candidates = list(range(1, MAX_INT + 1)) if ints else [None]
     passed: list[int | None] = []
     new: list[tuple[str, tuple[StableForm, ...]]] | None = None
-    over = False
+    strict: int | None = None
     for n in candidates:
         subs = {ints[0]: n} if ints else {}
         symbolic = []
@@ -513,18 +514,19 @@ def _collect(outputs, x: sp.Symbol, ints, reals, tight: bool):
                 small_n = _unguarded(form.small.xreplace(subs), x)
                 small = _unguarded(form.small, x, check=False)
                 if small_n is None or small is None:
-                    return passed, new, over
+                    return passed, new, len(passed) if strict is None else strict
                 try:
                     _, worst = _bound(small_n, x, set(reals))
                 except _Unsupported:
-                    return passed, new, over
-                if worst > BUDGET and not tight:
-                    return passed, new, over
+                    return passed, new, len(passed) if strict is None else strict
+                if worst > BUDGET and strict is None:
+                    strict = len(passed)
+                    if not tight:
+                        return passed, new, strict
                 plain = _plain(small_n, x)
                 limits = (_limit(plain, x, -sp.oo), _limit(plain, x, sp.oo))
                 if None in limits:
-                    return passed, new, over
-                over = over or worst > BUDGET
+                    return passed, new, len(passed) if strict is None else strict
                 row_sym.append(replace(form, small=small, large=None, limits=limits))
             symbolic.append((name, tuple(row_sym)))
         if new is not None and [f.limits for _, fs in new for f in fs if f.kind == "power"] != \
@@ -532,7 +534,7 @@ def _collect(outputs, x: sp.Symbol, ints, reals, tight: bool):
             break  # the limits depend on N: the first values only
         new = new if new is not None else symbolic
         passed.append(n)
-    return passed, new, over
+    return passed, new, len(passed) if strict is None else strict
 
 
 #: exponents k tried, largest first, for an upper clamp at 2^k below the largest finite
