@@ -221,3 +221,22 @@ def test_modules_with_fixed_values_take_the_binding(tb, hits):
     assert torch.equal(gx, torch.autograd.grad(want.sum(), xr)[0])
     modules.EGEM(N=2, eps=0.5, learnable=True)(x)
     assert hits[0] == 3
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_learnable_modules_without_a_parameter_graph_take_the_binding(tb, hits, dtype):
+    """A learnable module's no-grad call passes its constrained values as numbers
+    (``_module._numbers``), which the binding takes: bitwise the op path with the
+    constrained parameter tensors (inf, NaN and signed zeros included)."""
+    from torch_bridge import _runtime, modules
+
+    x = special_inputs(getattr(torch, dtype), 3000)
+    for m in (modules.Sqish(a=-0.25, beta=2.0, gamma=0.5, learnable=True),
+              modules.EGEM(N=2, eps=0.3, learnable=True),
+              modules.SEGEM(N=1, eps=1e-4, learnable=True)):
+        before = hits[0]
+        with torch.no_grad():
+            y = m(x)
+            assert hits[0] == before + 1, m._family
+            want = _runtime.run("torch_bridge", m._family, x, *m._args(x))
+        assert torch.equal(bits(y), bits(want)), (m._family, dtype)
