@@ -324,3 +324,40 @@ def test_parameter_conditions_are_decided_once_per_call(bridge, a):
     a32, b32 = general.float(), fast.float()
     assert bool(((a32 == b32) | (a32.isnan() & b32.isnan())).all())
 
+
+
+def test_lower_clamp_of_a_family_without_an_integer_parameter(tmp_path):
+    """A user family 0 | x^5/(x^4 + 2) (no integer parameter): its f' = x^4 (x^4 + 10)/
+    (x^4 + 2)^2 exceeds the budget near 2^128 and takes the lower clamp (2^120), with the
+    general body's bits on float32 and 16-bit inputs up to the largest float32 and +-inf,
+    and mpmath's f' (rounded to float32) there; with f' -> 1/3 (not a narrow number) it
+    keeps the general body."""
+    from gemsym import Activation, X
+    from gemsym.codegen.derive import derive
+    from gemsym.codegen.narrow import narrow_outputs
+    from gemsym.codegen.writer import write_package
+
+    rat = Activation.from_branches("rat", [sp.Integer(0), X**5 / (X**4 + 2)], [0])
+    third = Activation.from_branches("third", [sp.Integer(0), X**5 / (3 * X**4 + 1)], [0])
+    for act, hi in ((rat, sp.Integer(2) ** 120), (third, None)):
+        code = derive(act)
+        plan = narrow_outputs([("d_x", code.first[0])], code.x, [], [], code.junctions)
+        assert (plan.clamp.hi if plan is not None else None) == hi, act.name
+    write_package([rat], tmp_path / "ratnarrow_bridge")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        pkg = importlib.import_module("ratnarrow_bridge")
+    finally:
+        sys.path.remove(str(tmp_path))
+    fn = pkg._formulas.rat_dx
+    for dtype in (torch.float32, torch.bfloat16, torch.float16):
+        x = _inputs(dtype)
+        a, b = (fn(x, exact=False, narrow=w).to(dtype) for w in (False, True))
+        same = (a == b) | (a.isnan() & b.isnan())
+        assert bool(same.all()), (dtype, x[~same][:5].tolist())
+    xs = [2.0**119, 2.0**120, 2.0**121, 1e37, F32_MAX]
+    got = fn(torch.tensor(xs, dtype=torch.float64), exact=False, narrow=True).float().tolist()
+    with mp.workdps(60):
+        for xv, g in zip(xs, got):
+            want = mp.diff(lambda t: t**5 / (t**4 + 2), mp.mpf(xv))
+            assert g == float(torch.tensor(float(want)).float()), (xv, g, want)

@@ -586,10 +586,10 @@ def _low_plan(passed, new, x, ints, reals, junctions, strict: int) -> NarrowPlan
             or not all(len(fs) == 2 and fs[0].kind == "const" and fs[1].kind == "power"
                        and fs[1].limits is not None for _, fs in new)):
         return None
-    values_all = tuple(n for n in passed if n is not None)
     tails: dict = {}
-    for m in range(len(values_all), strict, -1):
-        values = values_all[:m]
+    # prefixes of ``passed`` itself: a family without an integer parameter has [None]
+    for m in range(len(passed), strict, -1):
+        values = tuple(n for n in passed[:m] if n is not None)
         if not all(_exact_at(fs[1], values, x, ints, reals, junctions[0], fs[0].small)
                    for _, fs in new):
             return None
@@ -609,7 +609,7 @@ def _low_plan(passed, new, x, ints, reals, junctions, strict: int) -> NarrowPlan
                 return None
             if fits and all(_tail_rounds(tails[(body, limit)], limit, k, env)
                             for limit, body in bodies):
-                return _done(values, new, x, ints, reals, junctions, False,
+                return _done(passed[:m], new, x, ints, reals, junctions, False,
                              Clamp(junctions[0], sp.Integer(2) ** k, True))
     return None
 
