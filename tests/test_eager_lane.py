@@ -259,3 +259,18 @@ def test_learnable_module_without_a_graph_of_its_parameters_takes_the_lane(lane,
     assert lane[0] == 3
     want = _module_op_path(m, xr)
     assert torch.equal(bits(gx), bits(torch.autograd.grad(want, xr, g)[0]))
+
+
+def test_learnable_module_with_a_non_finite_value_keeps_the_op(lane):
+    """A raw parameter of inf or NaN (a diverged training run): the no-grad call keeps the
+    op path, which takes the tensors unchecked, with its values (no ValueError)."""
+    from torch_bridge import modules
+
+    m = modules.Sqish(a=0.0, beta=1.0, gamma=1.0, learnable=True)
+    x = special_inputs(torch.float32, 100)
+    for v in (float("nan"), float("inf")):
+        with torch.no_grad():
+            m.beta_raw.fill_(v)
+            y = m(x)
+            want = _module_op_path(m, x)
+        assert torch.equal(bits(y), bits(want)) and lane[0] == 0

@@ -91,8 +91,10 @@ class ActivationModule(torch.nn.Module):
         op (which receives them as 0-d tensors and converts them, exactly, to the float64
         compute dtype), and kept for the raw values of the last call: the key is the raw
         values themselves (and their zeros' signs, and dtypes), so that no write to a
-        parameter, ``.data`` included, can leave a stale value.  The softplus and clamps
-        of 0-d tensors were ~200 us of a 2^10-element no-grad call of Sqish's module."""
+        parameter, ``.data`` included, can leave a stale value.  None too where a value is
+        not finite (a raw inf or NaN): the op takes the tensors unchecked, where numbers
+        would be refused.  The softplus and clamps of 0-d tensors were ~200 us of a
+        2^10-element no-grad call of Sqish's module."""
         if self.num_parameters != 1 or not x.is_cpu or not _plain():
             return None
         # from the dict itself: Module.__getattr__ costs ~2 us a name
@@ -107,10 +109,11 @@ class ActivationModule(torch.nn.Module):
         key = (values, tuple([r.dtype for r in raws]),
                tuple([math.copysign(1.0, v) for v in values]) if 0.0 in values else None)
         last_key, numbers = self._last_numbers
-        if key != last_key:  # NaN never equals: recomputed (and refused as the op does)
+        if key != last_key:  # a NaN never equals: recomputed, and None
             with torch.no_grad():
                 numbers = tuple([self._domains[n].constrain(r).item()
                                  for n, r in zip(self._real_names, raws)])
+            numbers = numbers if all(map(math.isfinite, numbers)) else None
             self._last_numbers = (key, numbers)
         return numbers
 
