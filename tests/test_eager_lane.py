@@ -274,3 +274,23 @@ def test_learnable_module_with_a_non_finite_value_keeps_the_op(lane):
             y = m(x)
             want = _module_op_path(m, x)
         assert torch.equal(bits(y), bits(want)) and lane[0] == 0
+
+
+def test_learnable_module_with_a_parametrized_raw_value_keeps_the_op(lane):
+    """A raw value moved by ``torch.nn.utils.parametrize`` is no parameter of the module's
+    own: the call keeps the op path (with every parameter frozen too), with its values."""
+    from torch.nn.utils import parametrize
+
+    from torch_bridge import modules
+
+    class Same(torch.nn.Module):
+        def forward(self, t):
+            return t
+
+    m = modules.Sqish(a=-0.25, beta=2.0, gamma=0.5, learnable=True)
+    parametrize.register_parametrization(m, "a_raw", Same())
+    for p in m.parameters():
+        p.requires_grad_(False)
+    x = special_inputs(torch.float32, 100)
+    y = m(x)
+    assert torch.equal(bits(y), bits(_module_op_path(m, x))) and lane[0] == 0

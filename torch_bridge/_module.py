@@ -100,10 +100,12 @@ class ActivationModule(torch.nn.Module):
         # from the dict itself: Module.__getattr__ costs ~2 us a name
         params = self._parameters
         raws = [params.get(n) for n in self._raw_names]
-        if torch.is_grad_enabled() and any(r.requires_grad for r in raws):
-            return None
+        # a raw value that is no longer a parameter of its own (torch.nn.utils.parametrize
+        # moves it) first: it may be None
         if any(type(r) is not torch.nn.Parameter or not r.is_cpu or r.dim() != 0
                for r in raws):
+            return None
+        if torch.is_grad_enabled() and any(r.requires_grad for r in raws):
             return None
         values = tuple([r.item() for r in raws])
         key = (values, tuple([r.dtype for r in raws]),
