@@ -28,7 +28,7 @@ from typing import Callable, NamedTuple
 
 import torch
 
-from . import _cpu_kernel
+from . import _cpu_kernel, _runtime
 from ._cpu_kernel import _plain
 from ._params import as_param, check_int
 from ._runtime import (_CONVERT, CPU_CHUNK, _REGISTRY, Family, _narrow, _plan,
@@ -112,30 +112,27 @@ def call(lib_name: str, name: str, x, ints, reals):
         _PLANS[key] = plan
     if x.requires_grad and _C.is_grad_enabled():
         return _graph_apply(x, lib_name, name, plan, ints)
-    if (plan.formulas is not None and 0 < x.numel() <= CPU_CHUNK and x.is_contiguous()
-            and name not in _cpu_kernel._OPS):
-        # ``one_chunk`` with its steps bound in the plan: the same calls, the same bits
-        return plan.to_input(plan.formulas(plan.to_compute(x), *ints, *plan.params))
     return _forward(plan, name, x, ints)
 
 
-def _bound_chunk(plan: _Plan, name: str, x: torch.Tensor) -> bool:
-    """Whether x is a call for ``one_chunk`` whose steps ``plan`` has bound."""
-    return (plan.formulas is not None and 0 < x.numel() <= CPU_CHUNK and x.is_contiguous()
-            and name not in _cpu_kernel._OPS)
-
-
 def _one_chunk(name: str, x: torch.Tensor) -> bool:
-    """Whether x is a call for ``one_chunk`` (``_torch_forward`` would take it there, the
-    compiled kernel not being the family's for x's dtype)."""
-    return (0 < x.numel() <= CPU_CHUNK and x.is_contiguous()
-            and (name not in _cpu_kernel._OPS or x.dtype == torch.float64))
+    """Whether x is a call for ``one_chunk``, as ``_torch_forward`` decides it: one
+    contiguous chunk, the compiled kernel off or not the family's for x's dtype, and the
+    opt-in fused kernel (``set_cpu_fusion``) not taking it."""
+    n = x.numel()
+    return (0 < n <= CPU_CHUNK and x.is_contiguous()
+            and (not _cpu_kernel._on or name not in _cpu_kernel._OPS
+                 or x.dtype == torch.float64)
+            and (not _runtime._fuse or n < _runtime.FUSE_MIN))
 
 
 def _forward(plan: _Plan, name: str, x: torch.Tensor, ints) -> torch.Tensor:
-    if _one_chunk(name, x):
-        return one_chunk(plan.family, x, ints, plan.params, plan.cdt, plan.exact, plan.narrow)
-    return _torch_forward(plan.family, x, ints, plan.params)
+    if not _one_chunk(name, x):
+        return _torch_forward(plan.family, x, ints, plan.params)
+    if plan.formulas is not None:
+        # ``one_chunk`` with its steps bound in the plan: the same calls, the same bits
+        return plan.to_input(plan.formulas(plan.to_compute(x), *ints, *plan.params))
+    return one_chunk(plan.family, x, ints, plan.params, plan.cdt, plan.exact, plan.narrow)
 
 
 class _Graph(torch.autograd.Function):
@@ -148,8 +145,6 @@ class _Graph(torch.autograd.Function):
     def forward(ctx, x, lib_name, name, plan, ints):
         ctx.save_for_backward(x)
         ctx.call = (lib_name, name, plan, ints)
-        if _bound_chunk(plan, name, x):
-            return plan.to_input(plan.formulas(plan.to_compute(x), *ints, *plan.params))
         return _forward(plan, name, x, ints)
 
     @staticmethod
@@ -160,13 +155,13 @@ class _Graph(torch.autograd.Function):
             op = getattr(getattr(torch.ops, lib_name), f"{name}_bwd").default
             out = op(grad, x, *ints, *plan.params, False)
             gx = out if isinstance(out, torch.Tensor) else out[0]
-        elif _bound_chunk(plan, name, x) and grad.is_contiguous() and grad.shape == x.shape:
-            # ``one_chunk_grad`` with the plan's bound steps
-            to = plan.to_compute
-            gx = plan.to_input(to(grad) * plan.grad_formulas(to(x), *ints, *plan.params))
         elif _one_chunk(name, x) and grad.is_contiguous() and grad.shape == x.shape:
-            gx = one_chunk_grad(plan.family, grad, x, ints, plan.params, plan.cdt, plan.exact,
-                                plan.narrow)
+            if plan.grad_formulas is not None:  # ``one_chunk_grad``'s steps, bound
+                to = plan.to_compute
+                gx = plan.to_input(to(grad) * plan.grad_formulas(to(x), *ints, *plan.params))
+            else:
+                gx = one_chunk_grad(plan.family, grad, x, ints, plan.params, plan.cdt,
+                                    plan.exact, plan.narrow)
         else:
             gx = _torch_backward(plan.family, grad, x, ints, plan.params, False)[0]
         return gx, None, None, None, None

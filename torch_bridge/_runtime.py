@@ -246,25 +246,26 @@ def _sigmoid_sides(c, x, d, exact: bool, sides: tuple[bool, ...], product: bool 
     with ``product`` (see ``_sigmoid_lin``, ``_sigmoid_trio``)."""
     p = c * x
     s = p + d
-    if not exact and x.dtype == torch.float64:
+    if not exact:
         # float64 arithmetic for a result of float32's range at most: E = e^(-s), sigma(s)
         # = 1/(1 + E), sigma(-s) = E sigma(s), with no selection (eager CPU ``where`` and
         # its comparison cost ~7x an arithmetic op: Sqish f, 2^14 inputs, 170 of 800 us).
-        # Bitwise the pair below for s >= 0; for s < 0 within 2.5 units of 2^-53 of it.
+        # Bitwise the float32 pair for s >= 0; for s < 0 within 2.5 units of 2^-53 of it.
         # -s is clamped to 709 (E finite, E sigma(s) a number): there sigma(s) ~ 1.2e-308
         # stands for a smaller value, and every product of it with powers of a float32 x
-        # (|x| < 2^128) still rounds to 0 in float32, as the true value does
-        e = torch.exp(torch.neg(torch.clamp(s, min=-_EXP_ARG_MAX)))
-        q = torch.reciprocal(1.0 + e)
-        r = e * q
-        return [r if neg else q for neg in sides] + ([q * r] if product else [])
-    if not exact:
-        # float32 arithmetic (16-bit results on a GPU): its range is the results' own
-        e = torch.exp(-torch.abs(s))
+        # (|x| < 2^128) still rounds to 0 in float32, as the true value does.  float32
+        # arithmetic (16-bit results on a GPU), whose range is the results' own: E =
+        # e^(-|s|) and a selection by the sign of s
+        wide = x.dtype == torch.float64
+        e = torch.exp(torch.neg(torch.clamp(s, min=-_EXP_ARG_MAX)) if wide
+                      else -torch.abs(s))
         q = torch.reciprocal(1.0 + e)  # = 1.0 / (1.0 + e), without eager's wrapped 1.0
         r = e * q
-        pos = s >= 0
-        out = [torch.where(pos, r, q) if neg else torch.where(pos, q, r) for neg in sides]
+        if wide:
+            out = [r if neg else q for neg in sides]
+        else:
+            pos = s >= 0
+            out = [torch.where(pos, r, q) if neg else torch.where(pos, q, r) for neg in sides]
         return out + [q * r] if product else out
     # float64 results: q = n/(1 + e) for n = 1 and n = e (e = exp(-|s|)) as its rounded
     # quotient plus the residual, q + ((n - q) - q e)/(1 + e): n - q is exact (Sterbenz),

@@ -85,10 +85,9 @@ def body_lines(
 
     for o, (name, forms) in enumerate(outputs):
         values = []
-        # an output of one form whose last step is its values at +-oo: that step apart
-        # (``_at_infinity_guard``), with conditions computed only when it runs
-        # (the last form, where the others are not selected: one form, or x clamped to
-        # the junction)
+        # an output whose last step is its last form's values at +-oo (one form, or x
+        # clamped to the junction: the others are not selected): that step apart
+        # (``_at_infinity_guard``), its conditions computed only when it runs
         alone = len(forms) == 1 or (clamp is not None and clamp.junction
                                     and name not in clamp.keep_lo)
         last = (printer.guards_infinity and alone and not forms[-1].points
@@ -289,12 +288,11 @@ def _at_infinity(v: str, limits, span: tuple[float, float], printer: CodePrinter
 
 def _at_infinity_guard(fixes: list[str], xm: str) -> list[str]:
     """The lines ``fixes`` (their conditions, then each output's values where x = +-oo,
-    after its finite form) under
-    ``if _nonfinite(x):``, which the runtime makes true unless x is an eager CPU tensor
-    whose elements are all finite (one sum): then every selection they make keeps the
-    finite form, and leaving them out gives the same bits.  Eager CPU ``where`` and its
-    comparisons cost ~7 arithmetic ops each (Sqish f at 2^14: 2 comparisons and 2
-    selections, ~250 of 700 us)."""
+    after its finite form) under ``if _nonfinite(x):``, which the runtime makes true
+    unless x is an eager CPU tensor whose elements are all finite (one sum): then every
+    selection they make keeps the finite form, and leaving them out gives the same bits.
+    Eager CPU ``where`` and its comparisons cost ~7 arithmetic ops each (Sqish f at 2^14:
+    2 comparisons and 2 selections, ~250 of 700 us)."""
     if not fixes:
         return []
     return [f"if _nonfinite({xm}):", *[f"    {line}" for line in fixes]]

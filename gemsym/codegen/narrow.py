@@ -483,9 +483,7 @@ def narrow_outputs(outputs: Sequence[tuple[str, Sequence[StableForm]]], x: sp.Sy
     if len(ints) > 1 or not any(f.kind == "power" for _, fs in outputs for f in fs):
         return None
     # one pass: past a body over the budget only where a lower clamp could apply
-    tight = len(junctions) == 1 and all(
-        len(fs) == 2 and fs[0].kind == "const" and fs[1].kind == "power" for _, fs in outputs)
-    more, new, strict = _collect(outputs, x, ints, reals, tight)
+    more, new, strict = _collect(outputs, x, ints, reals, _constant_left(outputs, junctions))
     if len(more) > strict:
         low = _low_plan(more, new, x, ints, reals, tuple(junctions), strict)
         if low is not None:
@@ -572,6 +570,13 @@ def _tail_rounds(tail, limit: sp.Expr, k: int, env: dict) -> bool:
     return _rounds_to(v + mpmath.iv.mpf(int(limit.p)) / int(limit.q), limit)
 
 
+def _constant_left(outputs, junctions) -> bool:
+    """Every output is a constant left of the family's one junction and a power form right
+    of it (the groups ``_low_plan`` may clamp)."""
+    return len(junctions) == 1 and all(
+        len(fs) == 2 and fs[0].kind == "const" and fs[1].kind == "power" for _, fs in outputs)
+
+
 def _low_plan(passed, new, x, ints, reals, junctions, strict: int) -> NarrowPlan | None:
     """The plan of the longest prefix of ``passed`` (longer than the ``strict`` values'
     prefix) whose bodies fit the budget only for x below 2^k < 2^INPUT_EXPONENT: every output
@@ -582,9 +587,8 @@ def _low_plan(passed, new, x, ints, reals, junctions, strict: int) -> NarrowPlan
     f' with N = 2 (x^4 (x^4 + 5)/(x^4 + 1)^2, (x^4 + 1)^2 ~ 2^1024 at the largest float32)
     takes its narrow body with x clamped into [0, 2^120]."""
     env = _params_env(reals)
-    if (env is None or len(junctions) != 1
-            or not all(len(fs) == 2 and fs[0].kind == "const" and fs[1].kind == "power"
-                       and fs[1].limits is not None for _, fs in new)):
+    if (env is None or not _constant_left(new, junctions)
+            or any(fs[1].limits is None for _, fs in new)):
         return None
     tails: dict = {}
     # prefixes of ``passed`` itself: a family without an integer parameter has [None]

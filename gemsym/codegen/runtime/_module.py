@@ -48,7 +48,6 @@ class ActivationModule(torch.nn.Module):
             else:
                 self._fixed[n] = v
         self._reals = tuple(self._fixed.values())
-        self._real_names = tuple(fam.params)
         self._raw_names = tuple(f"{n}_raw" for n in fam.params)
         #: (key of the raw values, their constrained values as floats) of the last call
         #: that ``_numbers`` took (see there)
@@ -112,8 +111,8 @@ class ActivationModule(torch.nn.Module):
         last_key, numbers = self._last_numbers
         if key != last_key:  # a NaN never equals: recomputed, and None
             with torch.no_grad():
-                numbers = tuple([self._domains[n].constrain(r).item()
-                                 for n, r in zip(self._real_names, raws)])
+                numbers = tuple([d.constrain(r).item()
+                                 for d, r in zip(self._domains.values(), raws)])
             numbers = numbers if all(map(math.isfinite, numbers)) else None
             self._last_numbers = (key, numbers)
         return numbers
