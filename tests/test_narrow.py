@@ -54,7 +54,14 @@ CASES = [("gem_f", 1, ()), ("gem_f", 2, ()), ("gem_dx", 1, ()), ("gem_dx", 2, ()
          ("e_gem_dx", 2, (1e-4,)), ("e_gem_dx", 2, (3e30,)), ("e_gem_dx", 2, (2.0**-120,)),
          ("e_gem_f", 2, (1e-4,)), ("e_gem_first", 1, (3e-3,)), ("e_gem_second", 1, (7.0,)),
          ("se_gem_f", 1, (1e-4,)), ("se_gem_f", 2, (2.5,)), ("se_gem_dx", 1, (1e-4,)),
-         ("se_gem_dx", 1, (3e30,)), ("se_gem_first", 1, (0.5,))]
+         ("se_gem_dx", 1, (3e30,)), ("se_gem_first", 1, (0.5,)),
+         # powers that are not normal float64 numbers for the smallest inputs (x^7 .. x^16)
+         ("gem_f", 3, ()), ("gem_dx", 4, ()), ("gem_dx", 8, ()), ("gem_first", 6, ()),
+         ("e_gem_f", 3, (1e-4,)), ("e_gem_f", 3, (2.0**-120,)), ("e_gem_f", 3, (3e30,)),
+         # linear tails beyond 2^48 (x^(2N+1) over the budget at the largest float32)
+         ("gem_f", 4, ()), ("gem_f", 8, ()), ("e_gem_f", 5, (1e-4,)), ("e_gem_f", 4, (3e30,)),
+         ("e_gem_f", 4, (2.0**-120,)), ("e_gem_dx", 3, (3e30,)), ("e_gem_dx", 8, (1e-4,)),
+         ("se_gem_f", 3, (1e-4,))]
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16])
@@ -97,6 +104,22 @@ def test_narrow_values_against_mpmath_up_to_the_largest_float32(bridge):
         for xi, gi in zip(xs, d):
             want = mp.diff(gem_ref(1), mp.mpf(xi)) if xi > 0 else mp.mpf(0)
             assert abs(mp.mpf(gi) - want) <= mp.mpf(2) ** -45 * max(abs(want), 1e-300), (xi, gi)
+    # the linear tails (N >= 4: x^(2N+1)/(x^2N + eps) at x clamped to 2^48, plus x - 2^48
+    # beyond it): rounded to float32 as mpmath's value is, around and far beyond 2^48
+    xt = torch.tensor([3.0, 2.0**48 * 0.75, 2.0**48, 2.0**48 * 1.5, 1e20, 3.3e33, F32_MAX,
+                       math.inf, -math.inf, -5.0, -0.0, 0.0], dtype=torch.float32)
+    with mp.workdps(60):
+        for n, e in ((4, 1.0), (6, 1e-4), (8, 3e30)):
+            got = F.e_gem_f(xt.double(), n, torch.tensor(e, dtype=torch.float64), exact=False,
+                            narrow=True).float()
+            for xi, gi in zip(xt.tolist(), got.tolist()):
+                want = (mp.inf if xi == math.inf else
+                        gem_ref(n, eps=e)(mp.mpf(xi)) if math.isfinite(xi) else mp.mpf(0))
+                w = float(want) if want == mp.inf else \
+                    torch.tensor(float(want), dtype=torch.float64).float().item()
+                if xi == 0 and math.copysign(1, xi) < 0:
+                    w = -0.0  # the body's own value at -0 (x^(2N+1)/...), as the general one's
+                assert gi == w and math.copysign(1, gi) == math.copysign(1, w), (n, e, xi, gi, w)
     # at +-inf (x clamped to +-2^136, see narrow.Clamp) once rounded to each narrow dtype
     inf = torch.tensor([math.inf, -math.inf], dtype=torch.float64)
     for dt in (torch.float32, torch.bfloat16, torch.float16):
@@ -110,19 +133,20 @@ def test_narrow_values_against_mpmath_up_to_the_largest_float32(bridge):
 
 
 def test_narrow_bodies_only_where_the_bound_holds():
-    """GEM's f needs |x|^(2N+1) below 2^1000 for |x| < 2^128 and x^(2N+1) normal for
-    |x| >= 2^-149: N = 1, 2; its df/dx divides by (x^2N + 1)^2, below 2^1000 for x up to
-    2^128 for N = 1 only, and up to 2^80 for N = 2, 3 (x clamped there, beyond which df/dx
-    rounds to 1; x^2N normal: N <= 3); Sqish (no power forms) has no narrow body."""
+    """GEM's f needs |x|^(2N+1) below 2^1000 for |x| < 2^128: N <= 3 (x^(2N+1) is not a
+    normal float64 number for the smallest inputs from N = 3 on, where f rounds to a zero:
+    ``underflow``); its df/dx divides by (x^2N + 1)^2, below 2^1000 for x up to 2^128 for
+    N = 1 only, and up to 2^24 for N <= 8 (x clamped there, beyond which df/dx rounds to
+    1); Sqish (no power forms) has no narrow body."""
     from gemsym.codegen.derive import derive
     from gemsym.codegen.narrow import narrow_outputs
     from gemsym.families import get_family
 
     code = derive(get_family("gem"))
     N = code.symbols["N"]
-    assert narrow_outputs([("y", code.forward[0])], code.x, [N], [])[0] == (1, 2)
+    assert narrow_outputs([("y", code.forward[0])], code.x, [N], [])[0] == (1, 2, 3)
     dx = [("d_x", code.first[0])]
-    assert narrow_outputs(dx, code.x, [N], [], code.junctions)[0] == (1, 2, 3)
+    assert narrow_outputs(dx, code.x, [N], [], code.junctions)[0] == tuple(range(1, 9))
     # without the junction, whose clamp the lower bound needs: N = 1 only
     assert narrow_outputs(dx, code.x, [N], [])[0] == (1,)
     sq = derive(get_family("sqish"))
@@ -159,9 +183,10 @@ def test_the_clamp_of_the_builtin_families():
     two136 = sp.Integer(2) ** 136
     _, groups, plan = _plans("gem")
     assert plan(groups["f"]).clamp == Clamp(0, two136, True)
-    # f' with N = 2, 3 (narrow._low_plan): x clamped at 2^80, inside the float32 range
+    # f' with N = 1 .. 8 (narrow.plans._low_plan): x clamped at 2^24, inside the float32 range
     for g in ("dx", "first"):
-        assert plan(groups[g])[::2] == ((1, 2, 3), Clamp(0, sp.Integer(2) ** 80, True)), g
+        assert plan(groups[g])[::2] == (tuple(range(1, 9)), Clamp(0, sp.Integer(2) ** 24,
+                                                                  True)), g
     assert plan(groups["second"]).clamp == Clamp(0, None, True)
     _, groups, plan = _plans("e-gem")
     assert plan(groups["f"]).clamp == Clamp(0, two136, True)
@@ -184,8 +209,9 @@ def test_the_clamp_of_the_builtin_families():
         # the lower clamps: f' within 2^-40 of 1 at and beyond them, up to the largest
         # float32, for the extreme eps of the narrow bodies
         big = mp.mpf(F32_MAX)
-        for n, eps, k in ((2, 1, 80), (3, 1, 80), (2, str(2**128), 120),
-                          (2, f"1/{2**128}", 120), (1, str(2**128), 120)):
+        for n, eps, k in ((1, 1, 24), (2, 1, 24), (5, 1, 24), (8, 1, 24),
+                          (2, str(2**128), 120), (2, f"1/{2**128}", 120),
+                          (1, str(2**128), 120)):
             for xk in (mp.mpf(2) ** k, mp.mpf(2) ** k * 3, big):
                 d = mp.diff(gem_ref(n, eps=eps), xk)
                 assert abs(d - 1) < mp.mpf(2) ** -40, (n, eps, k, xk)
@@ -197,7 +223,7 @@ def test_no_clamp_where_the_body_misses_the_piece_or_the_limit():
     comparison with +oo."""
     from dataclasses import replace
 
-    import gemsym.codegen.narrow as narrow
+    from gemsym.codegen.narrow import clamp as nclamp, forms, plans
     from gemsym.codegen.stable import StableForm
 
     code, groups, plan = _plans("gem")
@@ -208,16 +234,16 @@ def test_no_clamp_where_the_body_misses_the_piece_or_the_limit():
     (name, (left, body)), = outputs
     # N = 1: the body fits the budget up to 2^136
     args = ((1,), code.x, [code.symbols["N"]], [], code.junctions)
-    assert narrow._clamp(outputs, *args).hi == sp.Integer(2) ** 136
+    assert nclamp._clamp(outputs, *args).hi == sp.Integer(2) ** 136
     wrong = replace(body, limits=(body.limits[0], sp.Rational(1, 3)))
-    assert narrow._clamp([(name, (left, wrong))], *args).hi is None
-    # the lower bound's proof (narrow._tail_rounds): f' (N = 2) is within 2^-40 of 1 beyond
+    assert nclamp._clamp([(name, (left, wrong))], *args).hi is None
+    # the lower bound's proof (narrow.plans._tail_rounds): f' (N = 2) is within 2^-40 of 1 beyond
     # 2^80, not beyond 2^4 (1 - 3/x^4 there), and never near 2
-    (b,) = narrow._bodies(body, (2,), code.x, [code.symbols["N"]])
+    (b,) = forms._bodies(body, (2,), code.x, [code.symbols["N"]], [])
     one, two = sp.Integer(1), sp.Integer(2)
-    assert narrow._tail_rounds(narrow._tail(b, code.x, one), one, 80, {})
-    assert not narrow._tail_rounds(narrow._tail(b, code.x, one), one, 4, {})
-    assert not narrow._tail_rounds(narrow._tail(b, code.x, two), two, 80, {})
+    assert plans._tail_rounds(plans._tail(b, code.x, one), one, 80, {})
+    assert not plans._tail_rounds(plans._tail(b, code.x, one), one, 4, {})
+    assert not plans._tail_rounds(plans._tail(b, code.x, two), two, 80, {})
 
 
 def test_sums_of_sides():
@@ -231,6 +257,7 @@ def test_sums_of_sides():
     from dataclasses import replace
 
     import gemsym.codegen.narrow as narrow
+    from gemsym.codegen.narrow.clamp import _sides
 
     code, groups, _ = _plans("se-gem")
     ints, reals = [code.symbols["N"]], [code.symbols["eps"]]
@@ -246,16 +273,16 @@ def test_sums_of_sides():
     (_, (left, right)), = outputs
     x = code.x
     args = (values, x, ints, reals, -two136, two136)
-    assert narrow._sides(left, right, *args)
-    assert not narrow._sides(replace(left, small=left.small + 1), right, *args)
+    assert _sides(left, right, *args)
+    assert not _sides(replace(left, small=left.small + 1), right, *args)
     # even sides (+0 at -0): the sum is exact where each side is nonzero on its half line
     even_l, even_r = replace(left, small=left.small ** 2), replace(right, small=right.small * x)
-    assert not narrow._sides(even_l, right, *args)  # at x = -0: +0 + R(-0) = +0, not -0
+    assert not _sides(even_l, right, *args)  # at x = -0: +0 + R(-0) = +0, not -0
     one = ((1,), *args[1:])  # N = 2: L^2 ~ x^10 is a zero near the smallest inputs
-    assert narrow._sides(even_l, even_r, *one) and not narrow._sides(even_l, even_r, *args)
-    assert not narrow._sides(even_l, replace(even_r, small=even_r.small * (x - 1) ** 2), *one)
+    assert _sides(even_l, even_r, *one) and not _sides(even_l, even_r, *args)
+    assert not _sides(even_l, replace(even_r, small=even_r.small * (x - 1) ** 2), *one)
     # R(+0) = +0: L must be nonzero on x < 0
-    assert not narrow._sides(replace(left, small=left.small * (x + 1) ** 2), right, *args)
+    assert not _sides(replace(left, small=left.small * (x + 1) ** 2), right, *args)
 
 
 class _Count(TorchDispatchMode):

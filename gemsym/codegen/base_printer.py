@@ -58,6 +58,12 @@ class CodePrinter:
                                  else repr(float(v)))
         return f"_clamp({self.x_name}, {bound(lo, '-')}, {bound(hi, '')})"
 
+    def linear_tail(self, value: str, hi: sp.Expr) -> str:
+        """``value`` (a body at x clamped to ``hi``) plus the rest of the line beyond hi,
+        min(hi - x0, 0) subtracted (``narrow.Clamp.tail``): +0 for x0 <= hi, so a -0
+        stays -0; NaN stays NaN."""
+        return f"({value}) - _clamp({float(hi)!r} - x0, -{self.infinity}, 0.0)"
+
     # ------------------------------------------------------------------ entry
     def __call__(self, e: sp.Expr) -> str:
         return self._p(sp.sympify(e))[0]

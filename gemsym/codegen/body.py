@@ -146,6 +146,8 @@ def body_lines(
                 out = f"{where}({mask(f'{xm} < {printer(j)}')}, {v}, {out})"
         if all(f.kind == "const" for f in forms):
             out = f"_like(x, {out})"
+        if clamp is not None and name in clamp.tail:
+            out = printer.linear_tail(out, clamp.hi)
         assembled.append(f"{name} = {out}")
     lines += [f"{n} = {c}" for c, n in masks.items()] + assembled
     lines += _at_infinity_guard([f"{n} = {c}" for c, n in gmasks.items()] + guarded, xm)

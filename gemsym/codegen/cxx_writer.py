@@ -27,7 +27,7 @@ import sympy as sp
 from .body import body_lines
 from .cxx_printer import CxxPrinter, declaration
 from .derive import FamilyCode
-from .narrow import Clamp, NarrowPlan, narrow_outputs
+from .narrow import Clamp, NarrowPlan, narrow_plans
 from .scalar_case import default_values
 from .printer import UnsupportedConstruct
 from . import runtime
@@ -54,12 +54,12 @@ def _scalar_function(code: FamilyCode, suffix: str, outputs, args: str,
     return ["template <bool EXACT>", head, *[" " * 2 + b.strip() for b in body], *tail, "}", ""]
 
 
-def _narrow_plan(code: FamilyCode, outputs):
-    """The :class:`~.narrow.NarrowPlan` of :func:`~.narrow.narrow_outputs` (integer
-    parameter values, narrow outputs, clamp of x), the same decision the PyTorch formulas
-    take (``writer._narrow_lines``); None without one."""
-    return narrow_outputs(outputs, code.x, [code.symbols[p.name] for p in code.int_params],
-                          [code.symbols[p.name] for p in code.real_params], code.junctions)
+def _narrow_plans(code: FamilyCode, outputs) -> list[NarrowPlan]:
+    """The :class:`~.narrow.NarrowPlan` list of :func:`~.narrow.narrow_plans` (integer
+    parameter values, narrow outputs, clamp of x), the same decisions the PyTorch formulas
+    take (``writer._narrow_lines``; without sums of sides, a blend here)."""
+    return narrow_plans(outputs, code.x, [code.symbols[p.name] for p in code.int_params],
+                        [code.symbols[p.name] for p in code.real_params], code.junctions)
 
 
 def _narrow_condition(code: FamilyCode, plan) -> str | None:
@@ -115,21 +115,23 @@ def _family_source(code: FamilyCode) -> tuple[list[str], list[str], list[str]]:
     defs = [f"// ---- {code.activation.name}"]
     groups = {"f": [("y", code.forward[0])], "dx": [("d_x", code.first[0])],
               "first": list(zip(code.first_names, code.first))}
-    # the narrow bodies (see gemsym.codegen.narrow) as <name>_<suffix>_narrow, or without
-    # one the body with the conditions on the real parameters alone decided (scalar_case)
-    # as <name>_<suffix>_case, each with the per-call condition under which it is taken
-    # (else "false": the general body)
-    narrow, tests, tags = {}, {}, {}
+    # the narrow bodies (see gemsym.codegen.narrow) as <name>_<suffix>_narrow (then
+    # _narrow2, ... for the next integer parameter values), or without one the body with the
+    # conditions on the real parameters alone decided (scalar_case) as
+    # <name>_<suffix>_case, each with the per-call condition under which it is taken (else
+    # the general body): variants[suffix] = [(integer values, condition, function)]
+    variants: dict[str, list[tuple]] = {}
     for suffix, outputs in groups.items():
         defs += _scalar_function(code, suffix, outputs, args)
-        plan, tag = _narrow_plan(code, outputs), "narrow"
-        test = _narrow_condition(code, plan)
-        if plan is None and (case := _default_case(code, outputs)) is not None:
-            (test, forms), tag = case, "case"
-            plan = NarrowPlan(SPECIALISED, forms)
-        if plan is not None:
-            narrow[suffix], tests[suffix], tags[suffix] = plan, test, tag
+        found = [(plan, _narrow_condition(code, plan), "narrow" + (str(i + 1) if i else ""))
+                 for i, plan in enumerate(_narrow_plans(code, outputs))]
+        if not found and (case := _default_case(code, outputs)) is not None:
+            test, forms = case
+            found = [(NarrowPlan(SPECIALISED, forms), test, "case")]
+        for plan, _, tag in found:
             defs += _scalar_function(code, f"{suffix}_{tag}", plan.outputs, args, plan.clamp)
+        variants[suffix] = [(plan.values, test, f"{name}_{suffix}_{tag}")
+                            for plan, test, tag in found]
     op_args = "".join(f", int64_t i{j}" for j in range(len(ints)))
     # real parameters as doubles (schema ``float``): a Python number passes without a
     # tensor of its own (torch.full costs ~2 us per parameter and call)
@@ -144,7 +146,7 @@ def _family_source(code: FamilyCode) -> tuple[list[str], list[str], list[str]]:
         # lambdas are always inlined (GCC left Sqish's forward a call per element)
         qs = "".join(f", q{j}" for j in range(len(ints) + k))
         generic = [f"{pad}return {call.format(qs=qs)};"]
-        if len(ints) != 1:
+        if len(ints) != 1 or not any(v in only for v in SPECIALISED):
             return generic
         out = [f"{pad}switch (i0) {{"]
         for v in (v for v in SPECIALISED if v in only):
@@ -152,21 +154,13 @@ def _family_source(code: FamilyCode) -> tuple[list[str], list[str], list[str]]:
             out.append(f"{pad}  case {v}: return {call.format(qs=const)};")
         return out + [f"{pad}  default: break;", f"{pad}}}", *generic]
 
-    def narrowed(cond: str | None, general: str, narrow_call: str, *suffixes: str) -> list[str]:
-        # the narrow body where the call's values allow it (decided once per call, outside
+    def narrowed(options: list[tuple[str, str, tuple]], general: str) -> list[str]:
+        # each narrow body where the call's values allow it (decided once per call, outside
         # the element loop), else the general one; constants only for the values it holds for
-        if cond is None:
-            return cases(general)
-        only = set().union(*(narrow[s][0] for s in suffixes if s in narrow))
-        return [f"  if ({cond}) {{", *cases(narrow_call, "    ", only), "  }", *cases(general)]
-
-    def fn(suffix: str) -> str:
-        return f"{name}_{suffix}{'_' + tags[suffix] if suffix in narrow else ''}"
-
-    fwd_cond, dx_cond, first_cond = (tests.get(g) for g in ("f", "dx", "first"))
-    # the backward evaluates first() when it sums parameter derivatives, else dx()
-    bwd_cond = (dx_cond if k == 0 else None if dx_cond is None and first_cond is None else
-                f"params_grad ? ({first_cond or 'false'}) : ({dx_cond or 'false'})")
+        out = []
+        for cond, call, only in options:
+            out += [f"  if ({cond}) {{", *cases(call, "    ", set(only)), "  }"]
+        return out + cases(general)
 
     def fwd_call(f: str) -> str:
         return (f"_forward(x, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE "
@@ -179,17 +173,26 @@ def _family_source(code: FamilyCode) -> tuple[list[str], list[str], list[str]]:
                 f"[=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE "
                 f"{{{{ {first}<{tag}>(v{{qs}}, d); }}}})")
 
+    fwd_options = [(test, fwd_call(fn), values) for values, test, fn in variants["f"]]
+    # the backward evaluates first() when it sums parameter derivatives (never without
+    # real parameters), else dx()
+    dx_only = "" if k == 0 else "!params_grad && "
+    bwd_options = [(f"{dx_only}({test})", bwd_call(fn, f"{name}_first"), values)
+                   for values, test, fn in variants["dx"]]
+    if k:
+        bwd_options += [(f"params_grad && ({test})", bwd_call(f"{name}_dx", fn), values)
+                        for values, test, fn in variants["first"]]
+
     defs += [
         f"at::Tensor {name}_fwd(const at::Tensor& x{op_args}) {{",
         *values,
-        *narrowed(fwd_cond, fwd_call(f"{name}_f"), fwd_call(fn("f")), "f"),
+        *narrowed(fwd_options, fwd_call(f"{name}_f")),
         "}",
         "",
         f"std::tuple<at::Tensor, at::Tensor> {name}_bwd(const at::Tensor& grad, "
         f"const at::Tensor& x{op_args}, bool params_grad) {{",
         *values,
-        *narrowed(bwd_cond, bwd_call(f"{name}_dx", f"{name}_first"),
-                  bwd_call(fn("dx"), fn("first")), "dx", "first"),
+        *narrowed(bwd_options, bwd_call(f"{name}_dx", f"{name}_first")),
         "}",
         "",
     ]

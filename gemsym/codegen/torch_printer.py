@@ -71,11 +71,14 @@ class TorchPrinter(TorchExactPath):
         bounds = [f"{k}={float(v)!r}" for k, v in (("min", lo), ("max", hi)) if v is not None]
         return f"torch.clamp({x}, {', '.join(bounds)})" if bounds else x
 
+    def linear_tail(self, value: str, hi: sp.Expr) -> str:
+        return f"({value}) - torch.clamp({float(hi)!r} - x0, max=0.0)"
+
     def side_clamp(self, side: int, bound: sp.Expr) -> str:
         """The input x0 moved onto one side of the junction 0 for a sum of sides
         (:class:`~.narrow.Clamp`): side 1, min(max(x0, +0), bound), +0 for x0 < 0 and x0
         itself at -0 (``_clamp_at_zero``); side 0, max(min(x0, -0), bound), -0 for x0 > 0
-        and x0 itself at -0 (at +0, +0 or -0: the sum is the same, ``narrow._sides``).
+        and x0 itself at -0 (at +0, +0 or -0: the sum is the same, ``narrow.clamp._sides``).
         NaN stays NaN."""
         if side:
             return f"_clamp_at_zero(x0, {float(bound)!r})"

@@ -13,7 +13,7 @@ import sympy as sp
 from .. import __version__
 from ..activation import Activation
 from .body import body_lines
-from .narrow import narrow_outputs
+from .narrow import narrow_plans
 from .scalar_case import default_case
 from .cxx_writer import cpu_kernel_source, cuda_kernel_source
 from .derive import FamilyCode, derive
@@ -72,24 +72,27 @@ def _formulas(codes: Sequence[FamilyCode]) -> str:
 
 
 def _narrow_lines(code: FamilyCode, outputs, pr, ret: str) -> list[str]:
-    """The body for ``narrow`` inputs (float32/16-bit values and real parameters below
-    2^128, evaluated in float64; see :mod:`.narrow`), taken for the integer parameter values
-    where it holds; [] where it does not apply."""
+    """The bodies for ``narrow`` inputs (float32/16-bit values and real parameters below
+    2^128, evaluated in float64; see :mod:`.narrow`), each taken for the integer parameter
+    values where it holds; [] where none applies."""
     ints = [code.symbols[p.name] for p in code.int_params]
     # sums of sides for the PyTorch formulas only: a compiled kernel's selection is a blend
-    plan = narrow_outputs(outputs, code.x, ints, [code.symbols[p.name] for p in code.real_params],
-                          code.junctions, sides=True)
-    if plan is None:
+    plans = narrow_plans(outputs, code.x, ints, [code.symbols[p.name] for p in code.real_params],
+                         code.junctions, sides=True)
+    if not plans:
         return _default_case_lines(code, outputs, pr, ret)
-    values, forms, clamp = plan
-    cond = "narrow" + (f" and {ints[0].name} in {_tuple(str(v) for v in values)}" if ints else "")
-    used = set().union(*(e.free_symbols for _, fs in forms for f in fs for e in f.expressions))
-    # 0-d CPU tensors on the narrow path (``_runtime._narrow``): float() reads them; 0 or
-    # 2^-128 .. 2^128 in magnitude (see gemsym.codegen.narrow)
-    cond += "".join(f" and ((_p := abs(float({s.name}))) == 0.0 or 2.0**-128 <= _p < 2.0**128)"
-                    for s in (code.symbols[p.name] for p in code.real_params) if s in used)
-    return _branch(code, cond, "no |x| > 1 forms (see gemsym.codegen.narrow)",
-                   body_lines(forms, code.junctions, code.x, pr, "        ", clamp), ret)
+    cases = []
+    for values, forms, clamp in plans:
+        cond = "narrow" + (f" and {ints[0].name} in {_tuple(str(v) for v in values)}"
+                           if ints else "")
+        used = set().union(*(e.free_symbols for _, fs in forms for f in fs
+                             for e in f.expressions))
+        # 0-d CPU tensors on the narrow path (``_runtime._narrow``): float() reads them; 0
+        # or 2^-128 .. 2^128 in magnitude (see gemsym.codegen.narrow)
+        cond += "".join(f" and ((_p := abs(float({s.name}))) == 0.0 or 2.0**-128 <= _p < 2.0**128)"
+                        for s in (code.symbols[p.name] for p in code.real_params) if s in used)
+        cases.append((cond, body_lines(forms, code.junctions, code.x, pr, "        ", clamp)))
+    return _branch(code, cases, "no |x| > 1 forms (see gemsym.codegen.narrow)", ret)
 
 
 def _default_case_lines(code: FamilyCode, outputs, pr, ret: str) -> list[str]:
@@ -103,8 +106,9 @@ def _default_case_lines(code: FamilyCode, outputs, pr, ret: str) -> list[str]:
     if case is None:
         return []
     test, forms = case
-    return _branch(code, f"narrow and {test}", "parameter conditions decided once (scalar_case)",
-                   body_lines(forms, code.junctions, code.x, pr, "        "), ret)
+    return _branch(code, [(f"narrow and {test}", body_lines(forms, code.junctions, code.x, pr,
+                                                            "        "))],
+                   "parameter conditions decided once (scalar_case)", ret)
 
 
 def _param_lines(code: FamilyCode) -> list[str]:
@@ -115,14 +119,20 @@ def _param_lines(code: FamilyCode) -> list[str]:
                                                   for p in code.real_params)]
 
 
-def _branch(code: FamilyCode, cond: str, why: str, body: list[str], ret: str) -> list[str]:
-    """``if cond: body; return ret``; with real parameters, ``cond`` is evaluated before
-    ``_param_lines``: it reads them as numbers (``float(a)``), which Dynamo decides while
-    tracing for a number and would break its graph on for a tensor it made."""
+def _branch(code: FamilyCode, cases: list[tuple[str, list[str]]], why: str, ret: str
+            ) -> list[str]:
+    """``if cond: body; return ret`` for each (cond, body) of ``cases``; with real
+    parameters, the conditions are evaluated before ``_param_lines``: they read them as
+    numbers (``float(a)``), which Dynamo decides while tracing for a number and would break
+    its graph on for a tensor it made."""
+    names = ["_case" + (str(i + 1) if i else "") for i in range(len(cases))]
     if not code.real_params:
-        return [f"    if {cond}:  # {why}", *body, f"        return {ret}"]
-    return [f"    _case = {cond}  # {why}", *_param_lines(code), "    if _case:", *body,
-            f"        return {ret}"]
+        return [line for (cond, body) in cases
+                for line in (f"    if {cond}:  # {why}", *body, f"        return {ret}")]
+    return [*(f"    {n} = {cond}  # {why}" for n, (cond, _) in zip(names, cases)),
+            *_param_lines(code),
+            *(line for n, (_, body) in zip(names, cases)
+              for line in (f"    if {n}:", *body, f"        return {ret}"))]
 
 
 # ---------------------------------------------------------------- kernels (triton)

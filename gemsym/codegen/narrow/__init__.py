@@ -1,0 +1,34 @@
+"""Power forms for inputs of a narrow dtype evaluated in float64: no |x| > 1 side.
+
+A power form is evaluated as ``where(|x| <= 1, small, large)`` because the |x| <= 1 side
+(x^k/(x^j + c), ...) overflows for large |x| in the compute dtype.  Finite float32, bfloat16
+and float16 values are below 2^128 in magnitude; evaluated in float64 (whose largest value
+is about 2^1024), a |x| <= 1 side whose intermediates stay below 2^1000 for |x| <= 2^128 is
+exact enough everywhere (a few float64 roundings: 2^-50 relative, far below a float32 ULP)
+and needs neither the |x| > 1 side, its comparisons nor its ``where``s.  At x = +-inf the
+value is the form's limit there, computed here by SymPy.  The underflow guard of the
+|x| <= 1 side (``tails.common_power_first``: x^k S^-m R where |x^k| < 2^-100) is not
+needed either when x^k stays a normal float64 number for the smallest nonzero input,
+2^-149 (the float32 subnormal; bfloat16's and float16's are larger), nor where it does not
+but the body rounds to the zero of its sign for the inputs whose x^k is not normal
+(:mod:`.underflow`: GEM's f with N = 3, x^7 ~ 2^-1043 at 2^-149, is below 2^-838 there).
+
+The comparisons that remain (x < junction where an output is a constant piece there,
+x == +-inf for the limits) each cost a comparison and a selection, about ten multiplications
+on the eager PyTorch path; a :class:`Clamp` of x replaces them where the bodies allow it:
+the constant pieces are the body's exact value at the junction, and the body at 2^136
+rounds to the limit at +oo in every narrow dtype (checked with interval arithmetic over the
+real parameters' range).
+
+The claims are checked per value of the integer parameter (N = 1 .. ``MAX_INT``); the
+generated formulas take the narrow body only for the values where they hold.  Real
+parameters count as numbers below 2^128 in magnitude (and 0 or at least 2^-128, for the
+reciprocals of a parameter) too: the generated code takes the narrow body only when they
+are (``writer._narrow_lines``).
+"""
+
+from .clamp import Clamp
+from .forms import INPUT_EXPONENT
+from .plans import NarrowPlan, narrow_outputs, narrow_plans
+
+__all__ = ["INPUT_EXPONENT", "Clamp", "NarrowPlan", "narrow_outputs", "narrow_plans"]

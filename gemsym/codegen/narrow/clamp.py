@@ -1,0 +1,215 @@
+"""The clamp of x that replaces a narrow body's comparisons: with the junction, at +-2^k
+beyond the largest input, or as sums of the two sides of the junction 0."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import mpmath
+import sympy as sp
+
+from ..stable import StableForm
+from .forms import (BUDGET, SMALLEST_EXPONENT, _bodies, _bound, _ieee,
+                    _interval, _params_env, _plain, _positive_zero, _rounds_to, _Unsupported)
+
+@dataclass(frozen=True)
+class Clamp:
+    """The narrow bodies of one output group evaluated at x clamped into [lo, hi] (None: no
+    bound on that side), which replaces selections by one clamp (eager ``torch.where`` and
+    ``masked_fill`` cost about ten multiplications each on 2^16 float64 elements):
+
+    - ``hi`` (and ``lo`` when ``junction`` is false): a power of two beyond every finite
+      narrow input (2^INPUT_EXPONENT), where an output's body rounds to its limit at +oo
+      (-oo) in every narrow dtype (+-inf where the limit is infinite), so that +-inf inputs
+      need no comparison for it;
+    - ``junction``: ``lo`` is the family's one junction j, where every output is a constant
+      c on x < j; where its right-hand body gives exactly c at j (+0 for 0), the comparison
+      with j and the left piece are dropped.
+
+    The outputs named in ``keep_lo`` / ``keep_hi`` fail those checks (another output of the
+    group passed them): they keep their comparisons (x < j, or with -oo / +oo), made on the
+    input before the clamp.  Finite inputs in [lo, hi] keep their bits; NaN stays NaN (a
+    clamp propagates it)."""
+
+    lo: sp.Expr | None
+    hi: sp.Expr | None
+    junction: bool = False
+    keep_lo: frozenset = frozenset()
+    keep_hi: frozenset = frozenset()
+    #: each output is L(x_l) + R(x_r) instead of where(x < 0, L(x), R(x)) (see ``_sides``):
+    #: x_l = min(x, -0) clamped at lo, x_r = max(x, +0) clamped at hi
+    sides: bool = False
+    #: outputs B ~ x at +oo taken at x clamped to ``hi`` = 2^k below the largest finite
+    #: input, plus the rest of the line beyond it: B(min(x, hi)) - min(hi - x, 0), where B
+    #: and its float64 value are within 2^-40 relative of x for every x >= hi, so that both
+    #: round to x in every narrow dtype (``plans._low_plan``); +0 is subtracted for x <= hi (a
+    #: -0 value stays -0), +oo added at x = +oo
+    tail: frozenset = frozenset()
+
+
+#: exponents k tried for the clamp bound 2^k at +-oo (the smallest that passes is taken)
+CLAMP_EXPONENTS = (136, 160, 200, 256)
+
+
+def _end_bound(outputs, values, x, ints, reals, side: int
+               ) -> tuple[sp.Expr | None, frozenset]:
+    """(2^k (side +1) or -2^k (side -1), the names of the outputs that keep their
+    comparison with +-oo): the smallest k of ``CLAMP_EXPONENTS`` at which the most outputs'
+    outermost bodies on that side stay below 2^BUDGET and round to their limits there (a
+    constant piece needs no comparison); (None, {}) if no body does."""
+    env = _params_env(reals)
+    if env is None:
+        return None, frozenset()
+    forms = {name: fs[-1] if side > 0 else fs[0] for name, fs in outputs}
+    if any(f.kind not in ("const", "power") and not (f.kind == "sigmoid" and f.limits)
+           for f in forms.values()):
+        # a body with no comparison of its own at +-oo would be evaluated at +-2^k instead
+        return None, frozenset()
+    candidates = {name: f for name, f in forms.items() if f.kind == "power"
+                  and f.large is None and f.limits is not None}
+    best: tuple[sp.Expr | None, frozenset] = (None, frozenset())
+    most = 0
+    for k in CLAMP_EXPONENTS:
+        at = mpmath.iv.mpf(2) ** k * side
+        passed = set()
+        for name, f in candidates.items():
+            limit = f.limits[1 if side > 0 else 0]
+            try:
+                ok = all(small is not None and _bound(small, x, set(reals), k)[1] <= BUDGET
+                         and _rounds_to(_interval(_plain(small, x), {**env, x: at}), limit)
+                         for small in _bodies(f, values, x, ints, reals))
+            except _Unsupported:
+                ok = False
+            if ok:
+                passed.add(name)
+        if len(passed) > most:
+            most = len(passed)
+            best = (side * sp.Integer(2) ** k, frozenset(n for n in candidates if n not in passed))
+    return best
+
+
+def _exact_at(form: StableForm, values, x, ints, reals, at: sp.Expr, c: sp.Expr) -> bool:
+    """The narrow body of ``form`` gives exactly c at x = at for every integer parameter
+    value, +0 where c = 0 (its points' comparisons are made on the input before a clamp:
+    they do not apply to an input moved to ``at``)."""
+    if form.kind == "const":
+        return sp.simplify(form.small - c) == 0 and (c != 0 or form.small.is_zero)
+    if form.kind != "power" or form.large is not None:
+        return False
+    for small in _bodies(form, values, x, ints, reals):
+        if small is None:
+            return False
+        plain = _plain(small, x)
+        v = plain.subs(x, at)
+        if v.has(sp.nan, sp.zoo, sp.oo, -sp.oo) or sp.simplify(v - c) != 0:
+            return False
+        if c == 0 and not _positive_zero(plain, x, at, reals):
+            return False
+    return True
+
+
+#: a float64 value computed within a few roundings of an exact value of magnitude at least
+#: 2^-NONZERO_EXPONENT is not zero (the narrow bodies' accuracy, see the module docstring)
+NONZERO_EXPONENT = 900
+
+
+def _nonzero(form: StableForm, values, x, ints, reals, lo: sp.Expr, hi: sp.Expr) -> bool:
+    """The narrow body of ``form`` is at least 2^-NONZERO_EXPONENT in magnitude for every x
+    between lo and hi (of one sign, excluding 0) and every real parameter's narrow value
+    (interval arithmetic over spans of 2^8 in |x|), for every integer parameter value: its
+    float64 value is never a zero there."""
+    env = _params_env(reals)
+    if env is None:
+        return False
+    sign = 1 if hi > 0 else -1
+    a, b = (int(math.log2(abs(float(v)))) for v in ((lo, hi) if sign > 0 else (hi, lo)))
+    small = mpmath.mpf(2) ** -NONZERO_EXPONENT
+    for body in _bodies(form, values, x, ints, reals):
+        if body is None:
+            return False
+        plain = _plain(body, x)
+        for e in range(a, b, 8):
+            span = sorted((sign * mpmath.mpf(2) ** e, sign * mpmath.mpf(2) ** min(e + 8, b)))
+            try:
+                v = _interval(plain, {**env, x: mpmath.iv.mpf(span)})
+            except (_Unsupported, ZeroDivisionError):
+                return False
+            if not (v.a >= small or v.b <= -small):
+                return False
+    return True
+
+
+def _sides(left: StableForm, right: StableForm, values, x, ints, reals, lo, hi) -> bool:
+    """An output L on x < 0, R on x > 0 is L(x_l) + R(x_r) bit for bit, where x_l = -0 for
+    x > 0 (else max(x, lo)) and x_r = +0 for x < 0 (else min(x, hi)), x_l = x_r = -0 at
+    x = -0, and x_r = +0, x_l = +0 or -0 at x = +0 (so a sum replaces a comparison and a
+    selection, five times a multiplication on the eager PyTorch path; see
+    ``TorchPrinter.side_clamp``), for every integer parameter value:
+
+    - L(-0) and R(+0) are zeros, and at x = +0 (x_l either zero) and at x = -0 the sum is
+      R's value there, bitwise (the sign of a zero included);
+    - for x > 0 the sum is R(x) + L(-0): exact where L(-0) = -0, else R is never a zero
+      there (``_nonzero``: R(x) = -0 would become +0);
+    - for x < 0 the sum is L(x) + R(+0): likewise."""
+    import numpy as np
+
+    if not all(f.kind == "power" and f.large is None and not f.points for f in (left, right)):
+        return False
+    nonzero_needed = {"l": False, "r": False}
+    for lb, rb in zip(_bodies(left, values, x, ints, reals), _bodies(right, values, x, ints, reals)):
+        if lb is None or rb is None:
+            return False
+        lp, rp = _plain(lb, x), _plain(rb, x)
+        # keyed by the sign's name: 0.0 and -0.0 are equal keys
+        at = {side + z: _ieee(f, x, float(z + "0"), reals) for side, f in (("l", lp), ("r", rp))
+              for z in ("+", "-")}
+        if any(v is None for v in at.values()) or at["l-"] != 0 or at["r+"] != 0:
+            return False
+        for left_at, right_at in (("l+", "r+"), ("l-", "r+"), ("l-", "r-")):
+            total, want = at[left_at] + at[right_at], at[right_at]
+            if total != want or np.signbit(total) != np.signbit(want):
+                return False
+        # a +0 on one side's half line turns a -0 of the other side's into +0
+        nonzero_needed["r"] |= not np.signbit(at["l-"])
+        nonzero_needed["l"] |= not np.signbit(at["r+"])
+    # _nonzero checks every integer parameter value at once
+    tiny = sp.Integer(2) ** -SMALLEST_EXPONENT
+    return ((not nonzero_needed["r"] or _nonzero(right, values, x, ints, reals, tiny, hi))
+            and (not nonzero_needed["l"] or _nonzero(left, values, x, ints, reals, lo, -tiny)))
+
+
+def _clamp(outputs, values, x, ints, reals, junctions, sides: bool = False) -> Clamp | None:
+    """The :class:`Clamp` of the narrow outputs; None where neither end nor the junction
+    qualifies for any output.  ``sides``: an output group with one junction at 0, both
+    ends clamped for every output, may be evaluated as sums of its two sides (``_sides``;
+    every output must pass)."""
+    hi, keep_hi = _end_bound(outputs, values, x, ints, reals, +1)
+    passed = set()
+    if len(junctions) == 1 and all(len(fs) == 2 and fs[0].kind == "const" for _, fs in outputs):
+        passed = {name for name, fs in outputs
+                  if _exact_at(fs[1], values, x, ints, reals, junctions[0], fs[0].small)}
+    if passed:
+        lo, junction = junctions[0], True
+        keep_lo = frozenset(name for name, _ in outputs if name not in passed)
+    else:
+        (lo, keep_lo), junction = _end_bound(outputs, values, x, ints, reals, -1), False
+    if lo is None and hi is None:
+        return None
+    if (sides and not junction and lo is not None and hi is not None and not keep_lo
+            and not keep_hi and len(junctions) == 1 and junctions[0] == 0
+            and all(len(fs) == 2 and _sides(fs[0], fs[1], values, x, ints, reals, lo, hi)
+                    for _, fs in outputs)):
+        return Clamp(lo, hi, False, sides=True)
+    return Clamp(lo, hi, junction, keep_lo, keep_hi)
+
+
+def _quality(clamp: Clamp | None, sides: bool, best: bool = False) -> tuple:
+    """How much a clamp saves, comparable: sums of sides (where wanted), then fewer kept
+    comparisons, then more clamped ends; ``best``: the best possible."""
+    if best:
+        return (sides, 0, 2)
+    if clamp is None:
+        return (False, -math.inf, 0)
+    return (clamp.sides, -len(clamp.keep_lo) - len(clamp.keep_hi),
+            (clamp.lo is not None) + (clamp.hi is not None))
