@@ -952,6 +952,15 @@ _INLINE double gem_f_narrow(double x, double N) {
 }
 
 template <bool EXACT>
+_INLINE double gem_f_narrow2(double x, double N) {
+  const double x0 = x;
+  x = _clamp(x, 0.0, 281474976710656.0);
+  const double _t0 = _ipow(x, (2*N), EXACT);
+  const double y = ((_t0*x)/(_t0 + 1)) - _clamp(281474976710656.0 - x0, -_INF, 0.0);
+  return y;
+}
+
+template <bool EXACT>
 _INLINE double gem_dx(double x, double N) {
   const double ax = std::fabs(x);
   const double _t0 = _ipow(x, (2*N), EXACT);
@@ -970,7 +979,7 @@ _INLINE double gem_dx(double x, double N) {
 
 template <bool EXACT>
 _INLINE double gem_dx_narrow(double x, double N) {
-  x = _clamp(x, 0.0, 1.2089258196146292e+24);
+  x = _clamp(x, 0.0, 16777216.0);
   const double _t0 = _ipow(x, (2*N), EXACT);
   const double _t1 = _t0 + 1;
   const double d_x = (_t0*(2*N + _t1))/(_t1*_t1);
@@ -996,7 +1005,7 @@ _INLINE void gem_first(double x, double N, double* out) {
 
 template <bool EXACT>
 _INLINE void gem_first_narrow(double x, double N, double* out) {
-  x = _clamp(x, 0.0, 1.2089258196146292e+24);
+  x = _clamp(x, 0.0, 16777216.0);
   const double _t0 = _ipow(x, (2*N), EXACT);
   const double _t1 = _t0 + 1;
   const double d_x = (_t0*(2*N + _t1))/(_t1*_t1);
@@ -1005,13 +1014,17 @@ _INLINE void gem_first_narrow(double x, double N, double* out) {
 
 at::Tensor gem_fwd(const at::Tensor& x, int64_t i0) {
   const double q0 = static_cast<double>(i0);
-  if (x.scalar_type() != at::kDouble && (i0 == 1 || i0 == 2)) {
+  if (x.scalar_type() != at::kDouble && (i0 == 1 || i0 == 2 || i0 == 3)) {
     switch (i0) {
       case 1: return _forward(x, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return gem_f_narrow<decltype(tag)::value>(v, 1.0); });
       case 2: return _forward(x, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return gem_f_narrow<decltype(tag)::value>(v, 2.0); });
+      case 3: return _forward(x, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return gem_f_narrow<decltype(tag)::value>(v, 3.0); });
       default: break;
     }
     return _forward(x, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return gem_f_narrow<decltype(tag)::value>(v, q0); });
+  }
+  if (x.scalar_type() != at::kDouble && (i0 == 4 || i0 == 5 || i0 == 6 || i0 == 7 || i0 == 8)) {
+    return _forward(x, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return gem_f_narrow2<decltype(tag)::value>(v, q0); });
   }
   switch (i0) {
     case 1: return _forward(x, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return gem_f<decltype(tag)::value>(v, 1.0); });
@@ -1024,14 +1037,14 @@ at::Tensor gem_fwd(const at::Tensor& x, int64_t i0) {
 
 std::tuple<at::Tensor, at::Tensor> gem_bwd(const at::Tensor& grad, const at::Tensor& x, int64_t i0, bool params_grad) {
   const double q0 = static_cast<double>(i0);
-  if (x.scalar_type() != at::kDouble && (i0 == 1 || i0 == 2 || i0 == 3)) {
+  if ((x.scalar_type() != at::kDouble && (i0 == 1 || i0 == 2 || i0 == 3 || i0 == 4 || i0 == 5 || i0 == 6 || i0 == 7 || i0 == 8))) {
     switch (i0) {
-      case 1: return _backward<0>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return gem_dx_narrow<decltype(tag)::value>(v, 1.0); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { gem_first_narrow<decltype(tag)::value>(v, 1.0, d); });
-      case 2: return _backward<0>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return gem_dx_narrow<decltype(tag)::value>(v, 2.0); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { gem_first_narrow<decltype(tag)::value>(v, 2.0, d); });
-      case 3: return _backward<0>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return gem_dx_narrow<decltype(tag)::value>(v, 3.0); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { gem_first_narrow<decltype(tag)::value>(v, 3.0, d); });
+      case 1: return _backward<0>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return gem_dx_narrow<decltype(tag)::value>(v, 1.0); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { gem_first<decltype(tag)::value>(v, 1.0, d); });
+      case 2: return _backward<0>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return gem_dx_narrow<decltype(tag)::value>(v, 2.0); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { gem_first<decltype(tag)::value>(v, 2.0, d); });
+      case 3: return _backward<0>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return gem_dx_narrow<decltype(tag)::value>(v, 3.0); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { gem_first<decltype(tag)::value>(v, 3.0, d); });
       default: break;
     }
-    return _backward<0>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return gem_dx_narrow<decltype(tag)::value>(v, q0); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { gem_first_narrow<decltype(tag)::value>(v, q0, d); });
+    return _backward<0>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return gem_dx_narrow<decltype(tag)::value>(v, q0); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { gem_first<decltype(tag)::value>(v, q0, d); });
   }
   switch (i0) {
     case 1: return _backward<0>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return gem_dx<decltype(tag)::value>(v, 1.0); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { gem_first<decltype(tag)::value>(v, 1.0, d); });
@@ -1065,6 +1078,15 @@ _INLINE double e_gem_f_narrow(double x, double N, double eps) {
 }
 
 template <bool EXACT>
+_INLINE double e_gem_f_narrow2(double x, double N, double eps) {
+  const double x0 = x;
+  x = _clamp(x, 0.0, 281474976710656.0);
+  const double _t0 = _ipow(x, (2*N), EXACT);
+  const double y = ((_t0*x)/(_t0 + eps)) - _clamp(281474976710656.0 - x0, -_INF, 0.0);
+  return y;
+}
+
+template <bool EXACT>
 _INLINE double e_gem_dx(double x, double N, double eps) {
   const double ax = std::fabs(x);
   const double _t0 = _ipow(x, (2*N), EXACT);
@@ -1084,6 +1106,24 @@ _INLINE double e_gem_dx(double x, double N, double eps) {
 template <bool EXACT>
 _INLINE double e_gem_dx_narrow(double x, double N, double eps) {
   x = _clamp(x, 0.0, 1.329227995784916e+36);
+  const double _t0 = _ipow(x, (2*N), EXACT);
+  const double _t1 = _t0 + eps;
+  const double d_x = (_t0*(2*eps*N + _t1))/(_t1*_t1);
+  return d_x;
+}
+
+template <bool EXACT>
+_INLINE double e_gem_dx_narrow2(double x, double N, double eps) {
+  x = _clamp(x, 0.0, 4294967296.0);
+  const double _t0 = _ipow(x, (2*N), EXACT);
+  const double _t1 = _t0 + eps;
+  const double d_x = (_t0*(2*eps*N + _t1))/(_t1*_t1);
+  return d_x;
+}
+
+template <bool EXACT>
+_INLINE double e_gem_dx_narrow3(double x, double N, double eps) {
+  x = _clamp(x, 0.0, 16777216.0);
   const double _t0 = _ipow(x, (2*N), EXACT);
   const double _t1 = _t0 + eps;
   const double d_x = (_t0*(2*eps*N + _t1))/(_t1*_t1);
@@ -1132,13 +1172,17 @@ _INLINE void e_gem_first_narrow(double x, double N, double eps, double* out) {
 at::Tensor e_gem_fwd(const at::Tensor& x, int64_t i0, double t0) {
   const double q0 = static_cast<double>(i0);
   const double q1 = t0;
-  if (x.scalar_type() != at::kDouble && (i0 == 1 || i0 == 2) && (std::fabs(t0) == 0.0 || (std::fabs(t0) >= 0x1p-128 && std::fabs(t0) < 0x1p+128))) {
+  if (x.scalar_type() != at::kDouble && (i0 == 1 || i0 == 2 || i0 == 3) && (std::fabs(t0) == 0.0 || (std::fabs(t0) >= 0x1p-128 && std::fabs(t0) < 0x1p+128))) {
     switch (i0) {
       case 1: return _forward(x, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return e_gem_f_narrow<decltype(tag)::value>(v, 1.0, q1); });
       case 2: return _forward(x, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return e_gem_f_narrow<decltype(tag)::value>(v, 2.0, q1); });
+      case 3: return _forward(x, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return e_gem_f_narrow<decltype(tag)::value>(v, 3.0, q1); });
       default: break;
     }
     return _forward(x, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return e_gem_f_narrow<decltype(tag)::value>(v, q0, q1); });
+  }
+  if (x.scalar_type() != at::kDouble && (i0 == 4 || i0 == 5 || i0 == 6 || i0 == 7 || i0 == 8) && (std::fabs(t0) == 0.0 || (std::fabs(t0) >= 0x1p-128 && std::fabs(t0) < 0x1p+128))) {
+    return _forward(x, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return e_gem_f_narrow2<decltype(tag)::value>(v, q0, q1); });
   }
   switch (i0) {
     case 1: return _forward(x, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return e_gem_f<decltype(tag)::value>(v, 1.0, q1); });
@@ -1152,13 +1196,30 @@ at::Tensor e_gem_fwd(const at::Tensor& x, int64_t i0, double t0) {
 std::tuple<at::Tensor, at::Tensor> e_gem_bwd(const at::Tensor& grad, const at::Tensor& x, int64_t i0, double t0, bool params_grad) {
   const double q0 = static_cast<double>(i0);
   const double q1 = t0;
-  if (params_grad ? (x.scalar_type() != at::kDouble && (i0 == 1) && (std::fabs(t0) == 0.0 || (std::fabs(t0) >= 0x1p-128 && std::fabs(t0) < 0x1p+128))) : (x.scalar_type() != at::kDouble && (i0 == 1 || i0 == 2) && (std::fabs(t0) == 0.0 || (std::fabs(t0) >= 0x1p-128 && std::fabs(t0) < 0x1p+128)))) {
+  if (!params_grad && (x.scalar_type() != at::kDouble && (i0 == 1 || i0 == 2) && (std::fabs(t0) == 0.0 || (std::fabs(t0) >= 0x1p-128 && std::fabs(t0) < 0x1p+128)))) {
     switch (i0) {
-      case 1: return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return e_gem_dx_narrow<decltype(tag)::value>(v, 1.0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { e_gem_first_narrow<decltype(tag)::value>(v, 1.0, q1, d); });
-      case 2: return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return e_gem_dx_narrow<decltype(tag)::value>(v, 2.0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { e_gem_first_narrow<decltype(tag)::value>(v, 2.0, q1, d); });
+      case 1: return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return e_gem_dx_narrow<decltype(tag)::value>(v, 1.0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { e_gem_first<decltype(tag)::value>(v, 1.0, q1, d); });
+      case 2: return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return e_gem_dx_narrow<decltype(tag)::value>(v, 2.0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { e_gem_first<decltype(tag)::value>(v, 2.0, q1, d); });
       default: break;
     }
-    return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return e_gem_dx_narrow<decltype(tag)::value>(v, q0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { e_gem_first_narrow<decltype(tag)::value>(v, q0, q1, d); });
+    return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return e_gem_dx_narrow<decltype(tag)::value>(v, q0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { e_gem_first<decltype(tag)::value>(v, q0, q1, d); });
+  }
+  if (!params_grad && (x.scalar_type() != at::kDouble && (i0 == 3 || i0 == 4 || i0 == 5 || i0 == 6 || i0 == 7) && (std::fabs(t0) == 0.0 || (std::fabs(t0) >= 0x1p-128 && std::fabs(t0) < 0x1p+128)))) {
+    switch (i0) {
+      case 3: return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return e_gem_dx_narrow2<decltype(tag)::value>(v, 3.0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { e_gem_first<decltype(tag)::value>(v, 3.0, q1, d); });
+      default: break;
+    }
+    return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return e_gem_dx_narrow2<decltype(tag)::value>(v, q0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { e_gem_first<decltype(tag)::value>(v, q0, q1, d); });
+  }
+  if (!params_grad && (x.scalar_type() != at::kDouble && (i0 == 8) && (std::fabs(t0) == 0.0 || (std::fabs(t0) >= 0x1p-128 && std::fabs(t0) < 0x1p+128)))) {
+    return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return e_gem_dx_narrow3<decltype(tag)::value>(v, q0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { e_gem_first<decltype(tag)::value>(v, q0, q1, d); });
+  }
+  if (params_grad && (x.scalar_type() != at::kDouble && (i0 == 1) && (std::fabs(t0) == 0.0 || (std::fabs(t0) >= 0x1p-128 && std::fabs(t0) < 0x1p+128)))) {
+    switch (i0) {
+      case 1: return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return e_gem_dx<decltype(tag)::value>(v, 1.0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { e_gem_first_narrow<decltype(tag)::value>(v, 1.0, q1, d); });
+      default: break;
+    }
+    return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return e_gem_dx<decltype(tag)::value>(v, q0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { e_gem_first_narrow<decltype(tag)::value>(v, q0, q1, d); });
   }
   switch (i0) {
     case 1: return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return e_gem_dx<decltype(tag)::value>(v, 1.0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { e_gem_first<decltype(tag)::value>(v, 1.0, q1, d); });
@@ -1274,10 +1335,11 @@ _INLINE void se_gem_first_narrow(double x, double N, double eps, double* out) {
 at::Tensor se_gem_fwd(const at::Tensor& x, int64_t i0, double t0) {
   const double q0 = static_cast<double>(i0);
   const double q1 = t0;
-  if (x.scalar_type() != at::kDouble && (i0 == 1 || i0 == 2) && (std::fabs(t0) == 0.0 || (std::fabs(t0) >= 0x1p-128 && std::fabs(t0) < 0x1p+128))) {
+  if (x.scalar_type() != at::kDouble && (i0 == 1 || i0 == 2 || i0 == 3) && (std::fabs(t0) == 0.0 || (std::fabs(t0) >= 0x1p-128 && std::fabs(t0) < 0x1p+128))) {
     switch (i0) {
       case 1: return _forward(x, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_f_narrow<decltype(tag)::value>(v, 1.0, q1); });
       case 2: return _forward(x, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_f_narrow<decltype(tag)::value>(v, 2.0, q1); });
+      case 3: return _forward(x, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_f_narrow<decltype(tag)::value>(v, 3.0, q1); });
       default: break;
     }
     return _forward(x, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_f_narrow<decltype(tag)::value>(v, q0, q1); });
@@ -1294,12 +1356,19 @@ at::Tensor se_gem_fwd(const at::Tensor& x, int64_t i0, double t0) {
 std::tuple<at::Tensor, at::Tensor> se_gem_bwd(const at::Tensor& grad, const at::Tensor& x, int64_t i0, double t0, bool params_grad) {
   const double q0 = static_cast<double>(i0);
   const double q1 = t0;
-  if (params_grad ? (x.scalar_type() != at::kDouble && (i0 == 1) && (std::fabs(t0) == 0.0 || (std::fabs(t0) >= 0x1p-128 && std::fabs(t0) < 0x1p+128))) : (x.scalar_type() != at::kDouble && (i0 == 1) && (std::fabs(t0) == 0.0 || (std::fabs(t0) >= 0x1p-128 && std::fabs(t0) < 0x1p+128)))) {
+  if (!params_grad && (x.scalar_type() != at::kDouble && (i0 == 1) && (std::fabs(t0) == 0.0 || (std::fabs(t0) >= 0x1p-128 && std::fabs(t0) < 0x1p+128)))) {
     switch (i0) {
-      case 1: return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_dx_narrow<decltype(tag)::value>(v, 1.0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { se_gem_first_narrow<decltype(tag)::value>(v, 1.0, q1, d); });
+      case 1: return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_dx_narrow<decltype(tag)::value>(v, 1.0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { se_gem_first<decltype(tag)::value>(v, 1.0, q1, d); });
       default: break;
     }
-    return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_dx_narrow<decltype(tag)::value>(v, q0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { se_gem_first_narrow<decltype(tag)::value>(v, q0, q1, d); });
+    return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_dx_narrow<decltype(tag)::value>(v, q0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { se_gem_first<decltype(tag)::value>(v, q0, q1, d); });
+  }
+  if (params_grad && (x.scalar_type() != at::kDouble && (i0 == 1) && (std::fabs(t0) == 0.0 || (std::fabs(t0) >= 0x1p-128 && std::fabs(t0) < 0x1p+128)))) {
+    switch (i0) {
+      case 1: return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_dx<decltype(tag)::value>(v, 1.0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { se_gem_first_narrow<decltype(tag)::value>(v, 1.0, q1, d); });
+      default: break;
+    }
+    return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_dx<decltype(tag)::value>(v, q0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { se_gem_first_narrow<decltype(tag)::value>(v, q0, q1, d); });
   }
   switch (i0) {
     case 1: return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_dx<decltype(tag)::value>(v, 1.0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { se_gem_first<decltype(tag)::value>(v, 1.0, q1, d); });
@@ -1417,8 +1486,11 @@ std::tuple<at::Tensor, at::Tensor> sqish_bwd(const at::Tensor& grad, const at::T
   const double q0 = t0;
   const double q1 = t1;
   const double q2 = t2;
-  if (params_grad ? (!(t0 < 0)) : (!(t0 < 0))) {
-    return _backward<3>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return sqish_dx_case<decltype(tag)::value>(v, q0, q1, q2); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { sqish_first_case<decltype(tag)::value>(v, q0, q1, q2, d); });
+  if (!params_grad && (!(t0 < 0))) {
+    return _backward<3>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return sqish_dx_case<decltype(tag)::value>(v, q0, q1, q2); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { sqish_first<decltype(tag)::value>(v, q0, q1, q2, d); });
+  }
+  if (params_grad && (!(t0 < 0))) {
+    return _backward<3>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return sqish_dx<decltype(tag)::value>(v, q0, q1, q2); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { sqish_first_case<decltype(tag)::value>(v, q0, q1, q2, d); });
   }
   return _backward<3>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return sqish_dx<decltype(tag)::value>(v, q0, q1, q2); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { sqish_first<decltype(tag)::value>(v, q0, q1, q2, d); });
 }

@@ -20,10 +20,16 @@ from ._compensated import (_ddc, _dd_abs, _dd_add, _dd_div, _dd_mul, _dd_neg, _d
 
 def gem_f(x, N, exact=True, narrow=False):
     """gem: f."""
-    if narrow and N in (1, 2):  # no |x| > 1 forms (see gemsym.codegen.narrow)
+    if narrow and N in (1, 2, 3):  # no |x| > 1 forms (see gemsym.codegen.narrow)
         x = _clamp_at_zero(x, 8.711228593176025e+40)
         _t0 = _ipow(x, (2*N), exact)
         y = (_t0*x)/(_t0 + 1.0)
+        return y
+    if narrow and N in (4, 5, 6, 7, 8):  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        x0 = x
+        x = _clamp_at_zero(x, 281474976710656.0)
+        _t0 = _ipow(x, (2*N), exact)
+        y = ((_t0*x)/(_t0 + 1.0)) - torch.clamp(281474976710656.0 - x0, max=0.0)
         return y
     ax = torch.abs(x)
     _t0 = _ipow(x, (1 + 2*N), exact)
@@ -40,8 +46,8 @@ def gem_f(x, N, exact=True, narrow=False):
 
 def gem_dx(x, N, exact=True, narrow=False):
     """gem: df/dx."""
-    if narrow and N in (1, 2, 3):  # no |x| > 1 forms (see gemsym.codegen.narrow)
-        x = _clamp_at_zero(x, 1.2089258196146292e+24)
+    if narrow and N in (1, 2, 3, 4, 5, 6, 7, 8):  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        x = _clamp_at_zero(x, 16777216.0)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + 1.0
         d_x = (_t0*(2.0*N + _t1))/(_t1*_t1)
@@ -66,8 +72,8 @@ def gem_dx(x, N, exact=True, narrow=False):
 
 def gem_first(x, N, exact=True, narrow=False):
     """gem: (df/dx, df/dtheta...)."""
-    if narrow and N in (1, 2, 3):  # no |x| > 1 forms (see gemsym.codegen.narrow)
-        x = _clamp_at_zero(x, 1.2089258196146292e+24)
+    if narrow and N in (1, 2, 3, 4, 5, 6, 7, 8):  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        x = _clamp_at_zero(x, 16777216.0)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + 1.0
         d_x = (_t0*(2.0*N + _t1))/(_t1*_t1)
@@ -117,12 +123,19 @@ def gem_second(x, N, exact=True, narrow=False):
 
 def e_gem_f(x, N, eps, exact=True, narrow=False):
     """e-gem: f."""
-    _case = narrow and N in (1, 2) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+    _case = narrow and N in (1, 2, 3) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+    _case2 = narrow and N in (4, 5, 6, 7, 8) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
     eps = _param(eps, x)
     if _case:
         x = _clamp_at_zero(x, 8.711228593176025e+40)
         _t0 = _ipow(x, (2*N), exact)
         y = (_t0*x)/(_t0 + eps)
+        return y
+    if _case2:
+        x0 = x
+        x = _clamp_at_zero(x, 281474976710656.0)
+        _t0 = _ipow(x, (2*N), exact)
+        y = ((_t0*x)/(_t0 + eps)) - torch.clamp(281474976710656.0 - x0, max=0.0)
         return y
     ax = torch.abs(x)
     _t0 = _ipow(x, (1 + 2*N), exact)
@@ -140,9 +153,23 @@ def e_gem_f(x, N, eps, exact=True, narrow=False):
 def e_gem_dx(x, N, eps, exact=True, narrow=False):
     """e-gem: df/dx."""
     _case = narrow and N in (1, 2) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+    _case2 = narrow and N in (3, 4, 5, 6, 7) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+    _case3 = narrow and N in (8,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
     eps = _param(eps, x)
     if _case:
         x = _clamp_at_zero(x, 1.329227995784916e+36)
+        _t0 = _ipow(x, (2*N), exact)
+        _t1 = _t0 + eps
+        d_x = (_t0*(2.0*eps*N + _t1))/(_t1*_t1)
+        return d_x
+    if _case2:
+        x = _clamp_at_zero(x, 4294967296.0)
+        _t0 = _ipow(x, (2*N), exact)
+        _t1 = _t0 + eps
+        d_x = (_t0*(2.0*eps*N + _t1))/(_t1*_t1)
+        return d_x
+    if _case3:
+        x = _clamp_at_zero(x, 16777216.0)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + eps
         d_x = (_t0*(2.0*eps*N + _t1))/(_t1*_t1)
@@ -262,6 +289,7 @@ def e_gem_second(x, N, eps, exact=True, narrow=False):
 def se_gem_f(x, N, eps, exact=True, narrow=False):
     """se-gem: f."""
     _case = narrow and N in (1, 2) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+    _case2 = narrow and N in (3,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
     eps = _param(eps, x)
     if _case:
         x0 = x
@@ -272,6 +300,14 @@ def se_gem_f(x, N, eps, exact=True, narrow=False):
         _t0 = x*_ipow(x, (2*N), exact)
         y_l = (_t0)/(1.0 - _t0)
         y = y_l + y_r
+        return y
+    if _case2:
+        x0 = x
+        x = torch.clamp(x, min=-8.711228593176025e+40, max=8.711228593176025e+40)
+        _t0 = _ipow(x, (2*N), exact)
+        _t1 = _t0*x
+        _m0 = x0 < 0.0
+        y = _where(_m0, (_t1)/(1.0 - _t1), (_t1)/(_t0 + eps))
         return y
     ax = torch.abs(x)
     _t0 = _ipow(x, (1 + 2*N), exact)
