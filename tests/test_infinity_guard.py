@@ -116,3 +116,43 @@ def test_the_guarded_formulas_select_nothing_before_the_guard():
             before = body.split("if _nonfinite(x):")[0]
             assert "_isinf" not in before and "x > 0" not in before, fn.__name__
             assert "if _nonfinite(x):" in body, fn.__name__
+
+
+def test_beyond_is_false_only_when_no_element_exceeds_the_bound():
+    """``_beyond`` (the linear tails' guard, ``narrow.Clamp.tail``): False for a plain CPU
+    tensor whose largest element is at most the bound; True above it, with a NaN anywhere
+    (the maximum is NaN), and wherever a branch on the data must not be taken."""
+    f = _runtime._beyond
+    x = torch.randn(100, dtype=torch.float64)
+    assert f(x, 2.0**48) is False and f(x.new_empty(0), 2.0**48) is False
+    for v in (2.0**48 * 1.5, math.inf, math.nan):
+        y = x.clone()
+        y[41] = v
+        assert f(y, 2.0**48) is True
+    assert f(torch.full((3,), 2.0**48, dtype=torch.float64), 2.0**48) is False
+    assert f(x.to("meta"), 2.0**48) is True
+    seen = []
+    torch.vmap(lambda t: seen.append(f(t, 2.0**48)) or t)(x.reshape(10, 10))
+    assert seen == [True]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16])
+def test_linear_tail_only_where_an_input_exceeds_its_clamp(dtype):
+    """GEM f with N = 4 (x clamped to 2^48, then x - 2^48 added beyond it): the inputs
+    below 2^48 keep their bits when a larger one, an infinity or a NaN joins them; the
+    large ones get the values they get alone (x itself in the narrow dtypes), +inf at +inf,
+    and the same bits under torch.func's vmap (where the tail is always applied)."""
+    x = special_inputs(dtype, 3000)
+    x = x[torch.isfinite(x) & (x.double().abs() < 2.0**40)]
+    y = tb.gem(x, N=4)
+    big = [2.0**60, 3e30, math.inf, math.nan] if dtype != torch.float16 else [6e4, math.inf,
+                                                                              math.nan]
+    xi = torch.cat([x, torch.tensor(big, dtype=dtype)])
+    yi = tb.gem(xi, N=4)
+    assert torch.equal(bits(yi[:len(x)]), bits(y))
+    alone = torch.stack([tb.gem(torch.tensor([v], dtype=dtype), N=4)[0] for v in big])
+    assert torch.equal(bits(yi[len(x):]), bits(alone))
+    finite = torch.tensor(big[:-2], dtype=dtype)
+    assert torch.equal(tb.gem(finite, N=4), finite) and alone[-2] == math.inf
+    assert torch.equal(bits(torch.vmap(lambda t: tb.gem(t, N=4))(xi.reshape(1, -1))[0]),
+                       bits(yi))

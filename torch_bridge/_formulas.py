@@ -12,7 +12,7 @@ import math  # noqa: F401
 
 import torch
 
-from ._runtime import _clamp_at_zero, _expm1, _inf_times, _ipow, _isinf, _isnan, _like, _nonfinite, _param, _sigmoid_lin, _sigmoid_pair, _sigmoid_trio, _sq, _tail_times, _where, _xtimes  # noqa: F401
+from ._runtime import _beyond, _clamp_at_zero, _expm1, _inf_times, _ipow, _isinf, _isnan, _like, _nonfinite, _param, _sigmoid_lin, _sigmoid_pair, _sigmoid_trio, _sq, _tail_times, _where, _xtimes  # noqa: F401
 from ._compensated import (_ddc, _dd_abs, _dd_add, _dd_div, _dd_mul, _dd_neg, _dd_pow,  # noqa: F401
                            _dd_hypot, _dd_recip, _dd_scale, _dd_sq, _dd_sqrt, _dd_value,
                            _erfc_dd, _exp_dd, _exp_tail, _sigmoid_dd)
@@ -29,7 +29,9 @@ def gem_f(x, N, exact=True, narrow=False):
         x0 = x
         x = _clamp_at_zero(x, 281474976710656.0)
         _t0 = _ipow(x, (2*N), exact)
-        y = ((_t0*x)/(_t0 + 1.0)) - torch.clamp(281474976710656.0 - x0, max=0.0)
+        y = (_t0*x)/(_t0 + 1.0)
+        if _beyond(x0, 281474976710656.0):
+            y = (y) - torch.clamp(281474976710656.0 - x0, max=0.0)
         return y
     ax = torch.abs(x)
     _t0 = _ipow(x, (1 + 2*N), exact)
@@ -135,7 +137,9 @@ def e_gem_f(x, N, eps, exact=True, narrow=False):
         x0 = x
         x = _clamp_at_zero(x, 281474976710656.0)
         _t0 = _ipow(x, (2*N), exact)
-        y = ((_t0*x)/(_t0 + eps)) - torch.clamp(281474976710656.0 - x0, max=0.0)
+        y = (_t0*x)/(_t0 + eps)
+        if _beyond(x0, 281474976710656.0):
+            y = (y) - torch.clamp(281474976710656.0 - x0, max=0.0)
         return y
     ax = torch.abs(x)
     _t0 = _ipow(x, (1 + 2*N), exact)

@@ -179,16 +179,28 @@ def _isinf(x):
     return torch.abs(x) == math.inf
 
 
+def _opaque(x) -> bool:
+    """Whether x's values must not decide a branch: anything traced, compiled, faked,
+    wrapped by torch.func, under a dispatch mode or on a device (no data-dependent branch,
+    no synchronisation there); False for a plain eager CPU tensor."""
+    return (type(x) is not torch.Tensor or not x.is_cpu or torch.compiler.is_compiling()
+            or bool(torch._C._get_tracing_state()) or bool(torch._C._len_torch_dispatch_stack())
+            or torch._C._functorch.is_functorch_wrapped_tensor(x))
+
+
 def _nonfinite(x) -> bool:
     """Whether x may hold an infinity or a NaN: False only for a plain eager CPU tensor
-    whose sum is finite (an inf or NaN element makes it inf or NaN), one reduction; True
-    for anything traced, compiled, faked, wrapped by torch.func, under a dispatch mode or
-    on a device (no data-dependent branch, no synchronisation there)."""
-    if (type(x) is not torch.Tensor or not x.is_cpu or torch.compiler.is_compiling()
-            or torch._C._get_tracing_state() or torch._C._len_torch_dispatch_stack()
-            or torch._C._functorch.is_functorch_wrapped_tensor(x)):
-        return True
-    return not math.isfinite(x.sum().item())
+    (``_opaque``) whose sum is finite (an inf or NaN element makes it inf or NaN), one
+    reduction."""
+    return _opaque(x) or not math.isfinite(x.sum().item())
+
+
+def _beyond(x, bound: float) -> bool:
+    """Whether x may hold an element above ``bound`` (a linear tail's clamp, see
+    ``gemsym.codegen.narrow.Clamp.tail``): False only for a plain eager CPU tensor
+    (``_opaque``) whose largest element is at most ``bound`` (the tail then adds +0 to
+    every element), one reduction; a NaN element makes the maximum NaN: True."""
+    return _opaque(x) or (x.numel() > 0 and not x.max().item() <= bound)
 
 
 def _isnan(x):
