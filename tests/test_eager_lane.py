@@ -294,3 +294,56 @@ def test_learnable_module_with_a_parametrized_raw_value_keeps_the_op(lane):
     x = special_inputs(torch.float32, 100)
     y = m(x)
     assert torch.equal(bits(y), bits(_module_op_path(m, x))) and lane[0] == 0
+
+
+@pytest.mark.parametrize("name, reals", [("sqish", (0.0, 1.0, 1.0)), ("sqish", (-0.25, 2.0, 0.5)),
+                                         ("e_gem", (0.5,))])
+def test_parameter_expressions_are_evaluated_once_per_memo(name, reals):
+    """The formulas' ``memo`` (``gemsym.codegen.body._memoized``): the first call with a
+    memo stores the parameters' own expressions (Sqish's 2 gamma (a - 1), log(beta)); a
+    later call with the same memo and another x makes none of those 0-d ops and gives the
+    bits of a call without a memo, forward and derivatives."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    from torch_bridge import _formulas
+
+    class ZeroDimOps(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.ops: list[str] = []
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            if isinstance(out, torch.Tensor) and out.dim() == 0:
+                self.ops.append(func.__name__)
+            return out
+
+    ints = (2,) if name == "e_gem" else ()
+    params = [torch.tensor(v, dtype=torch.float64) for v in reals]
+    x1 = special_inputs(torch.float32, 500).double()
+    x2 = torch.randn(300, dtype=torch.float64) * 4
+    for suffix in ("f", "dx", "first"):
+        fn = getattr(_formulas, f"{name}_{suffix}")
+        for narrow in (True, False):
+            memo: dict = {}
+            fn(x1, *ints, *params, exact=False, narrow=narrow, memo=memo)
+            with ZeroDimOps() as mode:
+                got = fn(x2, *ints, *params, exact=False, narrow=narrow, memo=memo)
+            with ZeroDimOps() as plain:
+                want = fn(x2, *ints, *params, exact=False, narrow=narrow)
+            for a, b in zip(*((t,) if isinstance(t, torch.Tensor) else t for t in (got, want))):
+                assert torch.equal(bits(a), bits(b)), (suffix, narrow)
+            if name == "sqish":
+                # log(beta) and the products of 2 gamma (a - 1) are not evaluated again (the
+                # general body's log(-a) inside an expression of x is)
+                assert memo and mode.ops.count("log.default") < plain.ops.count("log.default")
+                assert len(mode.ops) + 4 <= len(plain.ops), (suffix, narrow, mode.ops)
+
+
+def test_chunked_calls_share_one_memo(lane):
+    """Several chunks of one call (``_runtime._torch_forward``, ``_torch_backward``): the
+    parameters' expressions once for all chunks, the bits of the one-chunk evaluation."""
+    x = torch.randn(3 * _runtime.CPU_CHUNK + 17) * 3
+    want = torch.cat([tb.sqish(c, a=0.25, beta=2.0, gamma=0.5)
+                      for c in x.split(_runtime.CPU_CHUNK)])
+    assert torch.equal(bits(tb.sqish(x, a=0.25, beta=2.0, gamma=0.5)), bits(want))

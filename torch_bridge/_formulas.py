@@ -6,6 +6,8 @@ df/dtheta) and ``<name>_second`` (second partial derivatives, upper triangle).  
 output dtype (integer powers and sigmoid arguments then take compensated steps;
 see ``_runtime._plan``).  ``narrow``: x and the real parameters are below 2^128 in
 magnitude and the compute dtype is float64 (the |x| > 1 forms are then not needed).
+``memo``: a dict kept for calls with the same parameter values (the runtime's plans,
+or one call's chunks): the expressions of the parameters alone are evaluated once.
 """
 
 import math  # noqa: F401
@@ -18,7 +20,7 @@ from ._compensated import (_ddc, _dd_abs, _dd_add, _dd_div, _dd_mul, _dd_neg, _d
                            _erfc_dd, _exp_dd, _exp_tail, _sigmoid_dd)
 
 
-def gem_f(x, N, exact=True, narrow=False):
+def gem_f(x, N, exact=True, narrow=False, memo=None):
     """gem: f."""
     if narrow and N in (1, 2, 3):  # no |x| > 1 forms (see gemsym.codegen.narrow)
         x = _clamp_at_zero(x, 8.711228593176025e+40)
@@ -46,7 +48,7 @@ def gem_f(x, N, exact=True, narrow=False):
     return y
 
 
-def gem_dx(x, N, exact=True, narrow=False):
+def gem_dx(x, N, exact=True, narrow=False, memo=None):
     """gem: df/dx."""
     if narrow and N in (1, 2, 3, 4, 5, 6, 7, 8):  # no |x| > 1 forms (see gemsym.codegen.narrow)
         x = _clamp_at_zero(x, 16777216.0)
@@ -72,7 +74,7 @@ def gem_dx(x, N, exact=True, narrow=False):
     return d_x
 
 
-def gem_first(x, N, exact=True, narrow=False):
+def gem_first(x, N, exact=True, narrow=False, memo=None):
     """gem: (df/dx, df/dtheta...)."""
     if narrow and N in (1, 2, 3, 4, 5, 6, 7, 8):  # no |x| > 1 forms (see gemsym.codegen.narrow)
         x = _clamp_at_zero(x, 16777216.0)
@@ -98,7 +100,7 @@ def gem_first(x, N, exact=True, narrow=False):
     return (d_x,)
 
 
-def gem_second(x, N, exact=True, narrow=False):
+def gem_second(x, N, exact=True, narrow=False, memo=None):
     """gem: second partial derivatives."""
     if narrow and N in (1,):  # no |x| > 1 forms (see gemsym.codegen.narrow)
         x0 = x
@@ -123,7 +125,7 @@ def gem_second(x, N, exact=True, narrow=False):
     return (d_x_x,)
 
 
-def e_gem_f(x, N, eps, exact=True, narrow=False):
+def e_gem_f(x, N, eps, exact=True, narrow=False, memo=None):
     """e-gem: f."""
     _case = narrow and N in (1, 2, 3) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
     _case2 = narrow and N in (4, 5, 6, 7, 8) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
@@ -154,7 +156,7 @@ def e_gem_f(x, N, eps, exact=True, narrow=False):
     return y
 
 
-def e_gem_dx(x, N, eps, exact=True, narrow=False):
+def e_gem_dx(x, N, eps, exact=True, narrow=False, memo=None):
     """e-gem: df/dx."""
     _case = narrow and N in (1, 2) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
     _case2 = narrow and N in (3, 4, 5, 6, 7) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
@@ -196,7 +198,7 @@ def e_gem_dx(x, N, eps, exact=True, narrow=False):
     return d_x
 
 
-def e_gem_first(x, N, eps, exact=True, narrow=False):
+def e_gem_first(x, N, eps, exact=True, narrow=False, memo=None):
     """e-gem: (df/dx, df/dtheta...)."""
     _case = narrow and N in (1,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
     eps = _param(eps, x)
@@ -237,17 +239,22 @@ def e_gem_first(x, N, eps, exact=True, narrow=False):
     return (d_x, d_eps,)
 
 
-def e_gem_second(x, N, eps, exact=True, narrow=False):
+def e_gem_second(x, N, eps, exact=True, narrow=False, memo=None):
     """e-gem: second partial derivatives."""
     _case = narrow and N in (1,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
     eps = _param(eps, x)
     if _case:
         x0 = x
         x = _clamp_at_zero(x, 8.711228593176025e+40)
+        if memo is not None and 'p569cf8b96f6e' in memo:
+            _t3, = memo['p569cf8b96f6e']
+        else:
+            _t3 = 2.0*eps*N
+            if memo is not None:
+                memo['p569cf8b96f6e'] = (_t3,)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + eps
         _t2 = torch.reciprocal((_t1*_t1*_t1))
-        _t3 = 2.0*eps*N
         _t4 = 2.0*_t0*N - _t1 - _t3
         _t5 = _t0*_t2
         _m0 = x0 == 0.0
@@ -260,8 +267,13 @@ def e_gem_second(x, N, eps, exact=True, narrow=False):
             d_x_x = _where(_g0, 0.0, d_x_x)
         return (d_x_x, d_x_eps, d_eps_eps,)
     ax = torch.abs(x)
-    _t0 = 2.0*N
-    _t1 = _t0*eps
+    if memo is not None and 'p10366e32341a' in memo:
+        _t0, _t1 = memo['p10366e32341a']
+    else:
+        _t0 = 2.0*N
+        _t1 = _t0*eps
+        if memo is not None:
+            memo['p10366e32341a'] = (_t0, _t1)
     _t2 = _ipow(x, (2*N), exact)
     _t3 = _t2 + eps
     _t4 = torch.reciprocal((_t3*_t3*_t3))
@@ -290,7 +302,7 @@ def e_gem_second(x, N, eps, exact=True, narrow=False):
     return (d_x_x, d_x_eps, d_eps_eps,)
 
 
-def se_gem_f(x, N, eps, exact=True, narrow=False):
+def se_gem_f(x, N, eps, exact=True, narrow=False, memo=None):
     """se-gem: f."""
     _case = narrow and N in (1, 2) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
     _case2 = narrow and N in (3,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
@@ -332,7 +344,7 @@ def se_gem_f(x, N, eps, exact=True, narrow=False):
     return y
 
 
-def se_gem_dx(x, N, eps, exact=True, narrow=False):
+def se_gem_dx(x, N, eps, exact=True, narrow=False, memo=None):
     """se-gem: df/dx."""
     _case = narrow and N in (1,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
     eps = _param(eps, x)
@@ -367,7 +379,7 @@ def se_gem_dx(x, N, eps, exact=True, narrow=False):
     return d_x
 
 
-def se_gem_first(x, N, eps, exact=True, narrow=False):
+def se_gem_first(x, N, eps, exact=True, narrow=False, memo=None):
     """se-gem: (df/dx, df/dtheta...)."""
     _case = narrow and N in (1,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
     eps = _param(eps, x)
@@ -411,17 +423,22 @@ def se_gem_first(x, N, eps, exact=True, narrow=False):
     return (d_x, d_eps,)
 
 
-def se_gem_second(x, N, eps, exact=True, narrow=False):
+def se_gem_second(x, N, eps, exact=True, narrow=False, memo=None):
     """se-gem: second partial derivatives."""
     eps = _param(eps, x)
     ax = torch.abs(x)
+    if memo is not None and 'p4bff28d9a504' in memo:
+        _t5, _t6 = memo['p4bff28d9a504']
+    else:
+        _t5 = 2.0*N
+        _t6 = _t5*eps
+        if memo is not None:
+            memo['p4bff28d9a504'] = (_t5, _t6)
     _t0 = _ipow(x, (-1 + 2*N), exact)
     _t1 = -4.0*N - 2.0
     _t2 = _ipow(x, (1 + 2*N), exact)
     _t3 = torch.reciprocal(_t2)
     _t4 = _t3*N
-    _t5 = 2.0*N
-    _t6 = _t5*eps
     _t7 = _ipow(x, (2*N), exact)
     _t8 = _t7 + eps
     _t9 = torch.reciprocal((_t8*_t8*_t8))
@@ -449,17 +466,22 @@ def se_gem_second(x, N, eps, exact=True, narrow=False):
     return (d_x_x, d_x_eps, d_eps_eps,)
 
 
-def sqish_f(x, a, beta, gamma, exact=True, narrow=False):
+def sqish_f(x, a, beta, gamma, exact=True, narrow=False, memo=None):
     """sqish: f."""
     _case = narrow and (float(a) < 0) is False  # parameter conditions decided once (scalar_case)
     a = _param(a, x)
     beta = _param(beta, x)
     gamma = _param(gamma, x)
     if _case:
-        _t0 = 2.0*gamma*(a - 1.0)
-        _t1 = torch.log(beta)
-        _t2 = -_t0
-        _t3 = -_t1
+        if memo is not None and 'p1e197781f8f6' in memo:
+            _t0, _t1, _t2, _t3 = memo['p1e197781f8f6']
+        else:
+            _t0 = 2.0*gamma*(a - 1.0)
+            _t1 = torch.log(beta)
+            _t2 = -_t0
+            _t3 = -_t1
+            if memo is not None:
+                memo['p1e197781f8f6'] = (_t0, _t1, _t2, _t3)
         _s0, _s0n = _sigmoid_pair(_t0, x, _t1, exact)
         y = _tail_times(_s0n, x, 1, _t2, _t3, 1, 0, 1.0, exact) + _tail_times(_s0*a, x, 1, _t2, _t3, 0, 1, a, exact)
         if _nonfinite(x):
@@ -467,12 +489,17 @@ def sqish_f(x, a, beta, gamma, exact=True, narrow=False):
             _g1 = _isinf(x)
             y = _where(_g1, _where(_g0, float('inf'), torch.where((a != 0.0), _inf_times(-a), 0.0)), y)
         return y
-    _t0 = 2.0*gamma*(a - 1.0)
-    _t1 = torch.log(beta)
-    _t2 = -a
+    if memo is not None and 'p903c07a8bcaf' in memo:
+        _t0, _t1, _t2, _t4, _t5 = memo['p903c07a8bcaf']
+    else:
+        _t0 = 2.0*gamma*(a - 1.0)
+        _t1 = torch.log(beta)
+        _t2 = -a
+        _t4 = -_t0
+        _t5 = -_t1
+        if memo is not None:
+            memo['p903c07a8bcaf'] = (_t0, _t1, _t2, _t4, _t5)
     _t3 = _t0*x + _t1 + torch.log(_t2)
-    _t4 = -_t0
-    _t5 = -_t1
     _s0, _s0n = _sigmoid_pair(_t0, x, _t1, exact)
     y = torch.where(((a < 0.0)) & ((torch.abs(_t3) < 1.0)), ((-_s0n*_expm1(_t3))*x), _tail_times(_s0n, x, 1, _t4, _t5, 1, 0, 1.0, exact) + _tail_times(_s0*a, x, 1, _t4, _t5, 0, 1, a, exact))
     if _nonfinite(x):
@@ -482,18 +509,23 @@ def sqish_f(x, a, beta, gamma, exact=True, narrow=False):
     return y
 
 
-def sqish_dx(x, a, beta, gamma, exact=True, narrow=False):
+def sqish_dx(x, a, beta, gamma, exact=True, narrow=False, memo=None):
     """sqish: df/dx."""
     _case = narrow and (float(a) < 0) is False  # parameter conditions decided once (scalar_case)
     a = _param(a, x)
     beta = _param(beta, x)
     gamma = _param(gamma, x)
     if _case:
-        _t0 = a - 1.0
-        _t1 = 2.0*gamma
-        _t2 = _t0*_t1
-        _t3 = torch.log(beta)
-        _t4 = _t1*(_t0*_t0)
+        if memo is not None and 'p0f672061dc90' in memo:
+            _t0, _t1, _t2, _t3, _t4 = memo['p0f672061dc90']
+        else:
+            _t0 = a - 1.0
+            _t1 = 2.0*gamma
+            _t2 = _t0*_t1
+            _t3 = torch.log(beta)
+            _t4 = _t1*(_t0*_t0)
+            if memo is not None:
+                memo['p0f672061dc90'] = (_t0, _t1, _t2, _t3, _t4)
         _s0, _s0n, _s0p = _sigmoid_trio(_t2, x, _t3, exact)
         d_x = _s0*a + _s0n + _tail_times(_s0p*_t4, x, 1, -_t2, -_t3, 1, 1, _t4, exact)
         if _nonfinite(x):
@@ -501,11 +533,16 @@ def sqish_dx(x, a, beta, gamma, exact=True, narrow=False):
             _g1 = _isinf(x)
             d_x = _where(_g1, _where(_g0, 1.0, a), d_x)
         return d_x
-    _t0 = a - 1.0
-    _t1 = 2.0*gamma
-    _t2 = _t0*_t1
-    _t3 = torch.log(beta)
-    _t4 = _t1*(_t0*_t0)
+    if memo is not None and 'p0f672061dc90' in memo:
+        _t0, _t1, _t2, _t3, _t4 = memo['p0f672061dc90']
+    else:
+        _t0 = a - 1.0
+        _t1 = 2.0*gamma
+        _t2 = _t0*_t1
+        _t3 = torch.log(beta)
+        _t4 = _t1*(_t0*_t0)
+        if memo is not None:
+            memo['p0f672061dc90'] = (_t0, _t1, _t2, _t3, _t4)
     _t5 = _t2*x + _t3 + torch.log(-a)
     _s0, _s0n, _s0p = _sigmoid_trio(_t2, x, _t3, exact)
     d_x = torch.where(((a < 0.0)) & ((torch.abs(_t5) < 1.0)), -_s0n*_expm1(_t5), _s0*a + _s0n) + _tail_times(_s0p*_t4, x, 1, -_t2, -_t3, 1, 1, _t4, exact)
@@ -516,21 +553,26 @@ def sqish_dx(x, a, beta, gamma, exact=True, narrow=False):
     return d_x
 
 
-def sqish_first(x, a, beta, gamma, exact=True, narrow=False):
+def sqish_first(x, a, beta, gamma, exact=True, narrow=False, memo=None):
     """sqish: (df/dx, df/dtheta...)."""
     _case = narrow and (float(a) < 0) is False  # parameter conditions decided once (scalar_case)
     a = _param(a, x)
     beta = _param(beta, x)
     gamma = _param(gamma, x)
     if _case:
-        _t0 = a - 1.0
-        _t1 = 2.0*_t0*gamma
-        _t2 = torch.log(beta)
-        _t3 = 2.0*(_t0*_t0)
-        _t4 = _t3*gamma
-        _t5 = -_t1
-        _t6 = -_t2
-        _t7 = _t0/beta
+        if memo is not None and 'pc0ace53e1123' in memo:
+            _t0, _t1, _t2, _t3, _t4, _t5, _t6, _t7 = memo['pc0ace53e1123']
+        else:
+            _t0 = a - 1.0
+            _t1 = 2.0*_t0*gamma
+            _t2 = torch.log(beta)
+            _t3 = 2.0*(_t0*_t0)
+            _t4 = _t3*gamma
+            _t5 = -_t1
+            _t6 = -_t2
+            _t7 = _t0/beta
+            if memo is not None:
+                memo['pc0ace53e1123'] = (_t0, _t1, _t2, _t3, _t4, _t5, _t6, _t7)
         _s0, _s0n, _s0p = _sigmoid_trio(_t1, x, _t2, exact)
         d_x = _s0*a + _s0n + _tail_times(_s0p*_t4, x, 1, _t5, _t6, 1, 1, _t4, exact)
         d_a = _tail_times(_s0*_s0, x, 1, _t5, _t6, 0, 2, 1.0, exact) + _tail_times(_s0p, x, 1, _t5, _t6, 1, 1, 1.0, exact) + _tail_times(_s0p*_t1, x, 2, _t5, _t6, 1, 1, _t1, exact)
@@ -544,15 +586,20 @@ def sqish_first(x, a, beta, gamma, exact=True, narrow=False):
             d_beta = _where(_g1, 0.0, d_beta)
             d_gamma = _where(_g1, 0.0, d_gamma)
         return (d_x, d_a, d_beta, d_gamma,)
-    _t0 = a - 1.0
-    _t1 = 2.0*_t0*gamma
-    _t2 = torch.log(beta)
-    _t3 = 2.0*(_t0*_t0)
-    _t4 = _t3*gamma
-    _t5 = -_t1
-    _t6 = -_t2
+    if memo is not None and 'pacfb950d8442' in memo:
+        _t0, _t1, _t2, _t3, _t4, _t5, _t6, _t8 = memo['pacfb950d8442']
+    else:
+        _t0 = a - 1.0
+        _t1 = 2.0*_t0*gamma
+        _t2 = torch.log(beta)
+        _t3 = 2.0*(_t0*_t0)
+        _t4 = _t3*gamma
+        _t5 = -_t1
+        _t6 = -_t2
+        _t8 = _t0/beta
+        if memo is not None:
+            memo['pacfb950d8442'] = (_t0, _t1, _t2, _t3, _t4, _t5, _t6, _t8)
     _t7 = _t1*x + _t2 + torch.log(-a)
-    _t8 = _t0/beta
     _s0, _s0n, _s0p = _sigmoid_trio(_t1, x, _t2, exact)
     d_x = torch.where(((a < 0.0)) & ((torch.abs(_t7) < 1.0)), -_s0n*_expm1(_t7), _s0*a + _s0n) + _tail_times(_s0p*_t4, x, 1, _t5, _t6, 1, 1, _t4, exact)
     d_a = _tail_times(_s0*_s0, x, 1, _t5, _t6, 0, 2, 1.0, exact) + _tail_times(_s0p, x, 1, _t5, _t6, 1, 1, 1.0, exact) + _tail_times(_s0p*_t1, x, 2, _t5, _t6, 1, 1, _t1, exact)
@@ -568,45 +615,50 @@ def sqish_first(x, a, beta, gamma, exact=True, narrow=False):
     return (d_x, d_a, d_beta, d_gamma,)
 
 
-def sqish_second(x, a, beta, gamma, exact=True, narrow=False):
+def sqish_second(x, a, beta, gamma, exact=True, narrow=False, memo=None):
     """sqish: second partial derivatives."""
     a = _param(a, x)
     beta = _param(beta, x)
     gamma = _param(gamma, x)
-    _t0 = a - 1.0
-    _t1 = _t0*gamma
-    _t2 = 2.0*_t1
-    _t3 = torch.log(beta)
+    if memo is not None and 'p7fd2a6e31b2b' in memo:
+        _t0, _t1, _t2, _t3, _t5, _t6, _t7, _t11, _t12, _t13, _t14, _t15, _t16, _t18, _t19, _t20, _t23, _t24, _t25, _t26, _t27, _t28, _t29, _t30, _t31, _t32 = memo['p7fd2a6e31b2b']
+    else:
+        _t0 = a - 1.0
+        _t1 = _t0*gamma
+        _t2 = 2.0*_t1
+        _t3 = torch.log(beta)
+        _t5 = _t0*_t0
+        _t6 = 4.0*_t5
+        _t7 = _t6*gamma
+        _t11 = gamma*gamma
+        _t12 = _t0*_t0*_t0
+        _t13 = 4.0*_t12
+        _t14 = _t11*_t13
+        _t15 = -_t2
+        _t16 = -_t3
+        _t18 = 6.0*_t1
+        _t19 = _t11*_t6
+        _t20 = torch.reciprocal(beta)
+        _t23 = _t20*_t5
+        _t24 = 2.0*_t23
+        _t25 = _t24*gamma
+        _t26 = 4.0*gamma
+        _t27 = _t12*_t26
+        _t28 = 4.0*_t0
+        _t29 = _t11*_t28
+        _t30 = _t2*_t20
+        _t31 = 4.0*a - 4.0
+        _t32 = _t0/(beta*beta)
+        if memo is not None:
+            memo['p7fd2a6e31b2b'] = (_t0, _t1, _t2, _t3, _t5, _t6, _t7, _t11, _t12, _t13, _t14, _t15, _t16, _t18, _t19, _t20, _t23, _t24, _t25, _t26, _t27, _t28, _t29, _t30, _t31, _t32)
     _s0, _s0n, _s0p = _sigmoid_trio(_t2, x, _t3, exact)
     _t4 = _s0*_s0p
-    _t5 = _t0*_t0
-    _t6 = 4.0*_t5
-    _t7 = _t6*gamma
     _t8 = _t4*_t7
     _t9 = _s0n*_s0p
     _t10 = _t7*_t9
-    _t11 = gamma*gamma
-    _t12 = _t0*_t0*_t0
-    _t13 = 4.0*_t12
-    _t14 = _t11*_t13
-    _t15 = -_t2
-    _t16 = -_t3
     _t17 = 2.0*_t4
-    _t18 = 6.0*_t1
-    _t19 = _t11*_t6
-    _t20 = torch.reciprocal(beta)
     _t21 = _t20*_t4
     _t22 = _t20*_t9
-    _t23 = _t20*_t5
-    _t24 = 2.0*_t23
-    _t25 = _t24*gamma
-    _t26 = 4.0*gamma
-    _t27 = _t12*_t26
-    _t28 = 4.0*_t0
-    _t29 = _t11*_t28
-    _t30 = _t2*_t20
-    _t31 = 4.0*a - 4.0
-    _t32 = _t0/(beta*beta)
     _t33 = _t2*x + _t3
     _t34 = torch.where((torch.abs(_t33) < 1.0), -_s0n*_expm1(_t33), -_s0 + _s0n)
     d_x_x = _t10 + _t8 + _tail_times(-_t14*_t4, x, 1, _t15, _t16, 1, 2, -_t14, exact) + _tail_times(_t14*_t9, x, 1, _t15, _t16, 2, 1, _t14, exact)

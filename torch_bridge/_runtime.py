@@ -439,16 +439,17 @@ def _sum_to(t: torch.Tensor, shape) -> torch.Tensor:
 
 
 def _backward_terms(fam: Family, gc, xc, ints, p, exact: bool, wanted, shapes=None,
-                    narrow: bool = False):
+                    narrow: bool = False, memo: dict | None = None):
     """g f'(x), and for each parameter with ``wanted`` set the float64 sum of g df/dtheta
     over the dimensions it was broadcast along (None for the others): one evaluation of the
-    ``first`` formulas when any is wanted."""
+    ``first`` formulas when any is wanted.  ``memo``: the formulas' (one call's chunks)."""
     shapes = shapes if shapes is not None else [()] * len(wanted)
     if any(wanted):
-        d = fam.first(xc, *ints, *p, exact=exact, narrow=narrow)
+        d = fam.first(xc, *ints, *p, exact=exact, narrow=narrow, memo=memo)
         return gc * d[0], [_sum_to(gc * d[1 + i], s) if w else None
                            for i, (w, s) in enumerate(zip(wanted, shapes))]
-    return gc * fam.grad_x(xc, *ints, *p, exact=exact, narrow=narrow), [None] * len(wanted)
+    return (gc * fam.grad_x(xc, *ints, *p, exact=exact, narrow=narrow, memo=memo),
+            [None] * len(wanted))
 
 
 def _traced_narrow(x, cdt: torch.dtype, params) -> bool:
@@ -626,9 +627,10 @@ def _torch_forward(fam: Family, x, ints, params):
     # the 0-d parameters themselves: a view per chunk (detach, reshape) measurably slows
     # each chunk's ops (GEM N=1 at 2^16: 48 of 540 us)
     p = _scalars(params, cdt)
+    memo: dict = {}  # the parameters' own expressions, once for all chunks
     for s in range(0, n, chunk):
         outs[s:s + chunk] = fam.forward(_to(xs[s:s + chunk], cdt), *ints, *p, exact=exact,
-                                        narrow=narrow)
+                                        narrow=narrow, memo=memo)
     return out
 
 
@@ -685,11 +687,12 @@ def _torch_backward(fam: Family, grad, x, ints, params, params_grad: bool):
     gxs = gx.as_strided((n,), (1,))
     p = _scalars(params, cdt)  # as in _torch_forward's loop
     sums = [torch.zeros((), dtype=torch.float64, device=x.device) for _ in params]
+    memo: dict = {}  # as in _torch_forward's loop
     for s in range(0, n, chunk):
         xc = _to(xs[s:s + chunk], cdt)
         gc = _to(gs[s:s + chunk], cdt)
         gxs[s:s + chunk], part = _backward_terms(fam, gc, xc, ints, p, exact, wanted,
-                                                 narrow=narrow)
+                                                 narrow=narrow, memo=memo)
         for i, t in enumerate(part):
             if t is not None:
                 sums[i] += t

@@ -361,6 +361,9 @@ class CodePrinter:
     #: ``if _nonfinite(x):`` (eager CPU: only for an input that holds a non-finite value;
     #: see ``body._at_infinity_guard``), rather than selected in every evaluation
     guards_infinity = False
+    #: whether the expressions of the parameters alone are evaluated once per ``memo``
+    #: (the formulas' argument, see ``body._memoized``), rather than on every call
+    memoizes_parameters = False
 
 
 def _sigmoid_linear_args(e: SigmoidLinear):

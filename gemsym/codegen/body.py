@@ -5,6 +5,7 @@ then each output is assembled with ``where`` over the |x| <= 1 / |x| > 1 forms, 
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from typing import Sequence
@@ -61,10 +62,14 @@ def body_lines(
         lines.append("r = 1.0 / x")
     if any(f.kind == "power" and f.large is not None for _, fs in outputs for f in fs):
         lines.append(f"ax = {printer(sp.Abs(sp.Symbol(printer.x_name)))}")
+    hoisted = (_parameter_only(replacements, pieces, x, printer.int_names)
+               if printer.memoizes_parameters else [])
+    kept, rest = [], []
     for i, (sym, expr) in enumerate(replacements):
-        lines += pair_lines.get(i, [])
-        lines.append(f"{sym.name} = {printer(expr)}")
-    lines += pair_lines.get(len(replacements), [])
+        rest += pair_lines.get(i, [])
+        (kept if sym in hoisted else rest).append(f"{sym.name} = {printer(expr)}")
+    rest += pair_lines.get(len(replacements), [])
+    lines += _memoized(kept, [s.name for s in hoisted]) + rest
     # every condition on x is evaluated once and shared by all outputs (eager PyTorch
     # evaluates each occurrence: GEM's |x| <= 1 was computed twice per formula)
     masks: dict[str, str] = {}
@@ -162,6 +167,47 @@ def body_lines(
     if clamp is not None and any(re.search(r"\bx0\b", line) for line in lines):
         lines.insert(0, "x0 = x")
     return [indent + line for line in [*printer.preamble(), *lines]]
+
+
+def _parameter_only(replacements, pieces: list[sp.Expr], x: sp.Symbol,
+                    int_names) -> list[sp.Symbol]:
+    """The replacements (in order) computed from the parameters alone, at least one of them
+    real: the same values on every call with the same parameters (Sqish's 2 gamma (a - 1)
+    and log(beta)), where each costs an eager op on 0-d tensors (~3-6 us)."""
+    params = set().union(*(e.free_symbols for e in pieces)) - {x, R}
+    real = {s for s in params if s.name not in int_names and not isinstance(s, sp.Dummy)}
+    hoisted: list[sp.Symbol] = []
+    touches_real: set[sp.Symbol] = set()
+    for sym, expr in replacements:
+        free = expr.free_symbols
+        if free <= params | set(hoisted):
+            hoisted.append(sym)
+            if free & (real | touches_real):
+                touches_real.add(sym)
+    # an integer-only line (2.0*N: Python arithmetic) is not worth a lookup; kept only as
+    # the dependency of a real one
+    needed = set(touches_real)
+    for sym, expr in reversed(replacements):
+        if sym in needed:
+            needed |= expr.free_symbols & set(hoisted)
+    return [s for s in hoisted if s in needed]
+
+
+def _memoized(lines: list[str], names: list[str]) -> list[str]:
+    """``lines`` (the parameters' own expressions, defining ``names``) evaluated once per
+    ``memo`` (a dict the runtime keeps with fixed parameter values, or per call across its
+    chunks; None: every time), under a key of their text: another body's lines with the
+    same text define the same values."""
+    if not lines:
+        return []
+    key = "p" + hashlib.sha1("\n".join(lines).encode()).hexdigest()[:12]
+    names_tuple = ", ".join(names) + ("," if len(names) == 1 else "")
+    return [f"if memo is not None and {key!r} in memo:",
+            f"    {names_tuple} = memo[{key!r}]",
+            "else:",
+            *[f"    {line}" for line in lines],
+            "    if memo is not None:",
+            f"        memo[{key!r}] = ({names_tuple})"]
 
 
 def _sides_lines(outputs, junctions, x: sp.Symbol, printer: CodePrinter, indent: str,

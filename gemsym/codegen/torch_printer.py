@@ -33,6 +33,7 @@ class TorchPrinter(TorchExactPath):
     folds_negation = True
     #: two comparisons and two full-size selections fewer per output in an eager call
     guards_infinity = True
+    memoizes_parameters = True
     functions = {
         "exp": "torch.exp", "log": "torch.log", "log1p": "torch.log1p",
         "expm1": "_expm1", "Expm1": "_expm1", "Abs": "torch.abs", "tanh": "torch.tanh",

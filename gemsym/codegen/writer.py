@@ -43,7 +43,9 @@ def _formulas(codes: Sequence[FamilyCode]) -> str:
                    "(second partial derivatives, upper triangle).  ``exact``: the compute dtype is the\n"
                    "output dtype (integer powers and sigmoid arguments then take compensated steps;\n"
                    "see ``_runtime._plan``).  ``narrow``: x and the real parameters are below 2^128 in\n"
-                   "magnitude and the compute dtype is float64 (the |x| > 1 forms are then not needed).\n"),
+                   "magnitude and the compute dtype is float64 (the |x| > 1 forms are then not needed).\n"
+                   "``memo``: a dict kept for calls with the same parameter values (the runtime's plans,\n"
+                   "or one call's chunks): the expressions of the parameters alone are evaluated once.\n"),
            "import math  # noqa: F401\n\nimport torch\n\nfrom ._runtime import _beyond, _clamp_at_zero, _expm1, _inf_times, _ipow, _isinf, _isnan, _like, _nonfinite, _param, _sigmoid_lin, _sigmoid_pair, _sigmoid_trio, _sq, _tail_times, _where, _xtimes  # noqa: F401\n"
            "from ._compensated import (_ddc, _dd_abs, _dd_add, _dd_div, _dd_mul, _dd_neg, _dd_pow,  # noqa: F401\n"
            "                           _dd_hypot, _dd_recip, _dd_scale, _dd_sq, _dd_sqrt, _dd_value,\n"
@@ -60,7 +62,7 @@ def _formulas(codes: Sequence[FamilyCode]) -> str:
         ]
         for suffix, what, outputs in groups:
             names = [n for n, _ in outputs]
-            out.append(f"\ndef {code.pyname}_{suffix}({sig}, exact=True, narrow=False):")
+            out.append(f"\ndef {code.pyname}_{suffix}({sig}, exact=True, narrow=False, memo=None):")
             out.append(f'    """{code.activation.name}: {what}."""')
             out.extend(_narrow_lines(code, outputs, pr, names[0] if suffix in ("f", "dx")
                                      else "(" + ", ".join(names) + ",)")

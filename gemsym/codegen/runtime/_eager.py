@@ -48,9 +48,10 @@ class _Plan(NamedTuple):
     #: their tensors differ), else None
     signs: tuple[float, ...] | None
     #: ``one_chunk``'s steps, bound once, where the compute dtype is not x's (else None):
-    #: the conversion to it, the forward formulas with ``exact`` and ``narrow``, and the
-    #: conversion back (each layer of calls and lookups costs microseconds at 2^10); and
-    #: the input-gradient formulas of ``one_chunk_grad``
+    #: the conversion to it, the forward formulas with ``exact``, ``narrow`` and a ``memo``
+    #: of their parameters' own expressions (Sqish's log(beta): 0-d eager ops, ~40 us of a
+    #: 2^10-element call), and the conversion back (each layer of calls and lookups costs
+    #: microseconds at 2^10); and the input-gradient formulas of ``one_chunk_grad``
     to_compute: Callable | None = None
     formulas: Callable | None = None
     to_input: Callable | None = None
@@ -85,9 +86,9 @@ def _make(lib_name: str, name: str, x: torch.Tensor, ints, reals) -> _Plan | Non
     bound = (cdt != x.dtype and cdt in _CONVERT and x.dtype in _CONVERT)
     return _Plan(fam, params, cdt, exact, narrow, _signs(reals) if 0.0 in reals else None,
                  _CONVERT[cdt] if bound else None,
-                 partial(fam.forward, exact=exact, narrow=narrow) if bound else None,
+                 partial(fam.forward, exact=exact, narrow=narrow, memo={}) if bound else None,
                  _CONVERT[x.dtype] if bound else None,
-                 partial(fam.grad_x, exact=exact, narrow=narrow) if bound else None)
+                 partial(fam.grad_x, exact=exact, narrow=narrow, memo={}) if bound else None)
 
 
 def call(lib_name: str, name: str, x, ints, reals):
