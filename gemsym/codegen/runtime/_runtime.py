@@ -588,7 +588,8 @@ def _scalars(params, cdt: torch.dtype) -> list:
     """One-element parameter tensors as 0-d tensors of the compute dtype; a parameter that
     already is one is passed as it is (a new view per call measurably slows the
     formulas' small-input ops)."""
-    return [q if q.dtype == cdt and q.dim() == 0 else _to(q.reshape(()), cdt) for q in params]
+    return [q if q.dtype == cdt and q.dim() == 0 else _to(q if q.dim() == 0 else q.reshape(()), cdt)
+            for q in params]
 
 
 def one_chunk(fam: Family, x, ints, params, cdt: torch.dtype, exact: bool, narrow: bool):
