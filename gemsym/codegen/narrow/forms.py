@@ -3,6 +3,7 @@ limits, interval enclosures and the roundings they must reach (see the package d
 
 from __future__ import annotations
 
+import functools
 import math
 
 import mpmath
@@ -94,6 +95,18 @@ def _bound(e: sp.Expr, x: sp.Symbol, reals, x_exp: float = INPUT_EXPONENT
 
 
 def _unguarded(e: sp.Expr, x: sp.Symbol, check: bool = True, reals=None) -> sp.Expr | None:
+    """The cached ``_unguarded_body`` (the writers and the plans ask for the same bodies
+    many times; each near-zero proof is interval arithmetic over a few spans)."""
+    return _unguarded_cached(e, x, check, None if reals is None else tuple(reals))
+
+
+@functools.lru_cache(maxsize=4096)
+def _unguarded_cached(e: sp.Expr, x: sp.Symbol, check: bool, reals) -> sp.Expr | None:
+    return _unguarded_body(e, x, check, reals)
+
+
+def _unguarded_body(e: sp.Expr, x: sp.Symbol, check: bool = True, reals=None
+                    ) -> sp.Expr | None:
     """``e`` with every underflow guard Piecewise((a, |x^k| >= T), (b, True)) replaced by
     a, when (``check``: k concrete) x^k stays a normal float64 number for every nonzero
     narrow input, or (``reals`` given: the real parameters' symbols) where it does not, the
@@ -142,6 +155,7 @@ def _plain(e: sp.Expr, x: sp.Symbol) -> sp.Expr:
     return e.xreplace({R: 1 / x})
 
 
+@functools.lru_cache(maxsize=4096)  # SymPy's limit of the same body, asked for again
 def _limit(e: sp.Expr, x: sp.Symbol, to: sp.Expr) -> sp.Expr | None:
     try:
         v = sp.limit(e, x, to)
