@@ -13,12 +13,13 @@ from gemsym.families import get_family
 
 @contextmanager
 def generated_package(tmp_path_factory, name: str, members) -> Iterator[object]:
-    """The package ``name`` generated for ``members`` (catalogue names), importable while
-    the context lasts."""
+    """The package ``name`` generated for ``members`` (catalogue names, or activations such
+    as a user family), importable while the context lasts."""
     from gemsym.codegen.writer import write_package
 
     root = tmp_path_factory.mktemp(name)
-    write_package([get_family(n) for n in members], root / f"{name}_bridge")
+    write_package([get_family(m) if isinstance(m, str) else m for m in members],
+                  root / f"{name}_bridge")
     sys.path.insert(0, str(root))
     try:
         yield importlib.import_module(f"{name}_bridge")

@@ -5,9 +5,7 @@ only for the integer parameter values and inputs where the analysis holds, fewer
 
 from __future__ import annotations
 
-import importlib
 import math
-import sys
 
 import mpmath as mp
 import pytest
@@ -17,6 +15,7 @@ torch = pytest.importorskip("torch")
 
 from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
 
+from tests.generated_package import generated_package  # noqa: E402
 from tests.helpers import gem_ref, se_gem_ref  # noqa: E402
 
 F32_MAX = float(torch.finfo(torch.float32).max)
@@ -24,17 +23,8 @@ F32_MAX = float(torch.finfo(torch.float32).max)
 
 @pytest.fixture(scope="module")
 def bridge(tmp_path_factory):
-    from gemsym.codegen.writer import write_package
-    from gemsym.families import get_family
-
-    root = tmp_path_factory.mktemp("narrow")
-    write_package([get_family(n) for n in ("gem", "e-gem", "se-gem", "sqish")],
-                  root / "narrow_bridge")
-    sys.path.insert(0, str(root))
-    try:
-        yield importlib.import_module("narrow_bridge")
-    finally:
-        sys.path.remove(str(root))
+    with generated_package(tmp_path_factory, "narrow", ("gem", "e-gem", "se-gem", "sqish")) as pkg:
+        yield pkg
 
 
 def _inputs(dtype) -> torch.Tensor:
@@ -353,7 +343,7 @@ def test_parameter_conditions_are_decided_once_per_call(bridge, a):
 
 
 
-def test_lower_clamp_of_a_family_without_an_integer_parameter(tmp_path):
+def test_lower_clamp_of_a_family_without_an_integer_parameter(tmp_path_factory):
     """A user family 0 | x^5/(x^4 + 2) (no integer parameter): its f' = x^4 (x^4 + 10)/
     (x^4 + 2)^2 exceeds the budget near 2^128 and takes the lower clamp (2^120), with the
     general body's bits on float32 and 16-bit inputs up to the largest float32 and +-inf,
@@ -362,7 +352,6 @@ def test_lower_clamp_of_a_family_without_an_integer_parameter(tmp_path):
     from gemsym import Activation, X
     from gemsym.codegen.derive import derive
     from gemsym.codegen.narrow import narrow_outputs
-    from gemsym.codegen.writer import write_package
 
     rat = Activation.from_branches("rat", [sp.Integer(0), X**5 / (X**4 + 2)], [0])
     third = Activation.from_branches("third", [sp.Integer(0), X**5 / (3 * X**4 + 1)], [0])
@@ -370,13 +359,8 @@ def test_lower_clamp_of_a_family_without_an_integer_parameter(tmp_path):
         code = derive(act)
         plan = narrow_outputs([("d_x", code.first[0])], code.x, [], [], code.junctions)
         assert (plan.clamp.hi if plan is not None else None) == hi, act.name
-    write_package([rat], tmp_path / "ratnarrow_bridge")
-    sys.path.insert(0, str(tmp_path))
-    try:
-        pkg = importlib.import_module("ratnarrow_bridge")
-    finally:
-        sys.path.remove(str(tmp_path))
-    fn = pkg._formulas.rat_dx
+    with generated_package(tmp_path_factory, "ratnarrow", [rat]) as pkg:
+        fn = pkg._formulas.rat_dx
     for dtype in (torch.float32, torch.bfloat16, torch.float16):
         x = _inputs(dtype)
         a, b = (fn(x, exact=False, narrow=w).to(dtype) for w in (False, True))

@@ -357,10 +357,11 @@ class CodePrinter:
     #: whether -a/(b + c) is printed a/(-b - c), one negation fewer (see
     #: ``body._small_quotient``)
     folds_negation = False
-    #: whether an output's values at x = +-oo are applied after it, under
-    #: ``if _nonfinite(x):`` (eager CPU: only for an input that holds a non-finite value;
-    #: see ``body._at_infinity_guard``), rather than selected in every evaluation
-    guards_infinity = False
+    #: whether the code may branch on x's values where the runtime allows it (eager CPU):
+    #: an output's values at x = +-oo applied after it under ``if _nonfinite(x):`` (see
+    #: ``body._at_infinity_guard``), a linear tail under ``if _beyond(x0, hi):``, rather
+    #: than selected or added in every evaluation
+    branches_on_data = False
     #: whether the expressions of the parameters alone are evaluated once per ``memo``
     #: (the formulas' argument, see ``body._memoized``), rather than on every call
     memoizes_parameters = False

@@ -95,7 +95,7 @@ def body_lines(
         # (``_at_infinity_guard``), its conditions computed only when it runs
         alone = len(forms) == 1 or (clamp is not None and clamp.junction
                                     and name not in clamp.keep_lo)
-        last = (printer.guards_infinity and alone and not forms[-1].points
+        last = (printer.branches_on_data and alone and not forms[-1].points
                 and forms[-1].kind != "const")
         for b, form in enumerate(forms):
             guard = last and b == len(forms) - 1
@@ -152,7 +152,7 @@ def body_lines(
         if all(f.kind == "const" for f in forms):
             out = f"_like(x, {out})"
         if clamp is not None and name in clamp.tail:
-            if printer.guards_infinity:
+            if printer.branches_on_data:
                 tails.append(f"{name} = {printer.linear_tail(name, clamp.hi)}")
             else:
                 out = printer.linear_tail(out, clamp.hi)

@@ -62,14 +62,12 @@ def _narrow_plans(code: FamilyCode, outputs) -> list[NarrowPlan]:
                         [code.symbols[p.name] for p in code.real_params], code.junctions)
 
 
-def _narrow_condition(code: FamilyCode, plan) -> str | None:
+def _narrow_condition(code: FamilyCode, plan: NarrowPlan) -> str:
     """The C++ test of an op taking a narrow body, the PyTorch path's (``_runtime._narrow``
     and ``writer._narrow_lines``): a float32 or 16-bit input (computed in double, finite
     values below 2^128), the integer parameter among the values the plan holds for, and
     every real parameter the narrow body uses 0 or 2^-128 .. 2^128 in magnitude (NaN
-    fails); None without a plan."""
-    if plan is None:
-        return None
+    fails)."""
     values, forms, _ = plan
     terms = ["x.scalar_type() != at::kDouble"]
     if code.int_params:

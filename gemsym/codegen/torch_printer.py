@@ -32,7 +32,7 @@ class TorchPrinter(TorchExactPath):
     #: one eager op fewer, the same bits
     folds_negation = True
     #: two comparisons and two full-size selections fewer per output in an eager call
-    guards_infinity = True
+    branches_on_data = True
     memoizes_parameters = True
     functions = {
         "exp": "torch.exp", "log": "torch.log", "log1p": "torch.log1p",

@@ -204,12 +204,16 @@ def _clamp(outputs, values, x, ints, reals, junctions, sides: bool = False) -> C
     return Clamp(lo, hi, junction, keep_lo, keep_hi)
 
 
-def _quality(clamp: Clamp | None, sides: bool, best: bool = False) -> tuple:
-    """How much a clamp saves, comparable: sums of sides (where wanted), then fewer kept
-    comparisons, then more clamped ends; ``best``: the best possible."""
-    if best:
-        return (sides, 0, 2)
+def _quality(clamp: Clamp | None) -> tuple:
+    """How much a clamp saves, comparable: sums of sides, then fewer kept comparisons,
+    then more clamped ends (``_best_quality`` at most)."""
     if clamp is None:
         return (False, -math.inf, 0)
     return (clamp.sides, -len(clamp.keep_lo) - len(clamp.keep_hi),
             (clamp.lo is not None) + (clamp.hi is not None))
+
+
+def _best_quality(sides: bool) -> tuple:
+    """``_quality`` of the best clamp: sums of sides where they are wanted, no kept
+    comparison, both ends clamped."""
+    return (sides, 0, 2)

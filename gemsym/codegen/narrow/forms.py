@@ -97,15 +97,11 @@ def _bound(e: sp.Expr, x: sp.Symbol, reals, x_exp: float = INPUT_EXPONENT
 def _unguarded(e: sp.Expr, x: sp.Symbol, check: bool = True, reals=None) -> sp.Expr | None:
     """The cached ``_unguarded_body`` (the writers and the plans ask for the same bodies
     many times; each near-zero proof is interval arithmetic over a few spans)."""
-    return _unguarded_cached(e, x, check, None if reals is None else tuple(reals))
+    return _unguarded_body(e, x, check, None if reals is None else tuple(reals))
 
 
 @functools.lru_cache(maxsize=4096)
-def _unguarded_cached(e: sp.Expr, x: sp.Symbol, check: bool, reals) -> sp.Expr | None:
-    return _unguarded_body(e, x, check, reals)
-
-
-def _unguarded_body(e: sp.Expr, x: sp.Symbol, check: bool = True, reals=None
+def _unguarded_body(e: sp.Expr, x: sp.Symbol, check: bool, reals: tuple | None
                     ) -> sp.Expr | None:
     """``e`` with every underflow guard Piecewise((a, |x^k| >= T), (b, True)) replaced by
     a, when (``check``: k concrete) x^k stays a normal float64 number for every nonzero

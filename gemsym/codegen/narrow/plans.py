@@ -10,7 +10,7 @@ import mpmath
 import sympy as sp
 
 from ..stable import IPow, StableForm
-from .clamp import Clamp, _clamp, _exact_at, _quality
+from .clamp import Clamp, _best_quality, _clamp, _exact_at, _quality
 from .forms import (BUDGET, MAX_INT, _bodies, _bound, _interval, _limit, _narrow_number,
                     _params_env, _plain, _rounds_to, _unguarded, _Unsupported)
 
@@ -49,8 +49,7 @@ def narrow_plans(outputs: Sequence[tuple[str, Sequence[StableForm]]], x: sp.Symb
     order; [] where there is none."""
     first = narrow_outputs(outputs, x, ints, reals, junctions, sides)
     plans = [first] if first is not None else []
-    if not ints or (first is None and not any(f.kind == "power" for _, fs in outputs
-                                              for f in fs)) or len(ints) > 1:
+    if len(ints) != 1 or not any(f.kind == "power" for _, fs in outputs for f in fs):
         return plans
     start = max(first.values) + 1 if first is not None else 1
     while start <= MAX_INT:
@@ -231,13 +230,13 @@ def _done(passed, new, x, ints, reals, junctions, sides, clamp: Clamp | None = N
            for name, forms in new]
     if clamp is None:
         clamp = _clamp(new, values, x, ints, reals, tuple(junctions), sides)
-        if len(passed) > 1 and _quality(clamp, sides) < _quality(None, sides, best=True):
+        if len(passed) > 1 and _quality(clamp) < _best_quality(sides):
             # a longer list of values may cost the first ones their best clamp (SE-GEM f:
             # N = 3's body is not a sum of sides, N = 1, 2's are): the shortest prefix
             # with a better clamp than the whole list's keeps it, the first values being
             # the common ones
             shorter = _done(passed[:-1], new, x, ints, reals, junctions, sides)
-            if shorter is not None and _quality(shorter.clamp, sides) > _quality(clamp, sides):
+            if shorter is not None and _quality(shorter.clamp) > _quality(clamp):
                 return shorter
     bare = [f for _, forms in new for f in forms if f.kind == "power" and f.large is None]
     subs = _shared_powers([f.small for f in bare], values)
