@@ -57,6 +57,17 @@ class _Plan(NamedTuple):
     formulas: Callable | None = None
     to_input: Callable | None = None
     grad_formulas: Callable | None = None
+    #: those forward steps as one function of x (``_step``), or None
+    step: Callable | None = None
+
+
+def _step(to_compute: Callable, formulas: Callable, to_input: Callable, args: tuple
+          ) -> Callable:
+    """x -> to_input(formulas(to_compute(x), *args)): ``one_chunk`` for one plan, as one
+    call (its ~2 us of attribute lookups and argument unpacking saved at 2^10 elements)."""
+    def step(x):
+        return to_input(formulas(to_compute(x), *args))
+    return step
 
 
 #: (package, family, dtype, the parameters' types, their values) -> the plan of a call;
@@ -85,11 +96,13 @@ def _make(lib_name: str, name: str, x: torch.Tensor, ints, reals) -> _Plan | Non
     cdt, exact = _plan(x.dtype, x.device)
     narrow = _narrow(x.dtype, cdt, params)
     bound = (cdt != x.dtype and cdt in _CONVERT and x.dtype in _CONVERT)
+    if not bound:
+        return _Plan(fam, params, cdt, exact, narrow, _signs(reals) if 0.0 in reals else None)
+    formulas = partial(fam.forward, exact=exact, narrow=narrow, memo={})
     return _Plan(fam, params, cdt, exact, narrow, _signs(reals) if 0.0 in reals else None,
-                 _CONVERT[cdt] if bound else None,
-                 partial(fam.forward, exact=exact, narrow=narrow, memo={}) if bound else None,
-                 _CONVERT[x.dtype] if bound else None,
-                 partial(fam.grad_x, exact=exact, narrow=narrow, memo={}) if bound else None)
+                 _CONVERT[cdt], formulas, _CONVERT[x.dtype],
+                 partial(fam.grad_x, exact=exact, narrow=narrow, memo={}),
+                 _step(_CONVERT[cdt], formulas, _CONVERT[x.dtype], (*ints, *params)))
 
 
 def call(lib_name: str, name: str, x, ints, reals):
@@ -113,6 +126,14 @@ def call(lib_name: str, name: str, x, ints, reals):
         _PLANS[key] = plan
     if x.requires_grad and _C.is_grad_enabled():
         return _graph_apply(x, lib_name, name, plan, ints)
+    step = plan.step
+    if step is not None:
+        n = x.numel()
+        # ``_forward``'s one-chunk case written out (a call and its lookups: ~2 us at 2^10)
+        if (0 < n <= CPU_CHUNK and x.is_contiguous()
+                and (not _cpu_kernel._on or name not in _cpu_kernel._OPS)
+                and (not _runtime._fuse or n < _runtime.FUSE_MIN)):
+            return step(x)
     return _forward(plan, name, x, ints)
 
 
@@ -128,11 +149,12 @@ def _one_chunk(name: str, x: torch.Tensor) -> bool:
 
 
 def _forward(plan: _Plan, name: str, x: torch.Tensor, ints) -> torch.Tensor:
+    # ``_one_chunk`` written out: a call and its lookups cost ~2 us at 2^10 elements
     if not _one_chunk(name, x):
         return _torch_forward(plan.family, x, ints, plan.params)
-    if plan.formulas is not None:
+    if plan.step is not None:
         # ``one_chunk`` with its steps bound in the plan: the same calls, the same bits
-        return plan.to_input(plan.formulas(plan.to_compute(x), *ints, *plan.params))
+        return plan.step(x)
     return one_chunk(plan.family, x, ints, plan.params, plan.cdt, plan.exact, plan.narrow)
 
 

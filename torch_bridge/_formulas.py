@@ -7,7 +7,8 @@ output dtype (integer powers and sigmoid arguments then take compensated steps;
 see ``_runtime._plan``).  ``narrow``: x and the real parameters are below 2^128 in
 magnitude and the compute dtype is float64 (the |x| > 1 forms are then not needed).
 ``memo``: a dict kept for calls with the same parameter values (the runtime's plans,
-or one call's chunks): the expressions of the parameters alone are evaluated once.
+or one call's chunks, with fixed integer and real parameters): the expressions of
+the parameters alone, and the conditions that choose a body, are evaluated once.
 """
 
 import math  # noqa: F401
@@ -127,8 +128,13 @@ def gem_second(x, N, exact=True, narrow=False, memo=None):
 
 def e_gem_f(x, N, eps, exact=True, narrow=False, memo=None):
     """e-gem: f."""
-    _case = narrow and N in (1, 2, 3) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
-    _case2 = narrow and N in (4, 5, 6, 7, 8) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+    if memo is not None and 'p198285ec964c' in memo:
+        _case, _case2 = memo['p198285ec964c']
+    else:
+        _case = narrow and N in (1, 2, 3) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        _case2 = narrow and N in (4, 5, 6, 7, 8) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        if memo is not None:
+            memo['p198285ec964c'] = (_case, _case2)
     eps = _param(eps, x)
     if _case:
         x = _clamp_at_zero(x, 8.711228593176025e+40)
@@ -158,9 +164,14 @@ def e_gem_f(x, N, eps, exact=True, narrow=False, memo=None):
 
 def e_gem_dx(x, N, eps, exact=True, narrow=False, memo=None):
     """e-gem: df/dx."""
-    _case = narrow and N in (1, 2) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
-    _case2 = narrow and N in (3, 4, 5, 6, 7) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
-    _case3 = narrow and N in (8,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+    if memo is not None and 'pb46755c02378' in memo:
+        _case, _case2, _case3 = memo['pb46755c02378']
+    else:
+        _case = narrow and N in (1, 2) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        _case2 = narrow and N in (3, 4, 5, 6, 7) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        _case3 = narrow and N in (8,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        if memo is not None:
+            memo['pb46755c02378'] = (_case, _case2, _case3)
     eps = _param(eps, x)
     if _case:
         x = _clamp_at_zero(x, 1.329227995784916e+36)
@@ -200,7 +211,12 @@ def e_gem_dx(x, N, eps, exact=True, narrow=False, memo=None):
 
 def e_gem_first(x, N, eps, exact=True, narrow=False, memo=None):
     """e-gem: (df/dx, df/dtheta...)."""
-    _case = narrow and N in (1,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+    if memo is not None and 'p3c51f2257d2a' in memo:
+        _case, = memo['p3c51f2257d2a']
+    else:
+        _case = narrow and N in (1,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        if memo is not None:
+            memo['p3c51f2257d2a'] = (_case,)
     eps = _param(eps, x)
     if _case:
         x0 = x
@@ -241,7 +257,12 @@ def e_gem_first(x, N, eps, exact=True, narrow=False, memo=None):
 
 def e_gem_second(x, N, eps, exact=True, narrow=False, memo=None):
     """e-gem: second partial derivatives."""
-    _case = narrow and N in (1,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+    if memo is not None and 'p3c51f2257d2a' in memo:
+        _case, = memo['p3c51f2257d2a']
+    else:
+        _case = narrow and N in (1,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        if memo is not None:
+            memo['p3c51f2257d2a'] = (_case,)
     eps = _param(eps, x)
     if _case:
         x0 = x
@@ -304,8 +325,13 @@ def e_gem_second(x, N, eps, exact=True, narrow=False, memo=None):
 
 def se_gem_f(x, N, eps, exact=True, narrow=False, memo=None):
     """se-gem: f."""
-    _case = narrow and N in (1, 2) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
-    _case2 = narrow and N in (3,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+    if memo is not None and 'paf8ffd26fa78' in memo:
+        _case, _case2 = memo['paf8ffd26fa78']
+    else:
+        _case = narrow and N in (1, 2) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        _case2 = narrow and N in (3,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        if memo is not None:
+            memo['paf8ffd26fa78'] = (_case, _case2)
     eps = _param(eps, x)
     if _case:
         x0 = x
@@ -346,7 +372,12 @@ def se_gem_f(x, N, eps, exact=True, narrow=False, memo=None):
 
 def se_gem_dx(x, N, eps, exact=True, narrow=False, memo=None):
     """se-gem: df/dx."""
-    _case = narrow and N in (1,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+    if memo is not None and 'p3c51f2257d2a' in memo:
+        _case, = memo['p3c51f2257d2a']
+    else:
+        _case = narrow and N in (1,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        if memo is not None:
+            memo['p3c51f2257d2a'] = (_case,)
     eps = _param(eps, x)
     if _case:
         x0 = x
@@ -381,7 +412,12 @@ def se_gem_dx(x, N, eps, exact=True, narrow=False, memo=None):
 
 def se_gem_first(x, N, eps, exact=True, narrow=False, memo=None):
     """se-gem: (df/dx, df/dtheta...)."""
-    _case = narrow and N in (1,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+    if memo is not None and 'p3c51f2257d2a' in memo:
+        _case, = memo['p3c51f2257d2a']
+    else:
+        _case = narrow and N in (1,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        if memo is not None:
+            memo['p3c51f2257d2a'] = (_case,)
     eps = _param(eps, x)
     if _case:
         x0 = x
@@ -468,7 +504,12 @@ def se_gem_second(x, N, eps, exact=True, narrow=False, memo=None):
 
 def sqish_f(x, a, beta, gamma, exact=True, narrow=False, memo=None):
     """sqish: f."""
-    _case = narrow and (float(a) < 0) is False  # parameter conditions decided once (scalar_case)
+    if memo is not None and 'p4ea2393d854c' in memo:
+        _case, = memo['p4ea2393d854c']
+    else:
+        _case = narrow and (float(a) < 0) is False  # parameter conditions decided once (scalar_case)
+        if memo is not None:
+            memo['p4ea2393d854c'] = (_case,)
     a = _param(a, x)
     beta = _param(beta, x)
     gamma = _param(gamma, x)
@@ -511,7 +552,12 @@ def sqish_f(x, a, beta, gamma, exact=True, narrow=False, memo=None):
 
 def sqish_dx(x, a, beta, gamma, exact=True, narrow=False, memo=None):
     """sqish: df/dx."""
-    _case = narrow and (float(a) < 0) is False  # parameter conditions decided once (scalar_case)
+    if memo is not None and 'p4ea2393d854c' in memo:
+        _case, = memo['p4ea2393d854c']
+    else:
+        _case = narrow and (float(a) < 0) is False  # parameter conditions decided once (scalar_case)
+        if memo is not None:
+            memo['p4ea2393d854c'] = (_case,)
     a = _param(a, x)
     beta = _param(beta, x)
     gamma = _param(gamma, x)
@@ -555,7 +601,12 @@ def sqish_dx(x, a, beta, gamma, exact=True, narrow=False, memo=None):
 
 def sqish_first(x, a, beta, gamma, exact=True, narrow=False, memo=None):
     """sqish: (df/dx, df/dtheta...)."""
-    _case = narrow and (float(a) < 0) is False  # parameter conditions decided once (scalar_case)
+    if memo is not None and 'p4ea2393d854c' in memo:
+        _case, = memo['p4ea2393d854c']
+    else:
+        _case = narrow and (float(a) < 0) is False  # parameter conditions decided once (scalar_case)
+        if memo is not None:
+            memo['p4ea2393d854c'] = (_case,)
     a = _param(a, x)
     beta = _param(beta, x)
     gamma = _param(gamma, x)

@@ -849,14 +849,16 @@ def call(lib_name: str, name: str, x, ints=(), reals=()):
     # (~25 us of a 2^10-element call); it checks the parameters as below
     # ... except where ``set_backend`` forces the other path: 'triton' the Triton kernels
     # (also for CPU tensors), 'torch' the PyTorch formulas (also for CUDA tensors)
-    y = None
-    if _backend != "triton":
-        y = _cpu_kernel.call(name, x, ints, reals)
-    if y is None and _backend != "torch":
+    if _backend == "triton":
         y = _cuda_kernel.call(name, x, ints, reals)
-    if y is None and _backend != "triton":
-        # a plain CPU call the kernel does not take: the op's kernel without its layers
-        y = _eager.call(lib_name, name, x, ints, reals)
+    else:
+        y = _cpu_kernel.call(name, x, ints, reals)
+        if y is None:
+            # a plain CPU call the kernel does not take: the op's kernel without its
+            # layers (a CUDA tensor is never this path's, nor a CPU one the CUDA kernel's)
+            y = _eager.call(lib_name, name, x, ints, reals)
+        if y is None and _backend != "torch":
+            y = _cuda_kernel.call(name, x, ints, reals)
     if y is not None:
         return y
     check_input(x)
