@@ -48,26 +48,25 @@ class _Plan(NamedTuple):
     #: the signs of the real parameters where one is a zero (0.0 and -0.0 are equal keys,
     #: their tensors differ), else None
     signs: tuple[float, ...] | None
-    #: ``one_chunk``'s steps, bound once, where the compute dtype is not x's (else None):
-    #: the conversion to it, the forward formulas with ``exact``, ``narrow`` and a ``memo``
-    #: of their parameters' own expressions (Sqish's log(beta): 0-d eager ops, ~40 us of a
-    #: 2^10-element call), and the conversion back (each layer of calls and lookups costs
-    #: microseconds at 2^10); and the input-gradient formulas of ``one_chunk_grad``
-    to_compute: Callable | None = None
-    formulas: Callable | None = None
-    to_input: Callable | None = None
-    grad_formulas: Callable | None = None
-    #: those forward steps as one function of x (``_step``), or None
+    #: ``one_chunk`` and ``one_chunk_grad`` bound once (``_steps``), where the compute
+    #: dtype is not x's (else None): the conversion to it, the formulas with ``exact``,
+    #: ``narrow`` and a ``memo`` of their parameters' own expressions and body conditions
+    #: (Sqish's log(beta): 0-d eager ops, ~40 us of a 2^10-element call), and the
+    #: conversion back (each layer of calls and lookups costs microseconds at 2^10)
     step: Callable | None = None
+    grad_step: Callable | None = None
 
 
-def _step(to_compute: Callable, formulas: Callable, to_input: Callable, args: tuple
-          ) -> Callable:
-    """x -> to_input(formulas(to_compute(x), *args)): ``one_chunk`` for one plan, as one
-    call (its ~2 us of attribute lookups and argument unpacking saved at 2^10 elements)."""
+def _steps(to_compute: Callable, formulas: Callable, to_input: Callable,
+           grad_formulas: Callable, args: tuple) -> tuple[Callable, Callable]:
+    """``one_chunk`` and ``one_chunk_grad`` for one plan, each as one call (the attribute
+    lookups and argument unpacking they save cost ~2 us at 2^10 elements)."""
     def step(x):
         return to_input(formulas(to_compute(x), *args))
-    return step
+
+    def grad_step(grad, x):
+        return to_input(to_compute(grad) * grad_formulas(to_compute(x), *args))
+    return step, grad_step
 
 
 #: (package, family, dtype, the parameters' types, their values) -> the plan of a call;
@@ -96,13 +95,13 @@ def _make(lib_name: str, name: str, x: torch.Tensor, ints, reals) -> _Plan | Non
     cdt, exact = _plan(x.dtype, x.device)
     narrow = _narrow(x.dtype, cdt, params)
     bound = (cdt != x.dtype and cdt in _CONVERT and x.dtype in _CONVERT)
+    signs = _signs(reals) if 0.0 in reals else None
     if not bound:
-        return _Plan(fam, params, cdt, exact, narrow, _signs(reals) if 0.0 in reals else None)
-    formulas = partial(fam.forward, exact=exact, narrow=narrow, memo={})
-    return _Plan(fam, params, cdt, exact, narrow, _signs(reals) if 0.0 in reals else None,
-                 _CONVERT[cdt], formulas, _CONVERT[x.dtype],
-                 partial(fam.grad_x, exact=exact, narrow=narrow, memo={}),
-                 _step(_CONVERT[cdt], formulas, _CONVERT[x.dtype], (*ints, *params)))
+        return _Plan(fam, params, cdt, exact, narrow, signs)
+    forward = partial(fam.forward, exact=exact, narrow=narrow, memo={})
+    grad_x = partial(fam.grad_x, exact=exact, narrow=narrow, memo={})
+    return _Plan(fam, params, cdt, exact, narrow, signs,
+                 *_steps(_CONVERT[cdt], forward, _CONVERT[x.dtype], grad_x, (*ints, *params)))
 
 
 def call(lib_name: str, name: str, x, ints, reals):
@@ -149,7 +148,6 @@ def _one_chunk(name: str, x: torch.Tensor) -> bool:
 
 
 def _forward(plan: _Plan, name: str, x: torch.Tensor, ints) -> torch.Tensor:
-    # ``_one_chunk`` written out: a call and its lookups cost ~2 us at 2^10 elements
     if not _one_chunk(name, x):
         return _torch_forward(plan.family, x, ints, plan.params)
     if plan.step is not None:
@@ -182,9 +180,8 @@ class _Graph(torch.autograd.Function):
             # an expanded gradient (``y.sum().backward()``) made dense: one copy, where the
             # chunk loop's slices and buffers cost ~0.3 ms at 2^4 elements (the same bits)
             grad = grad if grad.is_contiguous() else grad.contiguous()
-            if plan.grad_formulas is not None:  # ``one_chunk_grad``'s steps, bound
-                to = plan.to_compute
-                gx = plan.to_input(to(grad) * plan.grad_formulas(to(x), *ints, *plan.params))
+            if plan.grad_step is not None:  # ``one_chunk_grad``'s steps, bound
+                gx = plan.grad_step(grad, x)
             else:
                 gx = one_chunk_grad(plan.family, grad, x, ints, plan.params, plan.cdt,
                                     plan.exact, plan.narrow)

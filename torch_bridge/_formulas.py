@@ -175,21 +175,39 @@ def e_gem_dx(x, N, eps, exact=True, narrow=False, memo=None):
     eps = _param(eps, x)
     if _case:
         x = _clamp_at_zero(x, 1.329227995784916e+36)
+        if memo is not None and 'p5cba63048321' in memo:
+            _q0, = memo['p5cba63048321']
+        else:
+            _q0 = 2.0*eps*N
+            if memo is not None:
+                memo['p5cba63048321'] = (_q0,)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + eps
-        d_x = (_t0*(2.0*eps*N + _t1))/(_t1*_t1)
+        d_x = (_t0*(_q0 + _t1))/(_t1*_t1)
         return d_x
     if _case2:
         x = _clamp_at_zero(x, 4294967296.0)
+        if memo is not None and 'p5cba63048321' in memo:
+            _q0, = memo['p5cba63048321']
+        else:
+            _q0 = 2.0*eps*N
+            if memo is not None:
+                memo['p5cba63048321'] = (_q0,)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + eps
-        d_x = (_t0*(2.0*eps*N + _t1))/(_t1*_t1)
+        d_x = (_t0*(_q0 + _t1))/(_t1*_t1)
         return d_x
     if _case3:
         x = _clamp_at_zero(x, 16777216.0)
+        if memo is not None and 'p5cba63048321' in memo:
+            _q0, = memo['p5cba63048321']
+        else:
+            _q0 = 2.0*eps*N
+            if memo is not None:
+                memo['p5cba63048321'] = (_q0,)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + eps
-        d_x = (_t0*(2.0*eps*N + _t1))/(_t1*_t1)
+        d_x = (_t0*(_q0 + _t1))/(_t1*_t1)
         return d_x
     ax = torch.abs(x)
     _t0 = _ipow(x, (2*N), exact)
@@ -221,12 +239,18 @@ def e_gem_first(x, N, eps, exact=True, narrow=False, memo=None):
     if _case:
         x0 = x
         x = _clamp_at_zero(x, 8.711228593176025e+40)
+        if memo is not None and 'p5cba63048321' in memo:
+            _q0, = memo['p5cba63048321']
+        else:
+            _q0 = 2.0*eps*N
+            if memo is not None:
+                memo['p5cba63048321'] = (_q0,)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + eps
         _t2 = _t0/(_t1*_t1)
         _m0 = x0 == math.inf
         _m1 = x0 < 0.0
-        d_x = _t2*(2.0*eps*N + _t1)
+        d_x = _t2*(_q0 + _t1)
         d_eps = _where(_m1, 0.0, _where(_m0, 0.0, -_t2*x))
         return (d_x, d_eps,)
     ax = torch.abs(x)
@@ -382,9 +406,15 @@ def se_gem_dx(x, N, eps, exact=True, narrow=False, memo=None):
     if _case:
         x0 = x
         x = _clamp_at_zero(x0, 8.711228593176025e+40)
+        if memo is not None and 'p5cba63048321' in memo:
+            _q0, = memo['p5cba63048321']
+        else:
+            _q0 = 2.0*eps*N
+            if memo is not None:
+                memo['p5cba63048321'] = (_q0,)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + eps
-        d_x_r = (_t0*(2.0*eps*N + _t1))/(_t1*_t1)
+        d_x_r = (_t0*(_q0 + _t1))/(_t1*_t1)
         x = torch.clamp(x0, min=-8.711228593176025e+40, max=-0.0)
         _t0 = _ipow(x, (2*N), exact)
         d_x_l = (_t0*(2.0*N + 1.0))/(_sq(_t0*x - 1.0))
@@ -530,17 +560,18 @@ def sqish_f(x, a, beta, gamma, exact=True, narrow=False, memo=None):
             _g1 = _isinf(x)
             y = _where(_g1, _where(_g0, float('inf'), torch.where((a != 0.0), _inf_times(-a), 0.0)), y)
         return y
-    if memo is not None and 'p903c07a8bcaf' in memo:
-        _t0, _t1, _t2, _t4, _t5 = memo['p903c07a8bcaf']
+    if memo is not None and 'pcc301d02fa04' in memo:
+        _t0, _t1, _t2, _t4, _t5, _q0 = memo['pcc301d02fa04']
     else:
         _t0 = 2.0*gamma*(a - 1.0)
         _t1 = torch.log(beta)
         _t2 = -a
         _t4 = -_t0
         _t5 = -_t1
+        _q0 = torch.log(_t2)
         if memo is not None:
-            memo['p903c07a8bcaf'] = (_t0, _t1, _t2, _t4, _t5)
-    _t3 = _t0*x + _t1 + torch.log(_t2)
+            memo['pcc301d02fa04'] = (_t0, _t1, _t2, _t4, _t5, _q0)
+    _t3 = _t0*x + _t1 + _q0
     _s0, _s0n = _sigmoid_pair(_t0, x, _t1, exact)
     y = torch.where(((a < 0.0)) & ((torch.abs(_t3) < 1.0)), ((-_s0n*_expm1(_t3))*x), _tail_times(_s0n, x, 1, _t4, _t5, 1, 0, 1.0, exact) + _tail_times(_s0*a, x, 1, _t4, _t5, 0, 1, a, exact))
     if _nonfinite(x):
@@ -562,36 +593,41 @@ def sqish_dx(x, a, beta, gamma, exact=True, narrow=False, memo=None):
     beta = _param(beta, x)
     gamma = _param(gamma, x)
     if _case:
-        if memo is not None and 'p0f672061dc90' in memo:
-            _t0, _t1, _t2, _t3, _t4 = memo['p0f672061dc90']
+        if memo is not None and 'pebc0e1c7b443' in memo:
+            _t0, _t1, _t2, _t3, _t4, _q0, _q1 = memo['pebc0e1c7b443']
         else:
             _t0 = a - 1.0
             _t1 = 2.0*gamma
             _t2 = _t0*_t1
             _t3 = torch.log(beta)
             _t4 = _t1*(_t0*_t0)
+            _q0 = -_t2
+            _q1 = -_t3
             if memo is not None:
-                memo['p0f672061dc90'] = (_t0, _t1, _t2, _t3, _t4)
+                memo['pebc0e1c7b443'] = (_t0, _t1, _t2, _t3, _t4, _q0, _q1)
         _s0, _s0n, _s0p = _sigmoid_trio(_t2, x, _t3, exact)
-        d_x = _s0*a + _s0n + _tail_times(_s0p*_t4, x, 1, -_t2, -_t3, 1, 1, _t4, exact)
+        d_x = _s0*a + _s0n + _tail_times(_s0p*_t4, x, 1, _q0, _q1, 1, 1, _t4, exact)
         if _nonfinite(x):
             _g0 = x > 0
             _g1 = _isinf(x)
             d_x = _where(_g1, _where(_g0, 1.0, a), d_x)
         return d_x
-    if memo is not None and 'p0f672061dc90' in memo:
-        _t0, _t1, _t2, _t3, _t4 = memo['p0f672061dc90']
+    if memo is not None and 'p58cb79a581bd' in memo:
+        _t0, _t1, _t2, _t3, _t4, _q0, _q1, _q2 = memo['p58cb79a581bd']
     else:
         _t0 = a - 1.0
         _t1 = 2.0*gamma
         _t2 = _t0*_t1
         _t3 = torch.log(beta)
         _t4 = _t1*(_t0*_t0)
+        _q0 = torch.log(-a)
+        _q1 = -_t2
+        _q2 = -_t3
         if memo is not None:
-            memo['p0f672061dc90'] = (_t0, _t1, _t2, _t3, _t4)
-    _t5 = _t2*x + _t3 + torch.log(-a)
+            memo['p58cb79a581bd'] = (_t0, _t1, _t2, _t3, _t4, _q0, _q1, _q2)
+    _t5 = _t2*x + _t3 + _q0
     _s0, _s0n, _s0p = _sigmoid_trio(_t2, x, _t3, exact)
-    d_x = torch.where(((a < 0.0)) & ((torch.abs(_t5) < 1.0)), -_s0n*_expm1(_t5), _s0*a + _s0n) + _tail_times(_s0p*_t4, x, 1, -_t2, -_t3, 1, 1, _t4, exact)
+    d_x = torch.where(((a < 0.0)) & ((torch.abs(_t5) < 1.0)), -_s0n*_expm1(_t5), _s0*a + _s0n) + _tail_times(_s0p*_t4, x, 1, _q1, _q2, 1, 1, _t4, exact)
     if _nonfinite(x):
         _g0 = x > 0
         _g1 = _isinf(x)
@@ -637,8 +673,8 @@ def sqish_first(x, a, beta, gamma, exact=True, narrow=False, memo=None):
             d_beta = _where(_g1, 0.0, d_beta)
             d_gamma = _where(_g1, 0.0, d_gamma)
         return (d_x, d_a, d_beta, d_gamma,)
-    if memo is not None and 'pacfb950d8442' in memo:
-        _t0, _t1, _t2, _t3, _t4, _t5, _t6, _t8 = memo['pacfb950d8442']
+    if memo is not None and 'p08d82240edc0' in memo:
+        _t0, _t1, _t2, _t3, _t4, _t5, _t6, _t8, _q0 = memo['p08d82240edc0']
     else:
         _t0 = a - 1.0
         _t1 = 2.0*_t0*gamma
@@ -648,9 +684,10 @@ def sqish_first(x, a, beta, gamma, exact=True, narrow=False, memo=None):
         _t5 = -_t1
         _t6 = -_t2
         _t8 = _t0/beta
+        _q0 = torch.log(-a)
         if memo is not None:
-            memo['pacfb950d8442'] = (_t0, _t1, _t2, _t3, _t4, _t5, _t6, _t8)
-    _t7 = _t1*x + _t2 + torch.log(-a)
+            memo['p08d82240edc0'] = (_t0, _t1, _t2, _t3, _t4, _t5, _t6, _t8, _q0)
+    _t7 = _t1*x + _t2 + _q0
     _s0, _s0n, _s0p = _sigmoid_trio(_t1, x, _t2, exact)
     d_x = torch.where(((a < 0.0)) & ((torch.abs(_t7) < 1.0)), -_s0n*_expm1(_t7), _s0*a + _s0n) + _tail_times(_s0p*_t4, x, 1, _t5, _t6, 1, 1, _t4, exact)
     d_a = _tail_times(_s0*_s0, x, 1, _t5, _t6, 0, 2, 1.0, exact) + _tail_times(_s0p, x, 1, _t5, _t6, 1, 1, 1.0, exact) + _tail_times(_s0p*_t1, x, 2, _t5, _t6, 1, 1, _t1, exact)
@@ -671,8 +708,8 @@ def sqish_second(x, a, beta, gamma, exact=True, narrow=False, memo=None):
     a = _param(a, x)
     beta = _param(beta, x)
     gamma = _param(gamma, x)
-    if memo is not None and 'p7fd2a6e31b2b' in memo:
-        _t0, _t1, _t2, _t3, _t5, _t6, _t7, _t11, _t12, _t13, _t14, _t15, _t16, _t18, _t19, _t20, _t23, _t24, _t25, _t26, _t27, _t28, _t29, _t30, _t31, _t32 = memo['p7fd2a6e31b2b']
+    if memo is not None and 'pb2e39e817af6' in memo:
+        _t0, _t1, _t2, _t3, _t5, _t6, _t7, _t11, _t12, _t13, _t14, _t15, _t16, _t18, _t19, _t20, _t23, _t24, _t25, _t26, _t27, _t28, _t29, _t30, _t31, _t32, _q0, _q1, _q2, _q3, _q4, _q5, _q6, _q7 = memo['pb2e39e817af6']
     else:
         _t0 = a - 1.0
         _t1 = _t0*gamma
@@ -700,8 +737,16 @@ def sqish_second(x, a, beta, gamma, exact=True, narrow=False, memo=None):
         _t30 = _t2*_t20
         _t31 = 4.0*a - 4.0
         _t32 = _t0/(beta*beta)
+        _q0 = -_t14
+        _q1 = -_t19
+        _q2 = -_t25
+        _q3 = -_t27
+        _q4 = -_t29
+        _q5 = -_t30
+        _q6 = -_t7
+        _q7 = -2.0*_t32
         if memo is not None:
-            memo['p7fd2a6e31b2b'] = (_t0, _t1, _t2, _t3, _t5, _t6, _t7, _t11, _t12, _t13, _t14, _t15, _t16, _t18, _t19, _t20, _t23, _t24, _t25, _t26, _t27, _t28, _t29, _t30, _t31, _t32)
+            memo['pb2e39e817af6'] = (_t0, _t1, _t2, _t3, _t5, _t6, _t7, _t11, _t12, _t13, _t14, _t15, _t16, _t18, _t19, _t20, _t23, _t24, _t25, _t26, _t27, _t28, _t29, _t30, _t31, _t32, _q0, _q1, _q2, _q3, _q4, _q5, _q6, _q7)
     _s0, _s0n, _s0p = _sigmoid_trio(_t2, x, _t3, exact)
     _t4 = _s0*_s0p
     _t8 = _t4*_t7
@@ -712,14 +757,14 @@ def sqish_second(x, a, beta, gamma, exact=True, narrow=False, memo=None):
     _t22 = _t20*_t9
     _t33 = _t2*x + _t3
     _t34 = torch.where((torch.abs(_t33) < 1.0), -_s0n*_expm1(_t33), -_s0 + _s0n)
-    d_x_x = _t10 + _t8 + _tail_times(-_t14*_t4, x, 1, _t15, _t16, 1, 2, -_t14, exact) + _tail_times(_t14*_t9, x, 1, _t15, _t16, 2, 1, _t14, exact)
-    d_x_a = _s0*_s0*_s0 + _t17 + _t9 + _tail_times(_t18*_t4, x, 1, _t15, _t16, 1, 2, _t18, exact) + _tail_times(_t18*_t9, x, 1, _t15, _t16, 2, 1, _t18, exact) + _tail_times(-_t19*_t4, x, 2, _t15, _t16, 1, 2, -_t19, exact) + _tail_times(_t19*_t9, x, 2, _t15, _t16, 2, 1, _t19, exact)
-    d_x_beta = _t0*_t21 + _t0*_t22 + _tail_times(-_t17*_t23*gamma, x, 1, _t15, _t16, 1, 2, -_t25, exact) + _tail_times(2.0*_t22*_t5*gamma, x, 1, _t15, _t16, 2, 1, _t25, exact)
-    d_x_gamma = _tail_times(-_t27*_t4, x, 2, _t15, _t16, 1, 2, -_t27, exact) + _tail_times(_t27*_t9, x, 2, _t15, _t16, 2, 1, _t27, exact) + _tail_times(_t4*_t6, x, 1, _t15, _t16, 1, 2, _t6, exact) + _tail_times(_t6*_t9, x, 1, _t15, _t16, 2, 1, _t6, exact)
-    d_a_a = _tail_times(_t26*_t4, x, 2, _t15, _t16, 1, 2, _t26, exact) + _tail_times(_t26*_t9, x, 2, _t15, _t16, 2, 1, _t26, exact) + _tail_times(-_t29*_t4, x, 3, _t15, _t16, 1, 2, -_t29, exact) + _tail_times(_t29*_t9, x, 3, _t15, _t16, 2, 1, _t29, exact)
-    d_a_beta = _tail_times(_t21, x, 1, _t15, _t16, 1, 2, _t20, exact) + _tail_times(_t22, x, 1, _t15, _t16, 2, 1, _t20, exact) + _tail_times(-_t2*_t21, x, 2, _t15, _t16, 1, 2, -_t30, exact) + _tail_times(_t2*_t22, x, 2, _t15, _t16, 2, 1, _t30, exact)
-    d_a_gamma = _tail_times(_t10, x, 3, _t15, _t16, 2, 1, _t7, exact) + _tail_times(-_t8, x, 3, _t15, _t16, 1, 2, -_t7, exact) + _tail_times(_t28*_t4, x, 2, _t15, _t16, 1, 2, _t31, exact) + _tail_times(_t28*_t9, x, 2, _t15, _t16, 2, 1, _t31, exact)
-    d_beta_beta = _tail_times(-_t17*_t32, x, 1, _t15, _t16, 1, 2, -2.0*_t32, exact)
+    d_x_x = _t10 + _t8 + _tail_times(-_t14*_t4, x, 1, _t15, _t16, 1, 2, _q0, exact) + _tail_times(_t14*_t9, x, 1, _t15, _t16, 2, 1, _t14, exact)
+    d_x_a = _s0*_s0*_s0 + _t17 + _t9 + _tail_times(_t18*_t4, x, 1, _t15, _t16, 1, 2, _t18, exact) + _tail_times(_t18*_t9, x, 1, _t15, _t16, 2, 1, _t18, exact) + _tail_times(-_t19*_t4, x, 2, _t15, _t16, 1, 2, _q1, exact) + _tail_times(_t19*_t9, x, 2, _t15, _t16, 2, 1, _t19, exact)
+    d_x_beta = _t0*_t21 + _t0*_t22 + _tail_times(-_t17*_t23*gamma, x, 1, _t15, _t16, 1, 2, _q2, exact) + _tail_times(2.0*_t22*_t5*gamma, x, 1, _t15, _t16, 2, 1, _t25, exact)
+    d_x_gamma = _tail_times(-_t27*_t4, x, 2, _t15, _t16, 1, 2, _q3, exact) + _tail_times(_t27*_t9, x, 2, _t15, _t16, 2, 1, _t27, exact) + _tail_times(_t4*_t6, x, 1, _t15, _t16, 1, 2, _t6, exact) + _tail_times(_t6*_t9, x, 1, _t15, _t16, 2, 1, _t6, exact)
+    d_a_a = _tail_times(_t26*_t4, x, 2, _t15, _t16, 1, 2, _t26, exact) + _tail_times(_t26*_t9, x, 2, _t15, _t16, 2, 1, _t26, exact) + _tail_times(-_t29*_t4, x, 3, _t15, _t16, 1, 2, _q4, exact) + _tail_times(_t29*_t9, x, 3, _t15, _t16, 2, 1, _t29, exact)
+    d_a_beta = _tail_times(_t21, x, 1, _t15, _t16, 1, 2, _t20, exact) + _tail_times(_t22, x, 1, _t15, _t16, 2, 1, _t20, exact) + _tail_times(-_t2*_t21, x, 2, _t15, _t16, 1, 2, _q5, exact) + _tail_times(_t2*_t22, x, 2, _t15, _t16, 2, 1, _t30, exact)
+    d_a_gamma = _tail_times(_t10, x, 3, _t15, _t16, 2, 1, _t7, exact) + _tail_times(-_t8, x, 3, _t15, _t16, 1, 2, _q6, exact) + _tail_times(_t28*_t4, x, 2, _t15, _t16, 1, 2, _t31, exact) + _tail_times(_t28*_t9, x, 2, _t15, _t16, 2, 1, _t31, exact)
+    d_beta_beta = _tail_times(-_t17*_t32, x, 1, _t15, _t16, 1, 2, _q7, exact)
     d_beta_gamma = _t34*_tail_times(_s0p*_t24, x, 2, _t15, _t16, 1, 1, _t24, exact)
     d_gamma_gamma = _t34*_tail_times(_s0p*_t13, x, 3, _t15, _t16, 1, 1, _t13, exact)
     if _nonfinite(x):

@@ -14,7 +14,7 @@ Integer exponents that depend on N are printed as Python integer expressions (N 
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Callable, Mapping
 
 import sympy as sp
 from sympy.codegen.cfunctions import log1p
@@ -127,8 +127,16 @@ class CodePrinter:
                 terms.append(f"{int(c)}*{rest.name}")
         return "(" + " + ".join(terms).replace("+ -", "- ") + ")"
 
+    #: a name for a subexpression printed as that name (see ``body._ParameterNames``), or
+    #: None; set by ``body_lines`` on the printers that memoize the parameters' expressions
+    hoist: Callable[[sp.Basic], str | None] | None = None
+
     # ------------------------------------------------------------------ dispatch
     def _p(self, e: sp.Expr) -> tuple[str, int]:
+        if self.hoist is not None:
+            name = self.hoist(e)
+            if name is not None:
+                return name, _PREC_ATOM
         if _is_constant(e):
             return _float(float(e)), _PREC_ATOM
         for cls in type(e).__mro__:

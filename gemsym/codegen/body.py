@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+from contextlib import contextmanager, nullcontext
 from typing import Sequence
 
 import sympy as sp
@@ -64,12 +65,17 @@ def body_lines(
         lines.append(f"ax = {printer(sp.Abs(sp.Symbol(printer.x_name)))}")
     hoisted = (_parameter_only(replacements, pieces, x, printer.int_names)
                if printer.memoizes_parameters else [])
+    named = (_ParameterNames(pieces, x, printer.int_names, hoisted, printer)
+             if printer.memoizes_parameters else None)
     kept, rest = [], []
     for i, (sym, expr) in enumerate(replacements):
         rest += pair_lines.get(i, [])
+        printer.hoist = None if sym in hoisted else named
         (kept if sym in hoisted else rest).append(f"{sym.name} = {printer(expr)}")
+    printer.hoist = named
     rest += pair_lines.get(len(replacements), [])
-    lines += _memoized(kept, [s.name for s in hoisted]) + rest
+    memo_at = len(lines)
+    lines += rest
     # every condition on x is evaluated once and shared by all outputs (eager PyTorch
     # evaluates each occurrence: GEM's |x| <= 1 was computed twice per formula)
     masks: dict[str, str] = {}
@@ -112,7 +118,8 @@ def body_lines(
                            side is not None or (clamp is not None and clamp.hi is not None
                                                 and name not in clamp.keep_hi))
                 if guard:
-                    fix = _at_infinity(name, form.limits, span, printer, gmask, clamped, xm)
+                    with _unnamed(printer):
+                        fix = _at_infinity(name, form.limits, span, printer, gmask, clamped, xm)
                     guarded += [] if fix == name else [f"{name} = {fix}"]
                 else:
                     v = _at_infinity(v, form.limits, span, printer, mask, clamped, xm)
@@ -129,8 +136,9 @@ def body_lines(
                 v = f"{where}({mask('ax <= 1.0')}, {get('small')}, {get('large')})"
             elif form.kind == "sigmoid" and form.limits is not None:
                 at = gmask if guard else mask
-                lim = (get("plus") if form.limits[0] == form.limits[1]
-                       else f"{where}({at(f'{xm} > 0')}, {get('plus')}, {get('minus')})")
+                with _unnamed(printer) if guard else nullcontext():
+                    lim = (get("plus") if form.limits[0] == form.limits[1]
+                           else f"{where}({at(f'{xm} > 0')}, {get('plus')}, {get('minus')})")
                 if guard:
                     v = get("small")
                     guarded.append(f"{name} = {where}({gmask(f'{isinf}({xm})')}, {lim}, {name})")
@@ -164,9 +172,67 @@ def body_lines(
         # so the printers that may branch on data (as for the values at +-oo) skip it
         # where no element exceeds hi (one reduction for three eager float64 ops)
         lines += [f"if _beyond(x0, {float(clamp.hi)!r}):", *[f"    {line}" for line in tails]]
+    printer.hoist = None
+    extra = named.definitions if named is not None else []
+    lines[memo_at:memo_at] = _memoized(kept + [line for _, line in extra],
+                                       [s.name for s in hoisted] + [n for n, _ in extra])
     if clamp is not None and any(re.search(r"\bx0\b", line) for line in lines):
         lines.insert(0, "x0 = x")
     return [indent + line for line in [*printer.preamble(), *lines]]
+
+
+@contextmanager
+def _unnamed(printer: CodePrinter):
+    """``printer`` without its ``hoist`` for the lines of a guarded step (see
+    ``_at_infinity_guard``): they run only for an input that holds an infinity, so their
+    parameters' expressions stay there rather than in every call's memoized lines."""
+    hoist, printer.hoist = printer.hoist, None
+    try:
+        yield printer
+    finally:
+        printer.hoist = hoist
+
+
+class _ParameterNames:
+    """The printer's ``hoist``: a name for each largest subexpression of the parameters
+    alone (one real parameter at least, or a name of ``hoisted``) that ``sp.cse`` left inside
+    a larger expression (E-GEM f' has 2 eps N inside 2 eps N + t; a Sqish tail takes -c and
+    -d), defined with the ``memo``'s other lines: each is otherwise an eager op on 0-d
+    tensors on every call (3-6 us).  Printed in place of the subexpression, so that sums and
+    products keep their order and roundings."""
+
+    def __init__(self, pieces: list[sp.Expr], x: sp.Symbol, int_names,
+                 hoisted: list[sp.Symbol], printer: CodePrinter):
+        params = set().union(*(e.free_symbols for e in pieces)) - {x, R}
+        self.real = {s for s in params if s.name not in int_names
+                     and not isinstance(s, sp.Dummy)} | set(hoisted)
+        self.allowed = params | set(hoisted)
+        self.printer = printer
+        self.names: dict[sp.Expr, str] = {}
+        #: (name, its line), in the order of first use
+        self.definitions: list[tuple[str, str]] = []
+
+    def __call__(self, e: sp.Basic) -> str | None:
+        if not isinstance(e, sp.Expr) or e.is_Atom or _is_number(e):
+            return None
+        if e in self.names:
+            return self.names[e]
+        free = e.free_symbols
+        if not free or not free <= self.allowed or not free & self.real:
+            return None
+        name = f"_q{len(self.names)}"
+        hoist, self.printer.hoist = self.printer.hoist, None
+        try:
+            line = f"{name} = {self.printer(e)}"
+        finally:
+            self.printer.hoist = hoist
+        self.names[e] = name
+        self.definitions.append((name, line))
+        return name
+
+
+def _is_number(e: sp.Expr) -> bool:
+    return bool(e.is_number)
 
 
 def _parameter_only(replacements, pieces: list[sp.Expr], x: sp.Symbol,
@@ -220,8 +286,7 @@ def _sides_lines(outputs, junctions, x: sp.Symbol, printer: CodePrinter, indent:
     for side, suffix in ((1, "_r"), (0, "_l")):
         lines.append(f"x = {printer.side_clamp(side, clamp.hi if side else clamp.lo)}")
         one = [(name + suffix, (forms[side],)) for name, forms in outputs]
-        lines += [line.strip() for line in body_lines(one, junctions, x, printer, "",
-                                                      side=side)]
+        lines += body_lines(one, junctions, x, printer, "", side=side)
     lines += [f"{name} = {name}_l + {name}_r" for name, _ in outputs]
     return [indent + line for line in lines]
 
