@@ -298,12 +298,14 @@ def test_learnable_module_with_a_parametrized_raw_value_keeps_the_op(lane):
 
 
 @pytest.mark.parametrize("name, reals", [("sqish", (0.0, 1.0, 1.0)), ("sqish", (-0.25, 2.0, 0.5)),
-                                         ("e_gem", (0.5,))])
+                                         ("e_gem", (0.5,)), ("se_gem", (0.5,))])
 def test_parameter_expressions_are_evaluated_once_per_memo(name, reals):
     """The formulas' ``memo`` (``gemsym.codegen.body._memoized``): the first call with a
-    memo stores the parameters' own expressions (Sqish's 2 gamma (a - 1), log(beta)); a
-    later call with the same memo and another x makes none of those 0-d ops and gives the
-    bits of a call without a memo, forward and derivatives."""
+    memo stores the parameters' own expressions (Sqish's 2 gamma (a - 1), log(beta), and
+    those inside larger ones: E-GEM f' 2 eps N, a tail's -c and -d, a < 0) and the body
+    conditions; a later call with the same memo and another x makes no 0-d op but the
+    scalars of its selections (masked_fill's) and gives the bits of a call without a memo,
+    forward and first and second derivatives."""
     from torch.utils._python_dispatch import TorchDispatchMode
 
     from torch_bridge import _formulas
@@ -319,11 +321,11 @@ def test_parameter_expressions_are_evaluated_once_per_memo(name, reals):
                 self.ops.append(func.__name__)
             return out
 
-    ints = (2,) if name == "e_gem" else ()
+    ints = (2,) if name in ("e_gem", "se_gem") else ()
     params = [torch.tensor(v, dtype=torch.float64) for v in reals]
     x1 = special_inputs(torch.float32, 500).double()
     x2 = torch.randn(300, dtype=torch.float64) * 4
-    for suffix in ("f", "dx", "first"):
+    for suffix in ("f", "dx", "first", "second"):
         fn = getattr(_formulas, f"{name}_{suffix}")
         for narrow in (True, False):
             memo: dict = {}
@@ -334,11 +336,14 @@ def test_parameter_expressions_are_evaluated_once_per_memo(name, reals):
                 want = fn(x2, *ints, *params, exact=False, narrow=narrow)
             for a, b in zip(*((t,) if isinstance(t, torch.Tensor) else t for t in (got, want))):
                 assert torch.equal(bits(a), bits(b)), (suffix, narrow)
+            assert memo
             if name == "sqish":
-                # log(beta) and the products of 2 gamma (a - 1) are not evaluated again (the
-                # general body's log(-a) inside an expression of x is)
-                assert memo and mode.ops.count("log.default") < plain.ops.count("log.default")
+                assert mode.ops.count("log.default") < plain.ops.count("log.default")
                 assert len(mode.ops) + 4 <= len(plain.ops), (suffix, narrow, mode.ops)
+            if name != "sqish" or suffix != "f":
+                # (Sqish's f: the dispatch mode makes it apply the values at +-oo, whose
+                # lines keep their parameters' expressions: they run only for infinities)
+                assert set(mode.ops) <= {"scalar_tensor.default"}, (suffix, narrow, mode.ops)
 
 
 def test_chunked_calls_share_one_memo(lane):

@@ -58,9 +58,9 @@ def gem_dx(x, N, exact=True, narrow=False, memo=None):
         d_x = (_t0*(2.0*N + _t1))/(_t1*_t1)
         return d_x
     ax = torch.abs(x)
+    _t2 = 2.0*N
     _t0 = _ipow(x, (2*N), exact)
     _t1 = _t0 + 1.0
-    _t2 = 2.0*N
     _t3 = _t1 + _t2
     _t4 = _t0
     _t5 = torch.abs(_t4)
@@ -84,9 +84,9 @@ def gem_first(x, N, exact=True, narrow=False, memo=None):
         d_x = (_t0*(2.0*N + _t1))/(_t1*_t1)
         return (d_x,)
     ax = torch.abs(x)
+    _t2 = 2.0*N
     _t0 = _ipow(x, (2*N), exact)
     _t1 = _t0 + 1.0
-    _t2 = 2.0*N
     _t3 = _t1 + _t2
     _t4 = _t0
     _t5 = torch.abs(_t4)
@@ -106,18 +106,18 @@ def gem_second(x, N, exact=True, narrow=False, memo=None):
     if narrow and N in (1,):  # no |x| > 1 forms (see gemsym.codegen.narrow)
         x0 = x
         x = torch.relu(x)
+        _t2 = 2.0*N
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + 1.0
-        _t2 = 2.0*N
         d_x_x = (-_t2*(2.0*_t0*N - _t1 - _t2)*_ipow(x, (-1 + 2*N), exact))/(_t1*_t1*_t1)
         if _nonfinite(x0):
             _g0 = x0 == math.inf
             d_x_x = _where(_g0, 0.0, d_x_x)
         return (d_x_x,)
     ax = torch.abs(x)
+    _t2 = 2.0*N
     _t0 = _ipow(x, (2*N), exact)
     _t1 = _t0 + 1.0
-    _t2 = 2.0*N
     _t3 = torch.reciprocal(_t0)
     _t4 = _t3 + 1.0
     _m0 = ax <= 1.0
@@ -210,10 +210,16 @@ def e_gem_dx(x, N, eps, exact=True, narrow=False, memo=None):
         d_x = (_t0*(_q0 + _t1))/(_t1*_t1)
         return d_x
     ax = torch.abs(x)
+    _t2 = 2.0*N
+    if memo is not None and 'p4b0845820289' in memo:
+        _q0, = memo['p4b0845820289']
+    else:
+        _q0 = _t2*eps
+        if memo is not None:
+            memo['p4b0845820289'] = (_q0,)
     _t0 = _ipow(x, (2*N), exact)
     _t1 = _t0 + eps
-    _t2 = 2.0*N
-    _t3 = _t1 + _t2*eps
+    _t3 = _t1 + _q0
     _t4 = _t0
     _t5 = torch.abs(_t4)
     _t6 = _t1
@@ -254,11 +260,17 @@ def e_gem_first(x, N, eps, exact=True, narrow=False, memo=None):
         d_eps = _where(_m1, 0.0, _where(_m0, 0.0, -_t2*x))
         return (d_x, d_eps,)
     ax = torch.abs(x)
+    _t3 = 2.0*N
+    if memo is not None and 'pbeb975013504' in memo:
+        _q0, = memo['pbeb975013504']
+    else:
+        _q0 = _t3*eps
+        if memo is not None:
+            memo['pbeb975013504'] = (_q0,)
     _t0 = _ipow(x, (2*N), exact)
     _t1 = _t0 + eps
     _t2 = torch.reciprocal((_t1*_t1))
-    _t3 = 2.0*N
-    _t4 = _t1 + _t3*eps
+    _t4 = _t1 + _q0
     _t5 = _t0
     _t6 = torch.abs(_t5)
     _t7 = _t1
@@ -312,13 +324,14 @@ def e_gem_second(x, N, eps, exact=True, narrow=False, memo=None):
             d_x_x = _where(_g0, 0.0, d_x_x)
         return (d_x_x, d_x_eps, d_eps_eps,)
     ax = torch.abs(x)
-    if memo is not None and 'p10366e32341a' in memo:
-        _t0, _t1 = memo['p10366e32341a']
+    if memo is not None and 'p60761dc38099' in memo:
+        _t0, _t1, _q0 = memo['p60761dc38099']
     else:
         _t0 = 2.0*N
         _t1 = _t0*eps
+        _q0 = -_t1
         if memo is not None:
-            memo['p10366e32341a'] = (_t0, _t1)
+            memo['p60761dc38099'] = (_t0, _t1, _q0)
     _t2 = _ipow(x, (2*N), exact)
     _t3 = _t2 + eps
     _t4 = torch.reciprocal((_t3*_t3*_t3))
@@ -341,7 +354,7 @@ def e_gem_second(x, N, eps, exact=True, narrow=False, memo=None):
     _m0 = ax <= 1.0
     _m1 = x < 0.0
     _m2 = x == 0.0
-    d_x_x = _where(_m1, 0.0, _where(_m0, -_t1*_t6*_ipow(x, (-1 + 2*N), exact), -_t1*_t12)/_where(_m0, 1.0, _t7))
+    d_x_x = _where(_m1, 0.0, _where(_m0, _q0*_t6*_ipow(x, (-1 + 2*N), exact), _q0*_t12)/_where(_m0, 1.0, _t7))
     d_x_eps = _where(_m1, 0.0, _where(_m2, 0.0, _where(_m0, torch.where((_t14 >= 7.888609052210118e-31), _t2*_t6, (torch.where(_t19, _xtimes(_t16*_t5, x, (2*N), _t18), _t18) if exact else _t18)), _t12*_t8)))
     d_eps_eps = _where(_m1, 0.0, _where(ax > torch.finfo(x.dtype).max ** (1.0/max(1, (-1 + 4*N))), 2.0*_t11*_ipow(torch.reciprocal(x), (-1 + 4*N), exact), _where(_m0, torch.where((torch.abs(_t7) >= 7.888609052210118e-31), 2.0*_t4*_t7, (torch.where(_t19, _xtimes(_t16*2.0, x, (1 + 2*N), _t20), _t20) if exact else _t20)), 2.0*_t11)/_where(_m0, 1.0, _ipow(x, (-1 + 4*N), exact))))
     return (d_x_x, d_x_eps, d_eps_eps,)
@@ -421,12 +434,18 @@ def se_gem_dx(x, N, eps, exact=True, narrow=False, memo=None):
         d_x = d_x_l + d_x_r
         return d_x
     ax = torch.abs(x)
-    _t0 = _ipow(x, (2*N), exact)
     _t1 = 2.0*N
     _t2 = _t1 + 1.0
+    if memo is not None and 'p52da866d504b' in memo:
+        _q0, = memo['p52da866d504b']
+    else:
+        _q0 = _t1*eps
+        if memo is not None:
+            memo['p52da866d504b'] = (_q0,)
+    _t0 = _ipow(x, (2*N), exact)
     _t3 = _ipow(x, (1 + 2*N), exact)
     _t4 = _t0 + eps
-    _t5 = _t1*eps + _t4
+    _t5 = _q0 + _t4
     _t6 = _t0
     _t7 = torch.abs(_t6)
     _t8 = _t4
@@ -452,24 +471,36 @@ def se_gem_first(x, N, eps, exact=True, narrow=False, memo=None):
     if _case:
         x0 = x
         x = torch.clamp(x, min=-8.711228593176025e+40, max=8.711228593176025e+40)
-        _t0 = _ipow(x, (2*N), exact)
         _t1 = 2.0*N
+        if memo is not None and 'p8178bebb14e8' in memo:
+            _q0, = memo['p8178bebb14e8']
+        else:
+            _q0 = _t1*eps
+            if memo is not None:
+                memo['p8178bebb14e8'] = (_q0,)
+        _t0 = _ipow(x, (2*N), exact)
         _t2 = _t0*x
         _t3 = _t0 + eps
         _t4 = torch.reciprocal((_t3*_t3))
         _m0 = x0 < 0.0
         _m1 = x0 == math.inf
-        d_x = _where(_m0, (_t0*(_t1 + 1.0))/(_sq(_t2 - 1.0)), _t0*_t4*(_t1*eps + _t3))
+        d_x = _where(_m0, (_t0*(_t1 + 1.0))/(_sq(_t2 - 1.0)), _t0*_t4*(_q0 + _t3))
         d_eps = _where(_m0, 0.0, _where(_m1, 0.0, -_t2*_t4))
         return (d_x, d_eps,)
     ax = torch.abs(x)
-    _t0 = _ipow(x, (2*N), exact)
     _t1 = 2.0*N
     _t2 = _t1 + 1.0
+    if memo is not None and 'p52da866d504b' in memo:
+        _q0, = memo['p52da866d504b']
+    else:
+        _q0 = _t1*eps
+        if memo is not None:
+            memo['p52da866d504b'] = (_q0,)
+    _t0 = _ipow(x, (2*N), exact)
     _t3 = _ipow(x, (1 + 2*N), exact)
     _t4 = _t0 + eps
     _t5 = torch.reciprocal((_t4*_t4))
-    _t6 = _t1*eps + _t4
+    _t6 = _q0 + _t4
     _t7 = _t0
     _t8 = torch.abs(_t7)
     _t9 = _t4
@@ -493,15 +524,15 @@ def se_gem_second(x, N, eps, exact=True, narrow=False, memo=None):
     """se-gem: second partial derivatives."""
     eps = _param(eps, x)
     ax = torch.abs(x)
-    if memo is not None and 'p4bff28d9a504' in memo:
-        _t5, _t6 = memo['p4bff28d9a504']
+    _t1 = -4.0*N - 2.0
+    if memo is not None and 'p8a11bfeb4007' in memo:
+        _t5, _t6 = memo['p8a11bfeb4007']
     else:
         _t5 = 2.0*N
         _t6 = _t5*eps
         if memo is not None:
-            memo['p4bff28d9a504'] = (_t5, _t6)
+            memo['p8a11bfeb4007'] = (_t5, _t6)
     _t0 = _ipow(x, (-1 + 2*N), exact)
-    _t1 = -4.0*N - 2.0
     _t2 = _ipow(x, (1 + 2*N), exact)
     _t3 = torch.reciprocal(_t2)
     _t4 = _t3*N
@@ -560,8 +591,8 @@ def sqish_f(x, a, beta, gamma, exact=True, narrow=False, memo=None):
             _g1 = _isinf(x)
             y = _where(_g1, _where(_g0, float('inf'), torch.where((a != 0.0), _inf_times(-a), 0.0)), y)
         return y
-    if memo is not None and 'pcc301d02fa04' in memo:
-        _t0, _t1, _t2, _t4, _t5, _q0 = memo['pcc301d02fa04']
+    if memo is not None and 'p596e6c5a71e6' in memo:
+        _t0, _t1, _t2, _t4, _t5, _q0, _q1 = memo['p596e6c5a71e6']
     else:
         _t0 = 2.0*gamma*(a - 1.0)
         _t1 = torch.log(beta)
@@ -569,11 +600,12 @@ def sqish_f(x, a, beta, gamma, exact=True, narrow=False, memo=None):
         _t4 = -_t0
         _t5 = -_t1
         _q0 = torch.log(_t2)
+        _q1 = (a < 0.0)
         if memo is not None:
-            memo['pcc301d02fa04'] = (_t0, _t1, _t2, _t4, _t5, _q0)
+            memo['p596e6c5a71e6'] = (_t0, _t1, _t2, _t4, _t5, _q0, _q1)
     _t3 = _t0*x + _t1 + _q0
     _s0, _s0n = _sigmoid_pair(_t0, x, _t1, exact)
-    y = torch.where(((a < 0.0)) & ((torch.abs(_t3) < 1.0)), ((-_s0n*_expm1(_t3))*x), _tail_times(_s0n, x, 1, _t4, _t5, 1, 0, 1.0, exact) + _tail_times(_s0*a, x, 1, _t4, _t5, 0, 1, a, exact))
+    y = torch.where((_q1) & ((torch.abs(_t3) < 1.0)), ((-_s0n*_expm1(_t3))*x), _tail_times(_s0n, x, 1, _t4, _t5, 1, 0, 1.0, exact) + _tail_times(_s0*a, x, 1, _t4, _t5, 0, 1, a, exact))
     if _nonfinite(x):
         _g0 = x > 0
         _g1 = _isinf(x)
@@ -612,8 +644,8 @@ def sqish_dx(x, a, beta, gamma, exact=True, narrow=False, memo=None):
             _g1 = _isinf(x)
             d_x = _where(_g1, _where(_g0, 1.0, a), d_x)
         return d_x
-    if memo is not None and 'p58cb79a581bd' in memo:
-        _t0, _t1, _t2, _t3, _t4, _q0, _q1, _q2 = memo['p58cb79a581bd']
+    if memo is not None and 'p89245d38b087' in memo:
+        _t0, _t1, _t2, _t3, _t4, _q0, _q1, _q2, _q3 = memo['p89245d38b087']
     else:
         _t0 = a - 1.0
         _t1 = 2.0*gamma
@@ -621,13 +653,14 @@ def sqish_dx(x, a, beta, gamma, exact=True, narrow=False, memo=None):
         _t3 = torch.log(beta)
         _t4 = _t1*(_t0*_t0)
         _q0 = torch.log(-a)
-        _q1 = -_t2
-        _q2 = -_t3
+        _q1 = (a < 0.0)
+        _q2 = -_t2
+        _q3 = -_t3
         if memo is not None:
-            memo['p58cb79a581bd'] = (_t0, _t1, _t2, _t3, _t4, _q0, _q1, _q2)
+            memo['p89245d38b087'] = (_t0, _t1, _t2, _t3, _t4, _q0, _q1, _q2, _q3)
     _t5 = _t2*x + _t3 + _q0
     _s0, _s0n, _s0p = _sigmoid_trio(_t2, x, _t3, exact)
-    d_x = torch.where(((a < 0.0)) & ((torch.abs(_t5) < 1.0)), -_s0n*_expm1(_t5), _s0*a + _s0n) + _tail_times(_s0p*_t4, x, 1, _q1, _q2, 1, 1, _t4, exact)
+    d_x = torch.where((_q1) & ((torch.abs(_t5) < 1.0)), -_s0n*_expm1(_t5), _s0*a + _s0n) + _tail_times(_s0p*_t4, x, 1, _q2, _q3, 1, 1, _t4, exact)
     if _nonfinite(x):
         _g0 = x > 0
         _g1 = _isinf(x)
@@ -673,8 +706,8 @@ def sqish_first(x, a, beta, gamma, exact=True, narrow=False, memo=None):
             d_beta = _where(_g1, 0.0, d_beta)
             d_gamma = _where(_g1, 0.0, d_gamma)
         return (d_x, d_a, d_beta, d_gamma,)
-    if memo is not None and 'p08d82240edc0' in memo:
-        _t0, _t1, _t2, _t3, _t4, _t5, _t6, _t8, _q0 = memo['p08d82240edc0']
+    if memo is not None and 'p1cec8c33cbc5' in memo:
+        _t0, _t1, _t2, _t3, _t4, _t5, _t6, _t8, _q0, _q1 = memo['p1cec8c33cbc5']
     else:
         _t0 = a - 1.0
         _t1 = 2.0*_t0*gamma
@@ -685,11 +718,12 @@ def sqish_first(x, a, beta, gamma, exact=True, narrow=False, memo=None):
         _t6 = -_t2
         _t8 = _t0/beta
         _q0 = torch.log(-a)
+        _q1 = (a < 0.0)
         if memo is not None:
-            memo['p08d82240edc0'] = (_t0, _t1, _t2, _t3, _t4, _t5, _t6, _t8, _q0)
+            memo['p1cec8c33cbc5'] = (_t0, _t1, _t2, _t3, _t4, _t5, _t6, _t8, _q0, _q1)
     _t7 = _t1*x + _t2 + _q0
     _s0, _s0n, _s0p = _sigmoid_trio(_t1, x, _t2, exact)
-    d_x = torch.where(((a < 0.0)) & ((torch.abs(_t7) < 1.0)), -_s0n*_expm1(_t7), _s0*a + _s0n) + _tail_times(_s0p*_t4, x, 1, _t5, _t6, 1, 1, _t4, exact)
+    d_x = torch.where((_q1) & ((torch.abs(_t7) < 1.0)), -_s0n*_expm1(_t7), _s0*a + _s0n) + _tail_times(_s0p*_t4, x, 1, _t5, _t6, 1, 1, _t4, exact)
     d_a = _tail_times(_s0*_s0, x, 1, _t5, _t6, 0, 2, 1.0, exact) + _tail_times(_s0p, x, 1, _t5, _t6, 1, 1, 1.0, exact) + _tail_times(_s0p*_t1, x, 2, _t5, _t6, 1, 1, _t1, exact)
     d_beta = _tail_times(_s0p*_t8, x, 1, _t5, _t6, 1, 1, _t8, exact)
     d_gamma = _tail_times(_s0p*_t3, x, 2, _t5, _t6, 1, 1, _t3, exact)
@@ -708,8 +742,8 @@ def sqish_second(x, a, beta, gamma, exact=True, narrow=False, memo=None):
     a = _param(a, x)
     beta = _param(beta, x)
     gamma = _param(gamma, x)
-    if memo is not None and 'pb2e39e817af6' in memo:
-        _t0, _t1, _t2, _t3, _t5, _t6, _t7, _t11, _t12, _t13, _t14, _t15, _t16, _t18, _t19, _t20, _t23, _t24, _t25, _t26, _t27, _t28, _t29, _t30, _t31, _t32, _q0, _q1, _q2, _q3, _q4, _q5, _q6, _q7 = memo['pb2e39e817af6']
+    if memo is not None and 'p8b1aa375b352' in memo:
+        _t0, _t1, _t2, _t3, _t5, _t6, _t7, _t11, _t12, _t13, _t14, _t15, _t16, _t18, _t19, _t20, _t23, _t24, _t25, _t26, _t27, _t28, _t29, _t30, _t31, _t32, _q0, _q1, _q2, _q3, _q4, _q5, _q6, _q7, _q8 = memo['p8b1aa375b352']
     else:
         _t0 = a - 1.0
         _t1 = _t0*gamma
@@ -742,11 +776,12 @@ def sqish_second(x, a, beta, gamma, exact=True, narrow=False, memo=None):
         _q2 = -_t25
         _q3 = -_t27
         _q4 = -_t29
-        _q5 = -_t30
-        _q6 = -_t7
-        _q7 = -2.0*_t32
+        _q5 = -_t2
+        _q6 = -_t30
+        _q7 = -_t7
+        _q8 = -2.0*_t32
         if memo is not None:
-            memo['pb2e39e817af6'] = (_t0, _t1, _t2, _t3, _t5, _t6, _t7, _t11, _t12, _t13, _t14, _t15, _t16, _t18, _t19, _t20, _t23, _t24, _t25, _t26, _t27, _t28, _t29, _t30, _t31, _t32, _q0, _q1, _q2, _q3, _q4, _q5, _q6, _q7)
+            memo['p8b1aa375b352'] = (_t0, _t1, _t2, _t3, _t5, _t6, _t7, _t11, _t12, _t13, _t14, _t15, _t16, _t18, _t19, _t20, _t23, _t24, _t25, _t26, _t27, _t28, _t29, _t30, _t31, _t32, _q0, _q1, _q2, _q3, _q4, _q5, _q6, _q7, _q8)
     _s0, _s0n, _s0p = _sigmoid_trio(_t2, x, _t3, exact)
     _t4 = _s0*_s0p
     _t8 = _t4*_t7
@@ -757,14 +792,14 @@ def sqish_second(x, a, beta, gamma, exact=True, narrow=False, memo=None):
     _t22 = _t20*_t9
     _t33 = _t2*x + _t3
     _t34 = torch.where((torch.abs(_t33) < 1.0), -_s0n*_expm1(_t33), -_s0 + _s0n)
-    d_x_x = _t10 + _t8 + _tail_times(-_t14*_t4, x, 1, _t15, _t16, 1, 2, _q0, exact) + _tail_times(_t14*_t9, x, 1, _t15, _t16, 2, 1, _t14, exact)
-    d_x_a = _s0*_s0*_s0 + _t17 + _t9 + _tail_times(_t18*_t4, x, 1, _t15, _t16, 1, 2, _t18, exact) + _tail_times(_t18*_t9, x, 1, _t15, _t16, 2, 1, _t18, exact) + _tail_times(-_t19*_t4, x, 2, _t15, _t16, 1, 2, _q1, exact) + _tail_times(_t19*_t9, x, 2, _t15, _t16, 2, 1, _t19, exact)
+    d_x_x = _t10 + _t8 + _tail_times(_q0*_t4, x, 1, _t15, _t16, 1, 2, _q0, exact) + _tail_times(_t14*_t9, x, 1, _t15, _t16, 2, 1, _t14, exact)
+    d_x_a = _s0*_s0*_s0 + _t17 + _t9 + _tail_times(_t18*_t4, x, 1, _t15, _t16, 1, 2, _t18, exact) + _tail_times(_t18*_t9, x, 1, _t15, _t16, 2, 1, _t18, exact) + _tail_times(_q1*_t4, x, 2, _t15, _t16, 1, 2, _q1, exact) + _tail_times(_t19*_t9, x, 2, _t15, _t16, 2, 1, _t19, exact)
     d_x_beta = _t0*_t21 + _t0*_t22 + _tail_times(-_t17*_t23*gamma, x, 1, _t15, _t16, 1, 2, _q2, exact) + _tail_times(2.0*_t22*_t5*gamma, x, 1, _t15, _t16, 2, 1, _t25, exact)
-    d_x_gamma = _tail_times(-_t27*_t4, x, 2, _t15, _t16, 1, 2, _q3, exact) + _tail_times(_t27*_t9, x, 2, _t15, _t16, 2, 1, _t27, exact) + _tail_times(_t4*_t6, x, 1, _t15, _t16, 1, 2, _t6, exact) + _tail_times(_t6*_t9, x, 1, _t15, _t16, 2, 1, _t6, exact)
-    d_a_a = _tail_times(_t26*_t4, x, 2, _t15, _t16, 1, 2, _t26, exact) + _tail_times(_t26*_t9, x, 2, _t15, _t16, 2, 1, _t26, exact) + _tail_times(-_t29*_t4, x, 3, _t15, _t16, 1, 2, _q4, exact) + _tail_times(_t29*_t9, x, 3, _t15, _t16, 2, 1, _t29, exact)
-    d_a_beta = _tail_times(_t21, x, 1, _t15, _t16, 1, 2, _t20, exact) + _tail_times(_t22, x, 1, _t15, _t16, 2, 1, _t20, exact) + _tail_times(-_t2*_t21, x, 2, _t15, _t16, 1, 2, _q5, exact) + _tail_times(_t2*_t22, x, 2, _t15, _t16, 2, 1, _t30, exact)
-    d_a_gamma = _tail_times(_t10, x, 3, _t15, _t16, 2, 1, _t7, exact) + _tail_times(-_t8, x, 3, _t15, _t16, 1, 2, _q6, exact) + _tail_times(_t28*_t4, x, 2, _t15, _t16, 1, 2, _t31, exact) + _tail_times(_t28*_t9, x, 2, _t15, _t16, 2, 1, _t31, exact)
-    d_beta_beta = _tail_times(-_t17*_t32, x, 1, _t15, _t16, 1, 2, _q7, exact)
+    d_x_gamma = _tail_times(_q3*_t4, x, 2, _t15, _t16, 1, 2, _q3, exact) + _tail_times(_t27*_t9, x, 2, _t15, _t16, 2, 1, _t27, exact) + _tail_times(_t4*_t6, x, 1, _t15, _t16, 1, 2, _t6, exact) + _tail_times(_t6*_t9, x, 1, _t15, _t16, 2, 1, _t6, exact)
+    d_a_a = _tail_times(_t26*_t4, x, 2, _t15, _t16, 1, 2, _t26, exact) + _tail_times(_t26*_t9, x, 2, _t15, _t16, 2, 1, _t26, exact) + _tail_times(_q4*_t4, x, 3, _t15, _t16, 1, 2, _q4, exact) + _tail_times(_t29*_t9, x, 3, _t15, _t16, 2, 1, _t29, exact)
+    d_a_beta = _tail_times(_t21, x, 1, _t15, _t16, 1, 2, _t20, exact) + _tail_times(_t22, x, 1, _t15, _t16, 2, 1, _t20, exact) + _tail_times(_q5*_t21, x, 2, _t15, _t16, 1, 2, _q6, exact) + _tail_times(_t2*_t22, x, 2, _t15, _t16, 2, 1, _t30, exact)
+    d_a_gamma = _tail_times(_t10, x, 3, _t15, _t16, 2, 1, _t7, exact) + _tail_times(-_t8, x, 3, _t15, _t16, 1, 2, _q7, exact) + _tail_times(_t28*_t4, x, 2, _t15, _t16, 1, 2, _t31, exact) + _tail_times(_t28*_t9, x, 2, _t15, _t16, 2, 1, _t31, exact)
+    d_beta_beta = _tail_times(-_t17*_t32, x, 1, _t15, _t16, 1, 2, _q8, exact)
     d_beta_gamma = _t34*_tail_times(_s0p*_t24, x, 2, _t15, _t16, 1, 1, _t24, exact)
     d_gamma_gamma = _t34*_tail_times(_s0p*_t13, x, 3, _t15, _t16, 1, 1, _t13, exact)
     if _nonfinite(x):

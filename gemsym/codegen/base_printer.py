@@ -182,10 +182,10 @@ class CodePrinter:
     def _print_Mul(self, e: sp.Mul):
         c, _ = e.as_coeff_Mul()
         if c.is_number and c < 0:
-            return f"-{self._mul_positive(-e)}", _PREC_MUL
+            return self._mul_positive(-e, "-"), _PREC_MUL
         return self._mul_positive(e), _PREC_MUL
 
-    def _mul_positive(self, e: sp.Expr) -> str:
+    def _mul_positive(self, e: sp.Expr, sign: str = "") -> str:
         num, den = [], []
         factors = sp.Mul.make_args(e)
         numbers = [f for f in factors if f.is_number]
@@ -208,10 +208,16 @@ class CodePrinter:
             # a power of 2, one rounding of 1/q instead of one of q t when num is 1
             den.remove(scale[0])
             num.insert(0, 1 / scale[0])
-        head = "*".join(self._wrap(f, _PREC_MUL + 1) for f in num) or "1"
+        texts = [self._wrap(f, _PREC_MUL + 1) for f in num]
+        k = self.hoist.prefix(num) if self.hoist is not None and len(num) > 1 else 0
+        if 0 < k < len(num) and (k > 1 or sign):
+            # the leading factors, which Python multiplies first, as one name (see
+            # ``body._ParameterNames``): the same roundings, once per memo
+            texts, sign = [self.hoist.named(sign + "*".join(texts[:k])), *texts[k:]], ""
+        head = "*".join(texts) or "1"
         if not den:
-            return head
-        return self._divide(head, [self._wrap(f, _PREC_MUL + 1) for f in den])
+            return sign + head
+        return sign + self._divide(head, [self._wrap(f, _PREC_MUL + 1) for f in den])
 
     def _divide(self, num: str, den: list[str]) -> str:
         """num / (product of den)."""
@@ -334,6 +340,8 @@ class CodePrinter:
     def _cond(self, c) -> str:
         if isinstance(c, sp.Symbol):  # a condition shared by ``sp.cse``
             return self(c)
+        if self.hoist is not None and (name := self.hoist(c)) is not None:
+            return name  # a condition on the parameters alone (see ``hoist``)
         if isinstance(c, sp.And):
             return self._and([self._cond(a) for a in c.args])
         if isinstance(c, sp.Or):

@@ -65,15 +65,21 @@ def body_lines(
         lines.append(f"ax = {printer(sp.Abs(sp.Symbol(printer.x_name)))}")
     hoisted = (_parameter_only(replacements, pieces, x, printer.int_names)
                if printer.memoizes_parameters else [])
-    named = (_ParameterNames(pieces, x, printer.int_names, hoisted, printer)
+    # the integer parameters' own lines (2.0*N: Python arithmetic) come before the memoized
+    # ones, which may then name a product of them with a real parameter
+    integer = (_integer_only(replacements, printer.int_names, hoisted)
+               if printer.memoizes_parameters else [])
+    named = (_ParameterNames(pieces, x, printer.int_names, hoisted, integer, printer)
              if printer.memoizes_parameters else None)
-    kept, rest = [], []
+    before, kept, rest = [], [], []
     for i, (sym, expr) in enumerate(replacements):
-        rest += pair_lines.get(i, [])
-        printer.hoist = None if sym in hoisted else named
-        (kept if sym in hoisted else rest).append(f"{sym.name} = {printer(expr)}")
+        printer.hoist = named
+        rest += [line() for line in pair_lines.get(i, [])]
+        printer.hoist = None if sym in hoisted or sym in integer else named
+        (kept if sym in hoisted else before if sym in integer else rest).append(
+            f"{sym.name} = {printer(expr)}")
     printer.hoist = named
-    rest += pair_lines.get(len(replacements), [])
+    rest += [line() for line in pair_lines.get(len(replacements), [])]
     memo_at = len(lines)
     lines += rest
     # every condition on x is evaluated once and shared by all outputs (eager PyTorch
@@ -174,8 +180,10 @@ def body_lines(
         lines += [f"if _beyond(x0, {float(clamp.hi)!r}):", *[f"    {line}" for line in tails]]
     printer.hoist = None
     extra = named.definitions if named is not None else []
-    lines[memo_at:memo_at] = _memoized(kept + [line for _, line in extra],
-                                       [s.name for s in hoisted] + [n for n, _ in extra])
+    # ``before`` hashed with them: the key is the text of everything their values depend on
+    lines[memo_at:memo_at] = before + _memoized(kept + [line for _, line in extra],
+                                                [s.name for s in hoisted] + [n for n, _ in extra],
+                                                before)
     if clamp is not None and any(re.search(r"\bx0\b", line) for line in lines):
         lines.insert(0, "x0 = x")
     return [indent + line for line in [*printer.preamble(), *lines]]
@@ -202,32 +210,53 @@ class _ParameterNames:
     products keep their order and roundings."""
 
     def __init__(self, pieces: list[sp.Expr], x: sp.Symbol, int_names,
-                 hoisted: list[sp.Symbol], printer: CodePrinter):
+                 hoisted: list[sp.Symbol], integer: list[sp.Symbol], printer: CodePrinter):
         params = set().union(*(e.free_symbols for e in pieces)) - {x, R}
         self.real = {s for s in params if s.name not in int_names
                      and not isinstance(s, sp.Dummy)} | set(hoisted)
-        self.allowed = params | set(hoisted)
+        self.allowed = params | set(hoisted) | set(integer)
         self.printer = printer
-        self.names: dict[sp.Expr, str] = {}
+        self.names: dict[sp.Basic, str] = {}
         #: (name, its line), in the order of first use
         self.definitions: list[tuple[str, str]] = []
 
     def __call__(self, e: sp.Basic) -> str | None:
-        if not isinstance(e, sp.Expr) or e.is_Atom or _is_number(e):
+        if not isinstance(e, (sp.Expr, sp.Rel)) or e.is_Atom or _is_number(e):
             return None
         if e in self.names:
             return self.names[e]
-        free = e.free_symbols
-        if not free or not free <= self.allowed or not free & self.real:
+        if not self._parameters_only(e):
             return None
-        name = f"_q{len(self.names)}"
         hoist, self.printer.hoist = self.printer.hoist, None
         try:
-            line = f"{name} = {self.printer(e)}"
+            text = self.printer(e)
         finally:
             self.printer.hoist = hoist
+        name = self.named(text)
         self.names[e] = name
-        self.definitions.append((name, line))
+        return name
+
+    def _parameters_only(self, e: sp.Basic) -> bool:
+        free = e.free_symbols
+        return bool(free) and free <= self.allowed and bool(free & self.real)
+
+    def prefix(self, factors: list[sp.Expr]) -> int:
+        """How many leading ``factors`` of a printed product (evaluated left to right) to
+        name with ``named``: the longest run of numbers and the parameters' expressions
+        holding at least one real parameter (0 where that run is none)."""
+        k = 0
+        while k < len(factors) and (factors[k].is_number
+                                    or factors[k].free_symbols <= self.allowed):
+            k += 1
+        return k if any(self._parameters_only(f) for f in factors[:k]) else 0
+
+    def named(self, text: str) -> str:
+        """The name of the value that printed expression ``text`` computes."""
+        for name, line in self.definitions:
+            if line == f"{name} = {text}":
+                return name
+        name = f"_q{len(self.definitions)}"
+        self.definitions.append((name, f"{name} = {text}"))
         return name
 
 
@@ -259,14 +288,26 @@ def _parameter_only(replacements, pieces: list[sp.Expr], x: sp.Symbol,
     return [s for s in hoisted if s in needed]
 
 
-def _memoized(lines: list[str], names: list[str]) -> list[str]:
+def _integer_only(replacements, int_names, hoisted: list[sp.Symbol]) -> list[sp.Symbol]:
+    """The replacements (in order) computed from the integer parameters alone, except those
+    in ``hoisted``: Python numbers, cheaper to compute than to look up."""
+    out: list[sp.Symbol] = []
+    for sym, expr in replacements:
+        free = {s for s in expr.free_symbols if not isinstance(s, sp.Dummy)}
+        if free and all(s.name in int_names or s in out for s in free) and sym not in hoisted:
+            out.append(sym)
+    return out
+
+
+def _memoized(lines: list[str], names: list[str], context: Sequence[str] = ()) -> list[str]:
     """``lines`` (the parameters' own expressions, defining ``names``) evaluated once per
     ``memo`` (a dict the runtime keeps with fixed parameter values, or per call across its
-    chunks; None: every time), under a key of their text: another body's lines with the
-    same text define the same values."""
+    chunks; None: every time), under a key of their text and of ``context`` (the lines
+    before them that they read): another body's lines with the same text define the same
+    values."""
     if not lines:
         return []
-    key = "p" + hashlib.sha1("\n".join(lines).encode()).hexdigest()[:12]
+    key = "p" + hashlib.sha1("\n".join([*context, *lines]).encode()).hexdigest()[:12]
     names_tuple = ", ".join(names) + ("," if len(names) == 1 else "")
     return [f"if memo is not None and {key!r} in memo:",
             f"    {names_tuple} = memo[{key!r}]",
@@ -292,12 +333,12 @@ def _sides_lines(outputs, junctions, x: sp.Symbol, printer: CodePrinter, indent:
 
 
 def _cse(pieces: list[sp.Expr], printer: CodePrinter):
-    """``sp.cse`` of ``pieces``: (replacements, reduced pieces, {i: lines to print before
-    replacement i}).  With ``printer.pair_sigmoids``, sigma(s) and sigma(-s) of one
-    s = c x + d become the two names of one ``_sigmoid_pair`` line, placed after the
-    definitions of c and d and before the first use (without such a place: unpaired);
-    where a product has both as factors, one ``_sigmoid_trio`` line names their product
-    too (rounded once on the float64 path, see ``_runtime._sigmoid_trio``)."""
+    """``sp.cse`` of ``pieces``: (replacements, reduced pieces, {i: functions printing the
+    lines to print before replacement i}).  With ``printer.pair_sigmoids``, sigma(s) and
+    sigma(-s) of one s = c x + d become the two names of one ``_sigmoid_pair`` line, placed
+    after the definitions of c and d and before the first use (without such a place:
+    unpaired); where a product has both as factors, one ``_sigmoid_trio`` line names their
+    product too (rounded once on the float64 path, see ``_runtime._sigmoid_trio``)."""
     symbols = lambda: sp.numbered_symbols("_t")  # noqa: E731
     groups: dict[tuple, dict[bool, sp.Expr]] = {}
     if printer.pair_sigmoids:
@@ -336,7 +377,9 @@ def _cse(pieces: list[sp.Expr], printer: CodePrinter):
         used = set().union(*(e.free_symbols for _, e in replacements),
                            *(e.free_symbols for e in reduced))
         trio = prod in used
+        # printed when the body's lines are (``body_lines``: with the printer's ``hoist``)
         lines.setdefault(first, []).append(
+            lambda pos=pos, neg=neg, prod=prod, trio=trio, c=c, var=var, d=d, printer=printer:
             f"{pos.name}, {neg.name}{f', {prod.name}' if trio else ''} = "
             f"_sigmoid_{'trio' if trio else 'pair'}({printer(c)}, {printer(var)}, "
             f"{printer(d)}{printer.precision_arg})")
