@@ -366,6 +366,20 @@ _INLINE _SigmoidPair _sigmoid_pair(double c, double x, double d, bool exact) {
   return {sig + corr, sig_neg - corr};
 }
 
+// p sigma(s) + n sigma(-s) for s = -(nc x + nd) (runtime _sigmoid_ratio): (p + n E)/(1 + E),
+// E = e^(-s) with -s clamped at 600 (NaN stays NaN); the narrow bodies only (not EXACT)
+// (the ops never take float64 inputs; an EXACT call gets the compensated pair's sum)
+_INLINE double _sigmoid_ratio(double p, double n, double nc, double x, double nd,
+                              bool exact) {
+  if (exact) {
+    const _SigmoidPair v = _sigmoid_pair(-nc, x, -nd, true);
+    return p * v.pos + n * v.neg;
+  }
+  const double t = nc * x + nd;
+  const double e = _vexp(t > 600.0 ? 600.0 : t);
+  return (n * e + p) / (1.0 + e);
+}
+
 // sigma(s) (neg: sigma(-s)) for s = c x + d (runtime _sigmoid_lin): one side of the pair
 _INLINE double _sigmoid_lin(double c, double x, double d, bool exact, bool neg) {
   const _SigmoidPair v = _sigmoid_pair(c, x, d, exact);
@@ -1395,12 +1409,7 @@ _INLINE double sqish_f(double x, double a, double beta, double gamma) {
 
 template <bool EXACT>
 _INLINE double sqish_f_case(double x, double a, double beta, double gamma) {
-  const double _t0 = 2*gamma*(a - 1);
-  const double _t1 = std::log(beta);
-  const double _t2 = -_t0;
-  const double _t3 = -_t1;
-  const auto [_s0, _s0n] = _sigmoid_pair(_t0, x, _t1, EXACT);
-  const double y = _where(_isinf(x), _where(x > 0, _INF, _where((a != 0), _inf_times(-a), 0)), (_s0n*x) + ((_s0*a)*x));
+  const double y = _where(_isinf(x), _where(x > 0, _INF, _where((a != 0), _inf_times(-a), 0)), ((_sigmoid_ratio(a, 1, -2*gamma*(a - 1), x, -std::log(beta), EXACT))*x));
   return y;
 }
 

@@ -251,6 +251,16 @@ def _sigmoid_trio(c, x, d, exact: bool = True):
     return _sigmoid_sides(c, x, d, exact, (False, True), True)
 
 
+def _sigmoid_ratio(p, n, nc, x, nd):
+    """p sigma(s) + n sigma(-s) for s = -(nc x + nd), as (p + n E)/(1 + E), E = e^(-s)
+    with -s clamped at 600 (the narrow bodies' form where it holds, see
+    ``gemsym.codegen.narrow.ratio``): one exponential and one division, where the pair and
+    the sum of its sides take 4 eager ops more.  n = 1 (a number) is not multiplied."""
+    e = torch.exp(torch.clamp(nc * x + nd, max=600.0))
+    num = e + p if isinstance(n, (int, float)) and n == 1 else n * e + p
+    return num / (1.0 + e)
+
+
 #: the largest argument of exp taken by the float64 sigmoid pair of ``_sigmoid_sides``
 #: (e^709 = 8.2e307: finite, and so is 1 + e^709)
 _EXP_ARG_MAX = 709.0

@@ -19,7 +19,7 @@ import sympy as sp
 from sympy.codegen.cfunctions import hypot
 
 from .printer import _PREC_ATOM, CodePrinter, _sigmoid_linear_args
-from .stable import InfTimes, SigmoidLinear
+from .stable import InfTimes, SigmoidLinear, SigmoidRatio
 
 __all__ = ["CxxPrinter", "CXX_KEYWORDS", "declaration"]
 
@@ -114,6 +114,11 @@ class CxxPrinter(CodePrinter):
         c, var, d, neg = _sigmoid_linear_args(e)
         return (f"_sigmoid_lin({self(c)}, {self(var)}, {self(d)}, EXACT, "
                 f"{'true' if neg else 'false'})"), _PREC_ATOM
+
+    def _print_SigmoidRatio(self, e: SigmoidRatio):
+        p, n, c, var, d = e.args
+        return (f"_sigmoid_ratio({self(p)}, {self(n)}, {self(-c)}, {self(var)}, "
+                f"{self(-d)}, EXACT)"), _PREC_ATOM
 
     def _print_InfTimes(self, e: InfTimes):
         if e.args[0].is_number:

@@ -27,7 +27,7 @@ import sympy as sp
 from .body import body_lines
 from .cxx_printer import CxxPrinter, declaration
 from .derive import FamilyCode
-from .narrow import Clamp, NarrowPlan, narrow_plans
+from .narrow import Clamp, NarrowPlan, narrow_plans, sigmoid_ratios
 from .scalar_case import default_values
 from .printer import UnsupportedConstruct
 from . import runtime
@@ -93,6 +93,7 @@ def _default_case(code: FamilyCode, outputs) -> tuple[str, list] | None:
     if case is None:
         return None
     values, forms = case
+    forms = sigmoid_ratios(forms, code.x, values)  # as the PyTorch path's (narrow.ratio)
     pr, names = CxxPrinter(), {s: sp.Symbol(f"t{j}") for j, s in enumerate(reals)}
     # NaN parameters compare false, as float(a) < 0 does on the PyTorch path
     test = " && ".join(pr._cond(rel.xreplace(names)) if v == sp.true

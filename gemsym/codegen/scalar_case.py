@@ -44,17 +44,17 @@ def _conditions(form: StableForm, x: sp.Symbol, reals) -> set:
 
 def default_case(outputs: Sequence[tuple[str, Sequence[StableForm]]], x: sp.Symbol,
                  reals: Sequence[sp.Symbol], defaults: Mapping[sp.Symbol, sp.Expr]
-                 ) -> tuple[str, list[tuple[str, tuple[StableForm, ...]]]] | None:
-    """(Python condition on the parameters as numbers, outputs with every parameter
-    condition of their selections replaced by its truth value at the defaults); None where
-    there is no such condition or a default is missing."""
+                 ) -> tuple[str, dict, list[tuple[str, tuple[StableForm, ...]]]] | None:
+    """(Python condition on the parameters as numbers, {relation: its truth value at the
+    defaults}, outputs with every parameter condition of their selections replaced by that
+    value); None where there is no such condition or a default is missing."""
     case = default_values(outputs, x, reals, defaults)
     if case is None:
         return None
     values, new = case
     test = " and ".join(f"{_ParametersAsNumbers().doprint(rel)} is {bool(v)}"
                         for rel, v in values.items())
-    return test, new
+    return test, values, new
 
 
 def default_values(outputs: Sequence[tuple[str, Sequence[StableForm]]], x: sp.Symbol,

@@ -95,6 +95,14 @@ class SigmoidLinear(sp.Function):
     nargs = 3
 
 
+class SigmoidRatio(sp.Function):
+    """SigmoidRatio(p, n, c, x, d) = p sigma(s) + n sigma(-s), s = c x + d, evaluated as
+    (p + n E)/(1 + E), E = e^(-s) with -s clamped at 600: the narrow bodies' form of a sum
+    over a sigmoid's two sides, where it holds (see ``narrow.ratio``)."""
+
+    nargs = 5
+
+
 class XTimes(sp.Function):
     """XTimes(v, x, k) = v * x**k evaluated as ((v*x)*x)...: a vanishing sigmoid factor v
     is applied before the powers of x, so that v x^k never forms inf * 0."""

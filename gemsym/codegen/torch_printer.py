@@ -12,7 +12,7 @@ import sympy as sp
 from sympy.codegen.cfunctions import hypot
 
 from .base_printer import _PREC_ATOM, _float, _sigmoid_linear_args
-from .stable import InfTimes, SigmoidLinear
+from .stable import InfTimes, SigmoidLinear, SigmoidRatio
 from .torch_exact import TorchExactPath
 
 __all__ = ["TorchPrinter"]
@@ -132,6 +132,11 @@ class TorchPrinter(TorchExactPath):
         c, var, d, neg = _sigmoid_linear_args(e)
         return (f"_sigmoid_lin({self(c)}, {self(var)}, {self(d)}, exact"
                 f"{', True' if neg else ''})"), _PREC_ATOM
+
+    def _print_SigmoidRatio(self, e: SigmoidRatio):
+        p, n, c, var, d = e.args
+        return (f"_sigmoid_ratio({self(p)}, {self(n)}, {self(-c)}, {self(var)}, "
+                f"{self(-d)})"), _PREC_ATOM
 
     def _print_InfTimes(self, e: InfTimes):
         if e.args[0].is_number:

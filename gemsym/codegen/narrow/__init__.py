@@ -20,6 +20,10 @@ the constant pieces are the body's exact value at the junction, and the body at 
 rounds to the limit at +oo in every narrow dtype (checked with interval arithmetic over the
 real parameters' range).
 
+A sigmoid form whose output is a sum over the two sides of one sigmoid, K_p x^k sigma(s) +
+K_n x^k sigma(-s), is written there as x^k (K_p + K_n E)/(1 + E), E = e^(-s), where the
+numerator cannot cancel (:mod:`.ratio`: Sqish's forward for a >= 0).
+
 The claims are checked per value of the integer parameter (N = 1 .. ``MAX_INT``); the
 generated formulas take the narrow body only for the values where they hold.  Real
 parameters count as numbers below 2^128 in magnitude (and 0 or at least 2^-128, for the
@@ -30,5 +34,7 @@ are (``writer._narrow_lines``).
 from .clamp import Clamp
 from .forms import INPUT_EXPONENT
 from .plans import NarrowPlan, narrow_outputs, narrow_plans
+from .ratio import sigmoid_ratios
 
-__all__ = ["INPUT_EXPONENT", "Clamp", "NarrowPlan", "narrow_outputs", "narrow_plans"]
+__all__ = ["INPUT_EXPONENT", "Clamp", "NarrowPlan", "narrow_outputs", "narrow_plans",
+           "sigmoid_ratios"]

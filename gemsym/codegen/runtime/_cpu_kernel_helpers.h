@@ -166,6 +166,20 @@ _INLINE _SigmoidPair _sigmoid_pair(double c, double x, double d, bool exact) {
   return {sig + corr, sig_neg - corr};
 }
 
+// p sigma(s) + n sigma(-s) for s = -(nc x + nd) (runtime _sigmoid_ratio): (p + n E)/(1 + E),
+// E = e^(-s) with -s clamped at 600 (NaN stays NaN); the narrow bodies only (not EXACT)
+// (the ops never take float64 inputs; an EXACT call gets the compensated pair's sum)
+_INLINE double _sigmoid_ratio(double p, double n, double nc, double x, double nd,
+                              bool exact) {
+  if (exact) {
+    const _SigmoidPair v = _sigmoid_pair(-nc, x, -nd, true);
+    return p * v.pos + n * v.neg;
+  }
+  const double t = nc * x + nd;
+  const double e = _vexp(t > 600.0 ? 600.0 : t);
+  return (n * e + p) / (1.0 + e);
+}
+
 // sigma(s) (neg: sigma(-s)) for s = c x + d (runtime _sigmoid_lin): one side of the pair
 _INLINE double _sigmoid_lin(double c, double x, double d, bool exact, bool neg) {
   const _SigmoidPair v = _sigmoid_pair(c, x, d, exact);

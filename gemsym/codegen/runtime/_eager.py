@@ -75,8 +75,11 @@ _PLANS_MAX = 4096
 _C = torch._C
 
 
+_sign = partial(math.copysign, 1.0)
+
+
 def _signs(reals) -> tuple[float, ...]:
-    return tuple([math.copysign(1.0, v) for v in reals])
+    return tuple(map(_sign, reals))  # (a list comprehension: ~3 us more between ATen ops)
 
 
 def _make(lib_name: str, name: str, x: torch.Tensor, ints, reals) -> _Plan | None:

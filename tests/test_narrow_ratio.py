@@ -1,0 +1,136 @@
+"""Sums over a sigmoid's two sides as one quotient on the narrow path
+(``gemsym.codegen.narrow.ratio``): which forms are rewritten and which are refused, and the
+generated Sqish forward that takes it against mpmath at 60 digits, in every narrow dtype,
+beyond the clamp of its exponential, at +-0 and at +-inf."""
+
+from __future__ import annotations
+
+import math
+
+import mpmath as mp
+import pytest
+import sympy as sp
+
+from gemsym.codegen.derive import derive
+from gemsym.codegen.narrow import sigmoid_ratios
+from gemsym.codegen.scalar_case import default_values
+from gemsym.codegen.stable import SigmoidLinear, SigmoidRatio, StableForm, XTimes
+from gemsym.families import get_family
+
+torch = pytest.importorskip("torch")
+
+from tests.generated_package import generated_package  # noqa: E402
+from tests.numerics_reference import sqish, ulp_error  # noqa: E402
+
+X = sp.Symbol("x", real=True)
+
+
+def _sqish_case(group: str):
+    code = derive(get_family("sqish"))
+    reals = [code.symbols[p.name] for p in code.real_params]
+    defaults = {code.symbols[p.name]: p.default for p in code.real_params}
+    outputs = {"f": [("y", code.forward[0])], "dx": [("d_x", code.first[0])]}[group]
+    values, forms = default_values(outputs, code.x, reals, defaults)
+    return code, values, forms
+
+
+def test_sqish_forward_becomes_one_quotient():
+    """a >= 0 (the case's a < 0 false): x sigma(s) + a x sigma(-s) ... as x (a + E)/(1 + E):
+    one SigmoidRatio with a on sigma(s) and 1 on sigma(-s), times x."""
+    code, values, forms = _sqish_case("f")
+    [(name, (form,))] = sigmoid_ratios(forms, code.x, values)
+    assert name == "y" and isinstance(form.small, XTimes) and int(form.small.args[2]) == 1
+    ratio = form.small.args[0]
+    assert isinstance(ratio, SigmoidRatio) and not form.small.has(SigmoidLinear)
+    p, n, c, _, d = ratio.args
+    a, beta, gamma = (code.symbols[k] for k in ("a", "beta", "gamma"))
+    assert (p, n) == (a, 1)
+    assert sp.simplify(c - 2 * gamma * (a - 1)) == 0 and sp.simplify(d - sp.log(beta)) == 0
+    assert form.limits == forms[0][1][0].limits
+
+
+def test_refused_without_the_sign_of_the_coefficients():
+    """Without a >= 0 the numerator a + E may cancel: the forms stay as they are."""
+    code, _, forms = _sqish_case("f")
+    assert sigmoid_ratios(forms, code.x, {}) == [(n, tuple(fs)) for n, fs in forms]
+
+
+def test_refused_where_the_pair_is_needed_anyway():
+    """Sqish's f' has sigma(s) sigma(-s) x besides its sides: the pair stays, so does the
+    sum of the sides (a quotient would add an exponential)."""
+    code, values, forms = _sqish_case("dx")
+    assert sigmoid_ratios(forms, code.x, values) == [(n, tuple(fs)) for n, fs in forms]
+
+
+@pytest.mark.parametrize("k, coeff, rewritten", [
+    (1, 1, True), (4, 1, True),        # x^k sigma(x): K_p = 1, K_n = 0
+    (5, 1, False),                     # x^5 (K_n = 0): the clamp's value would not underflow
+    (1, sp.Symbol("b", positive=True) * sp.Symbol("c", positive=True), False),  # unbounded
+    (1, sp.Symbol("b", positive=True), True),
+    (1, sp.Float(2.0**130), False),
+])
+def test_single_side_and_its_bounds(k, coeff, rewritten):
+    """K x^k sigma(x) alone (K_n = 0: the product K_p K_n is 0): rewritten for k <= 4 and K
+    a number below 2^128 or one real parameter; refused beyond."""
+    form = StableForm("sigmoid", XTimes(coeff * SigmoidLinear(1, X, 0), X, k), None,
+                      (sp.S.Zero, sp.oo))
+    [(_, (out,))] = sigmoid_ratios([("y", (form,))], X, {})
+    assert (out.small.has(SigmoidRatio) and not out.small.has(SigmoidLinear)) == rewritten
+
+
+def test_two_sigmoids_of_different_arguments_are_refused():
+    small = SigmoidLinear(1, X, 0) + SigmoidLinear(2, X, 0)
+    form = StableForm("sigmoid", small, None, (sp.S.Zero, sp.Integer(2)))
+    [(_, (out,))] = sigmoid_ratios([("y", (form,))], X, {})
+    assert out.small == small
+
+
+@pytest.fixture(scope="module")
+def bridge(tmp_path_factory):
+    with generated_package(tmp_path_factory, "ratio", ("sqish",)) as pkg:
+        yield pkg
+
+
+#: (a, beta, gamma): the default, the paper's values, large and tiny slopes and offsets
+PARAMS = [(0.0, 1.0, 1.0), (0.25, 2.0, 0.5), (0.7, 0.3, 3.0), (0.0, 1e-20, 1e-3),
+          (0.5, 1e30, 100.0), (0.999, 1.0, 1e5)]
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def _inputs() -> torch.Tensor:
+    g = torch.Generator().manual_seed(5)
+    return torch.cat([torch.randn(600, generator=g, dtype=torch.float64) * 4,
+                      torch.exp(torch.randn(600, generator=g, dtype=torch.float64) * 30)
+                      * torch.sign(torch.randn(600, generator=g, dtype=torch.float64)),
+                      # around and beyond the clamp of E at 600 for the slopes above
+                      torch.tensor([799.0, 801.0, 1200.0, -1200.0, 1e4, -1e4, 1e30, -1e30,
+                                    3.4e38, -3.4e38, 1e-45, -1e-45, 1e-30, -1e-30],
+                                   dtype=torch.float64)])
+
+
+@pytest.mark.parametrize("params", PARAMS)
+@pytest.mark.parametrize("dtype", list(DTYPES))
+def test_sqish_forward_against_mpmath(bridge, params, dtype):
+    """The narrow Sqish forward (x (a + E)/(1 + E)) rounds to the float32, bfloat16 or
+    float16 value nearest the exact one (within 10^-6 ULP of half a unit: the float64
+    roundings before it), keeps the sign of zero and gives the limits at +-inf (0 at -inf
+    for a = 0, where the quotient's a x would be 0 * inf)."""
+    mp.mp.dps = 60
+    F = bridge._formulas
+    p = [torch.tensor(v, dtype=torch.float64) for v in params]
+    x = _inputs().to(DTYPES[dtype]).double()
+    with torch.no_grad():
+        y = F.sqish_f(x, *p, exact=False, narrow=True).to(DTYPES[dtype]).double()
+    a, beta, gamma = params
+    for xi, yi in zip(x.tolist(), y.tolist()):
+        if not math.isfinite(xi):  # (a sample beyond the dtype's range; +-inf below)
+            continue
+        value, scale = sqish(xi, a, beta, gamma)["f"]
+        assert ulp_error(yi, value, scale, dtype) <= 0.5 + 1e-6, (xi, yi, value)
+        if xi == 0.0:
+            assert math.copysign(1.0, yi) == math.copysign(1.0, xi)
+    special = torch.tensor([math.inf, -math.inf, math.nan], dtype=torch.float64)
+    with torch.no_grad():
+        ys = F.sqish_f(special, *p, exact=False, narrow=True).tolist()
+    assert ys[0] == math.inf and math.isnan(ys[2])
+    assert ys[1] == (-math.inf if a > 0 else 0.0)
