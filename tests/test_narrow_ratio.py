@@ -134,3 +134,21 @@ def test_sqish_forward_against_mpmath(bridge, params, dtype):
         ys = F.sqish_f(special, *p, exact=False, narrow=True).tolist()
     assert ys[0] == math.inf and math.isnan(ys[2])
     assert ys[1] == (-math.inf if a > 0 else 0.0)
+
+
+def test_families_without_parameter_conditions():
+    """SiLU's and Swish-beta's f (x sigma(beta x)) and Softplus's f' (sigma(beta x)) take
+    the quotient with no condition to know (K_n = 0); SiLU's f', whose sigma sigma(-x) x
+    term needs the pair, does not (``ratio_forms``: None)."""
+    from gemsym.codegen.narrow import ratio_forms
+
+    for name, group, rewritten in (("silu", "f", True), ("swish", "f", True),
+                                   ("softplus", "dx", True), ("silu", "dx", False)):
+        code = derive(get_family(name))
+        outputs = {"f": [("y", code.forward[0])], "dx": [("d_x", code.first[0])]}[group]
+        forms = ratio_forms(outputs, code.x)
+        assert (forms is not None) == rewritten, (name, group)
+        if rewritten:
+            [(_, (form,))] = forms
+            ratio = next(iter(form.small.atoms(SigmoidRatio)))
+            assert ratio.args[:2] == (1, 0) and not form.small.has(SigmoidLinear)

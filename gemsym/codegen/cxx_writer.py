@@ -27,7 +27,7 @@ import sympy as sp
 from .body import body_lines
 from .cxx_printer import CxxPrinter, declaration
 from .derive import FamilyCode
-from .narrow import Clamp, NarrowPlan, narrow_plans, sigmoid_ratios
+from .narrow import Clamp, NarrowPlan, narrow_plans, ratio_forms, sigmoid_ratios
 from .scalar_case import default_values
 from .printer import UnsupportedConstruct
 from . import runtime
@@ -127,6 +127,9 @@ def _family_source(code: FamilyCode) -> tuple[list[str], list[str], list[str]]:
         if not found and (case := _default_case(code, outputs)) is not None:
             test, forms = case
             found = [(NarrowPlan(SPECIALISED, forms), test, "case")]
+        elif not found and (forms := ratio_forms(outputs, code.x)) is not None:
+            # the kernels take narrow dtypes only: no condition (see narrow.ratio)
+            found = [(NarrowPlan(SPECIALISED, forms), "true", "case")]
         for plan, _, tag in found:
             defs += _scalar_function(code, f"{suffix}_{tag}", plan.outputs, args, plan.clamp)
         variants[suffix] = [(plan.values, test, f"{name}_{suffix}_{tag}")

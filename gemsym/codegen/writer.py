@@ -13,7 +13,7 @@ import sympy as sp
 from .. import __version__
 from ..activation import Activation
 from .body import _memoized, body_lines
-from .narrow import narrow_plans, sigmoid_ratios
+from .narrow import narrow_plans, ratio_forms, sigmoid_ratios
 from .scalar_case import default_case
 from .cxx_writer import cpu_kernel_source, cuda_kernel_source
 from .derive import FamilyCode, derive
@@ -83,7 +83,8 @@ def _narrow_lines(code: FamilyCode, outputs, pr, ret: str) -> list[str]:
     plans = narrow_plans(outputs, code.x, ints, [code.symbols[p.name] for p in code.real_params],
                          code.junctions, sides=True)
     if not plans:
-        return _default_case_lines(code, outputs, pr, ret)
+        return (_default_case_lines(code, outputs, pr, ret)
+                or _ratio_lines(code, outputs, pr, ret))
     cases = []
     for values, forms, clamp in plans:
         cond = "narrow" + (f" and {ints[0].name} in {_tuple(str(v) for v in values)}"
@@ -115,6 +116,17 @@ def _default_case_lines(code: FamilyCode, outputs, pr, ret: str) -> list[str]:
     return _branch(code, [(f"narrow and {test}", body_lines(forms, code.junctions, code.x, pr,
                                                             "        "))],
                    "parameter conditions decided once (scalar_case)", ret)
+
+
+def _ratio_lines(code: FamilyCode, outputs, pr, ret: str) -> list[str]:
+    """A sigmoid family's narrow body without conditions on its parameters (SiLU,
+    Swish-beta): its sums over a sigmoid's sides as one quotient where that holds (see
+    :mod:`.narrow.ratio`); [] where nothing changes."""
+    forms = ratio_forms(outputs, code.x)
+    if forms is None:
+        return []
+    return _branch(code, [("narrow", body_lines(forms, code.junctions, code.x, pr, "        "))],
+                   "one quotient (see gemsym.codegen.narrow.ratio)", ret)
 
 
 def _param_lines(code: FamilyCode) -> list[str]:

@@ -34,7 +34,7 @@ are (``writer._narrow_lines``).
 from .clamp import Clamp
 from .forms import INPUT_EXPONENT
 from .plans import NarrowPlan, narrow_outputs, narrow_plans
-from .ratio import sigmoid_ratios
+from .ratio import ratio_forms, sigmoid_ratios
 
 __all__ = ["INPUT_EXPONENT", "Clamp", "NarrowPlan", "narrow_outputs", "narrow_plans",
-           "sigmoid_ratios"]
+           "ratio_forms", "sigmoid_ratios"]

@@ -37,7 +37,7 @@ import sympy as sp
 
 from ..stable import SigmoidLinear, SigmoidRatio, StableForm, TailTimes, XTimes
 
-__all__ = ["sigmoid_ratios"]
+__all__ = ["ratio_forms", "sigmoid_ratios"]
 
 #: the largest power of x a quotient is multiplied by (see the module's docstring)
 _MAX_POWER = 4
@@ -63,6 +63,15 @@ def sigmoid_ratios(outputs: Sequence[tuple[str, Sequence[StableForm]]], x: sp.Sy
             out.append(replace(f, small=ratio))
         new.append((name, tuple(out)))
     return new
+
+
+def ratio_forms(outputs: Sequence[tuple[str, Sequence[StableForm]]], x: sp.Symbol
+                ) -> list[tuple[str, tuple[StableForm, ...]]] | None:
+    """:func:`sigmoid_ratios` of ``outputs`` with no parameter condition known (a family
+    whose bodies have none: SiLU, Swish-beta), or None where it changes nothing."""
+    new = sigmoid_ratios(outputs, x, {})
+    changed = any(f.small.has(SigmoidRatio) for _, fs in new for f in fs)
+    return new if changed else None
 
 
 def _ratio(e: sp.Expr, x: sp.Symbol, known) -> sp.Expr | None:

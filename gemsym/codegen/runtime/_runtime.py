@@ -254,8 +254,15 @@ def _sigmoid_ratio(p, n, nc, x, nd):
     """p sigma(s) + n sigma(-s) for s = -(nc x + nd), as (p + n E)/(1 + E), E = e^(-s)
     with -s clamped at 600 (the narrow bodies' form where it holds, see
     ``gemsym.codegen.narrow.ratio``): one exponential and one division, where the pair and
-    the sum of its sides take 4 eager ops more.  n = 1 (a number) is not multiplied."""
-    e = torch.exp(torch.clamp(nc * x + nd, max=600.0))
+    the sum of its sides take 4 eager ops more.  Number arguments that change no bit are
+    not applied: nd = 0 (exp(+-0) = 1), n = 1, and n = 0 with p = 1 (1/(1 + E), rounded
+    once as the quotient is)."""
+    t = nc * x
+    if not (isinstance(nd, (int, float)) and nd == 0):
+        t = t + nd
+    e = torch.exp(torch.clamp(t, max=600.0))
+    if isinstance(n, (int, float)) and n == 0 and isinstance(p, (int, float)) and p == 1:
+        return torch.reciprocal(1.0 + e)
     num = e + p if isinstance(n, (int, float)) and n == 1 else n * e + p
     return num / (1.0 + e)
 
