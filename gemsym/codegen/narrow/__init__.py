@@ -22,7 +22,8 @@ real parameters' range).
 
 A sigmoid form whose output is a sum over the two sides of one sigmoid, K_p x^k sigma(s) +
 K_n x^k sigma(-s), is written there as x^k (K_p + K_n E)/(1 + E), E = e^(-s), where the
-numerator cannot cancel (:mod:`.ratio`: Sqish's forward for a >= 0).
+numerator cannot cancel (:mod:`.ratio`: Sqish's forward for a >= 0, SiLU's and Swish-beta's
+forward, Softplus's derivative).
 
 The claims are checked per value of the integer parameter (N = 1 .. ``MAX_INT``); the
 generated formulas take the narrow body only for the values where they hold.  Real

@@ -25,7 +25,9 @@ where these are shown:
 
 An output is rewritten only where every sigmoid of s in the outputs evaluated together is
 one of these terms (else the pair is computed anyway, and the quotient's exponential would
-come on top of it).
+come on top of it).  A family whose bodies have conditions on its parameters takes it in
+the body those decide (``scalar_case``; Sqish); one without takes it on the narrow path
+alone (:func:`ratio_forms`; SiLU, Swish-beta: K_n = 0, so no sign is needed).
 """
 
 from __future__ import annotations
