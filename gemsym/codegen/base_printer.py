@@ -20,7 +20,8 @@ import sympy as sp
 from sympy.codegen.cfunctions import log1p
 
 from .compensated import Factored, cancels, factor_roots
-from .stable import R, IPow, PowTimes, SigmoidLinear, SmallestNormal, XTimes
+from .stable import R, IPow, PowTimes, SmallestNormal, XTimes
+from .stable import _sigmoid_linear_args  # noqa: F401  (the printers import it from here)
 
 __all__ = ["UnsupportedConstruct", "CodePrinter"]
 
@@ -381,17 +382,6 @@ class CodePrinter:
     #: whether the expressions of the parameters alone are evaluated once per ``memo``
     #: (the formulas' argument, see ``body._memoized``), rather than on every call
     memoizes_parameters = False
-
-
-def _sigmoid_linear_args(e: SigmoidLinear):
-    """(c, x, d, neg): sigma(-(c x + d)) is printed through the same s = c x + d as its
-    partner sigma(c x + d), so that a fused kernel (Inductor's CSE, Triton's) evaluates s,
-    its rounding error and the exponential once."""
-    c, var, d = e.args
-    neg = c.could_extract_minus_sign() and (d == 0 or d.could_extract_minus_sign())
-    if neg:
-        c, d = -c, -d
-    return c, var, d, neg
 
 
 def _is_constant(e: sp.Expr) -> bool:

@@ -211,9 +211,8 @@ class _ParameterNames:
 
     def __init__(self, pieces: list[sp.Expr], x: sp.Symbol, int_names,
                  hoisted: list[sp.Symbol], integer: list[sp.Symbol], printer: CodePrinter):
-        params = set().union(*(e.free_symbols for e in pieces)) - {x, R}
-        self.real = {s for s in params if s.name not in int_names
-                     and not isinstance(s, sp.Dummy)} | set(hoisted)
+        params, real = _parameter_symbols(pieces, x, int_names)
+        self.real = real | set(hoisted)
         self.allowed = params | set(hoisted) | set(integer)
         self.printer = printer
         self.names: dict[sp.Basic, str] = {}
@@ -221,7 +220,7 @@ class _ParameterNames:
         self.definitions: list[tuple[str, str]] = []
 
     def __call__(self, e: sp.Basic) -> str | None:
-        if not isinstance(e, (sp.Expr, sp.Rel)) or e.is_Atom or _is_number(e):
+        if not isinstance(e, (sp.Expr, sp.Rel)) or e.is_Atom or e.is_number:
             return None
         if e in self.names:
             return self.names[e]
@@ -260,8 +259,11 @@ class _ParameterNames:
         return name
 
 
-def _is_number(e: sp.Expr) -> bool:
-    return bool(e.is_number)
+def _parameter_symbols(pieces: list[sp.Expr], x: sp.Symbol, int_names
+                       ) -> tuple[set[sp.Symbol], set[sp.Symbol]]:
+    """(the symbols of ``pieces`` other than x and r, the real parameters among them)."""
+    params = set().union(*(e.free_symbols for e in pieces)) - {x, R}
+    return params, {s for s in params if s.name not in int_names and not isinstance(s, sp.Dummy)}
 
 
 def _parameter_only(replacements, pieces: list[sp.Expr], x: sp.Symbol,
@@ -269,8 +271,7 @@ def _parameter_only(replacements, pieces: list[sp.Expr], x: sp.Symbol,
     """The replacements (in order) computed from the parameters alone, at least one of them
     real: the same values on every call with the same parameters (Sqish's 2 gamma (a - 1)
     and log(beta)), where each costs an eager op on 0-d tensors (~3-6 us)."""
-    params = set().union(*(e.free_symbols for e in pieces)) - {x, R}
-    real = {s for s in params if s.name not in int_names and not isinstance(s, sp.Dummy)}
+    params, real = _parameter_symbols(pieces, x, int_names)
     hoisted: list[sp.Symbol] = []
     touches_real: set[sp.Symbol] = set()
     for sym, expr in replacements:

@@ -103,6 +103,17 @@ class SigmoidRatio(sp.Function):
     nargs = 5
 
 
+def _sigmoid_linear_args(e: SigmoidLinear):
+    """(c, x, d, neg): sigma(-(c x + d)) is printed through the same s = c x + d as its
+    partner sigma(c x + d), so that a fused kernel (Inductor's CSE, Triton's) evaluates s,
+    its rounding error and the exponential once."""
+    c, var, d = e.args
+    neg = c.could_extract_minus_sign() and (d == 0 or d.could_extract_minus_sign())
+    if neg:
+        c, d = -c, -d
+    return c, var, d, neg
+
+
 class XTimes(sp.Function):
     """XTimes(v, x, k) = v * x**k evaluated as ((v*x)*x)...: a vanishing sigmoid factor v
     is applied before the powers of x, so that v x^k never forms inf * 0."""

@@ -37,7 +37,8 @@ from typing import Mapping, Sequence
 
 import sympy as sp
 
-from ..stable import SigmoidLinear, SigmoidRatio, StableForm, TailTimes, XTimes
+from ..stable import (SigmoidLinear, SigmoidRatio, StableForm, TailTimes, XTimes,
+                      _sigmoid_linear_args)
 
 __all__ = ["ratio_forms", "sigmoid_ratios"]
 
@@ -86,9 +87,8 @@ def _ratio(e: sp.Expr, x: sp.Symbol, known) -> sp.Expr | None:
         if parts is None:
             return None
         coeff, sig, k = parts
-        c, var, d = sig.args
-        neg = c.could_extract_minus_sign() and (d == 0 or d.could_extract_minus_sign())
-        key = (-c, -d) if neg else (c, d)
+        c, _, d, neg = _sigmoid_linear_args(sig)  # the printers' orientation of the pair
+        key = (c, d)
         if linear is None:
             linear, power = key, k
         elif key != linear or k != power:
