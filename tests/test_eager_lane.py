@@ -189,7 +189,8 @@ def test_modes_transforms_profiler_trace_compile_see_the_op(lane):
 
 def test_modules_with_fixed_values_take_the_lane(lane):
     """A module with fixed (Python-number) values runs the lane as the functional form
-    does, with its bits; a learnable module keeps the op path."""
+    does, with its bits; a learnable module whose parameters need their graph runs the
+    op's kernels under ``_module._Learned`` (tests/test_learned_lane.py)."""
     from torch_bridge import modules
 
     x = special_inputs(torch.float32, 257)
@@ -202,8 +203,8 @@ def test_modules_with_fixed_values_take_the_lane(lane):
     want = _checked("se_gem", xr, (2,), (0.5,))
     assert torch.equal(bits(y), bits(want.detach()))
     assert torch.equal(bits(gx), bits(torch.autograd.grad(want.sum(), xr)[0]))
-    modules.SEGEM(N=2, eps=0.5, learnable=True)(x)
-    assert lane[0] == 2
+    y = modules.SEGEM(N=2, eps=0.5, learnable=True)(x)
+    assert lane[0] == 2 and type(y.grad_fn).__name__ == "_LearnedBackward"
 
 
 def test_a_forced_triton_backend_is_kept(lane, monkeypatch):
@@ -232,7 +233,7 @@ def test_learnable_module_without_a_graph_of_its_parameters_takes_the_lane(lane,
     """No gradient recorded (no_grad, or every parameter frozen): a learnable module's
     constrained values reach the lane as numbers, with the op path's bits, values and
     input gradients; a write through ``.data`` (no version bump) is seen at the next call;
-    a call that records the parameters' graph, or under the profiler, keeps the op."""
+    a call under the profiler keeps the op."""
     from torch_bridge import modules
 
     m = modules.Sqish(a=-0.25, beta=2.0, gamma=0.5, learnable=True)
@@ -245,7 +246,7 @@ def test_learnable_module_without_a_graph_of_its_parameters_takes_the_lane(lane,
         y = m(x)
         assert lane[0] == 2
         assert torch.equal(bits(y), bits(_module_op_path(m, x)))
-    y = m(x)  # parameters need their graph: the op
+    y = m(x)  # parameters need their graph: ``_Learned`` (tests/test_learned_lane.py)
     assert lane[0] == 2 and y.requires_grad
     y.float().sum().backward()
     assert all(p.grad is not None for p in m.parameters())

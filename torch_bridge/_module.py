@@ -10,7 +10,7 @@ import torch
 
 from ._cpu_kernel import _plain
 from ._params import as_number, as_param, check_input, check_int
-from ._runtime import call, family, run, traces
+from ._runtime import call, direct, family, kernels, run, traces
 
 __all__ = ["ActivationModule"]
 
@@ -81,19 +81,10 @@ class ActivationModule(torch.nn.Module):
                 args.append(v)
         return args
 
-    def _numbers(self, x: torch.Tensor) -> tuple[float, ...] | None:
-        """The learnable parameters' values as Python floats, for a call that needs no
-        autograd graph of them and that nothing must see as an op (``_plain``): one value
-        each, on the CPU with x.  None otherwise.
-
-        The values are ``constrain``'s, computed in the raw parameters' dtype as for the
-        op (which receives them as 0-d tensors and converts them, exactly, to the float64
-        compute dtype), and kept for the raw values of the last call: the key is the raw
-        values themselves (and their zeros' signs, and dtypes), so that no write to a
-        parameter, ``.data`` included, can leave a stale value.  None too where a value is
-        not finite (a raw inf or NaN): the op takes the tensors unchecked, where numbers
-        would be refused.  The softplus and clamps of 0-d tensors were ~200 us of a
-        2^10-element no-grad call of Sqish's module."""
+    def _raws(self, x: torch.Tensor) -> list | None:
+        """The raw parameters, for a call whose values can be read as numbers: one value
+        each (0-d Parameters on the CPU), x on the CPU, nothing that must see the op
+        (``_plain``).  None otherwise."""
         if self.num_parameters != 1 or not x.is_cpu or not _plain():
             return None
         # from the dict itself: Module.__getattr__ costs ~2 us a name
@@ -104,19 +95,43 @@ class ActivationModule(torch.nn.Module):
         if any(type(r) is not torch.nn.Parameter or not r.is_cpu or r.dim() != 0
                for r in raws):
             return None
-        if torch.is_grad_enabled() and any(r.requires_grad for r in raws):
-            return None
+        return raws
+
+    def _constrained(self, raws: list) -> tuple | None:
+        """(the values of ``constrain`` as Python floats, as 0-d tensors of the raw dtypes,
+        its backward at each raw value: ``Domain.constrain_parts``) for the raw parameters
+        ``raws``, None where a value is not finite (a raw inf or
+        NaN: the op takes the tensors unchecked, where numbers would be refused).
+
+        The values are ``constrain``'s, computed in the raw parameters' dtype as for the
+        op (which receives them as 0-d tensors and converts them, exactly, to the float64
+        compute dtype), and kept for the raw values of the last call: the key is the raw
+        values themselves (and their zeros' signs, and dtypes), so that no write to a
+        parameter, ``.data`` included, can leave a stale value."""
         values = tuple([r.item() for r in raws])
         key = (values, tuple([r.dtype for r in raws]),
                tuple([math.copysign(1.0, v) for v in values]) if 0.0 in values else None)
-        last_key, numbers = self._last_numbers
+        last_key, constrained = self._last_numbers
         if key != last_key:  # a NaN never equals: recomputed, and None
-            with torch.no_grad():
-                numbers = tuple([d.constrain(r).item()
-                                 for d, r in zip(self._domains.values(), raws)])
-            numbers = numbers if all(map(math.isfinite, numbers)) else None
-            self._last_numbers = (key, numbers)
-        return numbers
+            parts = [d.constrain_parts(r) for d, r in zip(self._domains.values(), raws)]
+            numbers = tuple([t.item() for t, _ in parts])
+            constrained = None
+            if all(map(math.isfinite, numbers)):
+                constrained = (numbers, tuple([t for t, _ in parts]), tuple([g for _, g in parts]))
+            self._last_numbers = (key, constrained)
+        return constrained
+
+    def _numbers(self, x: torch.Tensor) -> tuple[float, ...] | None:
+        """The learnable parameters' values as Python floats (``_constrained``), for a call
+        that needs no autograd graph of them and that nothing must see as an op
+        (``_plain``): one value each, on the CPU with x.  None otherwise.  The softplus
+        and clamps of 0-d tensors were ~200 us of a 2^10-element no-grad call of Sqish's
+        module."""
+        raws = self._raws(x)
+        if raws is None or (torch.is_grad_enabled() and any(r.requires_grad for r in raws)):
+            return None
+        constrained = self._constrained(raws)
+        return None if constrained is None else constrained[0]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.learnable:
@@ -125,11 +140,16 @@ class ActivationModule(torch.nn.Module):
             # bits; 40-60 us less than the op's layers at 2^10)
             ints = tuple(getattr(self, n) for n in self._int_names)
             return call(self._lib, self._family, x, ints, self._reals)
-        numbers = self._numbers(x) if isinstance(x, torch.Tensor) else None
-        if numbers is not None:
-            # no graph of the parameters wanted: the values as numbers, as above
-            ints = tuple(getattr(self, n) for n in self._int_names)
-            return call(self._lib, self._family, x, ints, numbers)
+        raws = self._raws(x) if type(x) is torch.Tensor else None
+        if raws is not None:
+            constrained = self._constrained(raws)
+            if constrained is not None:
+                ints = tuple(getattr(self, n) for n in self._int_names)
+                if not (torch.is_grad_enabled() and any(r.requires_grad for r in raws)):
+                    # no graph of the parameters wanted: the values as numbers, as above
+                    return call(self._lib, self._family, x, ints, constrained[0])
+                if x.is_floating_point():
+                    return _learned_apply(x, self, ints, constrained, *raws)
         return run(self._lib, self._family, x, *self._args(x))
 
     def extra_repr(self) -> str:
@@ -148,3 +168,56 @@ class ActivationModule(torch.nn.Module):
         if self.num_parameters > 1:
             parts.append(f"num_parameters={self.num_parameters}")
         return ", ".join(parts)
+
+
+class _Learned(torch.autograd.Function):
+    """A learnable module's call with the graph of its parameters, for a plain eager CPU
+    call (``ActivationModule._raws``): the values of ``constrain`` are computed once per raw
+    values without a graph (``_constrained``); the forward and the backward are the
+    registered ops' kernels on those values, as the op path's Function runs them, and the
+    raw parameters' gradients ``Domain.constrain_parts``'s backward of each.  The op path
+    records the same computation as about ten autograd nodes (each parameter's three
+    reparametrisation ops, the op's Function) and gives the same bits: a softplus, its
+    clamp and its backward on 0-d tensors through autograd cost ~0.15 ms a parameter.  A
+    backward that builds a graph (``create_graph``) or that a tool must see runs the op
+    path's differentiable computation again."""
+
+    @staticmethod
+    def forward(ctx, x, module, ints, constrained, *raws):
+        ctx.save_for_backward(x, *raws)
+        ctx.call = (module, ints, constrained[1], constrained[2])
+        # grad mode is off in here: the op's kernel, as the op path's Function runs it (a
+        # training step's new values would each make a plan of the numbers' lane)
+        return run(module._lib, module._family, x, *ints, *constrained[1])
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, *raws = ctx.saved_tensors
+        module, ints, values, constrain_grads = ctx.call
+        need_x, need_p = ctx.needs_input_grad[0], ctx.needs_input_grad[4:]
+        args = (grad, x, *ints, *values, any(need_p))
+        if torch.is_grad_enabled() or not direct(*args):
+            return (*_differentiable(module, grad, x, raws, ints, need_x, need_p),)
+        out = kernels(module._lib, module._family)[1](*args)
+        out = out if isinstance(out, (tuple, list)) else (out,)
+        grads = [cg(r, g) if nd else None
+                 for cg, r, g, nd in zip(constrain_grads, raws, out[1:], need_p)]
+        return (out[0] if need_x else None, None, None, None, *grads)
+
+
+def _differentiable(module: ActivationModule, grad, x, raws, ints, need_x, need_p) -> list:
+    """The gradients of ``_Learned`` by the op path (``constrain``'s graph and the op's
+    differentiable backward), with a graph where grad mode is on (``create_graph``)."""
+    with torch.enable_grad():
+        leaves = [x] if need_x else []
+        leaves += [r for r, nd in zip(raws, need_p) if nd]
+        values = [d.constrain(r) for d, r in zip(module._domains.values(), raws)]
+        y = run(module._lib, module._family, x, *ints, *values)
+        got = iter(torch.autograd.grad(y, leaves, grad, create_graph=torch.is_grad_enabled(),
+                                       allow_unused=True))
+    gx = next(got) if need_x else None
+    return [gx, None, None, None, *[next(got) if nd else None for nd in need_p]]
+
+
+# Function.apply's Python layer only unwraps torch.func wrappers, which _Learned never sees
+_learned_apply = super(torch.autograd.Function, _Learned).apply

@@ -18,6 +18,7 @@ import math
 import numbers
 import struct
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -45,6 +46,35 @@ def _round32(v: float) -> float:
         return struct.unpack("f", struct.pack("f", v))[0]
     except OverflowError:
         return math.copysign(math.inf, v)
+
+
+def _softplus_grad(raw: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+    """softplus's backward at raw (beta 1, threshold 20: ``F.softplus``'s defaults)."""
+    return torch.ops.aten.softplus_backward(grad, raw, 1.0, 20.0)
+
+
+def _softplus_grad_neg(raw: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+    return torch.ops.aten.softplus_backward(-grad, raw, 1.0, 20.0)
+
+
+def _zero_grad(raw: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+    return torch.zeros_like(grad)  # the clamp's where(mask, grad, 0)
+
+
+def _same(raw: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+    return grad
+
+
+def _unclamped(before: torch.Tensor, after: torch.Tensor, lower: float,
+               upper: float | None = None) -> bool:
+    """Whether autograd's clamp mask passes the gradient (``before >= lower``, and ``before
+    <= upper`` where given): for float32 and float64 the clamp left the finite value
+    unchanged (ATen compares with the bounds rounded to the dtype, as it clamps); for the
+    other dtypes, which may compare in float32, the mask's own comparisons."""
+    if before.dtype in (torch.float32, torch.float64):
+        return before.item() == after.item()
+    mask = before >= lower
+    return bool(mask if upper is None else mask & (before <= upper))
 
 
 @dataclass(frozen=True)
@@ -108,6 +138,38 @@ class Domain:
         if hi < math.inf:
             return hi - F.softplus(raw).clamp_min(self._gap(hi, raw.dtype))
         return raw
+
+    def constrain_parts(self, raw: torch.Tensor) -> tuple[torch.Tensor, Callable]:
+        """(``constrain(raw)``, the function (raw, grad) -> d constrain(raw)/d raw times grad)
+        for a 0-d finite ``raw``, without recording a graph: the value by ``constrain``'s
+        own ops, and the backward as autograd computes it through them, bit for bit.  The
+        clamps and the bound's sum or difference pass grad, 0 or -grad exactly, so the one
+        rounding op is the softplus' (sigmoid's) own backward, called as autograd calls it;
+        whether the clamp holds is read here from the forward's values (a graph of
+        ``constrain`` and its backward cost ~0.15 ms a parameter on this project's CPU)."""
+        lo, hi = self.lo, self.hi
+        with torch.no_grad():
+            if lo > -math.inf and hi < math.inf:
+                s = torch.sigmoid(raw)
+                inner = lo + (hi - lo) * s
+                lower, upper = lo + self._gap(lo, raw.dtype), hi - self._gap(hi, raw.dtype)
+                value = inner.clamp(lower, upper)
+                if not _unclamped(inner, value, lower, upper):
+                    return value, _zero_grad
+                scale = hi - lo
+                if scale == 1.0:  # grad * 1 is grad
+                    return value, lambda r, grad: torch.ops.aten.sigmoid_backward(grad, s)
+                return value, lambda r, grad: torch.ops.aten.sigmoid_backward(grad * scale, s)
+            if lo > -math.inf or hi < math.inf:
+                gap = self._gap(lo if lo > -math.inf else hi, raw.dtype)
+                sp = F.softplus(raw)
+                kept = sp.clamp_min(gap)
+                # 0 + kept is kept (kept >= gap > 0): no op
+                value = (kept if lo == 0.0 else lo + kept) if lo > -math.inf else hi - kept
+                if not _unclamped(sp, kept, gap):
+                    return value, _zero_grad
+                return value, _softplus_grad if lo > -math.inf else _softplus_grad_neg
+        return raw.detach(), _same
 
     def unconstrain(self, v: float) -> float:
         """The raw value ``constrain`` maps to v (v inside the domain)."""
