@@ -194,3 +194,18 @@ def test_the_benchmark_script_runs(tmp_path):
         assert set(r["median_us"]) == ({"module", "op path", "naive"} if r["family"] == "sqish"
                                        else {"module", "op path"})
         assert all(v > 0 for v in r["median_us"].values())
+
+
+def test_an_output_kept_on_the_module_does_not_keep_it_alive():
+    """The call's autograd node holds no reference to the module: a module that keeps its
+    last output (and so the node) is freed once unreferenced."""
+    import gc
+    import weakref
+
+    m = modules.Sqish(learnable=True)
+    m.last = m(torch.randn(8, requires_grad=True))
+    assert type(m.last.grad_fn).__name__ == "_LearnedBackward"
+    ref = weakref.ref(m)
+    del m
+    gc.collect()
+    assert ref() is None

@@ -148,7 +148,9 @@ class ActivationModule(torch.nn.Module):
                     # no graph of the parameters wanted: the values as numbers, as above
                     return call(self._lib, self._family, x, ints, constrained[0])
                 if x.is_floating_point():
-                    return _learned_apply(x, self, ints, constrained, *raws)
+                    call_ = (self._lib, self._family, tuple(self._domains.values()), ints,
+                             *constrained[1:])
+                    return _learned_apply(x, call_, *raws)
         return run(self._lib, self._family, x, *self._args(x))
 
     def extra_repr(self) -> str:
@@ -182,40 +184,44 @@ class _Learned(torch.autograd.Function):
     path's differentiable computation again."""
 
     @staticmethod
-    def forward(ctx, x, module, ints, constrained, *raws):
+    def forward(ctx, x, call, *raws):
+        # ``call``: (package, family, domains, integer parameters, constrained values, their
+        # backwards): what the backward reads, fixed at this call, not the module
         ctx.save_for_backward(x, *raws)
-        ctx.call = (module, ints, constrained[1], constrained[2])
+        ctx.call = call
+        lib, name, _, ints, values, _ = call
         # grad mode is off in here: the op's kernel, as the op path's Function runs it (a
         # training step's new values would each make a plan of the numbers' lane)
-        return run(module._lib, module._family, x, *ints, *constrained[1])
+        return run(lib, name, x, *ints, *values)
 
     @staticmethod
     def backward(ctx, grad):
         x, *raws = ctx.saved_tensors
-        module, ints, values, constrain_grads = ctx.call
-        need_x, need_p = ctx.needs_input_grad[0], ctx.needs_input_grad[4:]
+        lib, name, domains, ints, values, constrain_grads = ctx.call
+        need_x, need_p = ctx.needs_input_grad[0], ctx.needs_input_grad[2:]
         args = (grad, x, *ints, *values, any(need_p))
         if torch.is_grad_enabled() or not direct(*args):
-            return (*_differentiable(module, grad, x, raws, ints, need_x, need_p),)
-        out = kernels(module._lib, module._family)[1](*args)
+            return (*_differentiable(ctx.call, grad, x, raws, need_x, need_p),)
+        out = kernels(lib, name)[1](*args)
         out = out if isinstance(out, (tuple, list)) else (out,)
         grads = [cg(r, g) if nd else None
                  for cg, r, g, nd in zip(constrain_grads, raws, out[1:], need_p)]
-        return (out[0] if need_x else None, None, None, None, *grads)
+        return (out[0] if need_x else None, None, *grads)
 
 
-def _differentiable(module: ActivationModule, grad, x, raws, ints, need_x, need_p) -> list:
+def _differentiable(call: tuple, grad, x, raws, need_x, need_p) -> list:
     """The gradients of ``_Learned`` by the op path (``constrain``'s graph and the op's
     differentiable backward), with a graph where grad mode is on (``create_graph``)."""
+    lib, name, domains, ints, _, _ = call
     with torch.enable_grad():
         leaves = [x] if need_x else []
         leaves += [r for r, nd in zip(raws, need_p) if nd]
-        values = [d.constrain(r) for d, r in zip(module._domains.values(), raws)]
-        y = run(module._lib, module._family, x, *ints, *values)
+        values = [d.constrain(r) for d, r in zip(domains, raws)]
+        y = run(lib, name, x, *ints, *values)
         got = iter(torch.autograd.grad(y, leaves, grad, create_graph=torch.is_grad_enabled(),
                                        allow_unused=True))
     gx = next(got) if need_x else None
-    return [gx, None, None, None, *[next(got) if nd else None for nd in need_p]]
+    return [gx, None, *[next(got) if nd else None for nd in need_p]]
 
 
 # Function.apply's Python layer only unwraps torch.func wrappers, which _Learned never sees
