@@ -205,8 +205,8 @@ def test_a_library_without_the_binding_loads(tb, monkeypatch):
 
 def test_modules_with_fixed_values_take_the_binding(tb, hits):
     """A module with fixed (Python-number) values runs the binding as the functional form
-    does, with its bits; a learnable module whose parameters need their graph runs the
-    op's kernels under ``_module._Learned`` (tests/test_learned_lane.py)."""
+    does, with its bits; so does the forward of a learnable module whose parameters need
+    their graph (``_module._Learned``, tests/test_learned_lane.py)."""
     from torch_bridge import modules
 
     x = torch.randn(257)
@@ -221,7 +221,7 @@ def test_modules_with_fixed_values_take_the_binding(tb, hits):
     assert torch.equal(y, want.detach())
     assert torch.equal(gx, torch.autograd.grad(want.sum(), xr)[0])
     y = modules.EGEM(N=2, eps=0.5, learnable=True)(x)
-    assert hits[0] == 3 and type(y.grad_fn).__name__ == "_LearnedBackward"
+    assert hits[0] == 4 and type(y.grad_fn).__name__ == "_LearnedBackward"
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

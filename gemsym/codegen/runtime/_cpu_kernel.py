@@ -27,7 +27,7 @@ from torch.autograd import forward_ad
 from ._params import as_param, check_int
 
 __all__ = ["load", "load_library", "call", "forward", "backward", "forward_with",
-           "backward_with", "numbers_only", "numbers_pass", "loaded", "set_cpu_kernel"]
+           "backward_with", "direct_forward", "numbers_only", "numbers_pass", "loaded", "set_cpu_kernel"]
 
 #: family name -> (forward op, backward op) of the loaded library
 _OPS: dict[str, tuple[Callable, Callable]] = {}
@@ -269,7 +269,21 @@ def backward_with(ops, grad: torch.Tensor, x: torch.Tensor, ints, params, params
         return None
     gx, sums = ops[1](grad.contiguous(), x, *ints, *[float(q) for q in params],
                       bool(params_grad))
-    return gx, [sums[i].to(q.dtype).reshape(q.shape) for i, q in enumerate(params)]
+    # (one conversion of all the sums, unbound, would be 2 ops instead of 6, but its
+    # outputs would share a storage, which the op's schema does not allow)
+    return gx, [sums[i].to(q.dtype) if q.dim() == 0 else sums[i].to(q.dtype).reshape(q.shape)
+                for i, q in enumerate(params)]
+
+
+def direct_forward(name: str, x: torch.Tensor, ints, reals) -> torch.Tensor | None:
+    """f(x) by the direct binding of family ``name`` (``_cpu_direct``) with Python-number
+    parameters, for a caller that runs with grad mode off and has made ``_plain``'s checks
+    (``_module._Learned``); None where there is no binding or it declines the call."""
+    direct = _DIRECT.get(name)
+    if direct is None or not _on:
+        return None
+    y = direct(x, ints, reals)
+    return y if isinstance(y, torch.Tensor) else None
 
 
 def forward(fam, x: torch.Tensor, ints, params) -> torch.Tensor | None:

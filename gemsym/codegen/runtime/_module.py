@@ -7,7 +7,7 @@ import math
 
 import torch
 
-from ._cpu_kernel import _plain
+from ._cpu_kernel import _plain, direct_forward
 from ._params import as_number, as_param, check_input, check_int
 from ._runtime import call, direct, family, kernels, run, traces
 
@@ -149,7 +149,7 @@ class ActivationModule(torch.nn.Module):
                     return call(self._lib, self._family, x, ints, constrained[0])
                 if x.is_floating_point():
                     call_ = (self._lib, self._family, tuple(self._domains.values()), ints,
-                             *constrained[1:])
+                             *constrained[1:], constrained[0])
                     return _learned_apply(x, call_, *raws)
         return run(self._lib, self._family, x, *self._args(x))
 
@@ -186,18 +186,20 @@ class _Learned(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, call, *raws):
         # ``call``: (package, family, domains, integer parameters, constrained values, their
-        # backwards): what the backward reads, fixed at this call, not the module
+        # backwards, the values as numbers): what the call reads, not the module
         ctx.save_for_backward(x, *raws)
         ctx.call = call
-        lib, name, _, ints, values, _ = call
-        # grad mode is off in here: the op's kernel, as the op path's Function runs it (a
-        # training step's new values would each make a plan of the numbers' lane)
-        return run(lib, name, x, *ints, *values)
+        lib, name, _, ints, values, _, numbers = call
+        # grad mode is off in here: the compiled kernel's direct binding on the numbers, or
+        # the op's kernel as the op path's Function runs it (not the numbers' eager lane: a
+        # training step's new values would each make a plan)
+        y = direct_forward(name, x, ints, numbers)
+        return y if y is not None else run(lib, name, x, *ints, *values)
 
     @staticmethod
     def backward(ctx, grad):
         x, *raws = ctx.saved_tensors
-        lib, name, domains, ints, values, constrain_grads = ctx.call
+        lib, name, domains, ints, values, constrain_grads, _ = ctx.call
         need_x, need_p = ctx.needs_input_grad[0], ctx.needs_input_grad[2:]
         args = (grad, x, *ints, *values, any(need_p))
         if torch.is_grad_enabled() or not direct(*args):
@@ -212,7 +214,7 @@ class _Learned(torch.autograd.Function):
 def _differentiable(call: tuple, grad, x, raws, need_x, need_p) -> list:
     """The gradients of ``_Learned`` by the op path (``constrain``'s graph and the op's
     differentiable backward), with a graph where grad mode is on (``create_graph``)."""
-    lib, name, domains, ints, _, _ = call
+    lib, name, domains, ints, _, _, _ = call
     with torch.enable_grad():
         leaves = [x] if need_x else []
         leaves += [r for r, nd in zip(raws, need_p) if nd]
