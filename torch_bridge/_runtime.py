@@ -649,9 +649,10 @@ def _torch_forward(fam: Family, x, ints, params):
     # each chunk's ops (GEM N=1 at 2^16: 48 of 540 us)
     p = _scalars(params, cdt)
     memo: dict = {}  # the parameters' own expressions, once for all chunks
-    for s in range(0, n, chunk):
-        outs[s:s + chunk] = fam.forward(_to(xs[s:s + chunk], cdt), *ints, *p, exact=exact,
-                                        narrow=narrow, memo=memo)
+    # the chunks' views made by one split each, written by copy_ (a slice and a setitem
+    # per chunk: ~8 % of GEM N=1's time at 2^16-2^20)
+    for xc, oc in zip(xs.split(chunk), outs.split(chunk)):
+        oc.copy_(fam.forward(_to(xc, cdt), *ints, *p, exact=exact, narrow=narrow, memo=memo))
     return out
 
 
@@ -709,11 +710,10 @@ def _torch_backward(fam: Family, grad, x, ints, params, params_grad: bool):
     p = _scalars(params, cdt)  # as in _torch_forward's loop
     sums = [torch.zeros((), dtype=torch.float64, device=x.device) for _ in params]
     memo: dict = {}  # as in _torch_forward's loop
-    for s in range(0, n, chunk):
-        xc = _to(xs[s:s + chunk], cdt)
-        gc = _to(gs[s:s + chunk], cdt)
-        gxs[s:s + chunk], part = _backward_terms(fam, gc, xc, ints, p, exact, wanted,
-                                                 narrow=narrow, memo=memo)
+    for xc, gc, oc in zip(xs.split(chunk), gs.split(chunk), gxs.split(chunk)):
+        g, part = _backward_terms(fam, _to(gc, cdt), _to(xc, cdt), ints, p, exact, wanted,
+                                  narrow=narrow, memo=memo)
+        oc.copy_(g)
         for i, t in enumerate(part):
             if t is not None:
                 sums[i] += t
