@@ -43,6 +43,16 @@ def _timed(fn, reps: int) -> float:
     return (time.process_time() - t0) / reps
 
 
+def _exponents(text: str) -> list[int]:
+    try:
+        ks = [int(t) for t in text.split(",")]
+    except ValueError:
+        ks = []
+    if not ks or any(not 0 <= k <= 30 for k in ks):
+        raise argparse.ArgumentTypeError(f"sizes must be comma-separated integers 0..30 (got {text!r})")
+    return ks
+
+
 def _stepped(fn, params, torch):
     def step():
         out = fn()
@@ -55,7 +65,8 @@ def _stepped(fn, params, torch):
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--sizes", default="10,12,14,16,18,20")
+    ap.add_argument("--sizes", default="10,12,14,16,18,20", type=_exponents,
+                    help="comma-separated exponents k of 2^k elements, 0..30")
     ap.add_argument("--rounds", type=int, default=9)
     ap.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
     ap.add_argument("--plain", action="store_true", help="the C++ kernels off")
@@ -79,7 +90,7 @@ def main() -> int:
     naive, naive_params = naive_forward("sqish", {"a": 0.0, "beta": 1.0, "gamma": 1.0,
                                                   "learnable": True}, "cpu")
     rows = []
-    for k in (int(s) for s in args.sizes.split(",")):
+    for k in args.sizes:
         gen = torch.Generator().manual_seed(k)
         x = (torch.randn(2 ** k, generator=gen) * 3).to(dtype).requires_grad_()
         g = torch.randn(2 ** k, generator=gen).to(dtype)

@@ -259,13 +259,18 @@ def _sigmoid_ratio(p, n, nc, x, nd):
     not applied: nd = 0 (exp(+-0) = 1), n = 1, and n = 0 with p = 1 (1/(1 + E), rounded
     once as the quotient is)."""
     t = nc * x
-    if not (isinstance(nd, (int, float)) and nd == 0):
+    if not _is_number(nd, 0):
         t = t + nd
     e = torch.exp(torch.clamp(t, max=600.0))
-    if isinstance(n, (int, float)) and n == 0 and isinstance(p, (int, float)) and p == 1:
+    if _is_number(n, 0) and _is_number(p, 1):
         return torch.reciprocal(1.0 + e)
-    num = e + p if isinstance(n, (int, float)) and n == 1 else n * e + p
+    num = e + p if _is_number(n, 1) else n * e + p
     return num / (1.0 + e)
+
+
+def _is_number(v, c: float) -> bool:
+    """Whether v is the Python number c (a tensor never is: its value is not read)."""
+    return isinstance(v, (int, float)) and v == c
 
 
 #: the largest argument of exp taken by the float64 sigmoid pair of ``_sigmoid_sides``

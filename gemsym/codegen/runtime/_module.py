@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+from typing import Callable, NamedTuple
 
 import torch
 
@@ -12,6 +13,24 @@ from ._params import as_number, as_param, check_input, check_int
 from ._runtime import call, direct, family, kernels, run, traces
 
 __all__ = ["ActivationModule"]
+
+
+class _Constrained(NamedTuple):
+    """The learnable parameters at one set of raw values (``_constrained``)."""
+
+    numbers: tuple[float, ...]  # constrain's values as Python floats
+    values: tuple[torch.Tensor, ...]  # the same as 0-d tensors of the raw dtypes
+    grads: tuple[Callable, ...]  # (raw, grad) -> d constrain(raw)/d raw times grad
+
+
+class _LearnedCall(NamedTuple):
+    """What a ``_Learned`` call reads, fixed at the call (not the module)."""
+
+    lib: str
+    name: str
+    domains: tuple
+    ints: tuple
+    constrained: _Constrained
 
 
 class ActivationModule(torch.nn.Module):
@@ -96,10 +115,9 @@ class ActivationModule(torch.nn.Module):
             return None
         return raws
 
-    def _constrained(self, raws: list) -> tuple | None:
-        """(the values of ``constrain`` as Python floats, as 0-d tensors of the raw dtypes,
-        its backward at each raw value: ``Domain.constrain_parts``) for the raw parameters
-        ``raws``, None where a value is not finite (a raw inf or
+    def _constrained(self, raws: list) -> _Constrained | None:
+        """The values of ``constrain`` and its backward at each raw value
+        (``Domain.constrain_parts``) for the raw parameters ``raws``, None where a value is not finite (a raw inf or
         NaN: the op takes the tensors unchecked, where numbers would be refused).
 
         The values are ``constrain``'s, computed in the raw parameters' dtype as for the
@@ -116,7 +134,8 @@ class ActivationModule(torch.nn.Module):
             numbers = tuple([t.item() for t, _ in parts])
             constrained = None
             if all(map(math.isfinite, numbers)):
-                constrained = (numbers, tuple([t for t, _ in parts]), tuple([g for _, g in parts]))
+                constrained = _Constrained(numbers, tuple([t for t, _ in parts]),
+                                           tuple([g for _, g in parts]))
             self._last_numbers = (key, constrained)
         return constrained
 
@@ -130,7 +149,7 @@ class ActivationModule(torch.nn.Module):
         if raws is None or (torch.is_grad_enabled() and any(r.requires_grad for r in raws)):
             return None
         constrained = self._constrained(raws)
-        return None if constrained is None else constrained[0]
+        return None if constrained is None else constrained.numbers
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.learnable:
@@ -146,11 +165,11 @@ class ActivationModule(torch.nn.Module):
                 ints = tuple(getattr(self, n) for n in self._int_names)
                 if not (torch.is_grad_enabled() and any(r.requires_grad for r in raws)):
                     # no graph of the parameters wanted: the values as numbers, as above
-                    return call(self._lib, self._family, x, ints, constrained[0])
+                    return call(self._lib, self._family, x, ints, constrained.numbers)
                 if x.is_floating_point():
-                    call_ = (self._lib, self._family, tuple(self._domains.values()), ints,
-                             *constrained[1:], constrained[0])
-                    return _learned_apply(x, call_, *raws)
+                    learned = _LearnedCall(self._lib, self._family,
+                                           tuple(self._domains.values()), ints, constrained)
+                    return _learned_apply(x, learned, *raws)
         return run(self._lib, self._family, x, *self._args(x))
 
     def extra_repr(self) -> str:
@@ -184,42 +203,39 @@ class _Learned(torch.autograd.Function):
     path's differentiable computation again."""
 
     @staticmethod
-    def forward(ctx, x, call, *raws):
-        # ``call``: (package, family, domains, integer parameters, constrained values, their
-        # backwards, the values as numbers): what the call reads, not the module
+    def forward(ctx, x, call: _LearnedCall, *raws):
         ctx.save_for_backward(x, *raws)
         ctx.call = call
-        lib, name, _, ints, values, _, numbers = call
+        c = call.constrained
         # grad mode is off in here: the compiled kernel's direct binding on the numbers, or
         # the op's kernel as the op path's Function runs it (not the numbers' eager lane: a
         # training step's new values would each make a plan)
-        y = direct_forward(name, x, ints, numbers)
-        return y if y is not None else run(lib, name, x, *ints, *values)
+        y = direct_forward(call.name, x, call.ints, c.numbers)
+        return y if y is not None else run(call.lib, call.name, x, *call.ints, *c.values)
 
     @staticmethod
     def backward(ctx, grad):
         x, *raws = ctx.saved_tensors
-        lib, name, domains, ints, values, constrain_grads, _ = ctx.call
+        call: _LearnedCall = ctx.call
         need_x, need_p = ctx.needs_input_grad[0], ctx.needs_input_grad[2:]
-        args = (grad, x, *ints, *values, any(need_p))
+        args = (grad, x, *call.ints, *call.constrained.values, any(need_p))
         if torch.is_grad_enabled() or not direct(*args):
-            return (*_differentiable(ctx.call, grad, x, raws, need_x, need_p),)
-        out = kernels(lib, name)[1](*args)
+            return (*_differentiable(call, grad, x, raws, need_x, need_p),)
+        out = kernels(call.lib, call.name)[1](*args)
         out = out if isinstance(out, (tuple, list)) else (out,)
         grads = [cg(r, g) if nd else None
-                 for cg, r, g, nd in zip(constrain_grads, raws, out[1:], need_p)]
+                 for cg, r, g, nd in zip(call.constrained.grads, raws, out[1:], need_p)]
         return (out[0] if need_x else None, None, *grads)
 
 
-def _differentiable(call: tuple, grad, x, raws, need_x, need_p) -> list:
+def _differentiable(call: _LearnedCall, grad, x, raws, need_x, need_p) -> list:
     """The gradients of ``_Learned`` by the op path (``constrain``'s graph and the op's
     differentiable backward), with a graph where grad mode is on (``create_graph``)."""
-    lib, name, domains, ints, _, _, _ = call
     with torch.enable_grad():
         leaves = [x] if need_x else []
         leaves += [r for r, nd in zip(raws, need_p) if nd]
-        values = [d.constrain(r) for d, r in zip(domains, raws)]
-        y = run(lib, name, x, *ints, *values)
+        values = [d.constrain(r) for d, r in zip(call.domains, raws)]
+        y = run(call.lib, call.name, x, *call.ints, *values)
         got = iter(torch.autograd.grad(y, leaves, grad, create_graph=torch.is_grad_enabled(),
                                        allow_unused=True))
     gx = next(got) if need_x else None
