@@ -152,3 +152,55 @@ def test_families_without_parameter_conditions():
             [(_, (form,))] = forms
             ratio = next(iter(form.small.atoms(SigmoidRatio)))
             assert ratio.args[:2] == (1, 0) and not form.small.has(SigmoidLinear)
+
+
+#: (K_p, K_n) with K_p K_n >= 0: Sqish's (a, 1), SiLU's (1, 0), both orientations of the
+#: difference, negative pairs, a tiny base and equal sides
+SIDES = [(0.25, 1.0), (1.0, 0.0), (0.0, 1.0), (3.0, 0.5), (0.5, 3.0), (-2.0, -0.5),
+         (-0.5, -2.0), (1e-30, 1.0), (1.0, 1e-30), (2.0, 2.0), (0.0, -1.0), (-0.0, 4.0)]
+
+
+def _ratio_reference(p: float, n: float, u: float):
+    """p sigma(-u) + n sigma(u) at 60 digits."""
+    s = 1 / (1 + mp.exp(-mp.mpf(u)))
+    return mp.mpf(p) * (1 - s) + mp.mpf(n) * s if u < 0 else (
+        mp.mpf(p) / (1 + mp.exp(mp.mpf(u))) + mp.mpf(n) * s)
+
+
+@pytest.mark.parametrize("compiled", [False, True], ids=["sigmoid", "quotient"])
+@pytest.mark.parametrize("p, n", SIDES)
+def test_sigmoid_ratio_against_mpmath(bridge, monkeypatch, p, n, compiled):
+    """``_sigmoid_ratio`` (K_p sigma(-u) + K_n sigma(u), u = nc x + nd) within 6 units of
+    2^-53 of its value at the float64 u it forms, beyond a floor of max(|K_p|, |K_n|)
+    2^-800 (the quotient's clamp at 600; the sigmoid's 0 beyond u = -709.78): by the
+    sigmoid with the sides' values read, in the orientation whose terms have one sign, and
+    by the quotient where 0-d tensors cannot be read (a compiled trace, ``is_compiling``;
+    Python numbers are read there too).  Outside a trace, K_p and K_n given as Python
+    numbers and as 0-d float64 tensors give the same bits; +-inf give K_n and K_p exactly
+    (the quotient: K_n within the floor), NaN gives NaN."""
+    mp.mp.dps = 60
+    R = bridge._runtime._sigmoid_ratio
+    if compiled:
+        monkeypatch.setattr(torch.compiler, "is_compiling", lambda: True)
+    g = torch.Generator().manual_seed(11)
+    x = torch.cat([torch.linspace(-800.0, 800.0, 801, dtype=torch.float64),
+                   torch.rand(400, generator=g, dtype=torch.float64) * 80 - 40,
+                   torch.tensor([0.0, -0.0, 1e-300, -1e-300, 709.5, -709.5, -709.9, -745.0],
+                                dtype=torch.float64)])
+    nc, nd = 1.7, torch.tensor(-0.75, dtype=torch.float64)
+    u = (nc * x + nd).tolist()
+    got = R(p, n, nc, x, nd)
+    as_tensors = R(torch.tensor(p, dtype=torch.float64), torch.tensor(n, dtype=torch.float64),
+                   nc, x, nd)
+    assert compiled or torch.equal(got, as_tensors)
+    floor = max(abs(p), abs(n)) * 2.0 ** -800
+    for ui, yi, yt in zip(u, got.tolist(), as_tensors.tolist()):
+        ref = _ratio_reference(p, n, ui)
+        for y in (yi, yt):
+            assert abs(mp.mpf(y) - ref) <= 6 * 2.0 ** -53 * abs(ref) + floor, (p, n, ui, y)
+    ends = torch.tensor([math.inf, -math.inf, math.nan], dtype=torch.float64)
+    for pp, nn in ((p, n), (torch.tensor(p, dtype=torch.float64),
+                            torch.tensor(n, dtype=torch.float64))):
+        y = R(pp, nn, nc, ends, nd).tolist()
+        assert abs(y[0] - n) <= floor and y[1] == p and math.isnan(y[2])
+        assert compiled or y[0] == n

@@ -97,6 +97,7 @@ class SigmoidLinear(sp.Function):
 
 class SigmoidRatio(sp.Function):
     """SigmoidRatio(p, n, c, x, d) = p sigma(s) + n sigma(-s), s = c x + d, evaluated as
+    p + (n - p) sigma(-s) or n + (p - n) sigma(s), the one whose terms have one sign, or as
     (p + n E)/(1 + E), E = e^(-s) with -s clamped at 600: the narrow bodies' form of a sum
     over a sigmoid's two sides, where it holds (see ``narrow.ratio``)."""
 

@@ -251,20 +251,43 @@ def _sigmoid_trio(c, x, d, exact: bool = True):
 
 
 def _sigmoid_ratio(p, n, nc, x, nd):
-    """p sigma(s) + n sigma(-s) for s = -(nc x + nd), as (p + n E)/(1 + E), E = e^(-s)
-    with -s clamped at 600 (the narrow bodies' form where it holds, see
-    ``gemsym.codegen.narrow.ratio``): one exponential and one division, where the pair and
-    the sum of its sides take 4 eager ops more.  Number arguments that change no bit are
-    not applied: nd = 0 (exp(+-0) = 1), n = 1, and n = 0 with p = 1 (1/(1 + E), rounded
-    once as the quotient is)."""
-    t = nc * x
-    if not _is_number(nd, 0):
-        t = t + nd
-    e = torch.exp(torch.clamp(t, max=600.0))
-    if _is_number(n, 0) and _is_number(p, 1):
-        return torch.reciprocal(1.0 + e)
-    num = e + p if _is_number(n, 1) else n * e + p
-    return num / (1.0 + e)
+    """p sigma(s) + n sigma(-s) for s = -(nc x + nd) and p n >= 0 (the narrow bodies' form
+    where it holds, see ``gemsym.codegen.narrow.ratio``).  With u = -s and the values of
+    p and n read (Python numbers, or 0-d CPU tensors outside a compiled trace): as
+    p + (n - p) sigma(u) where |n| >= |p|, else n + (p - n) sigma(-u), whose two terms have
+    one sign (no cancellation); torch.sigmoid is one eager op where the exponential, the
+    sum and the quotient are four.  Terms that change no bit are not applied: p = 0, a
+    factor n - p = 1, nd = 0.  Where the values cannot be read (a compiled trace), the
+    quotient (p + n E)/(1 + E), E = e^u with u clamped at 600."""
+    u = nc * x
+    if _value(nd) != 0.0:
+        u = u + nd
+    pv, nv = _value(p), _value(n)
+    if pv is None or nv is None:
+        e = torch.exp(torch.clamp(u, max=600.0))
+        if _is_number(n, 0) and _is_number(p, 1):
+            return torch.reciprocal(1.0 + e)
+        num = e + p if _is_number(n, 1) else n * e + p
+        return num / (1.0 + e)
+    if abs(nv) >= abs(pv):
+        base, scale, side = pv, nv - pv, torch.sigmoid(u)
+    else:
+        base, scale, side = nv, pv - nv, torch.sigmoid(torch.neg(u))
+    if scale != 1.0:
+        side = side * scale
+    return side if base == 0.0 else side + base
+
+
+def _value(v) -> float | None:
+    """A parameter's value as a Python float: a number as it is, a 0-d CPU tensor read
+    outside a compiled trace (the narrow bodies' parameters, which they read anyway); None
+    where it cannot be read."""
+    if isinstance(v, (int, float)):
+        return float(v)
+    if (torch.compiler.is_compiling() or v.dim() != 0 or not v.is_cpu
+            or torch._C._functorch.is_functorch_wrapped_tensor(v)):
+        return None
+    return float(v)
 
 
 def _is_number(v, c: float) -> bool:
@@ -625,9 +648,11 @@ def one_chunk(fam: Family, x, ints, params, cdt: torch.dtype, exact: bool, narro
     return _to(y, x.dtype) if y.dtype != x.dtype or y is x else y
 
 
-def _torch_forward(fam: Family, x, ints, params):
+def _torch_forward(fam: Family, x, ints, params, memo: dict | None = None):
     """f(x) by the PyTorch formulas, laid out as ``torch.empty_like(x)`` (the input's
-    memory format, as ``torch.relu``)."""
+    memory format, as ``torch.relu``); ``memo``: the formulas' memo of the parameters' own
+    expressions, kept by a caller whose parameter values are fixed (``_eager``'s plans),
+    else one for this call's chunks."""
     y = _cpu_kernel.forward(fam, x, ints, params)  # the compiled CPU kernel, if it applies
     if y is not None:
         return y
@@ -652,7 +677,7 @@ def _torch_forward(fam: Family, x, ints, params):
     # the 0-d parameters themselves: a view per chunk (detach, reshape) measurably slows
     # each chunk's ops (GEM N=1 at 2^16: 48 of 540 us)
     p = _scalars(params, cdt)
-    memo: dict = {}  # the parameters' own expressions, once for all chunks
+    memo = {} if memo is None else memo  # the parameters' own expressions, once
     # the chunks' views made by one split each, written by copy_ (a slice and a setitem
     # per chunk: ~8 % of GEM N=1's time at 2^16-2^20)
     for xc, oc in zip(xs.split(chunk), outs.split(chunk)):
@@ -667,8 +692,10 @@ def one_chunk_grad(fam: Family, grad, x, ints, params, cdt: torch.dtype, exact: 
     return g if g.dtype == x.dtype else _to(g, x.dtype)
 
 
-def _torch_backward(fam: Family, grad, x, ints, params, params_grad: bool):
-    """(g f'(x) laid out as ``empty_like(x)``, [sum of g df/dtheta with theta's shape])."""
+def _torch_backward(fam: Family, grad, x, ints, params, params_grad: bool,
+                    memo: dict | None = None):
+    """(g f'(x) laid out as ``empty_like(x)``, [sum of g df/dtheta with theta's shape]);
+    ``memo`` as ``_torch_forward``'s."""
     done = _cpu_kernel.backward(fam, grad, x, ints, params, params_grad)
     if done is not None:
         return done
@@ -713,7 +740,7 @@ def _torch_backward(fam: Family, grad, x, ints, params, params_grad: bool):
     gxs = gx.as_strided((n,), (1,))
     p = _scalars(params, cdt)  # as in _torch_forward's loop
     sums = [torch.zeros((), dtype=torch.float64, device=x.device) for _ in params]
-    memo: dict = {}  # as in _torch_forward's loop
+    memo = {} if memo is None else memo  # as in _torch_forward's loop
     for xc, gc, oc in zip(xs.split(chunk), gs.split(chunk), gxs.split(chunk)):
         g, part = _backward_terms(fam, _to(gc, cdt), _to(xc, cdt), ints, p, exact, wanted,
                                   narrow=narrow, memo=memo)
