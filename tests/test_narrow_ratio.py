@@ -204,3 +204,18 @@ def test_sigmoid_ratio_against_mpmath(bridge, monkeypatch, p, n, compiled):
         y = R(pp, nn, nc, ends, nd).tolist()
         assert abs(y[0] - n) <= floor and y[1] == p and math.isnan(y[2])
         assert compiled or y[0] == n
+
+
+def test_sigmoid_ratio_keeps_the_graph_of_sides_that_require_grad(bridge):
+    """Sides that require grad are not read as numbers (the graph would lose them): the
+    gradient of sum K_p sigma(-u) + K_n sigma(u) is sum sigma(-u) for K_p and sum sigma(u)
+    for K_n, against mpmath."""
+    mp.mp.dps = 40
+    x = torch.linspace(-30.0, 30.0, 61, dtype=torch.float64)
+    p = torch.tensor(0.25, dtype=torch.float64, requires_grad=True)
+    n = torch.tensor(1.0, dtype=torch.float64, requires_grad=True)
+    bridge._runtime._sigmoid_ratio(p, n, 1.5, x, 0.0).sum().backward()
+    sig = [1 / (1 + mp.exp(-1.5 * mp.mpf(v))) for v in x.tolist()]
+    assert float(abs(mp.mpf(n.grad.item()) - sum(sig)) / sum(sig)) < 1e-13
+    rest = sum(1 - s for s in sig)
+    assert float(abs(mp.mpf(p.grad.item()) - rest) / rest) < 1e-13

@@ -224,9 +224,10 @@ def _where(cond, a, b):
 
 def _sigmoid_lin(c, x, d, exact: bool = True, neg: bool = False):
     """sigma(s) (``neg``: sigma(-s)) for s = c x + d; the two calls of a Sqish formula
-    compute the same s.  Not ``exact`` (float64 arithmetic for a float32 result): both from
-    one e = exp(-|s|), sigma(|s|) = 1/(1 + e), sigma(-|s|) = e/(1 + e), so a fused kernel
-    evaluates one exponential.  ``exact`` (compute dtype = output dtype): the rounding errors
+    compute the same s.  Not ``exact`` (float64 arithmetic for a float32 result): eager,
+    torch.sigmoid of s or -s; while ``torch.compile`` traces, both from one e = exp(-s),
+    sigma(s) = 1/(1 + e), sigma(-s) = e/(1 + e), so the fused kernel evaluates one
+    exponential.  ``exact`` (compute dtype = output dtype): the rounding errors
     of c*x (Dekker's exact product) and of the sum (Knuth's two-sum) are applied to first
     order, sigma(s + err) = sigma(s) (1 + sigma(-s) err); without ``exact`` they are far
     below the output's rounding."""
@@ -280,12 +281,14 @@ def _sigmoid_ratio(p, n, nc, x, nd):
 
 
 def _value(v) -> float | None:
-    """A parameter's value as a Python float: a number as it is, a 0-d CPU tensor read
-    outside a compiled trace (the narrow bodies' parameters, which they read anyway); None
-    where it cannot be read."""
+    """A parameter's value as a Python float: a number as it is, a plain 0-d CPU tensor
+    read outside a compiled trace (the narrow bodies' parameters, which they read anyway);
+    None where it cannot be read (a fake or functional tensor of a trace, a subclass, a
+    torch.func wrapper) or where a graph would lose it (a tensor that requires grad)."""
     if isinstance(v, (int, float)):
         return float(v)
-    if (torch.compiler.is_compiling() or v.dim() != 0 or not v.is_cpu
+    if (type(v) is not torch.Tensor or torch.compiler.is_compiling() or v.dim() != 0
+            or not v.is_cpu or v.requires_grad
             or torch._C._functorch.is_functorch_wrapped_tensor(v)):
         return None
     return float(v)
@@ -297,7 +300,7 @@ def _is_number(v, c: float) -> bool:
 
 
 #: the largest argument of exp taken by the float64 sigmoid pair of ``_sigmoid_sides``
-#: (e^709 = 8.2e307: finite, and so is 1 + e^709)
+#: while ``torch.compile`` traces (e^709 = 8.2e307: finite, and so is 1 + e^709)
 _EXP_ARG_MAX = 709.0
 
 
@@ -305,18 +308,32 @@ def _sigmoid_sides(c, x, d, exact: bool, sides: tuple[bool, ...], product: bool 
     """[sigma(-s) if neg else sigma(s) for neg in sides], and sigma(s) sigma(-s) after them
     with ``product`` (see ``_sigmoid_lin``, ``_sigmoid_trio``)."""
     p = c * x
-    s = p + d
     if not exact:
-        # float64 arithmetic for a result of float32's range at most: E = e^(-s), sigma(s)
-        # = 1/(1 + E), sigma(-s) = E sigma(s), with no selection (eager CPU ``where`` and
-        # its comparison cost ~7x an arithmetic op: Sqish f, 2^14 inputs, 170 of 800 us).
-        # Bitwise the float32 pair for s >= 0; for s < 0 within 2.5 units of 2^-53 of it.
-        # -s is clamped to 709 (E finite, E sigma(s) a number): there sigma(s) ~ 1.2e-308
-        # stands for a smaller value, and every product of it with powers of a float32 x
-        # (|x| < 2^128) still rounds to 0 in float32, as the true value does.  float32
-        # arithmetic (16-bit results on a GPU), whose range is the results' own: E =
-        # e^(-|s|) and a selection by the sign of s
+        # d = 0 (Sqish at beta = 1) is not added: p + 0 differs from p only at p = -0,
+        # where every side below is the same
+        s = p if _value(d) == 0.0 else p + d
         wide = x.dtype == torch.float64
+        if wide and not torch.compiler.is_compiling():
+            # float64 arithmetic for a result of float32's range at most: torch.sigmoid of
+            # s and of -s, each within 2 units of 2^-53 (1.92 on 7000 values in [-745,
+            # 745], vectorised and scalar kernels), with no selection (eager CPU ``where``
+            # and its comparison cost ~7x an arithmetic op) and no cancellation (each side
+            # from its own argument).  Beyond |s| = 709.78 the smaller side is 0 (1/(1 +
+            # inf)) where it is below 2^-1023: every product of it with powers of a float32
+            # x (|x| < 2^128) rounds to 0 in float32, as the true value does.  Two sigmoids
+            # cost what the exponential, the reciprocal and a product cost (2^14 float64
+            # elements: 164 against 182 us for the trio) in 3 eager ops fewer
+            q = torch.sigmoid(s) if product or not all(sides) else None
+            r = torch.sigmoid(torch.neg(s)) if product or any(sides) else None
+            out = [r if neg else q for neg in sides]
+            return out + [q * r] if product else out
+        # one exponential for both sides, which a fused kernel (Inductor's, while
+        # ``torch.compile`` traces) evaluates once: E = e^(-s), sigma(s) = 1/(1 + E),
+        # sigma(-s) = E sigma(s).  float64 arithmetic: -s clamped to 709 (E finite, E
+        # sigma(s) a number), where sigma(s) ~ 1.2e-308 stands for a smaller value whose
+        # products with powers of a float32 x round to 0 in float32 as the true value's do;
+        # float32 arithmetic (16-bit results on a GPU), whose range is the results' own: E
+        # = e^(-|s|) and a selection by the sign of s
         e = torch.exp(torch.neg(torch.clamp(s, min=-_EXP_ARG_MAX)) if wide
                       else -torch.abs(s))
         q = torch.reciprocal(1.0 + e)  # = 1.0 / (1.0 + e), without eager's wrapped 1.0
@@ -327,6 +344,7 @@ def _sigmoid_sides(c, x, d, exact: bool, sides: tuple[bool, ...], product: bool 
             pos = s >= 0
             out = [torch.where(pos, r, q) if neg else torch.where(pos, q, r) for neg in sides]
         return out + [q * r] if product else out
+    s = p + d
     # float64 results: q = n/(1 + e) for n = 1 and n = e (e = exp(-|s|)) as its rounded
     # quotient plus the residual, q + ((n - q) - q e)/(1 + e): n - q is exact (Sterbenz),
     # q e rounds by far less than q, so the rounding of 1 + e and of the quotient are

@@ -54,8 +54,8 @@ class _Plan(NamedTuple):
     #: conversion back (each layer of calls and lookups costs microseconds at 2^10)
     step: Callable | None = None
     grad_step: Callable | None = None
-    #: the formulas' memos of the forward and of the gradient, kept with the plan (the
-    #: chunk loop's parameter expressions: Sqish's 6 0-d ops, ~50 us a call at 2^16)
+    #: the formulas' memos of the forward and of the gradient, kept with the plan for the
+    #: chunk loop too (Sqish's forward: five 0-d ops and a read, ~50 us a call at 2^16)
     memos: tuple[dict, dict] | None = None
 
 
