@@ -10,7 +10,10 @@ forward; ``fwd+bwd``: ``torch.autograd.grad`` of the output with a fixed gradien
 packages' functions and the naive formula (``gemsym.bench.cases.naive_forward``) are timed
 in interleaved rounds (the process's CPU time, one thread, batches of about 20 ms); the
 table gives each median over the naive formula's median in the same round set.  ``--N``:
-the integer parameter of GEM, E-GEM and SE-GEM (default 1).  The C++
+the integer parameter of GEM, E-GEM and SE-GEM (default 1).  ``--learnable``: each package's
+module with learnable parameters (``Sqish(learnable=True, ...)``, ``EGEM``, ``SEGEM``) and
+the naive formula with Sqish's a, beta and gamma as leaf tensors, the gradients taken with
+respect to x and every parameter.  The C++
 kernels are off (``TORCH_BRIDGE_CPU_KERNEL=0``, set here): this measures the plain PyTorch
 path, as a machine without a compiler runs it.
 """
@@ -31,6 +34,7 @@ os.environ["TORCH_BRIDGE_CPU_KERNEL"] = "0"
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
 
+MODULES = {"gem": "GEM", "e-gem": "EGEM", "se-gem": "SEGEM", "sqish": "Sqish"}
 PARAMS = {"gem": {"N": 1}, "e-gem": {"N": 1, "eps": 1e-4}, "se-gem": {"N": 1, "eps": 1e-4},
           "sqish": {"a": 0.0, "beta": 1.0, "gamma": 1.0}}
 
@@ -50,8 +54,12 @@ def main(argv=None) -> int:
     ap.add_argument("--only", nargs="+", default=list(PARAMS), choices=list(PARAMS))
     ap.add_argument("--N", type=int, default=1, help="GEM/E-GEM/SE-GEM's N (default 1)")
     ap.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
+    ap.add_argument("--learnable", action="store_true",
+                    help="the packages' modules with learnable parameters (not GEM: it has none)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
+    if args.learnable and "gem" in args.only:
+        args.only = [f for f in args.only if f != "gem"]
 
     import torch
 
@@ -70,28 +78,35 @@ def main(argv=None) -> int:
         g = torch.ones_like(x)
         for fam in args.only:
             params = {**PARAMS[fam], **({"N": args.N} if "N" in PARAMS[fam] else {})}
-            naive, _ = naive_forward(fam, params, "cpu")
+            naive, leaves = naive_forward(fam, {**params, "learnable": args.learnable}, "cpu")
             impls = {"naive": naive}
-            impls.update({name: (lambda t, m=m: getattr(m, fam.replace("-", "_"))(t, **params))
-                          for name, m in mods.items()})
+            wrt = {"naive": leaves}
+            for name, m in mods.items():
+                if args.learnable:
+                    module = getattr(m, MODULES[fam])(learnable=True, **params)
+                    impls[name], wrt[name] = module, tuple(module.parameters())
+                else:
+                    impls[name] = (lambda t, m=m: getattr(m, fam.replace("-", "_"))(t, **params))
+                    wrt[name] = ()
             for pas in ("fwd", "fwd+bwd"):
-                def call(f, pas=pas):
+                def call(name, pas=pas):
                     if pas == "fwd":
                         with torch.no_grad():
-                            return f(x)
+                            return impls[name](x)
                     xg = x.detach().requires_grad_()
-                    return torch.autograd.grad(f(xg), xg, g)
+                    return torch.autograd.grad(impls[name](xg), (xg, *wrt[name]), g)
 
-                for f in impls.values():  # warm-up, and the batch size from it
-                    call(f)
-                t1 = max(_timed(lambda: call(impls["naive"]), 3), 1e-6)
+                for name in impls:  # warm-up, and the batch size from it
+                    call(name)
+                t1 = max(_timed(lambda: call("naive"), 3), 1e-6)
                 reps = max(1, int(0.02 / t1))
                 times = {name: [] for name in impls}
                 for _ in range(args.rounds):
-                    for name, f in impls.items():
-                        times[name].append(_timed(lambda f=f: call(f), reps))
+                    for name in impls:
+                        times[name].append(_timed(lambda name=name: call(name), reps))
                 med = {name: statistics.median(v) for name, v in times.items()}
                 rec = {"size": k, "family": fam, "params": params, "pass": pas,
+                       "learnable": args.learnable,
                        "naive_us": med["naive"] * 1e6,
                        **{name: med[name] / med["naive"] for name in mods}}
                 records.append(rec)

@@ -96,6 +96,34 @@ def test_values_and_gradients_are_the_op_paths(path, cls, values, dtype, n):
     assert _same(got, want)
 
 
+@pytest.mark.parametrize("cls, values", [(modules.EGEM, dict(N=1, eps=0.3)),
+                                         (modules.SEGEM, dict(N=1, eps=2.0))])
+def test_memos_follow_the_integer_parameter_and_the_dtype(path, cls, values):
+    """The lane keeps the formulas' memos with the constrained values (the parameters'
+    own expressions, once per value); the raw values alone do not key them: a module's
+    N set between calls, or an input of another dtype at the same values, gets the op
+    path's bits, not the memo of the previous call."""
+    m = cls(learnable=True, **values)
+    x = torch.linspace(-3.0, 5.0, 301, dtype=torch.float64)
+    g = torch.cos(x)
+    params = tuple(m.parameters())
+    for n_value, dtype in ((1, torch.float32), (3, torch.float32), (3, torch.bfloat16),
+                           (3, torch.float64), (2, torch.float32)):
+        m.N = n_value
+        xi = x.to(dtype).requires_grad_()
+        gi = g.to(dtype)
+
+        def call():
+            y = m(xi)
+            return (y, *torch.autograd.grad(y, (xi, *params), gi))
+
+        got = call()
+        assert got[0].grad_fn is not None and type(got[0].grad_fn).__name__ == "_LearnedBackward"
+        with _Dispatch():
+            want = call()
+        assert _same(got, want), (n_value, dtype)
+
+
 def test_the_lane_takes_a_plain_call_and_tools_see_the_op(path):
     """A plain call records one node (``_Learned``); under a dispatch mode, the profiler,
     torch.func or forward-mode AD the op path runs (constrain's nodes, the op's Function)."""

@@ -161,7 +161,8 @@ def _forward(plan: _Plan, name: str, x: torch.Tensor, ints) -> torch.Tensor:
     if plan.step is not None:
         # ``one_chunk`` with its steps bound in the plan: the same calls, the same bits
         return plan.step(x)
-    return one_chunk(plan.family, x, ints, plan.params, plan.cdt, plan.exact, plan.narrow)
+    return one_chunk(plan.family, x, ints, plan.params, plan.cdt, plan.exact, plan.narrow,
+                     plan.memos[0])
 
 
 class _Graph(torch.autograd.Function):
@@ -192,7 +193,7 @@ class _Graph(torch.autograd.Function):
                 gx = plan.grad_step(grad, x)
             else:
                 gx = one_chunk_grad(plan.family, grad, x, ints, plan.params, plan.cdt,
-                                    plan.exact, plan.narrow)
+                                    plan.exact, plan.narrow, plan.memos[1])
         else:
             gx = _torch_backward(plan.family, grad, x, ints, plan.params, False,
                                  plan.memos[1])[0]

@@ -11,7 +11,7 @@ import torch
 
 from ._cpu_kernel import _plain, direct_forward
 from ._params import as_number, as_param, check_input, check_int
-from ._runtime import call, direct, family, kernels, run, traces
+from ._runtime import _torch_backward, _torch_forward, call, direct, family, run, traces
 
 __all__ = ["ActivationModule"]
 
@@ -22,6 +22,21 @@ class _Constrained(NamedTuple):
     numbers: tuple[float, ...]  # constrain's values as Python floats
     values: tuple[torch.Tensor, ...]  # the same as 0-d tensors of the raw dtypes
     grads: tuple[Callable, ...]  # (raw, grad) -> d constrain(raw)/d raw times grad
+    #: (input dtype, integer parameters) -> the formulas' memos of the forward and of the
+    #: gradients at these values (see ``_eager._Plan.memos``): the parameters' own
+    #: expressions, evaluated once per value (Sqish: ~10 0-d ops and a log, ~80 us of a
+    #: 2^10-element forward and backward)
+    memos: dict
+
+
+def _memos(c: _Constrained, x: torch.Tensor, ints: tuple) -> tuple[dict, dict]:
+    """The formulas' memos of ``c`` for x's dtype and the integer parameters ``ints`` (a
+    module's ``N`` may be set between calls; the bodies and their memos depend on it)."""
+    key = (x.dtype, ints)
+    memos = c.memos.get(key)
+    if memos is None:
+        memos = c.memos[key] = ({}, {})
+    return memos
 
 
 class _LearnedCall(NamedTuple):
@@ -136,7 +151,7 @@ class ActivationModule(torch.nn.Module):
             constrained = None
             if all(map(math.isfinite, numbers)):
                 constrained = _Constrained(numbers, tuple([t for t, _ in parts]),
-                                           tuple([g for _, g in parts]))
+                                           tuple([g for _, g in parts]), {})
             self._last_numbers = (key, constrained)
         return constrained
 
@@ -209,10 +224,14 @@ class _Learned(torch.autograd.Function):
         ctx.call = call
         c = call.constrained
         # grad mode is off in here: the compiled kernel's direct binding on the numbers, or
-        # the op's kernel as the op path's Function runs it (not the numbers' eager lane: a
-        # training step's new values would each make a plan)
+        # the op's CPU kernel as the op path's Function runs it (not the numbers' eager
+        # lane: a training step's new values would each make a plan), with the formulas'
+        # memos of these values (the same operations on the same tensors: the same bits)
         y = direct_forward(call.name, x, call.ints, c.numbers)
-        return y if y is not None else run(call.lib, call.name, x, *call.ints, *c.values)
+        if y is not None:
+            return y
+        fam = family(call.lib, call.name)
+        return _torch_forward(fam, x, call.ints, c.values, _memos(c, x, call.ints)[0])
 
     @staticmethod
     def backward(ctx, grad):
@@ -222,11 +241,13 @@ class _Learned(torch.autograd.Function):
         args = (grad, x, *call.ints, *call.constrained.values, any(need_p))
         if torch.is_grad_enabled() or not direct(*args):
             return (*_differentiable(call, grad, x, raws, need_x, need_p),)
-        out = kernels(call.lib, call.name)[1](*args)
-        out = out if isinstance(out, (tuple, list)) else (out,)
+        # the op's CPU kernel (``kernels``' backward) with the forward's memos
+        c = call.constrained
+        gx, sums = _torch_backward(family(call.lib, call.name), grad, x, call.ints, c.values,
+                                   any(need_p), _memos(c, x, call.ints)[1])
         grads = [cg(r, g) if nd else None
-                 for cg, r, g, nd in zip(call.constrained.grads, raws, out[1:], need_p)]
-        return (out[0] if need_x else None, None, *grads)
+                 for cg, r, g, nd in zip(c.grads, raws, sums, need_p)]
+        return (gx if need_x else None, None, *grads)
 
 
 def _differentiable(call: _LearnedCall, grad, x, raws, need_x, need_p) -> list:

@@ -659,11 +659,13 @@ def _scalars(params, cdt: torch.dtype) -> list:
             for q in params]
 
 
-def one_chunk(fam: Family, x, ints, params, cdt: torch.dtype, exact: bool, narrow: bool):
+def one_chunk(fam: Family, x, ints, params, cdt: torch.dtype, exact: bool, narrow: bool,
+              memo: dict | None = None):
     """f(x) for a contiguous x of at most one chunk, its 0-d parameters in the compute
     dtype ``cdt`` (``_plan``, ``_narrow``): the formulas on x itself, with no output
-    buffer, slices nor copies (host cost, dominant at this size)."""
-    y = fam.forward(_to(x, cdt), *ints, *params, exact=exact, narrow=narrow)
+    buffer, slices nor copies (host cost, dominant at this size); ``memo`` as
+    ``_torch_forward``'s."""
+    y = fam.forward(_to(x, cdt), *ints, *params, exact=exact, narrow=narrow, memo=memo)
     return _to(y, x.dtype) if y.dtype != x.dtype or y is x else y
 
 
@@ -679,7 +681,7 @@ def _torch_forward(fam: Family, x, ints, params, memo: dict | None = None):
     narrow = _narrow(x.dtype, cdt, params)
     n, chunk = x.numel(), _chunk(x)
     if 0 < n <= chunk and (not _fuse or n < FUSE_MIN) and x.is_contiguous() and _scalar(params):
-        return one_chunk(fam, x, ints, _scalars(params, cdt), cdt, exact, narrow)
+        return one_chunk(fam, x, ints, _scalars(params, cdt), cdt, exact, narrow, memo)
     out = torch.empty_like(x)
     if n == 0:
         return out
@@ -705,9 +707,10 @@ def _torch_forward(fam: Family, x, ints, params, memo: dict | None = None):
 
 
 def one_chunk_grad(fam: Family, grad, x, ints, params, cdt: torch.dtype, exact: bool,
-                   narrow: bool):
+                   narrow: bool, memo: dict | None = None):
     """g f'(x) for x and grad as ``one_chunk`` takes x (grad of x's shape, contiguous)."""
-    g = _to(grad, cdt) * fam.grad_x(_to(x, cdt), *ints, *params, exact=exact, narrow=narrow)
+    g = _to(grad, cdt) * fam.grad_x(_to(x, cdt), *ints, *params, exact=exact, narrow=narrow,
+                                    memo=memo)
     return g if g.dtype == x.dtype else _to(g, x.dtype)
 
 
@@ -727,10 +730,11 @@ def _torch_backward(fam: Family, grad, x, ints, params, params_grad: bool,
         # one chunk, as ``_torch_forward``; "+ 0.0" as the chunk loop's zero start (-0 -> +0)
         p = _scalars(params, cdt)
         if not any(wanted):
-            g, parts = one_chunk_grad(fam, grad, x, ints, p, cdt, exact, narrow), [None] * len(p)
+            g = one_chunk_grad(fam, grad, x, ints, p, cdt, exact, narrow, memo)
+            parts = [None] * len(p)
         else:
             g, parts = _backward_terms(fam, _to(grad, cdt), _to(x, cdt), ints, p, exact,
-                                       wanted, narrow=narrow)
+                                       wanted, narrow=narrow, memo=memo)
             g = _to(g, x.dtype) if g.dtype != x.dtype else g
         sums = [torch.zeros((), dtype=torch.float64, device=x.device) if t is None
                 else t + 0.0 for t in parts]
