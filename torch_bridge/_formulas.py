@@ -15,7 +15,7 @@ import math  # noqa: F401
 
 import torch
 
-from ._runtime import _beyond, _clamp_at_zero, _expm1, _inf_times, _ipow, _isinf, _isnan, _like, _nonfinite, _param, _sigmoid_lin, _sigmoid_pair, _sigmoid_ratio, _sigmoid_trio, _sq, _tail_times, _where, _xtimes  # noqa: F401
+from ._runtime import _beyond, _clamp_at_zero, _expm1, _inf_times, _ipow, _isinf, _isnan, _like, _nonfinite, _param, _ratio_values, _sigmoid_lin, _sigmoid_pair, _sigmoid_ratio, _sigmoid_trio, _sq, _tail_times, _where, _xtimes  # noqa: F401
 from ._compensated import (_ddc, _dd_abs, _dd_add, _dd_div, _dd_mul, _dd_neg, _dd_pow,  # noqa: F401
                            _dd_hypot, _dd_recip, _dd_scale, _dd_sq, _dd_sqrt, _dd_value,
                            _erfc_dd, _exp_dd, _exp_tail, _sigmoid_dd)
@@ -575,14 +575,15 @@ def sqish_f(x, a, beta, gamma, exact=True, narrow=False, memo=None):
     beta = _param(beta, x)
     gamma = _param(gamma, x)
     if _case:
-        if memo is not None and 'p73921c7dcb3a' in memo:
-            _q0, _q1 = memo['p73921c7dcb3a']
+        if memo is not None and 'p0f44d3703140' in memo:
+            _q0, _q1, _q2 = memo['p0f44d3703140']
         else:
             _q0 = -2.0*gamma*(a - 1.0)
             _q1 = -torch.log(beta)
+            _q2 = _ratio_values(a, 1.0, _q1)
             if memo is not None:
-                memo['p73921c7dcb3a'] = (_q0, _q1)
-        y = ((_sigmoid_ratio(a, 1.0, _q0, x, _q1))*x)
+                memo['p0f44d3703140'] = (_q0, _q1, _q2)
+        y = ((_sigmoid_ratio(a, 1.0, _q0, x, _q1, _q2))*x)
         if _nonfinite(x):
             _g0 = x > 0
             _g1 = _isinf(x)

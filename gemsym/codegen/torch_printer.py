@@ -135,8 +135,12 @@ class TorchPrinter(TorchExactPath):
 
     def _print_SigmoidRatio(self, e: SigmoidRatio):
         p, n, c, var, d = e.args
-        return (f"_sigmoid_ratio({self(p)}, {self(n)}, {self(-c)}, {self(var)}, "
-                f"{self(-d)})"), _PREC_ATOM
+        args = f"{self(p)}, {self(n)}, {self(-c)}, {self(var)}, {self(-d)}"
+        if self.hoist is not None and not (p.has(var) or n.has(var) or d.has(var)):
+            # the values it reads are the parameters' own: named with their expressions,
+            # which the ``memo`` keeps
+            args += ", " + self.hoist.named(f"_ratio_values({self(p)}, {self(n)}, {self(-d)})")
+        return f"_sigmoid_ratio({args})", _PREC_ATOM
 
     def _print_InfTimes(self, e: InfTimes):
         if e.args[0].is_number:

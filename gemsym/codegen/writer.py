@@ -47,7 +47,7 @@ def _formulas(codes: Sequence[FamilyCode]) -> str:
                    "``memo``: a dict kept for calls with the same parameter values (the runtime's plans,\n"
                    "or one call's chunks, with fixed integer and real parameters): the expressions of\n"
                    "the parameters alone, and the conditions that choose a body, are evaluated once.\n"),
-           "import math  # noqa: F401\n\nimport torch\n\nfrom ._runtime import _beyond, _clamp_at_zero, _expm1, _inf_times, _ipow, _isinf, _isnan, _like, _nonfinite, _param, _sigmoid_lin, _sigmoid_pair, _sigmoid_ratio, _sigmoid_trio, _sq, _tail_times, _where, _xtimes  # noqa: F401\n"
+           "import math  # noqa: F401\n\nimport torch\n\nfrom ._runtime import _beyond, _clamp_at_zero, _expm1, _inf_times, _ipow, _isinf, _isnan, _like, _nonfinite, _param, _ratio_values, _sigmoid_lin, _sigmoid_pair, _sigmoid_ratio, _sigmoid_trio, _sq, _tail_times, _where, _xtimes  # noqa: F401\n"
            "from ._compensated import (_ddc, _dd_abs, _dd_add, _dd_div, _dd_mul, _dd_neg, _dd_pow,  # noqa: F401\n"
            "                           _dd_hypot, _dd_recip, _dd_scale, _dd_sq, _dd_sqrt, _dd_value,\n"
            "                           _erfc_dd, _exp_dd, _exp_tail, _sigmoid_dd)\n"]
