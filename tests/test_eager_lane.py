@@ -354,3 +354,36 @@ def test_chunked_calls_share_one_memo(lane):
     want = torch.cat([tb.sqish(c, a=0.25, beta=2.0, gamma=0.5)
                       for c in x.split(_runtime.CPU_CHUNK)])
     assert torch.equal(bits(tb.sqish(x, a=0.25, beta=2.0, gamma=0.5)), bits(want))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16, torch.float16])
+@pytest.mark.parametrize("shape", [(), (1,), (1, 1)])
+def test_one_chunk_parameter_gradients_are_the_three_ops(dtype, shape):
+    """``_param_grad`` (one eager op or none for a 0-d sum) gives bitwise what the one-chunk
+    backward made of a float64 sum in three: (t + 0.0).to(q.dtype).reshape(q.shape); a
+    parameter with no gradient wanted gets +0 of its dtype and shape."""
+    q = torch.zeros(shape, dtype=dtype)
+    values = [0.0, -0.0, 1.5, -2.0**-1074, 1e300, -1e300, 3.4028235677973366e38,
+              float("inf"), float("-inf"), float("nan"), -float("nan"), 1.0 + 2.0**-30]
+    for v in values:
+        t = torch.tensor(v, dtype=torch.float64)
+        got = _runtime._param_grad(t, q)
+        want = (t + 0.0).to(dtype).reshape(shape)
+        assert got.dtype == dtype and got.shape == want.shape
+        assert torch.equal(bits(got), bits(want)), (v, dtype, shape)
+    none = _runtime._param_grad(None, q)
+    assert none.dtype == dtype and none.shape == q.shape
+    assert torch.equal(bits(none), bits(torch.zeros(shape, dtype=dtype)))
+
+
+def test_memo_keeps_the_compute_dtype_parameters():
+    """The chunk loop and the one-chunk calls read the parameters converted to the compute
+    dtype from the memo they are given (``_memo_scalars``): made once, and the same
+    values as a call without a memo."""
+    params = [torch.tensor(0.3, dtype=torch.float32), torch.tensor(2.0, dtype=torch.float64)]
+    memo: dict = {}
+    first = _runtime._memo_scalars(params, torch.float64, memo)
+    assert _runtime._memo_scalars(params, torch.float64, memo) is first
+    plain = _runtime._scalars(params, torch.float64)
+    assert all(a.dtype == torch.float64 and torch.equal(a, b) for a, b in zip(first, plain))
+    assert first[1] is params[1]  # already the compute dtype: passed as it is

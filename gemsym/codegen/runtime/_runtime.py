@@ -507,7 +507,8 @@ def _sum_to(t: torch.Tensor, shape) -> torch.Tensor:
     dims = list(range(lead)) + [lead + i for i, s in enumerate(shape)
                                 if s == 1 and t.shape[lead + i] != 1]
     if len(dims) == t.dim():
-        return t.sum(dtype=torch.float64).reshape(shape)
+        total = t.sum(dtype=torch.float64)
+        return total.reshape(shape) if len(shape) else total  # a 0-d sum is its own shape
     if not dims:
         return t.to(torch.float64)
     return t.sum(dim=dims, keepdim=True, dtype=torch.float64).reshape(shape)
@@ -668,6 +669,36 @@ def _scalars(params, cdt: torch.dtype) -> list:
             for q in params]
 
 
+#: the ``memo`` key of ``_scalars``' parameters (the formulas' own keys are 'p' + a hash)
+_SCALARS = "scalars"
+
+
+def _memo_scalars(params, cdt: torch.dtype, memo: dict | None) -> list:
+    """``_scalars(params, cdt)``, kept in ``memo``: a memo is shared only by calls with the
+    same parameter tensors and compute dtype (a plan's, a learnable module's values', one
+    call's chunks), and the conversions are 0-d eager ops (~4 us each at 2^10)."""
+    if memo is None:
+        return _scalars(params, cdt)
+    p = memo.get(_SCALARS)
+    if p is None:
+        p = memo[_SCALARS] = _scalars(params, cdt)
+    return p
+
+
+def _param_grad(t, q) -> torch.Tensor:
+    """The one-chunk sum ``t`` (float64; None where no gradient is wanted) as the gradient
+    of the parameter ``q``: bitwise ``(t + 0.0).to(q.dtype).reshape(q.shape)`` (the chunk
+    loop's sums start at +0, so a -0 sum becomes +0), in one eager op or none for a 0-d
+    CPU sum where that makes three (~17 us a parameter at 2^10)."""
+    if t is None:
+        return torch.zeros(q.shape, dtype=q.dtype, device=q.device)
+    if t.dim() == 0 and q.dim() == 0 and t.is_cpu and t.dtype == torch.float64:
+        if t.item() == 0.0:  # either zero: +0
+            return torch.zeros((), dtype=q.dtype)
+        return t if q.dtype == torch.float64 else t.to(q.dtype)
+    return (t + 0.0).to(q.dtype).reshape(q.shape)
+
+
 def one_chunk(fam: Family, x, ints, params, cdt: torch.dtype, exact: bool, narrow: bool,
               memo: dict | None = None):
     """f(x) for a contiguous x of at most one chunk, its 0-d parameters in the compute
@@ -690,7 +721,8 @@ def _torch_forward(fam: Family, x, ints, params, memo: dict | None = None):
     narrow = _narrow(x.dtype, cdt, params)
     n, chunk = x.numel(), _chunk(x)
     if 0 < n <= chunk and (not _fuse or n < FUSE_MIN) and x.is_contiguous() and _scalar(params):
-        return one_chunk(fam, x, ints, _scalars(params, cdt), cdt, exact, narrow, memo)
+        return one_chunk(fam, x, ints, _memo_scalars(params, cdt, memo), cdt, exact, narrow,
+                         memo)
     out = torch.empty_like(x)
     if n == 0:
         return out
@@ -706,8 +738,8 @@ def _torch_forward(fam: Family, x, ints, params, memo: dict | None = None):
     outs = out.as_strided((n,), (1,))
     # the 0-d parameters themselves: a view per chunk (detach, reshape) measurably slows
     # each chunk's ops (GEM N=1 at 2^16: 48 of 540 us)
-    p = _scalars(params, cdt)
     memo = {} if memo is None else memo  # the parameters' own expressions, once
+    p = _memo_scalars(params, cdt, memo)
     # the chunks' views made by one split each, written by copy_ (a slice and a setitem
     # per chunk: ~8 % of GEM N=1's time at 2^16-2^20)
     for xc, oc in zip(xs.split(chunk), outs.split(chunk)):
@@ -736,8 +768,8 @@ def _torch_backward(fam: Family, grad, x, ints, params, params_grad: bool,
     wanted = [bool(params_grad)] * len(params)
     if (0 < n <= chunk and (not _fuse or n < FUSE_MIN) and _scalar(params)
             and grad.shape == x.shape and x.is_contiguous() and grad.is_contiguous()):
-        # one chunk, as ``_torch_forward``; "+ 0.0" as the chunk loop's zero start (-0 -> +0)
-        p = _scalars(params, cdt)
+        # one chunk, as ``_torch_forward``; -0 sums as +0, as the chunk loop's (``_param_grad``)
+        p = _memo_scalars(params, cdt, memo)
         if not any(wanted):
             g = one_chunk_grad(fam, grad, x, ints, p, cdt, exact, narrow, memo)
             parts = [None] * len(p)
@@ -745,9 +777,7 @@ def _torch_backward(fam: Family, grad, x, ints, params, params_grad: bool,
             g, parts = _backward_terms(fam, _to(grad, cdt), _to(x, cdt), ints, p, exact,
                                        wanted, narrow=narrow, memo=memo)
             g = _to(g, x.dtype) if g.dtype != x.dtype else g
-        sums = [torch.zeros((), dtype=torch.float64, device=x.device) if t is None
-                else t + 0.0 for t in parts]
-        return g, [t.to(q.dtype).reshape(q.shape) for t, q in zip(sums, params)]
+        return g, [_param_grad(t, q) for t, q in zip(parts, params)]
     gx = torch.empty_like(x)
     if n == 0 or not any(wanted):
         sums = [torch.zeros(q.shape, dtype=torch.float64, device=x.device) for q in params]
@@ -770,9 +800,9 @@ def _torch_backward(fam: Family, grad, x, ints, params, params_grad: bool,
             return (fused[0].as_strided(x.shape, gx.stride()),
                     [t.to(q.dtype).reshape(q.shape) for t, q in zip(sums, params)])
     gxs = gx.as_strided((n,), (1,))
-    p = _scalars(params, cdt)  # as in _torch_forward's loop
-    sums = [torch.zeros((), dtype=torch.float64, device=x.device) for _ in params]
     memo = {} if memo is None else memo  # as in _torch_forward's loop
+    p = _memo_scalars(params, cdt, memo)
+    sums = [torch.zeros((), dtype=torch.float64, device=x.device) for _ in params]
     for xc, gc, oc in zip(xs.split(chunk), gs.split(chunk), gxs.split(chunk)):
         g, part = _backward_terms(fam, _to(gc, cdt), _to(xc, cdt), ints, p, exact, wanted,
                                   narrow=narrow, memo=memo)
