@@ -367,11 +367,11 @@ def test_one_chunk_parameter_gradients_are_the_three_ops(dtype, shape):
               float("inf"), float("-inf"), float("nan"), -float("nan"), 1.0 + 2.0**-30]
     for v in values:
         t = torch.tensor(v, dtype=torch.float64)
-        got = _runtime._param_grad(t, q)
+        got = _runtime._param_grad(t, q, t.device)
         want = (t + 0.0).to(dtype).reshape(shape)
         assert got.dtype == dtype and got.shape == want.shape
         assert torch.equal(bits(got), bits(want)), (v, dtype, shape)
-    none = _runtime._param_grad(None, q)
+    none = _runtime._param_grad(None, q, q.device)
     assert none.dtype == dtype and none.shape == q.shape
     assert torch.equal(bits(none), bits(torch.zeros(shape, dtype=dtype)))
 

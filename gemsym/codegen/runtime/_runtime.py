@@ -685,13 +685,14 @@ def _memo_scalars(params, cdt: torch.dtype, memo: dict | None) -> list:
     return p
 
 
-def _param_grad(t, q) -> torch.Tensor:
-    """The one-chunk sum ``t`` (float64; None where no gradient is wanted) as the gradient
-    of the parameter ``q``: bitwise ``(t + 0.0).to(q.dtype).reshape(q.shape)`` (the chunk
-    loop's sums start at +0, so a -0 sum becomes +0), in one eager op or none for a 0-d
-    CPU sum where that makes three (~17 us a parameter at 2^10)."""
+def _param_grad(t, q, device) -> torch.Tensor:
+    """The one-chunk sum ``t`` (float64, on x's ``device``; None where no gradient is
+    wanted) as the gradient of the parameter ``q``: bitwise ``(t + 0.0).to(q.dtype)
+    .reshape(q.shape)`` (the chunk loop's sums start at +0, so a -0 sum becomes +0), in one
+    eager op or none for a 0-d CPU sum where that makes three (~17 us a parameter at
+    2^10)."""
     if t is None:
-        return torch.zeros(q.shape, dtype=q.dtype, device=q.device)
+        return torch.zeros(q.shape, dtype=q.dtype, device=device)
     if t.dim() == 0 and q.dim() == 0 and t.is_cpu and t.dtype == torch.float64:
         if t.item() == 0.0:  # either zero: +0
             return torch.zeros((), dtype=q.dtype)
@@ -777,7 +778,7 @@ def _torch_backward(fam: Family, grad, x, ints, params, params_grad: bool,
             g, parts = _backward_terms(fam, _to(grad, cdt), _to(x, cdt), ints, p, exact,
                                        wanted, narrow=narrow, memo=memo)
             g = _to(g, x.dtype) if g.dtype != x.dtype else g
-        return g, [_param_grad(t, q) for t, q in zip(parts, params)]
+        return g, [_param_grad(t, q, x.device) for t, q in zip(parts, params)]
     gx = torch.empty_like(x)
     if n == 0 or not any(wanted):
         sums = [torch.zeros(q.shape, dtype=torch.float64, device=x.device) for q in params]
