@@ -238,11 +238,10 @@ class _Learned(torch.autograd.Function):
         x, *raws = ctx.saved_tensors
         call: _LearnedCall = ctx.call
         need_x, need_p = ctx.needs_input_grad[0], ctx.needs_input_grad[2:]
-        args = (grad, x, *call.ints, *call.constrained.values, any(need_p))
-        if torch.is_grad_enabled() or not direct(*args):
+        c = call.constrained
+        if torch.is_grad_enabled() or not direct(grad, x, *c.values):
             return (*_differentiable(call, grad, x, raws, need_x, need_p),)
         # the op's CPU kernel (``kernels``' backward) with the forward's memos
-        c = call.constrained
         gx, sums = _torch_backward(family(call.lib, call.name), grad, x, call.ints, c.values,
                                    any(need_p), _memos(c, x, call.ints)[1])
         grads = [cg(r, g) if nd else None
