@@ -82,6 +82,24 @@ def test_naive_formula_and_gradient_match_mpmath(op, params, ref):
             assert gi == pytest.approx(float(dwant), rel=1e-9, abs=1e-12)
 
 
+@pytest.mark.parametrize("op, ref", [("e-gem", gem_ref), ("se-gem", se_gem_ref)])
+def test_naive_eps_is_learnable_and_its_gradient_matches_mpmath(op, ref):
+    """A learnable module's naive counterpart holds eps as a leaf, as the module does, so
+    that a timed backward computes d/deps too."""
+    from gemsym.bench.cases import naive_forward
+
+    fn, (eps,) = naive_forward(op, {"N": 1, "eps": 0.5, "learnable": True}, "cpu")
+    assert eps.requires_grad and eps.dim() == 0
+    x = torch.tensor([-1.3, 0.0, 0.4, 2.2], dtype=torch.float32)
+    (got,) = torch.autograd.grad(fn(x).sum(), (eps,))
+    mp.mp.dps = 30
+    pts = [mp.mpf(float(v)) for v in x.tolist()]
+    want = mp.diff(lambda e: sum(ref(1, e)(t) for t in pts), mp.mpf("0.5"))
+    assert float(got) == pytest.approx(float(want), rel=1e-5)
+    _, none = naive_forward(op, {"N": 1, "eps": 0.5}, "cpu")
+    assert none == ()
+
+
 def test_naive_sqish_parameter_gradients_match_mpmath():
     from gemsym.bench.cases import naive_forward
 

@@ -79,27 +79,35 @@ def naive_forward(op: str, params: dict[str, Any], device: str) -> tuple[Callabl
 
     GEM / E-GEM: x^{2N+1}/(x^{2N}+eps) for x > 0, else 0 (eps = 1 for GEM);
     SE-GEM: that for x >= 0, and x^{2N+1}/(1+|x|^{2N+1}) (= x^{2N+1}/(1-x^{2N+1})) for x < 0;
-    Sqish: a x + (1-a) x / (1 + beta exp(-2 gamma (1-a) x)) with a, beta, gamma learnable
-    0-d float32 tensors.  Returns the function and its learnable tensors.
+    Sqish: a x + (1-a) x / (1 + beta exp(-2 gamma (1-a) x)).  With ``params["learnable"]``
+    the real parameters (E-GEM's and SE-GEM's eps; Sqish's a, beta, gamma) are learnable 0-d
+    float32 tensors, as a user's module holds them, so that a backward computes their
+    gradients as the generated module's does; else E-GEM's and SE-GEM's eps is a number.
+    Returns the function and its learnable tensors.
     """
+    learnable = bool(params.get("learnable"))
     if op in ("gem", "e-gem", "se-gem"):
         n2 = 2 * int(params["N"])
-        eps = float(params.get("eps", 1.0))
+        eps: float | torch.Tensor = float(params.get("eps", 1.0))
+        leaves: tuple[torch.Tensor, ...] = ()
+        if learnable and op != "gem":
+            eps = torch.tensor(eps, device=device, requires_grad=True)
+            leaves = (eps,)
         if op == "se-gem":
 
             def se_gem(x: torch.Tensor) -> torch.Tensor:
                 odd = x ** (n2 + 1)
                 return torch.where(x >= 0, odd / (x**n2 + eps), odd / (1 + x.abs() ** (n2 + 1)))
 
-            return se_gem, ()
+            return se_gem, leaves
 
         def gem(x: torch.Tensor) -> torch.Tensor:
             return torch.where(x > 0, x ** (n2 + 1) / (x**n2 + eps), 0.0)
 
-        return gem, ()
+        return gem, leaves
     if op == "sqish":
         a, beta, gamma = (
-            torch.tensor(float(params[k]), device=device, requires_grad=bool(params.get("learnable")))
+            torch.tensor(float(params[k]), device=device, requires_grad=learnable)
             for k in ("a", "beta", "gamma")
         )
 
