@@ -59,16 +59,24 @@ CASES = [("gem_f", 1, ()), ("gem_f", 2, ()), ("gem_dx", 1, ()), ("gem_dx", 2, ()
 def test_narrow_bodies_give_the_bits_of_the_general_bodies(bridge, name, N, reals, dtype):
     """On float32/16-bit values (|x| > 1, the former guard region |x^k| < 2^-100, +-inf,
     NaN, +-0 included), every output, float64 results rounded to the input dtype (the sign
-    of a zero included at finite x: the clamped bodies give the left pieces' +0)."""
+    of a zero included at finite x: the clamped bodies give the left pieces' +0; a summed
+    output with ``Clamp.plus_zero``, E-GEM's d/deps, is +0 at x = +0 where the general
+    body's right piece gives -0)."""
     fn = getattr(bridge._formulas, name)
     x = _inputs(dtype)
     p = [torch.tensor(v, dtype=torch.float64) for v in reals]
     general, narrow = (fn(x, N, *p, exact=False, narrow=w) for w in (False, True))
-    for a, b in zip(*((t,) if isinstance(t, torch.Tensor) else t for t in (general, narrow))):
+    plus_zero = {"e_gem_first": {1}}.get(name, ())  # the outputs with +0.0 (d/deps)
+    for i, (a, b) in enumerate(zip(*((t,) if isinstance(t, torch.Tensor) else t
+                                     for t in (general, narrow)))):
         a, b = a.to(dtype), b.to(dtype)
         # signed zeros too at finite x (at +-inf the general bodies' |x| > 1 forms and the
         # narrow limits may differ in the sign of a zero: GEM f'' at +inf, -0 and +0)
         sign = (a.signbit() == b.signbit()) | ~x.to(dtype).isfinite()
+        if i in plus_zero:
+            at_zero = (x == 0) & ~x.signbit()
+            assert bool(((b == 0) & ~b.signbit())[at_zero].all())
+            sign |= at_zero
         same = ((a == b) & sign) | (a.isnan() & b.isnan())
         assert bool(same.all()), (name, N, x[~same][:5].tolist(), a[~same][:5], b[~same][:5])
 
@@ -157,7 +165,9 @@ def _plans(family: str):
               "second": list(zip(code.second_names, code.second))}
 
     def plan(outputs):
-        return narrow_outputs(outputs, code.x, ints, reals, code.junctions)
+        # the parameters' derivatives are only summed, as the writers tell the plans
+        return narrow_outputs(outputs, code.x, ints, reals, code.junctions,
+                              summed=frozenset(code.first_names[1:]))
 
     return code, groups, plan
 
@@ -166,8 +176,9 @@ def test_the_clamp_of_the_builtin_families():
     """GEM f and f': 0 on x < 0 is the body's value at 0 (+0), and at 2^136 the body rounds
     to the limits (inf, 1): x clamped into [0, 2^136], no comparison.  Its f'' tends to 0
     from below (-0 in float32): no upper clamp.  E-GEM's d/deps is -0 at x = +0 (the left
-    piece is +0) and tends to 0 from below: it alone keeps both comparisons, made on the
-    input before the clamp.  SE-GEM (no constant piece): both ends."""
+    piece is +0; nonzero on (0, 2^136]) and tends to 0 from below: it takes the junction
+    clamp with +0.0 added (``Clamp.plus_zero``) and keeps its comparison with +oo, made on
+    the input before the clamp.  SE-GEM (no constant piece): both ends."""
     from gemsym.codegen.narrow import Clamp
 
     two136 = sp.Integer(2) ** 136
@@ -181,8 +192,9 @@ def test_the_clamp_of_the_builtin_families():
     _, groups, plan = _plans("e-gem")
     assert plan(groups["f"]).clamp == Clamp(0, two136, True)
     assert plan(groups["dx"])[::2] == ((1, 2), Clamp(0, sp.Integer(2) ** 120, True))
-    assert plan(groups["first"]).clamp == Clamp(0, two136, True, frozenset({"d_eps"}),
-                                                frozenset({"d_eps"}))
+    assert plan(groups["first"]).clamp == Clamp(0, two136, True, frozenset(),
+                                                frozenset({"d_eps"}),
+                                                plus_zero=frozenset({"d_eps"}))
     _, groups, plan = _plans("se-gem")
     assert plan(groups["f"]).clamp == Clamp(-two136, two136, False)
     # the claims, by the reference formulas at 60 digits: beyond the largest float32
@@ -234,6 +246,34 @@ def test_no_clamp_where_the_body_misses_the_piece_or_the_limit():
     assert plans._tail_rounds(plans._tail(b, code.x, one), one, 80, {})
     assert not plans._tail_rounds(plans._tail(b, code.x, one), one, 4, {})
     assert not plans._tail_rounds(plans._tail(b, code.x, two), two, 80, {})
+
+
+def test_plus_zero_only_for_a_zero_at_the_junction_and_none_beyond():
+    """``Clamp.plus_zero`` (body + 0.0 for a -0 at the junction 0) is taken for E-GEM's
+    d/deps alone, and refused where the body is not 0 at 0 (+0.0 would not give the left
+    piece: it keeps its comparison) or has a zero of its own on (0, hi] (x (x - 1/2), 0 at
+    x = 1/2: +0.0 would change a -0 there)."""
+    from dataclasses import replace
+
+    from gemsym.codegen.narrow import clamp as nclamp
+
+    code, groups, plan = _plans("e-gem")
+    x, reals = code.x, [code.symbols["eps"]]
+    _, outputs, clamp = plan(groups["first"])
+    assert clamp.plus_zero == {"d_eps"} and not clamp.keep_lo
+    (_, (_, d_eps)), = [o for o in outputs if o[0] == "d_eps"]
+    assert nclamp._zero_at_junction(d_eps, (1,), x, [code.symbols["N"]], reals, clamp.hi)
+    ints = [code.symbols["N"]]
+    shifted = replace(d_eps, small=d_eps.small - 1)  # -1 at x = 0
+    assert not nclamp._zero_at_junction(shifted, (1,), x, ints, reals, clamp.hi)
+    crossing = replace(d_eps, small=x * (x - sp.Rational(1, 2)))
+    assert not nclamp._zero_at_junction(crossing, (1,), x, ints, reals, clamp.hi)
+    # the same body with its zero left of the narrow inputs' range passes
+    assert nclamp._zero_at_junction(replace(d_eps, small=x * (x + 1)), (1,), x, ints, reals,
+                                    clamp.hi)
+    got = nclamp._clamp([("d_eps", (outputs[1][1][0], shifted))], (1,), x, ints, reals,
+                        code.junctions)
+    assert got is None or not (got.plus_zero or got.junction)
 
 
 def test_sums_of_sides():

@@ -999,7 +999,7 @@ _INLINE void e_gem_first_narrow(double x, double N, double eps, double* out) {
   const double _t1 = _t0 + eps;
   const double _t2 = _t0/(_t1*_t1);
   const double d_x = _t2*(2*eps*N + _t1);
-  const double d_eps = _where(x0 < 0, 0, _where(x0 == _INF, 0, -_t2*x));
+  const double d_eps = (_where(x0 == _INF, 0, -_t2*x)) + 0.0;
   out[0] = d_x;
   out[1] = d_eps;
 }

@@ -254,10 +254,11 @@ def e_gem_first(x, N, eps, exact=True, narrow=False, memo=None):
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + eps
         _t2 = _t0/(_t1*_t1)
-        _m0 = x0 == math.inf
-        _m1 = x0 < 0.0
         d_x = _t2*(_q0 + _t1)
-        d_eps = _where(_m1, 0.0, _where(_m0, 0.0, -_t2*x))
+        d_eps = (-_t2*x) + 0.0
+        if _nonfinite(x0):
+            _g0 = x0 == math.inf
+            d_eps = _where(_g0, 0.0, d_eps)
         return (d_x, d_eps,)
     ax = torch.abs(x)
     _t3 = 2.0*N

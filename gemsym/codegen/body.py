@@ -165,6 +165,9 @@ def body_lines(
                 out = f"{where}({mask(f'{xm} < {printer(j)}')}, {v}, {out})"
         if all(f.kind == "const" for f in forms):
             out = f"_like(x, {out})"
+        if clamp is not None and name in clamp.plus_zero:
+            # -0 at x clamped to the junction made the left piece's +0 (``Clamp.plus_zero``)
+            out = f"({out}) + 0.0"
         if clamp is not None and name in clamp.tail:
             if printer.branches_on_data:
                 tails.append(f"{name} = {printer.linear_tail(name, clamp.hi)}")

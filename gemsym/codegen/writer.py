@@ -65,8 +65,10 @@ def _formulas(codes: Sequence[FamilyCode]) -> str:
             names = [n for n, _ in outputs]
             out.append(f"\ndef {code.pyname}_{suffix}({sig}, exact=True, narrow=False, memo=None):")
             out.append(f'    """{code.activation.name}: {what}."""')
+            # the parameters' derivatives are only ever summed (``Clamp.plus_zero``)
+            summed = frozenset(code.first_names[1:]) if suffix == "first" else frozenset()
             out.extend(_narrow_lines(code, outputs, pr, names[0] if suffix in ("f", "dx")
-                                     else "(" + ", ".join(names) + ",)")
+                                     else "(" + ", ".join(names) + ",)", summed)
                        or _param_lines(code))
             out.extend(body_lines(outputs, code.junctions, code.x, pr))
             ret = names[0] if suffix in ("f", "dx") else "(" + ", ".join(names) + ",)"
@@ -74,14 +76,16 @@ def _formulas(codes: Sequence[FamilyCode]) -> str:
     return "\n".join(out)
 
 
-def _narrow_lines(code: FamilyCode, outputs, pr, ret: str) -> list[str]:
+def _narrow_lines(code: FamilyCode, outputs, pr, ret: str,
+                  summed: frozenset = frozenset()) -> list[str]:
     """The bodies for ``narrow`` inputs (float32/16-bit values and real parameters below
     2^128, evaluated in float64; see :mod:`.narrow`), each taken for the integer parameter
-    values where it holds; [] where none applies."""
+    values where it holds; [] where none applies.  ``summed``: the outputs that are only
+    ever summed (see ``narrow.Clamp.plus_zero``)."""
     ints = [code.symbols[p.name] for p in code.int_params]
     # sums of sides for the PyTorch formulas only: a compiled kernel's selection is a blend
     plans = narrow_plans(outputs, code.x, ints, [code.symbols[p.name] for p in code.real_params],
-                         code.junctions, sides=True)
+                         code.junctions, sides=True, summed=summed)
     if not plans:
         return (_default_case_lines(code, outputs, pr, ret)
                 or _ratio_lines(code, outputs, pr, ret))

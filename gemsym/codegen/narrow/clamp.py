@@ -10,7 +10,7 @@ import mpmath
 import sympy as sp
 
 from ..stable import StableForm
-from .forms import (BUDGET, SMALLEST_EXPONENT, _bodies, _bound, _ieee,
+from .forms import (BUDGET, INPUT_EXPONENT, SMALLEST_EXPONENT, _bodies, _bound, _ieee,
                     _interval, _params_env, _plain, _positive_zero, _rounds_to, _Unsupported)
 
 @dataclass(frozen=True)
@@ -46,6 +46,15 @@ class Clamp:
     #: round to x in every narrow dtype (``plans._low_plan``); +0 is subtracted for x <= hi (a
     #: -0 value stays -0), +oo added at x = +oo
     tail: frozenset = frozenset()
+    #: outputs whose values are only ever summed (a parameter's derivative, summed over
+    #: the input: the sign of a zero of theirs is never seen) whose body gives a zero of
+    #: either sign at the junction 0, where their left piece is 0, and is nonzero on
+    #: (0, hi] (``_zero_at_junction``): printed as ``body + 0.0``, which makes a -0 +0 and
+    #: keeps every other value (NaN and +-inf included), so that they too take the
+    #: junction clamp instead of a comparison and a selection (E-GEM's d/deps,
+    #: -x^3/(x^2 + eps)^2, is -0 at x = +0: +0 there, the one bit that differs from the
+    #: general body)
+    plus_zero: frozenset = frozenset()
 
 
 #: exponents k tried for the clamp bound 2^k at +-oo (the smallest that passes is taken)
@@ -107,6 +116,24 @@ def _exact_at(form: StableForm, values, x, ints, reals, at: sp.Expr, c: sp.Expr)
         if c == 0 and not _positive_zero(plain, x, at, reals):
             return False
     return True
+
+
+def _zero_at_junction(form: StableForm, values, x, ints, reals, hi: sp.Expr | None) -> bool:
+    """The narrow body of ``form`` is exactly 0 (of either sign) at x = 0 and at least
+    2^-NONZERO_EXPONENT in magnitude on [2^-SMALLEST_EXPONENT, hi] (``_nonzero``; hi None:
+    2^INPUT_EXPONENT), for every integer parameter value and every real parameter's narrow
+    value: ``body + 0.0`` is then +0 at every x clamped to the junction 0 and the body's
+    own bits on every other narrow input (see ``Clamp.plus_zero``)."""
+    if form.kind != "power" or form.large is not None:
+        return False
+    for small in _bodies(form, values, x, ints, reals):
+        if small is None:
+            return False
+        v = _plain(small, x).subs(x, 0)
+        if v.has(sp.nan, sp.zoo, sp.oo, -sp.oo) or sp.simplify(v) != 0:
+            return False
+    top = hi if hi is not None else sp.Integer(2) ** INPUT_EXPONENT
+    return _nonzero(form, values, x, ints, reals, sp.Integer(2) ** -SMALLEST_EXPONENT, top)
 
 
 #: a float64 value computed within a few roundings of an exact value of magnitude at least
@@ -179,19 +206,26 @@ def _sides(left: StableForm, right: StableForm, values, x, ints, reals, lo, hi) 
             and (not nonzero_needed["l"] or _nonzero(left, values, x, ints, reals, lo, -tiny)))
 
 
-def _clamp(outputs, values, x, ints, reals, junctions, sides: bool = False) -> Clamp | None:
+def _clamp(outputs, values, x, ints, reals, junctions, sides: bool = False,
+           summed: frozenset = frozenset()) -> Clamp | None:
     """The :class:`Clamp` of the narrow outputs; None where neither end nor the junction
     qualifies for any output.  ``sides``: an output group with one junction at 0, both
     ends clamped for every output, may be evaluated as sums of its two sides (``_sides``;
-    every output must pass)."""
+    every output must pass).  ``summed``: the outputs that may take ``Clamp.plus_zero``."""
     hi, keep_hi = _end_bound(outputs, values, x, ints, reals, +1)
-    passed = set()
+    passed: set = set()
+    plus_zero: set = set()
     if len(junctions) == 1 and all(len(fs) == 2 and fs[0].kind == "const" for _, fs in outputs):
         passed = {name for name, fs in outputs
                   if _exact_at(fs[1], values, x, ints, reals, junctions[0], fs[0].small)}
-    if passed:
+        if junctions[0] == 0:
+            plus_zero = {name for name, fs in outputs if name in summed and name not in passed
+                         and sp.simplify(fs[0].small) == 0
+                         and _zero_at_junction(fs[1], values, x, ints, reals, hi)}
+    if passed or plus_zero:
         lo, junction = junctions[0], True
-        keep_lo = frozenset(name for name, _ in outputs if name not in passed)
+        keep_lo = frozenset(name for name, _ in outputs
+                            if name not in passed and name not in plus_zero)
     else:
         (lo, keep_lo), junction = _end_bound(outputs, values, x, ints, reals, -1), False
     if lo is None and hi is None:
@@ -201,7 +235,7 @@ def _clamp(outputs, values, x, ints, reals, junctions, sides: bool = False) -> C
             and all(len(fs) == 2 and _sides(fs[0], fs[1], values, x, ints, reals, lo, hi)
                     for _, fs in outputs)):
         return Clamp(lo, hi, False, sides=True)
-    return Clamp(lo, hi, junction, keep_lo, keep_hi)
+    return Clamp(lo, hi, junction, keep_lo, keep_hi, plus_zero=frozenset(plus_zero))
 
 
 def _quality(clamp: Clamp | None) -> tuple:

@@ -25,35 +25,39 @@ class NarrowPlan(NamedTuple):
 
 def narrow_outputs(outputs: Sequence[tuple[str, Sequence[StableForm]]], x: sp.Symbol,
                    ints: Sequence[sp.Symbol], reals: Sequence[sp.Symbol],
-                   junctions: Sequence[sp.Expr] = (), sides: bool = False) -> NarrowPlan | None:
+                   junctions: Sequence[sp.Expr] = (), sides: bool = False,
+                   summed: frozenset = frozenset()) -> NarrowPlan | None:
     """The :class:`NarrowPlan` of the narrow body: every power form without its |x| > 1
     side (``large`` None), with its limits at -oo and +oo (``limits``) and without the
     points where that body already gives the value, valid for the integer parameter values
     it lists, and the :class:`Clamp` of x that replaces comparisons (``junctions``: the
     family's, between the outputs' pieces; ``sides``: the clamp may make sums of the two
-    sides, see ``Clamp``); None where there is no power form, more than
+    sides, see ``Clamp``; ``summed``: the outputs whose values are only ever summed, the
+    sign of a zero of theirs unobserved, see ``Clamp.plus_zero``); None where there is no
+    power form, more than
     one integer parameter, or no value passes.  The printed forms keep the symbolic integer
     parameter (the same code as the general body on |x| <= 1)."""
     if len(ints) > 1 or not any(f.kind == "power" for _, fs in outputs for f in fs):
         return None
-    return _plan_from(outputs, x, ints, reals, junctions, sides, 1, False)
+    return _plan_from(outputs, x, ints, reals, junctions, sides, 1, False, summed)
 
 
 def narrow_plans(outputs: Sequence[tuple[str, Sequence[StableForm]]], x: sp.Symbol,
                  ints: Sequence[sp.Symbol], reals: Sequence[sp.Symbol],
-                 junctions: Sequence[sp.Expr] = (), sides: bool = False) -> list[NarrowPlan]:
+                 junctions: Sequence[sp.Expr] = (), sides: bool = False,
+                 summed: frozenset = frozenset()) -> list[NarrowPlan]:
     """``narrow_outputs``'s plan, then the plans of the integer parameter values after it,
     each for the next values on, where linear tails (``Clamp.tail``) may bound x: GEM's f
     is x^(2N+1)/(x^2N + 1) plainly for N = 1 .. 3 and from N = 4 on (x^9 ~ 2^1152 at the
     largest float32) at x below 2^k plus x - 2^k beyond it.  Disjoint value lists, in
     order; [] where there is none."""
-    first = narrow_outputs(outputs, x, ints, reals, junctions, sides)
+    first = narrow_outputs(outputs, x, ints, reals, junctions, sides, summed)
     plans = [first] if first is not None else []
     if len(ints) != 1 or not any(f.kind == "power" for _, fs in outputs for f in fs):
         return plans
     start = max(first.values) + 1 if first is not None else 1
     while start <= MAX_INT:
-        plan = _plan_from(outputs, x, ints, reals, junctions, sides, start, True)
+        plan = _plan_from(outputs, x, ints, reals, junctions, sides, start, True, summed)
         if plan is None:
             break
         plans.append(plan)
@@ -61,8 +65,8 @@ def narrow_plans(outputs: Sequence[tuple[str, Sequence[StableForm]]], x: sp.Symb
     return plans
 
 
-def _plan_from(outputs, x, ints, reals, junctions, sides, start: int, linear: bool
-               ) -> NarrowPlan | None:
+def _plan_from(outputs, x, ints, reals, junctions, sides, start: int, linear: bool,
+               summed: frozenset = frozenset()) -> NarrowPlan | None:
     """The plan of the integer parameter values from ``start`` on (``linear``: with
     linear tails where the bodies need them)."""
     # one pass: past a body over the budget only where a lower clamp could apply
@@ -72,7 +76,7 @@ def _plan_from(outputs, x, ints, reals, junctions, sides, start: int, linear: bo
         low = _low_plan(more, new, x, ints, reals, tuple(junctions), strict, linear)
         if low is not None:
             return low
-    return _done(more[:strict], new, x, ints, reals, junctions, sides)
+    return _done(more[:strict], new, x, ints, reals, junctions, sides, summed=summed)
 
 
 def _collect(outputs, x: sp.Symbol, ints, reals, tight: bool, start: int = 1):
@@ -218,8 +222,8 @@ def _low_plan(passed, new, x, ints, reals, junctions, strict: int, linear: bool 
     return None
 
 
-def _done(passed, new, x, ints, reals, junctions, sides, clamp: Clamp | None = None
-          ) -> NarrowPlan | None:
+def _done(passed, new, x, ints, reals, junctions, sides, clamp: Clamp | None = None,
+          summed: frozenset = frozenset()) -> NarrowPlan | None:
     """The plan of ``passed`` and ``new`` (``_collect``), with ``clamp`` or the one
     ``_clamp`` finds."""
     if not passed or new is None:
@@ -229,13 +233,13 @@ def _done(passed, new, x, ints, reals, junctions, sides, clamp: Clamp | None = N
                         if f.kind == "power" and f.large is None else f for f in forms))
            for name, forms in new]
     if clamp is None:
-        clamp = _clamp(new, values, x, ints, reals, tuple(junctions), sides)
+        clamp = _clamp(new, values, x, ints, reals, tuple(junctions), sides, summed)
         if len(passed) > 1 and _quality(clamp) < _best_quality(sides):
             # a longer list of values may cost the first ones their best clamp (SE-GEM f:
             # N = 3's body is not a sum of sides, N = 1, 2's are): the shortest prefix
             # with a better clamp than the whole list's keeps it, the first values being
             # the common ones
-            shorter = _done(passed[:-1], new, x, ints, reals, junctions, sides)
+            shorter = _done(passed[:-1], new, x, ints, reals, junctions, sides, summed=summed)
             if shorter is not None and _quality(shorter.clamp) > _quality(clamp):
                 return shorter
     bare = [f for _, forms in new for f in forms if f.kind == "power" and f.large is None]
