@@ -60,13 +60,13 @@ def test_narrow_bodies_give_the_bits_of_the_general_bodies(bridge, name, N, real
     """On float32/16-bit values (|x| > 1, the former guard region |x^k| < 2^-100, +-inf,
     NaN, +-0 included), every output, float64 results rounded to the input dtype (the sign
     of a zero included at finite x: the clamped bodies give the left pieces' +0; a summed
-    output with ``Clamp.plus_zero``, E-GEM's d/deps, is +0 at x = +0 where the general
-    body's right piece gives -0)."""
+    output with ``Clamp.plus_zero``, E-GEM's and SE-GEM's d/deps, is +0 at x = +0 where
+    the general body's right piece gives -0)."""
     fn = getattr(bridge._formulas, name)
     x = _inputs(dtype)
     p = [torch.tensor(v, dtype=torch.float64) for v in reals]
     general, narrow = (fn(x, N, *p, exact=False, narrow=w) for w in (False, True))
-    plus_zero = {"e_gem_first": {1}}.get(name, ())  # the outputs with +0.0 (d/deps)
+    plus_zero = {"e_gem_first": {1}, "se_gem_first": {1}}.get(name, ())  # +0.0: d/deps
     for i, (a, b) in enumerate(zip(*((t,) if isinstance(t, torch.Tensor) else t
                                      for t in (general, narrow)))):
         a, b = a.to(dtype), b.to(dtype)
@@ -281,9 +281,11 @@ def test_sums_of_sides():
     a selection.  L(-0) = -0, so R(x) + L(-0) is R(x); f's R(+0) = +0, so L must never be a
     zero on x < 0 (interval arithmetic); f' has L'(-0) = +0, so R' must never be one on
     x > 0.  A side that is not 0 at 0, or that has a zero on its half line where the other
-    side's zero is +0, or whose sum at -0 is not R(-0), is refused; so is a group where an
-    output keeps a comparison
-    (SE-GEM's first derivatives: d/deps at +oo)."""
+    side's zero is +0, or whose sum at -0 is not R(-0), is refused; so is a group with an
+    output whose left piece is the constant 0 (SE-GEM's first derivatives: d/deps), unless
+    that output is only summed: then it is R(x_r) + 0.0 (``Clamp.plus_zero``), and its
+    limit at +oo, which R misses at 2^136 (-2^-136), is taken where x holds an infinity
+    (``keep_hi``)."""
     from dataclasses import replace
 
     import gemsym.codegen.narrow as narrow
@@ -299,6 +301,11 @@ def test_sums_of_sides():
     for g in ("f", "dx"):
         assert plan(groups[g]).clamp == narrow.Clamp(-two136, two136, False, sides=True), g
     assert not plan(groups["first"]).clamp.sides
+    summed = narrow.narrow_outputs(groups["first"], code.x, ints, reals, code.junctions,
+                                   sides=True, summed=frozenset({"d_eps"}))
+    assert summed.clamp == narrow.Clamp(-two136, two136, False, frozenset(),
+                                        frozenset({"d_eps"}), sides=True,
+                                        plus_zero=frozenset({"d_eps"}))
     values, outputs, _ = plan(groups["f"])
     (_, (left, right)), = outputs
     x = code.x

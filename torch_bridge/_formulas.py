@@ -471,22 +471,26 @@ def se_gem_first(x, N, eps, exact=True, narrow=False, memo=None):
     eps = _param(eps, x)
     if _case:
         x0 = x
-        x = torch.clamp(x, min=-8.711228593176025e+40, max=8.711228593176025e+40)
-        _t1 = 2.0*N
-        if memo is not None and 'p8178bebb14e8' in memo:
-            _q0, = memo['p8178bebb14e8']
+        x = _clamp_at_zero(x0, 8.711228593176025e+40)
+        if memo is not None and 'p5cba63048321' in memo:
+            _q0, = memo['p5cba63048321']
         else:
-            _q0 = _t1*eps
+            _q0 = 2.0*eps*N
             if memo is not None:
-                memo['p8178bebb14e8'] = (_q0,)
+                memo['p5cba63048321'] = (_q0,)
         _t0 = _ipow(x, (2*N), exact)
-        _t2 = _t0*x
-        _t3 = _t0 + eps
-        _t4 = torch.reciprocal((_t3*_t3))
-        _m0 = x0 < 0.0
-        _m1 = x0 == math.inf
-        d_x = _where(_m0, (_t0*(_t1 + 1.0))/(_sq(_t2 - 1.0)), _t0*_t4*(_q0 + _t3))
-        d_eps = _where(_m0, 0.0, _where(_m1, 0.0, -_t2*_t4))
+        _t1 = _t0 + eps
+        _t2 = _t0/(_t1*_t1)
+        d_x_r = _t2*(_q0 + _t1)
+        d_eps_r = -_t2*x
+        x = torch.clamp(x0, min=-8.711228593176025e+40, max=-0.0)
+        _t0 = _ipow(x, (2*N), exact)
+        d_x_l = (_t0*(2.0*N + 1.0))/(_sq(_t0*x - 1.0))
+        d_x = d_x_l + d_x_r
+        d_eps = d_eps_r + 0.0
+        if _nonfinite(x0):
+            _gs0 = x0 == math.inf
+            d_eps = _where(_gs0, 0.0, d_eps)
         return (d_x, d_eps,)
     ax = torch.abs(x)
     _t1 = 2.0*N

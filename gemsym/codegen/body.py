@@ -329,10 +329,24 @@ def _sides_lines(outputs, junctions, x: sp.Symbol, printer: CodePrinter, indent:
     pays five multiplications for)."""
     lines = ["x0 = x"]
     for side, suffix in ((1, "_r"), (0, "_l")):
-        lines.append(f"x = {printer.side_clamp(side, clamp.hi if side else clamp.lo)}")
-        one = [(name + suffix, (forms[side],)) for name, forms in outputs]
-        lines += body_lines(one, junctions, x, printer, "", side=side)
-    lines += [f"{name} = {name}_l + {name}_r" for name, _ in outputs]
+        one = [(name + suffix, (forms[side],)) for name, forms in outputs
+               if side or name not in clamp.plus_zero]
+        if one:
+            lines.append(f"x = {printer.side_clamp(side, clamp.hi if side else clamp.lo)}")
+            lines += body_lines(one, junctions, x, printer, "", side=side)
+    # a left piece 0: +0.0 makes the right side's -0 at x_r = +0 the piece's +0
+    lines += [f"{name} = {name}_r + 0.0" if name in clamp.plus_zero
+              else f"{name} = {name}_l + {name}_r" for name, _ in outputs]
+    # the limits that the clamped sides miss, where an input is infinite
+    conds: dict[str, str] = {}
+    fixes = []
+    for name, forms in outputs:
+        for keep, form, end, sign in ((clamp.keep_hi, forms[1], 1, ""),
+                                      (clamp.keep_lo, forms[0], 0, "-")):
+            if name in keep:
+                g = conds.setdefault(f"x0 == {sign}{printer.infinity}", f"_gs{len(conds)}")
+                fixes.append(f"{name} = {printer.select}({g}, {printer(form.limits[end])}, {name})")
+    lines += _at_infinity_guard([f"{g} = {c}" for c, g in conds.items()] + fixes, "x0")
     return [indent + line for line in lines]
 
 

@@ -38,7 +38,10 @@ class Clamp:
     keep_lo: frozenset = frozenset()
     keep_hi: frozenset = frozenset()
     #: each output is L(x_l) + R(x_r) instead of where(x < 0, L(x), R(x)) (see ``_sides``):
-    #: x_l = min(x, -0) clamped at lo, x_r = max(x, +0) clamped at hi
+    #: x_l = min(x, -0) clamped at lo, x_r = max(x, +0) clamped at hi; an output in
+    #: ``plus_zero`` is R(x_r) + 0.0 (its left piece is 0), one in ``keep_lo`` /
+    #: ``keep_hi`` takes its limit at -oo / +oo by a comparison made only where the input
+    #: holds an infinity (the printers that may branch on data: the eager PyTorch path)
     sides: bool = False
     #: outputs B ~ x at +oo taken at x clamped to ``hi`` = 2^k below the largest finite
     #: input, plus the rest of the line beyond it: B(min(x, hi)) - min(hi - x, 0), where B
@@ -230,11 +233,17 @@ def _clamp(outputs, values, x, ints, reals, junctions, sides: bool = False,
         (lo, keep_lo), junction = _end_bound(outputs, values, x, ints, reals, -1), False
     if lo is None and hi is None:
         return None
-    if (sides and not junction and lo is not None and hi is not None and not keep_lo
-            and not keep_hi and len(junctions) == 1 and junctions[0] == 0
-            and all(len(fs) == 2 and _sides(fs[0], fs[1], values, x, ints, reals, lo, hi)
-                    for _, fs in outputs)):
-        return Clamp(lo, hi, False, sides=True)
+    if (sides and not junction and lo is not None and hi is not None
+            and len(junctions) == 1 and junctions[0] == 0):
+        # a summed output that is 0 left of 0 is its right side plus +0.0 (as plus_zero)
+        zero_left = frozenset(
+            name for name, fs in outputs if name in summed and len(fs) == 2
+            and fs[0].kind == "const" and sp.simplify(fs[0].small) == 0
+            and _zero_at_junction(fs[1], values, x, ints, reals, hi))
+        if all(len(fs) == 2 and (name in zero_left
+                                 or _sides(fs[0], fs[1], values, x, ints, reals, lo, hi))
+               for name, fs in outputs):
+            return Clamp(lo, hi, False, keep_lo, keep_hi, sides=True, plus_zero=zero_left)
     return Clamp(lo, hi, junction, keep_lo, keep_hi, plus_zero=frozenset(plus_zero))
 
 
