@@ -12,8 +12,8 @@ in interleaved rounds (the process's CPU time, one thread, batches of about 20 m
 table gives each median over the naive formula's median in the same round set.  ``--N``:
 the integer parameter of GEM, E-GEM and SE-GEM (default 1).  ``--learnable``: each package's
 module with learnable parameters (``Sqish(learnable=True, ...)``, ``EGEM``, ``SEGEM``) and
-the naive formula with Sqish's a, beta and gamma as leaf tensors, the gradients taken with
-respect to x and every parameter.  The C++
+the naive formula with its real parameters as leaf tensors (Sqish's a, beta and gamma,
+E-GEM's and SE-GEM's eps), the gradients taken with respect to x and every parameter.  The C++
 kernels are off (``TORCH_BRIDGE_CPU_KERNEL=0``, set here): this measures the plain PyTorch
 path, as a machine without a compiler runs it.
 """
