@@ -18,7 +18,11 @@ x == +-inf for the limits) each cost a comparison and a selection, about ten mul
 on the eager PyTorch path; a :class:`Clamp` of x replaces them where the bodies allow it:
 the constant pieces are the body's exact value at the junction, and the body at 2^136
 rounds to the limit at +oo in every narrow dtype (checked with interval arithmetic over the
-real parameters' range).
+real parameters' range).  A parameter's derivative is only ever summed over the input, so
+the sign of a zero of it is never seen: where its body is a zero of either sign at the
+junction 0 and nonzero beyond it, +0.0 added makes it the constant piece's +0, and a limit
+at +-oo that the clamped body misses is taken only where the input holds an infinity
+(``Clamp.plus_zero``; E-GEM's and SE-GEM's d/deps).
 
 A sigmoid form whose output is a sum over the two sides of one sigmoid, K_p x^k sigma(s) +
 K_n x^k sigma(-s), is written there as x^k (K_p + K_n E)/(1 + E), E = e^(-s), where the
