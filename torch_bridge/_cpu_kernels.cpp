@@ -1272,7 +1272,7 @@ _INLINE void sqish_first(double x, double a, double beta, double gamma, double* 
   const double _t8 = _t0/beta;
   const auto [_s0, _s0n, _s0p] = _sigmoid_trio(_t1, x, _t2, EXACT);
   const double d_x = _where(_isinf(x), _where(x > 0, 1, a), _where(((a < 0)) & ((std::fabs(_t7) < 1)), -_s0n*_expm1<EXACT>(_t7), _s0*a + _s0n) + ((_s0p*_t4)*x));
-  const double d_a = _where(_isinf(x), _where(x > 0, 0, (-_INF)), ((_s0*_s0)*x) + (_s0p*x) + ((_s0p*_t1)*x*x));
+  const double d_a = _where(_isinf(x), _where(x > 0, 0, (-_INF)), (_s0*x) + ((_s0p*_t1)*x*x));
   const double d_beta = _where(_isinf(x), 0, ((_s0p*_t8)*x));
   const double d_gamma = _where(_isinf(x), 0, ((_s0p*_t3)*x*x));
   out[0] = d_x;
@@ -1293,7 +1293,7 @@ _INLINE void sqish_first_case(double x, double a, double beta, double gamma, dou
   const double _t7 = _t0/beta;
   const auto [_s0, _s0n, _s0p] = _sigmoid_trio(_t1, x, _t2, EXACT);
   const double d_x = _where(_isinf(x), _where(x > 0, 1, a), _s0*a + _s0n + ((_s0p*_t4)*x));
-  const double d_a = _where(_isinf(x), _where(x > 0, 0, (-_INF)), ((_s0*_s0)*x) + (_s0p*x) + ((_s0p*_t1)*x*x));
+  const double d_a = _where(_isinf(x), _where(x > 0, 0, (-_INF)), (_s0*x) + ((_s0p*_t1)*x*x));
   const double d_beta = _where(_isinf(x), 0, ((_s0p*_t7)*x));
   const double d_gamma = _where(_isinf(x), 0, ((_s0p*_t3)*x*x));
   out[0] = d_x;

@@ -250,21 +250,21 @@ def _sqish_bwd(g_ptr, x_ptr, gx_ptr, part_ptr, a_ptr, beta_ptr, gamma_ptr, n, PA
     gamma = tl.load(gamma_ptr).to(tl.float32)
     if PARAMS_GRAD:
         _t0 = a - 1
-        _t1 = 2*_t0*gamma
-        _t2 = _log(beta, PRECISE)
-        _t3 = _sigmoid_lin(_t1, x, _t2, False, PRECISE)
-        _t4 = -_t1
-        _t5 = -_t2
-        _t6 = _sigmoid_lin(_t4, x, _t5, False, PRECISE)
-        _t7 = _t3*_t6
-        _t8 = 2*(_t0*_t0)
-        _t9 = _t8*gamma
-        _t10 = _t1*x + _t2 + _log(-a, PRECISE)
+        _t1 = 2*(_t0*_t0)
+        _t2 = _t1*gamma
+        _t3 = 2*_t0*gamma
+        _t4 = -_t3
+        _t5 = _log(beta, PRECISE)
+        _t6 = -_t5
+        _t7 = _sigmoid_lin(_t4, x, _t6, False, PRECISE)
+        _t8 = _sigmoid_lin(_t3, x, _t5, False, PRECISE)
+        _t9 = _t7*_t8
+        _t10 = _t3*x + _t5 + _log(-a, PRECISE)
         _t11 = _div(_t0, beta, PRECISE)
-        d_x = tl.where(_isinf(x), tl.where(x > 0, 1, a), tl.where(tl.where((a < 0), (tl.abs(_t10) < 1), (a < 0)), -_t6*tl.where(_exp(_t10) == 1.0, _t10, tl.where(_exp(_t10) - 1.0 == -1.0, -1.0, tl.where(_exp(_t10) == float('inf'), _exp(_t10), _div((_exp(_t10) - 1.0)*(_t10), _log(_exp(_t10), PRECISE), PRECISE)))), _t3*a + _t6) + ((_t7*_t9)*x))
-        d_a = tl.where(_isinf(x), tl.where(x > 0, 0, float('-inf')), ((_t3*_t3)*x) + (_t7*x) + ((_t1*_t7)*x*x))
-        d_beta = tl.where(_isinf(x), 0, ((_t11*_t7)*x))
-        d_gamma = tl.where(_isinf(x), 0, ((_t7*_t8)*x*x))
+        d_x = tl.where(_isinf(x), tl.where(x > 0, 1, a), tl.where(tl.where((a < 0), (tl.abs(_t10) < 1), (a < 0)), -_t7*tl.where(_exp(_t10) == 1.0, _t10, tl.where(_exp(_t10) - 1.0 == -1.0, -1.0, tl.where(_exp(_t10) == float('inf'), _exp(_t10), _div((_exp(_t10) - 1.0)*(_t10), _log(_exp(_t10), PRECISE), PRECISE)))), _t7 + _t8*a) + ((_t2*_t9)*x))
+        d_a = tl.where(_isinf(x), tl.where(x > 0, 0, float('-inf')), (_t8*x) + ((_t3*_t9)*x*x))
+        d_beta = tl.where(_isinf(x), 0, ((_t11*_t9)*x))
+        d_gamma = tl.where(_isinf(x), 0, ((_t1*_t9)*x*x))
         tl.store(part_ptr + pid * 3 + 0, tl.sum(tl.where(mask, g * d_a, 0.0), axis=0))
         tl.store(part_ptr + pid * 3 + 1, tl.sum(tl.where(mask, g * d_beta, 0.0), axis=0))
         tl.store(part_ptr + pid * 3 + 2, tl.sum(tl.where(mask, g * d_gamma, 0.0), axis=0))

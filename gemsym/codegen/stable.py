@@ -411,6 +411,11 @@ def _sigmoid_form(expr: sp.Expr, x: sp.Symbol, defaults) -> StableForm | None:
     def terms(coeffs, j0: int) -> sp.Expr:
         # sum_k C(n, k) coeffs[k] sigma^(k + j0) sigma(-t)^(n - k + j0), n = len(coeffs) - 1
         n = len(coeffs) - 1
+        merged = _pairs_merged(coeffs, j0, x)
+        if merged is not None:
+            return sp.Add(*[_times_polynomial(sig ** j * sig_neg ** m, b, x,
+                                              (c_t, d_t, j, m) if linear else None)
+                            for j, m, b in merged])
         pieces = []
         for k, b in enumerate(coeffs):
             basis = sp.binomial(n, k) * sig ** (k + j0) * sig_neg ** (n - k + j0)
@@ -448,6 +453,46 @@ def _sigmoid_form(expr: sp.Expr, x: sp.Symbol, defaults) -> StableForm | None:
             return StableForm("sigmoid", small, None, None)
         limits.append(lim)
     return StableForm("sigmoid", small, None, tuple(limits))
+
+
+def _pairs_merged(coeffs, j0: int, x: sp.Symbol) -> list[tuple[int, int, sp.Expr]] | None:
+    """The terms of sum_k C(n, k) coeffs[k] x^p sigma^(k + j0) sigma(-t)^(n - k + j0)
+    (coeffs[k] polynomials in x, n = len(coeffs) - 1) as [(j, m, polynomial in x)] for
+    sigma^j sigma(-t)^m, where two terms of one power of x with the same coefficient,
+    c x^p sigma^(j+1) sigma(-t)^m + c x^p sigma^j sigma(-t)^(m+1), are the one term
+    c x^p sigma^j sigma(-t)^m (sigma + sigma(-t) = 1; no other term has that power);
+    None where no pair merges.  A Bernstein basis of degree n holds the lower degrees of
+    some powers of x elevated: Sqish's d/da is x sigma(-t) + t1 x^2 sigma sigma(-t),
+    printed as x sigma(-t)^2 + x sigma sigma(-t) + t1 x^2 sigma sigma(-t) (two products
+    and a sum more, each rounded)."""
+    n = len(coeffs) - 1
+    table: dict[tuple[int, int, int], sp.Expr] = {}
+    for k, b in enumerate(coeffs):
+        try:
+            poly = sp.Poly(sp.expand(sp.binomial(n, k) * b), x)
+        except sp.PolynomialError:
+            return None
+        for (p,), c in poly.terms():
+            if c != 0:
+                table[(p, k + j0, n - k + j0)] = c
+    merged = False
+    while True:
+        pair = next(((key, (key[0], key[1] - 1, key[2] + 1)) for key, c in table.items()
+                     if key[1] >= 1 and (key[0], key[1] - 1, key[2] + 1) in table
+                     and (key[0], key[1] - 1, key[2]) not in table
+                     and sp.expand(table[(key[0], key[1] - 1, key[2] + 1)] - c) == 0), None)
+        if pair is None:
+            break
+        (p, j, m), other = pair
+        table[(p, j - 1, m)] = table.pop((p, j, m))
+        del table[other]
+        merged = True
+    if not merged:
+        return None
+    groups: dict[tuple[int, int], sp.Expr] = {}
+    for (p, j, m), c in sorted(table.items(), key=lambda kv: (-kv[0][1], kv[0][2], kv[0][0])):
+        groups[(j, m)] = groups.get((j, m), sp.S.Zero) + c * x ** p
+    return [(j, m, b) for (j, m), b in groups.items()]
 
 
 def _bernstein(p, x: sp.Symbol) -> list[sp.Expr]:
