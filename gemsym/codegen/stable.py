@@ -476,15 +476,9 @@ def _pairs_merged(coeffs, j0: int, x: sp.Symbol) -> list[tuple[int, int, sp.Expr
             if c != 0:
                 table[(p, k + j0, n - k + j0)] = c
     merged = False
-    while True:
-        pair = next(((key, (key[0], key[1] - 1, key[2] + 1)) for key, c in table.items()
-                     if key[1] >= 1 and (key[0], key[1] - 1, key[2] + 1) in table
-                     and (key[0], key[1] - 1, key[2]) not in table
-                     and sp.expand(table[(key[0], key[1] - 1, key[2] + 1)] - c) == 0), None)
-        if pair is None:
-            break
-        (p, j, m), other = pair
-        table[(p, j - 1, m)] = table.pop((p, j, m))
+    while (pair := _mergeable(table)) is not None:
+        key, other, target = pair
+        table[target] = table.pop(key)
         del table[other]
         merged = True
     if not merged:
@@ -493,6 +487,18 @@ def _pairs_merged(coeffs, j0: int, x: sp.Symbol) -> list[tuple[int, int, sp.Expr
     for (p, j, m), c in sorted(table.items(), key=lambda kv: (-kv[0][1], kv[0][2], kv[0][0])):
         groups[(j, m)] = groups.get((j, m), sp.S.Zero) + c * x ** p
     return [(j, m, b) for (j, m), b in groups.items()]
+
+
+def _mergeable(table: dict) -> tuple | None:
+    """The first (key, its partner, their merged key) of ``_pairs_merged``'s table
+    {(p, j, m): coefficient}: c x^p sigma^j sigma(-t)^m and c x^p sigma^(j-1)
+    sigma(-t)^(m+1) with no term at (p, j - 1, m); None where there is none."""
+    for (p, j, m), c in table.items():
+        other, target = (p, j - 1, m + 1), (p, j - 1, m)
+        if (j >= 1 and other in table and target not in table
+                and sp.expand(table[other] - c) == 0):
+            return (p, j, m), other, target
+    return None
 
 
 def _bernstein(p, x: sp.Symbol) -> list[sp.Expr]:

@@ -139,6 +139,14 @@ def _zero_at_junction(form: StableForm, values, x, ints, reals, hi: sp.Expr | No
     return _nonzero(form, values, x, ints, reals, sp.Integer(2) ** -SMALLEST_EXPONENT, top)
 
 
+def _zero_left(name: str, forms, summed: frozenset, values, x, ints, reals, hi) -> bool:
+    """``name`` is a summed output whose left piece is the constant 0 and whose right
+    body passes ``_zero_at_junction``: it may be its body plus +0.0 (``Clamp.plus_zero``)."""
+    return (name in summed and len(forms) == 2 and forms[0].kind == "const"
+            and sp.simplify(forms[0].small) == 0
+            and _zero_at_junction(forms[1], values, x, ints, reals, hi))
+
+
 #: a float64 value computed within a few roundings of an exact value of magnitude at least
 #: 2^-NONZERO_EXPONENT is not zero (the narrow bodies' accuracy, see the module docstring)
 NONZERO_EXPONENT = 900
@@ -222,9 +230,8 @@ def _clamp(outputs, values, x, ints, reals, junctions, sides: bool = False,
         passed = {name for name, fs in outputs
                   if _exact_at(fs[1], values, x, ints, reals, junctions[0], fs[0].small)}
         if junctions[0] == 0:
-            plus_zero = {name for name, fs in outputs if name in summed and name not in passed
-                         and sp.simplify(fs[0].small) == 0
-                         and _zero_at_junction(fs[1], values, x, ints, reals, hi)}
+            plus_zero = {name for name, fs in outputs if name not in passed
+                         and _zero_left(name, fs, summed, values, x, ints, reals, hi)}
     if passed or plus_zero:
         lo, junction = junctions[0], True
         keep_lo = frozenset(name for name, _ in outputs
@@ -236,10 +243,8 @@ def _clamp(outputs, values, x, ints, reals, junctions, sides: bool = False,
     if (sides and not junction and lo is not None and hi is not None
             and len(junctions) == 1 and junctions[0] == 0):
         # a summed output that is 0 left of 0 is its right side plus +0.0 (as plus_zero)
-        zero_left = frozenset(
-            name for name, fs in outputs if name in summed and len(fs) == 2
-            and fs[0].kind == "const" and sp.simplify(fs[0].small) == 0
-            and _zero_at_junction(fs[1], values, x, ints, reals, hi))
+        zero_left = frozenset(name for name, fs in outputs
+                              if _zero_left(name, fs, summed, values, x, ints, reals, hi))
         if all(len(fs) == 2 and (name in zero_left
                                  or _sides(fs[0], fs[1], values, x, ints, reals, lo, hi))
                for name, fs in outputs):
