@@ -361,6 +361,70 @@ def e_gem_second(x, N, eps, exact=True, narrow=False, memo=None):
     return (d_x_x, d_x_eps, d_eps_eps,)
 
 
+def e_gem_sums(x, N, eps, exact=True, narrow=False, memo=None):
+    """e-gem: (df/dx, (h_j...), ((j, c_pj)...) per parameter) with df/dtheta_p = sum_j c_pj h_j, for finite x on
+    the narrow path (see ``gemsym.codegen.sums``); None elsewhere."""
+    if not narrow or _nonfinite(x):
+        return None
+    if memo is not None and 'pc9b2ba3962e0' in memo:
+        _cf, = memo['pc9b2ba3962e0']
+    else:
+        _cf = (((0, float(1.0)), ), )
+        if memo is not None:
+            memo['pc9b2ba3962e0'] = (_cf,)
+    if memo is not None and 'p3c51f2257d2a' in memo:
+        _case, = memo['p3c51f2257d2a']
+    else:
+        _case = narrow and N in (1,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        if memo is not None:
+            memo['p3c51f2257d2a'] = (_case,)
+    eps = _param(eps, x)
+    if _case:
+        x = _clamp_at_zero(x, 8.711228593176025e+40)
+        if memo is not None and 'p5cba63048321' in memo:
+            _q0, = memo['p5cba63048321']
+        else:
+            _q0 = 2.0*eps*N
+            if memo is not None:
+                memo['p5cba63048321'] = (_q0,)
+        _t0 = _ipow(x, (2*N), exact)
+        _t1 = _t0 + eps
+        _t2 = _t0/(_t1*_t1)
+        d_x = _t2*(_q0 + _t1)
+        _h0 = -_t2*x
+        return (d_x, (_h0,), _cf)
+    ax = torch.abs(x)
+    _t3 = 2.0*N
+    if memo is not None and 'pbeb975013504' in memo:
+        _q0, = memo['pbeb975013504']
+    else:
+        _q0 = _t3*eps
+        if memo is not None:
+            memo['pbeb975013504'] = (_q0,)
+    _t0 = _ipow(x, (2*N), exact)
+    _t1 = _t0 + eps
+    _t2 = torch.reciprocal((_t1*_t1))
+    _t4 = _t1 + _q0
+    _t5 = _t0
+    _t6 = torch.abs(_t5)
+    _t7 = _t1
+    _t8 = torch.reciprocal(_sq(_t7))
+    _t9 = (_t5/_t7)/_t1
+    _t10 = _t4*_t9
+    _t11 = (_t6 < torch.finfo(x.dtype).tiny)
+    _t12 = eps/_t0
+    _t13 = _t12 + 1.0
+    _t14 = torch.reciprocal((_t13*_t13))
+    _t15 = _ipow(x, (1 + 2*N), exact)
+    _t16 = -_t9*x
+    _m0 = ax <= 1.0
+    _m1 = x == 0.0
+    _m2 = x < 0.0
+    d_x = _where(_m2, 0.0, _where(_m1, 0.0, _where(_m0, torch.where((_t6 >= 7.888609052210118e-31), _t0*_t2*_t4, (torch.where(_t11, _xtimes(_t8*_t4, x, (2*N), _t10), _t10) if exact else _t10)), _t14*(_t12*_t3 + _t13))))
+    _h0 = _where(_m2, 0.0, _where(ax > torch.finfo(x.dtype).max ** (1.0/max(1, (-1 + 2*N))), -_t14*_ipow(torch.reciprocal(x), (-1 + 2*N), exact), _where(_m0, torch.where((torch.abs(_t15) >= 7.888609052210118e-31), -_t15*_t2, (torch.where(_t11, _xtimes(_t8*(-1.0), x, (1 + 2*N), _t16), _t16) if exact else _t16)), -_t14)/_where(_m0, 1.0, _ipow(x, (-1 + 2*N), exact))))
+    return (d_x, (_h0,), _cf)
+
+
 def se_gem_f(x, N, eps, exact=True, narrow=False, memo=None):
     """se-gem: f."""
     if memo is not None and 'paf8ffd26fa78' in memo:
@@ -566,6 +630,77 @@ def se_gem_second(x, N, eps, exact=True, narrow=False, memo=None):
     d_x_eps = _where(_m1, 0.0, _where(_m2, 0.0, _where(_m0, torch.where((_t18 >= 7.888609052210118e-31), _t11*_t7, (torch.where(_t23, _xtimes(_t20*_t10, x, (2*N), _t22), _t22) if exact else _t22)), _t12*_t16)))
     d_eps_eps = _where(_m1, 0.0, _where(ax > torch.finfo(x.dtype).max ** (1.0/max(1, (-1 + 4*N))), 2.0*_t15*_ipow(torch.reciprocal(x), (-1 + 4*N), exact), _where(_m0, torch.where((torch.abs(_t2) >= 7.888609052210118e-31), 2.0*_t2*_t9, (torch.where(_t23, _xtimes(_t20*2.0, x, (1 + 2*N), _t24), _t24) if exact else _t24)), 2.0*_t15)/_where(_m0, 1.0, _ipow(x, (-1 + 4*N), exact))))
     return (d_x_x, d_x_eps, d_eps_eps,)
+
+
+def se_gem_sums(x, N, eps, exact=True, narrow=False, memo=None):
+    """se-gem: (df/dx, (h_j...), ((j, c_pj)...) per parameter) with df/dtheta_p = sum_j c_pj h_j, for finite x on
+    the narrow path (see ``gemsym.codegen.sums``); None elsewhere."""
+    if not narrow or _nonfinite(x):
+        return None
+    if memo is not None and 'pc9b2ba3962e0' in memo:
+        _cf, = memo['pc9b2ba3962e0']
+    else:
+        _cf = (((0, float(1.0)), ), )
+        if memo is not None:
+            memo['pc9b2ba3962e0'] = (_cf,)
+    if memo is not None and 'p3c51f2257d2a' in memo:
+        _case, = memo['p3c51f2257d2a']
+    else:
+        _case = narrow and N in (1,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        if memo is not None:
+            memo['p3c51f2257d2a'] = (_case,)
+    eps = _param(eps, x)
+    if _case:
+        x0 = x
+        x = _clamp_at_zero(x0, 8.711228593176025e+40)
+        if memo is not None and 'p5cba63048321' in memo:
+            _q0, = memo['p5cba63048321']
+        else:
+            _q0 = 2.0*eps*N
+            if memo is not None:
+                memo['p5cba63048321'] = (_q0,)
+        _t0 = _ipow(x, (2*N), exact)
+        _t1 = _t0 + eps
+        _t2 = _t0/(_t1*_t1)
+        d_x_r = _t2*(_q0 + _t1)
+        _h0_r = -_t2*x
+        x = torch.clamp(x0, min=-8.711228593176025e+40, max=-0.0)
+        _t0 = _ipow(x, (2*N), exact)
+        d_x_l = (_t0*(2.0*N + 1.0))/(_sq(_t0*x - 1.0))
+        d_x = d_x_l + d_x_r
+        _h0 = _h0_r
+        return (d_x, (_h0,), _cf)
+    ax = torch.abs(x)
+    _t1 = 2.0*N
+    _t2 = _t1 + 1.0
+    if memo is not None and 'p52da866d504b' in memo:
+        _q0, = memo['p52da866d504b']
+    else:
+        _q0 = _t1*eps
+        if memo is not None:
+            memo['p52da866d504b'] = (_q0,)
+    _t0 = _ipow(x, (2*N), exact)
+    _t3 = _ipow(x, (1 + 2*N), exact)
+    _t4 = _t0 + eps
+    _t5 = torch.reciprocal((_t4*_t4))
+    _t6 = _q0 + _t4
+    _t7 = _t0
+    _t8 = torch.abs(_t7)
+    _t9 = _t4
+    _t10 = torch.reciprocal(_sq(_t9))
+    _t11 = (_t7/_t9)/_t4
+    _t12 = _t11*_t6
+    _t13 = (_t8 < torch.finfo(x.dtype).tiny)
+    _t14 = eps/_t0
+    _t15 = _t14 + 1.0
+    _t16 = torch.reciprocal((_t15*_t15))
+    _t17 = -_t11*x
+    _m0 = ax <= 1.0
+    _m1 = x == 0.0
+    _m2 = x < 0.0
+    d_x = _where(_m2, _where(ax > torch.finfo(x.dtype).max ** (1.0/max(1, (2 + 2*N))), _t2*_ipow(torch.reciprocal(x), (2 + 2*N), exact)/_sq(1.0 - torch.reciprocal(_t3)), _where(_m0, _t0*_t2, _t2)/_where(_m0, _sq(_t3 - 1.0), _sq(1.0 - torch.reciprocal(_t3))*_ipow(x, (2 + 2*N), exact))), _where(_m1, 0.0, _where(_m0, torch.where((_t8 >= 7.888609052210118e-31), _t0*_t5*_t6, (torch.where(_t13, _xtimes(_t10*_t6, x, (2*N), _t12), _t12) if exact else _t12)), _t16*(_t1*_t14 + _t15))))
+    _h0 = _where(_m2, 0.0, _where(ax > torch.finfo(x.dtype).max ** (1.0/max(1, (-1 + 2*N))), -_t16*_ipow(torch.reciprocal(x), (-1 + 2*N), exact), _where(_m0, torch.where((torch.abs(_t3) >= 7.888609052210118e-31), -_t3*_t5, (torch.where(_t13, _xtimes(_t10*(-1.0), x, (1 + 2*N), _t17), _t17) if exact else _t17)), -_t16)/_where(_m0, 1.0, _ipow(x, (-1 + 2*N), exact))))
+    return (d_x, (_h0,), _cf)
 
 
 def sqish_f(x, a, beta, gamma, exact=True, narrow=False, memo=None):
@@ -817,3 +952,67 @@ def sqish_second(x, a, beta, gamma, exact=True, narrow=False, memo=None):
         d_beta_gamma = _where(_g0, 0.0, d_beta_gamma)
         d_gamma_gamma = _where(_g0, 0.0, d_gamma_gamma)
     return (d_x_x, d_x_a, d_x_beta, d_x_gamma, d_a_a, d_a_beta, d_a_gamma, d_beta_beta, d_beta_gamma, d_gamma_gamma,)
+
+
+def sqish_sums(x, a, beta, gamma, exact=True, narrow=False, memo=None):
+    """sqish: (df/dx, (h_j...), ((j, c_pj)...) per parameter) with df/dtheta_p = sum_j c_pj h_j, for finite x on
+    the narrow path (see ``gemsym.codegen.sums``); None elsewhere."""
+    if not narrow or _nonfinite(x):
+        return None
+    if memo is not None and 'pf516ebf86bb7' in memo:
+        _cf, = memo['pf516ebf86bb7']
+    else:
+        _cf = (((0, float(2.0*gamma*(a - 1.0))), (1, float(1.0)), ), ((2, float((a - 1.0)/beta)), ), ((0, float(2.0*_sq(a - 1.0))), ), )
+        if memo is not None:
+            memo['pf516ebf86bb7'] = (_cf,)
+    if memo is not None and 'p4ea2393d854c' in memo:
+        _case, = memo['p4ea2393d854c']
+    else:
+        _case = narrow and (float(a) < 0) is False  # parameter conditions decided once (scalar_case)
+        if memo is not None:
+            memo['p4ea2393d854c'] = (_case,)
+    a = _param(a, x)
+    beta = _param(beta, x)
+    gamma = _param(gamma, x)
+    if _case:
+        if memo is not None and 'pebc0e1c7b443' in memo:
+            _t0, _t1, _t2, _t3, _t4, _q0, _q1 = memo['pebc0e1c7b443']
+        else:
+            _t0 = a - 1.0
+            _t1 = 2.0*gamma
+            _t2 = _t0*_t1
+            _t3 = torch.log(beta)
+            _t4 = _t1*(_t0*_t0)
+            _q0 = -_t2
+            _q1 = -_t3
+            if memo is not None:
+                memo['pebc0e1c7b443'] = (_t0, _t1, _t2, _t3, _t4, _q0, _q1)
+        _s0, _s0n, _s0p = _sigmoid_trio(_t2, x, _t3, exact)
+        _t5 = (_s0p*x)
+        d_x = _s0*a + _s0n + _tail_times(_s0p*_t4, x, 1, _q0, _q1, 1, 1, _t4, exact)
+        _h0 = (_t5*x)
+        _h1 = (_s0*x)
+        _h2 = _t5
+        return (d_x, (_h0, _h1, _h2,), _cf)
+    if memo is not None and 'p89245d38b087' in memo:
+        _t0, _t1, _t2, _t3, _t4, _q0, _q1, _q2, _q3 = memo['p89245d38b087']
+    else:
+        _t0 = a - 1.0
+        _t1 = 2.0*gamma
+        _t2 = _t0*_t1
+        _t3 = torch.log(beta)
+        _t4 = _t1*(_t0*_t0)
+        _q0 = torch.log(-a)
+        _q1 = (a < 0.0)
+        _q2 = -_t2
+        _q3 = -_t3
+        if memo is not None:
+            memo['p89245d38b087'] = (_t0, _t1, _t2, _t3, _t4, _q0, _q1, _q2, _q3)
+    _t5 = _t2*x + _t3 + _q0
+    _s0, _s0n, _s0p = _sigmoid_trio(_t2, x, _t3, exact)
+    _t6 = (_s0p*x)
+    d_x = torch.where((_q1) & ((torch.abs(_t5) < 1.0)), -_s0n*_expm1(_t5), _s0*a + _s0n) + _tail_times(_s0p*_t4, x, 1, _q2, _q3, 1, 1, _t4, exact)
+    _h0 = (_t6*x)
+    _h1 = (_s0*x)
+    _h2 = _t6
+    return (d_x, (_h0, _h1, _h2,), _cf)

@@ -17,13 +17,13 @@ FAMILIES = {
         domains=()),
     "e_gem": Family("e_gem", ('N',), ('eps',), F.e_gem_f, F.e_gem_dx,
         F.e_gem_first, F.e_gem_second, ("_e_gem_fwd", "_e_gem_bwd"), num_warps=4,
-        domains=(Domain(0.0, math.inf, True, True, 'a real number > 0'),)),
+        domains=(Domain(0.0, math.inf, True, True, 'a real number > 0'),), sums=F.e_gem_sums),
     "se_gem": Family("se_gem", ('N',), ('eps',), F.se_gem_f, F.se_gem_dx,
         F.se_gem_first, F.se_gem_second, ("_se_gem_fwd", "_se_gem_bwd"), num_warps=4,
-        domains=(Domain(0.0, math.inf, True, True, 'a real number > 0'),)),
+        domains=(Domain(0.0, math.inf, True, True, 'a real number > 0'),), sums=F.se_gem_sums),
     "sqish": Family("sqish", (), ('a', 'beta', 'gamma'), F.sqish_f, F.sqish_dx,
         F.sqish_first, F.sqish_second, ("_sqish_fwd", "_sqish_bwd"), num_warps=4,
-        domains=(Domain(-math.inf, 1.0, True, True, 'a real number < 1'), Domain(0.0, math.inf, True, True, 'a real number > 0'), Domain(0.0, math.inf, True, True, 'a real number > 0'))),
+        domains=(Domain(-math.inf, 1.0, True, True, 'a real number < 1'), Domain(0.0, math.inf, True, True, 'a real number > 0'), Domain(0.0, math.inf, True, True, 'a real number > 0')), sums=F.sqish_sums),
 }
 
 for _fam in FAMILIES.values():

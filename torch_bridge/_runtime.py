@@ -472,6 +472,9 @@ class Family:
     kernels: tuple[str, str] | None
     num_warps: int = 8
     domains: tuple[Domain, ...] = ()
+    #: the parameters' derivatives as terms times constants for their sums
+    #: (``_factored_sums``), or None
+    sums: Callable | None = None
 
     def __post_init__(self) -> None:
         if len(self.domains) != len(self.params):
@@ -516,10 +519,17 @@ def _sum_to(t: torch.Tensor, shape) -> torch.Tensor:
 
 
 def _backward_terms(fam: Family, gc, xc, ints, p, exact: bool, wanted, shapes=None,
-                    narrow: bool = False, memo: dict | None = None):
+                    narrow: bool = False, memo: dict | None = None, factored: bool = False):
     """g f'(x), and for each parameter with ``wanted`` set the float64 sum of g df/dtheta
     over the dimensions it was broadcast along (None for the others): one evaluation of the
-    ``first`` formulas when any is wanted.  ``memo``: the formulas' (one call's chunks)."""
+    ``first`` formulas when any is wanted.  ``memo``: the formulas' (one call's chunks).
+    ``factored`` (an eager call, every sum over all of x, ``shapes`` None): the family's
+    ``sums`` formulas where they apply (finite x of a narrow dtype), the sums then Python
+    floats (see ``_factored_sums``)."""
+    if factored and fam.sums is not None and any(wanted):
+        terms = fam.sums(xc, *ints, *p, exact=exact, narrow=narrow, memo=memo)
+        if terms is not None:
+            return _factored_sums(gc, terms, wanted)
     shapes = shapes if shapes is not None else [()] * len(wanted)
     if any(wanted):
         d = fam.first(xc, *ints, *p, exact=exact, narrow=narrow, memo=memo)
@@ -527,6 +537,22 @@ def _backward_terms(fam: Family, gc, xc, ints, p, exact: bool, wanted, shapes=No
                            for i, (w, s) in enumerate(zip(wanted, shapes))]
     return (gc * fam.grad_x(xc, *ints, *p, exact=exact, narrow=narrow, memo=memo),
             [None] * len(wanted))
+
+
+def _factored_sums(gc, terms, wanted) -> tuple[torch.Tensor, list]:
+    """(g f'(x), [S_p or None]) from a family's ``sums`` formulas (d_x, (h_j...), ((j, c_pj)
+    ...) per parameter): S_p = sum_j c_pj (sum of g h_j over x), a Python float, for the
+    parameters with ``wanted`` set.  Each term is summed once however many parameters
+    share it (see ``gemsym.codegen.sums``); the sums start at +0, as the chunk loop's."""
+    d_x, hs, coefficients = terms
+    sums = [(gc * h).sum().item() for h in hs]
+    out: list = []
+    for w, cs in zip(wanted, coefficients):
+        total = 0.0
+        for j, c in cs:
+            total += c * sums[j]
+        out.append(total if w else None)
+    return gc * d_x, out
 
 
 def _traced_narrow(x, cdt: torch.dtype, params) -> bool:
@@ -694,11 +720,27 @@ def _param_grad(t, q, device) -> torch.Tensor:
     2^10)."""
     if t is None:
         return torch.zeros(q.shape, dtype=q.dtype, device=device)
+    if isinstance(t, float):  # a factored sum (``_factored_sums``)
+        return _float_grad(t, q)
     if t.dim() == 0 and q.dim() == 0 and t.is_cpu and t.dtype == torch.float64:
         if t.item() == 0.0:  # either zero: +0
             return torch.zeros((), dtype=q.dtype)
         return t if q.dtype == torch.float64 else t.to(q.dtype)
     return (t + 0.0).to(q.dtype).reshape(q.shape)
+
+
+def _float_grad(t: float, q: torch.Tensor) -> torch.Tensor:
+    """A Python float sum as the gradient of the CPU parameter ``q``: bitwise the float64
+    0-d tensor's ``(t + 0.0).to(q.dtype).reshape(q.shape)``, in one op (``scalar_tensor``
+    rounds a float as ``to`` does, for float32, bfloat16 and float16 too; ``torch.tensor``
+    rounds float16 twice, through float32)."""
+    if t == 0.0:  # either zero: +0
+        return torch.zeros(q.shape, dtype=q.dtype)
+    try:
+        v = torch.scalar_tensor(t, dtype=q.dtype)
+    except RuntimeError:  # beyond float32's range, which it refuses where ``to`` rounds
+        v = torch.scalar_tensor(t, dtype=torch.float64).to(q.dtype)
+    return v if q.dim() == 0 else v.reshape(q.shape)
 
 
 def one_chunk(fam: Family, x, ints, params, cdt: torch.dtype, exact: bool, narrow: bool,
@@ -777,7 +819,7 @@ def _torch_backward(fam: Family, grad, x, ints, params, params_grad: bool,
             parts = [None] * len(p)
         else:
             g, parts = _backward_terms(fam, _to(grad, cdt), _to(x, cdt), ints, p, exact,
-                                       wanted, narrow=narrow, memo=memo)
+                                       wanted, narrow=narrow, memo=memo, factored=True)
             g = _to(g, x.dtype) if g.dtype != x.dtype else g
         return g, [_param_grad(t, q, x.device) for t, q in zip(parts, params)]
     gx = torch.empty_like(x)
@@ -807,10 +849,10 @@ def _torch_backward(fam: Family, grad, x, ints, params, params_grad: bool,
     sums = [torch.zeros((), dtype=torch.float64, device=x.device) for _ in params]
     for xc, gc, oc in zip(xs.split(chunk), gs.split(chunk), gxs.split(chunk)):
         g, part = _backward_terms(fam, _to(gc, cdt), _to(xc, cdt), ints, p, exact, wanted,
-                                  narrow=narrow, memo=memo)
+                                  narrow=narrow, memo=memo, factored=True)
         oc.copy_(g)
         for i, t in enumerate(part):
-            if t is not None:
+            if t is not None:  # a tensor or a factored sum's float: in chunk order
                 sums[i] += t
     return gx, [t.to(q.dtype).reshape(q.shape) for t, q in zip(sums, params)]
 

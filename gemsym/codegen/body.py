@@ -29,15 +29,19 @@ def body_lines(
     indent: str = "    ",
     clamp: Clamp | None = None,
     side: int | None = None,
+    finite: bool = False,
 ) -> list[str]:
     """Lines computing every output name from ``x`` (and ``ax = |x|``, ``r = 1/x``);
     ``clamp`` (narrow bodies, see :class:`~.narrow.Clamp`): x is clamped first, and the
     comparisons it makes unnecessary (x < junction, x == +-inf) are left out; with
     ``clamp.sides`` each output is the sum of its two sides (``_sides_lines``).  ``side``:
     the outputs are branch ``side`` alone, of narrow bodies at an x already clamped into
-    that branch (no clamp, comparison nor selection printed)."""
+    that branch (no clamp, comparison nor selection printed).  ``finite``: the caller has
+    checked that x holds no infinity nor NaN, and the outputs in ``clamp.plus_zero`` are
+    summed by it (see :mod:`.sums`): no value at +-oo nor NaN is selected, and no +0.0
+    added (the sign of a zero of a summed term is never seen)."""
     if clamp is not None and clamp.sides:
-        return _sides_lines(outputs, junctions, x, printer, indent, clamp)
+        return _sides_lines(outputs, junctions, x, printer, indent, clamp, finite)
     pieces: list[sp.Expr] = []
     index: dict[tuple[int, int, str], int] = {}
     exponents: dict[sp.Expr, sp.Symbol] = {}
@@ -112,7 +116,12 @@ def body_lines(
         for b, form in enumerate(forms):
             guard = last and b == len(forms) - 1
             get = lambda role: printer(reduced[index[(o, b, role)]])  # noqa: E731
-            if form.kind == "power" and form.large is None:
+            if finite and form.kind == "power" and form.large is None:
+                v = _small_quotient(reduced[index[(o, b, "small")]], printer,
+                                    region(junctions, b if side is None else side))
+            elif finite and form.kind == "sigmoid":
+                v = get("small")
+            elif form.kind == "power" and form.large is None:
                 # no |x| > 1 side (``narrow``): the |x| <= 1 quotient everywhere, printed as
                 # ``_select_then_divide`` prints it (the same bits on |x| <= 1), the limits at
                 # +-oo where it would be inf/inf
@@ -156,7 +165,7 @@ def body_lines(
                 v = f"{where}({mask(f'{xm} == {printer(point)}')}, {printer(value)}, {v})"
             values.append(v)
         out = values[-1]
-        if forms[-1].kind == "const":
+        if forms[-1].kind == "const" and not finite:
             out = f"{where}({mask(f'{isnan}({xm})')}, x, {out})"
         # with a junction clamp, x < junction was moved to it, where the body gives the piece
         # (except for the outputs in keep_lo)
@@ -165,7 +174,7 @@ def body_lines(
                 out = f"{where}({mask(f'{xm} < {printer(j)}')}, {v}, {out})"
         if all(f.kind == "const" for f in forms):
             out = f"_like(x, {out})"
-        if clamp is not None and name in clamp.plus_zero:
+        if clamp is not None and name in clamp.plus_zero and not finite:
             # -0 at x clamped to the junction made the left piece's +0 (``Clamp.plus_zero``)
             out = f"({out}) + 0.0"
         if clamp is not None and name in clamp.tail:
@@ -175,7 +184,8 @@ def body_lines(
                 out = printer.linear_tail(out, clamp.hi)
         assembled.append(f"{name} = {out}")
     lines += [f"{n} = {c}" for c, n in masks.items()] + assembled
-    lines += _at_infinity_guard([f"{n} = {c}" for c, n in gmasks.items()] + guarded, xm)
+    if not finite:
+        lines += _at_infinity_guard([f"{n} = {c}" for c, n in gmasks.items()] + guarded, xm)
     if tails:
         # +0 added to every element at most hi (a -0 stays -0): the same bits without it,
         # so the printers that may branch on data (as for the values at +-oo) skip it
@@ -322,21 +332,25 @@ def _memoized(lines: list[str], names: list[str], context: Sequence[str] = ()) -
 
 
 def _sides_lines(outputs, junctions, x: sp.Symbol, printer: CodePrinter, indent: str,
-                 clamp: Clamp) -> list[str]:
+                 clamp: Clamp, finite: bool = False) -> list[str]:
     """Each output as L(x_l) + R(x_r): the right sides' lines at x = x_r, then the left
     sides' at x = x_l (``printer.side_clamp``, from the input x0), then the sums (see
     :class:`~.narrow.Clamp`: the same bits as the selection, which the eager PyTorch path
-    pays five multiplications for)."""
+    pays five multiplications for); ``finite`` as ``body_lines``'."""
     lines = ["x0 = x"]
     for side, suffix in ((1, "_r"), (0, "_l")):
         one = [(name + suffix, (forms[side],)) for name, forms in outputs
                if side or name not in clamp.plus_zero]
         if one:
             lines.append(f"x = {printer.side_clamp(side, clamp.hi if side else clamp.lo)}")
-            lines += body_lines(one, junctions, x, printer, "", side=side)
-    # a left piece 0: +0.0 makes the right side's -0 at x_r = +0 the piece's +0
-    lines += [f"{name} = {name}_r + 0.0" if name in clamp.plus_zero
+            lines += body_lines(one, junctions, x, printer, "", side=side, finite=finite)
+    # a left piece 0: +0.0 makes the right side's -0 at x_r = +0 the piece's +0 (a summed
+    # term's zero sign is never seen)
+    zero = "" if finite else " + 0.0"
+    lines += [f"{name} = {name}_r{zero}" if name in clamp.plus_zero
               else f"{name} = {name}_l + {name}_r" for name, _ in outputs]
+    if finite:
+        return [indent + line for line in lines]
     # the limits that the clamped sides miss, where an input is infinite
     conds: dict[str, str] = {}
     fixes = []

@@ -15,6 +15,7 @@ from ..activation import Activation
 from .body import _memoized, body_lines
 from .narrow import narrow_plans, ratio_forms, sigmoid_ratios
 from .scalar_case import default_case
+from .sums import factored
 from .cxx_writer import cpu_kernel_source, cuda_kernel_source
 from .derive import FamilyCode, derive
 from .printer import Printer, UnsupportedConstruct
@@ -73,22 +74,63 @@ def _formulas(codes: Sequence[FamilyCode]) -> str:
             out.extend(body_lines(outputs, code.junctions, code.x, pr))
             ret = names[0] if suffix in ("f", "dx") else "(" + ", ".join(names) + ",)"
             out.append(f"    return {ret}\n")
+        out.extend(_sums_lines(code, pr, sig))
     return "\n".join(out)
 
 
+def _has_sums(code: FamilyCode) -> bool:
+    """Whether ``_sums_lines`` writes ``<name>_sums`` for the family."""
+    return bool(code.real_params) and factored(list(zip(code.first_names, code.first))[1:],
+                                               code.x) is not None
+
+
+def _sums_lines(code: FamilyCode, pr, sig: str) -> list[str]:
+    """``<name>_sums``: df/dx and the terms whose sums, times constants, are the sums of
+    the parameters' derivatives (:mod:`.sums`), for finite inputs of a narrow dtype (the
+    eager backward's, which sums g df/dtheta over them); None for any other call, which
+    takes ``<name>_first``.  [] for a family without real parameters."""
+    if not code.real_params:
+        return []
+    fac = factored(list(zip(code.first_names, code.first))[1:], code.x)
+    if fac is None:
+        return []
+    outputs = [("d_x", code.first[0]), *fac.terms]
+    terms = ", ".join(n for n, _ in fac.terms)
+    ret = f"(d_x, ({terms},), _cf)"
+    # the constants as Python numbers, once per parameter values: the parameters are
+    # 0-d float64 CPU tensors on the narrow path, and the caller combines the sums'
+    # values with them
+    coefficients = "".join(
+        "(" + "".join(f"({j}, float({pr(c)})), " for j, c in cs) + "), "
+        for cs in fac.coefficients)
+    lines = [f"\ndef {code.pyname}_sums({sig}, exact=True, narrow=False, memo=None):",
+             f'    """{code.activation.name}: (df/dx, (h_j...), ((j, c_pj)...) per parameter) with '
+             "df/dtheta_p = sum_j c_pj h_j, for finite x on\n    the narrow path (see "
+             '``gemsym.codegen.sums``); None elsewhere."""',
+             "    if not narrow or _nonfinite(x):",
+             "        return None",
+             *(f"    {line}" for line in _memoized([f"_cf = ({coefficients})"], ["_cf"]))]
+    summed = frozenset(n for n, _ in fac.terms)
+    lines += (_narrow_lines(code, outputs, pr, ret, summed, finite=True)
+              or _param_lines(code))
+    lines += body_lines(outputs, code.junctions, code.x, pr, finite=True)
+    lines.append(f"    return {ret}\n")
+    return lines
+
+
 def _narrow_lines(code: FamilyCode, outputs, pr, ret: str,
-                  summed: frozenset = frozenset()) -> list[str]:
+                  summed: frozenset = frozenset(), finite: bool = False) -> list[str]:
     """The bodies for ``narrow`` inputs (float32/16-bit values and real parameters below
     2^128, evaluated in float64; see :mod:`.narrow`), each taken for the integer parameter
     values where it holds; [] where none applies.  ``summed``: the outputs that are only
-    ever summed (see ``narrow.Clamp.plus_zero``)."""
+    ever summed (see ``narrow.Clamp.plus_zero``); ``finite``: see ``body_lines``."""
     ints = [code.symbols[p.name] for p in code.int_params]
     # sums of sides for the PyTorch formulas only: a compiled kernel's selection is a blend
     plans = narrow_plans(outputs, code.x, ints, [code.symbols[p.name] for p in code.real_params],
                          code.junctions, sides=True, summed=summed)
     if not plans:
-        return (_default_case_lines(code, outputs, pr, ret)
-                or _ratio_lines(code, outputs, pr, ret))
+        return (_default_case_lines(code, outputs, pr, ret, finite)
+                or _ratio_lines(code, outputs, pr, ret, finite))
     cases = []
     for values, forms, clamp in plans:
         cond = "narrow" + (f" and {ints[0].name} in {_tuple(str(v) for v in values)}"
@@ -99,11 +141,13 @@ def _narrow_lines(code: FamilyCode, outputs, pr, ret: str,
         # or 2^-128 .. 2^128 in magnitude (see gemsym.codegen.narrow)
         cond += "".join(f" and ((_p := abs(float({s.name}))) == 0.0 or 2.0**-128 <= _p < 2.0**128)"
                         for s in (code.symbols[p.name] for p in code.real_params) if s in used)
-        cases.append((cond, body_lines(forms, code.junctions, code.x, pr, "        ", clamp)))
+        cases.append((cond, body_lines(forms, code.junctions, code.x, pr, "        ", clamp,
+                                       finite=finite)))
     return _branch(code, cases, "no |x| > 1 forms (see gemsym.codegen.narrow)", ret)
 
 
-def _default_case_lines(code: FamilyCode, outputs, pr, ret: str) -> list[str]:
+def _default_case_lines(code: FamilyCode, outputs, pr, ret: str, finite: bool = False
+                        ) -> list[str]:
     """The body with the conditions on the real parameters alone decided as at their
     defaults (see :mod:`.scalar_case`), taken when they are; [] where there are none.  On the
     ``narrow`` path only: the parameters are 0-d CPU tensors there, read as numbers."""
@@ -118,18 +162,19 @@ def _default_case_lines(code: FamilyCode, outputs, pr, ret: str) -> list[str]:
     # as one quotient where that holds (see gemsym.codegen.narrow.ratio)
     forms = sigmoid_ratios(forms, code.x, values)
     return _branch(code, [(f"narrow and {test}", body_lines(forms, code.junctions, code.x, pr,
-                                                            "        "))],
+                                                            "        ", finite=finite))],
                    "parameter conditions decided once (scalar_case)", ret)
 
 
-def _ratio_lines(code: FamilyCode, outputs, pr, ret: str) -> list[str]:
+def _ratio_lines(code: FamilyCode, outputs, pr, ret: str, finite: bool = False) -> list[str]:
     """A sigmoid family's narrow body without conditions on its parameters (SiLU,
     Swish-beta): its sums over a sigmoid's sides as one quotient where that holds (see
     :mod:`.narrow.ratio`); [] where nothing changes."""
     forms = ratio_forms(outputs, code.x)
     if forms is None:
         return []
-    return _branch(code, [("narrow", body_lines(forms, code.junctions, code.x, pr, "        "))],
+    return _branch(code, [("narrow", body_lines(forms, code.junctions, code.x, pr, "        ",
+                                                finite=finite))],
                    "one quotient (see gemsym.codegen.narrow.ratio)", ret)
 
 
@@ -249,7 +294,8 @@ def _ops(codes: Sequence[FamilyCode], warps: dict[str, int | None], lib: str) ->
         out.append(
             f'    "{c.pyname}": Family("{c.pyname}", {ints!r}, {reals!r}, F.{c.pyname}_f, '
             f"F.{c.pyname}_dx,\n        F.{c.pyname}_first, F.{c.pyname}_second, {kernels},\n"
-            f"        domains={_tuple(_domain_source(p) for p in c.real_params)}),"
+            f"        domains={_tuple(_domain_source(p) for p in c.real_params)}"
+            + (f", sums=F.{c.pyname}_sums" if _has_sums(c) else "") + "),"
         )
     out.append("}\n\nfor _fam in FAMILIES.values():\n    register(LIB, _fam)\n"
                "# the compiled CPU kernels (python <package>/build.py), if built\n"
