@@ -436,3 +436,43 @@ def test_lower_clamp_of_a_family_without_an_integer_parameter(tmp_path_factory):
         for xv, g in zip(xs, got):
             want = mp.diff(lambda t: t**5 / (t**4 + 2), mp.mpf(xv))
             assert g == float(torch.tensor(float(want)).float()), (xv, g, want)
+
+
+def test_overflow_guards_dropped_where_the_power_stays_in_budget(tmp_path_factory):
+    """A user family written with 1 - x^3 (SE-GEM, N = 1, eps = 1, in concrete powers):
+    SymPy factors it into x - 1 and x^2 + x + 1, and its d/dx takes 1/(x - 1)^2 under an
+    overflow guard (``tails._reciprocal_power``) that the narrow bodies drop where
+    (x - 1)^k stays below 2^BUDGET for |x| < 2^128 (k = 2 yes, k = 8 no); its first
+    derivatives then take a narrow body, with the general body's bits on float32 and
+    16-bit inputs and mpmath's values up to the largest float32."""
+    from gemsym import Activation, X
+    from gemsym.codegen.derive import derive
+    from gemsym.codegen.narrow import narrow_outputs
+    from gemsym.codegen.narrow.forms import _within_budget
+    from gemsym.codegen.stable import IPow
+    from gemsym.codegen.tails import Opaque
+
+    x = sp.Symbol("x", real=True)
+    big = sp.Float(1.7976931348623157e308)
+    assert _within_budget(sp.Abs(Opaque(IPow(x - 1, 2))) < big, x, ())
+    assert not _within_budget(sp.Abs(Opaque(IPow(x - 1, 8))) < big, x, ())
+    assert not _within_budget(sp.Abs(Opaque(IPow(x, 2))) >= sp.Float(1e-30), x, ())
+    cube = Activation.from_branches("cube", [X**3 / (1 - X**3), X**3 / (X**2 + 1)], [0])
+    code = derive(cube)
+    first = list(zip(code.first_names, code.first))
+    assert code.first[0][0].small.has(sp.Piecewise)  # the guard is there to drop
+    assert narrow_outputs(first, code.x, [], [], code.junctions) is not None
+    with generated_package(tmp_path_factory, "cubenarrow", [cube]) as pkg:
+        fn = pkg._formulas.cube_dx
+    for dtype in (torch.float32, torch.bfloat16, torch.float16):
+        xs = _inputs(dtype)
+        a, b = (fn(xs, exact=False, narrow=w).to(dtype) for w in (False, True))
+        same = (a == b) | (a.isnan() & b.isnan())
+        assert bool(same.all()), (dtype, xs[~same][:5].tolist())
+    pts = [-F32_MAX, -1e30, -3.5, -1.0, -0.25, 0.5, 2.0, 1e20, F32_MAX]
+    got = fn(torch.tensor(pts, dtype=torch.float64), exact=False, narrow=True).tolist()
+    with mp.workdps(60):
+        for xv, g in zip(pts, got):
+            want = (3 * mp.mpf(xv)**2 / (1 - mp.mpf(xv)**3)**2 if xv < 0 else
+                    mp.diff(lambda t: t**3 / (t**2 + 1), mp.mpf(xv)))
+            assert abs(mp.mpf(g) - want) <= mp.mpf(2) ** -45 * abs(want), (xv, g, want)

@@ -155,7 +155,8 @@ NONZERO_EXPONENT = 900
 def _nonzero(form: StableForm, values, x, ints, reals, lo: sp.Expr, hi: sp.Expr) -> bool:
     """The narrow body of ``form`` is at least 2^-NONZERO_EXPONENT in magnitude for every x
     between lo and hi (of one sign, excluding 0) and every real parameter's narrow value
-    (interval arithmetic over spans of 2^8 in |x|), for every integer parameter value: its
+    (interval arithmetic over spans of 2^8 in |x|, each halved where its enclosure is not
+    bounded away from 0, see ``_away_from_zero``), for every integer parameter value: its
     float64 value is never a zero there."""
     env = _params_env(reals)
     if env is None:
@@ -169,12 +170,35 @@ def _nonzero(form: StableForm, values, x, ints, reals, lo: sp.Expr, hi: sp.Expr)
         plain = _plain(body, x)
         for e in range(a, b, 8):
             span = sorted((sign * mpmath.mpf(2) ** e, sign * mpmath.mpf(2) ** min(e + 8, b)))
-            try:
-                v = _interval(plain, {**env, x: mpmath.iv.mpf(span)})
-            except (_Unsupported, ZeroDivisionError):
+            if not _away_from_zero(plain, x, env, span, small):
                 return False
-            if not (v.a >= small or v.b <= -small):
-                return False
+    return True
+
+
+#: halvings ``_away_from_zero`` may make for one span
+HALVINGS = 64
+
+
+def _away_from_zero(plain: sp.Expr, x: sp.Symbol, env: dict, span, small) -> bool:
+    """The interval enclosure of ``plain`` is at least ``small`` in magnitude, of one sign,
+    over every part of ``span`` (x's interval): the span halved where the enclosure of a
+    part is not (interval arithmetic counts x twice in x^2 + x + 1, which is 3/4 at least
+    but encloses [-254, 65538] on [-256, -1]; its halves do better), at most ``HALVINGS``
+    times; each part's enclosure is rigorous, so the claim holds where every part passes."""
+    parts, left = [tuple(span)], HALVINGS
+    while parts:
+        lo, hi = parts.pop()
+        try:
+            v = _interval(plain, {**env, x: mpmath.iv.mpf([lo, hi])})
+            if v.a >= small or v.b <= -small:
+                continue
+        except (_Unsupported, ZeroDivisionError):
+            pass
+        left -= 1
+        if left < 0:
+            return False
+        mid = (lo + hi) / 2
+        parts += [(lo, mid), (mid, hi)]
     return True
 
 

@@ -107,7 +107,11 @@ def _unguarded_body(e: sp.Expr, x: sp.Symbol, check: bool, reals: tuple | None
     a, when (``check``: k concrete) x^k stays a normal float64 number for every nonzero
     narrow input, or (``reals`` given: the real parameters' symbols) where it does not, the
     body rounds to the zero of its exact value's sign there in every narrow dtype
-    (:func:`.underflow.rounds_to_zero_near_zero`); None if a guard cannot be dropped."""
+    (:func:`.underflow.rounds_to_zero_near_zero`); and every overflow guard
+    Piecewise((1/b^k, |b^k| < M), ((1/b)^k, True)) (``tails._reciprocal_power``) replaced
+    by 1/b^k, where b^k stays below 2^BUDGET for every narrow input (``_bound``: (x - 1)^2
+    of a family written with 1 - x^3, whose SymPy factors are x - 1 and x^2 + x + 1);
+    None if a guard cannot be dropped."""
     ok = True
     beyond = 0  # the largest k whose x^k is not normal for the smallest inputs
 
@@ -115,6 +119,8 @@ def _unguarded_body(e: sp.Expr, x: sp.Symbol, check: bool, reals: tuple | None
         nonlocal ok, beyond
         # a guard, then one or more forms for |x^k| below it (``tails.common_power_first``)
         (a, cond), (_, last) = (p.args[0], p.args[-1]) if len(p.args) >= 2 else ((None, None),) * 2
+        if a is not None and last is sp.true and _within_budget(cond, x, reals or ()):
+            return a
         if a is None or last is not sp.true or not isinstance(cond, sp.GreaterThan):
             ok = False
             return p
@@ -139,6 +145,25 @@ def _unguarded_body(e: sp.Expr, x: sp.Symbol, check: bool, reals: tuple | None
         if env is None or not rounds_to_zero_near_zero(out, x, env, beyond):
             return None
     return out
+
+
+def _within_budget(cond, x: sp.Symbol, reals) -> bool:
+    """``cond`` is an overflow guard's |b^k| < M (M at least 2^BUDGET) whose power stays
+    below 2^BUDGET for every narrow input and real parameter (``_bound``): it always
+    holds there."""
+    if not isinstance(cond, sp.StrictLessThan) or not cond.rhs.is_Number:
+        return False
+    if float(cond.rhs) < 2.0 ** BUDGET or not isinstance(cond.lhs, sp.Abs):
+        return False
+    inner = cond.lhs.args[0]
+    inner = inner.args[0] if isinstance(inner, Opaque) else inner
+    if not isinstance(inner, IPow):
+        return False
+    try:
+        value, worst = _bound(inner, x, reals)
+    except _Unsupported:
+        return False
+    return max(value, worst) < BUDGET
 
 
 def _plain(e: sp.Expr, x: sp.Symbol) -> sp.Expr:
