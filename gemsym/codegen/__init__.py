@@ -9,6 +9,9 @@ Submodules, in the order data flows:
   dispatching on the expression's class), a subclass per target (``torch_printer`` with its
   float64 ``exact`` path in ``torch_exact``, ``triton_printer``, ``cxx_printer``);
 - ``body``: common subexpressions (``sp.cse``) and branch/form assembly;
+- ``narrow``: bodies for float32/16-bit inputs evaluated in float64 (no |x| > 1 forms,
+  clamps instead of selections); ``sums``: the parameters' derivatives as shared terms
+  times constants, for the backward's sums over the input;
 - ``runtime``: verbatim files (package data): the generated package's ``_runtime.py`` and
   the Triton kernels' helpers;
 - ``writer``: the package files, written atomically.

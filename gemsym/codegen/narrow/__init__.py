@@ -12,6 +12,9 @@ needed either when x^k stays a normal float64 number for the smallest nonzero in
 2^-149 (the float32 subnormal; bfloat16's and float16's are larger), nor where it does not
 but the body rounds to the zero of its sign for the inputs whose x^k is not normal
 (:mod:`.underflow`: GEM's f with N = 3, x^7 ~ 2^-1043 at 2^-149, is below 2^-838 there).
+Likewise the overflow guard of a reciprocal power 1/b^k ((1/b)^k where b^k overflows) is
+not needed where b^k stays below 2^1000 for every narrow input (1/(x - 1)^2 of a family
+written with 1 - x^3, which SymPy factors).
 
 The comparisons that remain (x < junction where an output is a constant piece there,
 x == +-inf for the limits) each cost a comparison and a selection, about ten multiplications
