@@ -98,7 +98,7 @@ def _terms(form: StableForm, x: sp.Symbol) -> list[tuple[sp.Expr, StableForm]]:
     if form.large is not None:
         c_large, large = _split(form.large, x)
         if c_large != c:
-            return [(sp.Integer(1), replace(form, limits=None))]
+            return [(sp.Integer(1), form)]
         form = replace(form, large=large)
     limits = None if form.limits is None else tuple(sp.simplify(v / c) for v in form.limits)
     return [(c, replace(form, small=small, limits=limits))]
