@@ -189,3 +189,25 @@ def test_other_calls_keep_the_first_formulas(pkg, monkeypatch):
         gx, gb = torch.autograd.grad(pkg.swish(xg, beta=bg).sum(), (xg, bg))
         assert gb.shape == b.shape
     assert not calls
+
+
+def test_a_constant_that_is_not_a_number_takes_first(pkg):
+    """Where a constant c_pj is inf or NaN (a parameter at 0 in 1/theta), the backward takes
+    the elementwise ``first`` terms (c_pj times a zero sum would be NaN)."""
+    import dataclasses
+    import math
+
+    rt = pkg._runtime
+    fam = rt.family(pkg._ops.LIB, "swish")
+    x = torch.randn(64, dtype=torch.float64)
+    g = torch.randn(64, dtype=torch.float64)
+    beta = torch.tensor(1.5, dtype=torch.float64)
+    want = rt._backward_terms(fam, g, x, (), [beta], False, [True], narrow=True)
+    for bad in (math.inf, math.nan):
+        def sums(xc, b, exact=True, narrow=False, memo=None, bad=bad):
+            return xc, (xc,), (((0, bad),),)
+
+        odd = dataclasses.replace(fam, sums=sums)
+        got = rt._backward_terms(odd, g, x, (), [beta], False, [True], narrow=True,
+                                 factored=True)
+        assert torch.equal(got[0], want[0]) and torch.equal(got[1][0], want[1][0])

@@ -527,7 +527,9 @@ def _backward_terms(fam: Family, gc, xc, ints, p, exact: bool, wanted, shapes=No
     floats (see ``_factored_sums``)."""
     if factored and fam.sums is not None and any(wanted):
         terms = fam.sums(xc, *ints, *p, exact=exact, narrow=narrow, memo=memo)
-        if terms is not None:
+        # a constant that is not a number (a parameter at 0 in 1/theta) would make inf *
+        # 0 of a sum that the elementwise terms keep: those take ``first``
+        if terms is not None and all(math.isfinite(c) for cs in terms[2] for _, c in cs):
             return _factored_sums(gc, terms, wanted)
     shapes = shapes if shapes is not None else [()] * len(wanted)
     if any(wanted):
