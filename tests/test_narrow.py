@@ -476,3 +476,37 @@ def test_overflow_guards_dropped_where_the_power_stays_in_budget(tmp_path_factor
             want = (3 * mp.mpf(xv)**2 / (1 - mp.mpf(xv)**3)**2 if xv < 0 else
                     mp.diff(lambda t: t**3 / (t**2 + 1), mp.mpf(xv)))
             assert abs(mp.mpf(g) - want) <= mp.mpf(2) ** -45 * abs(want), (xv, g, want)
+
+
+def test_underflow_guard_of_x_itself_dropped(tmp_path_factory):
+    """Softsign's x/(1 + |x|), written x/(x + 1) and -x/(x - 1): the underflow guard of its
+    power forms is on x^1, a normal float64 number for every nonzero narrow input, so its
+    f takes a narrow body (sums of sides), with the general body's bits on finite float32
+    and 16-bit inputs, mpmath's values up to the largest float32, and its limits +-1 at
+    +-inf (where the general body, whose |x| > 1 side is x/(x + 1) too, gives NaN)."""
+    from gemsym.codegen.derive import derive
+    from gemsym.codegen.narrow import narrow_outputs
+    from gemsym.families import get_family
+
+    code = derive(get_family("softsign"))
+    assert all(f.small.has(sp.Piecewise) for f in code.forward[0])
+    plan = narrow_outputs([("y", code.forward[0])], code.x, [], [], code.junctions, sides=True)
+    assert plan is not None and plan.clamp.sides
+    with generated_package(tmp_path_factory, "softsignnarrow", ["softsign"]) as pkg:
+        fn = pkg._formulas.softsign_f
+    for dtype in (torch.float32, torch.bfloat16, torch.float16):
+        xs = _inputs(dtype)
+        a, b = (fn(xs, exact=False, narrow=w).to(dtype) for w in (False, True))
+        same = ((a == b) & (a.signbit() == b.signbit())) | (a.isnan() & b.isnan())
+        same |= xs.isinf()
+        assert bool(same.all()), (dtype, xs[~same][:5].tolist())
+        ends = fn(torch.tensor([math.inf, -math.inf], dtype=torch.float64), exact=False,
+                  narrow=True).to(dtype)
+        assert ends.tolist() == [1.0, -1.0]
+    pts = [-F32_MAX, -1e30, -3.5, -1e-45, -0.0, 0.0, 1e-45, 0.5, 2.0, 1e20, F32_MAX]
+    got = fn(torch.tensor(pts, dtype=torch.float64), exact=False, narrow=True).tolist()
+    with mp.workdps(60):
+        for xv, g in zip(pts, got):
+            want = mp.mpf(xv) / (1 + abs(mp.mpf(xv)))
+            assert abs(mp.mpf(g) - want) <= mp.mpf(2) ** -50 * abs(want), (xv, g, want)
+            assert math.copysign(1, g) == math.copysign(1, xv), (xv, g)

@@ -126,6 +126,8 @@ def _unguarded_body(e: sp.Expr, x: sp.Symbol, check: bool, reals: tuple | None
             return p
         inner = cond.lhs.args[0] if isinstance(cond.lhs, sp.Abs) else None
         inner = inner.args[0] if isinstance(inner, Opaque) else inner
+        if inner == x:  # x^1 (x/(x + 1)): a normal number for every nonzero narrow input
+            return a
         if not (isinstance(inner, IPow) and inner.args[0] == x) or (
                 check and not inner.args[1].is_Integer):
             ok = False
