@@ -10,6 +10,8 @@ and every other call (an infinite input, a float64 one, per-channel parameters) 
 
 from __future__ import annotations
 
+import math
+
 import mpmath as mp
 import pytest
 import sympy as sp
@@ -195,7 +197,6 @@ def test_a_constant_that_is_not_a_number_takes_first(pkg):
     """Where a constant c_pj is inf or NaN (a parameter at 0 in 1/theta), the backward takes
     the elementwise ``first`` terms (c_pj times a zero sum would be NaN)."""
     import dataclasses
-    import math
 
     rt = pkg._runtime
     fam = rt.family(pkg._ops.LIB, "swish")
@@ -211,3 +212,36 @@ def test_a_constant_that_is_not_a_number_takes_first(pkg):
         got = rt._backward_terms(odd, g, x, (), [beta], False, [True], narrow=True,
                                  factored=True)
         assert torch.equal(got[0], want[0]) and torch.equal(got[1][0], want[1][0])
+
+
+def test_chunks_mix_factored_and_first_sums(pkg, monkeypatch):
+    """An input of more than one chunk (``_runtime.CPU_CHUNK``) whose second chunk holds +inf:
+    the first chunk's sums are factored (Python floats), the second's from ``first``
+    (tensors), added in chunk order; Sqish's gradients are the mpmath sums over the finite
+    inputs (every d/dtheta is 0 at +inf) within the bound of the test above."""
+    rt = pkg._runtime
+    taken = []
+    real = rt._factored_sums
+    monkeypatch.setattr(rt, "_factored_sums", lambda *a: taken.append(1) or real(*a))
+    n = rt.CPU_CHUNK + 700
+    x, g = _inputs(torch.float32, n, 7)
+    x[rt.CPU_CHUNK + 5] = math.inf
+    values = {"a": 0.25, "beta": 1.5, "gamma": 0.75}
+    y, ps = _call(pkg, "sqish", x.clone().requires_grad_(), values, torch.float32)
+    got = torch.autograd.grad(y, list(ps.values()), g)
+    assert len(taken) == 1
+    exact = {k: float(t) for k, t in ps.items()}
+    mp.mp.dps = 30
+    refs = {p: [mp.mpf(0), mp.mpf(0)] for p in ps}
+    for xv, gv in zip(x.double().tolist(), g.double().tolist()):
+        if not math.isfinite(xv):
+            continue
+        r = cref.reference("sqish", xv, exact)
+        for p in ps:
+            v, big = r[f"d_{p}"]
+            refs[p][0] += mp.mpf(gv) * v
+            refs[p][1] += abs(mp.mpf(gv)) * big
+    for p, t in zip(ps, got):
+        want = float(refs[p][0])
+        tol = float(torch.finfo(torch.float32).eps) * abs(want) + 2.0 ** -40 * float(refs[p][1])
+        assert abs(float(t) - want) <= tol, (p, float(t), want)
