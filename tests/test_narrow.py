@@ -38,6 +38,20 @@ def _inputs(dtype) -> torch.Tensor:
     return x.to(dtype).to(torch.float64)
 
 
+def _general_bits(fn, zero_signs: bool = False, finite_only: bool = False) -> None:
+    """The narrow body of the formula ``fn`` (x alone) has the general body's bits, rounded
+    to float32, bfloat16 and float16, on ``_inputs``: the sign of a zero too
+    (``zero_signs``); at finite inputs only (``finite_only``)."""
+    for dtype in (torch.float32, torch.bfloat16, torch.float16):
+        xs = _inputs(dtype)
+        a, b = (fn(xs, exact=False, narrow=w).to(dtype) for w in (False, True))
+        same = (a == b) & (a.signbit() == b.signbit()) if zero_signs else a == b
+        same |= a.isnan() & b.isnan()
+        if finite_only:
+            same |= xs.isinf()
+        assert bool(same.all()), (dtype, xs[~same][:5].tolist())
+
+
 #: (formula, integer parameter, real parameters): the values where the narrow bodies apply
 CASES = [("gem_f", 1, ()), ("gem_f", 2, ()), ("gem_dx", 1, ()), ("gem_dx", 2, ()),
          ("gem_dx", 3, ()), ("gem_first", 2, ()), ("gem_second", 1, ()),
@@ -425,11 +439,7 @@ def test_lower_clamp_of_a_family_without_an_integer_parameter(tmp_path_factory):
         assert (plan.clamp.hi if plan is not None else None) == hi, act.name
     with generated_package(tmp_path_factory, "ratnarrow", [rat]) as pkg:
         fn = pkg._formulas.rat_dx
-    for dtype in (torch.float32, torch.bfloat16, torch.float16):
-        x = _inputs(dtype)
-        a, b = (fn(x, exact=False, narrow=w).to(dtype) for w in (False, True))
-        same = (a == b) | (a.isnan() & b.isnan())
-        assert bool(same.all()), (dtype, x[~same][:5].tolist())
+    _general_bits(fn)
     xs = [2.0**119, 2.0**120, 2.0**121, 1e37, F32_MAX]
     got = fn(torch.tensor(xs, dtype=torch.float64), exact=False, narrow=True).float().tolist()
     with mp.workdps(60):
@@ -464,11 +474,7 @@ def test_overflow_guards_dropped_where_the_power_stays_in_budget(tmp_path_factor
     assert narrow_outputs(first, code.x, [], [], code.junctions) is not None
     with generated_package(tmp_path_factory, "cubenarrow", [cube]) as pkg:
         fn = pkg._formulas.cube_dx
-    for dtype in (torch.float32, torch.bfloat16, torch.float16):
-        xs = _inputs(dtype)
-        a, b = (fn(xs, exact=False, narrow=w).to(dtype) for w in (False, True))
-        same = (a == b) | (a.isnan() & b.isnan())
-        assert bool(same.all()), (dtype, xs[~same][:5].tolist())
+    _general_bits(fn)
     pts = [-F32_MAX, -1e30, -3.5, -1.0, -0.25, 0.5, 2.0, 1e20, F32_MAX]
     got = fn(torch.tensor(pts, dtype=torch.float64), exact=False, narrow=True).tolist()
     with mp.workdps(60):
@@ -494,15 +500,11 @@ def test_underflow_guard_of_x_itself_dropped(tmp_path_factory):
     assert plan is not None and plan.clamp.sides
     with generated_package(tmp_path_factory, "softsignnarrow", ["softsign"]) as pkg:
         fn = pkg._formulas.softsign_f
+    _general_bits(fn, zero_signs=True, finite_only=True)
+    ends = fn(torch.tensor([math.inf, -math.inf], dtype=torch.float64), exact=False,
+              narrow=True)
     for dtype in (torch.float32, torch.bfloat16, torch.float16):
-        xs = _inputs(dtype)
-        a, b = (fn(xs, exact=False, narrow=w).to(dtype) for w in (False, True))
-        same = ((a == b) & (a.signbit() == b.signbit())) | (a.isnan() & b.isnan())
-        same |= xs.isinf()
-        assert bool(same.all()), (dtype, xs[~same][:5].tolist())
-        ends = fn(torch.tensor([math.inf, -math.inf], dtype=torch.float64), exact=False,
-                  narrow=True).to(dtype)
-        assert ends.tolist() == [1.0, -1.0]
+        assert ends.to(dtype).tolist() == [1.0, -1.0]
     pts = [-F32_MAX, -1e30, -3.5, -1e-45, -0.0, 0.0, 1e-45, 0.5, 2.0, 1e20, F32_MAX]
     got = fn(torch.tensor(pts, dtype=torch.float64), exact=False, narrow=True).tolist()
     with mp.workdps(60):

@@ -116,12 +116,7 @@ def body_lines(
         for b, form in enumerate(forms):
             guard = last and b == len(forms) - 1
             get = lambda role: printer(reduced[index[(o, b, role)]])  # noqa: E731
-            if finite and form.kind == "power" and form.large is None:
-                v = _small_quotient(reduced[index[(o, b, "small")]], printer,
-                                    region(junctions, b if side is None else side))
-            elif finite and form.kind == "sigmoid":
-                v = get("small")
-            elif form.kind == "power" and form.large is None:
+            if form.kind == "power" and form.large is None:
                 # no |x| > 1 side (``narrow``): the |x| <= 1 quotient everywhere, printed as
                 # ``_select_then_divide`` prints it (the same bits on |x| <= 1), the limits at
                 # +-oo where it would be inf/inf
@@ -132,11 +127,11 @@ def body_lines(
                                and name not in clamp.keep_lo),
                            side is not None or (clamp is not None and clamp.hi is not None
                                                 and name not in clamp.keep_hi))
-                if guard:
+                if guard and not finite:
                     with _unnamed(printer):
                         fix = _at_infinity(name, form.limits, span, printer, gmask, clamped, xm)
                     guarded += [] if fix == name else [f"{name} = {fix}"]
-                else:
+                elif not finite:
                     v = _at_infinity(v, form.limits, span, printer, mask, clamped, xm)
             elif form.kind == "power" and printer.divide_once:
                 v = _select_then_divide(reduced[index[(o, b, "small")]],
@@ -149,7 +144,7 @@ def body_lines(
                      f"{_quotient(reduced[index[(o, b, 'large')]], printer, span, False)})")
             elif form.kind == "power":
                 v = f"{where}({mask('ax <= 1.0')}, {get('small')}, {get('large')})"
-            elif form.kind == "sigmoid" and form.limits is not None:
+            elif form.kind == "sigmoid" and form.limits is not None and not finite:
                 at = gmask if guard else mask
                 with _unnamed(printer) if guard else nullcontext():
                     lim = (get("plus") if form.limits[0] == form.limits[1]
@@ -184,8 +179,7 @@ def body_lines(
                 out = printer.linear_tail(out, clamp.hi)
         assembled.append(f"{name} = {out}")
     lines += [f"{n} = {c}" for c, n in masks.items()] + assembled
-    if not finite:
-        lines += _at_infinity_guard([f"{n} = {c}" for c, n in gmasks.items()] + guarded, xm)
+    lines += _at_infinity_guard([f"{n} = {c}" for c, n in gmasks.items()] + guarded, xm)
     if tails:
         # +0 added to every element at most hi (a -0 stays -0): the same bits without it,
         # so the printers that may branch on data (as for the values at +-oo) skip it
@@ -349,12 +343,10 @@ def _sides_lines(outputs, junctions, x: sp.Symbol, printer: CodePrinter, indent:
     zero = "" if finite else " + 0.0"
     lines += [f"{name} = {name}_r{zero}" if name in clamp.plus_zero
               else f"{name} = {name}_l + {name}_r" for name, _ in outputs]
-    if finite:
-        return [indent + line for line in lines]
     # the limits that the clamped sides miss, where an input is infinite
     conds: dict[str, str] = {}
     fixes = []
-    for name, forms in outputs:
+    for name, forms in outputs if not finite else ():
         for keep, form, end, sign in ((clamp.keep_hi, forms[1], 1, ""),
                                       (clamp.keep_lo, forms[0], 0, "-")):
             if name in keep:

@@ -24,6 +24,7 @@ from ..parameters import Parameter
 from .rules import removable_points, to_primitives
 from .stable import (R, InfTimes, IPow, PowTimes, Sigmoid, SigmoidLinear, SmallestNormal,
                      StableForm, XTimes, rewrite_sigmoids, stable_form)
+from .sums import Factored, factored
 from .tails import common_power_first, reciprocal_tails, tail_safe
 
 __all__ = ["FamilyCode", "derive"]
@@ -47,6 +48,9 @@ class FamilyCode:
     second: tuple[tuple[StableForm, ...], ...]
     first_names: tuple[str, ...]
     second_names: tuple[str, ...]
+    #: the parameters' derivatives as shared terms times constants (:mod:`.sums`), for
+    #: ``<name>_sums``; None without real parameters or where they do not factor
+    sums: Factored | None = None
 
     @property
     def transcendental(self) -> bool:
@@ -163,4 +167,5 @@ def derive(act: Activation) -> FamilyCode:
         second=second,
         first_names=tuple(f"d_{n}" for n in names),
         second_names=tuple(f"d_{names[i]}_{names[j]}" for i, j in pairs),
+        sums=factored(list(zip(names[1:], first[1:])), x) if reals else None,
     )

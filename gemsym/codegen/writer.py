@@ -15,7 +15,6 @@ from ..activation import Activation
 from .body import _memoized, body_lines
 from .narrow import narrow_plans, ratio_forms, sigmoid_ratios
 from .scalar_case import default_case
-from .sums import factored
 from .cxx_writer import cpu_kernel_source, cuda_kernel_source
 from .derive import FamilyCode, derive
 from .printer import Printer, UnsupportedConstruct
@@ -78,20 +77,12 @@ def _formulas(codes: Sequence[FamilyCode]) -> str:
     return "\n".join(out)
 
 
-def _has_sums(code: FamilyCode) -> bool:
-    """Whether ``_sums_lines`` writes ``<name>_sums`` for the family."""
-    return bool(code.real_params) and factored(list(zip(code.first_names, code.first))[1:],
-                                               code.x) is not None
-
-
 def _sums_lines(code: FamilyCode, pr, sig: str) -> list[str]:
     """``<name>_sums``: df/dx and the terms whose sums, times constants, are the sums of
     the parameters' derivatives (:mod:`.sums`), for finite inputs of a narrow dtype (the
     eager backward's, which sums g df/dtheta over them); None for any other call, which
-    takes ``<name>_first``.  [] for a family without real parameters."""
-    if not code.real_params:
-        return []
-    fac = factored(list(zip(code.first_names, code.first))[1:], code.x)
+    takes ``<name>_first``.  [] for a family without them (``FamilyCode.sums`` None)."""
+    fac = code.sums
     if fac is None:
         return []
     outputs = [("d_x", code.first[0]), *fac.terms]
@@ -295,7 +286,7 @@ def _ops(codes: Sequence[FamilyCode], warps: dict[str, int | None], lib: str) ->
             f'    "{c.pyname}": Family("{c.pyname}", {ints!r}, {reals!r}, F.{c.pyname}_f, '
             f"F.{c.pyname}_dx,\n        F.{c.pyname}_first, F.{c.pyname}_second, {kernels},\n"
             f"        domains={_tuple(_domain_source(p) for p in c.real_params)}"
-            + (f", sums=F.{c.pyname}_sums" if _has_sums(c) else "") + "),"
+            + (f", sums=F.{c.pyname}_sums" if c.sums is not None else "") + "),"
         )
     out.append("}\n\nfor _fam in FAMILIES.values():\n    register(LIB, _fam)\n"
                "# the compiled CPU kernels (python <package>/build.py), if built\n"
