@@ -24,9 +24,7 @@ import argparse
 import importlib
 import json
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 os.environ["TORCH_BRIDGE_CPU_KERNEL"] = "0"
@@ -34,16 +32,11 @@ os.environ["TORCH_BRIDGE_CPU_KERNEL"] = "0"
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
 
+from benchmarks._ab import interleaved_medians  # noqa: E402
+
 MODULES = {"gem": "GEM", "e-gem": "EGEM", "se-gem": "SEGEM", "sqish": "Sqish"}
 PARAMS = {"gem": {"N": 1}, "e-gem": {"N": 1, "eps": 1e-4}, "se-gem": {"N": 1, "eps": 1e-4},
           "sqish": {"a": 0.0, "beta": 1.0, "gamma": 1.0}}
-
-
-def _timed(fn, reps: int) -> float:
-    t0 = time.process_time()
-    for _ in range(reps):
-        fn()
-    return (time.process_time() - t0) / reps
 
 
 def main(argv=None) -> int:
@@ -96,15 +89,7 @@ def main(argv=None) -> int:
                     xg = x.detach().requires_grad_()
                     return torch.autograd.grad(impls[name](xg), (xg, *wrt[name]), g)
 
-                for name in impls:  # warm-up, and the batch size from it
-                    call(name)
-                t1 = max(_timed(lambda: call("naive"), 3), 1e-6)
-                reps = max(1, int(0.02 / t1))
-                times = {name: [] for name in impls}
-                for _ in range(args.rounds):
-                    for name in impls:
-                        times[name].append(_timed(lambda name=name: call(name), reps))
-                med = {name: statistics.median(v) for name, v in times.items()}
+                med = interleaved_medians(call, impls, "naive", args.rounds, 0.02)
                 rec = {"size": k, "family": fam, "params": params, "pass": pas,
                        "learnable": args.learnable,
                        "naive_us": med["naive"] * 1e6,

@@ -408,13 +408,14 @@ def test_opt_out_is_silent(tmp_path):
 
 
 # ------------------------------------------------------------------ catalogue members
-CATALOGUE = ("gelu", "softplus", "mish", "silu")
+CATALOGUE = ("gelu", "softplus", "mish", "silu", "relu6", "leaky-relu", "hardsigmoid")
 
 
 @pytest.fixture(scope="module")
 def catalogue(tmp_path_factory):
-    """gelu, softplus, mish and silu generated into one package, built (cached by its
-    source's hash) and imported."""
+    """gelu, softplus, mish, silu, and three piecewise linear members (a clamp between two
+    constants, a polynomial piece on both sides of |x| = 1) generated into one package,
+    built (cached by its source's hash) and imported."""
     from gemsym.codegen.writer import write_package
     from gemsym.families import get_family
 
@@ -424,7 +425,7 @@ def catalogue(tmp_path_factory):
     sys.path.insert(0, str(root))
     try:
         mod = importlib.import_module("cpu_kernel_bridge")
-        assert set(mod._cpu_kernel.loaded()) == {"gelu", "softplus", "mish", "silu"}
+        assert set(mod._cpu_kernel.loaded()) == {get_family(n).identifier for n in CATALOGUE}
         yield mod
     finally:
         sys.path.remove(str(root))
@@ -454,8 +455,9 @@ def test_catalogue_kernel_against_mpmath(catalogue, monkeypatch, name, dtype):
         errs = cref.ulp_errors(got.detach().double().numpy(), refs[q], dtype)
         normal = np.abs(refs[q][0]) >= tiny * 2 ** (nref.FORMATS[dtype][0] + 2)
         assert np.isfinite(errs).all(), (q, xs[~np.isfinite(errs)][:4])
-        worst = errs[normal].max()
-        assert worst <= BOUND[dtype], (q, worst, xs[normal][errs[normal].argmax()])
+        if normal.any():  # (hardsigmoid's d/dx, 0 or 1/6, is below float16's threshold)
+            worst = errs[normal].max()
+            assert worst <= BOUND[dtype], (q, worst, xs[normal][errs[normal].argmax()])
 
 
 # ------------------------------------------------------------------ branch-free exp, expm1

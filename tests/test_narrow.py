@@ -512,3 +512,83 @@ def test_underflow_guard_of_x_itself_dropped(tmp_path_factory):
             want = mp.mpf(xv) / (1 + abs(mp.mpf(xv)))
             assert abs(mp.mpf(g) - want) <= mp.mpf(2) ** -50 * abs(want), (xv, g, want)
             assert math.copysign(1, g) == math.copysign(1, xv), (xv, g)
+
+
+def test_clamp_between_two_constant_pieces(tmp_path_factory):
+    """ReLU6 (0 | x | 6), the hard sigmoid (0 | x/6 + 1/2 | 1) and a user's hard tanh
+    (-1 | x | 1): every piece left of the first junction and right of the second is the
+    constant the middle body gives there, so their narrow f is the body at x clamped into
+    [j0, j1] (one clamp, no comparison nor selection), with the general body's bits on
+    float32 and 16-bit inputs (+-inf, NaN and the sign of zero included) and the
+    definition's values at and around the junctions.  A family whose middle body misses the
+    right constant (0 | x | 5 with junctions 0 and 6) keeps that comparison only."""
+    from gemsym import Activation, X
+    from gemsym.codegen.derive import derive
+    from gemsym.codegen.narrow import narrow_outputs
+    from gemsym.families import get_family
+
+    hardtanh = Activation.from_branches("hardtanh", [sp.Integer(-1), X, sp.Integer(1)], [-1, 1])
+    jump = Activation.from_branches("jump", [sp.Integer(0), X, sp.Integer(5)], [0, 6])
+    for act, keep_hi in ((get_family("relu6"), set()), (get_family("hardsigmoid"), set()),
+                         (hardtanh, set()), (jump, {"y"})):
+        code = derive(act)
+        plan = narrow_outputs([("y", code.forward[0])], code.x, [], [], code.junctions)
+        assert plan is not None and plan.clamp.hi_junction, act.name
+        assert (plan.clamp.lo, plan.clamp.hi) == tuple(code.junctions), act.name
+        assert set(plan.clamp.keep_hi) == keep_hi and not plan.clamp.keep_lo, act.name
+    with generated_package(tmp_path_factory, "twojunctions",
+                           ["relu6", "hardsigmoid", hardtanh, jump]) as pkg:
+        fns = {n: getattr(pkg._formulas, f"{n}_f")
+               for n in ("relu6", "hardsigmoid", "hardtanh", "jump")}
+    import inspect
+    for name in ("relu6", "hardsigmoid", "hardtanh"):
+        narrow = inspect.getsource(fns[name]).split("if narrow")[1].split("return")[0]
+        assert "_where" not in narrow and "clamp" in narrow, name
+    definitions = {"relu6": lambda v: min(max(v, 0.0), 6.0),
+                   "hardsigmoid": lambda v: 0.0 if v < -3 else 1.0 if v >= 3 else v / 6 + 0.5,
+                   "hardtanh": lambda v: min(max(v, -1.0), 1.0),
+                   "jump": lambda v: 0.0 if v < 0 else 5.0 if v >= 6 else v}
+    pts = [-math.inf, -F32_MAX, -7.0, -3.0, -1.0, -0.5, -1e-45, 0.0, 1e-45, 0.5, 1.0, 2.9,
+           3.0, 5.999999, 6.0, 6.5, F32_MAX, math.inf]
+    for name, fn in fns.items():
+        _general_bits(fn, zero_signs=True)
+        got = fn(torch.tensor(pts + [-0.0, math.nan], dtype=torch.float64), exact=False,
+                 narrow=True).tolist()
+        for xv, g in zip(pts, got):
+            assert g == definitions[name](xv), (name, xv, g)
+        # -0 is the middle piece's value there (x, or the constants' +0)
+        want_zero = {"relu6": -0.0, "hardtanh": -0.0, "jump": -0.0}.get(name, 0.5)
+        assert math.copysign(1, got[-2]) == math.copysign(1, want_zero), (name, got[-2])
+        assert got[-2] == want_zero and math.isnan(got[-1]), (name, got[-2:])
+
+
+def test_polynomial_pieces_need_no_unit_selection(tmp_path_factory):
+    """A power form whose |x| <= 1 and |x| > 1 sides are one expression (a polynomial
+    piece: x, alpha x, x^2, x (x + 3)/6) is printed once, without |x| and its selection, in
+    the general bodies (float64 inputs, per-channel parameters), and gives the definition's
+    float64 values there: leaky ReLU, ReLU^2 and the hard swish at +-inf, NaN, +-0 and
+    around the junctions, bit for bit (one rounding each, as the definition's own)."""
+    import inspect
+
+    with generated_package(tmp_path_factory, "polypieces",
+                           ["leaky-relu", "relu2", "hardswish"]) as pkg:
+        F = pkg._formulas
+    for fn in (F.leaky_relu_f, F.relu2_f, F.hardswish_f, F.leaky_relu_first):
+        general = inspect.getsource(fn).split("return")[-2]
+        assert "ax <= 1.0" not in general and "torch.abs" not in general, fn.__name__
+    x = torch.cat([_inputs(torch.float64), torch.tensor([-3.0, 3.0, -2.9, 2.9],
+                                                        dtype=torch.float64)])
+    alpha = torch.tensor(0.01, dtype=torch.float64)
+    want = {
+        "leaky": torch.where(x < 0, alpha * x, x),
+        "relu2": torch.where(x < 0, torch.zeros_like(x), x * x),
+        "hardswish": torch.where(x < -3, torch.zeros_like(x),
+                                 torch.where(x < 3, x * (x + 3.0) / 6.0, x)),
+    }
+    got = {"leaky": F.leaky_relu_f(x, alpha, exact=False, narrow=False),
+           "relu2": F.relu2_f(x, exact=False, narrow=False),
+           "hardswish": F.hardswish_f(x, exact=False, narrow=False)}
+    for name in want:
+        a, b = got[name], want[name]
+        same = ((a == b) & (a.signbit() == b.signbit())) | (a.isnan() & b.isnan())
+        assert bool(same.all()), (name, x[~same][:5].tolist())

@@ -1,7 +1,8 @@
 """Straight-line code for a list of piecewise outputs, shared by the PyTorch and Triton
 writers: common subexpressions of all branches and forms are extracted once (``sp.cse``),
-then each output is assembled with ``where`` over the |x| <= 1 / |x| > 1 forms, the limit at
-+-oo (sigmoid forms) and the branches (x < junction goes left)."""
+then each output is assembled with ``where`` over the |x| <= 1 / |x| > 1 forms (where they
+differ: a polynomial piece is one expression), the limit at +-oo (sigmoid forms) and the
+branches (x < junction goes left)."""
 
 from __future__ import annotations
 
@@ -65,7 +66,7 @@ def body_lines(
         lines.append(f"x = {printer.clamp(clamp.lo, clamp.hi)}")
     if R in used:
         lines.append("r = 1.0 / x")
-    if any(f.kind == "power" and f.large is not None for _, fs in outputs for f in fs):
+    if any(_split(f, x) for _, fs in outputs for f in fs):
         lines.append(f"ax = {printer(sp.Abs(sp.Symbol(printer.x_name)))}")
     hoisted = (_parameter_only(replacements, pieces, x, printer.int_names)
                if printer.memoizes_parameters else [])
@@ -133,6 +134,10 @@ def body_lines(
                     guarded += [] if fix == name else [f"{name} = {fix}"]
                 elif not finite:
                     v = _at_infinity(v, form.limits, span, printer, mask, clamped, xm)
+            elif form.kind == "power" and not _split(form, x):
+                # one expression on both sides of |x| = 1 (a polynomial piece): printed as
+                # its |x| <= 1 side would be, without the comparison and the selection
+                v = _one_side(reduced[index[(o, b, "small")]], printer, region(junctions, b))
             elif form.kind == "power" and printer.divide_once:
                 v = _select_then_divide(reduced[index[(o, b, "small")]],
                                         reduced[index[(o, b, "large")]], printer,
@@ -159,14 +164,24 @@ def body_lines(
             for point, value in form.points:
                 v = f"{where}({mask(f'{xm} == {printer(point)}')}, {printer(value)}, {v})"
             values.append(v)
-        out = values[-1]
-        if forms[-1].kind == "const" and not finite:
-            out = f"{where}({mask(f'{isnan}({xm})')}, x, {out})"
-        # with a junction clamp, x < junction was moved to it, where the body gives the piece
-        # (except for the outputs in keep_lo)
-        for j, v in zip(reversed(junctions), reversed(values[:-1])):
-            if clamp is None or not clamp.junction or name in clamp.keep_lo:
-                out = f"{where}({mask(f'{xm} < {printer(j)}')}, {v}, {out})"
+        if clamp is not None and clamp.hi_junction:
+            # x clamped into [j0, j1], where the middle body gives the outer constants
+            # (except for the outputs in keep_lo / keep_hi); a clamp keeps NaN
+            out = values[1]
+            if name in clamp.keep_hi:
+                top = values[2] if finite else f"{where}({mask(f'{isnan}({xm})')}, x, {values[2]})"
+                out = f"{where}({mask(f'{xm} < {printer(junctions[1])}')}, {out}, {top})"
+            if name in clamp.keep_lo:
+                out = f"{where}({mask(f'{xm} < {printer(junctions[0])}')}, {values[0]}, {out})"
+        else:
+            out = values[-1]
+            if forms[-1].kind == "const" and not finite:
+                out = f"{where}({mask(f'{isnan}({xm})')}, x, {out})"
+            # with a junction clamp, x < junction was moved to it, where the body gives the
+            # piece (except for the outputs in keep_lo)
+            for j, v in zip(reversed(junctions), reversed(values[:-1])):
+                if clamp is None or not clamp.junction or name in clamp.keep_lo:
+                    out = f"{where}({mask(f'{xm} < {printer(j)}')}, {v}, {out})"
         if all(f.kind == "const" for f in forms):
             out = f"_like(x, {out})"
         if clamp is not None and name in clamp.plus_zero and not finite:
@@ -537,8 +552,35 @@ def _freeze_exponents(expr: sp.Expr, x_name: str,
                         and e.args[at(e)].free_symbols, atom)
 
 
+def _split(form: StableForm, x: sp.Symbol) -> bool:
+    """Whether ``form`` is a power form with a |x| > 1 side to select: one that differs
+    from its |x| <= 1 side, or whose denominator holds x (where ``_select_then_divide``
+    guards the overflow of x^k).  A polynomial piece (x, alpha x, x (x + 3)/6) has one
+    expression for both sides: it needs no comparison nor selection."""
+    if form.kind != "power" or form.large is None:
+        return False
+    return form.large != form.small or sp.fraction(form.small)[1].has(x, R)
+
+
+def _one_side(small: sp.Expr, printer: CodePrinter, span: tuple[float, float]) -> str:
+    """The |x| <= 1 side of a power form (after ``sp.cse``) as the selection of its two
+    sides prints it (``_select_then_divide``, ``_quotient``): the same operations, so the
+    same bits."""
+    if printer.divide_once:
+        sn, sd = sp.fraction(small)
+        if sd == 1:
+            return printer.quotient(small, None, *span, True)[0]
+        a, b = printer.quotient(sn, sd, *span, True)
+        return f"({a})/({b})"
+    if getattr(printer, "factors_quotients", False):
+        return _quotient(small, printer, span, True)
+    return printer(small)
+
+
 def _roles(form: StableForm):
     yield "small", form.small
+    # a large side equal to the small one stays a piece, so that sp.cse names the
+    # expression as before; it is printed once (``_one_side``)
     if form.kind == "power" and form.large is not None:
         yield "large", form.large
     if form.kind == "sigmoid" and form.limits is not None:

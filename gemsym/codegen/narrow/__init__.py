@@ -19,8 +19,9 @@ written with 1 - x^3, which SymPy factors).
 The comparisons that remain (x < junction where an output is a constant piece there,
 x == +-inf for the limits) each cost a comparison and a selection, about ten multiplications
 on the eager PyTorch path; a :class:`Clamp` of x replaces them where the bodies allow it:
-the constant pieces are the body's exact value at the junction, and the body at 2^136
-rounds to the limit at +oo in every narrow dtype (checked with interval arithmetic over the
+the constant pieces are the body's exact value at the junction (one junction, or two around
+a middle body: ReLU6 is x clamped into [0, 6], the hard sigmoid x/6 + 1/2 at x clamped
+into [-3, 3]), and the body at 2^136 rounds to the limit at +oo in every narrow dtype (checked with interval arithmetic over the
 real parameters' range).  A parameter's derivative is only ever summed over the input, so
 the sign of a zero of it is never seen: where its body is a zero of either sign at the
 junction 0 and nonzero beyond it, +0.0 added makes it the constant piece's +0, and a limit

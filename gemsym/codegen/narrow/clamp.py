@@ -49,6 +49,11 @@ class Clamp:
     #: round to x in every narrow dtype (``plans._low_plan``); +0 is subtracted for x <= hi (a
     #: -0 value stays -0), +oo added at x = +oo
     tail: frozenset = frozenset()
+    #: ``hi`` is the family's second junction (``junction`` set, three pieces): every
+    #: output is a constant on x >= hi too, which its middle body gives exactly at hi, so
+    #: that x clamped into [lo, hi] needs no comparison on either side (ReLU6, hard
+    #: sigmoid); the outputs in ``keep_hi`` keep their x < hi comparison
+    hi_junction: bool = False
     #: outputs whose values are only ever summed (a parameter's derivative, summed over
     #: the input: the sign of a zero of theirs is never seen) whose body gives a zero of
     #: either sign at the junction 0, where their left piece is 0, and is nonzero on
@@ -247,6 +252,9 @@ def _clamp(outputs, values, x, ints, reals, junctions, sides: bool = False,
     qualifies for any output.  ``sides``: an output group with one junction at 0, both
     ends clamped for every output, may be evaluated as sums of its two sides (``_sides``;
     every output must pass).  ``summed``: the outputs that may take ``Clamp.plus_zero``."""
+    between = _between_constants(outputs, values, x, ints, reals, junctions)
+    if between is not None:
+        return between
     hi, keep_hi = _end_bound(outputs, values, x, ints, reals, +1)
     passed: set = set()
     plus_zero: set = set()
@@ -274,6 +282,30 @@ def _clamp(outputs, values, x, ints, reals, junctions, sides: bool = False,
                for name, fs in outputs):
             return Clamp(lo, hi, False, keep_lo, keep_hi, sides=True, plus_zero=zero_left)
     return Clamp(lo, hi, junction, keep_lo, keep_hi, plus_zero=frozenset(plus_zero))
+
+
+def _between_constants(outputs, values, x, ints, reals, junctions) -> Clamp | None:
+    """The clamp of x into [j0, j1] for an output group whose every output is a constant
+    left of j0 and right of j1 with a body between (ReLU6: 0, x, 6), where that body gives
+    the left constant exactly at j0 (+0 for 0) and the right one at j1: one clamp for its
+    comparisons with j0 and j1 and its NaN selection (a clamp keeps NaN).  An output whose
+    body misses a constant keeps that comparison (``keep_lo``, ``keep_hi``, made on the
+    input before the clamp).  None where the group has another shape, a junction is not a
+    number, or no output meets either constant."""
+    if len(junctions) != 2 or not all(j.is_number for j in junctions):
+        return None  # (a junction at a parameter, SmeLU's +-beta: not a printed bound)
+    if not all(len(fs) == 3 and fs[0].kind == "const" and fs[2].kind == "const"
+               for _, fs in outputs):
+        return None
+    low = {name for name, fs in outputs
+           if _exact_at(fs[1], values, x, ints, reals, junctions[0], fs[0].small)}
+    high = {name for name, fs in outputs
+            if _exact_at(fs[1], values, x, ints, reals, junctions[1], fs[2].small)}
+    if not low and not high:
+        return None
+    names = frozenset(name for name, _ in outputs)
+    return Clamp(junctions[0], junctions[1], True, names - low, names - high,
+                 hi_junction=True)
 
 
 def _quality(clamp: Clamp | None) -> tuple:

@@ -1,0 +1,31 @@
+"""Interleaved timing shared by the A/B benchmarks (``package_ab.py``, ``catalogue_ab.py``)."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Callable, Iterable
+
+
+def timed(fn: Callable[[], object], reps: int) -> float:
+    """The process's CPU time per call of ``fn`` over ``reps`` calls."""
+    t0 = time.process_time()
+    for _ in range(reps):
+        fn()
+    return (time.process_time() - t0) / reps
+
+
+def interleaved_medians(call: Callable[[str], object], names: Iterable[str], anchor: str,
+                        rounds: int, batch_s: float) -> dict[str, float]:
+    """{name: median CPU seconds per ``call(name)``} over ``rounds`` rounds, each timing
+    every name once in turn (a warm-up call each first), in batches of about ``batch_s``
+    seconds of the ``anchor``'s calls."""
+    names = list(names)
+    for name in names:
+        call(name)
+    reps = max(1, int(batch_s / max(timed(lambda: call(anchor), 3), 1e-6)))
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for _ in range(rounds):
+        for name in names:
+            times[name].append(timed(lambda name=name: call(name), reps))
+    return {name: statistics.median(v) for name, v in times.items()}
