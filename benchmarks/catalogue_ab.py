@@ -11,9 +11,10 @@ gradient), the packages' functions (their parameters at the catalogue's defaults
 reference are timed in interleaved rounds (the process's CPU time, one thread, batches of
 about 10 ms); each cell is a median over the reference's median in the same rounds.  The
 reference is PyTorch's op where it has one (``F.relu6``, ``F.gelu``, ...), else the
-definition written as a user would (``REFERENCES``).  The C++ kernels are off
-(``TORCH_BRIDGE_CPU_KERNEL=0``, set here): this measures the plain PyTorch path, as a
-machine without a compiler runs it.  Before timing, each package's forward is checked
+definition written as a user would (``references``).  The C++ kernels are off
+(``TORCH_BRIDGE_CPU_KERNEL=0``, set here) unless ``--kernel`` is given (then each package
+runs its build, ``python DIR/build.py``, where one was made): without, this measures the
+plain PyTorch path, as a machine without a compiler runs it.  Before timing, each package's forward is checked
 against the first package's, bit for bit.
 """
 
@@ -26,7 +27,8 @@ import os
 import sys
 from pathlib import Path
 
-os.environ["TORCH_BRIDGE_CPU_KERNEL"] = "0"
+if "--kernel" not in sys.argv:  # before any package is imported
+    os.environ["TORCH_BRIDGE_CPU_KERNEL"] = "0"
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
@@ -67,6 +69,7 @@ def main(argv=None) -> int:
     ap.add_argument("--sizes", default="10,14,16")
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float64"])
+    ap.add_argument("--kernel", action="store_true", help="the packages' built C++ kernels on")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
 

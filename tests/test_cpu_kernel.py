@@ -13,6 +13,7 @@ source and torch's version (``build.library_path``), so a session normally finds
 from __future__ import annotations
 
 import importlib
+import math
 import os
 import subprocess
 import sys
@@ -408,14 +409,15 @@ def test_opt_out_is_silent(tmp_path):
 
 
 # ------------------------------------------------------------------ catalogue members
-CATALOGUE = ("gelu", "softplus", "mish", "silu", "relu6", "leaky-relu", "hardsigmoid")
+CATALOGUE = ("gelu", "softplus", "mish", "silu", "relu6", "leaky-relu", "hardsigmoid", "relu2")
 
 
 @pytest.fixture(scope="module")
 def catalogue(tmp_path_factory):
-    """gelu, softplus, mish, silu, and three piecewise linear members (a clamp between two
-    constants, a polynomial piece on both sides of |x| = 1) generated into one package,
-    built (cached by its source's hash) and imported."""
+    """gelu, softplus, mish, silu, and four piecewise polynomial members (a clamp between
+    two constants, a polynomial piece on both sides of |x| = 1, a derivative with an
+    infinite limit) generated into one package, built (cached by its source's hash) and
+    imported."""
     from gemsym.codegen.writer import write_package
     from gemsym.families import get_family
 
@@ -458,6 +460,17 @@ def test_catalogue_kernel_against_mpmath(catalogue, monkeypatch, name, dtype):
         if normal.any():  # (hardsigmoid's d/dx, 0 or 1/6, is below float16's threshold)
             worst = errs[normal].max()
             assert worst <= BOUND[dtype], (q, worst, xs[normal][errs[normal].argmax()])
+
+
+def test_catalogue_kernel_infinite_derivative(catalogue, monkeypatch):
+    """ReLU^2's kernel backward at x = +inf with a gradient of 1e-30 is inf (its d/dx,
+    2x, keeps its infinite limit: no finite value at a clamp bound stands for it)."""
+    counter = _Counting(catalogue._cpu_kernel, monkeypatch)
+    for dtype in (torch.float32, torch.bfloat16):
+        x = torch.tensor([math.inf, 3.0], dtype=dtype, requires_grad=True)
+        (gx,) = torch.autograd.grad(catalogue.relu2(x), x, torch.full((2,), 1e-30, dtype=dtype))
+        assert gx[0].item() == math.inf and gx[1].item() == pytest.approx(6e-30, rel=1e-2)
+    assert counter.calls == 4
 
 
 # ------------------------------------------------------------------ branch-free exp, expm1

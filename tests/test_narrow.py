@@ -592,3 +592,56 @@ def test_polynomial_pieces_need_no_unit_selection(tmp_path_factory):
         a, b = got[name], want[name]
         same = ((a == b) & (a.signbit() == b.signbit())) | (a.isnan() & b.isnan())
         assert bool(same.all()), (name, x[~same][:5].tolist())
+
+
+def test_positive_parameter_plans(tmp_path_factory):
+    """Leaky ReLU's alpha may have either sign, which the interval arguments of the clamp
+    cannot bound; for alpha > 0 its f is the sum of its clamped sides (alpha x_l + x_r, no
+    comparison), taken when the value read is in [2^-128, 2^128), with the general body's
+    bits on float32 and 16-bit inputs (+-inf, NaN and the sign of zero included); a
+    negative alpha (for which alpha (-0) = +0 would make f(-0) = +0) keeps the body with its
+    comparisons, with the general body's bits too."""
+    import inspect
+
+    from gemsym.codegen.derive import derive
+    from gemsym.codegen.narrow import narrow_plans, positive_plans
+    from gemsym.families import get_family
+
+    code = derive(get_family("leaky-relu"))
+    reals = [code.symbols[p.name] for p in code.real_params]
+    outputs = [("y", code.forward[0])]
+    assert all(p.clamp is None for p in narrow_plans(outputs, code.x, [], reals,
+                                                     code.junctions, sides=True))
+    taken, plans = positive_plans(outputs, code.x, [], reals, code.junctions, sides=True)
+    assert [s.name for s in taken] == ["alpha"] and plans[0].clamp.sides
+    with generated_package(tmp_path_factory, "positive", ["leaky-relu"]) as pkg:
+        fn = pkg._formulas.leaky_relu_f
+    narrow = inspect.getsource(fn).split("if _case:")[1].split("return")[0]
+    assert "_where" not in narrow and "clamp" in narrow
+    for alpha in (0.01, 3.0, 2.0**-100, 2.0**100, -0.5, -2.0**-100):
+        a = torch.tensor(alpha, dtype=torch.float64)
+        _general_bits(lambda x, **kw: fn(x, a, memo={}, **kw), zero_signs=True)
+        got = fn(torch.tensor([-math.inf, -2.0, -0.0, 0.0, 3.0, math.inf], dtype=torch.float64),
+                 a, exact=False, narrow=True, memo={}).float()
+        want = torch.tensor([-math.inf * math.copysign(1, alpha), -2.0 * alpha, -0.0, 0.0, 3.0,
+                             math.inf]).float()
+        assert torch.equal(got, want) and torch.equal(got.signbit(), want.signbit()), (alpha, got)
+
+
+def test_no_finite_stand_in_for_an_infinite_derivative(tmp_path_factory):
+    """A derivative is multiplied by the gradient before it is rounded, so its infinite
+    limit cannot be a finite value at a clamp bound 2^k (rounded alone, 2^137 is inf in
+    float32; times 1e-30 it is 1.7e11): ReLU^2's d/dx = 2x at x = +inf with a gradient of
+    1e-30 is inf (PyTorch's relu(x)^2 gives inf), as is SELU's sum of g d/dlambda = g x
+    there, through the formulas and the eager backward."""
+    with generated_package(tmp_path_factory, "infinite", ["relu2", "selu"]) as pkg:
+        for dtype in (torch.float32, torch.bfloat16):
+            x = torch.tensor([math.inf, 3.0], dtype=dtype, requires_grad=True)
+            g = torch.tensor([1e-30, 1e-30], dtype=dtype)
+            (gx,) = torch.autograd.grad(pkg.relu2(x), x, g)
+            assert gx[0].item() == math.inf and gx[1].item() == pytest.approx(6e-30, rel=1e-2)
+            d = pkg._formulas.relu2_dx(x.detach().double(), exact=False, narrow=True)
+            assert d[0].item() == math.inf
+            m = pkg.SELU(learnable=True)
+            (glam,) = torch.autograd.grad(m(x.detach()), [m.lambda__raw], g)
+            assert glam.item() == math.inf, (dtype, glam)

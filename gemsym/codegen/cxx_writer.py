@@ -54,15 +54,16 @@ def _scalar_function(code: FamilyCode, suffix: str, outputs, args: str,
     return ["template <bool EXACT>", head, *[" " * 2 + b.strip() for b in body], *tail, "}", ""]
 
 
-def _narrow_plans(code: FamilyCode, outputs, summed: frozenset = frozenset()
-                  ) -> list[NarrowPlan]:
+def _narrow_plans(code: FamilyCode, outputs, summed: frozenset = frozenset(),
+                  scaled: bool = True) -> list[NarrowPlan]:
     """The :class:`~.narrow.NarrowPlan` list of :func:`~.narrow.narrow_plans` (integer
     parameter values, narrow outputs, clamp of x), the same decisions the PyTorch formulas
     take (``writer._narrow_lines``; without sums of sides, a blend here); ``summed``: the
-    outputs the kernels only sum (the parameters' derivatives)."""
+    outputs the kernels only sum (the parameters' derivatives); ``scaled``: derivatives,
+    which a gradient multiplies."""
     return narrow_plans(outputs, code.x, [code.symbols[p.name] for p in code.int_params],
                         [code.symbols[p.name] for p in code.real_params], code.junctions,
-                        summed=summed)
+                        summed=summed, scaled=scaled)
 
 
 def _narrow_condition(code: FamilyCode, plan: NarrowPlan) -> str:
@@ -128,7 +129,7 @@ def _family_source(code: FamilyCode) -> tuple[list[str], list[str], list[str]]:
         found = [(plan, _narrow_condition(code, plan), "narrow" + (str(i + 1) if i else ""))
                  for i, plan in enumerate(_narrow_plans(
                      code, outputs, frozenset(code.first_names[1:]) if suffix == "first"
-                     else frozenset()))]
+                     else frozenset(), scaled=suffix != "f"))]
         if not found and (case := _default_case(code, outputs)) is not None:
             test, forms = case
             found = [(NarrowPlan(SPECIALISED, forms), test, "case")]

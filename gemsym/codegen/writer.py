@@ -13,7 +13,7 @@ import sympy as sp
 from .. import __version__
 from ..activation import Activation
 from .body import _memoized, body_lines
-from .narrow import narrow_plans, ratio_forms, sigmoid_ratios
+from .narrow import narrow_plans, positive_plans, ratio_forms, sigmoid_ratios
 from .scalar_case import default_case
 from .cxx_writer import cpu_kernel_source, cuda_kernel_source
 from .derive import FamilyCode, derive
@@ -68,7 +68,8 @@ def _formulas(codes: Sequence[FamilyCode]) -> str:
             # the parameters' derivatives are only ever summed (``Clamp.plus_zero``)
             summed = frozenset(code.first_names[1:]) if suffix == "first" else frozenset()
             out.extend(_narrow_lines(code, outputs, pr, names[0] if suffix in ("f", "dx")
-                                     else "(" + ", ".join(names) + ",)", summed)
+                                     else "(" + ", ".join(names) + ",)", summed,
+                                     scaled=suffix != "f")
                        or _param_lines(code))
             out.extend(body_lines(outputs, code.junctions, code.x, pr))
             ret = names[0] if suffix in ("f", "dx") else "(" + ", ".join(names) + ",)"
@@ -110,28 +111,38 @@ def _sums_lines(code: FamilyCode, pr, sig: str) -> list[str]:
 
 
 def _narrow_lines(code: FamilyCode, outputs, pr, ret: str,
-                  summed: frozenset = frozenset(), finite: bool = False) -> list[str]:
+                  summed: frozenset = frozenset(), finite: bool = False,
+                  scaled: bool = True) -> list[str]:
     """The bodies for ``narrow`` inputs (float32/16-bit values and real parameters below
     2^128, evaluated in float64; see :mod:`.narrow`), each taken for the integer parameter
     values where it holds; [] where none applies.  ``summed``: the outputs that are only
-    ever summed (see ``narrow.Clamp.plus_zero``); ``finite``: see ``body_lines``."""
+    ever summed (see ``narrow.Clamp.plus_zero``); ``finite``: see ``body_lines``;
+    ``scaled``: derivatives, which a gradient multiplies (see ``narrow.narrow_plans``)."""
     ints = [code.symbols[p.name] for p in code.int_params]
+    reals = [code.symbols[p.name] for p in code.real_params]
     # sums of sides for the PyTorch formulas only: a compiled kernel's selection is a blend
-    plans = narrow_plans(outputs, code.x, ints, [code.symbols[p.name] for p in code.real_params],
-                         code.junctions, sides=True, summed=summed)
+    plans = narrow_plans(outputs, code.x, ints, reals, code.junctions, sides=True,
+                         summed=summed, scaled=scaled)
     if not plans:
         return (_default_case_lines(code, outputs, pr, ret, finite)
                 or _ratio_lines(code, outputs, pr, ret, finite))
+    # first the plans for positive values of the parameters of either sign, where they
+    # clamp better (see ``narrow.positive_plans``)
+    positive, first = positive_plans(outputs, code.x, ints, reals, code.junctions, sides=True,
+                                     summed=summed, scaled=scaled)
     cases = []
-    for values, forms, clamp in plans:
+    for values, forms, clamp in [*first, *plans]:
         cond = "narrow" + (f" and {ints[0].name} in {_tuple(str(v) for v in values)}"
                            if ints else "")
-        used = set().union(*(e.free_symbols for _, fs in forms for f in fs
-                             for e in f.expressions))
+        used = {s.name for _, fs in forms for f in fs for e in f.expressions
+                for s in e.free_symbols}
         # 0-d CPU tensors on the narrow path (``_runtime._narrow``): float() reads them; 0
-        # or 2^-128 .. 2^128 in magnitude (see gemsym.codegen.narrow)
-        cond += "".join(f" and ((_p := abs(float({s.name}))) == 0.0 or 2.0**-128 <= _p < 2.0**128)"
-                        for s in (code.symbols[p.name] for p in code.real_params) if s in used)
+        # or 2^-128 .. 2^128 in magnitude (see gemsym.codegen.narrow), 2^-128 .. 2^128
+        # where a plan takes them positive
+        taken = {s.name for s in positive} if (values, forms, clamp) in first else set()
+        cond += "".join(f" and 2.0**-128 <= float({s.name}) < 2.0**128" if s.name in taken
+                        else f" and ((_p := abs(float({s.name}))) == 0.0 or 2.0**-128 <= _p < 2.0**128)"
+                        for s in reals if s.name in used)
         cases.append((cond, body_lines(forms, code.junctions, code.x, pr, "        ", clamp,
                                        finite=finite)))
     return _branch(code, cases, "no |x| > 1 forms (see gemsym.codegen.narrow)", ret)

@@ -21,8 +21,10 @@ x == +-inf for the limits) each cost a comparison and a selection, about ten mul
 on the eager PyTorch path; a :class:`Clamp` of x replaces them where the bodies allow it:
 the constant pieces are the body's exact value at the junction (one junction, or two around
 a middle body: ReLU6 is x clamped into [0, 6], the hard sigmoid x/6 + 1/2 at x clamped
-into [-3, 3]), and the body at 2^136 rounds to the limit at +oo in every narrow dtype (checked with interval arithmetic over the
-real parameters' range).  A parameter's derivative is only ever summed over the input, so
+into [-3, 3]), and the body at 2^136 rounds to the limit at +oo in every narrow dtype
+(checked with interval arithmetic over the real parameters' range; a derivative, which a
+gradient multiplies before it is rounded, keeps its comparison where that limit is
+infinite: no finite value stands for it).  A parameter's derivative is only ever summed over the input, so
 the sign of a zero of it is never seen: where its body is a zero of either sign at the
 junction 0 and nonzero beyond it, +0.0 added makes it the constant piece's +0, and a limit
 at +-oo that the clamped body misses is taken only where the input holds an infinity
@@ -37,13 +39,16 @@ The claims are checked per value of the integer parameter (N = 1 .. ``MAX_INT``)
 generated formulas take the narrow body only for the values where they hold.  Real
 parameters count as numbers below 2^128 in magnitude (and 0 or at least 2^-128, for the
 reciprocals of a parameter) too: the generated code takes the narrow body only when they
-are (``writer._narrow_lines``).
+are (``writer._narrow_lines``).  The interval arguments need each parameter's sign: a
+parameter of either sign (leaky ReLU's alpha) gets, besides the plans that hold for every
+value, the plans for its positive values where they clamp better (``positive_plans``:
+alpha x_l + x_r for alpha > 0), taken when the value read is positive.
 """
 
 from .clamp import Clamp
 from .forms import INPUT_EXPONENT
-from .plans import NarrowPlan, narrow_outputs, narrow_plans
+from .plans import NarrowPlan, narrow_outputs, narrow_plans, positive_plans
 from .ratio import ratio_forms, sigmoid_ratios
 
 __all__ = ["INPUT_EXPONENT", "Clamp", "NarrowPlan", "narrow_outputs", "narrow_plans",
-           "ratio_forms", "sigmoid_ratios"]
+           "positive_plans", "ratio_forms", "sigmoid_ratios"]

@@ -65,16 +65,18 @@ class Clamp:
     plus_zero: frozenset = frozenset()
 
 
-#: exponents k tried for the clamp bound 2^k at +-oo (the smallest that passes is taken)
-CLAMP_EXPONENTS = (136, 160, 200, 256)
+#: exponents k tried for the clamp bound 2^k at +-oo (the smallest that passes is taken;
+#: 2^264 for a body theta x with theta down to 2^-128, which must reach 2^129 there)
+CLAMP_EXPONENTS = (136, 160, 200, 256, 264)
 
 
-def _end_bound(outputs, values, x, ints, reals, side: int
+def _end_bound(outputs, values, x, ints, reals, side: int, scaled: bool = False
                ) -> tuple[sp.Expr | None, frozenset]:
     """(2^k (side +1) or -2^k (side -1), the names of the outputs that keep their
     comparison with +-oo): the smallest k of ``CLAMP_EXPONENTS`` at which the most outputs'
     outermost bodies on that side stay below 2^BUDGET and round to their limits there (a
-    constant piece needs no comparison); (None, {}) if no body does."""
+    constant piece needs no comparison; with ``scaled``, an infinite limit keeps its
+    comparison); (None, {}) if no body does."""
     env = _params_env(reals)
     if env is None:
         return None, frozenset()
@@ -83,8 +85,12 @@ def _end_bound(outputs, values, x, ints, reals, side: int
            for f in forms.values()):
         # a body with no comparison of its own at +-oo would be evaluated at +-2^k instead
         return None, frozenset()
+    # a derivative (``scaled``) is multiplied by a gradient before it is rounded: a
+    # finite value at 2^k would stand for its infinite limit only where the gradient is
+    # large (ReLU^2's 2x at +inf times 1e-30 was 1.7e11, not inf)
     candidates = {name: f for name, f in forms.items() if f.kind == "power"
-                  and f.large is None and f.limits is not None}
+                  and f.large is None and f.limits is not None
+                  and not (scaled and f.limits[1 if side > 0 else 0].has(sp.oo, -sp.oo, sp.zoo))}
     best: tuple[sp.Expr | None, frozenset] = (None, frozenset())
     most = 0
     for k in CLAMP_EXPONENTS:
@@ -247,15 +253,16 @@ def _sides(left: StableForm, right: StableForm, values, x, ints, reals, lo, hi) 
 
 
 def _clamp(outputs, values, x, ints, reals, junctions, sides: bool = False,
-           summed: frozenset = frozenset()) -> Clamp | None:
+           summed: frozenset = frozenset(), scaled: bool = False) -> Clamp | None:
     """The :class:`Clamp` of the narrow outputs; None where neither end nor the junction
     qualifies for any output.  ``sides``: an output group with one junction at 0, both
     ends clamped for every output, may be evaluated as sums of its two sides (``_sides``;
-    every output must pass).  ``summed``: the outputs that may take ``Clamp.plus_zero``."""
+    every output must pass).  ``summed``: the outputs that may take ``Clamp.plus_zero``;
+    ``scaled``: see ``_end_bound``."""
     between = _between_constants(outputs, values, x, ints, reals, junctions)
     if between is not None:
         return between
-    hi, keep_hi = _end_bound(outputs, values, x, ints, reals, +1)
+    hi, keep_hi = _end_bound(outputs, values, x, ints, reals, +1, scaled)
     passed: set = set()
     plus_zero: set = set()
     if len(junctions) == 1 and all(len(fs) == 2 and fs[0].kind == "const" for _, fs in outputs):
@@ -269,7 +276,7 @@ def _clamp(outputs, values, x, ints, reals, junctions, sides: bool = False,
         keep_lo = frozenset(name for name, _ in outputs
                             if name not in passed and name not in plus_zero)
     else:
-        (lo, keep_lo), junction = _end_bound(outputs, values, x, ints, reals, -1), False
+        (lo, keep_lo), junction = _end_bound(outputs, values, x, ints, reals, -1, scaled), False
     if lo is None and hi is None:
         return None
     if (sides and not junction and lo is not None and hi is not None
