@@ -592,6 +592,15 @@ def test_polynomial_pieces_need_no_unit_selection(tmp_path_factory):
         a, b = got[name], want[name]
         same = ((a == b) & (a.signbit() == b.signbit())) | (a.isnan() & b.isnan())
         assert bool(same.all()), (name, x[~same][:5].tolist())
+    # where the two sides print differently they stay selected: in exact arithmetic (float64
+    # inputs) the hard sigmoid's |x| > 1 side is (x + 3)/6, accurate relative to f near its
+    # root -3, where x/6 + 1/2 would lose all but a few bits
+    with generated_package(tmp_path_factory, "rootside", ["hardsigmoid"]) as pkg:
+        hs = pkg._formulas.hardsigmoid_f
+    near = torch.tensor([-3.0 + k * 2.0**-48 for k in (1, 3, 7, 1000)], dtype=torch.float64)
+    for xv, g in zip(near.tolist(), hs(near, exact=True, narrow=False).tolist()):
+        want_v = (mp.mpf(xv) + 3) / 6
+        assert abs(mp.mpf(g) - want_v) <= mp.mpf(2) ** -52 * want_v, (xv, g, want_v)
 
 
 def test_positive_parameter_plans(tmp_path_factory):

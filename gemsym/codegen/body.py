@@ -66,8 +66,8 @@ def body_lines(
         lines.append(f"x = {printer.clamp(clamp.lo, clamp.hi)}")
     if R in used:
         lines.append("r = 1.0 / x")
-    if any(_split(f, x) for _, fs in outputs for f in fs):
-        lines.append(f"ax = {printer(sp.Abs(sp.Symbol(printer.x_name)))}")
+    # |x|, for the |x| <= 1 / |x| > 1 selections: inserted here if one is printed
+    ax_at = len(lines)
     hoisted = (_parameter_only(replacements, pieces, x, printer.int_names)
                if printer.memoizes_parameters else [])
     # the integer parameters' own lines (2.0*N: Python arithmetic) come before the memoized
@@ -134,10 +134,12 @@ def body_lines(
                     guarded += [] if fix == name else [f"{name} = {fix}"]
                 elif not finite:
                     v = _at_infinity(v, form.limits, span, printer, mask, clamped, xm)
-            elif form.kind == "power" and not _split(form, x):
-                # one expression on both sides of |x| = 1 (a polynomial piece): printed as
-                # its |x| <= 1 side would be, without the comparison and the selection
-                v = _one_side(reduced[index[(o, b, "small")]], printer, region(junctions, b))
+            elif form.kind == "power" and (one := _one_side(
+                    form, x, reduced[index[(o, b, "small")]], reduced[index[(o, b, "large")]],
+                    printer, region(junctions, b))) is not None:
+                # one expression on both sides of |x| = 1 (a polynomial piece), printed alike
+                # on both: without the comparison and the selection
+                v = one
             elif form.kind == "power" and printer.divide_once:
                 v = _select_then_divide(reduced[index[(o, b, "small")]],
                                         reduced[index[(o, b, "large")]], printer,
@@ -206,6 +208,8 @@ def body_lines(
     lines[memo_at:memo_at] = before + _memoized(kept + [line for _, line in extra],
                                                 [s.name for s in hoisted] + [n for n, _ in extra],
                                                 before)
+    if any(re.search(r"\bax\b", line) for line in lines[ax_at:]):
+        lines.insert(ax_at, f"ax = {printer(sp.Abs(sp.Symbol(printer.x_name)))}")
     if clamp is not None and any(re.search(r"\bx0\b", line) for line in lines):
         lines.insert(0, "x0 = x")
     return [indent + line for line in [*printer.preamble(), *lines]]
@@ -552,29 +556,27 @@ def _freeze_exponents(expr: sp.Expr, x_name: str,
                         and e.args[at(e)].free_symbols, atom)
 
 
-def _split(form: StableForm, x: sp.Symbol) -> bool:
-    """Whether ``form`` is a power form with a |x| > 1 side to select: one that differs
-    from its |x| <= 1 side, or whose denominator holds x (where ``_select_then_divide``
-    guards the overflow of x^k).  A polynomial piece (x, alpha x, x (x + 3)/6) has one
-    expression for both sides: it needs no comparison nor selection."""
-    if form.kind != "power" or form.large is None:
-        return False
-    return form.large != form.small or sp.fraction(form.small)[1].has(x, R)
-
-
-def _one_side(small: sp.Expr, printer: CodePrinter, span: tuple[float, float]) -> str:
-    """The |x| <= 1 side of a power form (after ``sp.cse``) as the selection of its two
-    sides prints it (``_select_then_divide``, ``_quotient``): the same operations, so the
-    same bits."""
+def _one_side(form: StableForm, x: sp.Symbol, small: sp.Expr, large: sp.Expr,
+              printer: CodePrinter, span: tuple[float, float]) -> str | None:
+    """The code of a power form whose |x| <= 1 and |x| > 1 sides (after ``sp.cse``) print
+    alike, as the selection of the two would print each (``_select_then_divide``,
+    ``_quotient``): the same operations, so the same bits; None where they differ (a
+    compensated form of the |x| > 1 side near a root there, as the hard sigmoid's (x + 3)/6
+    in exact arithmetic) or the denominator holds x (whose overflow the selection guards)."""
+    if form.large != form.small or sp.fraction(form.small)[1].has(x, R):
+        return None
     if printer.divide_once:
-        sn, sd = sp.fraction(small)
-        if sd == 1:
-            return printer.quotient(small, None, *span, True)[0]
+        (sn, sd), (ln, ld) = sp.fraction(small), sp.fraction(large)
+        if sd == 1 and ld == 1:
+            one = printer.quotient(small, None, *span, True)[0]
+            return one if one == printer.quotient(large, None, *span, False)[0] else None
         a, b = printer.quotient(sn, sd, *span, True)
-        return f"({a})/({b})"
+        return f"({a})/({b})" if (a, b) == printer.quotient(ln, ld, *span, False) else None
     if getattr(printer, "factors_quotients", False):
-        return _quotient(small, printer, span, True)
-    return printer(small)
+        one = _quotient(small, printer, span, True)
+        return one if one == _quotient(large, printer, span, False) else None
+    one = printer(small)
+    return one if one == printer(large) else None
 
 
 def _roles(form: StableForm):
