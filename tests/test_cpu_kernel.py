@@ -409,15 +409,16 @@ def test_opt_out_is_silent(tmp_path):
 
 
 # ------------------------------------------------------------------ catalogue members
-CATALOGUE = ("gelu", "softplus", "mish", "silu", "relu6", "leaky-relu", "hardsigmoid", "relu2")
+CATALOGUE = ("gelu", "softplus", "mish", "silu", "relu6", "leaky-relu", "hardsigmoid", "relu2",
+             "squareplus", "isrlu")
 
 
 @pytest.fixture(scope="module")
 def catalogue(tmp_path_factory):
-    """gelu, softplus, mish, silu, and four piecewise polynomial members (a clamp between
-    two constants, a polynomial piece on both sides of |x| = 1, a derivative with an
-    infinite limit) generated into one package, built (cached by its source's hash) and
-    imported."""
+    """gelu, softplus, mish, silu, four piecewise polynomial members (a clamp between two
+    constants, a polynomial piece on both sides of |x| = 1, a derivative with an infinite
+    limit) and two with hypot (squareplus, ISRLU) generated into one package, built
+    (cached by its source's hash) and imported."""
     from gemsym.codegen.writer import write_package
     from gemsym.families import get_family
 
@@ -474,6 +475,26 @@ def test_catalogue_kernel_infinite_derivative(catalogue, monkeypatch):
 
 
 # ------------------------------------------------------------------ branch-free exp, expm1
+def _math_program(tmp_path, name: str, main: str):
+    """runtime/_cpu_kernel_math.h with ``main`` compiled alone, with the kernels' flags, as
+    ``tmp_path/name`` (skips without a C++ compiler)."""
+    import shutil
+
+    from gemsym.codegen import runtime
+    from gemsym.codegen.runtime import build
+
+    cxx = os.environ.get("CXX", "c++").split()
+    if shutil.which(cxx[0]) is None:
+        pytest.skip("no C++ compiler")
+    src = tmp_path / f"{name}.cpp"
+    src.write_text(runtime.read("_cpu_kernel_math.h") + main)
+    exe = tmp_path / name
+    flags = [f for f in build.FLAGS if f not in ("-shared", "-fPIC", "-w")]
+    subprocess.run([*cxx, *flags, *build._isa_flags(), str(src), "-o", str(exe)],
+                   check=True, capture_output=True, timeout=120)
+    return exe
+
+
 _MATH_MAIN = r"""
 #include <cstdio>
 int main() {
@@ -489,20 +510,8 @@ def test_branch_free_exp_and_expm1_within_one_ulp(tmp_path):
     smallest subnormal), over the whole range, the reduction's boundaries and the
     special values."""
     import mpmath
-    import shutil
 
-    from gemsym.codegen import runtime
-    from gemsym.codegen.runtime import build
-
-    cxx = os.environ.get("CXX", "c++").split()
-    if shutil.which(cxx[0]) is None:
-        pytest.skip("no C++ compiler")
-    src = tmp_path / "math.cpp"
-    src.write_text(runtime.read("_cpu_kernel_math.h") + _MATH_MAIN)
-    exe = tmp_path / "math"
-    flags = [f for f in build.FLAGS if f not in ("-shared", "-fPIC", "-w")]
-    subprocess.run([*cxx, *flags, *build._isa_flags(), str(src), "-o", str(exe)],
-                   check=True, capture_output=True, timeout=120)
+    exe = _math_program(tmp_path, "math", _MATH_MAIN)
     rng = np.random.default_rng(17)
     ln2 = float(mpmath.log(2))
     xs = np.concatenate([
@@ -534,6 +543,55 @@ def test_branch_free_exp_and_expm1_within_one_ulp(tmp_path):
     assert all(np.isnan(float.fromhex(v)) for v in special[:2])
 
 
+_HYPOT_MAIN = r"""
+#include <cstdio>
+int main() {
+  double a, b;
+  while (std::scanf("%lf %lf", &a, &b) == 2) std::printf("%a\n", _vhypot(a, b));
+}
+"""
+
+
+def test_branch_free_hypot_within_its_bound(tmp_path):
+    """_vhypot (runtime/_cpu_kernel_math.h, compiled alone with the kernels' flags) against
+    mpmath at 120 bits: within 3.25 ULP of double (its five roundings' bound, 3.25 units of
+    2^-53 relative) over magnitudes 2^-1074 .. 2^1023 of both
+    arguments (no overflow of their squares), and C's special values (+-inf with a NaN is
+    inf, a NaN otherwise NaN, zeros +0)."""
+    import mpmath
+
+    exe = _math_program(tmp_path, "hypot", _HYPOT_MAIN)
+    rng = np.random.default_rng(29)
+    n = 6000
+    mags = np.concatenate([rng.uniform(-1074, 1023, (n, 2)), rng.uniform(-3, 3, (n, 2)),
+                           rng.uniform(-60, 60, (n, 1)) + rng.uniform(-2, 2, (n, 2))])
+    pairs = np.exp2(mags) * np.where(rng.random(mags.shape) < 0.5, -1.0, 1.0)
+    pairs = np.concatenate([pairs, [[3.0, 4.0], [1e308, 1e308], [5e-324, 5e-324],
+                                    [1.0, 1e-300], [-2.0, 0.0], [0.0, 7.5]]])
+    text = "\n".join(f"{float(a)!r} {float(b)!r}" for a, b in pairs)
+    out = subprocess.run([str(exe)], input=text, capture_output=True, text=True, check=True,
+                         timeout=120).stdout.split()
+    got = np.array([float.fromhex(v) for v in out])
+    assert len(got) == len(pairs)
+    mpmath.mp.prec = 120
+    worst = 0.0
+    for (a, b), v in zip(pairs, got):
+        ref = mpmath.sqrt(mpmath.mpf(float(a)) ** 2 + mpmath.mpf(float(b)) ** 2)
+        r = float(ref)
+        ulp = max(np.spacing(r), 2.0 ** -1074)
+        err = float(abs(mpmath.mpf(float(v)) - ref)) / ulp
+        worst = max(worst, err)
+        assert err <= 3.25, (float(a), float(b), float(v), r, err)
+    assert worst > 0, worst  # the comparison is not vacuous
+    special = "inf nan\nnan -inf\nnan 1\n2 nan\n0 -0\n-0 -0\n-inf 3"
+    res = subprocess.run([str(exe)], input=special, capture_output=True, text=True,
+                         check=True).stdout.split()
+    vals = [float.fromhex(v) for v in res]
+    assert vals[0] == vals[1] == np.inf and np.isnan(vals[2]) and np.isnan(vals[3])
+    assert vals[4] == 0 and vals[5] == 0 and not np.signbit(vals[4]) and not np.signbit(vals[5])
+    assert vals[6] == np.inf
+
+
 _LOG1P_MAIN = r"""
 #include <cstdio>
 int main() {
@@ -548,20 +606,8 @@ def test_branch_free_log1p_within_one_ulp(tmp_path):
     mpmath at 120 bits: within 1 ULP of double from -1 to the largest double, near the
     reduction's sqrt(2) boundaries and for tiny and subnormal x; -1, x < -1, +-inf, NaN."""
     import mpmath
-    import shutil
 
-    from gemsym.codegen import runtime
-    from gemsym.codegen.runtime import build
-
-    cxx = os.environ.get("CXX", "c++").split()
-    if shutil.which(cxx[0]) is None:
-        pytest.skip("no C++ compiler")
-    src = tmp_path / "log1p.cpp"
-    src.write_text(runtime.read("_cpu_kernel_math.h") + _LOG1P_MAIN)
-    exe = tmp_path / "log1p"
-    flags = [f for f in build.FLAGS if f not in ("-shared", "-fPIC", "-w")]
-    subprocess.run([*cxx, *flags, *build._isa_flags(), str(src), "-o", str(exe)],
-                   check=True, capture_output=True, timeout=120)
+    exe = _math_program(tmp_path, "log1p", _LOG1P_MAIN)
     rng = np.random.default_rng(23)
     r2 = 2.0 ** 0.5
     xs = np.concatenate([
@@ -606,20 +652,8 @@ def test_branch_free_tanh_within_three_ulp(tmp_path):
     mpmath at 120 bits: within 3 ULP of double (its documented bound: -u/(2 + u) with
     u = expm1(-2|t|) doubles u's error where |u| nears 1), the sign of zeros and NaN kept."""
     import mpmath
-    import shutil
 
-    from gemsym.codegen import runtime
-    from gemsym.codegen.runtime import build
-
-    cxx = os.environ.get("CXX", "c++").split()
-    if shutil.which(cxx[0]) is None:
-        pytest.skip("no C++ compiler")
-    src = tmp_path / "tanh.cpp"
-    src.write_text(runtime.read("_cpu_kernel_math.h") + _TANH_MAIN)
-    exe = tmp_path / "tanh"
-    flags = [f for f in build.FLAGS if f not in ("-shared", "-fPIC", "-w")]
-    subprocess.run([*cxx, *flags, *build._isa_flags(), str(src), "-o", str(exe)],
-                   check=True, capture_output=True, timeout=120)
+    exe = _math_program(tmp_path, "tanh", _TANH_MAIN)
     rng = np.random.default_rng(29)
     xs = np.concatenate([rng.uniform(-20, 20, 4000), rng.uniform(-1, 1, 4000),
                          10.0 ** rng.uniform(-320, 3, 1500), -(10.0 ** rng.uniform(-320, 3, 1500)),

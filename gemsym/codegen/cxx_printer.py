@@ -94,8 +94,9 @@ class CxxPrinter(CodePrinter):
         return f"std::pow({self(b)}, {self(k)})"
 
     def _print_hypot(self, e: hypot):
+        # libm's on the EXACT path, the branch-free one (vectorised) elsewhere
         a, b = e.args
-        return f"std::hypot({self(a)}, {self(b)})", _PREC_ATOM
+        return f"_hypot<EXACT>({self(a)}, {self(b)})", _PREC_ATOM
 
     def _print_Max(self, e: sp.Max):
         return self._fold("_max", e), _PREC_ATOM

@@ -1,4 +1,4 @@
-// Branch-free exp, expm1, log1p and tanh in double for the ahead-of-time CPU kernels (copied
+// Branch-free exp, expm1, log1p, tanh and hypot in double for the ahead-of-time CPU kernels (copied
 // verbatim from gemsym/codegen/runtime/_cpu_kernel_math.h; no ATen, so the tests compile it
 // alone).
 //
@@ -172,9 +172,28 @@ _HD __attribute__((always_inline)) inline double _vtanh(double t) {
   return std::copysign(-u / (2.0 + u), t);
 }
 
-// the printed formulas' exp, expm1, log1p and tanh: libm's on the EXACT path (float64 results, the
-// PyTorch path's values), the branch-free ones where the result is rounded to float32 or
-// a 16-bit format
+// hypot(a, b) = h sqrt(1 + (l/h)^2), h = max(|a|, |b|), l = min(|a|, |b|): no square of
+// either argument (no overflow nor underflow); five roundings, within 3.25 units of 2^-53
+// relative (1.90 ULP of double measured on 40000 pairs; tests/test_cpu_kernel.py), far
+// below a float32 or 16-bit result's rounding.  +-inf gives inf even with a NaN, as C's
+// hypot; a NaN otherwise NaN; h = 0 gives +0.  libm's hypot is a call that kept
+// Squareplus's and ISRLU's element loops scalar
+_HD __attribute__((always_inline)) inline double _vhypot(double a, double b) {
+  const double inf = _from_bits(0x7ff0000000000000);
+  const double nan = _from_bits(0x7ff8000000000000);
+  const double fa = std::fabs(a), fb = std::fabs(b);
+  const double h = fa > fb ? fa : fb;
+  const double l = fa > fb ? fb : fa;
+  const double r = l / h;
+  const double v = h * std::sqrt(1.0 + r * r);
+  const bool either_inf = fa == inf || fb == inf;
+  const bool either_nan = a != a || b != b;
+  return either_inf ? inf : (either_nan ? nan : (h == 0.0 ? 0.0 : v));
+}
+
+// the printed formulas' exp, expm1, log1p, tanh and hypot: libm's on the EXACT path
+// (float64 results, the PyTorch path's values), the branch-free ones where the result is
+// rounded to float32 or a 16-bit format
 template <bool EXACT>
 _HD inline double _exp(double x) {
   return EXACT ? std::exp(x) : _vexp(x);
@@ -193,6 +212,11 @@ _HD inline double _log1p(double x) {
 template <bool EXACT>
 _HD inline double _tanh(double x) {
   return EXACT ? std::tanh(x) : _vtanh(x);
+}
+
+template <bool EXACT>
+_HD inline double _hypot(double a, double b) {
+  return EXACT ? std::hypot(a, b) : _vhypot(a, b);
 }
 
 }  // namespace
