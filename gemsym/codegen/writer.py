@@ -129,7 +129,7 @@ def _narrow_lines(code: FamilyCode, outputs, pr, ret: str,
     # first the plans for positive values of the parameters of either sign, where they
     # clamp better (see ``narrow.positive_plans``)
     positive, first = positive_plans(outputs, code.x, ints, reals, code.junctions, sides=True,
-                                     summed=summed, scaled=scaled)
+                                     summed=summed, scaled=scaled, than=plans)
     cases = []
     for values, forms, clamp in [*first, *plans]:
         cond = "narrow" + (f" and {ints[0].name} in {_tuple(str(v) for v in values)}"

@@ -70,14 +70,15 @@ def narrow_plans(outputs: Sequence[tuple[str, Sequence[StableForm]]], x: sp.Symb
 def positive_plans(outputs: Sequence[tuple[str, Sequence[StableForm]]], x: sp.Symbol,
                    ints: Sequence[sp.Symbol], reals: Sequence[sp.Symbol],
                    junctions: Sequence[sp.Expr] = (), sides: bool = False,
-                   summed: frozenset = frozenset(), scaled: bool = False
+                   summed: frozenset = frozenset(), scaled: bool = False,
+                   than: list[NarrowPlan] | None = None
                    ) -> tuple[tuple[sp.Symbol, ...], list[NarrowPlan]]:
     """(the real parameters of either sign that the outputs use, ``narrow_plans`` with them
     taken positive) where that assumption gives a better clamp than ``narrow_plans``
-    without it (the interval arguments need each parameter's sign: leaky ReLU's alpha x
-    clamps at -2^264 and is a sum of sides for alpha > 0 only, since alpha (-0) is +0 for
-    alpha < 0); ((), []) otherwise.  The plans' forms hold positive symbols of the same
-    names (printed alike)."""
+    without it (``than``, computed here if None; the interval arguments need each
+    parameter's sign: leaky ReLU's alpha x clamps at -2^264 and is a sum of sides for
+    alpha > 0 only, since alpha (-0) is +0 for alpha < 0); ((), []) otherwise.  The plans'
+    forms hold positive symbols of the same names (printed alike)."""
     used = set().union(*(e.free_symbols for _, fs in outputs for f in fs
                          for e in f.expressions))
     either = tuple(s for s in reals if s in used and not s.is_positive)
@@ -95,7 +96,8 @@ def positive_plans(outputs: Sequence[tuple[str, Sequence[StableForm]]], x: sp.Sy
     plans = narrow_plans([(name, tuple(moved(f) for f in fs)) for name, fs in outputs], x,
                          ints, [pos.get(s, s) for s in reals], junctions, sides, summed,
                          scaled)
-    base = narrow_plans(outputs, x, ints, reals, junctions, sides, summed, scaled)
+    base = than if than is not None else narrow_plans(outputs, x, ints, reals, junctions,
+                                                      sides, summed, scaled)
     best = max((_quality(p.clamp) for p in plans), default=_quality(None))
     if best <= max((_quality(p.clamp) for p in base), default=_quality(None)):
         return (), []
