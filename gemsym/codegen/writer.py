@@ -131,18 +131,18 @@ def _narrow_lines(code: FamilyCode, outputs, pr, ret: str,
     positive, first = positive_plans(outputs, code.x, ints, reals, code.junctions, sides=True,
                                      summed=summed, scaled=scaled, than=plans)
     cases = []
-    for values, forms, clamp in [*first, *plans]:
+    for (values, forms, clamp), taken in [*((p, {s.name for s in positive}) for p in first),
+                                          *((p, set()) for p in plans)]:
         cond = "narrow" + (f" and {ints[0].name} in {_tuple(str(v) for v in values)}"
                            if ints else "")
         used = {s.name for _, fs in forms for f in fs for e in f.expressions
                 for s in e.free_symbols}
         # 0-d CPU tensors on the narrow path (``_runtime._narrow``): float() reads them; 0
         # or 2^-128 .. 2^128 in magnitude (see gemsym.codegen.narrow), 2^-128 .. 2^128
-        # where a plan takes them positive
-        taken = {s.name for s in positive} if (values, forms, clamp) in first else set()
+        # where a plan takes them positive (``taken``)
         cond += "".join(f" and 2.0**-128 <= float({s.name}) < 2.0**128" if s.name in taken
                         else f" and ((_p := abs(float({s.name}))) == 0.0 or 2.0**-128 <= _p < 2.0**128)"
-                        for s in reals if s.name in used)
+                        for s in reals if s.name in used or s.name in taken)
         cases.append((cond, body_lines(forms, code.junctions, code.x, pr, "        ", clamp,
                                        finite=finite)))
     return _branch(code, cases, "no |x| > 1 forms (see gemsym.codegen.narrow)", ret)
