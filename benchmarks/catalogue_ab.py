@@ -14,8 +14,8 @@ reference is PyTorch's op where it has one (``F.relu6``, ``F.gelu``, ...), else 
 definition written as a user would (``references``).  The C++ kernels are off
 (``TORCH_BRIDGE_CPU_KERNEL=0``, set here) unless ``--kernel`` is given (then each package
 runs its build, ``python DIR/build.py``, where one was made): without, this measures the
-plain PyTorch path, as a machine without a compiler runs it.  Before timing, each package's forward is checked
-against the first package's, bit for bit.
+plain PyTorch path, as a machine without a compiler runs it.  Before timing, each
+package's forward is checked against the first package's, bit for bit.
 """
 
 from __future__ import annotations

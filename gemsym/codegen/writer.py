@@ -140,8 +140,9 @@ def _narrow_lines(code: FamilyCode, outputs, pr, ret: str,
         # 0-d CPU tensors on the narrow path (``_runtime._narrow``): float() reads them; 0
         # or 2^-128 .. 2^128 in magnitude (see gemsym.codegen.narrow), 2^-128 .. 2^128
         # where a plan takes them positive (``taken``)
+        narrow_value = "((_p := abs(float({}))) == 0.0 or 2.0**-128 <= _p < 2.0**128)"
         cond += "".join(f" and 2.0**-128 <= float({s.name}) < 2.0**128" if s.name in taken
-                        else f" and ((_p := abs(float({s.name}))) == 0.0 or 2.0**-128 <= _p < 2.0**128)"
+                        else " and " + narrow_value.format(s.name)
                         for s in reals if s.name in used or s.name in taken)
         cases.append((cond, body_lines(forms, code.junctions, code.x, pr, "        ", clamp,
                                        finite=finite)))

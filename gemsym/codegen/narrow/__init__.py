@@ -24,8 +24,8 @@ a middle body: ReLU6 is x clamped into [0, 6], the hard sigmoid x/6 + 1/2 at x c
 into [-3, 3]), and the body at 2^136 rounds to the limit at +oo in every narrow dtype
 (checked with interval arithmetic over the real parameters' range; a derivative, which a
 gradient multiplies before it is rounded, keeps its comparison where that limit is
-infinite: no finite value stands for it).  A parameter's derivative is only ever summed over the input, so
-the sign of a zero of it is never seen: where its body is a zero of either sign at the
+infinite: no finite value stands for it).  A parameter's derivative is only ever summed
+over the input, so the sign of a zero of it is never seen: where its body is a zero of either sign at the
 junction 0 and nonzero beyond it, +0.0 added makes it the constant piece's +0, and a limit
 at +-oo that the clamped body misses is taken only where the input holds an infinity
 (``Clamp.plus_zero``; E-GEM's and SE-GEM's d/deps).

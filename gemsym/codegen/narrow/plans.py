@@ -36,8 +36,8 @@ def narrow_outputs(outputs: Sequence[tuple[str, Sequence[StableForm]]], x: sp.Sy
     sign of a zero of theirs unobserved, see ``Clamp.plus_zero``; ``scaled``: the outputs
     are derivatives, multiplied by a gradient before they are rounded, so that no finite
     value may stand for an infinite limit, see ``clamp._end_bound``); None where there is
-    no power form, more than one integer parameter, or no value passes.  The printed forms keep the symbolic integer
-    parameter (the same code as the general body on |x| <= 1)."""
+    no power form, more than one integer parameter, or no value passes.  The printed forms
+    keep the symbolic integer parameter (the same code as the general body on |x| <= 1)."""
     if len(ints) > 1 or not any(f.kind == "power" for _, fs in outputs for f in fs):
         return None
     return _plan_from(outputs, x, ints, reals, junctions, sides, 1, False, summed, scaled)
