@@ -15,6 +15,18 @@ def timed(fn: Callable[[], object], reps: int) -> float:
     return (time.process_time() - t0) / reps
 
 
+def run_pass(fn: Callable, x, g, pas: str, wrt: tuple = ()):
+    """One call of a timed pass: ``fwd``, fn(x) with grad mode off; ``fwd+bwd``, the
+    gradients of fn(x) (weighted by ``g``) with respect to a fresh leaf x and ``wrt``."""
+    import torch
+
+    if pas == "fwd":
+        with torch.no_grad():
+            return fn(x)
+    xg = x.detach().requires_grad_()
+    return torch.autograd.grad(fn(xg), (xg, *wrt), g)
+
+
 def interleaved_medians(call: Callable[[str], object], names: Iterable[str], anchor: str,
                         rounds: int, batch_s: float) -> dict[str, float]:
     """{name: median CPU seconds per ``call(name)``} over ``rounds`` rounds, each timing

@@ -33,7 +33,7 @@ if "--kernel" not in sys.argv:  # before any package is imported
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
 
-from benchmarks._ab import interleaved_medians  # noqa: E402
+from benchmarks._ab import interleaved_medians, run_pass  # noqa: E402
 
 
 def references() -> dict:
@@ -107,11 +107,7 @@ def main(argv=None) -> int:
                     raise SystemExit(f"{member}: {name} differs from {next(iter(mods))}")
             for pas in ("fwd", "fwd+bwd"):
                 def call(name, pas=pas):
-                    if pas == "fwd":
-                        with torch.no_grad():
-                            return impls[name](x)
-                    xg = x.detach().requires_grad_()
-                    return torch.autograd.grad(impls[name](xg), xg, g)
+                    return run_pass(impls[name], x, g, pas)
 
                 med = interleaved_medians(call, impls, "ref", args.rounds, 0.01)
                 rec = {"size": k, "family": member, "params": params, "pass": pas,

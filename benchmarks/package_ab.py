@@ -32,7 +32,7 @@ os.environ["TORCH_BRIDGE_CPU_KERNEL"] = "0"
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
 
-from benchmarks._ab import interleaved_medians  # noqa: E402
+from benchmarks._ab import interleaved_medians, run_pass  # noqa: E402
 
 MODULES = {"gem": "GEM", "e-gem": "EGEM", "se-gem": "SEGEM", "sqish": "Sqish"}
 PARAMS = {"gem": {"N": 1}, "e-gem": {"N": 1, "eps": 1e-4}, "se-gem": {"N": 1, "eps": 1e-4},
@@ -83,11 +83,7 @@ def main(argv=None) -> int:
                     wrt[name] = ()
             for pas in ("fwd", "fwd+bwd"):
                 def call(name, pas=pas):
-                    if pas == "fwd":
-                        with torch.no_grad():
-                            return impls[name](x)
-                    xg = x.detach().requires_grad_()
-                    return torch.autograd.grad(impls[name](xg), (xg, *wrt[name]), g)
+                    return run_pass(impls[name], x, g, pas, wrt[name])
 
                 med = interleaved_medians(call, impls, "naive", args.rounds, 0.02)
                 rec = {"size": k, "family": fam, "params": params, "pass": pas,
