@@ -27,6 +27,11 @@ def run_pass(fn: Callable, x, g, pas: str, wrt: tuple = ()):
     return torch.autograd.grad(fn(xg), (xg, *wrt), g)
 
 
+def ratios(med: dict[str, float], anchor: str, names: Iterable[str]) -> dict[str, float]:
+    """``{anchor}_us``: the anchor's median in microseconds, and each name's median over it."""
+    return {f"{anchor}_us": med[anchor] * 1e6, **{n: med[n] / med[anchor] for n in names}}
+
+
 def interleaved_medians(call: Callable[[str], object], names: Iterable[str], anchor: str,
                         rounds: int, batch_s: float) -> dict[str, float]:
     """{name: median CPU seconds per ``call(name)``} over ``rounds`` rounds, each timing

@@ -33,7 +33,7 @@ if "--kernel" not in sys.argv:  # before any package is imported
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
 
-from benchmarks._ab import interleaved_medians, run_pass  # noqa: E402
+from benchmarks._ab import interleaved_medians, ratios, run_pass  # noqa: E402
 
 
 def references() -> dict:
@@ -111,8 +111,7 @@ def main(argv=None) -> int:
 
                 med = interleaved_medians(call, impls, "ref", args.rounds, 0.01)
                 rec = {"size": k, "family": member, "params": params, "pass": pas,
-                       "dtype": args.dtype, "reference": label, "ref_us": med["ref"] * 1e6,
-                       **{name: med[name] / med["ref"] for name in mods}}
+                       "dtype": args.dtype, "reference": label, **ratios(med, "ref", mods)}
                 records.append(rec)
                 print(f"2^{k} {member:11s} {pas:8s} {label} {rec['ref_us']:8.1f} us  "
                       + "  ".join(f"{name} {rec[name]:.2f}x" for name in mods), flush=True)

@@ -32,7 +32,7 @@ os.environ["TORCH_BRIDGE_CPU_KERNEL"] = "0"
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
 
-from benchmarks._ab import interleaved_medians, run_pass  # noqa: E402
+from benchmarks._ab import interleaved_medians, ratios, run_pass  # noqa: E402
 
 MODULES = {"gem": "GEM", "e-gem": "EGEM", "se-gem": "SEGEM", "sqish": "Sqish"}
 PARAMS = {"gem": {"N": 1}, "e-gem": {"N": 1, "eps": 1e-4}, "se-gem": {"N": 1, "eps": 1e-4},
@@ -87,9 +87,7 @@ def main(argv=None) -> int:
 
                 med = interleaved_medians(call, impls, "naive", args.rounds, 0.02)
                 rec = {"size": k, "family": fam, "params": params, "pass": pas,
-                       "learnable": args.learnable,
-                       "naive_us": med["naive"] * 1e6,
-                       **{name: med[name] / med["naive"] for name in mods}}
+                       "learnable": args.learnable, **ratios(med, "naive", mods)}
                 records.append(rec)
                 print(f"2^{k} {fam:7s} {pas:8s} naive {rec['naive_us']:9.0f} us  "
                       + "  ".join(f"{name} {rec[name]:.2f}x" for name in mods), flush=True)
