@@ -463,6 +463,35 @@ def test_catalogue_kernel_against_mpmath(catalogue, monkeypatch, name, dtype):
             assert worst <= BOUND[dtype], (q, worst, xs[normal][errs[normal].argmax()])
 
 
+@pytest.mark.parametrize("name", CATALOGUE)
+def test_catalogue_kernel_at_infinity(catalogue, monkeypatch, name):
+    """The kernels' f and d/dx at x = -inf, +inf are the plain path's, bit for bit (the
+    limits there: tests/test_catalogue_infinity.py checks those against mpmath), in every
+    dtype the kernels take."""
+    from gemsym.families import get_family
+
+    from .torch_calls import bits, plain_formulas
+
+    act = get_family(name)
+    params = [(int(p.default) if p.integer else float(p.default)) for p in act.parameters]
+    fn = getattr(catalogue, act.identifier)
+
+    def run(dtype):
+        x = torch.tensor([-math.inf, math.inf], dtype=dtype, requires_grad=True)
+        y = fn(x, *params)
+        return y.detach(), torch.autograd.grad(y.sum(), x)[0]
+
+    for dtype in (torch.float32, torch.bfloat16, torch.float16):
+        counter = _Counting(catalogue._cpu_kernel, monkeypatch)
+        kernel = run(dtype)
+        assert counter.calls == 2
+        with plain_formulas():
+            plain = run(dtype)
+        for k, p in zip(kernel, plain):
+            assert torch.equal(bits(k), bits(p)), (str(dtype), k.tolist(), p.tolist())
+        monkeypatch.undo()
+
+
 def test_catalogue_kernel_infinite_derivative(catalogue, monkeypatch):
     """ReLU^2's kernel backward at x = +inf with a gradient of 1e-30 is inf (its d/dx,
     2x, keeps its infinite limit: no finite value at a clamp bound stands for it)."""

@@ -163,6 +163,19 @@ def body_lines(
                     v = f"{where}({mask(f'{isinf}({xm})')}, {lim}, {get('small')})"
             else:
                 v = get("small")
+            if (form.limits is not None and not finite and (
+                    form.kind == "plain" or (form.kind == "power" and form.large is not None))):
+                # the values at the branch's infinite ends that its code misses (see
+                # ``derive._infinite_ends``); x == +-oo picks that branch alone, so on the
+                # eager path they are set after the output, under the guard of every limit
+                span = region(junctions, b)
+                if printer.branches_on_data:
+                    with _unnamed(printer):
+                        fix = _at_infinity(name, form.limits, span, printer, gmask,
+                                           xm=xm)
+                    guarded += [] if fix == name else [f"{name} = {fix}"]
+                else:
+                    v = _at_infinity(v, form.limits, span, printer, mask, xm=xm)
             for point, value in form.points:
                 v = f"{where}({mask(f'{xm} == {printer(point)}')}, {printer(value)}, {v})"
             values.append(v)
@@ -477,12 +490,13 @@ def _at_infinity(v: str, limits, span: tuple[float, float], printer: CodePrinter
     interval ``span`` that are infinite (a finite end's side is another branch's) and not
     ``clamped`` (x was clamped to a value where ``v`` rounds to the limit, see
     :class:`~.narrow.Clamp`); where the limit is x itself (-oo, +oo), x is taken (one
-    comparison and one selection fewer).  ``xm``: the name of the input before a clamp."""
+    comparison and one selection fewer).  ``xm``: the name of the input before a clamp.
+    A limit None (a plain form's end without one) keeps ``v`` there."""
     where, (lo, hi) = printer.select, limits
     ends = [(t, f"{xm} == {sign}{printer.infinity}")
             for t, end, sign, done in ((lo, span[0], "-", clamped[0]),
                                        (hi, span[1], "", clamped[1]))
-            if math.isinf(end) and not done]
+            if math.isinf(end) and not done and t is not None]
     if len(ends) == 2 and lo == hi:
         return f"{where}({mask(f'_isinf({xm})')}, {printer(hi)}, {v})"
     if len(ends) == 2 and (lo, hi) in ((-sp.oo, sp.oo), (sp.oo, -sp.oo)):

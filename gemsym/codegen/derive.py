@@ -21,6 +21,7 @@ from sympy.codegen.cfunctions import hypot
 
 from ..activation import Activation
 from ..parameters import Parameter
+from .infinity import branch_limits, missed_limits
 from .rules import removable_points, to_primitives
 from .stable import (R, InfTimes, IPow, PowTimes, Sigmoid, SigmoidLinear, SmallestNormal,
                      StableForm, XTimes, rewrite_sigmoids, stable_form)
@@ -85,7 +86,9 @@ def _identifier(name: str) -> str:
 
 def _form(expr: sp.Expr, x: sp.Symbol, ints, defaults, bounds) -> StableForm:
     """The stable form of one branch expression, with the limit values at the points of
-    its interval where it cannot be evaluated (removable singularities)."""
+    its interval where it cannot be evaluated (removable singularities), and its values at
+    the interval's infinite ends where its code may miss them (:func:`_infinite_ends`)."""
+    limits = _infinite_ends(expr, x, ints, defaults, bounds)
     if expr.has(hypot) and not expr.has(sp.Piecewise):
         # derivatives of a hypot are sums over powers of it (ISRLU's 1/h - a x^2/h^3, which
         # cancels and overflows); over a common denominator they collapse (1/h^3)
@@ -102,7 +105,26 @@ def _form(expr: sp.Expr, x: sp.Symbol, ints, defaults, bounds) -> StableForm:
         form = replace(form, small=small, large=large)
     points = tuple((p, v) for p, v in removable_points(expr, x, *bounds)
                    if not _finite_at(form, x, p))
-    return replace(form, points=points) if points else form
+    if points:
+        form = replace(form, points=points)
+    if limits is not None and form.kind in ("plain", "power"):
+        code = form.large if form.large is not None else form.small
+        missed = missed_limits(code, limits, x)
+        if missed is not None:
+            form = replace(form, limits=missed)
+    return form
+
+
+def _infinite_ends(expr: sp.Expr, x: sp.Symbol, ints, defaults, bounds):
+    """The limits of a branch at its infinite ends (:func:`.infinity.branch_limits`), of
+    which ``_form`` keeps those its code misses there (:func:`.infinity.missed_limits`:
+    GELU's x erfc(-x/sqrt 2)/2 is -oo * 0 at -oo, Softsign's x/(x + 1) is oo/oo, leaky
+    ReLU's alpha x is 0 oo at alpha = 0).  None without an infinite end, and with an integer
+    parameter (SymPy's limits in a symbolic N are not to be relied on)."""
+    lower, upper = bounds
+    if ints and expr.has(*ints) or not (lower == -sp.oo or upper == sp.oo):
+        return None
+    return branch_limits(expr, x, lower, upper, defaults) if expr.has(x) else None
 
 
 def _finite_at(form: StableForm, x: sp.Symbol, point: sp.Expr) -> bool:

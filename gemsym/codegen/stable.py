@@ -194,13 +194,15 @@ class StableForm:
 
     ``kind`` is ``'const'`` (free of x), ``'plain'``, ``'power'`` (``small`` for |x| <= 1,
     ``large`` for |x| > 1, in x and r = 1/x) or ``'sigmoid'`` (``small`` is the Bernstein
-    form; ``limits`` are the values at -oo and +oo, or None).
+    form; ``limits`` are the values at -oo and +oo, or None).  A plain or power form's
+    ``limits``, where it has them, are its values at its branch's infinite ends that its
+    code may miss (None at a finite end; see ``derive._infinite_ends``).
     """
 
     kind: str
     small: sp.Expr
     large: sp.Expr | None = None
-    limits: tuple[sp.Expr, sp.Expr] | None = None
+    limits: tuple[sp.Expr | None, sp.Expr | None] | None = None
     #: (p, value): at x = p the expression is 0*oo or 0/0; value is its limit there
     points: tuple[tuple[sp.Expr, sp.Expr], ...] = ()
 

@@ -100,7 +100,8 @@ def _terms(form: StableForm, x: sp.Symbol) -> list[tuple[sp.Expr, StableForm]]:
         if c_large != c:
             return [(sp.Integer(1), form)]
         form = replace(form, large=large)
-    limits = None if form.limits is None else tuple(sp.simplify(v / c) for v in form.limits)
+    limits = None if form.limits is None else tuple(None if v is None else sp.simplify(v / c)
+                                                    for v in form.limits)
     return [(c, replace(form, small=small, limits=limits))]
 
 

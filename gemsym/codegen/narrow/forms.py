@@ -178,17 +178,6 @@ def _plain(e: sp.Expr, x: sp.Symbol) -> sp.Expr:
     return e.xreplace({R: 1 / x})
 
 
-@functools.lru_cache(maxsize=4096)  # SymPy's limit of the same body, asked for again
-def _limit(e: sp.Expr, x: sp.Symbol, to: sp.Expr) -> sp.Expr | None:
-    try:
-        v = sp.limit(e, x, to)
-    except (NotImplementedError, ValueError, TypeError):
-        return None
-    if v.has(sp.nan, sp.zoo, sp.AccumBounds, sp.Limit) or v.has(x):
-        return None
-    return v
-
-
 def _bodies(form: StableForm, values, x, ints, reals):
     """The narrow body of ``form`` without its guards, one per integer parameter value
     (None where a guard cannot be dropped)."""

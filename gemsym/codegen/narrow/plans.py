@@ -9,10 +9,11 @@ from typing import NamedTuple, Sequence
 import mpmath
 import sympy as sp
 
+from ..infinity import limit_at as _limit
 from ..stable import IPow, StableForm
 from .clamp import Clamp, _best_quality, _clamp, _exact_at, _quality
-from .forms import (BUDGET, MAX_INT, _bodies, _bound, _interval, _limit, _narrow_number,
-                    _params_env, _plain, _rounds_to, _unguarded, _Unsupported)
+from .forms import (BUDGET, MAX_INT, _bodies, _bound, _interval, _narrow_number, _params_env,
+                    _plain, _rounds_to, _unguarded, _Unsupported)
 
 class NarrowPlan(NamedTuple):
     """The integer parameter values the narrow bodies hold for, the outputs with those
@@ -89,8 +90,8 @@ def positive_plans(outputs: Sequence[tuple[str, Sequence[StableForm]]], x: sp.Sy
     def moved(f: StableForm) -> StableForm:
         return replace(f, small=f.small.xreplace(pos),
                        large=None if f.large is None else f.large.xreplace(pos),
-                       limits=None if f.limits is None else tuple(v.xreplace(pos)
-                                                                  for v in f.limits),
+                       limits=None if f.limits is None else tuple(
+                           v if v is None else v.xreplace(pos) for v in f.limits),
                        points=tuple((a.xreplace(pos), b.xreplace(pos)) for a, b in f.points))
 
     plans = narrow_plans([(name, tuple(moved(f) for f in fs)) for name, fs in outputs], x,
