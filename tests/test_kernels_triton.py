@@ -397,6 +397,28 @@ def test_catalogue_kernels_against_mpmath(catalogue_bridge, name, dtype):
             name, pname, float(p.grad), float(total))
 
 
+@needs_kernels
+@pytest.mark.parametrize("name", [n for n in FAMILIES if n in cref.JUNCTIONS
+                                  or n not in ("gem", "e-gem", "se-gem", "sqish")])
+def test_catalogue_kernels_at_infinity(catalogue_bridge, name):
+    """f and d/dx of every catalogue member through its float32 Triton kernels at x = -inf
+    and +inf: the limits there, or NaN where there is none (tests/test_catalogue_infinity.py
+    derives both from the papers' formulas in mpmath)."""
+    from .test_catalogue_infinity import _expected, _same
+
+    act = get_family(name)
+    params = _defaults(act)
+    x = torch.tensor([-math.inf, math.inf], device=_device(), requires_grad=True)
+    ints = [params[p.name] for p in act.parameters if p.integer]
+    reals = [params[p.name] for p in act.parameters if not p.integer]
+    y = getattr(catalogue_bridge, act.identifier)(x, *ints, *reals)
+    (gx,) = torch.autograd.grad(y.sum(), x)
+    for i, sign in enumerate((-1, 1)):
+        want = _expected(name, params, sign)
+        for q, got in (("f", y[i].item()), ("d_x", gx[i].item())):
+            assert _same(got, want[q]), (name, sign, q, got, want[q])
+
+
 def test_a_family_triton_cannot_print_says_why():
     """A construct without a Triton form (atan) leaves the family on the PyTorch formulas,
     named with the construct in the package's docstring; the other families keep theirs."""

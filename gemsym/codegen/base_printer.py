@@ -379,6 +379,10 @@ class CodePrinter:
     #: ``body._at_infinity_guard``), a linear tail under ``if _beyond(x0, hi):``, rather
     #: than selected or added in every evaluation
     branches_on_data = False
+    #: whether exp, erfc, tanh, ... are the IEEE functions (libm's, PyTorch's), whose values
+    #: at +-inf the SymPy evaluation of a form stands for (``StableForm.given``); the Triton
+    #: kernels' own helpers need not be (x * erfc-product at +inf: NaN)
+    ieee_functions = True
     #: whether the expressions of the parameters alone are evaluated once per ``memo``
     #: (the formulas' argument, see ``body._memoized``), rather than on every call
     memoizes_parameters = False

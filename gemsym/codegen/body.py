@@ -169,13 +169,14 @@ def body_lines(
                 # ``derive._infinite_ends``); x == +-oo picks that branch alone, so on the
                 # eager path they are set after the output, under the guard of every limit
                 span = region(junctions, b)
+                ends = tuple(None if given and printer.ieee_functions else v_
+                             for v_, given in zip(form.limits, form.given))
                 if printer.branches_on_data:
                     with _unnamed(printer):
-                        fix = _at_infinity(name, form.limits, span, printer, gmask,
-                                           xm=xm)
+                        fix = _at_infinity(name, ends, span, printer, gmask, xm=xm)
                     guarded += [] if fix == name else [f"{name} = {fix}"]
                 else:
-                    v = _at_infinity(v, form.limits, span, printer, mask, xm=xm)
+                    v = _at_infinity(v, ends, span, printer, mask, xm=xm)
             for point, value in form.points:
                 v = f"{where}({mask(f'{xm} == {printer(point)}')}, {printer(value)}, {v})"
             values.append(v)

@@ -21,7 +21,7 @@ from sympy.codegen.cfunctions import hypot
 
 from ..activation import Activation
 from ..parameters import Parameter
-from .infinity import branch_limits, missed_limits
+from .infinity import branch_limits, given_limits
 from .rules import removable_points, to_primitives
 from .stable import (R, InfTimes, IPow, PowTimes, Sigmoid, SigmoidLinear, SmallestNormal,
                      StableForm, XTimes, rewrite_sigmoids, stable_form)
@@ -108,18 +108,16 @@ def _form(expr: sp.Expr, x: sp.Symbol, ints, defaults, bounds) -> StableForm:
     if points:
         form = replace(form, points=points)
     if limits is not None and form.kind in ("plain", "power"):
-        code = form.large if form.large is not None else form.small
-        missed = missed_limits(code, limits, x)
-        if missed is not None:
-            form = replace(form, limits=missed)
+        given = given_limits(form.large if form.large is not None else form.small, limits, x)
+        form = replace(form, limits=limits, given=given)
     return form
 
 
 def _infinite_ends(expr: sp.Expr, x: sp.Symbol, ints, defaults, bounds):
-    """The limits of a branch at its infinite ends (:func:`.infinity.branch_limits`), of
-    which ``_form`` keeps those its code misses there (:func:`.infinity.missed_limits`:
-    GELU's x erfc(-x/sqrt 2)/2 is -oo * 0 at -oo, Softsign's x/(x + 1) is oo/oo, leaky
-    ReLU's alpha x is 0 oo at alpha = 0).  None without an infinite end, and with an integer
+    """The limits of a branch at its infinite ends (:func:`.infinity.branch_limits`), with
+    which ``_form`` marks those its code gives by itself (:func:`.infinity.given_limits`;
+    not GELU's x erfc(-x/sqrt 2)/2, -oo * 0 at -oo, Softsign's x/(x + 1), oo/oo, leaky
+    ReLU's alpha x, 0 oo at alpha = 0).  None without an infinite end, and with an integer
     parameter (SymPy's limits in a symbolic N are not to be relied on)."""
     lower, upper = bounds
     if ints and expr.has(*ints) or not (lower == -sp.oo or upper == sp.oo):

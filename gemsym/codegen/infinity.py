@@ -19,10 +19,11 @@ from sympy.codegen.cfunctions import expm1, hypot, log1p
 from sympy.functions.elementary.trigonometric import TrigonometricFunction
 
 from .rules import Erfc, Softplus
-from .stable import R, Expm1, IPow, PowTimes, Sigmoid, SigmoidLinear, SmallestNormal, XTimes
+from .stable import (R, Expm1, InfTimes, IPow, PowTimes, Sigmoid, SigmoidLinear, SmallestNormal,
+                     XTimes)
 from .tails import Opaque
 
-__all__ = ["branch_limits", "limit_at", "missed_limits", "plain_sympy"]
+__all__ = ["branch_limits", "given_limits", "limit_at", "plain_sympy"]
 
 #: where the mpmath check evaluates the expression (|x|), and its working precision
 _CHECK_AT = (10**3, 10**5, 10**7)
@@ -130,15 +131,15 @@ def _near_end(e: sp.Expr, x: sp.Symbol, sign: int) -> sp.Expr | None:
     return None if undecided else out
 
 
-def missed_limits(code: sp.Expr, limits, x: sp.Symbol) -> tuple | None:
-    """Of ``limits`` (at -oo, at +oo; None entries kept), those that ``code`` (a form's
-    expression, in x and r = 1/x) does not give when evaluated at x = -+oo as IEEE
-    arithmetic would (SymPy's: oo/oo and 0 oo are NaN): where it is NaN, or another value,
-    or a parameter decides the limit (a Piecewise).  None where it gives every one."""
+def given_limits(code: sp.Expr, limits, x: sp.Symbol) -> tuple[bool, bool]:
+    """For each of ``limits`` (at -oo, at +oo), whether ``code`` (a form's expression, in x
+    and r = 1/x) gives it when evaluated at x = -+oo as IEEE arithmetic would (SymPy's:
+    oo/oo and 0 oo are NaN, sin(oo) too): not where it is NaN, or another value, or a
+    parameter decides the limit (a Piecewise); False for a None limit."""
     out = []
     for limit, sign in zip(limits, (-1, 1)):
         if limit is None:
-            out.append(None)
+            out.append(False)
             continue
         # sin(oo) is NaN in IEEE arithmetic, SymPy's [-1, 1], which oo + absorbs
         ieee = plain_sympy(code).replace(
@@ -151,8 +152,8 @@ def missed_limits(code: sp.Expr, limits, x: sp.Symbol) -> tuple | None:
                  and not value.has(sp.nan, sp.zoo, sp.AccumBounds, sp.Piecewise, x)
                  and (value == limit if limit.is_infinite or value.is_infinite
                       else sp.simplify(value - limit) == 0))
-        out.append(None if given else limit)
-    return None if out == [None, None] else (out[0], out[1])
+        out.append(bool(given))
+    return out[0], out[1]
 
 
 def branch_limits(expr: sp.Expr, x: sp.Symbol, lower: sp.Expr, upper: sp.Expr,
@@ -168,5 +169,16 @@ def branch_limits(expr: sp.Expr, x: sp.Symbol, lower: sp.Expr, upper: sp.Expr,
         if check is None or check.has(sp.Piecewise) or not _agrees(e, x, sign, check,
                                                                     defaults):
             limit = None
-        out.append(limit)
+        out.append(None if limit is None else _inf_times(limit))
     return None if out == [None, None] else (out[0], out[1])
+
+
+def _inf_times(v: sp.Expr) -> sp.Expr:
+    """``v`` with each oo sign(c) written InfTimes(c) (-oo sign(c): InfTimes(-c)), which
+    every printer has (``limit_at``'s answer for c != 0)."""
+    def convert(m: sp.Expr) -> sp.Expr:
+        c, rest = m.as_coeff_Mul()
+        if c in (sp.oo, -sp.oo) and isinstance(rest, sp.sign):
+            return InfTimes(rest.args[0] if c == sp.oo else -rest.args[0])
+        return m
+    return v.replace(lambda t: t.is_Mul and t.has(sp.sign), convert)

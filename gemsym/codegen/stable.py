@@ -195,8 +195,9 @@ class StableForm:
     ``kind`` is ``'const'`` (free of x), ``'plain'``, ``'power'`` (``small`` for |x| <= 1,
     ``large`` for |x| > 1, in x and r = 1/x) or ``'sigmoid'`` (``small`` is the Bernstein
     form; ``limits`` are the values at -oo and +oo, or None).  A plain or power form's
-    ``limits``, where it has them, are its values at its branch's infinite ends that its
-    code may miss (None at a finite end; see ``derive._infinite_ends``).
+    ``limits``, where it has them, are its values at its branch's infinite ends (None at a
+    finite end or one without a confirmed limit; see ``derive._infinite_ends``), with
+    ``given`` the ends where its code gives them by itself.
     """
 
     kind: str
@@ -205,6 +206,10 @@ class StableForm:
     limits: tuple[sp.Expr | None, sp.Expr | None] | None = None
     #: (p, value): at x = p the expression is 0*oo or 0/0; value is its limit there
     points: tuple[tuple[sp.Expr, sp.Expr], ...] = ()
+    #: for a plain or power form's ``limits``: whether its code, evaluated in IEEE
+    #: arithmetic with IEEE functions, already gives the limit at -oo / +oo (printers whose
+    #: functions are not (``CodePrinter.ieee_functions``) apply it there too)
+    given: tuple[bool, bool] = (False, False)
 
     @property
     def expressions(self) -> tuple[sp.Expr, ...]:

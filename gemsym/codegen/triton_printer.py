@@ -28,6 +28,7 @@ class TritonPrinter(CodePrinter):
     interpreter and on a GPU)."""
 
     target = "triton"
+    ieee_functions = False
     where = "tl.where"
     select = "tl.where"
     functions = {"exp": "_exp", "Abs": "tl.abs"}
