@@ -108,3 +108,18 @@ def test_cli_check_fails_with_one_line(tmp_path, capsys, monkeypatch):
     assert code == 1
     assert captured.err.count("\n") == 1 and "bent" in captured.err
     assert "bent: f of a float64 input" in captured.out
+
+
+def test_generated_code_of_user_families_that_cancel(tmp_path):
+    """Two forms no catalogue member has, within the bound through the generated package:
+    the bent identity's sqrt(x^2 + 1)/2 - 1/2 near 0 (was x + hypot(x, 1)/2 - 1/2: f = 0 at
+    x = -1e-29, 1.5e7 ULP in float32) and df/dx of x log(1 + sigma(x)), whose
+    log(1 + sigma) shared 1 + sigma with a quotient (was log of the rounded sum: 5e11 ULP
+    in float64 at x = -64)."""
+    from gemsym.codegen import write_package
+
+    logish = Activation.from_expression("logish", X * sp.log(1 + 1 / (1 + sp.exp(-X))))
+    out = tmp_path / "cancel_bridge"
+    write_package([BENT, logish], out)
+    worst = check_package([BENT, logish], out)
+    assert len(worst) == 8 and all(w.within for w in worst), [str(w) for w in worst]

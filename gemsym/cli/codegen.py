@@ -51,7 +51,8 @@ def _check(families, package, quiet: bool) -> int:
         print(w)
     top = max(worst, key=lambda w: w.ulps, default=None)
     if not over:
-        print(f"checked f and df/dx of {len(families)} families against mpmath (float32, "
+        what = f"{len(families)} famil{'y' if len(families) == 1 else 'ies'}"
+        print(f"checked f and df/dx of {what} against mpmath (float32, "
               f"float64): worst {0 if top is None else top.ulps:.3g} ULP, bound {BOUND:g}")
         return 0
     names = ", ".join(dict.fromkeys(w.family for w in over))

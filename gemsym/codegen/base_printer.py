@@ -275,6 +275,12 @@ class CodePrinter:
 
     def _print_log(self, e: sp.log):
         arg = e.args[0]
+        if isinstance(arg, sp.Symbol):
+            # a temporary of ``sp.cse`` (1 + sigma shared with a quotient's denominator):
+            # log1p of what it adds to 1, not log of its rounded sum (log(1 + 1e-28) = 0)
+            value = dict(self.definitions).get(arg)
+            if value is not None and value.is_Add and any(a == 1 for a in value.args):
+                arg = value
         if arg.is_Add and any(a == 1 for a in arg.args):
             return self._p(log1p(arg - 1, evaluate=False))
         return self._print_Function(e)

@@ -12,7 +12,9 @@ subexpression by an equal one built from SymPy function classes, as
   (SymPy's spelling of ``k erfc(-z)``) -> ``k erfc(-z)`` (tails without cancellation);
 * ``(a u^2 + c)^(p/2)`` (a, c > 0) -> ``hypot(sqrt(a) u, sqrt(c))^p`` (no overflow of u^2);
 * ``u + k h`` with h a hypot and k^2 h^2 - u^2 = D free of the input -> ``(D/k) / (h - u/k)``
-  where u and k h have opposite signs (no cancellation: Squareplus as x -> -oo).
+  where u and k h have opposite signs (no cancellation: Squareplus as x -> -oo);
+* ``k h + c`` with c the constant term and k^2 h^2 - c^2 = d one term -> ``d / (k h - c)``
+  where k h and c have opposite signs and |d| < 3 c^2 (the bent identity near x = 0).
 
 :func:`removable_points` finds where a branch expression cannot be evaluated although its
 one-sided limit is finite (x log x at 0), so that the code can use the limit there.
@@ -180,4 +182,26 @@ def _conjugate(e: sp.Add, x: sp.Symbol) -> sp.Expr:
         # cannot overflow, and halving is exact (h >= sqrt(c) is far from the subnormals;
         # a subnormal u/(2k) is below h's rounding), so elsewhere it is the same quotient
         return sp.Piecewise(((d / (2 * k)) / (h / 2 - u / (2 * k)), cond), (e, True))
+    return _conjugate_constant(e, x)
+
+
+def _conjugate_constant(e: sp.Add, x: sp.Symbol) -> sp.Expr:
+    """k h + c = d / (k h - c), d = k^2 h^2 - c^2, for the constant c of ``e`` where d is
+    one term (no cancellation of its own: the bent identity's sqrt(x^2 + 1)/2 - 1/2 has
+    d = x^2/4) and k h, c have opposite signs; used where |d| < 3 c^2 (k h within 2 |c|,
+    where the sum cancels, and d cannot overflow), the sum elsewhere."""
+    c, rest = e.as_independent(x, as_Add=True)
+    if c == 0:
+        return e
+    for term in sp.Add.make_args(rest):
+        k, h = term.as_coeff_Mul()
+        if not isinstance(h, hypot) or not k.is_number:
+            continue
+        d = sp.expand(k**2 * (h.args[0] ** 2 + h.args[1] ** 2) - c**2)
+        if d.is_Add or d == 0 or not d.has(x):
+            continue
+        cond = sp.And(c < 0 if k > 0 else c > 0, sp.Abs(d) < 3 * c**2)
+        if cond == sp.false:
+            continue
+        return rest - term + sp.Piecewise((d / (term - c), cond), (term + c, True))
     return e
