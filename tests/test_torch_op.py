@@ -173,8 +173,18 @@ class _ConvModel(torch.nn.Module):
 def test_compile_and_export_channels_last(traced, monkeypatch):
     """conv -> E-GEM (per-channel learnable eps) -> conv in channels_last, fullgraph.  The
     op path through Inductor (its layout must match the fake kernel's); the traced path
-    through AOTAutograd only (Inductor on the traced formulas: test_torch_bridge)."""
+    through AOTAutograd only (Inductor on the traced formulas: test_torch_bridge).  With
+    ``CI`` set, as CI services set it, Inductor refuses an op it must fall back to while the
+    op has a decomposition (the forward's, for exporters): the op declares its kernel."""
     monkeypatch.setattr(_runtime, "TRACED_COMPILE", traced)
+    monkeypatch.setenv("CI", "true")
+    if not traced:
+        from torch._inductor import config as inductor_config
+        from torch._inductor.lowering import lowerings
+
+        # lowered as in a fresh process, whatever an earlier test or run compiled
+        monkeypatch.delitem(lowerings, torch.ops.torch_bridge.e_gem_fwd.default, raising=False)
+        monkeypatch.setattr(inductor_config, "force_disable_caches", True)
     torch.manual_seed(0)
     model = _ConvModel().double().to(memory_format=torch.channels_last)
     x = torch.randn(2, 3, 6, 6, dtype=torch.float64).to(memory_format=torch.channels_last)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import types
 import warnings
 from dataclasses import dataclass
@@ -1038,6 +1039,23 @@ def call(lib_name: str, name: str, x, ints=(), reals=()):
 
 
 # ---------------------------------------------------------------- registration
+def _inductor_calls_kernel(op) -> None:
+    """Declare to Inductor that ``op`` runs as its own kernel.  Inductor takes an op with an
+    entry in PyTorch's decomposition table (the forward's, kept there for exporters) and no
+    lowering for a missing decomposition, which it calls anyway, or, where the environment
+    sets ``CI`` (as CI services do), refuses to compile.  Run from the fake kernel, which
+    Inductor's tracing calls after importing its lowerings and before lowering the graph;
+    nothing is imported here, so eager code and other tracers pay one lookup."""
+    lowering = sys.modules.get("torch._inductor.lowering")
+    if lowering is None or op in lowering.lowerings:
+        return
+    from torch._library.utils import get_layout_constraint_tag
+
+    tag = get_layout_constraint_tag(op, with_default=True)
+    lowering.make_fallback(op, layout_constraint=lowering.tag_to_layout_constraint(tag),
+                           override_decomp=True)
+
+
 def _as_tuple(out):
     return tuple(out) if isinstance(out, (tuple, list)) else (out,)
 
@@ -1075,6 +1093,7 @@ def register(lib_name: str, fam: Family) -> None:
         return gx if k == 0 else (gx, *gp)
 
     def fwd_fake(x, *args):
+        _inductor_calls_kernel(fwd_op)
         return torch.empty_like(x)
 
     def bwd_fake(grad, x, *args):
