@@ -1049,11 +1049,15 @@ def _inductor_calls_kernel(op) -> None:
     lowering = sys.modules.get("torch._inductor.lowering")
     if lowering is None or op in lowering.lowerings:
         return
-    from torch._library.utils import get_layout_constraint_tag
-
+    try:
+        from torch._library.utils import get_layout_constraint_tag
+    except ImportError:  # an older PyTorch: its implicit fallback decides, as before
+        return
+    to_constraint = getattr(lowering, "tag_to_layout_constraint", None)
+    if to_constraint is None:
+        return
     tag = get_layout_constraint_tag(op, with_default=True)
-    lowering.make_fallback(op, layout_constraint=lowering.tag_to_layout_constraint(tag),
-                           override_decomp=True)
+    lowering.make_fallback(op, layout_constraint=to_constraint(tag), override_decomp=True)
 
 
 def _as_tuple(out):
