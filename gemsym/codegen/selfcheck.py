@@ -5,9 +5,10 @@ family a user writes is generated from the same rules, and a rule that misses a 
 gives a wrong number silently (the bent identity (sqrt(x^2 + 1) - 1)/2 + x printed as
 x + hypot(x, 1)/2 - 1/2 is 0 at x = 1e-20).  :func:`check_package` evaluates f and df/dx of
 every family of a written package (its plain PyTorch path, float32 and float64 inputs,
-parameters at their defaults) at about 170 inputs, in a child process that imports torch,
-and compares them with mpmath's values of the family's own branch expressions (at a
-precision sized to the input, raised until they settle).
+parameters at their defaults, and its fused C++ kernel on float32 inputs where the package's
+kernels are built) at about 170 inputs, in a child process that imports torch, and compares
+them with mpmath's values of the family's own branch expressions (at a precision sized to
+the input, raised until they settle).
 
 The error of a value is counted in ULPs of the input's dtype at max(|v|, |x v'|), v the
 true value: the change of v that half an ULP of x makes is ~|x v'| 2^-p, so a value near a
@@ -33,7 +34,7 @@ import sympy as sp
 from ..activation import Activation
 from ..progress import ProgressCallback
 
-__all__ = ["BOUND", "WorstError", "check_package", "sample_points"]
+__all__ = ["BOUND", "FORMULAS", "KERNEL", "WorstError", "check_package", "sample_points"]
 
 #: the accuracy contract of benchmarks/ERRORS.md for float32 and float64, in ULPs
 BOUND = 4.0
@@ -41,14 +42,19 @@ _DIGITS = 60
 #: (mantissa bits, smallest normal exponent, largest finite value) per dtype
 _FORMATS = {"float32": (23, -126, 3.4028234663852886e38),
             "float64": (52, -1022, 1.7976931348623157e308)}
+#: the package's paths a value is taken by: its PyTorch formulas, its fused C++ kernel
+FORMULAS = "PyTorch formulas"
+KERNEL = "C++ kernel"
+#: the dtypes the C++ kernel takes among those checked (float64 runs the formulas)
+_KERNEL_DTYPES = ("float32",)
 
 
 @dataclass(frozen=True)
 class WorstError:
-    """The worst counted value of one family's quantity (``f``, ``d_x``) in one dtype: at
-    input ``x`` the package gave ``got`` where mpmath gives ``want``, ``ulps`` apart (inf:
-    a non-finite value where the true one is finite); ``within`` the bound
-    :data:`BOUND`."""
+    """The worst counted value of one family's quantity (``f``, ``d_x``) in one dtype by one
+    of the package's paths (:data:`FORMULAS`, :data:`KERNEL`): at input ``x`` the package
+    gave ``got`` where mpmath gives ``want``, ``ulps`` apart (inf: a non-finite value where
+    the true one is finite); ``within`` the bound :data:`BOUND`."""
 
     family: str
     quantity: str
@@ -57,6 +63,7 @@ class WorstError:
     got: float
     want: float
     ulps: float
+    path: str = FORMULAS
 
     @property
     def within(self) -> bool:
@@ -64,7 +71,8 @@ class WorstError:
 
     def __str__(self) -> str:
         name = "f" if self.quantity == "f" else "df/dx"
-        return (f"{self.family}: {name} of a {self.dtype} input at x = {self.x!r} is "
+        by = " by the C++ kernel" if self.path == KERNEL else ""
+        return (f"{self.family}: {name} of a {self.dtype} input{by} at x = {self.x!r} is "
                 f"{self.got!r}, mpmath gives {self.want:.17g} ({self.ulps:.3g} ULP, bound "
                 f"{BOUND:g})")
 
@@ -195,10 +203,12 @@ def _ulps(got: float, want, scale, dtype: str) -> float | None:
     return float(abs(mpmath.mpf(got) - want) / mpmath.mpf(2) ** (exponent - mant))
 
 
-def _evaluate(package: Path, calls: list[dict]) -> list[dict]:
-    """The package's f and df/dx for each call (``fn``, ``args``, ``dtype``, ``xs``), by a
-    child process (torch imported there, the C++ kernels off: the plain path)."""
-    env = dict(os.environ, TORCH_BRIDGE_CPU_KERNEL="0")
+def _evaluate(package: Path, calls: list[dict]) -> list[dict | None]:
+    """The package's f and df/dx for each call (``fn``, ``args``, ``dtype``, ``xs``,
+    ``kernel``: by the C++ kernel, else by the formulas), by a child process (torch imported
+    there); None for a kernel call whose family has no built kernel."""
+    env = dict(os.environ)
+    env.pop("TORCH_BRIDGE_CPU_KERNEL", None)
     env["PYTHONPATH"] = os.pathsep.join([str(package.parent), env.get("PYTHONPATH", "")])
     request = json.dumps({"package": package.name, "calls": calls})
     done = subprocess.run([sys.executable, "-m", "gemsym.codegen._selfcheck_child"],
@@ -211,7 +221,8 @@ def _evaluate(package: Path, calls: list[dict]) -> list[dict]:
 
 def check_package(families: list[Activation], package: Path,
                   progress: ProgressCallback | None = None) -> list[WorstError]:
-    """The worst value of each family's f and df/dx in float32 and float64 at
+    """The worst value of each family's f and df/dx in float32 and float64 by the package's
+    formulas, and in float32 by its C++ kernel where that is built, at
     :func:`sample_points`, its parameters at their defaults (one entry each where a value
     was counted).  ``RuntimeError`` where the package cannot be evaluated."""
     calls, refs = [], []
@@ -222,22 +233,26 @@ def check_package(families: list[Activation], package: Path,
         reals = [params[p.name] for p in act.parameters if not p.integer]
         xs = sample_points(act.junctions)
         ref = _references(act, xs, params)
-        for dtype in _FORMATS:
-            calls.append({"fn": act.identifier, "args": ints + reals, "dtype": dtype, "xs": xs})
-            refs.append((act, dtype, xs, ref))
+        for path, dtypes in ((FORMULAS, _FORMATS), (KERNEL, _KERNEL_DTYPES)):
+            for dtype in dtypes:
+                calls.append({"fn": act.identifier, "args": ints + reals, "dtype": dtype,
+                              "xs": xs, "kernel": path == KERNEL})
+                refs.append((act, dtype, xs, ref, path))
         if progress is not None:
             progress(i + 1, len(families) + 1, act.name)
     results = _evaluate(package, calls)
     if progress is not None:
         progress(len(families) + 1, len(families) + 1, "the package's values")
     out = []
-    for (act, dtype, xs, ref), got in zip(refs, results):
+    for (act, dtype, xs, ref, path), got in zip(refs, results):
+        if got is None:
+            continue
         for q in ("f", "d_x"):
             worst = None
             for v, g, r in zip(xs, got[q], ref[q]):
                 e = None if r is None else _ulps(g, r[0], r[1], dtype)
                 if e is not None and (worst is None or e > worst.ulps):
-                    worst = WorstError(act.name, q, dtype, v, g, float(r[0]), e)
+                    worst = WorstError(act.name, q, dtype, v, g, float(r[0]), e, path)
             if worst is not None:
                 out.append(worst)
     return out
