@@ -166,23 +166,39 @@ def test_the_kernel_path_is_checked_apart(tmp_path):
     assert "bent: f of a float32 input by the C++ kernel" in str(bad[0])
 
 
-def test_generated_kernels_of_user_families_that_cancel(tmp_path):
-    """The fused C++ kernels of the two cancelling user families, built (about 25 s once,
-    cached by the source's hash), within the bound on float32 inputs."""
-    import subprocess
-    import sys
-
-    from gemsym.codegen import write_package
-
-    logish = Activation.from_expression("logish", X * sp.log(1 + 1 / (1 + sp.exp(-X))))
+def test_generated_kernels_of_user_families_that_cancel(tmp_path, capsys, monkeypatch):
+    """``codegen --build --check`` on the two cancelling user families: their fused C++
+    kernels built (about 25 s once, cached by the source's hash) and within the bound on
+    float32 inputs, as are the formulas."""
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (tmp_path / "user_cancel.py").write_text(
+        "import sympy as sp\nfrom gemsym.activation import X, Activation\n"
+        "bent = Activation.from_expression('bent', (sp.sqrt(X**2 + 1) - 1) / 2 + X)\n"
+        "logish = Activation.from_expression('logish', X * sp.log(1 + 1 / (1 + sp.exp(-X))))\n")
     out = tmp_path / "kernel_cancel_bridge"
-    write_package([BENT, logish], out)
-    done = subprocess.run([sys.executable, str(out / "build.py"), "--quiet"],
-                          capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        pytest.skip(f"the C++ kernels could not be built here: {done.stderr.strip()[-200:]}")
-    worst = check_package([BENT, logish], out)
+    code = main(["codegen", "--out", str(out), "--family", "user_cancel:bent",
+                 "--family", "user_cancel:logish", "--build", "--check", "--quiet"])
+    captured = capsys.readouterr()
+    if code == 3 and "cannot build the C++ kernels" in captured.err:
+        pytest.skip(f"the C++ kernels could not be built here: {captured.err.strip()}")
+    assert code == 0, captured
+    assert "float32 by the C++ kernels of 2" in captured.out
+    from user_cancel import bent, logish
+
+    worst = check_package([bent, logish], out)
     kernel = [w for w in worst if w.path == KERNEL]
     assert {(w.family, w.quantity) for w in kernel} == {
         (n, q) for n in ("bent", "logish") for q in ("f", "d_x")}
     assert all(w.within for w in worst), [str(w) for w in worst]
+
+
+def test_cli_build_failure_is_one_line_exit_3(tmp_path, capsys, monkeypatch):
+    """A package whose kernels cannot be built (here: a compiler that is not there) is
+    still written; exit 3 with one line."""
+    monkeypatch.setenv("CXX", str(tmp_path / "no-such-compiler"))
+    code = main(["codegen", "--out", str(tmp_path / "nobuild_bridge"), "--family", "silu",
+                 "--build", "--quiet"])
+    captured = capsys.readouterr()
+    assert code == 3
+    assert captured.err.count("\n") == 1 and "cannot build the C++ kernels" in captured.err
+    assert (tmp_path / "nobuild_bridge" / "functional.py").is_file()

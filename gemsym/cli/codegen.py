@@ -23,6 +23,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "package (float32 and float64, parameters at their defaults; float32 "
                         "also by its C++ kernels where they are built) at about 170 inputs "
                         "against mpmath; exit 1 where one is more than 4 ULP off (needs torch)")
+    parser.add_argument("--build", action="store_true",
+                        help="then compile the package's fused C++ kernels (its build.py: "
+                        "1-3 minutes once, cached by the source's hash), so that --check "
+                        "checks them too; exit 3 where they cannot be built")
     add_quiet_argument(parser)
 
 
@@ -31,8 +35,30 @@ def run(args: argparse.Namespace) -> int:
 
     families = [get_family(name) for name in (args.family or DEFAULT_FAMILIES)]
     paths = write_package(families, args.out)
-    print(f"wrote {len(paths)} files to {paths[0].parent}")
-    return _check(families, paths[0].parent, args.quiet) if args.check else 0
+    package = paths[0].parent
+    print(f"wrote {len(paths)} files to {package}")
+    if args.build:
+        code = _build(package, args.quiet)
+        if code:
+            return code
+    return _check(families, package, args.quiet) if args.check else 0
+
+
+def _build(package, quiet: bool) -> int:
+    """Compile the written package's kernels by its own ``build.py`` (this interpreter,
+    whose torch the kernels are built for); 3 with one line where that fails."""
+    import subprocess
+
+    if not quiet:
+        sys.stderr.write("gemsym codegen: compiling the C++ kernels (1-3 minutes once)\n")
+    done = subprocess.run([sys.executable, str(package / "build.py"), "--quiet"],
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        sys.stderr.write(f"gemsym codegen: cannot build the C++ kernels ({last}); the "
+                         "package was written\n")
+        return 3
+    return 0
 
 
 def _check(families, package, quiet: bool) -> int:
@@ -54,7 +80,7 @@ def _check(families, package, quiet: bool) -> int:
         what = f"{len(families)} famil{'y' if len(families) == 1 else 'ies'}"
         built = len({w.family for w in worst if w.path == KERNEL})
         kernels = (f"float32 by the C++ kernels of {built}" if built else
-                   f"the C++ kernels not built: `python {package}/build.py`, then check again")
+                   "the C++ kernels not built: --build compiles them")
         print(f"checked f and df/dx of {what} against mpmath (float32 and float64 by the "
               f"PyTorch formulas; {kernels}): worst {0 if top is None else top.ulps:.3g} ULP, "
               f"bound {BOUND:g}")
