@@ -197,9 +197,13 @@ def test_cli_json_smoke_subprocess(tmp_path):
 
 
 @pytest.mark.slow
-def test_compiled_and_torch_bridge_smoke():
+def test_compiled_and_torch_bridge_smoke(monkeypatch):
     """torch.compile paths (and torch_bridge when it is importable) run and give records."""
+    from gemsym.bench import cases
     from gemsym.bench.cases import load_torch_bridge
+
+    # one parameter set: each further N is two more compilations (~15 s) and no new path
+    monkeypatch.setitem(cases.OP_PARAMS, "gem", ({"N": 1},))
 
     impls = ["naive+compile", "torch+compile"]
     try:
