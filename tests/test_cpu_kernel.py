@@ -166,7 +166,7 @@ def test_narrow_bodies_take_their_integer_values_as_constants(family):
     """Every value of N that a narrow body's condition lists is a compile-time constant of
     its own case in the op (the integer powers then unroll and the element loop
     vectorises; with N read at run time GEM N=4's forward took 7x longer), in the
-    forward and in the backward."""
+    forward and in the backward; so is each N <= 8 that only the general body takes."""
     import re
 
     source = (ROOT / "torch_bridge" / "_cpu_kernels.cpp").read_text()
@@ -175,9 +175,15 @@ def test_narrow_bodies_take_their_integer_values_as_constants(family):
         blocks = re.findall(r"if \([^\n]*?x\.scalar_type\(\) != at::kDouble[^\n]*?\(("
                             r"(?:i0 == \d+(?: \|\| )?)+)\)[^\n]*\{(.*?)\n  \}", body, re.S)
         assert blocks, (family, op)
+        narrow = set()
         for values, block in blocks:
             for v in re.findall(r"i0 == (\d+)", values):
                 assert re.search(rf"case {v}: return .*\(v, {v}\.0[,)]", block), (family, op, v)
+                narrow.add(int(v))
+        # the general body: N = 1..3, and each N <= 8 that no narrow body takes (SE-GEM's
+        # N = 4..8), at the op's top level
+        for v in {1, 2, 3} | (set(range(1, 9)) - narrow):
+            assert re.search(rf"\n    case {v}: return .*\(v, {v}\.0[,)]", body), (family, op, v)
 
 
 @pytest.mark.parametrize("family", ["gem", "e_gem", "se_gem"])

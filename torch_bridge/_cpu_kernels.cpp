@@ -1250,6 +1250,11 @@ at::Tensor se_gem_fwd(const at::Tensor& x, int64_t i0, double t0) {
     case 1: return _forward(x, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_f<decltype(tag)::value>(v, 1.0, q1); });
     case 2: return _forward(x, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_f<decltype(tag)::value>(v, 2.0, q1); });
     case 3: return _forward(x, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_f<decltype(tag)::value>(v, 3.0, q1); });
+    case 4: return _forward(x, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_f<decltype(tag)::value>(v, 4.0, q1); });
+    case 5: return _forward(x, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_f<decltype(tag)::value>(v, 5.0, q1); });
+    case 6: return _forward(x, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_f<decltype(tag)::value>(v, 6.0, q1); });
+    case 7: return _forward(x, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_f<decltype(tag)::value>(v, 7.0, q1); });
+    case 8: return _forward(x, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_f<decltype(tag)::value>(v, 8.0, q1); });
     default: break;
   }
   return _forward(x, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_f<decltype(tag)::value>(v, q0, q1); });
@@ -1276,6 +1281,11 @@ std::tuple<at::Tensor, at::Tensor> se_gem_bwd(const at::Tensor& grad, const at::
     case 1: return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_dx<decltype(tag)::value>(v, 1.0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { se_gem_first<decltype(tag)::value>(v, 1.0, q1, d); });
     case 2: return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_dx<decltype(tag)::value>(v, 2.0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { se_gem_first<decltype(tag)::value>(v, 2.0, q1, d); });
     case 3: return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_dx<decltype(tag)::value>(v, 3.0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { se_gem_first<decltype(tag)::value>(v, 3.0, q1, d); });
+    case 4: return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_dx<decltype(tag)::value>(v, 4.0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { se_gem_first<decltype(tag)::value>(v, 4.0, q1, d); });
+    case 5: return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_dx<decltype(tag)::value>(v, 5.0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { se_gem_first<decltype(tag)::value>(v, 5.0, q1, d); });
+    case 6: return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_dx<decltype(tag)::value>(v, 6.0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { se_gem_first<decltype(tag)::value>(v, 6.0, q1, d); });
+    case 7: return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_dx<decltype(tag)::value>(v, 7.0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { se_gem_first<decltype(tag)::value>(v, 7.0, q1, d); });
+    case 8: return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_dx<decltype(tag)::value>(v, 8.0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { se_gem_first<decltype(tag)::value>(v, 8.0, q1, d); });
     default: break;
   }
   return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_dx<decltype(tag)::value>(v, q0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { se_gem_first<decltype(tag)::value>(v, q0, q1, d); });
