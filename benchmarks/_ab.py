@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+import importlib
 import statistics
+import sys
 import time
+from pathlib import Path
 from typing import Callable, Iterable
+
+
+def import_packages(dirs: Iterable[Path]) -> dict:
+    """{folder name: module} of generated packages (``gemsym codegen --out DIR``), each
+    imported under its folder's name from the folder's parent, so that several load in one
+    process."""
+    mods = {}
+    for d in dirs:
+        sys.path.insert(0, str(d.resolve().parent))
+        mods[d.name] = importlib.import_module(d.name)
+    return mods
 
 
 def timed(fn: Callable[[], object], reps: int) -> float:

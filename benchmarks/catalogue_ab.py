@@ -21,7 +21,6 @@ package's forward is checked against the first package's, bit for bit.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import sys
@@ -33,7 +32,7 @@ if "--kernel" not in sys.argv:  # before any package is imported
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
 
-from benchmarks._ab import interleaved_medians, ratios, run_pass  # noqa: E402
+from benchmarks._ab import import_packages, interleaved_medians, ratios, run_pass  # noqa: E402
 
 
 def references() -> dict:
@@ -79,10 +78,7 @@ def main(argv=None) -> int:
 
     torch.set_num_threads(1)
     dtype = getattr(torch, args.dtype)
-    mods = {}
-    for d in args.packages:
-        sys.path.insert(0, str(d.resolve().parent))
-        mods[d.name] = importlib.import_module(d.name)
+    mods = import_packages(args.packages)
     records = []
     for k in (int(s) for s in args.sizes.split(",")):
         x = (torch.randn(1 << k, generator=torch.Generator().manual_seed(k)) * 3).to(dtype)

@@ -17,7 +17,6 @@ its defaults, float32.  Where a package's kernels are not built it exits 3.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
 from pathlib import Path
@@ -25,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
 
-from benchmarks._ab import interleaved_medians, run_pass  # noqa: E402
+from benchmarks._ab import import_packages, interleaved_medians, run_pass  # noqa: E402
 
 CASES = ([("gem", {"N": n}) for n in (1, 3, 4, 5, 8)]
          + [("e_gem", {"N": n, "eps": 1e-4}) for n in (4, 8)]
@@ -43,10 +42,8 @@ def main(argv=None) -> int:
     import torch
 
     torch.set_num_threads(1)
-    mods = {}
+    mods = import_packages(args.packages)
     for d in args.packages:
-        sys.path.insert(0, str(d.resolve().parent))
-        mods[d.name] = importlib.import_module(d.name)
         if not mods[d.name]._cpu_kernel._on:
             print(f"kernel_ab: {d.name}'s C++ kernels are not built "
                   f"(python {d / 'build.py'})", file=sys.stderr)

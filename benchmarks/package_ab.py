@@ -21,7 +21,6 @@ path, as a machine without a compiler runs it.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import sys
@@ -32,7 +31,7 @@ os.environ["TORCH_BRIDGE_CPU_KERNEL"] = "0"
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
 
-from benchmarks._ab import interleaved_medians, ratios, run_pass  # noqa: E402
+from benchmarks._ab import import_packages, interleaved_medians, ratios, run_pass  # noqa: E402
 
 MODULES = {"gem": "GEM", "e-gem": "EGEM", "se-gem": "SEGEM", "sqish": "Sqish"}
 PARAMS = {"gem": {"N": 1}, "e-gem": {"N": 1, "eps": 1e-4}, "se-gem": {"N": 1, "eps": 1e-4},
@@ -60,10 +59,7 @@ def main(argv=None) -> int:
 
     torch.set_num_threads(1)
     dtype = getattr(torch, args.dtype)
-    mods = {}
-    for d in args.packages:
-        sys.path.insert(0, str(d.resolve().parent))
-        mods[d.name] = importlib.import_module(d.name)
+    mods = import_packages(args.packages)
     records = []
     for k in (int(s) for s in args.sizes.split(",")):
         n = 1 << k
