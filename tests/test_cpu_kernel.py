@@ -37,6 +37,7 @@ CASES = [
     ("e_gem", {"N": 5, "eps": 1e-4}),
     ("e_gem", {"N": 2, "eps": 0.5}),
     ("se_gem", {"N": 1, "eps": 1.0}),
+    ("se_gem", {"N": 4, "eps": 1e-4}),
     ("sqish", {"a": 0.0, "beta": 1.0, "gamma": 1.0}),
     ("sqish", {"a": -0.25, "beta": 2.0, "gamma": 0.5}),
 ]
@@ -180,8 +181,8 @@ def test_narrow_bodies_take_their_integer_values_as_constants(family):
             for v in re.findall(r"i0 == (\d+)", values):
                 assert re.search(rf"case {v}: return .*\(v, {v}\.0[,)]", block), (family, op, v)
                 narrow.add(int(v))
-        # the general body: N = 1..3, and each N <= 8 that no narrow body takes (SE-GEM's
-        # N = 4..8), at the op's top level
+        # the general body: N = 1..3, and each N <= 8 that no narrow body takes, at the
+        # op's top level
         for v in {1, 2, 3} | (set(range(1, 9)) - narrow):
             assert re.search(rf"\n    case {v}: return .*\(v, {v}\.0[,)]", body), (family, op, v)
 
@@ -192,8 +193,9 @@ def test_narrow_bodies_across_their_parameter_condition(tb, family):
     gemsym.codegen.narrow) for float32 / 16-bit inputs with N where they hold and eps
     within 2^-128 .. 2^128, else the general ones: float32 values, input gradients and
     parameter sums as the PyTorch path's on both sides of every bound (the extreme inputs
-    included), for N = 1..4 and 8 (4..8: GEM's and E-GEM's second narrow bodies, N = 8's
-    powers the longest that the kernels' integer powers unroll)."""
+    included), for N = 1..4 and 8 (GEM's and E-GEM's second narrow bodies from N = 4 on,
+    SE-GEM's clamped at both ends from N = 2 on; N = 8's powers the longest that the
+    kernels' integer powers unroll)."""
     source = Path(tb.__file__).with_name("_cpu_kernels.cpp").read_text()
     assert f"{family}_f_narrow<" in source and f"{family}_first_narrow<" in source
     from torch_bridge import _cpu_kernel

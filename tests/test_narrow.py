@@ -34,6 +34,11 @@ def _inputs(dtype) -> torch.Tensor:
                    * torch.sign(torch.randn(4000, generator=g, dtype=torch.float64)),
                    torch.tensor([0.0, -0.0, 1.0, -1.0, math.inf, -math.inf, math.nan, F32_MAX,
                                  -F32_MAX, 1e-45, -1e-45, 1e-38, 1e-13, -1e-13],
+                                dtype=torch.float64),
+                   # around the clamps at +-2^k below the largest input (``_low_plan``,
+                   # ``_ends_plan``)
+                   torch.tensor([s * m * 2.0**k for k in (16, 24, 32, 48, 64, 80, 96, 112, 120)
+                                 for m in (0.75, 1.0, 1.5) for s in (1, -1)],
                                 dtype=torch.float64)])
     return x.to(dtype).to(torch.float64)
 
@@ -65,7 +70,14 @@ CASES = [("gem_f", 1, ()), ("gem_f", 2, ()), ("gem_dx", 1, ()), ("gem_dx", 2, ()
          # linear tails beyond 2^48 (x^(2N+1) over the budget at the largest float32)
          ("gem_f", 4, ()), ("gem_f", 8, ()), ("e_gem_f", 5, (1e-4,)), ("e_gem_f", 4, (3e30,)),
          ("e_gem_f", 4, (2.0**-120,)), ("e_gem_dx", 3, (3e30,)), ("e_gem_dx", 8, (1e-4,)),
-         ("se_gem_f", 3, (1e-4,))]
+         ("se_gem_f", 3, (1e-4,)),
+         # SE-GEM clamped at both ends below the largest float32 (``_ends_plan``)
+         ("se_gem_f", 4, (1e-4,)), ("se_gem_f", 5, (3e30,)), ("se_gem_f", 8, (2.0**-120,)),
+         ("se_gem_dx", 2, (1e-4,)), ("se_gem_dx", 3, (3e30,)), ("se_gem_dx", 4, (2.0**-120,)),
+         ("se_gem_dx", 6, (1e-4,)), ("se_gem_dx", 8, (3e30,)), ("se_gem_first", 2, (0.5,)),
+         ("se_gem_first", 3, (1e-4,)), ("se_gem_first", 4, (3e30,)),
+         ("se_gem_first", 5, (1e-4,)), ("se_gem_first", 7, (2.0**-120,)),
+         ("se_gem_first", 8, (1e-4,))]
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16])
@@ -80,7 +92,8 @@ def test_narrow_bodies_give_the_bits_of_the_general_bodies(bridge, name, N, real
     x = _inputs(dtype)
     p = [torch.tensor(v, dtype=torch.float64) for v in reals]
     general, narrow = (fn(x, N, *p, exact=False, narrow=w) for w in (False, True))
-    plus_zero = {"e_gem_first": {1}, "se_gem_first": {1}}.get(name, ())  # +0.0: d/deps
+    # +0.0: d/deps (SE-GEM's with N = 1 only, whose sides are summed)
+    plus_zero = {"e_gem_first": {1}, "se_gem_first": {1} if N == 1 else ()}.get(name, ())
     for i, (a, b) in enumerate(zip(*((t,) if isinstance(t, torch.Tensor) else t
                                      for t in (general, narrow)))):
         a, b = a.to(dtype), b.to(dtype)
@@ -132,6 +145,29 @@ def test_narrow_values_against_mpmath_up_to_the_largest_float32(bridge):
                 if xi == 0 and math.copysign(1, xi) < 0:
                     w = -0.0  # the body's own value at -0 (x^(2N+1)/...), as the general one's
                 assert gi == w and math.copysign(1, gi) == math.copysign(1, w), (n, e, xi, gi, w)
+    # SE-GEM clamped at both ends (``_ends_plan``): f, and f' times the largest gradients
+    # (a gradient multiplies it before it is rounded), rounded to float32 as mpmath's values
+    # are, around and beyond the clamps; f' on x < 0 by its quotient rule u'/(1 - u)^2
+    # (numerical differentiation cannot resolve it next to -1)
+    xs = [s_ * m_ * 2.0**k for k in (12, 24, 32, 48, 64, 80, 100, 127)
+          for m_ in (0.75, 1.0, 1.5) for s_ in (1, -1)] + [F32_MAX, -F32_MAX, 3.0, -3.0]
+    xe = torch.tensor(xs, dtype=torch.float32)
+    with mp.workdps(60):
+        for n, e in ((2, 1e-4), (3, 3e30), (4, 1e-4), (5, 2.0**-120), (8, 3e30)):
+            pe = torch.tensor(e, dtype=torch.float64)
+            got_f = F.se_gem_f(xe.double(), n, pe, exact=False, narrow=True).float()
+            got_d = F.se_gem_dx(xe.double(), n, pe, exact=False, narrow=True)
+            m = 2 * n + 1
+            for xi, fi, di in zip(xs, got_f.tolist(), got_d.tolist()):
+                x_ = mp.mpf(xi)
+                if xi < 0:
+                    want_d = m * x_ ** (m - 1) / (1 - x_ ** m) ** 2
+                else:
+                    want_d = mp.diff(se_gem_ref(n, mp.mpf(e)), x_)
+                assert fi == _f32(se_gem_ref(n, mp.mpf(e))(x_)), (n, e, xi, fi)
+                for g in (1.0, 2.0**127, -(2.0**127)):
+                    got = torch.tensor(di * g, dtype=torch.float64).float().item()
+                    assert got == _f32(want_d * g), (n, e, xi, g, got)
     # at +-inf (x clamped to +-2^136, see narrow.Clamp) once rounded to each narrow dtype
     inf = torch.tensor([math.inf, -math.inf], dtype=torch.float64)
     for dt in (torch.float32, torch.bfloat16, torch.float16):
@@ -142,6 +178,12 @@ def test_narrow_values_against_mpmath_up_to_the_largest_float32(bridge):
         assert at_inf(F.gem_dx(inf, 1, exact=False, narrow=True)) == [1.0, 0.0]
         assert at_inf(F.se_gem_f(inf, 2, torch.tensor(eps, dtype=torch.float64), exact=False,
                                  narrow=True)) == [math.inf, -1.0]
+
+
+def _f32(v) -> float:
+    """mpmath's value rounded to float32 (through float64: the values checked are not
+    within 2^-29 relative of a float32 midpoint)."""
+    return torch.tensor(float(v), dtype=torch.float64).float().item()
 
 
 def test_narrow_bodies_only_where_the_bound_holds():
@@ -231,6 +273,71 @@ def test_the_clamp_of_the_builtin_families():
             for xk in (mp.mpf(2) ** k, mp.mpf(2) ** k * 3, big):
                 d = mp.diff(gem_ref(n, eps=eps), xk)
                 assert abs(d - 1) < mp.mpf(2) ** -40, (n, eps, k, xk)
+
+
+def test_se_gem_clamped_at_both_ends_below_the_largest_input():
+    """SE-GEM's powers overflow float64 at the largest float32 from N = 4 on (f; N = 2 for
+    f' and d/deps): x is clamped into [-2^k0, 2^k1] (``plans._ends_plan``).  The claims
+    behind each clamp, by the reference formula at 80 digits, for every N it lists and
+    the extreme eps of the narrow bodies, at the bounds and beyond them up to the largest
+    float32: f within 2^-40 of -1 at -oo and of x beyond 2^k1 (its linear tail); f' within
+    2^-40 of 1 at +oo; f' at -oo and d/deps at +oo, which a gradient multiplies before
+    they are rounded, below 2^-320 (``SCALED_ZERO``), not only below 2^-200."""
+    from gemsym.codegen.derive import derive
+    from gemsym.codegen.narrow import Clamp, narrow_plans
+    from gemsym.families import get_family
+
+    code = derive(get_family("se-gem"))
+    N = code.symbols["N"]
+    reals = [code.symbols["eps"]]
+    groups = {"f": ([("y", code.forward[0])], False),
+              "dx": ([("d_x", code.first[0])], True),
+              "first": (list(zip(code.first_names, code.first)), True)}
+    plans = {g: narrow_plans(outs, code.x, [N], reals, code.junctions, sides=True,
+                             summed=frozenset(code.first_names[1:]), scaled=scaled)
+             for g, (outs, scaled) in groups.items()}
+    for g, ps in plans.items():
+        # every N = 1 .. 8 has a narrow body, each in one plan
+        assert sorted(n for p in ps for n in p.values) == list(range(1, 9)), g
+    # the plans within the budget at +-2^128 keep their clamps beyond every input
+    assert plans["f"][0].values == (1, 2) and plans["f"][0].clamp.sides
+    assert plans["dx"][0].values == (1,) and plans["dx"][0].clamp.sides
+    clamped = [(g, p) for g, ps in plans.items() for p in ps
+               if p.clamp.lo is not None and abs(p.clamp.lo) < sp.Integer(2) ** 128]
+    assert {g for g, _ in clamped} == {"f", "dx", "first"}
+    big = mp.mpf(F32_MAX)
+    with mp.workdps(80):
+        for g, p in clamped:
+            c = p.clamp
+            assert not c.junction and not c.sides and c.tail == (
+                frozenset({"y"}) if g == "f" else frozenset()), (g, c)
+            k0, k1 = -c.lo, c.hi
+            assert isinstance(c, Clamp) and k0 > 0 and k1 > 0
+            for n in p.values:
+                for eps in (mp.mpf(2) ** -128, mp.mpf("1e-4"), mp.mpf(2) ** 127):
+                    f = se_gem_ref(n, eps)
+                    for xk in (mp.mpf(int(k0)), mp.mpf(int(k0)) * 3, big):
+                        if g == "f":
+                            assert abs(f(-xk) + 1) < mp.mpf(2) ** -40, (g, n, eps)
+                        else:
+                            # u/(1 - u)' = u'/(1 - u)^2, u = x^m (numerical
+                            # differentiation cannot resolve 2^-320 next to -1)
+                            m, u = 2 * n + 1, (-xk) ** (2 * n + 1)
+                            d = m * (-xk) ** (m - 1) / (1 - u) ** 2
+                            assert 0 < d < mp.mpf(2) ** -320, (g, n, eps, xk)
+                    for xk in (mp.mpf(int(k1)), mp.mpf(int(k1)) * 3, big):
+                        if g == "f":
+                            assert abs(f(xk) / xk - 1) < mp.mpf(2) ** -40, (g, n, eps)
+                            continue
+                        assert abs(mp.diff(f, xk) - 1) < mp.mpf(2) ** -40, (g, n, eps, xk)
+                        if g == "first":
+                            # d/deps = -x^(2N+1)/(x^2N + eps)^2
+                            d_eps = -xk ** (2 * n + 1) / (xk ** (2 * n) + eps) ** 2
+                            assert -mp.mpf(2) ** -320 < d_eps < 0, (n, eps, xk)
+    # the scaled bound decides: f' with N = 2 at -2^48 is 5 2^-288, which a gradient of
+    # 2^127 makes a normal float32 number; its clamp is -2^64 or beyond
+    dx2 = next(p for p in plans["dx"] if 2 in p.values)
+    assert dx2.clamp.lo <= -sp.Integer(2) ** 64
 
 
 def test_no_clamp_where_the_body_misses_the_piece_or_the_limit():

@@ -1332,6 +1332,16 @@ _INLINE double se_gem_f_narrow(double x, double N, double eps) {
 }
 
 template <bool EXACT>
+_INLINE double se_gem_f_narrow2(double x, double N, double eps) {
+  const double x0 = x;
+  x = _clamp(x, -281474976710656.0, 281474976710656.0);
+  const double _t0 = _ipow(x, (2*N), EXACT);
+  const double _t1 = _t0*x;
+  const double y = (_where(x0 < 0, (-_t1)/(_t1 - 1), (_t1)/(_t0 + eps))) - _clamp(281474976710656.0 - x0, -_INF, 0.0);
+  return y;
+}
+
+template <bool EXACT>
 _INLINE double se_gem_dx(double x, double N, double eps) {
   const double ax = std::fabs(x);
   const double _t0 = _ipow(x, (2*N), EXACT);
@@ -1354,6 +1364,50 @@ template <bool EXACT>
 _INLINE double se_gem_dx_narrow(double x, double N, double eps) {
   const double x0 = x;
   x = _clamp(x, -8.711228593176025e+40, 8.711228593176025e+40);
+  const double _t0 = _ipow(x, (2*N), EXACT);
+  const double _t1 = 2*N;
+  const double _t2 = _t0 + eps;
+  const double d_x = _where(x0 < 0, (_t0*(_t1 + 1))/(_sq(_t0*x - 1)), (_t0*(_t1*eps + _t2))/(_t2*_t2));
+  return d_x;
+}
+
+template <bool EXACT>
+_INLINE double se_gem_dx_narrow2(double x, double N, double eps) {
+  const double x0 = x;
+  x = _clamp(x, -1.8446744073709552e+19, 1.2089258196146292e+24);
+  const double _t0 = _ipow(x, (2*N), EXACT);
+  const double _t1 = 2*N;
+  const double _t2 = _t0 + eps;
+  const double d_x = _where(x0 < 0, (_t0*(_t1 + 1))/(_sq(_t0*x - 1)), (_t0*(_t1*eps + _t2))/(_t2*_t2));
+  return d_x;
+}
+
+template <bool EXACT>
+_INLINE double se_gem_dx_narrow3(double x, double N, double eps) {
+  const double x0 = x;
+  x = _clamp(x, -281474976710656.0, 281474976710656.0);
+  const double _t0 = _ipow(x, (2*N), EXACT);
+  const double _t1 = 2*N;
+  const double _t2 = _t0 + eps;
+  const double d_x = _where(x0 < 0, (_t0*(_t1 + 1))/(_sq(_t0*x - 1)), (_t0*(_t1*eps + _t2))/(_t2*_t2));
+  return d_x;
+}
+
+template <bool EXACT>
+_INLINE double se_gem_dx_narrow4(double x, double N, double eps) {
+  const double x0 = x;
+  x = _clamp(x, -4294967296.0, 4294967296.0);
+  const double _t0 = _ipow(x, (2*N), EXACT);
+  const double _t1 = 2*N;
+  const double _t2 = _t0 + eps;
+  const double d_x = _where(x0 < 0, (_t0*(_t1 + 1))/(_sq(_t0*x - 1)), (_t0*(_t1*eps + _t2))/(_t2*_t2));
+  return d_x;
+}
+
+template <bool EXACT>
+_INLINE double se_gem_dx_narrow5(double x, double N, double eps) {
+  const double x0 = x;
+  x = _clamp(x, -16777216.0, 16777216.0);
   const double _t0 = _ipow(x, (2*N), EXACT);
   const double _t1 = 2*N;
   const double _t2 = _t0 + eps;
@@ -1403,6 +1457,96 @@ _INLINE void se_gem_first_narrow(double x, double N, double eps, double* out) {
   out[1] = d_eps;
 }
 
+template <bool EXACT>
+_INLINE void se_gem_first_narrow2(double x, double N, double eps, double* out) {
+  const double x0 = x;
+  x = _clamp(x, -7.922816251426434e+28, 1.329227995784916e+36);
+  const double _t0 = _ipow(x, (2*N), EXACT);
+  const double _t1 = 2*N;
+  const double _t2 = _t0*x;
+  const double _t3 = _t0 + eps;
+  const double _t4 = 1/(_t3*_t3);
+  const double d_x = _where(x0 < 0, (_t0*(_t1 + 1))/(_sq(_t2 - 1)), _t0*_t4*(_t1*eps + _t3));
+  const double d_eps = _where(x0 < 0, 0, -_t2*_t4);
+  out[0] = d_x;
+  out[1] = d_eps;
+}
+
+template <bool EXACT>
+_INLINE void se_gem_first_narrow3(double x, double N, double eps, double* out) {
+  const double x0 = x;
+  x = _clamp(x, -1.8446744073709552e+19, 1.2089258196146292e+24);
+  const double _t0 = _ipow(x, (2*N), EXACT);
+  const double _t1 = 2*N;
+  const double _t2 = _t0*x;
+  const double _t3 = _t0 + eps;
+  const double _t4 = 1/(_t3*_t3);
+  const double d_x = _where(x0 < 0, (_t0*(_t1 + 1))/(_sq(_t2 - 1)), _t0*_t4*(_t1*eps + _t3));
+  const double d_eps = _where(x0 < 0, 0, -_t2*_t4);
+  out[0] = d_x;
+  out[1] = d_eps;
+}
+
+template <bool EXACT>
+_INLINE void se_gem_first_narrow4(double x, double N, double eps, double* out) {
+  const double x0 = x;
+  x = _clamp(x, -281474976710656.0, 281474976710656.0);
+  const double _t0 = _ipow(x, (2*N), EXACT);
+  const double _t1 = 2*N;
+  const double _t2 = _t0*x;
+  const double _t3 = _t0 + eps;
+  const double _t4 = 1/(_t3*_t3);
+  const double d_x = _where(x0 < 0, (_t0*(_t1 + 1))/(_sq(_t2 - 1)), _t0*_t4*(_t1*eps + _t3));
+  const double d_eps = _where(x0 < 0, 0, -_t2*_t4);
+  out[0] = d_x;
+  out[1] = d_eps;
+}
+
+template <bool EXACT>
+_INLINE void se_gem_first_narrow5(double x, double N, double eps, double* out) {
+  const double x0 = x;
+  x = _clamp(x, -4294967296.0, 281474976710656.0);
+  const double _t0 = _ipow(x, (2*N), EXACT);
+  const double _t1 = 2*N;
+  const double _t2 = _t0*x;
+  const double _t3 = _t0 + eps;
+  const double _t4 = 1/(_t3*_t3);
+  const double d_x = _where(x0 < 0, (_t0*(_t1 + 1))/(_sq(_t2 - 1)), _t0*_t4*(_t1*eps + _t3));
+  const double d_eps = _where(x0 < 0, 0, -_t2*_t4);
+  out[0] = d_x;
+  out[1] = d_eps;
+}
+
+template <bool EXACT>
+_INLINE void se_gem_first_narrow6(double x, double N, double eps, double* out) {
+  const double x0 = x;
+  x = _clamp(x, -4294967296.0, 4294967296.0);
+  const double _t0 = _ipow(x, (2*N), EXACT);
+  const double _t1 = 2*N;
+  const double _t2 = _t0*x;
+  const double _t3 = _t0 + eps;
+  const double _t4 = 1/(_t3*_t3);
+  const double d_x = _where(x0 < 0, (_t0*(_t1 + 1))/(_sq(_t2 - 1)), _t0*_t4*(_t1*eps + _t3));
+  const double d_eps = _where(x0 < 0, 0, -_t2*_t4);
+  out[0] = d_x;
+  out[1] = d_eps;
+}
+
+template <bool EXACT>
+_INLINE void se_gem_first_narrow7(double x, double N, double eps, double* out) {
+  const double x0 = x;
+  x = _clamp(x, -16777216.0, 16777216.0);
+  const double _t0 = _ipow(x, (2*N), EXACT);
+  const double _t1 = 2*N;
+  const double _t2 = _t0*x;
+  const double _t3 = _t0 + eps;
+  const double _t4 = 1/(_t3*_t3);
+  const double d_x = _where(x0 < 0, (_t0*(_t1 + 1))/(_sq(_t2 - 1)), _t0*_t4*(_t1*eps + _t3));
+  const double d_eps = _where(x0 < 0, 0, -_t2*_t4);
+  out[0] = d_x;
+  out[1] = d_eps;
+}
+
 at::Tensor se_gem_fwd(const at::Tensor& x, int64_t i0, double t0) {
   const double q0 = static_cast<double>(i0);
   const double q1 = t0;
@@ -1415,15 +1559,21 @@ at::Tensor se_gem_fwd(const at::Tensor& x, int64_t i0, double t0) {
     }
     return _forward(x, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_f_narrow<decltype(tag)::value>(v, q0, q1); });
   }
+  if (x.scalar_type() != at::kDouble && (i0 == 4 || i0 == 5 || i0 == 6 || i0 == 7 || i0 == 8) && (std::fabs(t0) == 0.0 || (std::fabs(t0) >= 0x1p-128 && std::fabs(t0) < 0x1p+128))) {
+    switch (i0) {
+      case 4: return _forward(x, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_f_narrow2<decltype(tag)::value>(v, 4.0, q1); });
+      case 5: return _forward(x, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_f_narrow2<decltype(tag)::value>(v, 5.0, q1); });
+      case 6: return _forward(x, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_f_narrow2<decltype(tag)::value>(v, 6.0, q1); });
+      case 7: return _forward(x, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_f_narrow2<decltype(tag)::value>(v, 7.0, q1); });
+      case 8: return _forward(x, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_f_narrow2<decltype(tag)::value>(v, 8.0, q1); });
+      default: break;
+    }
+    return _forward(x, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_f_narrow2<decltype(tag)::value>(v, q0, q1); });
+  }
   switch (i0) {
     case 1: return _forward(x, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_f<decltype(tag)::value>(v, 1.0, q1); });
     case 2: return _forward(x, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_f<decltype(tag)::value>(v, 2.0, q1); });
     case 3: return _forward(x, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_f<decltype(tag)::value>(v, 3.0, q1); });
-    case 4: return _forward(x, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_f<decltype(tag)::value>(v, 4.0, q1); });
-    case 5: return _forward(x, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_f<decltype(tag)::value>(v, 5.0, q1); });
-    case 6: return _forward(x, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_f<decltype(tag)::value>(v, 6.0, q1); });
-    case 7: return _forward(x, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_f<decltype(tag)::value>(v, 7.0, q1); });
-    case 8: return _forward(x, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_f<decltype(tag)::value>(v, 8.0, q1); });
     default: break;
   }
   return _forward(x, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_f<decltype(tag)::value>(v, q0, q1); });
@@ -1439,6 +1589,37 @@ std::tuple<at::Tensor, at::Tensor> se_gem_bwd(const at::Tensor& grad, const at::
     }
     return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_dx_narrow<decltype(tag)::value>(v, q0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { se_gem_first<decltype(tag)::value>(v, q0, q1, d); });
   }
+  if (!params_grad && (x.scalar_type() != at::kDouble && (i0 == 2 || i0 == 3) && (std::fabs(t0) == 0.0 || (std::fabs(t0) >= 0x1p-128 && std::fabs(t0) < 0x1p+128)))) {
+    switch (i0) {
+      case 2: return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_dx_narrow2<decltype(tag)::value>(v, 2.0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { se_gem_first<decltype(tag)::value>(v, 2.0, q1, d); });
+      case 3: return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_dx_narrow2<decltype(tag)::value>(v, 3.0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { se_gem_first<decltype(tag)::value>(v, 3.0, q1, d); });
+      default: break;
+    }
+    return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_dx_narrow2<decltype(tag)::value>(v, q0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { se_gem_first<decltype(tag)::value>(v, q0, q1, d); });
+  }
+  if (!params_grad && (x.scalar_type() != at::kDouble && (i0 == 4) && (std::fabs(t0) == 0.0 || (std::fabs(t0) >= 0x1p-128 && std::fabs(t0) < 0x1p+128)))) {
+    switch (i0) {
+      case 4: return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_dx_narrow3<decltype(tag)::value>(v, 4.0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { se_gem_first<decltype(tag)::value>(v, 4.0, q1, d); });
+      default: break;
+    }
+    return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_dx_narrow3<decltype(tag)::value>(v, q0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { se_gem_first<decltype(tag)::value>(v, q0, q1, d); });
+  }
+  if (!params_grad && (x.scalar_type() != at::kDouble && (i0 == 5 || i0 == 6 || i0 == 7) && (std::fabs(t0) == 0.0 || (std::fabs(t0) >= 0x1p-128 && std::fabs(t0) < 0x1p+128)))) {
+    switch (i0) {
+      case 5: return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_dx_narrow4<decltype(tag)::value>(v, 5.0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { se_gem_first<decltype(tag)::value>(v, 5.0, q1, d); });
+      case 6: return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_dx_narrow4<decltype(tag)::value>(v, 6.0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { se_gem_first<decltype(tag)::value>(v, 6.0, q1, d); });
+      case 7: return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_dx_narrow4<decltype(tag)::value>(v, 7.0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { se_gem_first<decltype(tag)::value>(v, 7.0, q1, d); });
+      default: break;
+    }
+    return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_dx_narrow4<decltype(tag)::value>(v, q0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { se_gem_first<decltype(tag)::value>(v, q0, q1, d); });
+  }
+  if (!params_grad && (x.scalar_type() != at::kDouble && (i0 == 8) && (std::fabs(t0) == 0.0 || (std::fabs(t0) >= 0x1p-128 && std::fabs(t0) < 0x1p+128)))) {
+    switch (i0) {
+      case 8: return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_dx_narrow5<decltype(tag)::value>(v, 8.0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { se_gem_first<decltype(tag)::value>(v, 8.0, q1, d); });
+      default: break;
+    }
+    return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_dx_narrow5<decltype(tag)::value>(v, q0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { se_gem_first<decltype(tag)::value>(v, q0, q1, d); });
+  }
   if (params_grad && (x.scalar_type() != at::kDouble && (i0 == 1) && (std::fabs(t0) == 0.0 || (std::fabs(t0) >= 0x1p-128 && std::fabs(t0) < 0x1p+128)))) {
     switch (i0) {
       case 1: return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_dx<decltype(tag)::value>(v, 1.0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { se_gem_first_narrow<decltype(tag)::value>(v, 1.0, q1, d); });
@@ -1446,15 +1627,53 @@ std::tuple<at::Tensor, at::Tensor> se_gem_bwd(const at::Tensor& grad, const at::
     }
     return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_dx<decltype(tag)::value>(v, q0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { se_gem_first_narrow<decltype(tag)::value>(v, q0, q1, d); });
   }
+  if (params_grad && (x.scalar_type() != at::kDouble && (i0 == 2) && (std::fabs(t0) == 0.0 || (std::fabs(t0) >= 0x1p-128 && std::fabs(t0) < 0x1p+128)))) {
+    switch (i0) {
+      case 2: return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_dx<decltype(tag)::value>(v, 2.0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { se_gem_first_narrow2<decltype(tag)::value>(v, 2.0, q1, d); });
+      default: break;
+    }
+    return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_dx<decltype(tag)::value>(v, q0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { se_gem_first_narrow2<decltype(tag)::value>(v, q0, q1, d); });
+  }
+  if (params_grad && (x.scalar_type() != at::kDouble && (i0 == 3) && (std::fabs(t0) == 0.0 || (std::fabs(t0) >= 0x1p-128 && std::fabs(t0) < 0x1p+128)))) {
+    switch (i0) {
+      case 3: return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_dx<decltype(tag)::value>(v, 3.0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { se_gem_first_narrow3<decltype(tag)::value>(v, 3.0, q1, d); });
+      default: break;
+    }
+    return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_dx<decltype(tag)::value>(v, q0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { se_gem_first_narrow3<decltype(tag)::value>(v, q0, q1, d); });
+  }
+  if (params_grad && (x.scalar_type() != at::kDouble && (i0 == 4) && (std::fabs(t0) == 0.0 || (std::fabs(t0) >= 0x1p-128 && std::fabs(t0) < 0x1p+128)))) {
+    switch (i0) {
+      case 4: return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_dx<decltype(tag)::value>(v, 4.0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { se_gem_first_narrow4<decltype(tag)::value>(v, 4.0, q1, d); });
+      default: break;
+    }
+    return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_dx<decltype(tag)::value>(v, q0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { se_gem_first_narrow4<decltype(tag)::value>(v, q0, q1, d); });
+  }
+  if (params_grad && (x.scalar_type() != at::kDouble && (i0 == 5) && (std::fabs(t0) == 0.0 || (std::fabs(t0) >= 0x1p-128 && std::fabs(t0) < 0x1p+128)))) {
+    switch (i0) {
+      case 5: return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_dx<decltype(tag)::value>(v, 5.0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { se_gem_first_narrow5<decltype(tag)::value>(v, 5.0, q1, d); });
+      default: break;
+    }
+    return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_dx<decltype(tag)::value>(v, q0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { se_gem_first_narrow5<decltype(tag)::value>(v, q0, q1, d); });
+  }
+  if (params_grad && (x.scalar_type() != at::kDouble && (i0 == 6 || i0 == 7) && (std::fabs(t0) == 0.0 || (std::fabs(t0) >= 0x1p-128 && std::fabs(t0) < 0x1p+128)))) {
+    switch (i0) {
+      case 6: return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_dx<decltype(tag)::value>(v, 6.0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { se_gem_first_narrow6<decltype(tag)::value>(v, 6.0, q1, d); });
+      case 7: return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_dx<decltype(tag)::value>(v, 7.0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { se_gem_first_narrow6<decltype(tag)::value>(v, 7.0, q1, d); });
+      default: break;
+    }
+    return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_dx<decltype(tag)::value>(v, q0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { se_gem_first_narrow6<decltype(tag)::value>(v, q0, q1, d); });
+  }
+  if (params_grad && (x.scalar_type() != at::kDouble && (i0 == 8) && (std::fabs(t0) == 0.0 || (std::fabs(t0) >= 0x1p-128 && std::fabs(t0) < 0x1p+128)))) {
+    switch (i0) {
+      case 8: return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_dx<decltype(tag)::value>(v, 8.0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { se_gem_first_narrow7<decltype(tag)::value>(v, 8.0, q1, d); });
+      default: break;
+    }
+    return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_dx<decltype(tag)::value>(v, q0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { se_gem_first_narrow7<decltype(tag)::value>(v, q0, q1, d); });
+  }
   switch (i0) {
     case 1: return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_dx<decltype(tag)::value>(v, 1.0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { se_gem_first<decltype(tag)::value>(v, 1.0, q1, d); });
     case 2: return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_dx<decltype(tag)::value>(v, 2.0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { se_gem_first<decltype(tag)::value>(v, 2.0, q1, d); });
     case 3: return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_dx<decltype(tag)::value>(v, 3.0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { se_gem_first<decltype(tag)::value>(v, 3.0, q1, d); });
-    case 4: return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_dx<decltype(tag)::value>(v, 4.0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { se_gem_first<decltype(tag)::value>(v, 4.0, q1, d); });
-    case 5: return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_dx<decltype(tag)::value>(v, 5.0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { se_gem_first<decltype(tag)::value>(v, 5.0, q1, d); });
-    case 6: return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_dx<decltype(tag)::value>(v, 6.0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { se_gem_first<decltype(tag)::value>(v, 6.0, q1, d); });
-    case 7: return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_dx<decltype(tag)::value>(v, 7.0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { se_gem_first<decltype(tag)::value>(v, 7.0, q1, d); });
-    case 8: return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_dx<decltype(tag)::value>(v, 8.0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { se_gem_first<decltype(tag)::value>(v, 8.0, q1, d); });
     default: break;
   }
   return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return se_gem_dx<decltype(tag)::value>(v, q0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { se_gem_first<decltype(tag)::value>(v, q0, q1, d); });

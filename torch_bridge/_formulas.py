@@ -427,13 +427,14 @@ def e_gem_sums(x, N, eps, exact=True, narrow=False, memo=None):
 
 def se_gem_f(x, N, eps, exact=True, narrow=False, memo=None):
     """se-gem: f."""
-    if memo is not None and 'paf8ffd26fa78' in memo:
-        _case, _case2 = memo['paf8ffd26fa78']
+    if memo is not None and 'pdef4bd9c7c6e' in memo:
+        _case, _case2, _case3 = memo['pdef4bd9c7c6e']
     else:
         _case = narrow and N in (1, 2) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
         _case2 = narrow and N in (3,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        _case3 = narrow and N in (4, 5, 6, 7, 8) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
         if memo is not None:
-            memo['paf8ffd26fa78'] = (_case, _case2)
+            memo['pdef4bd9c7c6e'] = (_case, _case2, _case3)
     eps = _param(eps, x)
     if _case:
         x0 = x
@@ -452,6 +453,16 @@ def se_gem_f(x, N, eps, exact=True, narrow=False, memo=None):
         _t1 = _t0*x
         _m0 = x0 < 0.0
         y = _where(_m0, (_t1)/(1.0 - _t1), (_t1)/(_t0 + eps))
+        return y
+    if _case3:
+        x0 = x
+        x = torch.clamp(x, min=-281474976710656.0, max=281474976710656.0)
+        _t0 = _ipow(x, (2*N), exact)
+        _t1 = _t0*x
+        _m0 = x0 < 0.0
+        y = _where(_m0, (_t1)/(1.0 - _t1), (_t1)/(_t0 + eps))
+        if _beyond(x0, 281474976710656.0):
+            y = (y) - torch.clamp(281474976710656.0 - x0, max=0.0)
         return y
     ax = torch.abs(x)
     _t0 = _ipow(x, (1 + 2*N), exact)
@@ -474,12 +485,16 @@ def se_gem_f(x, N, eps, exact=True, narrow=False, memo=None):
 
 def se_gem_dx(x, N, eps, exact=True, narrow=False, memo=None):
     """se-gem: df/dx."""
-    if memo is not None and 'p3c51f2257d2a' in memo:
-        _case, = memo['p3c51f2257d2a']
+    if memo is not None and 'pd05980c95351' in memo:
+        _case, _case2, _case3, _case4, _case5 = memo['pd05980c95351']
     else:
         _case = narrow and N in (1,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        _case2 = narrow and N in (2, 3) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        _case3 = narrow and N in (4,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        _case4 = narrow and N in (5, 6, 7) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        _case5 = narrow and N in (8,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
         if memo is not None:
-            memo['p3c51f2257d2a'] = (_case,)
+            memo['pd05980c95351'] = (_case, _case2, _case3, _case4, _case5)
     eps = _param(eps, x)
     if _case:
         x0 = x
@@ -497,6 +512,66 @@ def se_gem_dx(x, N, eps, exact=True, narrow=False, memo=None):
         _t0 = _ipow(x, (2*N), exact)
         d_x_l = (_t0*(2.0*N + 1.0))/(_sq(_t0*x - 1.0))
         d_x = d_x_l + d_x_r
+        return d_x
+    if _case2:
+        x0 = x
+        x = torch.clamp(x, min=-1.8446744073709552e+19, max=1.2089258196146292e+24)
+        _t1 = 2.0*N
+        if memo is not None and 'p8178bebb14e8' in memo:
+            _q0, = memo['p8178bebb14e8']
+        else:
+            _q0 = _t1*eps
+            if memo is not None:
+                memo['p8178bebb14e8'] = (_q0,)
+        _t0 = _ipow(x, (2*N), exact)
+        _t2 = _t0 + eps
+        _m0 = x0 < 0.0
+        d_x = _where(_m0, (_t0*(_t1 + 1.0))/(_sq(_t0*x - 1.0)), (_t0*(_q0 + _t2))/(_t2*_t2))
+        return d_x
+    if _case3:
+        x0 = x
+        x = torch.clamp(x, min=-281474976710656.0, max=281474976710656.0)
+        _t1 = 2.0*N
+        if memo is not None and 'p8178bebb14e8' in memo:
+            _q0, = memo['p8178bebb14e8']
+        else:
+            _q0 = _t1*eps
+            if memo is not None:
+                memo['p8178bebb14e8'] = (_q0,)
+        _t0 = _ipow(x, (2*N), exact)
+        _t2 = _t0 + eps
+        _m0 = x0 < 0.0
+        d_x = _where(_m0, (_t0*(_t1 + 1.0))/(_sq(_t0*x - 1.0)), (_t0*(_q0 + _t2))/(_t2*_t2))
+        return d_x
+    if _case4:
+        x0 = x
+        x = torch.clamp(x, min=-4294967296.0, max=4294967296.0)
+        _t1 = 2.0*N
+        if memo is not None and 'p8178bebb14e8' in memo:
+            _q0, = memo['p8178bebb14e8']
+        else:
+            _q0 = _t1*eps
+            if memo is not None:
+                memo['p8178bebb14e8'] = (_q0,)
+        _t0 = _ipow(x, (2*N), exact)
+        _t2 = _t0 + eps
+        _m0 = x0 < 0.0
+        d_x = _where(_m0, (_t0*(_t1 + 1.0))/(_sq(_t0*x - 1.0)), (_t0*(_q0 + _t2))/(_t2*_t2))
+        return d_x
+    if _case5:
+        x0 = x
+        x = torch.clamp(x, min=-16777216.0, max=16777216.0)
+        _t1 = 2.0*N
+        if memo is not None and 'p8178bebb14e8' in memo:
+            _q0, = memo['p8178bebb14e8']
+        else:
+            _q0 = _t1*eps
+            if memo is not None:
+                memo['p8178bebb14e8'] = (_q0,)
+        _t0 = _ipow(x, (2*N), exact)
+        _t2 = _t0 + eps
+        _m0 = x0 < 0.0
+        d_x = _where(_m0, (_t0*(_t1 + 1.0))/(_sq(_t0*x - 1.0)), (_t0*(_q0 + _t2))/(_t2*_t2))
         return d_x
     ax = torch.abs(x)
     _t1 = 2.0*N
@@ -526,12 +601,18 @@ def se_gem_dx(x, N, eps, exact=True, narrow=False, memo=None):
 
 def se_gem_first(x, N, eps, exact=True, narrow=False, memo=None):
     """se-gem: (df/dx, df/dtheta...)."""
-    if memo is not None and 'p3c51f2257d2a' in memo:
-        _case, = memo['p3c51f2257d2a']
+    if memo is not None and 'p11003643f424' in memo:
+        _case, _case2, _case3, _case4, _case5, _case6, _case7 = memo['p11003643f424']
     else:
         _case = narrow and N in (1,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        _case2 = narrow and N in (2,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        _case3 = narrow and N in (3,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        _case4 = narrow and N in (4,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        _case5 = narrow and N in (5,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        _case6 = narrow and N in (6, 7) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        _case7 = narrow and N in (8,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
         if memo is not None:
-            memo['p3c51f2257d2a'] = (_case,)
+            memo['p11003643f424'] = (_case, _case2, _case3, _case4, _case5, _case6, _case7)
     eps = _param(eps, x)
     if _case:
         x0 = x
@@ -555,6 +636,114 @@ def se_gem_first(x, N, eps, exact=True, narrow=False, memo=None):
         if _nonfinite(x0):
             _gs0 = x0 == math.inf
             d_eps = _where(_gs0, 0.0, d_eps)
+        return (d_x, d_eps,)
+    if _case2:
+        x0 = x
+        x = torch.clamp(x, min=-7.922816251426434e+28, max=1.329227995784916e+36)
+        _t1 = 2.0*N
+        if memo is not None and 'p8178bebb14e8' in memo:
+            _q0, = memo['p8178bebb14e8']
+        else:
+            _q0 = _t1*eps
+            if memo is not None:
+                memo['p8178bebb14e8'] = (_q0,)
+        _t0 = _ipow(x, (2*N), exact)
+        _t2 = _t0*x
+        _t3 = _t0 + eps
+        _t4 = torch.reciprocal((_t3*_t3))
+        _m0 = x0 < 0.0
+        d_x = _where(_m0, (_t0*(_t1 + 1.0))/(_sq(_t2 - 1.0)), _t0*_t4*(_q0 + _t3))
+        d_eps = _where(_m0, 0.0, -_t2*_t4)
+        return (d_x, d_eps,)
+    if _case3:
+        x0 = x
+        x = torch.clamp(x, min=-1.8446744073709552e+19, max=1.2089258196146292e+24)
+        _t1 = 2.0*N
+        if memo is not None and 'p8178bebb14e8' in memo:
+            _q0, = memo['p8178bebb14e8']
+        else:
+            _q0 = _t1*eps
+            if memo is not None:
+                memo['p8178bebb14e8'] = (_q0,)
+        _t0 = _ipow(x, (2*N), exact)
+        _t2 = _t0*x
+        _t3 = _t0 + eps
+        _t4 = torch.reciprocal((_t3*_t3))
+        _m0 = x0 < 0.0
+        d_x = _where(_m0, (_t0*(_t1 + 1.0))/(_sq(_t2 - 1.0)), _t0*_t4*(_q0 + _t3))
+        d_eps = _where(_m0, 0.0, -_t2*_t4)
+        return (d_x, d_eps,)
+    if _case4:
+        x0 = x
+        x = torch.clamp(x, min=-281474976710656.0, max=281474976710656.0)
+        _t1 = 2.0*N
+        if memo is not None and 'p8178bebb14e8' in memo:
+            _q0, = memo['p8178bebb14e8']
+        else:
+            _q0 = _t1*eps
+            if memo is not None:
+                memo['p8178bebb14e8'] = (_q0,)
+        _t0 = _ipow(x, (2*N), exact)
+        _t2 = _t0*x
+        _t3 = _t0 + eps
+        _t4 = torch.reciprocal((_t3*_t3))
+        _m0 = x0 < 0.0
+        d_x = _where(_m0, (_t0*(_t1 + 1.0))/(_sq(_t2 - 1.0)), _t0*_t4*(_q0 + _t3))
+        d_eps = _where(_m0, 0.0, -_t2*_t4)
+        return (d_x, d_eps,)
+    if _case5:
+        x0 = x
+        x = torch.clamp(x, min=-4294967296.0, max=281474976710656.0)
+        _t1 = 2.0*N
+        if memo is not None and 'p8178bebb14e8' in memo:
+            _q0, = memo['p8178bebb14e8']
+        else:
+            _q0 = _t1*eps
+            if memo is not None:
+                memo['p8178bebb14e8'] = (_q0,)
+        _t0 = _ipow(x, (2*N), exact)
+        _t2 = _t0*x
+        _t3 = _t0 + eps
+        _t4 = torch.reciprocal((_t3*_t3))
+        _m0 = x0 < 0.0
+        d_x = _where(_m0, (_t0*(_t1 + 1.0))/(_sq(_t2 - 1.0)), _t0*_t4*(_q0 + _t3))
+        d_eps = _where(_m0, 0.0, -_t2*_t4)
+        return (d_x, d_eps,)
+    if _case6:
+        x0 = x
+        x = torch.clamp(x, min=-4294967296.0, max=4294967296.0)
+        _t1 = 2.0*N
+        if memo is not None and 'p8178bebb14e8' in memo:
+            _q0, = memo['p8178bebb14e8']
+        else:
+            _q0 = _t1*eps
+            if memo is not None:
+                memo['p8178bebb14e8'] = (_q0,)
+        _t0 = _ipow(x, (2*N), exact)
+        _t2 = _t0*x
+        _t3 = _t0 + eps
+        _t4 = torch.reciprocal((_t3*_t3))
+        _m0 = x0 < 0.0
+        d_x = _where(_m0, (_t0*(_t1 + 1.0))/(_sq(_t2 - 1.0)), _t0*_t4*(_q0 + _t3))
+        d_eps = _where(_m0, 0.0, -_t2*_t4)
+        return (d_x, d_eps,)
+    if _case7:
+        x0 = x
+        x = torch.clamp(x, min=-16777216.0, max=16777216.0)
+        _t1 = 2.0*N
+        if memo is not None and 'p8178bebb14e8' in memo:
+            _q0, = memo['p8178bebb14e8']
+        else:
+            _q0 = _t1*eps
+            if memo is not None:
+                memo['p8178bebb14e8'] = (_q0,)
+        _t0 = _ipow(x, (2*N), exact)
+        _t2 = _t0*x
+        _t3 = _t0 + eps
+        _t4 = torch.reciprocal((_t3*_t3))
+        _m0 = x0 < 0.0
+        d_x = _where(_m0, (_t0*(_t1 + 1.0))/(_sq(_t2 - 1.0)), _t0*_t4*(_q0 + _t3))
+        d_eps = _where(_m0, 0.0, -_t2*_t4)
         return (d_x, d_eps,)
     ax = torch.abs(x)
     _t1 = 2.0*N
@@ -643,12 +832,18 @@ def se_gem_sums(x, N, eps, exact=True, narrow=False, memo=None):
         _cf = (((0, float(1.0)), ), )
         if memo is not None:
             memo['pc9b2ba3962e0'] = (_cf,)
-    if memo is not None and 'p3c51f2257d2a' in memo:
-        _case, = memo['p3c51f2257d2a']
+    if memo is not None and 'p11003643f424' in memo:
+        _case, _case2, _case3, _case4, _case5, _case6, _case7 = memo['p11003643f424']
     else:
         _case = narrow and N in (1,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        _case2 = narrow and N in (2,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        _case3 = narrow and N in (3,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        _case4 = narrow and N in (4,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        _case5 = narrow and N in (5,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        _case6 = narrow and N in (6, 7) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        _case7 = narrow and N in (8,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
         if memo is not None:
-            memo['p3c51f2257d2a'] = (_case,)
+            memo['p11003643f424'] = (_case, _case2, _case3, _case4, _case5, _case6, _case7)
     eps = _param(eps, x)
     if _case:
         x0 = x
@@ -669,6 +864,114 @@ def se_gem_sums(x, N, eps, exact=True, narrow=False, memo=None):
         d_x_l = (_t0*(2.0*N + 1.0))/(_sq(_t0*x - 1.0))
         d_x = d_x_l + d_x_r
         _h0 = _h0_r
+        return (d_x, (_h0,), _cf)
+    if _case2:
+        x0 = x
+        x = torch.clamp(x, min=-7.922816251426434e+28, max=1.329227995784916e+36)
+        _t1 = 2.0*N
+        if memo is not None and 'p8178bebb14e8' in memo:
+            _q0, = memo['p8178bebb14e8']
+        else:
+            _q0 = _t1*eps
+            if memo is not None:
+                memo['p8178bebb14e8'] = (_q0,)
+        _t0 = _ipow(x, (2*N), exact)
+        _t2 = _t0*x
+        _t3 = _t0 + eps
+        _t4 = torch.reciprocal((_t3*_t3))
+        _m0 = x0 < 0.0
+        d_x = _where(_m0, (_t0*(_t1 + 1.0))/(_sq(_t2 - 1.0)), _t0*_t4*(_q0 + _t3))
+        _h0 = _where(_m0, 0.0, -_t2*_t4)
+        return (d_x, (_h0,), _cf)
+    if _case3:
+        x0 = x
+        x = torch.clamp(x, min=-1.8446744073709552e+19, max=1.2089258196146292e+24)
+        _t1 = 2.0*N
+        if memo is not None and 'p8178bebb14e8' in memo:
+            _q0, = memo['p8178bebb14e8']
+        else:
+            _q0 = _t1*eps
+            if memo is not None:
+                memo['p8178bebb14e8'] = (_q0,)
+        _t0 = _ipow(x, (2*N), exact)
+        _t2 = _t0*x
+        _t3 = _t0 + eps
+        _t4 = torch.reciprocal((_t3*_t3))
+        _m0 = x0 < 0.0
+        d_x = _where(_m0, (_t0*(_t1 + 1.0))/(_sq(_t2 - 1.0)), _t0*_t4*(_q0 + _t3))
+        _h0 = _where(_m0, 0.0, -_t2*_t4)
+        return (d_x, (_h0,), _cf)
+    if _case4:
+        x0 = x
+        x = torch.clamp(x, min=-281474976710656.0, max=281474976710656.0)
+        _t1 = 2.0*N
+        if memo is not None and 'p8178bebb14e8' in memo:
+            _q0, = memo['p8178bebb14e8']
+        else:
+            _q0 = _t1*eps
+            if memo is not None:
+                memo['p8178bebb14e8'] = (_q0,)
+        _t0 = _ipow(x, (2*N), exact)
+        _t2 = _t0*x
+        _t3 = _t0 + eps
+        _t4 = torch.reciprocal((_t3*_t3))
+        _m0 = x0 < 0.0
+        d_x = _where(_m0, (_t0*(_t1 + 1.0))/(_sq(_t2 - 1.0)), _t0*_t4*(_q0 + _t3))
+        _h0 = _where(_m0, 0.0, -_t2*_t4)
+        return (d_x, (_h0,), _cf)
+    if _case5:
+        x0 = x
+        x = torch.clamp(x, min=-4294967296.0, max=281474976710656.0)
+        _t1 = 2.0*N
+        if memo is not None and 'p8178bebb14e8' in memo:
+            _q0, = memo['p8178bebb14e8']
+        else:
+            _q0 = _t1*eps
+            if memo is not None:
+                memo['p8178bebb14e8'] = (_q0,)
+        _t0 = _ipow(x, (2*N), exact)
+        _t2 = _t0*x
+        _t3 = _t0 + eps
+        _t4 = torch.reciprocal((_t3*_t3))
+        _m0 = x0 < 0.0
+        d_x = _where(_m0, (_t0*(_t1 + 1.0))/(_sq(_t2 - 1.0)), _t0*_t4*(_q0 + _t3))
+        _h0 = _where(_m0, 0.0, -_t2*_t4)
+        return (d_x, (_h0,), _cf)
+    if _case6:
+        x0 = x
+        x = torch.clamp(x, min=-4294967296.0, max=4294967296.0)
+        _t1 = 2.0*N
+        if memo is not None and 'p8178bebb14e8' in memo:
+            _q0, = memo['p8178bebb14e8']
+        else:
+            _q0 = _t1*eps
+            if memo is not None:
+                memo['p8178bebb14e8'] = (_q0,)
+        _t0 = _ipow(x, (2*N), exact)
+        _t2 = _t0*x
+        _t3 = _t0 + eps
+        _t4 = torch.reciprocal((_t3*_t3))
+        _m0 = x0 < 0.0
+        d_x = _where(_m0, (_t0*(_t1 + 1.0))/(_sq(_t2 - 1.0)), _t0*_t4*(_q0 + _t3))
+        _h0 = _where(_m0, 0.0, -_t2*_t4)
+        return (d_x, (_h0,), _cf)
+    if _case7:
+        x0 = x
+        x = torch.clamp(x, min=-16777216.0, max=16777216.0)
+        _t1 = 2.0*N
+        if memo is not None and 'p8178bebb14e8' in memo:
+            _q0, = memo['p8178bebb14e8']
+        else:
+            _q0 = _t1*eps
+            if memo is not None:
+                memo['p8178bebb14e8'] = (_q0,)
+        _t0 = _ipow(x, (2*N), exact)
+        _t2 = _t0*x
+        _t3 = _t0 + eps
+        _t4 = torch.reciprocal((_t3*_t3))
+        _m0 = x0 < 0.0
+        d_x = _where(_m0, (_t0*(_t1 + 1.0))/(_sq(_t2 - 1.0)), _t0*_t4*(_q0 + _t3))
+        _h0 = _where(_m0, 0.0, -_t2*_t4)
         return (d_x, (_h0,), _cf)
     ax = torch.abs(x)
     _t1 = 2.0*N

@@ -35,6 +35,13 @@ K_n x^k sigma(-s), is written there as x^k (K_p + K_n E)/(1 + E), E = e^(-s), wh
 numerator cannot cancel (:mod:`.ratio`: Sqish's forward for a >= 0, SiLU's and Swish-beta's
 forward, Softplus's derivative).
 
+Where a power overflows float64 at the largest input (GEM's x^9 with N = 4 at 2^128),
+x is clamped at 2^k below it, beyond which the body rounds to its limit or is within
+2^-40 of x (a linear tail): with the junction below (GEM, E-GEM: ``plans._low_plan``) or
+at -2^k too, where the left body rounds to its own limit (SE-GEM: ``plans._ends_plan``).
+A derivative is multiplied by a gradient before it is rounded, so a limit 0 stands for
+the body there only where the body is below 2^-320 (``plans.SCALED_ZERO``).
+
 The claims are checked per value of the integer parameter (N = 1 .. ``MAX_INT``); the
 generated formulas take the narrow body only for the values where they hold.  Real
 parameters count as numbers below 2^128 in magnitude (and 0 or at least 2^-128, for the

@@ -22,7 +22,9 @@ class Clamp:
     - ``hi`` (and ``lo`` when ``junction`` is false): a power of two beyond every finite
       narrow input (2^INPUT_EXPONENT), where an output's body rounds to its limit at +oo
       (-oo) in every narrow dtype (+-inf where the limit is infinite), so that +-inf inputs
-      need no comparison for it;
+      need no comparison for it; or +-2^k below the largest input, where the body beyond
+      it rounds to its finite limit (``plans._low_plan``, ``plans._ends_plan``: a power
+      overflows float64 at the largest input) or is within 2^-40 of x (``tail``);
     - ``junction``: ``lo`` is the family's one junction j, where every output is a constant
       c on x < j; where its right-hand body gives exactly c at j (+0 for 0), the comparison
       with j and the left piece are dropped.

@@ -51,8 +51,9 @@ def narrow_plans(outputs: Sequence[tuple[str, Sequence[StableForm]]], x: sp.Symb
     """``narrow_outputs``'s plan, then the plans of the integer parameter values after it,
     each for the next values on, where linear tails (``Clamp.tail``) may bound x: GEM's f
     is x^(2N+1)/(x^2N + 1) plainly for N = 1 .. 3 and from N = 4 on (x^9 ~ 2^1152 at the
-    largest float32) at x below 2^k plus x - 2^k beyond it.  Disjoint value lists, in
-    order; [] where there is none."""
+    largest float32) at x below 2^k plus x - 2^k beyond it; SE-GEM's, with a power form
+    on both sides, from N = 4 on with x clamped at both ends (``_ends_plan``).  Disjoint
+    value lists, in order; [] where there is none."""
     first = narrow_outputs(outputs, x, ints, reals, junctions, sides, summed, scaled)
     plans = [first] if first is not None else []
     if len(ints) != 1 or not any(f.kind == "power" for _, fs in outputs for f in fs):
@@ -108,14 +109,20 @@ def positive_plans(outputs: Sequence[tuple[str, Sequence[StableForm]]], x: sp.Sy
 def _plan_from(outputs, x, ints, reals, junctions, sides, start: int, linear: bool,
                summed: frozenset = frozenset(), scaled: bool = False) -> NarrowPlan | None:
     """The plan of the integer parameter values from ``start`` on (``linear``: with
-    linear tails where the bodies need them)."""
+    linear tails where the bodies need them; ``scaled``: the outputs are derivatives, see
+    ``_tail_rounds``)."""
     # one pass: past a body over the budget only where a lower clamp could apply
-    more, new, strict = _collect(outputs, x, ints, reals, _constant_left(outputs, junctions),
-                                 start)
-    if len(more) > strict:
-        low = _low_plan(more, new, x, ints, reals, tuple(junctions), strict, linear)
+    left = _constant_left(outputs, junctions)
+    more, new, strict = _collect(outputs, x, ints, reals,
+                                 left or _both_sides(outputs, junctions), start)
+    if len(more) > strict and left:
+        low = _low_plan(more, new, x, ints, reals, tuple(junctions), strict, linear, scaled)
         if low is not None:
             return low
+    if more and strict == 0 and not left:
+        # the values within the budget keep their plan (its clamp beyond every input may
+        # sum the sides); those past it may still fit with x clamped at both ends
+        return _ends_plan(more, new, x, ints, reals, tuple(junctions), linear, scaled)
     return _done(more[:strict], new, x, ints, reals, junctions, sides, summed=summed,
                  scaled=scaled)
 
@@ -177,22 +184,31 @@ def _drop_points(form: StableForm, values, x, ints, reals) -> StableForm:
 LOW_CLAMP_EXPONENTS = (120, 112, 96, 80, 64, 48, 32, 24, 16)
 
 
-def _tail(body: sp.Expr, x: sp.Symbol, limit: sp.Expr):
-    """(t, numerator, denominator) of body(1/t) - limit as a quotient of polynomials in
-    t = 1/x; None where that fails."""
+def _tail(body: sp.Expr, x: sp.Symbol, limit: sp.Expr, side: int = 1):
+    """(t, numerator, denominator) of body(side/t) - limit as a quotient of polynomials in
+    t = 1/|x| (``side`` +1: x > 0; -1: x < 0); None where that fails."""
     t = sp.Dummy("t", nonnegative=True)
     try:
-        num, den = sp.fraction(sp.cancel(sp.together(_plain(body, x).subs(x, 1 / t) - limit)))
+        num, den = sp.fraction(sp.cancel(sp.together(
+            _plain(body, x).subs(x, side / t) - limit)))
     except (sp.PolynomialError, TypeError, ValueError):
         return None
     return t, num, den
 
 
-def _tail_rounds(tail, limit: sp.Expr, k: int, env: dict) -> bool:
-    """For every x >= 2^k and every real parameter's narrow value, the exact body rounds to
-    ``limit`` in every narrow dtype, and so does its float64 evaluation at 2^k
-    (``_rounds_to``): limit + num(t)/den(t) enclosed by interval arithmetic over
-    t = 1/x in [0, 2^-k], the denominator's enclosure excluding 0."""
+#: a derivative's tail that stands for a limit 0 beyond 2^k is at most 2^-SCALED_ZERO in
+#: magnitude: times any gradient (below 2^128) and summed over up to 2^40 elements it stays
+#: below half the smallest float32 subnormal, as the exact values beyond 2^k do
+SCALED_ZERO = 320
+
+
+def _tail_rounds(tail, limit: sp.Expr, k: int, env: dict, scaled: bool = False) -> bool:
+    """For every |x| >= 2^k (on the tail's side) and every real parameter's narrow value,
+    the exact body rounds to ``limit`` in every narrow dtype, and so does its float64
+    evaluation at +-2^k (``_rounds_to``): limit + num(t)/den(t) enclosed by interval
+    arithmetic over t = 1/|x| in [0, 2^-k], the denominator's enclosure excluding 0.
+    ``scaled`` (a derivative, which a gradient multiplies before it is rounded): a limit 0
+    needs the body below 2^-SCALED_ZERO in magnitude, of one sign, beyond 2^k."""
     if tail is None or not (limit == 0 or _narrow_number(limit)):
         return False
     t, num, den = tail
@@ -204,6 +220,9 @@ def _tail_rounds(tail, limit: sp.Expr, k: int, env: dict) -> bool:
         v = _interval(num, span) / d
     except (_Unsupported, ZeroDivisionError):
         return False
+    if scaled and limit == 0:
+        tiny = mpmath.mpf(2) ** -SCALED_ZERO
+        return -tiny <= v.a and v.b <= tiny and (v.a >= 0 or v.b <= 0)
     return _rounds_to(v + mpmath.iv.mpf(int(limit.p)) / int(limit.q), limit)
 
 
@@ -214,8 +233,72 @@ def _constant_left(outputs, junctions) -> bool:
         len(fs) == 2 and fs[0].kind == "const" and fs[1].kind == "power" for _, fs in outputs)
 
 
-def _low_plan(passed, new, x, ints, reals, junctions, strict: int, linear: bool = False
-              ) -> NarrowPlan | None:
+def _both_sides(outputs, junctions) -> bool:
+    """Every output is a power form right of the family's one junction and a power form or
+    a constant left of it, and some output a power form on both sides (the groups
+    ``_ends_plan`` may clamp at both ends: SE-GEM)."""
+    return (len(junctions) == 1
+            and all(len(fs) == 2 and fs[0].kind in ("const", "power") and fs[1].kind == "power"
+                    for _, fs in outputs)
+            and any(fs[0].kind == "power" for _, fs in outputs))
+
+
+def _ends_plan(passed, new, x, ints, reals, junctions, linear: bool, scaled: bool = False
+               ) -> NarrowPlan | None:
+    """The plan of the longest prefix of ``passed`` whose bodies fit the budget only for x
+    in [-2^k0, 2^k1] (k0, k1 < INPUT_EXPONENT, each the largest of ``LOW_CLAMP_EXPONENTS``
+    that passes): every power form's body on each side rounds to its finite limit at that
+    end beyond the bound (``_tail_rounds``), so that x clamped into [-2^k0, 2^k1] gives
+    every finite narrow input's bits and the limits at +-inf; the family's junction keeps
+    its comparison.  ``linear``: a right-hand limit +oo may be a linear tail, as in
+    ``_low_plan``; ``scaled``: see ``_tail_rounds``.  SE-GEM's f with N = 4 .. 8 (x^9 ~
+    2^1152 at the largest float32) takes its narrow body with x clamped into
+    [-2^48, 2^48] and the line beyond 2^48."""
+    env = _params_env(reals)
+    if (env is None or not _both_sides(new, junctions)
+            or any(f.limits is None for _, fs in new for f in fs if f.kind == "power")):
+        return None
+    tails: dict = {}
+    for m in range(len(passed), 0, -1):
+        values = tuple(n for n in passed[:m] if n is not None)
+        sides: tuple[list, list] = ([], [])
+        for name, fs in new:
+            for side, form in enumerate(fs):
+                if form.kind != "power":
+                    continue
+                limit = form.limits[side]
+                along = linear and side == 1 and limit == sp.oo
+                for body in _bodies(form, values, x, ints, reals):
+                    if body is None:
+                        return None
+                    sides[side].append((name, sp.Integer(1) if along else limit, body, along))
+        bounds = []
+        for side, bodies in enumerate(sides):
+            sign = 1 if side else -1
+            for _, limit, body, along in bodies:
+                key = (body, limit, along, sign)
+                if key not in tails:
+                    tails[key] = _tail(body / x if along else body, x, limit, sign)
+            try:
+                k = next((k for k in LOW_CLAMP_EXPONENTS
+                          if all(_bound(body, x, set(reals), k)[1] <= BUDGET
+                                 and _tail_rounds(tails[(body, limit, along, sign)], limit, k,
+                                                  env, scaled)
+                                 for _, limit, body, along in bodies)), None)
+            except _Unsupported:
+                return None
+            if k is None:
+                break
+            bounds.append(sign * sp.Integer(2) ** k)
+        else:
+            tail = frozenset(name for name, *_, along in sides[1] if along)
+            return _done(passed[:m], new, x, ints, reals, junctions, False,
+                         Clamp(bounds[0], bounds[1], False, tail=tail))
+    return None
+
+
+def _low_plan(passed, new, x, ints, reals, junctions, strict: int, linear: bool = False,
+              scaled: bool = False) -> NarrowPlan | None:
     """The plan of the longest prefix of ``passed`` (longer than the ``strict`` values'
     prefix) whose bodies fit the budget only for x below 2^k < 2^INPUT_EXPONENT: every output
     a constant on x < j (the family's one junction) that its body gives exactly at j, and a
@@ -225,7 +308,8 @@ def _low_plan(passed, new, x, ints, reals, junctions, strict: int, linear: bool 
     f' with N = 2 (x^4 (x^4 + 5)/(x^4 + 1)^2, (x^4 + 1)^2 ~ 2^1024 at the largest float32)
     takes its narrow body with x clamped into [0, 2^120].  ``linear``: an output whose limit
     at +oo is +oo may instead be within 2^-40 relative of x beyond 2^k (body(x)/x rounds
-    to 1 there), and takes a linear tail (``Clamp.tail``)."""
+    to 1 there), and takes a linear tail (``Clamp.tail``); ``scaled``: see
+    ``_tail_rounds``."""
     env = _params_env(reals)
     if (env is None or not _constant_left(new, junctions)
             or any(fs[1].limits is None for _, fs in new)):
@@ -255,7 +339,7 @@ def _low_plan(passed, new, x, ints, reals, junctions, strict: int, linear: bool 
                 fits = all(_bound(body, x, set(reals), k)[1] <= BUDGET for *_, body, _ in bodies)
             except _Unsupported:
                 return None
-            if fits and all(_tail_rounds(tails[(body, limit, along)], limit, k, env)
+            if fits and all(_tail_rounds(tails[(body, limit, along)], limit, k, env, scaled)
                             for _, limit, body, along in bodies):
                 tail = frozenset(name for name, *_, along in bodies if along)
                 return _done(passed[:m], new, x, ints, reals, junctions, False,
