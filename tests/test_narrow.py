@@ -77,7 +77,11 @@ CASES = [("gem_f", 1, ()), ("gem_f", 2, ()), ("gem_dx", 1, ()), ("gem_dx", 2, ()
          ("se_gem_dx", 6, (1e-4,)), ("se_gem_dx", 8, (3e30,)), ("se_gem_first", 2, (0.5,)),
          ("se_gem_first", 3, (1e-4,)), ("se_gem_first", 4, (3e30,)),
          ("se_gem_first", 5, (1e-4,)), ("se_gem_first", 7, (2.0**-120,)),
-         ("se_gem_first", 8, (1e-4,))]
+         ("se_gem_first", 8, (1e-4,)),
+         # E-GEM's (f', d/deps) past the budget: x clamped above only, its constant left
+         ("e_gem_first", 2, (1e-4,)), ("e_gem_first", 3, (3e30,)),
+         ("e_gem_first", 4, (2.0**-120,)), ("e_gem_first", 6, (1e-4,)),
+         ("e_gem_first", 8, (3e30,))]
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16])
@@ -92,8 +96,8 @@ def test_narrow_bodies_give_the_bits_of_the_general_bodies(bridge, name, N, real
     x = _inputs(dtype)
     p = [torch.tensor(v, dtype=torch.float64) for v in reals]
     general, narrow = (fn(x, N, *p, exact=False, narrow=w) for w in (False, True))
-    # +0.0: d/deps (SE-GEM's with N = 1 only, whose sides are summed)
-    plus_zero = {"e_gem_first": {1}, "se_gem_first": {1} if N == 1 else ()}.get(name, ())
+    # +0.0: d/deps (with N = 1 only: E-GEM's junction clamp, SE-GEM's sum of sides)
+    plus_zero = {1} if name in ("e_gem_first", "se_gem_first") and N == 1 else ()
     for i, (a, b) in enumerate(zip(*((t,) if isinstance(t, torch.Tensor) else t
                                      for t in (general, narrow)))):
         a, b = a.to(dtype), b.to(dtype)
@@ -338,6 +342,36 @@ def test_se_gem_clamped_at_both_ends_below_the_largest_input():
     # 2^127 makes a normal float32 number; its clamp is -2^64 or beyond
     dx2 = next(p for p in plans["dx"] if 2 in p.values)
     assert dx2.clamp.lo <= -sp.Integer(2) ** 64
+
+
+def test_e_gem_parameter_derivative_clamped_above_only():
+    """E-GEM's (f', d/deps) from N = 2 on: (x^4 + eps)^2 overflows float64 at the largest
+    float32, and d/deps = -x^5/(x^4 + eps)^2 is -0 at x = +0, not the left piece's +0, so
+    no junction clamp (``_low_plan``): x is clamped above only, the comparison with 0 kept
+    (``_ends_plan``).  The claims at and beyond each bound, by the reference formula at 80
+    digits: f' within 2^-40 of 1, d/deps in (-2^-320, 0)."""
+    from gemsym.codegen.derive import derive
+    from gemsym.codegen.narrow import Clamp, narrow_plans
+    from gemsym.families import get_family
+
+    code = derive(get_family("e-gem"))
+    plans = narrow_plans(list(zip(code.first_names, code.first)), code.x,
+                         [code.symbols["N"]], [code.symbols["eps"]], code.junctions,
+                         sides=True, summed=frozenset(code.first_names[1:]), scaled=True)
+    assert sorted(n for p in plans for n in p.values) == list(range(1, 9))
+    later = [p for p in plans if 1 not in p.values]
+    assert later and all(p.clamp == Clamp(None, p.clamp.hi, False) for p in later)
+    big = mp.mpf(F32_MAX)
+    with mp.workdps(80):
+        for p in later:
+            k = mp.mpf(int(p.clamp.hi))
+            for n in p.values:
+                for eps in (mp.mpf(2) ** -128, mp.mpf("1e-4"), mp.mpf(2) ** 127):
+                    for xk in (k, 3 * k, big):
+                        d = mp.diff(gem_ref(n, eps=eps), xk)
+                        assert abs(d - 1) < mp.mpf(2) ** -40, (n, eps, xk)
+                        d_eps = -xk ** (2 * n + 1) / (xk ** (2 * n) + eps) ** 2
+                        assert -mp.mpf(2) ** -320 < d_eps < 0, (n, eps, xk)
 
 
 def test_no_clamp_where_the_body_misses_the_piece_or_the_limit():

@@ -1045,6 +1045,71 @@ _INLINE void e_gem_first_narrow(double x, double N, double eps, double* out) {
   out[1] = d_eps;
 }
 
+template <bool EXACT>
+_INLINE void e_gem_first_narrow2(double x, double N, double eps, double* out) {
+  const double x0 = x;
+  x = _clamp(x, -_INF, 1.329227995784916e+36);
+  const double _t0 = _ipow(x, (2*N), EXACT);
+  const double _t1 = _t0 + eps;
+  const double _t2 = _t0/(_t1*_t1);
+  const double d_x = _where(x0 < 0, 0, _t2*(2*eps*N + _t1));
+  const double d_eps = _where(x0 < 0, 0, -_t2*x);
+  out[0] = d_x;
+  out[1] = d_eps;
+}
+
+template <bool EXACT>
+_INLINE void e_gem_first_narrow3(double x, double N, double eps, double* out) {
+  const double x0 = x;
+  x = _clamp(x, -_INF, 1.2089258196146292e+24);
+  const double _t0 = _ipow(x, (2*N), EXACT);
+  const double _t1 = _t0 + eps;
+  const double _t2 = _t0/(_t1*_t1);
+  const double d_x = _where(x0 < 0, 0, _t2*(2*eps*N + _t1));
+  const double d_eps = _where(x0 < 0, 0, -_t2*x);
+  out[0] = d_x;
+  out[1] = d_eps;
+}
+
+template <bool EXACT>
+_INLINE void e_gem_first_narrow4(double x, double N, double eps, double* out) {
+  const double x0 = x;
+  x = _clamp(x, -_INF, 281474976710656.0);
+  const double _t0 = _ipow(x, (2*N), EXACT);
+  const double _t1 = _t0 + eps;
+  const double _t2 = _t0/(_t1*_t1);
+  const double d_x = _where(x0 < 0, 0, _t2*(2*eps*N + _t1));
+  const double d_eps = _where(x0 < 0, 0, -_t2*x);
+  out[0] = d_x;
+  out[1] = d_eps;
+}
+
+template <bool EXACT>
+_INLINE void e_gem_first_narrow5(double x, double N, double eps, double* out) {
+  const double x0 = x;
+  x = _clamp(x, -_INF, 4294967296.0);
+  const double _t0 = _ipow(x, (2*N), EXACT);
+  const double _t1 = _t0 + eps;
+  const double _t2 = _t0/(_t1*_t1);
+  const double d_x = _where(x0 < 0, 0, _t2*(2*eps*N + _t1));
+  const double d_eps = _where(x0 < 0, 0, -_t2*x);
+  out[0] = d_x;
+  out[1] = d_eps;
+}
+
+template <bool EXACT>
+_INLINE void e_gem_first_narrow6(double x, double N, double eps, double* out) {
+  const double x0 = x;
+  x = _clamp(x, -_INF, 16777216.0);
+  const double _t0 = _ipow(x, (2*N), EXACT);
+  const double _t1 = _t0 + eps;
+  const double _t2 = _t0/(_t1*_t1);
+  const double d_x = _where(x0 < 0, 0, _t2*(2*eps*N + _t1));
+  const double d_eps = _where(x0 < 0, 0, -_t2*x);
+  out[0] = d_x;
+  out[1] = d_eps;
+}
+
 at::Tensor e_gem_fwd(const at::Tensor& x, int64_t i0, double t0) {
   const double q0 = static_cast<double>(i0);
   const double q1 = t0;
@@ -1112,6 +1177,43 @@ std::tuple<at::Tensor, at::Tensor> e_gem_bwd(const at::Tensor& grad, const at::T
       default: break;
     }
     return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return e_gem_dx<decltype(tag)::value>(v, q0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { e_gem_first_narrow<decltype(tag)::value>(v, q0, q1, d); });
+  }
+  if (params_grad && (x.scalar_type() != at::kDouble && (i0 == 2) && (std::fabs(t0) == 0.0 || (std::fabs(t0) >= 0x1p-128 && std::fabs(t0) < 0x1p+128)))) {
+    switch (i0) {
+      case 2: return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return e_gem_dx<decltype(tag)::value>(v, 2.0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { e_gem_first_narrow2<decltype(tag)::value>(v, 2.0, q1, d); });
+      default: break;
+    }
+    return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return e_gem_dx<decltype(tag)::value>(v, q0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { e_gem_first_narrow2<decltype(tag)::value>(v, q0, q1, d); });
+  }
+  if (params_grad && (x.scalar_type() != at::kDouble && (i0 == 3) && (std::fabs(t0) == 0.0 || (std::fabs(t0) >= 0x1p-128 && std::fabs(t0) < 0x1p+128)))) {
+    switch (i0) {
+      case 3: return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return e_gem_dx<decltype(tag)::value>(v, 3.0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { e_gem_first_narrow3<decltype(tag)::value>(v, 3.0, q1, d); });
+      default: break;
+    }
+    return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return e_gem_dx<decltype(tag)::value>(v, q0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { e_gem_first_narrow3<decltype(tag)::value>(v, q0, q1, d); });
+  }
+  if (params_grad && (x.scalar_type() != at::kDouble && (i0 == 4 || i0 == 5) && (std::fabs(t0) == 0.0 || (std::fabs(t0) >= 0x1p-128 && std::fabs(t0) < 0x1p+128)))) {
+    switch (i0) {
+      case 4: return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return e_gem_dx<decltype(tag)::value>(v, 4.0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { e_gem_first_narrow4<decltype(tag)::value>(v, 4.0, q1, d); });
+      case 5: return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return e_gem_dx<decltype(tag)::value>(v, 5.0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { e_gem_first_narrow4<decltype(tag)::value>(v, 5.0, q1, d); });
+      default: break;
+    }
+    return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return e_gem_dx<decltype(tag)::value>(v, q0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { e_gem_first_narrow4<decltype(tag)::value>(v, q0, q1, d); });
+  }
+  if (params_grad && (x.scalar_type() != at::kDouble && (i0 == 6 || i0 == 7) && (std::fabs(t0) == 0.0 || (std::fabs(t0) >= 0x1p-128 && std::fabs(t0) < 0x1p+128)))) {
+    switch (i0) {
+      case 6: return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return e_gem_dx<decltype(tag)::value>(v, 6.0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { e_gem_first_narrow5<decltype(tag)::value>(v, 6.0, q1, d); });
+      case 7: return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return e_gem_dx<decltype(tag)::value>(v, 7.0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { e_gem_first_narrow5<decltype(tag)::value>(v, 7.0, q1, d); });
+      default: break;
+    }
+    return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return e_gem_dx<decltype(tag)::value>(v, q0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { e_gem_first_narrow5<decltype(tag)::value>(v, q0, q1, d); });
+  }
+  if (params_grad && (x.scalar_type() != at::kDouble && (i0 == 8) && (std::fabs(t0) == 0.0 || (std::fabs(t0) >= 0x1p-128 && std::fabs(t0) < 0x1p+128)))) {
+    switch (i0) {
+      case 8: return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return e_gem_dx<decltype(tag)::value>(v, 8.0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { e_gem_first_narrow6<decltype(tag)::value>(v, 8.0, q1, d); });
+      default: break;
+    }
+    return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return e_gem_dx<decltype(tag)::value>(v, q0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { e_gem_first_narrow6<decltype(tag)::value>(v, q0, q1, d); });
   }
   switch (i0) {
     case 1: return _backward<1>(grad, x, params_grad, [=] _LAMBDA_SPACE (double v, auto tag) _LAMBDA_INLINE { return e_gem_dx<decltype(tag)::value>(v, 1.0, q1); }, [=] _LAMBDA_SPACE (double v, auto tag, double* d) _LAMBDA_INLINE { e_gem_first<decltype(tag)::value>(v, 1.0, q1, d); });

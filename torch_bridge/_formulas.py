@@ -235,12 +235,17 @@ def e_gem_dx(x, N, eps, exact=True, narrow=False, memo=None):
 
 def e_gem_first(x, N, eps, exact=True, narrow=False, memo=None):
     """e-gem: (df/dx, df/dtheta...)."""
-    if memo is not None and 'p3c51f2257d2a' in memo:
-        _case, = memo['p3c51f2257d2a']
+    if memo is not None and 'pb10d1850ed3e' in memo:
+        _case, _case2, _case3, _case4, _case5, _case6 = memo['pb10d1850ed3e']
     else:
         _case = narrow and N in (1,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        _case2 = narrow and N in (2,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        _case3 = narrow and N in (3,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        _case4 = narrow and N in (4, 5) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        _case5 = narrow and N in (6, 7) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        _case6 = narrow and N in (8,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
         if memo is not None:
-            memo['p3c51f2257d2a'] = (_case,)
+            memo['pb10d1850ed3e'] = (_case, _case2, _case3, _case4, _case5, _case6)
     eps = _param(eps, x)
     if _case:
         x0 = x
@@ -259,6 +264,86 @@ def e_gem_first(x, N, eps, exact=True, narrow=False, memo=None):
         if _nonfinite(x0):
             _g0 = x0 == math.inf
             d_eps = _where(_g0, 0.0, d_eps)
+        return (d_x, d_eps,)
+    if _case2:
+        x0 = x
+        x = torch.clamp(x, max=1.329227995784916e+36)
+        if memo is not None and 'p5cba63048321' in memo:
+            _q0, = memo['p5cba63048321']
+        else:
+            _q0 = 2.0*eps*N
+            if memo is not None:
+                memo['p5cba63048321'] = (_q0,)
+        _t0 = _ipow(x, (2*N), exact)
+        _t1 = _t0 + eps
+        _t2 = _t0/(_t1*_t1)
+        _m0 = x0 < 0.0
+        d_x = _where(_m0, 0.0, _t2*(_q0 + _t1))
+        d_eps = _where(_m0, 0.0, -_t2*x)
+        return (d_x, d_eps,)
+    if _case3:
+        x0 = x
+        x = torch.clamp(x, max=1.2089258196146292e+24)
+        if memo is not None and 'p5cba63048321' in memo:
+            _q0, = memo['p5cba63048321']
+        else:
+            _q0 = 2.0*eps*N
+            if memo is not None:
+                memo['p5cba63048321'] = (_q0,)
+        _t0 = _ipow(x, (2*N), exact)
+        _t1 = _t0 + eps
+        _t2 = _t0/(_t1*_t1)
+        _m0 = x0 < 0.0
+        d_x = _where(_m0, 0.0, _t2*(_q0 + _t1))
+        d_eps = _where(_m0, 0.0, -_t2*x)
+        return (d_x, d_eps,)
+    if _case4:
+        x0 = x
+        x = torch.clamp(x, max=281474976710656.0)
+        if memo is not None and 'p5cba63048321' in memo:
+            _q0, = memo['p5cba63048321']
+        else:
+            _q0 = 2.0*eps*N
+            if memo is not None:
+                memo['p5cba63048321'] = (_q0,)
+        _t0 = _ipow(x, (2*N), exact)
+        _t1 = _t0 + eps
+        _t2 = _t0/(_t1*_t1)
+        _m0 = x0 < 0.0
+        d_x = _where(_m0, 0.0, _t2*(_q0 + _t1))
+        d_eps = _where(_m0, 0.0, -_t2*x)
+        return (d_x, d_eps,)
+    if _case5:
+        x0 = x
+        x = torch.clamp(x, max=4294967296.0)
+        if memo is not None and 'p5cba63048321' in memo:
+            _q0, = memo['p5cba63048321']
+        else:
+            _q0 = 2.0*eps*N
+            if memo is not None:
+                memo['p5cba63048321'] = (_q0,)
+        _t0 = _ipow(x, (2*N), exact)
+        _t1 = _t0 + eps
+        _t2 = _t0/(_t1*_t1)
+        _m0 = x0 < 0.0
+        d_x = _where(_m0, 0.0, _t2*(_q0 + _t1))
+        d_eps = _where(_m0, 0.0, -_t2*x)
+        return (d_x, d_eps,)
+    if _case6:
+        x0 = x
+        x = torch.clamp(x, max=16777216.0)
+        if memo is not None and 'p5cba63048321' in memo:
+            _q0, = memo['p5cba63048321']
+        else:
+            _q0 = 2.0*eps*N
+            if memo is not None:
+                memo['p5cba63048321'] = (_q0,)
+        _t0 = _ipow(x, (2*N), exact)
+        _t1 = _t0 + eps
+        _t2 = _t0/(_t1*_t1)
+        _m0 = x0 < 0.0
+        d_x = _where(_m0, 0.0, _t2*(_q0 + _t1))
+        d_eps = _where(_m0, 0.0, -_t2*x)
         return (d_x, d_eps,)
     ax = torch.abs(x)
     _t3 = 2.0*N
@@ -372,12 +457,17 @@ def e_gem_sums(x, N, eps, exact=True, narrow=False, memo=None):
         _cf = (((0, float(1.0)), ), )
         if memo is not None:
             memo['pc9b2ba3962e0'] = (_cf,)
-    if memo is not None and 'p3c51f2257d2a' in memo:
-        _case, = memo['p3c51f2257d2a']
+    if memo is not None and 'pb10d1850ed3e' in memo:
+        _case, _case2, _case3, _case4, _case5, _case6 = memo['pb10d1850ed3e']
     else:
         _case = narrow and N in (1,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        _case2 = narrow and N in (2,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        _case3 = narrow and N in (3,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        _case4 = narrow and N in (4, 5) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        _case5 = narrow and N in (6, 7) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        _case6 = narrow and N in (8,) and ((_p := abs(float(eps))) == 0.0 or 2.0**-128 <= _p < 2.0**128)  # no |x| > 1 forms (see gemsym.codegen.narrow)
         if memo is not None:
-            memo['p3c51f2257d2a'] = (_case,)
+            memo['pb10d1850ed3e'] = (_case, _case2, _case3, _case4, _case5, _case6)
     eps = _param(eps, x)
     if _case:
         x = _clamp_at_zero(x, 8.711228593176025e+40)
@@ -392,6 +482,86 @@ def e_gem_sums(x, N, eps, exact=True, narrow=False, memo=None):
         _t2 = _t0/(_t1*_t1)
         d_x = _t2*(_q0 + _t1)
         _h0 = -_t2*x
+        return (d_x, (_h0,), _cf)
+    if _case2:
+        x0 = x
+        x = torch.clamp(x, max=1.329227995784916e+36)
+        if memo is not None and 'p5cba63048321' in memo:
+            _q0, = memo['p5cba63048321']
+        else:
+            _q0 = 2.0*eps*N
+            if memo is not None:
+                memo['p5cba63048321'] = (_q0,)
+        _t0 = _ipow(x, (2*N), exact)
+        _t1 = _t0 + eps
+        _t2 = _t0/(_t1*_t1)
+        _m0 = x0 < 0.0
+        d_x = _where(_m0, 0.0, _t2*(_q0 + _t1))
+        _h0 = _where(_m0, 0.0, -_t2*x)
+        return (d_x, (_h0,), _cf)
+    if _case3:
+        x0 = x
+        x = torch.clamp(x, max=1.2089258196146292e+24)
+        if memo is not None and 'p5cba63048321' in memo:
+            _q0, = memo['p5cba63048321']
+        else:
+            _q0 = 2.0*eps*N
+            if memo is not None:
+                memo['p5cba63048321'] = (_q0,)
+        _t0 = _ipow(x, (2*N), exact)
+        _t1 = _t0 + eps
+        _t2 = _t0/(_t1*_t1)
+        _m0 = x0 < 0.0
+        d_x = _where(_m0, 0.0, _t2*(_q0 + _t1))
+        _h0 = _where(_m0, 0.0, -_t2*x)
+        return (d_x, (_h0,), _cf)
+    if _case4:
+        x0 = x
+        x = torch.clamp(x, max=281474976710656.0)
+        if memo is not None and 'p5cba63048321' in memo:
+            _q0, = memo['p5cba63048321']
+        else:
+            _q0 = 2.0*eps*N
+            if memo is not None:
+                memo['p5cba63048321'] = (_q0,)
+        _t0 = _ipow(x, (2*N), exact)
+        _t1 = _t0 + eps
+        _t2 = _t0/(_t1*_t1)
+        _m0 = x0 < 0.0
+        d_x = _where(_m0, 0.0, _t2*(_q0 + _t1))
+        _h0 = _where(_m0, 0.0, -_t2*x)
+        return (d_x, (_h0,), _cf)
+    if _case5:
+        x0 = x
+        x = torch.clamp(x, max=4294967296.0)
+        if memo is not None and 'p5cba63048321' in memo:
+            _q0, = memo['p5cba63048321']
+        else:
+            _q0 = 2.0*eps*N
+            if memo is not None:
+                memo['p5cba63048321'] = (_q0,)
+        _t0 = _ipow(x, (2*N), exact)
+        _t1 = _t0 + eps
+        _t2 = _t0/(_t1*_t1)
+        _m0 = x0 < 0.0
+        d_x = _where(_m0, 0.0, _t2*(_q0 + _t1))
+        _h0 = _where(_m0, 0.0, -_t2*x)
+        return (d_x, (_h0,), _cf)
+    if _case6:
+        x0 = x
+        x = torch.clamp(x, max=16777216.0)
+        if memo is not None and 'p5cba63048321' in memo:
+            _q0, = memo['p5cba63048321']
+        else:
+            _q0 = 2.0*eps*N
+            if memo is not None:
+                memo['p5cba63048321'] = (_q0,)
+        _t0 = _ipow(x, (2*N), exact)
+        _t1 = _t0 + eps
+        _t2 = _t0/(_t1*_t1)
+        _m0 = x0 < 0.0
+        d_x = _where(_m0, 0.0, _t2*(_q0 + _t1))
+        _h0 = _where(_m0, 0.0, -_t2*x)
         return (d_x, (_h0,), _cf)
     ax = torch.abs(x)
     _t3 = 2.0*N

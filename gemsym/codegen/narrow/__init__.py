@@ -37,8 +37,9 @@ forward, Softplus's derivative).
 
 Where a power overflows float64 at the largest input (GEM's x^9 with N = 4 at 2^128),
 x is clamped at 2^k below it, beyond which the body rounds to its limit or is within
-2^-40 of x (a linear tail): with the junction below (GEM, E-GEM: ``plans._low_plan``) or
-at -2^k too, where the left body rounds to its own limit (SE-GEM: ``plans._ends_plan``).
+2^-40 of x (a linear tail): with the junction below (GEM, E-GEM: ``plans._low_plan``) or,
+the junction's comparison kept, at -2^k too, where the left body rounds to its own limit
+(SE-GEM), or above only (E-GEM's d/deps, -0 at x = +0: ``plans._ends_plan``).
 A derivative is multiplied by a gradient before it is rounded, so a limit 0 stands for
 the body there only where the body is below 2^-320 (``plans.SCALED_ZERO``).
 

@@ -113,16 +113,19 @@ def _plan_from(outputs, x, ints, reals, junctions, sides, start: int, linear: bo
     ``_tail_rounds``)."""
     # one pass: past a body over the budget only where a lower clamp could apply
     left = _constant_left(outputs, junctions)
-    more, new, strict = _collect(outputs, x, ints, reals,
-                                 left or _both_sides(outputs, junctions), start)
+    more, new, strict = _collect(outputs, x, ints, reals, _power_right(outputs, junctions),
+                                 start)
     if len(more) > strict and left:
         low = _low_plan(more, new, x, ints, reals, tuple(junctions), strict, linear, scaled)
         if low is not None:
             return low
-    if more and strict == 0 and not left:
+    if more and strict == 0:
         # the values within the budget keep their plan (its clamp beyond every input may
-        # sum the sides); those past it may still fit with x clamped at both ends
-        return _ends_plan(more, new, x, ints, reals, tuple(junctions), linear, scaled)
+        # sum the sides); those past it may still fit with x clamped at the ends and the
+        # junction's comparison kept
+        ends = _ends_plan(more, new, x, ints, reals, tuple(junctions), linear, scaled)
+        if ends is not None:
+            return ends
     return _done(more[:strict], new, x, ints, reals, junctions, sides, summed=summed,
                  scaled=scaled)
 
@@ -233,14 +236,12 @@ def _constant_left(outputs, junctions) -> bool:
         len(fs) == 2 and fs[0].kind == "const" and fs[1].kind == "power" for _, fs in outputs)
 
 
-def _both_sides(outputs, junctions) -> bool:
+def _power_right(outputs, junctions) -> bool:
     """Every output is a power form right of the family's one junction and a power form or
-    a constant left of it, and some output a power form on both sides (the groups
-    ``_ends_plan`` may clamp at both ends: SE-GEM)."""
-    return (len(junctions) == 1
-            and all(len(fs) == 2 and fs[0].kind in ("const", "power") and fs[1].kind == "power"
-                    for _, fs in outputs)
-            and any(fs[0].kind == "power" for _, fs in outputs))
+    a constant left of it (the groups ``_low_plan`` and ``_ends_plan`` may clamp)."""
+    return len(junctions) == 1 and all(
+        len(fs) == 2 and fs[0].kind in ("const", "power") and fs[1].kind == "power"
+        for _, fs in outputs)
 
 
 def _ends_plan(passed, new, x, ints, reals, junctions, linear: bool, scaled: bool = False
@@ -250,12 +251,14 @@ def _ends_plan(passed, new, x, ints, reals, junctions, linear: bool, scaled: boo
     that passes): every power form's body on each side rounds to its finite limit at that
     end beyond the bound (``_tail_rounds``), so that x clamped into [-2^k0, 2^k1] gives
     every finite narrow input's bits and the limits at +-inf; the family's junction keeps
-    its comparison.  ``linear``: a right-hand limit +oo may be a linear tail, as in
+    its comparison, and a side where every output is a constant gets no bound (E-GEM's
+    (f', d/deps) from N = 2 on, whose d/deps is -0 at x = +0: no junction clamp).
+    ``linear``: a right-hand limit +oo may be a linear tail, as in
     ``_low_plan``; ``scaled``: see ``_tail_rounds``.  SE-GEM's f with N = 4 .. 8 (x^9 ~
     2^1152 at the largest float32) takes its narrow body with x clamped into
     [-2^48, 2^48] and the line beyond 2^48."""
     env = _params_env(reals)
-    if (env is None or not _both_sides(new, junctions)
+    if (env is None or not _power_right(new, junctions)
             or any(f.limits is None for _, fs in new for f in fs if f.kind == "power")):
         return None
     tails: dict = {}
@@ -272,9 +275,12 @@ def _ends_plan(passed, new, x, ints, reals, junctions, linear: bool, scaled: boo
                     if body is None:
                         return None
                     sides[side].append((name, sp.Integer(1) if along else limit, body, along))
-        bounds = []
+        bounds: list = []
         for side, bodies in enumerate(sides):
             sign = 1 if side else -1
+            if not bodies:
+                bounds.append(None)  # constants left of the junction: no bound there
+                continue
             for _, limit, body, along in bodies:
                 key = (body, limit, along, sign)
                 if key not in tails:
