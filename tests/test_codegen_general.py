@@ -24,7 +24,7 @@ import sympy as sp
 from gemsym.activation import X, Activation
 from gemsym.cli import main
 from gemsym.codegen import render_package, write_package
-from gemsym.parameters import positive_real, real_below
+from gemsym.parameters import positive_integer, positive_real, real_below
 
 torch = pytest.importorskip("torch")
 if not torch.cuda.is_available():
@@ -440,6 +440,40 @@ def test_user_family_with_erfc_of_minus_x_keeps_its_tail(tmp_path):
         for v, got in zip(xs, dx.tolist()):
             want = mp.diff(f, mp.mpf(v))
             assert abs(mp.mpf(got) - want) <= 4 * 2.0**-52 * abs(want), (v, got, want)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_user_parameter_names_keep_their_spelling(tmp_path):
+    """A user's K and Beta are the generated function's and module's keyword arguments and
+    attributes as written (not k and beta); the values of the two-sided unit
+    x^(2K+1)/(2 - x^(2K+1)) on x < 0, x^(2K+1)/(x^(2K) + Beta) on x > 0 against mpmath,
+    with K = 4 past the float64 budget at the largest float32 (its narrow body clamped at
+    both ends)."""
+    K, B = sp.Symbol("K", integer=True, positive=True), sp.Symbol("Beta", positive=True)
+    act = Activation.from_branches(
+        "two sided", [X ** (2 * K + 1) / (2 - X ** (2 * K + 1)),
+                      X ** (2 * K + 1) / (X ** (2 * K) + B)], [0],
+        parameters=(positive_integer("K", 4), positive_real("Beta", 1)),
+        python_name="two_sided", class_name="TwoSided")
+    write_package([act], tmp_path / "spelling_bridge")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        bridge = importlib.import_module("spelling_bridge")
+    finally:
+        sys.path.remove(str(tmp_path))
+    xs = [-3.0e38, -2.0**50, -1.5, -0.25, 0.0, 0.3, 2.0, 2.0**50, 3.0e38]
+    x = torch.tensor(xs, dtype=torch.float32)
+    got = bridge.two_sided(x, K=4, Beta=0.5)
+    module = bridge.TwoSided(K=4, Beta=0.5)
+    assert module.K == 4
+    assert torch.equal(module(x), got)
+    with pytest.raises(TypeError):
+        bridge.two_sided(x, k=4)
+    with mp.workdps(50):
+        for v, g in zip(x.tolist(), got.tolist()):  # the float32 inputs' exact values
+            v = mp.mpf(v)
+            want = (v**9 / (2 - v**9) if v < 0 else v**9 / (v**8 + mp.mpf("0.5")))
+            assert abs(g - want) <= 2.0**-24 * abs(want), (v, g, want)
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")

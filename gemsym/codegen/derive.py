@@ -76,7 +76,9 @@ _TAKEN = frozenset({"x", "r", "ax", "y", "g", "n", "exact", "torch", "tl", "trit
 def _identifier(name: str) -> str:
     import keyword
 
-    out = "".join(c if c.isalnum() else "_" for c in name).strip("_").lower()
+    # the parameter's own spelling (a user's K stays K, as GEM's N): the generated
+    # functions' and modules' keyword arguments are the names the family was written with
+    out = "".join(c if c.isalnum() else "_" for c in name).strip("_")
     if not out or out[0].isdigit():
         raise ValueError(f"parameter name {name!r} cannot become a Python identifier")
     if keyword.iskeyword(out) or out in _TAKEN or out.startswith("_t") or out.startswith("d_"):
@@ -149,8 +151,7 @@ def derive(act: Activation) -> FamilyCode:
     symbols: dict[str, sp.Symbol] = {}
     subs = {}
     for p in params:
-        plain = sp.Symbol(_identifier(p.name) if p.name != "N" else "N",
-                          **p.symbol.assumptions0)
+        plain = sp.Symbol(_identifier(p.name), **p.symbol.assumptions0)
         symbols[p.name] = plain
         subs[p.symbol] = plain
     ints = [symbols[p.name] for p in int_params]
