@@ -23,7 +23,7 @@ import sympy as sp
 
 from gemsym.activation import X, Activation
 from gemsym.cli import main
-from gemsym.codegen import render_package, write_package
+from gemsym.codegen import write_package
 from gemsym.parameters import positive_integer, positive_real, real_below
 
 torch = pytest.importorskip("torch")
