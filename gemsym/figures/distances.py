@@ -16,7 +16,7 @@ import sympy as sp
 
 from ..evaluate import certified_float
 from ..families import e_gem, sqish
-from .data import FigureData, Table, grid
+from .data import FigureData, Table
 
 __all__ = ["lp_curves", "lp_region", "sqish_distance"]
 

@@ -206,6 +206,17 @@ def _slopes(ax, status: Table, key: str, p: str, where: str, color_of) -> None:
         y += 0.09
 
 
+def _log_axes(ax, x: bool = False, y: bool = False, x_base: int = 10) -> None:
+    """Log scales on ``ax`` whose logarithms are the C library's (:mod:`.libm_log`: numpy's
+    differ by CPU, which moved anti-aliased pixels between machines)."""
+    from .libm_log import LibmLogScale
+
+    if x:
+        ax.set_xscale(LibmLogScale(ax.xaxis, base=x_base))
+    if y:
+        ax.set_yscale(LibmLogScale(ax.yaxis))
+
+
 def plot_lp(data: FigureData, style: Style):
     """One log-log panel per p: ||E-GEM_{N,eps} - ReLU||_p against eps, closed form as
     lines, quadrature checks as markers, slopes from the rate in eps."""
@@ -225,8 +236,7 @@ def plot_lp(data: FigureData, style: Style):
             ax.plot(mk.column("eps"), mk.column("quadrature"), linestyle="none",
                     marker=st["marker"], color=st["color"], markerfacecolor="none",
                     markersize=5, label=f"$N={n}$: quadrature")
-        ax.set_xscale("log")
-        ax.set_yscale("log")
+        _log_axes(ax, x=True, y=True)
         ax.set_title(f"$p={_p_tex(p)}$")
         ax.set_xlabel(r"$\epsilon$")
         _slopes(ax, status, "N", p, "right", color.get)
@@ -271,8 +281,7 @@ def plot_sqish_distance(data: FigureData, style: Style):
                     f"{tag}: slope ${_tex(rate)}$", transform=ax.transAxes, ha="left",
                     va="bottom", fontsize="small", color=st["color"])
             i += 1
-    ax.set_xscale("log")
-    ax.set_yscale("log")
+    _log_axes(ax, x=True, y=True)
     ax.set_xlabel(r"$\gamma$")
     ax.set_ylabel(r"$\|\mathrm{Sqish}_{a,1,\gamma}-\max(ax,x)\|_p$")
     series = [(f"$p={_p_tex(p)}$", series_style(i, marker=True)) for i, p in enumerate(ps)]
@@ -329,8 +338,9 @@ def plot_kernel_errors(data: FigureData, style: Style):
     """Heat map of the largest measured error (ULP, log colour scale) per family and
     quantity (rows) and dtype/path (columns); cells outside the bound are outlined."""
     import numpy as np
-    from matplotlib.colors import LogNorm
     from matplotlib.patches import Rectangle
+
+    from .libm_log import LibmLogNorm
 
     t = data.main
     cols = list(dict.fromkeys(f"{d}\n{p}" for d, p in zip(t.column("dtype"), t.column("path"))))
@@ -344,7 +354,7 @@ def plot_kernel_errors(data: FigureData, style: Style):
             bad.append((i, j))
     fig = _new(style, "double", 0.12 + 0.028 * len(rows))
     ax = fig.add_subplot()
-    img = ax.imshow(Z, aspect="auto", cmap="cividis", norm=LogNorm(vmin=0.25, vmax=max(8.0, np.nanmax(Z))))
+    img = ax.imshow(Z, aspect="auto", cmap="cividis", norm=LibmLogNorm(vmin=0.25, vmax=max(8.0, np.nanmax(Z))))
     for i in range(len(rows)):
         for j in range(len(cols)):
             if not np.isnan(Z[i, j]):
@@ -389,7 +399,7 @@ def plot_benchmarks(data: FigureData, style: Style):
                     edgecolor="white", linewidth=0.3)
         ax.axvline(1, color="0.3", linewidth=0.6)
         if max(t.column("ratio_vs_relu")) > 20:
-            ax.set_xscale("log")
+            _log_axes(ax, x=True)
         ax.set_title(ps)
         ax.set_xlabel("time / torch.relu")
     axes[0].set_yticks(range(len(labels)), labels, fontsize="small")
@@ -426,8 +436,7 @@ def plot_size_sweep(data: FigureData, style: Style):
                             marker="o", markersize=2, linewidth=0.9,
                             color=PALETTE[k % len(PALETTE)], label=f"{name} [{impl}]")
             ax.axhline(1, color="0.3", linewidth=0.6)
-            ax.set_xscale("log", base=2)
-            ax.set_yscale("log")
+            _log_axes(ax, x=True, y=True, x_base=2)
             ax.set_title(f"{ps}, {dt}", fontsize="small")
         row[0].set_ylabel("time / anchor")
     for ax in axes[-1]:
