@@ -354,7 +354,8 @@ def plot_kernel_errors(data: FigureData, style: Style):
             bad.append((i, j))
     fig = _new(style, "double", 0.12 + 0.028 * len(rows))
     ax = fig.add_subplot()
-    img = ax.imshow(Z, aspect="auto", cmap="cividis", norm=LibmLogNorm(vmin=0.25, vmax=max(8.0, np.nanmax(Z))))
+    img = ax.imshow(Z, aspect="auto", cmap="cividis",
+                    norm=LibmLogNorm(vmin=0.25, vmax=max(8.0, np.nanmax(Z))))
     for i in range(len(rows)):
         for j in range(len(cols)):
             if not np.isnan(Z[i, j]):
