@@ -36,8 +36,9 @@ __all__ = ["cpu_kernel_source", "cuda_kernel_source"]
 
 #: Values of a family's one integer parameter compiled as constants in its general body
 #: (GEM's N: 1..3, for float64 and parameters beyond the narrow bounds), and those of
-#: ``SMALL`` that no narrow body holds for (SE-GEM's N = 4..8: 12.7 -> 5.4 ns per float32
-#: element forward); a narrow body's are every value it holds for (GEM's N = 4..8 too).
+#: ``SMALL`` that no narrow body holds for (SE-GEM's N = 4..8 before they had narrow
+#: bodies: 12.7 -> 5.4 ns per float32 element forward); a narrow body's are every value it
+#: holds for (GEM's N = 4..8 too).
 SPECIALISED = (1, 2, 3)
 SMALL = range(1, 9)
 
