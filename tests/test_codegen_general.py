@@ -25,6 +25,7 @@ from gemsym.activation import X, Activation
 from gemsym.cli import main
 from gemsym.codegen import write_package
 from gemsym.parameters import positive_integer, positive_real, real_below
+from tests.generated_package import generated_package
 
 torch = pytest.importorskip("torch")
 if not torch.cuda.is_available():
@@ -443,7 +444,7 @@ def test_user_family_with_erfc_of_minus_x_keeps_its_tail(tmp_path):
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
-def test_user_parameter_names_keep_their_spelling(tmp_path):
+def test_user_parameter_names_keep_their_spelling(tmp_path_factory):
     """A user's K and Beta are the generated function's and module's keyword arguments and
     attributes as written (not k and beta); the values of the two-sided unit
     x^(2K+1)/(2 - x^(2K+1)) on x < 0, x^(2K+1)/(x^(2K) + Beta) on x > 0 against mpmath,
@@ -455,20 +456,15 @@ def test_user_parameter_names_keep_their_spelling(tmp_path):
                       X ** (2 * K + 1) / (X ** (2 * K) + B)], [0],
         parameters=(positive_integer("K", 4), positive_real("Beta", 1)),
         python_name="two_sided", class_name="TwoSided")
-    write_package([act], tmp_path / "spelling_bridge")
-    sys.path.insert(0, str(tmp_path))
-    try:
-        bridge = importlib.import_module("spelling_bridge")
-    finally:
-        sys.path.remove(str(tmp_path))
     xs = [-3.0e38, -2.0**50, -1.5, -0.25, 0.0, 0.3, 2.0, 2.0**50, 3.0e38]
     x = torch.tensor(xs, dtype=torch.float32)
-    got = bridge.two_sided(x, K=4, Beta=0.5)
-    module = bridge.TwoSided(K=4, Beta=0.5)
-    assert module.K == 4
-    assert torch.equal(module(x), got)
-    with pytest.raises(TypeError):
-        bridge.two_sided(x, k=4)
+    with generated_package(tmp_path_factory, "spelling", [act]) as bridge:
+        got = bridge.two_sided(x, K=4, Beta=0.5)
+        module = bridge.TwoSided(K=4, Beta=0.5)
+        assert module.K == 4
+        assert torch.equal(module(x), got)
+        with pytest.raises(TypeError):
+            bridge.two_sided(x, k=4)
     with mp.workdps(50):
         for v, g in zip(x.tolist(), got.tolist()):  # the float32 inputs' exact values
             v = mp.mpf(v)

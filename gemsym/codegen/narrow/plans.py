@@ -229,6 +229,27 @@ def _tail_rounds(tail, limit: sp.Expr, k: int, env: dict, scaled: bool = False) 
     return _rounds_to(v + mpmath.iv.mpf(int(limit.p)) / int(limit.q), limit)
 
 
+def _clamp_exponent(bodies, x, reals, env: dict, scaled: bool, tails: dict, sign: int = 1,
+                    above: sp.Expr = sp.Integer(0)) -> int | None:
+    """The largest k of ``LOW_CLAMP_EXPONENTS`` with 2^k >= |above| at which every body of
+    ``bodies`` ((name, limit, body, along) each) stays below 2^BUDGET for |x| <= 2^k and
+    rounds to its limit beyond sign 2^k (``_tail_rounds``; ``along``: body/x to 1, a
+    linear tail); None where none does.  ``tails``: the tails found so far, kept by
+    (body, limit, along, sign) across calls.  Raises ``_Unsupported`` as ``_bound``."""
+    for _, limit, body, along in bodies:
+        key = (body, limit, along, sign)
+        if key not in tails:
+            tails[key] = _tail(body / x if along else body, x, limit, sign)
+    for k in LOW_CLAMP_EXPONENTS:
+        if abs(above) > sp.Integer(2) ** k:
+            continue
+        fits = all(_bound(body, x, set(reals), k)[1] <= BUDGET for *_, body, _ in bodies)
+        if fits and all(_tail_rounds(tails[(body, limit, along, sign)], limit, k, env, scaled)
+                        for _, limit, body, along in bodies):
+            return k
+    return None
+
+
 def _constant_left(outputs, junctions) -> bool:
     """Every output is a constant left of the family's one junction and a power form right
     of it (the groups ``_low_plan`` may clamp)."""
@@ -281,16 +302,8 @@ def _ends_plan(passed, new, x, ints, reals, junctions, linear: bool, scaled: boo
             if not bodies:
                 bounds.append(None)  # constants left of the junction: no bound there
                 continue
-            for _, limit, body, along in bodies:
-                key = (body, limit, along, sign)
-                if key not in tails:
-                    tails[key] = _tail(body / x if along else body, x, limit, sign)
             try:
-                k = next((k for k in LOW_CLAMP_EXPONENTS
-                          if all(_bound(body, x, set(reals), k)[1] <= BUDGET
-                                 and _tail_rounds(tails[(body, limit, along, sign)], limit, k,
-                                                  env, scaled)
-                                 for _, limit, body, along in bodies)), None)
+                k = _clamp_exponent(bodies, x, reals, env, scaled, tails, sign)
             except _Unsupported:
                 return None
             if k is None:
@@ -335,21 +348,15 @@ def _low_plan(passed, new, x, ints, reals, junctions, strict: int, linear: bool 
                 if body is None:
                     return None
                 bodies.append((name, sp.Integer(1) if along else limit, body, along))
-        for _, limit, body, along in bodies:
-            if (body, limit, along) not in tails:
-                tails[(body, limit, along)] = _tail(body / x if along else body, x, limit)
-        for k in LOW_CLAMP_EXPONENTS:
-            if abs(junctions[0]) > sp.Integer(2) ** k:  # x in [j, 2^k]: |x| <= 2^k
-                continue
-            try:
-                fits = all(_bound(body, x, set(reals), k)[1] <= BUDGET for *_, body, _ in bodies)
-            except _Unsupported:
-                return None
-            if fits and all(_tail_rounds(tails[(body, limit, along)], limit, k, env, scaled)
-                            for _, limit, body, along in bodies):
-                tail = frozenset(name for name, *_, along in bodies if along)
-                return _done(passed[:m], new, x, ints, reals, junctions, False,
-                             Clamp(junctions[0], sp.Integer(2) ** k, True, tail=tail))
+        try:
+            # x in [j, 2^k]: |x| <= 2^k
+            k = _clamp_exponent(bodies, x, reals, env, scaled, tails, above=junctions[0])
+        except _Unsupported:
+            return None
+        if k is not None:
+            tail = frozenset(name for name, *_, along in bodies if along)
+            return _done(passed[:m], new, x, ints, reals, junctions, False,
+                         Clamp(junctions[0], sp.Integer(2) ** k, True, tail=tail))
     return None
 
 
