@@ -17,9 +17,11 @@ from generated_package import default_params, generated_package  # noqa: E402
 
 MEMBERS = ("gem", "e-gem", "se-gem", "sqish")
 DTYPES = (torch.float32, torch.bfloat16)
-#: the elementwise divisions of a traced graph (Dynamo records the Python operator)
+#: the elementwise divisions of a traced graph (Dynamo records the Python operator, or
+#: the method of an in-place op: the narrow bodies write into their temporaries)
 _DIVISIONS = (operator.truediv, torch.div, torch.true_divide, torch.reciprocal,
-              torch.Tensor.div, torch.Tensor.reciprocal)
+              torch.Tensor.div, torch.Tensor.reciprocal, "div", "div_", "reciprocal",
+              "reciprocal_")
 
 
 @pytest.fixture(scope="module")
@@ -76,9 +78,7 @@ def test_gem_traces_its_narrow_body(package, dtype=torch.float32):
         compiled(x)
     xg = x.clone().requires_grad_(True)
     compiled(xg).float().sum().backward()
-    divisions = [sum(1 for m in g.modules() if isinstance(m, torch.fx.GraphModule)
-                     for n in m.graph.nodes if n.op == "call_function" and n.target in _DIVISIONS)
-                 for g in graphs]
+    divisions = _graph_calls(graphs, _DIVISIONS)
     # no grad: the forward; with grad: the Function's forward and backward subgraphs
     assert divisions == [1, 2], divisions
 
@@ -99,9 +99,11 @@ def _same(got, want) -> bool:
 
 
 def _graph_calls(graphs, targets) -> list[int]:
-    """Per traced graph, the calls of any of ``targets`` (forward and backward subgraphs)."""
+    """Per traced graph, the calls of any of ``targets`` (functions, or the names of
+    tensor methods) in its forward and backward subgraphs."""
     return [sum(1 for m in g.modules() if isinstance(m, torch.fx.GraphModule)
-                for n in m.graph.nodes if n.op == "call_function" and n.target in targets)
+                for n in m.graph.nodes
+                if n.op in ("call_function", "call_method") and n.target in targets)
             for g in graphs]
 
 
@@ -163,7 +165,8 @@ def test_fixed_sqish_traces_its_case_for_a_not_negative(package):
     traces that form."""
     if not package._runtime.TRACED_COMPILE:
         pytest.skip(f"torch {torch.__version__}: compile calls the registered op")
-    exp = (torch.exp, torch.Tensor.exp, torch.expm1, torch.special.expm1, torch.Tensor.expm1)
+    exp = (torch.exp, torch.Tensor.exp, torch.expm1, torch.special.expm1, torch.Tensor.expm1,
+           "exp", "exp_", "expm1", "expm1_")
     params = {"a": 0.0, "beta": 1.0, "gamma": 1.0}
     assert _graph_calls(_forward_graphs(package, "sqish", params), exp) == [1]
     assert _graph_calls(_forward_graphs(package, "sqish", dict(params, a=-1.0)), exp) == [2]

@@ -170,7 +170,7 @@ class _ConvModel(torch.nn.Module):
 
 
 @pytest.mark.parametrize("traced", [True, False], ids=["traced", "op"])
-def test_compile_and_export_channels_last(traced, monkeypatch):
+def test_compile_and_export_channels_last(traced, monkeypatch, request):
     """conv -> E-GEM (per-channel learnable eps) -> conv in channels_last, fullgraph.  The
     op path through Inductor (its layout must match the fake kernel's); the traced path
     through AOTAutograd only (Inductor on the traced formulas: test_torch_bridge).  With
@@ -184,7 +184,11 @@ def test_compile_and_export_channels_last(traced, monkeypatch):
 
         # lowered as in a fresh process, whatever an earlier test or run compiled
         monkeypatch.delitem(lowerings, torch.ops.torch_bridge.e_gem_fwd.default, raising=False)
-        monkeypatch.setattr(inductor_config, "force_disable_caches", True)
+        # the config's own patch: monkeypatch's undo left later compilations without the
+        # option ("force_disable_caches does not exist")
+        patch = inductor_config.patch(force_disable_caches=True)
+        patch.__enter__()
+        request.addfinalizer(lambda: patch.__exit__(None, None, None))
     torch.manual_seed(0)
     model = _ConvModel().double().to(memory_format=torch.channels_last)
     x = torch.randn(2, 3, 6, 6, dtype=torch.float64).to(memory_format=torch.channels_last)

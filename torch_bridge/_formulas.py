@@ -15,7 +15,7 @@ import math  # noqa: F401
 
 import torch
 
-from ._runtime import _beyond, _clamp_at_zero, _expm1, _inf_times, _ipow, _isinf, _isnan, _like, _nonfinite, _param, _ratio_values, _sigmoid_lin, _sigmoid_pair, _sigmoid_ratio, _sigmoid_trio, _sq, _tail_times, _where, _xtimes  # noqa: F401
+from ._runtime import _beyond, _clamp_at_zero, _expm1, _fill_unless, _fill_where, _inf_times, _ipow, _isinf, _isnan, _like, _nonfinite, _param, _ratio_values, _sigmoid_lin, _sigmoid_pair, _sigmoid_ratio, _sigmoid_trio, _sq, _tail_times, _where, _xtimes  # noqa: F401
 from ._compensated import (_ddc, _dd_abs, _dd_add, _dd_div, _dd_mul, _dd_neg, _dd_pow,  # noqa: F401
                            _dd_hypot, _dd_recip, _dd_scale, _dd_sq, _dd_sqrt, _dd_value,
                            _erfc_dd, _exp_dd, _exp_tail, _sigmoid_dd)
@@ -26,13 +26,13 @@ def gem_f(x, N, exact=True, narrow=False, memo=None):
     if narrow and N in (1, 2, 3):  # no |x| > 1 forms (see gemsym.codegen.narrow)
         x = _clamp_at_zero(x, 8.711228593176025e+40)
         _t0 = _ipow(x, (2*N), exact)
-        y = (_t0*x)/(_t0 + 1.0)
+        y = x.mul_(_t0).div_(_t0.add_(1.0))
         return y
     if narrow and N in (4, 5, 6, 7, 8):  # no |x| > 1 forms (see gemsym.codegen.narrow)
         x0 = x
         x = _clamp_at_zero(x, 281474976710656.0)
         _t0 = _ipow(x, (2*N), exact)
-        y = (_t0*x)/(_t0 + 1.0)
+        y = x.mul_(_t0).div_(_t0.add_(1.0))
         if _beyond(x0, 281474976710656.0):
             y = (y) - torch.clamp(281474976710656.0 - x0, max=0.0)
         return y
@@ -55,7 +55,7 @@ def gem_dx(x, N, exact=True, narrow=False, memo=None):
         x = _clamp_at_zero(x, 16777216.0)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + 1.0
-        d_x = (_t0*(2.0*N + _t1))/(_t1*_t1)
+        d_x = _t0.mul_(2.0 * N + _t1).div_(_t1.mul_(_t1))
         return d_x
     ax = torch.abs(x)
     _t2 = 2.0*N
@@ -81,7 +81,7 @@ def gem_first(x, N, exact=True, narrow=False, memo=None):
         x = _clamp_at_zero(x, 16777216.0)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + 1.0
-        d_x = (_t0*(2.0*N + _t1))/(_t1*_t1)
+        d_x = _t0.mul_(2.0 * N + _t1).div_(_t1.mul_(_t1))
         return (d_x,)
     ax = torch.abs(x)
     _t2 = 2.0*N
@@ -109,7 +109,7 @@ def gem_second(x, N, exact=True, narrow=False, memo=None):
         _t2 = 2.0*N
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + 1.0
-        d_x_x = (-_t2*(2.0*_t0*N - _t1 - _t2)*_ipow(x, (-1 + 2*N), exact))/(_t1*_t1*_t1)
+        d_x_x = (-_t2 * _t0.mul_(2.0).mul_(N).sub_(_t1).sub_(_t2)).mul_(_ipow(x, -1 + 2 * N, exact)).div_((_t1 * _t1).mul_(_t1))
         if _nonfinite(x0):
             _g0 = x0 == math.inf
             d_x_x = _where(_g0, 0.0, d_x_x)
@@ -139,13 +139,13 @@ def e_gem_f(x, N, eps, exact=True, narrow=False, memo=None):
     if _case:
         x = _clamp_at_zero(x, 8.711228593176025e+40)
         _t0 = _ipow(x, (2*N), exact)
-        y = (_t0*x)/(_t0 + eps)
+        y = x.mul_(_t0).div_(_t0.add_(eps))
         return y
     if _case2:
         x0 = x
         x = _clamp_at_zero(x, 281474976710656.0)
         _t0 = _ipow(x, (2*N), exact)
-        y = (_t0*x)/(_t0 + eps)
+        y = x.mul_(_t0).div_(_t0.add_(eps))
         if _beyond(x0, 281474976710656.0):
             y = (y) - torch.clamp(281474976710656.0 - x0, max=0.0)
         return y
@@ -183,7 +183,7 @@ def e_gem_dx(x, N, eps, exact=True, narrow=False, memo=None):
                 memo['p5cba63048321'] = (_q0,)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + eps
-        d_x = (_t0*(_q0 + _t1))/(_t1*_t1)
+        d_x = _t0.mul_(_q0 + _t1).div_(_t1.mul_(_t1))
         return d_x
     if _case2:
         x = _clamp_at_zero(x, 4294967296.0)
@@ -195,7 +195,7 @@ def e_gem_dx(x, N, eps, exact=True, narrow=False, memo=None):
                 memo['p5cba63048321'] = (_q0,)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + eps
-        d_x = (_t0*(_q0 + _t1))/(_t1*_t1)
+        d_x = _t0.mul_(_q0 + _t1).div_(_t1.mul_(_t1))
         return d_x
     if _case3:
         x = _clamp_at_zero(x, 16777216.0)
@@ -207,7 +207,7 @@ def e_gem_dx(x, N, eps, exact=True, narrow=False, memo=None):
                 memo['p5cba63048321'] = (_q0,)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + eps
-        d_x = (_t0*(_q0 + _t1))/(_t1*_t1)
+        d_x = _t0.mul_(_q0 + _t1).div_(_t1.mul_(_t1))
         return d_x
     ax = torch.abs(x)
     _t2 = 2.0*N
@@ -258,9 +258,9 @@ def e_gem_first(x, N, eps, exact=True, narrow=False, memo=None):
                 memo['p5cba63048321'] = (_q0,)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + eps
-        _t2 = _t0/(_t1*_t1)
-        d_x = _t2*(_q0 + _t1)
-        d_eps = (-_t2*x) + 0.0
+        _t2 = _t0.div_(_t1 * _t1)
+        d_x = _t1.add_(_q0).mul_(_t2)
+        d_eps = _t2.neg_().mul_(x).add_(0.0)
         if _nonfinite(x0):
             _g0 = x0 == math.inf
             d_eps = _where(_g0, 0.0, d_eps)
@@ -276,10 +276,10 @@ def e_gem_first(x, N, eps, exact=True, narrow=False, memo=None):
                 memo['p5cba63048321'] = (_q0,)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + eps
-        _t2 = _t0/(_t1*_t1)
+        _t2 = _t0.div_(_t1 * _t1)
         _m0 = x0 < 0.0
-        d_x = _where(_m0, 0.0, _t2*(_q0 + _t1))
-        d_eps = _where(_m0, 0.0, -_t2*x)
+        d_x = _fill_where(_m0, 0.0, _t1.add_(_q0).mul_(_t2))
+        d_eps = _fill_where(_m0, 0.0, _t2.neg_().mul_(x))
         return (d_x, d_eps,)
     if _case3:
         x0 = x
@@ -292,10 +292,10 @@ def e_gem_first(x, N, eps, exact=True, narrow=False, memo=None):
                 memo['p5cba63048321'] = (_q0,)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + eps
-        _t2 = _t0/(_t1*_t1)
+        _t2 = _t0.div_(_t1 * _t1)
         _m0 = x0 < 0.0
-        d_x = _where(_m0, 0.0, _t2*(_q0 + _t1))
-        d_eps = _where(_m0, 0.0, -_t2*x)
+        d_x = _fill_where(_m0, 0.0, _t1.add_(_q0).mul_(_t2))
+        d_eps = _fill_where(_m0, 0.0, _t2.neg_().mul_(x))
         return (d_x, d_eps,)
     if _case4:
         x0 = x
@@ -308,10 +308,10 @@ def e_gem_first(x, N, eps, exact=True, narrow=False, memo=None):
                 memo['p5cba63048321'] = (_q0,)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + eps
-        _t2 = _t0/(_t1*_t1)
+        _t2 = _t0.div_(_t1 * _t1)
         _m0 = x0 < 0.0
-        d_x = _where(_m0, 0.0, _t2*(_q0 + _t1))
-        d_eps = _where(_m0, 0.0, -_t2*x)
+        d_x = _fill_where(_m0, 0.0, _t1.add_(_q0).mul_(_t2))
+        d_eps = _fill_where(_m0, 0.0, _t2.neg_().mul_(x))
         return (d_x, d_eps,)
     if _case5:
         x0 = x
@@ -324,10 +324,10 @@ def e_gem_first(x, N, eps, exact=True, narrow=False, memo=None):
                 memo['p5cba63048321'] = (_q0,)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + eps
-        _t2 = _t0/(_t1*_t1)
+        _t2 = _t0.div_(_t1 * _t1)
         _m0 = x0 < 0.0
-        d_x = _where(_m0, 0.0, _t2*(_q0 + _t1))
-        d_eps = _where(_m0, 0.0, -_t2*x)
+        d_x = _fill_where(_m0, 0.0, _t1.add_(_q0).mul_(_t2))
+        d_eps = _fill_where(_m0, 0.0, _t2.neg_().mul_(x))
         return (d_x, d_eps,)
     if _case6:
         x0 = x
@@ -340,10 +340,10 @@ def e_gem_first(x, N, eps, exact=True, narrow=False, memo=None):
                 memo['p5cba63048321'] = (_q0,)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + eps
-        _t2 = _t0/(_t1*_t1)
+        _t2 = _t0.div_(_t1 * _t1)
         _m0 = x0 < 0.0
-        d_x = _where(_m0, 0.0, _t2*(_q0 + _t1))
-        d_eps = _where(_m0, 0.0, -_t2*x)
+        d_x = _fill_where(_m0, 0.0, _t1.add_(_q0).mul_(_t2))
+        d_eps = _fill_where(_m0, 0.0, _t2.neg_().mul_(x))
         return (d_x, d_eps,)
     ax = torch.abs(x)
     _t3 = 2.0*N
@@ -397,14 +397,14 @@ def e_gem_second(x, N, eps, exact=True, narrow=False, memo=None):
                 memo['p569cf8b96f6e'] = (_t3,)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + eps
-        _t2 = torch.reciprocal((_t1*_t1*_t1))
-        _t4 = 2.0*_t0*N - _t1 - _t3
-        _t5 = _t0*_t2
+        _t2 = (_t1 * _t1).mul_(_t1).reciprocal_()
+        _t4 = (2.0 * _t0).mul_(N).sub_(_t1).sub_(_t3)
+        _t5 = _t0.mul_(_t2)
         _m0 = x0 == 0.0
         _m1 = x0 < 0.0
-        d_x_x = -_t2*_t3*_t4*_ipow(x, (-1 + 2*N), exact)
-        d_x_eps = _where(_m1, 0.0, _where(_m0, 0.0, _t4*_t5))
-        d_eps_eps = 2.0*_t5*x
+        d_x_x = _t2.neg_().mul_(_t3).mul_(_t4).mul_(_ipow(x, -1 + 2 * N, exact))
+        d_x_eps = _fill_where(_m1, 0.0, _fill_where(_m0, 0.0, _t4.mul_(_t5)))
+        d_eps_eps = _t5.mul_(2.0).mul_(x)
         if _nonfinite(x0):
             _g0 = x0 == math.inf
             d_x_x = _where(_g0, 0.0, d_x_x)
@@ -479,9 +479,9 @@ def e_gem_sums(x, N, eps, exact=True, narrow=False, memo=None):
                 memo['p5cba63048321'] = (_q0,)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + eps
-        _t2 = _t0/(_t1*_t1)
-        d_x = _t2*(_q0 + _t1)
-        _h0 = -_t2*x
+        _t2 = _t0.div_(_t1 * _t1)
+        d_x = _t1.add_(_q0).mul_(_t2)
+        _h0 = _t2.neg_().mul_(x)
         return (d_x, (_h0,), _cf)
     if _case2:
         x0 = x
@@ -494,10 +494,10 @@ def e_gem_sums(x, N, eps, exact=True, narrow=False, memo=None):
                 memo['p5cba63048321'] = (_q0,)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + eps
-        _t2 = _t0/(_t1*_t1)
+        _t2 = _t0.div_(_t1 * _t1)
         _m0 = x0 < 0.0
-        d_x = _where(_m0, 0.0, _t2*(_q0 + _t1))
-        _h0 = _where(_m0, 0.0, -_t2*x)
+        d_x = _fill_where(_m0, 0.0, _t1.add_(_q0).mul_(_t2))
+        _h0 = _fill_where(_m0, 0.0, _t2.neg_().mul_(x))
         return (d_x, (_h0,), _cf)
     if _case3:
         x0 = x
@@ -510,10 +510,10 @@ def e_gem_sums(x, N, eps, exact=True, narrow=False, memo=None):
                 memo['p5cba63048321'] = (_q0,)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + eps
-        _t2 = _t0/(_t1*_t1)
+        _t2 = _t0.div_(_t1 * _t1)
         _m0 = x0 < 0.0
-        d_x = _where(_m0, 0.0, _t2*(_q0 + _t1))
-        _h0 = _where(_m0, 0.0, -_t2*x)
+        d_x = _fill_where(_m0, 0.0, _t1.add_(_q0).mul_(_t2))
+        _h0 = _fill_where(_m0, 0.0, _t2.neg_().mul_(x))
         return (d_x, (_h0,), _cf)
     if _case4:
         x0 = x
@@ -526,10 +526,10 @@ def e_gem_sums(x, N, eps, exact=True, narrow=False, memo=None):
                 memo['p5cba63048321'] = (_q0,)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + eps
-        _t2 = _t0/(_t1*_t1)
+        _t2 = _t0.div_(_t1 * _t1)
         _m0 = x0 < 0.0
-        d_x = _where(_m0, 0.0, _t2*(_q0 + _t1))
-        _h0 = _where(_m0, 0.0, -_t2*x)
+        d_x = _fill_where(_m0, 0.0, _t1.add_(_q0).mul_(_t2))
+        _h0 = _fill_where(_m0, 0.0, _t2.neg_().mul_(x))
         return (d_x, (_h0,), _cf)
     if _case5:
         x0 = x
@@ -542,10 +542,10 @@ def e_gem_sums(x, N, eps, exact=True, narrow=False, memo=None):
                 memo['p5cba63048321'] = (_q0,)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + eps
-        _t2 = _t0/(_t1*_t1)
+        _t2 = _t0.div_(_t1 * _t1)
         _m0 = x0 < 0.0
-        d_x = _where(_m0, 0.0, _t2*(_q0 + _t1))
-        _h0 = _where(_m0, 0.0, -_t2*x)
+        d_x = _fill_where(_m0, 0.0, _t1.add_(_q0).mul_(_t2))
+        _h0 = _fill_where(_m0, 0.0, _t2.neg_().mul_(x))
         return (d_x, (_h0,), _cf)
     if _case6:
         x0 = x
@@ -558,10 +558,10 @@ def e_gem_sums(x, N, eps, exact=True, narrow=False, memo=None):
                 memo['p5cba63048321'] = (_q0,)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + eps
-        _t2 = _t0/(_t1*_t1)
+        _t2 = _t0.div_(_t1 * _t1)
         _m0 = x0 < 0.0
-        d_x = _where(_m0, 0.0, _t2*(_q0 + _t1))
-        _h0 = _where(_m0, 0.0, -_t2*x)
+        d_x = _fill_where(_m0, 0.0, _t1.add_(_q0).mul_(_t2))
+        _h0 = _fill_where(_m0, 0.0, _t2.neg_().mul_(x))
         return (d_x, (_h0,), _cf)
     ax = torch.abs(x)
     _t3 = 2.0*N
@@ -610,27 +610,27 @@ def se_gem_f(x, N, eps, exact=True, narrow=False, memo=None):
         x0 = x
         x = _clamp_at_zero(x0, 8.711228593176025e+40)
         _t0 = _ipow(x, (2*N), exact)
-        y_r = (_t0*x)/(_t0 + eps)
+        y_r = x.mul_(_t0).div_(_t0.add_(eps))
         x = torch.clamp(x0, min=-8.711228593176025e+40, max=-0.0)
-        _t0 = x*_ipow(x, (2*N), exact)
-        y_l = (_t0)/(1.0 - _t0)
-        y = y_l + y_r
+        _t0 = x.mul_(_ipow(x, 2 * N, exact))
+        y_l = _t0.div_(1.0 - _t0)
+        y = y_l.add_(y_r)
         return y
     if _case2:
         x0 = x
         x = torch.clamp(x, min=-8.711228593176025e+40, max=8.711228593176025e+40)
         _t0 = _ipow(x, (2*N), exact)
-        _t1 = _t0*x
+        _t1 = x.mul_(_t0)
         _m0 = x0 < 0.0
-        y = _where(_m0, (_t1)/(1.0 - _t1), (_t1)/(_t0 + eps))
+        y = _where(_m0, _t1 / (1.0 - _t1), _t1.div_(_t0.add_(eps)))
         return y
     if _case3:
         x0 = x
         x = torch.clamp(x, min=-281474976710656.0, max=281474976710656.0)
         _t0 = _ipow(x, (2*N), exact)
-        _t1 = _t0*x
+        _t1 = x.mul_(_t0)
         _m0 = x0 < 0.0
-        y = _where(_m0, (_t1)/(1.0 - _t1), (_t1)/(_t0 + eps))
+        y = _where(_m0, _t1 / (1.0 - _t1), _t1.div_(_t0.add_(eps)))
         if _beyond(x0, 281474976710656.0):
             y = (y) - torch.clamp(281474976710656.0 - x0, max=0.0)
         return y
@@ -677,11 +677,11 @@ def se_gem_dx(x, N, eps, exact=True, narrow=False, memo=None):
                 memo['p5cba63048321'] = (_q0,)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + eps
-        d_x_r = (_t0*(_q0 + _t1))/(_t1*_t1)
+        d_x_r = _t0.mul_(_q0 + _t1).div_(_t1.mul_(_t1))
         x = torch.clamp(x0, min=-8.711228593176025e+40, max=-0.0)
         _t0 = _ipow(x, (2*N), exact)
-        d_x_l = (_t0*(2.0*N + 1.0))/(_sq(_t0*x - 1.0))
-        d_x = d_x_l + d_x_r
+        d_x_l = (_t0 * (2.0 * N + 1.0)).div_(_sq(_t0.mul_(x).sub_(1.0)))
+        d_x = d_x_l.add_(d_x_r)
         return d_x
     if _case2:
         x0 = x
@@ -696,7 +696,7 @@ def se_gem_dx(x, N, eps, exact=True, narrow=False, memo=None):
         _t0 = _ipow(x, (2*N), exact)
         _t2 = _t0 + eps
         _m0 = x0 < 0.0
-        d_x = _where(_m0, (_t0*(_t1 + 1.0))/(_sq(_t0*x - 1.0)), (_t0*(_q0 + _t2))/(_t2*_t2))
+        d_x = _where(_m0, (_t0 * (_t1 + 1.0)).div_(_sq(x.mul_(_t0).sub_(1.0))), _t0.mul_(_q0 + _t2).div_(_t2.mul_(_t2)))
         return d_x
     if _case3:
         x0 = x
@@ -711,7 +711,7 @@ def se_gem_dx(x, N, eps, exact=True, narrow=False, memo=None):
         _t0 = _ipow(x, (2*N), exact)
         _t2 = _t0 + eps
         _m0 = x0 < 0.0
-        d_x = _where(_m0, (_t0*(_t1 + 1.0))/(_sq(_t0*x - 1.0)), (_t0*(_q0 + _t2))/(_t2*_t2))
+        d_x = _where(_m0, (_t0 * (_t1 + 1.0)).div_(_sq(x.mul_(_t0).sub_(1.0))), _t0.mul_(_q0 + _t2).div_(_t2.mul_(_t2)))
         return d_x
     if _case4:
         x0 = x
@@ -726,7 +726,7 @@ def se_gem_dx(x, N, eps, exact=True, narrow=False, memo=None):
         _t0 = _ipow(x, (2*N), exact)
         _t2 = _t0 + eps
         _m0 = x0 < 0.0
-        d_x = _where(_m0, (_t0*(_t1 + 1.0))/(_sq(_t0*x - 1.0)), (_t0*(_q0 + _t2))/(_t2*_t2))
+        d_x = _where(_m0, (_t0 * (_t1 + 1.0)).div_(_sq(x.mul_(_t0).sub_(1.0))), _t0.mul_(_q0 + _t2).div_(_t2.mul_(_t2)))
         return d_x
     if _case5:
         x0 = x
@@ -741,7 +741,7 @@ def se_gem_dx(x, N, eps, exact=True, narrow=False, memo=None):
         _t0 = _ipow(x, (2*N), exact)
         _t2 = _t0 + eps
         _m0 = x0 < 0.0
-        d_x = _where(_m0, (_t0*(_t1 + 1.0))/(_sq(_t0*x - 1.0)), (_t0*(_q0 + _t2))/(_t2*_t2))
+        d_x = _where(_m0, (_t0 * (_t1 + 1.0)).div_(_sq(x.mul_(_t0).sub_(1.0))), _t0.mul_(_q0 + _t2).div_(_t2.mul_(_t2)))
         return d_x
     ax = torch.abs(x)
     _t1 = 2.0*N
@@ -795,14 +795,14 @@ def se_gem_first(x, N, eps, exact=True, narrow=False, memo=None):
                 memo['p5cba63048321'] = (_q0,)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + eps
-        _t2 = _t0/(_t1*_t1)
-        d_x_r = _t2*(_q0 + _t1)
-        d_eps_r = -_t2*x
+        _t2 = _t0.div_(_t1 * _t1)
+        d_x_r = _t1.add_(_q0).mul_(_t2)
+        d_eps_r = _t2.neg_().mul_(x)
         x = torch.clamp(x0, min=-8.711228593176025e+40, max=-0.0)
         _t0 = _ipow(x, (2*N), exact)
-        d_x_l = (_t0*(2.0*N + 1.0))/(_sq(_t0*x - 1.0))
-        d_x = d_x_l + d_x_r
-        d_eps = d_eps_r + 0.0
+        d_x_l = (_t0 * (2.0 * N + 1.0)).div_(_sq(_t0.mul_(x).sub_(1.0)))
+        d_x = d_x_l.add_(d_x_r)
+        d_eps = d_eps_r.add_(0.0)
         if _nonfinite(x0):
             _gs0 = x0 == math.inf
             d_eps = _where(_gs0, 0.0, d_eps)
@@ -818,12 +818,12 @@ def se_gem_first(x, N, eps, exact=True, narrow=False, memo=None):
             if memo is not None:
                 memo['p8178bebb14e8'] = (_q0,)
         _t0 = _ipow(x, (2*N), exact)
-        _t2 = _t0*x
+        _t2 = x.mul_(_t0)
         _t3 = _t0 + eps
-        _t4 = torch.reciprocal((_t3*_t3))
+        _t4 = (_t3 * _t3).reciprocal_()
         _m0 = x0 < 0.0
-        d_x = _where(_m0, (_t0*(_t1 + 1.0))/(_sq(_t2 - 1.0)), _t0*_t4*(_q0 + _t3))
-        d_eps = _where(_m0, 0.0, -_t2*_t4)
+        d_x = _where(_m0, (_t0 * (_t1 + 1.0)).div_(_sq(_t2 - 1.0)), _t0.mul_(_t4).mul_(_t3.add_(_q0)))
+        d_eps = _fill_where(_m0, 0.0, _t2.neg_().mul_(_t4))
         return (d_x, d_eps,)
     if _case3:
         x0 = x
@@ -836,12 +836,12 @@ def se_gem_first(x, N, eps, exact=True, narrow=False, memo=None):
             if memo is not None:
                 memo['p8178bebb14e8'] = (_q0,)
         _t0 = _ipow(x, (2*N), exact)
-        _t2 = _t0*x
+        _t2 = x.mul_(_t0)
         _t3 = _t0 + eps
-        _t4 = torch.reciprocal((_t3*_t3))
+        _t4 = (_t3 * _t3).reciprocal_()
         _m0 = x0 < 0.0
-        d_x = _where(_m0, (_t0*(_t1 + 1.0))/(_sq(_t2 - 1.0)), _t0*_t4*(_q0 + _t3))
-        d_eps = _where(_m0, 0.0, -_t2*_t4)
+        d_x = _where(_m0, (_t0 * (_t1 + 1.0)).div_(_sq(_t2 - 1.0)), _t0.mul_(_t4).mul_(_t3.add_(_q0)))
+        d_eps = _fill_where(_m0, 0.0, _t2.neg_().mul_(_t4))
         return (d_x, d_eps,)
     if _case4:
         x0 = x
@@ -854,12 +854,12 @@ def se_gem_first(x, N, eps, exact=True, narrow=False, memo=None):
             if memo is not None:
                 memo['p8178bebb14e8'] = (_q0,)
         _t0 = _ipow(x, (2*N), exact)
-        _t2 = _t0*x
+        _t2 = x.mul_(_t0)
         _t3 = _t0 + eps
-        _t4 = torch.reciprocal((_t3*_t3))
+        _t4 = (_t3 * _t3).reciprocal_()
         _m0 = x0 < 0.0
-        d_x = _where(_m0, (_t0*(_t1 + 1.0))/(_sq(_t2 - 1.0)), _t0*_t4*(_q0 + _t3))
-        d_eps = _where(_m0, 0.0, -_t2*_t4)
+        d_x = _where(_m0, (_t0 * (_t1 + 1.0)).div_(_sq(_t2 - 1.0)), _t0.mul_(_t4).mul_(_t3.add_(_q0)))
+        d_eps = _fill_where(_m0, 0.0, _t2.neg_().mul_(_t4))
         return (d_x, d_eps,)
     if _case5:
         x0 = x
@@ -872,12 +872,12 @@ def se_gem_first(x, N, eps, exact=True, narrow=False, memo=None):
             if memo is not None:
                 memo['p8178bebb14e8'] = (_q0,)
         _t0 = _ipow(x, (2*N), exact)
-        _t2 = _t0*x
+        _t2 = x.mul_(_t0)
         _t3 = _t0 + eps
-        _t4 = torch.reciprocal((_t3*_t3))
+        _t4 = (_t3 * _t3).reciprocal_()
         _m0 = x0 < 0.0
-        d_x = _where(_m0, (_t0*(_t1 + 1.0))/(_sq(_t2 - 1.0)), _t0*_t4*(_q0 + _t3))
-        d_eps = _where(_m0, 0.0, -_t2*_t4)
+        d_x = _where(_m0, (_t0 * (_t1 + 1.0)).div_(_sq(_t2 - 1.0)), _t0.mul_(_t4).mul_(_t3.add_(_q0)))
+        d_eps = _fill_where(_m0, 0.0, _t2.neg_().mul_(_t4))
         return (d_x, d_eps,)
     if _case6:
         x0 = x
@@ -890,12 +890,12 @@ def se_gem_first(x, N, eps, exact=True, narrow=False, memo=None):
             if memo is not None:
                 memo['p8178bebb14e8'] = (_q0,)
         _t0 = _ipow(x, (2*N), exact)
-        _t2 = _t0*x
+        _t2 = x.mul_(_t0)
         _t3 = _t0 + eps
-        _t4 = torch.reciprocal((_t3*_t3))
+        _t4 = (_t3 * _t3).reciprocal_()
         _m0 = x0 < 0.0
-        d_x = _where(_m0, (_t0*(_t1 + 1.0))/(_sq(_t2 - 1.0)), _t0*_t4*(_q0 + _t3))
-        d_eps = _where(_m0, 0.0, -_t2*_t4)
+        d_x = _where(_m0, (_t0 * (_t1 + 1.0)).div_(_sq(_t2 - 1.0)), _t0.mul_(_t4).mul_(_t3.add_(_q0)))
+        d_eps = _fill_where(_m0, 0.0, _t2.neg_().mul_(_t4))
         return (d_x, d_eps,)
     if _case7:
         x0 = x
@@ -908,12 +908,12 @@ def se_gem_first(x, N, eps, exact=True, narrow=False, memo=None):
             if memo is not None:
                 memo['p8178bebb14e8'] = (_q0,)
         _t0 = _ipow(x, (2*N), exact)
-        _t2 = _t0*x
+        _t2 = x.mul_(_t0)
         _t3 = _t0 + eps
-        _t4 = torch.reciprocal((_t3*_t3))
+        _t4 = (_t3 * _t3).reciprocal_()
         _m0 = x0 < 0.0
-        d_x = _where(_m0, (_t0*(_t1 + 1.0))/(_sq(_t2 - 1.0)), _t0*_t4*(_q0 + _t3))
-        d_eps = _where(_m0, 0.0, -_t2*_t4)
+        d_x = _where(_m0, (_t0 * (_t1 + 1.0)).div_(_sq(_t2 - 1.0)), _t0.mul_(_t4).mul_(_t3.add_(_q0)))
+        d_eps = _fill_where(_m0, 0.0, _t2.neg_().mul_(_t4))
         return (d_x, d_eps,)
     ax = torch.abs(x)
     _t1 = 2.0*N
@@ -1026,13 +1026,13 @@ def se_gem_sums(x, N, eps, exact=True, narrow=False, memo=None):
                 memo['p5cba63048321'] = (_q0,)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + eps
-        _t2 = _t0/(_t1*_t1)
-        d_x_r = _t2*(_q0 + _t1)
-        _h0_r = -_t2*x
+        _t2 = _t0.div_(_t1 * _t1)
+        d_x_r = _t1.add_(_q0).mul_(_t2)
+        _h0_r = _t2.neg_().mul_(x)
         x = torch.clamp(x0, min=-8.711228593176025e+40, max=-0.0)
         _t0 = _ipow(x, (2*N), exact)
-        d_x_l = (_t0*(2.0*N + 1.0))/(_sq(_t0*x - 1.0))
-        d_x = d_x_l + d_x_r
+        d_x_l = (_t0 * (2.0 * N + 1.0)).div_(_sq(_t0.mul_(x).sub_(1.0)))
+        d_x = d_x_l.add_(d_x_r)
         _h0 = _h0_r
         return (d_x, (_h0,), _cf)
     if _case2:
@@ -1046,12 +1046,12 @@ def se_gem_sums(x, N, eps, exact=True, narrow=False, memo=None):
             if memo is not None:
                 memo['p8178bebb14e8'] = (_q0,)
         _t0 = _ipow(x, (2*N), exact)
-        _t2 = _t0*x
+        _t2 = x.mul_(_t0)
         _t3 = _t0 + eps
-        _t4 = torch.reciprocal((_t3*_t3))
+        _t4 = (_t3 * _t3).reciprocal_()
         _m0 = x0 < 0.0
-        d_x = _where(_m0, (_t0*(_t1 + 1.0))/(_sq(_t2 - 1.0)), _t0*_t4*(_q0 + _t3))
-        _h0 = _where(_m0, 0.0, -_t2*_t4)
+        d_x = _where(_m0, (_t0 * (_t1 + 1.0)).div_(_sq(_t2 - 1.0)), _t0.mul_(_t4).mul_(_t3.add_(_q0)))
+        _h0 = _fill_where(_m0, 0.0, _t2.neg_().mul_(_t4))
         return (d_x, (_h0,), _cf)
     if _case3:
         x0 = x
@@ -1064,12 +1064,12 @@ def se_gem_sums(x, N, eps, exact=True, narrow=False, memo=None):
             if memo is not None:
                 memo['p8178bebb14e8'] = (_q0,)
         _t0 = _ipow(x, (2*N), exact)
-        _t2 = _t0*x
+        _t2 = x.mul_(_t0)
         _t3 = _t0 + eps
-        _t4 = torch.reciprocal((_t3*_t3))
+        _t4 = (_t3 * _t3).reciprocal_()
         _m0 = x0 < 0.0
-        d_x = _where(_m0, (_t0*(_t1 + 1.0))/(_sq(_t2 - 1.0)), _t0*_t4*(_q0 + _t3))
-        _h0 = _where(_m0, 0.0, -_t2*_t4)
+        d_x = _where(_m0, (_t0 * (_t1 + 1.0)).div_(_sq(_t2 - 1.0)), _t0.mul_(_t4).mul_(_t3.add_(_q0)))
+        _h0 = _fill_where(_m0, 0.0, _t2.neg_().mul_(_t4))
         return (d_x, (_h0,), _cf)
     if _case4:
         x0 = x
@@ -1082,12 +1082,12 @@ def se_gem_sums(x, N, eps, exact=True, narrow=False, memo=None):
             if memo is not None:
                 memo['p8178bebb14e8'] = (_q0,)
         _t0 = _ipow(x, (2*N), exact)
-        _t2 = _t0*x
+        _t2 = x.mul_(_t0)
         _t3 = _t0 + eps
-        _t4 = torch.reciprocal((_t3*_t3))
+        _t4 = (_t3 * _t3).reciprocal_()
         _m0 = x0 < 0.0
-        d_x = _where(_m0, (_t0*(_t1 + 1.0))/(_sq(_t2 - 1.0)), _t0*_t4*(_q0 + _t3))
-        _h0 = _where(_m0, 0.0, -_t2*_t4)
+        d_x = _where(_m0, (_t0 * (_t1 + 1.0)).div_(_sq(_t2 - 1.0)), _t0.mul_(_t4).mul_(_t3.add_(_q0)))
+        _h0 = _fill_where(_m0, 0.0, _t2.neg_().mul_(_t4))
         return (d_x, (_h0,), _cf)
     if _case5:
         x0 = x
@@ -1100,12 +1100,12 @@ def se_gem_sums(x, N, eps, exact=True, narrow=False, memo=None):
             if memo is not None:
                 memo['p8178bebb14e8'] = (_q0,)
         _t0 = _ipow(x, (2*N), exact)
-        _t2 = _t0*x
+        _t2 = x.mul_(_t0)
         _t3 = _t0 + eps
-        _t4 = torch.reciprocal((_t3*_t3))
+        _t4 = (_t3 * _t3).reciprocal_()
         _m0 = x0 < 0.0
-        d_x = _where(_m0, (_t0*(_t1 + 1.0))/(_sq(_t2 - 1.0)), _t0*_t4*(_q0 + _t3))
-        _h0 = _where(_m0, 0.0, -_t2*_t4)
+        d_x = _where(_m0, (_t0 * (_t1 + 1.0)).div_(_sq(_t2 - 1.0)), _t0.mul_(_t4).mul_(_t3.add_(_q0)))
+        _h0 = _fill_where(_m0, 0.0, _t2.neg_().mul_(_t4))
         return (d_x, (_h0,), _cf)
     if _case6:
         x0 = x
@@ -1118,12 +1118,12 @@ def se_gem_sums(x, N, eps, exact=True, narrow=False, memo=None):
             if memo is not None:
                 memo['p8178bebb14e8'] = (_q0,)
         _t0 = _ipow(x, (2*N), exact)
-        _t2 = _t0*x
+        _t2 = x.mul_(_t0)
         _t3 = _t0 + eps
-        _t4 = torch.reciprocal((_t3*_t3))
+        _t4 = (_t3 * _t3).reciprocal_()
         _m0 = x0 < 0.0
-        d_x = _where(_m0, (_t0*(_t1 + 1.0))/(_sq(_t2 - 1.0)), _t0*_t4*(_q0 + _t3))
-        _h0 = _where(_m0, 0.0, -_t2*_t4)
+        d_x = _where(_m0, (_t0 * (_t1 + 1.0)).div_(_sq(_t2 - 1.0)), _t0.mul_(_t4).mul_(_t3.add_(_q0)))
+        _h0 = _fill_where(_m0, 0.0, _t2.neg_().mul_(_t4))
         return (d_x, (_h0,), _cf)
     if _case7:
         x0 = x
@@ -1136,12 +1136,12 @@ def se_gem_sums(x, N, eps, exact=True, narrow=False, memo=None):
             if memo is not None:
                 memo['p8178bebb14e8'] = (_q0,)
         _t0 = _ipow(x, (2*N), exact)
-        _t2 = _t0*x
+        _t2 = x.mul_(_t0)
         _t3 = _t0 + eps
-        _t4 = torch.reciprocal((_t3*_t3))
+        _t4 = (_t3 * _t3).reciprocal_()
         _m0 = x0 < 0.0
-        d_x = _where(_m0, (_t0*(_t1 + 1.0))/(_sq(_t2 - 1.0)), _t0*_t4*(_q0 + _t3))
-        _h0 = _where(_m0, 0.0, -_t2*_t4)
+        d_x = _where(_m0, (_t0 * (_t1 + 1.0)).div_(_sq(_t2 - 1.0)), _t0.mul_(_t4).mul_(_t3.add_(_q0)))
+        _h0 = _fill_where(_m0, 0.0, _t2.neg_().mul_(_t4))
         return (d_x, (_h0,), _cf)
     ax = torch.abs(x)
     _t1 = 2.0*N
@@ -1196,7 +1196,7 @@ def sqish_f(x, a, beta, gamma, exact=True, narrow=False, memo=None):
             _q2 = _ratio_values(a, 1.0, _q1)
             if memo is not None:
                 memo['p0f44d3703140'] = (_q0, _q1, _q2)
-        y = ((_sigmoid_ratio(a, 1.0, _q0, x, _q1, _q2))*x)
+        y = _sigmoid_ratio(a, 1.0, _q0, x, _q1, _q2).mul_(x)
         if _nonfinite(x):
             _g0 = x > 0
             _g1 = _isinf(x)

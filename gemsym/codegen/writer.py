@@ -17,6 +17,7 @@ from .narrow import narrow_plans, positive_plans, ratio_forms, sigmoid_ratios
 from .scalar_case import default_case
 from .cxx_writer import cpu_kernel_source, cuda_kernel_source
 from .derive import FamilyCode, derive
+from .inplace import in_place
 from .printer import Printer, UnsupportedConstruct
 from . import runtime
 
@@ -47,7 +48,7 @@ def _formulas(codes: Sequence[FamilyCode]) -> str:
                    "``memo``: a dict kept for calls with the same parameter values (the runtime's plans,\n"
                    "or one call's chunks, with fixed integer and real parameters): the expressions of\n"
                    "the parameters alone, and the conditions that choose a body, are evaluated once.\n"),
-           "import math  # noqa: F401\n\nimport torch\n\nfrom ._runtime import _beyond, _clamp_at_zero, _expm1, _inf_times, _ipow, _isinf, _isnan, _like, _nonfinite, _param, _ratio_values, _sigmoid_lin, _sigmoid_pair, _sigmoid_ratio, _sigmoid_trio, _sq, _tail_times, _where, _xtimes  # noqa: F401\n"
+           "import math  # noqa: F401\n\nimport torch\n\nfrom ._runtime import _beyond, _clamp_at_zero, _expm1, _fill_unless, _fill_where, _inf_times, _ipow, _isinf, _isnan, _like, _nonfinite, _param, _ratio_values, _sigmoid_lin, _sigmoid_pair, _sigmoid_ratio, _sigmoid_trio, _sq, _tail_times, _where, _xtimes  # noqa: F401\n"
            "from ._compensated import (_ddc, _dd_abs, _dd_add, _dd_div, _dd_mul, _dd_neg, _dd_pow,  # noqa: F401\n"
            "                           _dd_hypot, _dd_recip, _dd_scale, _dd_sq, _dd_sqrt, _dd_value,\n"
            "                           _erfc_dd, _exp_dd, _exp_tail, _sigmoid_dd)\n"]
@@ -196,6 +197,9 @@ def _branch(code: FamilyCode, cases: list[tuple[str, list[str]]], why: str, ret:
     numbers (``float(a)``), which Dynamo decides while tracing for a number and would break
     its graph on for a tensor it made."""
     names = ["_case" + (str(i + 1) if i else "") for i in range(len(cases))]
+    # the narrow bodies write into the temporaries they own (see :mod:`.inplace`)
+    ints = [code.symbols[p.name] for p in code.int_params]
+    cases = [(cond, in_place(body, ret, code.x.name, ints)) for cond, body in cases]
     if not code.real_params:
         return [line for (cond, body) in cases
                 for line in (f"    if {cond}:  # {why}", *body, f"        return {ret}")]

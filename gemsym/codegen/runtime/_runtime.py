@@ -222,6 +222,19 @@ def _where(cond, a, b):
     return torch.where(cond, a, b)
 
 
+def _fill_where(cond, value: float, t):
+    """``_where(cond, value, t)`` for a number ``value`` written into ``t``, a temporary
+    that the formulas made and no longer read (see ``gemsym.codegen.inplace``); the
+    arguments are evaluated in ``_where``'s order."""
+    return t.masked_fill_(cond, value)
+
+
+def _fill_unless(cond, t, value: float):
+    """``_where(cond, t, value)`` for a number ``value``, written into ``t`` (as
+    ``_fill_where``)."""
+    return t.masked_fill_(~cond, value)
+
+
 def _sigmoid_lin(c, x, d, exact: bool = True, neg: bool = False):
     """sigma(s) (``neg``: sigma(-s)) for s = c x + d; the two calls of a Sqish formula
     compute the same s.  Not ``exact`` (float64 arithmetic for a float32 result): eager,

@@ -1,0 +1,316 @@
+"""In-place ATen ops for the temporaries a narrow body owns (PyTorch target).
+
+Eager PyTorch allocates an output for every arithmetic op; a narrow body (float64
+arithmetic on a copy of a float32/16-bit input, see :mod:`.narrow`) makes a new tensor at
+each step.  Where an operand is a tensor that the body itself made and nothing reads
+afterwards, the op can write into it instead (``a * b`` becomes ``a.mul_(b)``, a selection
+with a number ``_where(c, 0.0, t)`` becomes ``_fill_where(c, 0.0, t)``, t's
+``masked_fill_``): the same
+kernel on the same values, so the same bits, and one allocation and one cold output
+fewer per op (GEM N = 1's forward: 5 allocations, 2 after this).
+
+The pass works on the Python AST of a straight-line body.  An operand qualifies as the
+op's output where it is
+
+* *fresh*: made by an arithmetic op, a ``torch`` function or a runtime helper that
+  returns a new tensor (:data:`FRESH_CALLS`; ``_ipow`` where its exponent is at least 2
+  for every value of the integer parameters: ``_ipow(x, 1)`` is x itself), never bound to
+  a second name nor passed through a call that may return it (``y = t``, ``_param(t)``);
+* *full*: computed from the input x, so of the result's shape (the narrow path's real
+  parameters are 0-d tensors; ``runtime._narrow``) and float64;
+* *dead*: an unnamed intermediate, or a name that no later statement reads before it is
+  assigned again and whose tensor every other op of this statement reads before this
+  one runs.  A name's tensor is read when the op that takes it runs, after its other
+  arguments: ``(t*x).div_(t.add_(1.0))`` has read t before adding to it, while in
+  ``t + t*x`` the sum reads t after the product, which then stays out of place.
+
+A sum or product whose right operand qualifies and whose left one is a name or a number
+swaps them (both are commutative bitwise; the op reads the name when it did).  Compound
+statements (``if _beyond(x0, ...): ...``) are not rewritten; their reads count, and the
+names they assign lose freshness.  Nothing here may run under autograd recording (an op
+that saved a tensor for its backward would see it changed), and nothing does: the
+narrow bodies run inside the registered ops' kernels, below autograd, and in the formulas
+that ``torch.compile`` traces, whose backward it never differentiates again (double
+backward of a compiled graph is refused by AOTAutograd); the eager double backward and
+forward-mode derivatives take the general bodies.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import textwrap
+from dataclasses import dataclass
+from typing import Sequence
+
+import sympy as sp
+
+__all__ = ["FRESH_CALLS", "in_place"]
+
+#: binary ops and their in-place methods; the commutative ones may swap operands
+_METHODS = {ast.Add: "add_", ast.Sub: "sub_", ast.Mult: "mul_", ast.Div: "div_"}
+_COMMUTATIVE = (ast.Add, ast.Mult)
+#: torch functions of one tensor with an in-place method of the same kernel
+_UNARY = {f"torch.{f}": f"{f}_" for f in (
+    "exp", "log", "log1p", "abs", "tanh", "sigmoid", "sqrt", "reciprocal", "neg", "clamp",
+    "sin", "cos", "sinh", "cosh", "atan", "relu", "expm1")}
+#: calls that return a new floating tensor (never one of their arguments)
+FRESH_CALLS = frozenset({
+    *_UNARY, "torch.where", "torch.maximum", "torch.minimum", "torch.clamp_min",
+    "torch.clamp_max", "torch.pow", "torch.hypot", "torch.copysign", "torch.sign",
+    "torch.special.erf", "torch.special.erfc", "torch.special.erfcx",
+    "_where", "_clamp_at_zero", "_sq", "_expm1", "_xtimes", "_sigmoid_ratio"})
+
+
+@dataclass
+class _Name:
+    fresh: bool
+    full: bool
+    #: known to hold a floating tensor (not a mask)
+    real: bool = False
+
+
+def in_place(lines: Sequence[str], ret: str, x_name: str, ints: Sequence[sp.Symbol]
+             ) -> list[str]:
+    """``lines`` (one indented straight-line body, then ``return ret``) with each op whose
+    output may be a temporary it overwrites written in place (see the module's text);
+    the statements it does not change keep their text."""
+    if not lines:
+        return list(lines)
+    indent = lines[0][:len(lines[0]) - len(lines[0].lstrip())]
+    src = textwrap.dedent("\n".join(lines))
+    body = ast.parse(src).body
+    reads = [_loads(s) for s in body] + [_loads(ast.parse(ret, mode="eval"))]
+    stores = [_stores(s) for s in body] + [set()]
+    names: dict[str, _Name] = {x_name: _Name(fresh=False, full=True, real=True)}
+    ctx = _Context(names, {s.name: s for s in ints})
+    out: list[str] = []
+    src_lines = src.split("\n")
+    for i, stmt in enumerate(body):
+        text = src_lines[stmt.lineno - 1:stmt.end_lineno]
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+            dead = {n for n in reads[i] if _dead_after(n, i, reads, stores)}
+            # decided on what is known before the statement, which it then updates from
+            # the expression as printed
+            new = _Rewriter(ctx, dead).rewrite(copy.deepcopy(stmt.value))
+            ctx.assign(stmt.targets[0], stmt.value)
+            if new is not None:
+                stmt.value = new
+                text = [ast.unparse(stmt)]
+        else:
+            ctx.forget(stores[i] | _nested_stores(stmt))
+        out.extend(indent + t if t.strip() else t for t in text)
+    return out
+
+
+def _loads(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
+            and isinstance(n.ctx, ast.Load)}
+
+
+def _stores(stmt: ast.stmt) -> set[str]:
+    """The names a statement assigns whenever it runs (a compound statement's own are
+    conditional: ``_nested_stores``)."""
+    if isinstance(stmt, ast.Assign):
+        return {n.id for t in stmt.targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+    return set()
+
+
+def _nested_stores(stmt: ast.stmt) -> set[str]:
+    return {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)
+            and isinstance(n.ctx, ast.Store)}
+
+
+def _dead_after(name: str, i: int, reads: list[set[str]], stores: list[set[str]]) -> bool:
+    """Whether no statement after the i-th (the return last) reads ``name`` before an
+    assignment that always runs replaces it."""
+    for j in range(i + 1, len(reads)):
+        if name in reads[j]:
+            return False
+        if name in stores[j]:
+            return True
+    return True
+
+
+class _Context:
+    """What is known of each name: fresh (its tensor is the body's own, reachable by this
+    name alone) and full (computed from x: the result's shape, float64)."""
+
+    def __init__(self, names: dict[str, _Name], ints: dict[str, sp.Symbol]):
+        self.names = names
+        self.ints = ints
+
+    def full(self, node: ast.AST) -> bool:
+        return any(self.names.get(n, _Name(False, False)).full for n in _loads(node))
+
+    def real(self, node: ast.AST) -> bool:
+        """Whether ``node`` is known to be floating (a number, or a tensor that is not a
+        mask: an arithmetic op with a floating operand, a floating function)."""
+        if isinstance(node, ast.Constant):
+            return isinstance(node.value, float)
+        if isinstance(node, ast.Name):
+            return self.names.get(node.id, _Name(False, False)).real
+        if isinstance(node, ast.BinOp):
+            return type(node.op) in _METHODS and (self.real(node.left) or self.real(node.right))
+        if isinstance(node, ast.UnaryOp):
+            return isinstance(node.op, ast.USub) and self.real(node.operand)
+        if isinstance(node, ast.Call):
+            fn = ast.unparse(node.func)
+            if fn in ("torch.where", "_where"):  # a selection between floating values
+                return len(node.args) == 3 and any(self.real(a) for a in node.args[1:])
+            if fn == "_ipow":
+                return len(node.args) >= 2 and self._at_least_two(node.args[1])
+            return fn in FRESH_CALLS
+        return False
+
+    def fresh(self, node: ast.AST) -> bool:
+        """Whether ``node`` evaluates to a new floating tensor of the result's shape."""
+        if not (self.full(node) and self.real(node)):
+            return False
+        return isinstance(node, (ast.BinOp, ast.UnaryOp, ast.Call))
+
+    def _at_least_two(self, e: ast.expr) -> bool:
+        try:
+            v = sp.sympify(ast.unparse(e), locals=dict(self.ints))
+        except (sp.SympifyError, SyntaxError, TypeError):
+            return False
+        return bool(v.free_symbols <= set(self.ints.values())) and (v - 2).is_nonnegative is True
+
+    def assign(self, target: ast.expr, value: ast.expr) -> None:
+        if not self.fresh(value):
+            # the target may be one of the names it reads (``y = t``, ``_param(t, x)``)
+            self.forget(_loads(value))
+        full, fresh, real = self.full(value), self.fresh(value), self.real(value)
+        for n in ast.walk(target):
+            if isinstance(n, ast.Name):
+                one = isinstance(target, ast.Name)
+                self.names[n.id] = _Name(fresh=fresh and one, full=full, real=real and one)
+
+    def forget(self, names) -> None:
+        for n in names:
+            if n in self.names:
+                self.names[n] = _Name(False, self.names[n].full, self.names[n].real)
+
+
+class _Rewriter:
+    """The in-place form of one expression, decided on its evaluation order."""
+
+    def __init__(self, ctx: _Context, dead: set[str]):
+        self.ctx = ctx
+        self.dead = dead
+
+    def rewrite(self, value: ast.expr) -> ast.expr | None:
+        order = list(_postorder(value))
+        self.position = {id(n): k for k, n in enumerate(order)}
+        # a name's tensor is read when the op consuming it runs (after its other
+        # arguments are evaluated): its nearest enclosing op, not the name's evaluation
+        consumer = _consumers(value)
+        self.reads: dict[str, list[int]] = {}
+        for n in order:
+            if isinstance(n, ast.Name):
+                at = self.position[id(consumer[id(n)])] if id(n) in consumer else len(order)
+                self.reads.setdefault(n.id, []).append(at)
+        self.written: set[str] = set()
+        plan = {}
+        for n in order:
+            receiver = self._receiver(n)
+            if receiver is not None:
+                plan[id(n)] = receiver
+        if not plan:
+            return None
+        return _Apply(plan).visit(value)
+
+    def _owned(self, node: ast.expr, at: int) -> bool:
+        """Whether the op at post-order position ``at`` may write into ``node``."""
+        if isinstance(node, ast.Name):
+            info = self.ctx.names.get(node.id)
+            if (info is None or not info.fresh or not info.full or node.id not in self.dead
+                    or node.id in self.written):
+                return False
+            if any(k > at for k in self.reads[node.id]):
+                return False
+            self.written.add(node.id)
+            return True
+        return self.ctx.fresh(node)
+
+    def _receiver(self, n: ast.AST) -> str | None:
+        at = self.position[id(n)]
+        if isinstance(n, ast.BinOp) and type(n.op) in _METHODS and self.ctx.full(n):
+            if self._owned(n.left, at):
+                return "left"
+            # a swap leaves the op, and so the left operand's read, where it was
+            if (isinstance(n.op, _COMMUTATIVE) and isinstance(n.left, (ast.Name, ast.Constant))
+                    and self._owned(n.right, at)):
+                return "right"
+        elif isinstance(n, ast.UnaryOp) and isinstance(n.op, ast.USub):
+            if self._owned(n.operand, at):
+                return "operand"
+        elif isinstance(n, ast.Call) and n.args:
+            fn = ast.unparse(n.func)
+            if fn in _UNARY and (len(n.args) == 1 or fn == "torch.clamp"):
+                if self._owned(n.args[0], at):
+                    return "arg"
+            elif fn == "_where" and len(n.args) == 3 and self.ctx.full(n):
+                # a selection with a number on one side: the other side's masked_fill
+                if _number(n.args[1]) and self._owned(n.args[2], at):
+                    return "where_right"
+                if _number(n.args[2]) and self._owned(n.args[1], at):
+                    return "where_left"
+        return None
+
+
+def _consumers(node: ast.AST, op: ast.AST | None = None, out: dict | None = None) -> dict:
+    """id(name node) -> the op that reads its tensor: the nearest enclosing arithmetic
+    op, call, comparison or subscript (a conditional expression or a tuple passes the
+    reference on)."""
+    out = {} if out is None else out
+    if isinstance(node, ast.Name) and op is not None:
+        out[id(node)] = op
+    reads = isinstance(node, (ast.BinOp, ast.UnaryOp, ast.Call, ast.Compare, ast.Subscript,
+                              ast.BoolOp))
+    for child in ast.iter_child_nodes(node):
+        _consumers(child, node if reads else op, out)
+    return out
+
+
+def _postorder(node: ast.AST):
+    """The nodes in the order Python evaluates them (children left to right, then the
+    node)."""
+    for child in ast.iter_child_nodes(node):
+        yield from _postorder(child)
+    yield node
+
+
+class _Apply(ast.NodeTransformer):
+    def __init__(self, plan: dict[int, str]):
+        self.plan = plan
+
+    def visit(self, node):
+        role = self.plan.get(id(node))
+        node = self.generic_visit(node)
+        if role is None:
+            return node
+        if isinstance(node, ast.BinOp):
+            method = _METHODS[type(node.op)]
+            recv, other = (node.left, node.right) if role == "left" else (node.right, node.left)
+            return _call(recv, method, [other], [])
+        if isinstance(node, ast.UnaryOp):
+            return _call(node.operand, "neg_", [], [])
+        if role in ("where_right", "where_left"):
+            # helpers, not t.masked_fill_(c, v): the arguments keep their order
+            fn = "_fill_where" if role == "where_right" else "_fill_unless"
+            return ast.Call(func=ast.Name(fn, ast.Load()), args=node.args, keywords=[])
+        fn = ast.unparse(node.func)
+        return _call(node.args[0], _UNARY[fn], node.args[1:], node.keywords)
+
+
+def _number(node: ast.expr) -> bool:
+    """A Python number, which ``_where`` puts in with ``masked_fill``."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        node = node.operand
+    return isinstance(node, ast.Constant) and isinstance(node.value, (int, float))
+
+
+def _call(receiver: ast.expr, method: str, args: list, keywords: list) -> ast.Call:
+    return ast.Call(func=ast.Attribute(value=receiver, attr=method, ctx=ast.Load()),
+                    args=args, keywords=keywords)
