@@ -73,11 +73,13 @@ def test_lane_is_the_checked_path_bitwise(lane, name, ints, reals, dtype):
     big = special_inputs(dtype, _runtime.CPU_CHUNK + 100, seed=1)
     for x in (small, big, small.reshape(40, 25).t()):
         g = special_inputs(dtype, x.numel() - 15, seed=2).reshape(x.shape)
+        g0 = g.clone()
         before = lane[0]
         y = fn(x, **kwargs)
         xg = x.detach().clone().requires_grad_()
         (gx,) = torch.autograd.grad(fn(xg, **kwargs), xg, g)
         assert lane[0] == before + 2
+        assert torch.equal(bits(g), bits(g0))  # the product goes into a copy of its own
         xr = x.detach().clone().requires_grad_()
         want = _checked(name, xr, ints, reals)
         (want_g,) = torch.autograd.grad(want, xr, g)

@@ -68,7 +68,11 @@ def _steps(to_compute: Callable, formulas: Callable, to_input: Callable,
         return to_input(formulas(to_compute(x), *args))
 
     def grad_step(grad, x):
-        return to_input(to_compute(grad) * grad_formulas(to_compute(x), *args))
+        g = to_compute(grad)
+        d = grad_formulas(to_compute(x), *args)
+        # the product written into the gradient's compute-dtype copy (the same bits as
+        # g * d, one float64 tensor fewer), never into the caller's gradient itself
+        return to_input(g * d if g is grad else g.mul_(d))
     return step, grad_step
 
 

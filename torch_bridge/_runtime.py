@@ -810,8 +810,10 @@ def _torch_forward(fam: Family, x, ints, params, memo: dict | None = None):
 def one_chunk_grad(fam: Family, grad, x, ints, params, cdt: torch.dtype, exact: bool,
                    narrow: bool, memo: dict | None = None):
     """g f'(x) for x and grad as ``one_chunk`` takes x (grad of x's shape, contiguous)."""
-    g = _to(grad, cdt) * fam.grad_x(_to(x, cdt), *ints, *params, exact=exact, narrow=narrow,
-                                    memo=memo)
+    gc = _to(grad, cdt)
+    d = fam.grad_x(_to(x, cdt), *ints, *params, exact=exact, narrow=narrow, memo=memo)
+    # into the gradient's own copy where the conversion made one (as ``_eager._steps``)
+    g = gc * d if gc is grad else gc.mul_(d)
     return g if g.dtype == x.dtype else _to(g, x.dtype)
 
 
