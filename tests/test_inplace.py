@@ -31,6 +31,12 @@ class _Undo(ast.NodeTransformer):
         f = node.func
         if isinstance(f, ast.Name) and f.id in ("_fill_where", "_fill_unless"):
             return ast.Call(func=ast.Name("_where", ast.Load()), args=node.args, keywords=[])
+        if isinstance(f, ast.Name) and node.args and ast.unparse(node.args[-1]) == "own":
+            args = node.args[:-1]  # a clamp that may write into x: the plain clamp
+            if f.id == "_clamp_to":
+                return ast.Call(func=ast.Name("torch.clamp", ast.Load()), args=args,
+                                keywords=[])
+            return ast.Call(func=f, args=args, keywords=node.keywords)
         if not (isinstance(f, ast.Attribute) and f.attr.endswith("_")
                 and not f.attr.startswith("_")):
             return node
@@ -48,22 +54,25 @@ def _out_of_place(src: str) -> str:
 
 
 def _in_place_calls(src: str) -> int:
+    """The in-place methods, the helpers that fill a temporary, and the clamps that may
+    write into x (``own``)."""
     return sum(1 for n in ast.walk(ast.parse(src)) if isinstance(n, ast.Call) and (
         isinstance(n.func, ast.Attribute) and n.func.attr.endswith("_")
         and not n.func.attr.startswith("_")
-        or isinstance(n.func, ast.Name) and n.func.id in ("_fill_where", "_fill_unless")))
+        or isinstance(n.func, ast.Name) and n.func.id in ("_fill_where", "_fill_unless")
+        or n.args and isinstance(n.args[-1], ast.Name) and n.args[-1].id == "own"))
 
 
 def _function(lines: list[str], ret: str) -> str:
     body = textwrap.indent("\n".join(lines + [f"return {ret}"]), "    ")
-    return f"def body(x, N, eps, exact=False):\n{body}\n"
+    return f"def body(x, N, eps, exact=False, own=False):\n{body}\n"
 
 
-def _run(src: str, x, n: int):
+def _run(src: str, x, n: int, own: bool = False):
     ns = {"torch": torch, **{k: getattr(_runtime, k) for k in dir(_runtime)
                              if k.startswith("_") and not k.startswith("__")}}
     exec(compile(src, "<body>", "exec"), ns)
-    return ns["body"](x, n, torch.tensor(0.25, dtype=torch.float64))
+    return ns["body"](x, n, torch.tensor(0.25, dtype=torch.float64), own=own)
 
 
 def _same(a, b) -> bool:
@@ -76,12 +85,15 @@ def _same(a, b) -> bool:
 SNIPPETS = [
     # GEM's f: the clamped copy, its square and the quotient all written in place
     (["x = _clamp_at_zero(x, 8.711228593176025e+40)", "_t0 = _ipow(x, (2*N), exact)",
-      "y = (_t0*x)/(_t0 + 1.0)"], "y", 3),
+      "y = (_t0*x)/(_t0 + 1.0)"], "y", 4),
     # SE-GEM's sides, with names assigned twice
     (["x0 = x", "x = _clamp_at_zero(x0, 8.711228593176025e+40)",
       "_t0 = _ipow(x, (2*N), exact)", "y_r = (_t0*x)/(_t0 + eps)",
       "x = torch.clamp(x0, min=-8.711228593176025e+40, max=-0.0)",
-      "_t0 = x*_ipow(x, (2*N), exact)", "y_l = (_t0)/(1.0 - _t0)", "y = y_l + y_r"], "y", 6),
+      "_t0 = x*_ipow(x, (2*N), exact)", "y_l = (_t0)/(1.0 - _t0)", "y = y_l + y_r"], "y", 7),
+    # the input, still read after a clamp (by x0), is not clamped in place
+    (["x0 = x", "x = torch.clamp(x, min=-3.0, max=3.0)", "_m0 = x0 < 0.0",
+      "y = _where(_m0, x*2.0, x*3.0)"], "y", 1),
     # the sum reads t after the product: only the sum in place
     (["_t1 = x*x", "y = _t1 + (_t1*x)"], "y", 1),
     # the quotient's left operand is computed before t changes
@@ -90,7 +102,7 @@ SNIPPETS = [
     (["_t0 = x*x", "_t1 = _t0", "y = (_t0 + 1.0)*_t1"], "y", 1),
     # _ipow(x, N) is x itself at N = 1: not the body's own
     (["x = torch.clamp(x, min=-1e30)", "_t0 = _ipow(x, N, exact)", "_t1 = _t0*2.0",
-      "y = _t1 + x"], "y", 1),
+      "y = _t1 + x"], "y", 2),
     # read by a later statement, or returned
     (["_t0 = x*x", "y = _t0 + 1.0", "z = _t0*2.0"], "(y, z)", 1),
     (["_t0 = x*x", "y = torch.exp(_t0)"], "(y, _t0)", 0),
@@ -112,7 +124,7 @@ SNIPPETS = [
 
 @pytest.mark.parametrize("lines, ret, expected", SNIPPETS)
 def test_rewritten_bodies_keep_every_value(lines, ret, expected):
-    rewritten = in_place(lines, ret, "x", [N])
+    rewritten = in_place(lines, ret, "x", [N], own="own")
     src = _function(rewritten, ret)
     assert _in_place_calls(src) == expected, "\n".join(rewritten)
     reference = _function(lines, ret)
@@ -123,7 +135,9 @@ def test_rewritten_bodies_keep_every_value(lines, ret, expected):
         xin = x.clone()
         got = _run(src, xin, n)
         assert torch.equal(xin.view(torch.int64), x.view(torch.int64)), "the input changed"
-        assert _same(got, _run(reference, x.clone(), n)), (n, "\n".join(rewritten))
+        want = _run(reference, x.clone(), n)
+        assert _same(got, want), (n, "\n".join(rewritten))
+        assert _same(_run(src, x.clone(), n, own=True), want), (n, "own")
 
 
 def _outputs(v) -> list:
@@ -159,9 +173,11 @@ def _check_module(module, ints: range, reals: dict[str, list[float]]) -> int:
             xin = x.clone()
             got = fn(xin, *args, exact=False, narrow=True)
             assert torch.equal(xin.view(torch.int64), x.view(torch.int64)), (name, combo)
-            want = ns[name](x.clone(), *args, exact=False, narrow=True)
-            assert all(_same(a, b) for a, b in zip(_outputs(got), _outputs(want))), (name,
-                                                                                        combo)
+            want = _outputs(ns[name](x.clone(), *args, exact=False, narrow=True))
+            assert all(_same(a, b) for a, b in zip(_outputs(got), want)), (name, combo)
+            # a copy of its own, which the formulas may clamp in place
+            owned = fn(x.clone(), *args, exact=False, narrow=True, own=True)
+            assert all(_same(a, b) for a, b in zip(_outputs(owned), want)), (name, combo)
             calls += 1
     return calls
 

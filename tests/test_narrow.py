@@ -483,7 +483,9 @@ class _Count(TorchDispatchMode):
         self.ops: list[str] = []
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        self.ops.append(str(func.overloadpacket))
+        # an op and its in-place form alike (the narrow bodies write into their
+        # temporaries: gemsym.codegen.inplace)
+        self.ops.append(str(func.overloadpacket).rstrip("_"))
         return func(*args, **(kwargs or {}))
 
 

@@ -109,8 +109,9 @@ def _make(lib_name: str, name: str, x: torch.Tensor, ints, reals) -> _Plan | Non
     memos: tuple[dict, dict] = ({}, {})
     if not bound:
         return _Plan(fam, params, cdt, exact, narrow, signs, memos=memos)
-    forward = partial(fam.forward, exact=exact, narrow=narrow, memo=memos[0])
-    grad_x = partial(fam.grad_x, exact=exact, narrow=narrow, memo=memos[1])
+    # ``own``: the steps convert x, so the formulas get a copy of their own
+    forward = partial(fam.forward, exact=exact, narrow=narrow, memo=memos[0], own=True)
+    grad_x = partial(fam.grad_x, exact=exact, narrow=narrow, memo=memos[1], own=True)
     return _Plan(fam, params, cdt, exact, narrow, signs,
                  *_steps(_CONVERT[cdt], forward, _CONVERT[x.dtype], grad_x, (*ints, *params)),
                  memos=memos)

@@ -9,22 +9,24 @@ magnitude and the compute dtype is float64 (the |x| > 1 forms are then not neede
 ``memo``: a dict kept for calls with the same parameter values (the runtime's plans,
 or one call's chunks, with fixed integer and real parameters): the expressions of
 the parameters alone, and the conditions that choose a body, are evaluated once.
+``own``: x is a copy that the caller made for this call alone (its conversion to the
+compute dtype), which a narrow body may clamp in place (see ``gemsym.codegen.inplace``).
 """
 
 import math  # noqa: F401
 
 import torch
 
-from ._runtime import _beyond, _clamp_at_zero, _expm1, _fill_unless, _fill_where, _inf_times, _ipow, _isinf, _isnan, _like, _nonfinite, _param, _ratio_values, _sigmoid_lin, _sigmoid_pair, _sigmoid_ratio, _sigmoid_trio, _sq, _tail_times, _where, _xtimes  # noqa: F401
+from ._runtime import _beyond, _clamp_at_zero, _clamp_to, _expm1, _fill_unless, _fill_where, _inf_times, _ipow, _isinf, _isnan, _like, _nonfinite, _param, _ratio_values, _sigmoid_lin, _sigmoid_pair, _sigmoid_ratio, _sigmoid_trio, _sq, _tail_times, _where, _xtimes  # noqa: F401
 from ._compensated import (_ddc, _dd_abs, _dd_add, _dd_div, _dd_mul, _dd_neg, _dd_pow,  # noqa: F401
                            _dd_hypot, _dd_recip, _dd_scale, _dd_sq, _dd_sqrt, _dd_value,
                            _erfc_dd, _exp_dd, _exp_tail, _sigmoid_dd)
 
 
-def gem_f(x, N, exact=True, narrow=False, memo=None):
+def gem_f(x, N, exact=True, narrow=False, memo=None, own=False):
     """gem: f."""
     if narrow and N in (1, 2, 3):  # no |x| > 1 forms (see gemsym.codegen.narrow)
-        x = _clamp_at_zero(x, 8.711228593176025e+40)
+        x = _clamp_at_zero(x, 8.711228593176025e+40, own)
         _t0 = _ipow(x, (2*N), exact)
         y = x.mul_(_t0).div_(_t0.add_(1.0))
         return y
@@ -49,10 +51,10 @@ def gem_f(x, N, exact=True, narrow=False, memo=None):
     return y
 
 
-def gem_dx(x, N, exact=True, narrow=False, memo=None):
+def gem_dx(x, N, exact=True, narrow=False, memo=None, own=False):
     """gem: df/dx."""
     if narrow and N in (1, 2, 3, 4, 5, 6, 7, 8):  # no |x| > 1 forms (see gemsym.codegen.narrow)
-        x = _clamp_at_zero(x, 16777216.0)
+        x = _clamp_at_zero(x, 16777216.0, own)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + 1.0
         d_x = _t0.mul_(2.0 * N + _t1).div_(_t1.mul_(_t1))
@@ -75,10 +77,10 @@ def gem_dx(x, N, exact=True, narrow=False, memo=None):
     return d_x
 
 
-def gem_first(x, N, exact=True, narrow=False, memo=None):
+def gem_first(x, N, exact=True, narrow=False, memo=None, own=False):
     """gem: (df/dx, df/dtheta...)."""
     if narrow and N in (1, 2, 3, 4, 5, 6, 7, 8):  # no |x| > 1 forms (see gemsym.codegen.narrow)
-        x = _clamp_at_zero(x, 16777216.0)
+        x = _clamp_at_zero(x, 16777216.0, own)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + 1.0
         d_x = _t0.mul_(2.0 * N + _t1).div_(_t1.mul_(_t1))
@@ -101,7 +103,7 @@ def gem_first(x, N, exact=True, narrow=False, memo=None):
     return (d_x,)
 
 
-def gem_second(x, N, exact=True, narrow=False, memo=None):
+def gem_second(x, N, exact=True, narrow=False, memo=None, own=False):
     """gem: second partial derivatives."""
     if narrow and N in (1,):  # no |x| > 1 forms (see gemsym.codegen.narrow)
         x0 = x
@@ -126,7 +128,7 @@ def gem_second(x, N, exact=True, narrow=False, memo=None):
     return (d_x_x,)
 
 
-def e_gem_f(x, N, eps, exact=True, narrow=False, memo=None):
+def e_gem_f(x, N, eps, exact=True, narrow=False, memo=None, own=False):
     """e-gem: f."""
     if memo is not None and 'p198285ec964c' in memo:
         _case, _case2 = memo['p198285ec964c']
@@ -137,7 +139,7 @@ def e_gem_f(x, N, eps, exact=True, narrow=False, memo=None):
             memo['p198285ec964c'] = (_case, _case2)
     eps = _param(eps, x)
     if _case:
-        x = _clamp_at_zero(x, 8.711228593176025e+40)
+        x = _clamp_at_zero(x, 8.711228593176025e+40, own)
         _t0 = _ipow(x, (2*N), exact)
         y = x.mul_(_t0).div_(_t0.add_(eps))
         return y
@@ -162,7 +164,7 @@ def e_gem_f(x, N, eps, exact=True, narrow=False, memo=None):
     return y
 
 
-def e_gem_dx(x, N, eps, exact=True, narrow=False, memo=None):
+def e_gem_dx(x, N, eps, exact=True, narrow=False, memo=None, own=False):
     """e-gem: df/dx."""
     if memo is not None and 'pb46755c02378' in memo:
         _case, _case2, _case3 = memo['pb46755c02378']
@@ -174,7 +176,7 @@ def e_gem_dx(x, N, eps, exact=True, narrow=False, memo=None):
             memo['pb46755c02378'] = (_case, _case2, _case3)
     eps = _param(eps, x)
     if _case:
-        x = _clamp_at_zero(x, 1.329227995784916e+36)
+        x = _clamp_at_zero(x, 1.329227995784916e+36, own)
         if memo is not None and 'p5cba63048321' in memo:
             _q0, = memo['p5cba63048321']
         else:
@@ -186,7 +188,7 @@ def e_gem_dx(x, N, eps, exact=True, narrow=False, memo=None):
         d_x = _t0.mul_(_q0 + _t1).div_(_t1.mul_(_t1))
         return d_x
     if _case2:
-        x = _clamp_at_zero(x, 4294967296.0)
+        x = _clamp_at_zero(x, 4294967296.0, own)
         if memo is not None and 'p5cba63048321' in memo:
             _q0, = memo['p5cba63048321']
         else:
@@ -198,7 +200,7 @@ def e_gem_dx(x, N, eps, exact=True, narrow=False, memo=None):
         d_x = _t0.mul_(_q0 + _t1).div_(_t1.mul_(_t1))
         return d_x
     if _case3:
-        x = _clamp_at_zero(x, 16777216.0)
+        x = _clamp_at_zero(x, 16777216.0, own)
         if memo is not None and 'p5cba63048321' in memo:
             _q0, = memo['p5cba63048321']
         else:
@@ -233,7 +235,7 @@ def e_gem_dx(x, N, eps, exact=True, narrow=False, memo=None):
     return d_x
 
 
-def e_gem_first(x, N, eps, exact=True, narrow=False, memo=None):
+def e_gem_first(x, N, eps, exact=True, narrow=False, memo=None, own=False):
     """e-gem: (df/dx, df/dtheta...)."""
     if memo is not None and 'pb10d1850ed3e' in memo:
         _case, _case2, _case3, _case4, _case5, _case6 = memo['pb10d1850ed3e']
@@ -377,7 +379,7 @@ def e_gem_first(x, N, eps, exact=True, narrow=False, memo=None):
     return (d_x, d_eps,)
 
 
-def e_gem_second(x, N, eps, exact=True, narrow=False, memo=None):
+def e_gem_second(x, N, eps, exact=True, narrow=False, memo=None, own=False):
     """e-gem: second partial derivatives."""
     if memo is not None and 'p3c51f2257d2a' in memo:
         _case, = memo['p3c51f2257d2a']
@@ -446,7 +448,7 @@ def e_gem_second(x, N, eps, exact=True, narrow=False, memo=None):
     return (d_x_x, d_x_eps, d_eps_eps,)
 
 
-def e_gem_sums(x, N, eps, exact=True, narrow=False, memo=None):
+def e_gem_sums(x, N, eps, exact=True, narrow=False, memo=None, own=False):
     """e-gem: (df/dx, (h_j...), ((j, c_pj)...) per parameter) with df/dtheta_p = sum_j c_pj h_j, for finite x on
     the narrow path (see ``gemsym.codegen.sums``); None elsewhere."""
     if not narrow or _nonfinite(x):
@@ -470,7 +472,7 @@ def e_gem_sums(x, N, eps, exact=True, narrow=False, memo=None):
             memo['pb10d1850ed3e'] = (_case, _case2, _case3, _case4, _case5, _case6)
     eps = _param(eps, x)
     if _case:
-        x = _clamp_at_zero(x, 8.711228593176025e+40)
+        x = _clamp_at_zero(x, 8.711228593176025e+40, own)
         if memo is not None and 'p5cba63048321' in memo:
             _q0, = memo['p5cba63048321']
         else:
@@ -595,7 +597,7 @@ def e_gem_sums(x, N, eps, exact=True, narrow=False, memo=None):
     return (d_x, (_h0,), _cf)
 
 
-def se_gem_f(x, N, eps, exact=True, narrow=False, memo=None):
+def se_gem_f(x, N, eps, exact=True, narrow=False, memo=None, own=False):
     """se-gem: f."""
     if memo is not None and 'pdef4bd9c7c6e' in memo:
         _case, _case2, _case3 = memo['pdef4bd9c7c6e']
@@ -611,7 +613,7 @@ def se_gem_f(x, N, eps, exact=True, narrow=False, memo=None):
         x = _clamp_at_zero(x0, 8.711228593176025e+40)
         _t0 = _ipow(x, (2*N), exact)
         y_r = x.mul_(_t0).div_(_t0.add_(eps))
-        x = torch.clamp(x0, min=-8.711228593176025e+40, max=-0.0)
+        x = _clamp_to(x0, -8.711228593176025e+40, -0.0, own)
         _t0 = x.mul_(_ipow(x, 2 * N, exact))
         y_l = _t0.div_(1.0 - _t0)
         y = y_l.add_(y_r)
@@ -653,7 +655,7 @@ def se_gem_f(x, N, eps, exact=True, narrow=False, memo=None):
     return y
 
 
-def se_gem_dx(x, N, eps, exact=True, narrow=False, memo=None):
+def se_gem_dx(x, N, eps, exact=True, narrow=False, memo=None, own=False):
     """se-gem: df/dx."""
     if memo is not None and 'pd05980c95351' in memo:
         _case, _case2, _case3, _case4, _case5 = memo['pd05980c95351']
@@ -678,7 +680,7 @@ def se_gem_dx(x, N, eps, exact=True, narrow=False, memo=None):
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + eps
         d_x_r = _t0.mul_(_q0 + _t1).div_(_t1.mul_(_t1))
-        x = torch.clamp(x0, min=-8.711228593176025e+40, max=-0.0)
+        x = _clamp_to(x0, -8.711228593176025e+40, -0.0, own)
         _t0 = _ipow(x, (2*N), exact)
         d_x_l = (_t0 * (2.0 * N + 1.0)).div_(_sq(_t0.mul_(x).sub_(1.0)))
         d_x = d_x_l.add_(d_x_r)
@@ -769,7 +771,7 @@ def se_gem_dx(x, N, eps, exact=True, narrow=False, memo=None):
     return d_x
 
 
-def se_gem_first(x, N, eps, exact=True, narrow=False, memo=None):
+def se_gem_first(x, N, eps, exact=True, narrow=False, memo=None, own=False):
     """se-gem: (df/dx, df/dtheta...)."""
     if memo is not None and 'p11003643f424' in memo:
         _case, _case2, _case3, _case4, _case5, _case6, _case7 = memo['p11003643f424']
@@ -948,7 +950,7 @@ def se_gem_first(x, N, eps, exact=True, narrow=False, memo=None):
     return (d_x, d_eps,)
 
 
-def se_gem_second(x, N, eps, exact=True, narrow=False, memo=None):
+def se_gem_second(x, N, eps, exact=True, narrow=False, memo=None, own=False):
     """se-gem: second partial derivatives."""
     eps = _param(eps, x)
     ax = torch.abs(x)
@@ -991,7 +993,7 @@ def se_gem_second(x, N, eps, exact=True, narrow=False, memo=None):
     return (d_x_x, d_x_eps, d_eps_eps,)
 
 
-def se_gem_sums(x, N, eps, exact=True, narrow=False, memo=None):
+def se_gem_sums(x, N, eps, exact=True, narrow=False, memo=None, own=False):
     """se-gem: (df/dx, (h_j...), ((j, c_pj)...) per parameter) with df/dtheta_p = sum_j c_pj h_j, for finite x on
     the narrow path (see ``gemsym.codegen.sums``); None elsewhere."""
     if not narrow or _nonfinite(x):
@@ -1029,7 +1031,7 @@ def se_gem_sums(x, N, eps, exact=True, narrow=False, memo=None):
         _t2 = _t0.div_(_t1 * _t1)
         d_x_r = _t1.add_(_q0).mul_(_t2)
         _h0_r = _t2.neg_().mul_(x)
-        x = torch.clamp(x0, min=-8.711228593176025e+40, max=-0.0)
+        x = _clamp_to(x0, -8.711228593176025e+40, -0.0, own)
         _t0 = _ipow(x, (2*N), exact)
         d_x_l = (_t0 * (2.0 * N + 1.0)).div_(_sq(_t0.mul_(x).sub_(1.0)))
         d_x = d_x_l.add_(d_x_r)
@@ -1176,7 +1178,7 @@ def se_gem_sums(x, N, eps, exact=True, narrow=False, memo=None):
     return (d_x, (_h0,), _cf)
 
 
-def sqish_f(x, a, beta, gamma, exact=True, narrow=False, memo=None):
+def sqish_f(x, a, beta, gamma, exact=True, narrow=False, memo=None, own=False):
     """sqish: f."""
     if memo is not None and 'p4ea2393d854c' in memo:
         _case, = memo['p4ea2393d854c']
@@ -1224,7 +1226,7 @@ def sqish_f(x, a, beta, gamma, exact=True, narrow=False, memo=None):
     return y
 
 
-def sqish_dx(x, a, beta, gamma, exact=True, narrow=False, memo=None):
+def sqish_dx(x, a, beta, gamma, exact=True, narrow=False, memo=None, own=False):
     """sqish: df/dx."""
     if memo is not None and 'p4ea2393d854c' in memo:
         _case, = memo['p4ea2393d854c']
@@ -1279,7 +1281,7 @@ def sqish_dx(x, a, beta, gamma, exact=True, narrow=False, memo=None):
     return d_x
 
 
-def sqish_first(x, a, beta, gamma, exact=True, narrow=False, memo=None):
+def sqish_first(x, a, beta, gamma, exact=True, narrow=False, memo=None, own=False):
     """sqish: (df/dx, df/dtheta...)."""
     if memo is not None and 'p4ea2393d854c' in memo:
         _case, = memo['p4ea2393d854c']
@@ -1348,7 +1350,7 @@ def sqish_first(x, a, beta, gamma, exact=True, narrow=False, memo=None):
     return (d_x, d_a, d_beta, d_gamma,)
 
 
-def sqish_second(x, a, beta, gamma, exact=True, narrow=False, memo=None):
+def sqish_second(x, a, beta, gamma, exact=True, narrow=False, memo=None, own=False):
     """sqish: second partial derivatives."""
     a = _param(a, x)
     beta = _param(beta, x)
@@ -1427,7 +1429,7 @@ def sqish_second(x, a, beta, gamma, exact=True, narrow=False, memo=None):
     return (d_x_x, d_x_a, d_x_beta, d_x_gamma, d_a_a, d_a_beta, d_a_gamma, d_beta_beta, d_beta_gamma, d_gamma_gamma,)
 
 
-def sqish_sums(x, a, beta, gamma, exact=True, narrow=False, memo=None):
+def sqish_sums(x, a, beta, gamma, exact=True, narrow=False, memo=None, own=False):
     """sqish: (df/dx, (h_j...), ((j, c_pj)...) per parameter) with df/dtheta_p = sum_j c_pj h_j, for finite x on
     the narrow path (see ``gemsym.codegen.sums``); None elsewhere."""
     if not narrow or _nonfinite(x):

@@ -69,8 +69,9 @@ class FamilyCode:
 
 #: Names the generated formulas and kernels use for themselves (a parameter so named gets
 #: a trailing underscore, as a Python keyword does: SELU's lambda becomes lambda_).
-_TAKEN = frozenset({"x", "r", "ax", "y", "g", "n", "exact", "torch", "tl", "triton", "math",
-                    "F", "mask", "offs", "pid", "BLOCK", "PRECISE", "PARAMS_GRAD"})
+_TAKEN = frozenset({"x", "r", "ax", "y", "g", "n", "exact", "narrow", "memo", "own", "x0",
+                    "y_l", "y_r", "torch", "tl", "triton", "math", "F", "mask", "offs", "pid",
+                    "BLOCK", "PRECISE", "PARAMS_GRAD"})
 
 
 def _identifier(name: str) -> str:

@@ -24,6 +24,12 @@ op's output where it is
   arguments: ``(t*x).div_(t.add_(1.0))`` has read t before adding to it, while in
   ``t + t*x`` the sum reads t after the product, which then stays out of place.
 
+The input x itself is the caller's, except where the formulas' ``own`` flag says the
+runtime made it for this call alone (its conversion to float64): a clamp of the input
+that is its last read (``x = _clamp_at_zero(x, hi)``; ``torch.clamp(x0, ...)`` once
+nothing reads x0 afterwards) takes the flag, and the runtime's helper then clamps in place
+(:data:`CLAMPS`).
+
 A sum or product whose right operand qualifies and whose left one is a name or a number
 swaps them (both are commutative bitwise; the op reads the name when it did).  Compound
 statements (``if _beyond(x0, ...): ...``) are not rewritten; their reads count, and the
@@ -70,11 +76,12 @@ class _Name:
     real: bool = False
 
 
-def in_place(lines: Sequence[str], ret: str, x_name: str, ints: Sequence[sp.Symbol]
-             ) -> list[str]:
+def in_place(lines: Sequence[str], ret: str, x_name: str, ints: Sequence[sp.Symbol],
+             own: str | None = None) -> list[str]:
     """``lines`` (one indented straight-line body, then ``return ret``) with each op whose
     output may be a temporary it overwrites written in place (see the module's text);
-    the statements it does not change keep their text."""
+    the statements it does not change keep their text.  ``own``: the name of the
+    formulas' flag that x is their own copy (see :data:`CLAMPS`)."""
     if not lines:
         return list(lines)
     indent = lines[0][:len(lines[0]) - len(lines[0].lstrip())]
@@ -86,6 +93,7 @@ def in_place(lines: Sequence[str], ret: str, x_name: str, ints: Sequence[sp.Symb
     ctx = _Context(names, {s.name: s for s in ints})
     out: list[str] = []
     src_lines = src.split("\n")
+    inputs = {x_name}  # the names bound to the input itself
     for i, stmt in enumerate(body):
         text = src_lines[stmt.lineno - 1:stmt.end_lineno]
         if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
@@ -93,12 +101,20 @@ def in_place(lines: Sequence[str], ret: str, x_name: str, ints: Sequence[sp.Symb
             # decided on what is known before the statement, which it then updates from
             # the expression as printed
             new = _Rewriter(ctx, dead).rewrite(copy.deepcopy(stmt.value))
+            if new is None and own is not None:
+                new = _own_clamp(stmt.value, own, inputs,
+                                 all(_dead_after(n, i, reads, stores) for n in inputs))
+            if isinstance(stmt.value, ast.Name) and stmt.value.id in inputs:
+                inputs |= _stores(stmt)
+            else:
+                inputs -= _stores(stmt)
             ctx.assign(stmt.targets[0], stmt.value)
             if new is not None:
                 stmt.value = new
                 text = [ast.unparse(stmt)]
         else:
             ctx.forget(stores[i] | _nested_stores(stmt))
+            inputs -= _nested_stores(stmt)
         out.extend(indent + t if t.strip() else t for t in text)
     return out
 
@@ -123,8 +139,12 @@ def _nested_stores(stmt: ast.stmt) -> set[str]:
 
 def _dead_after(name: str, i: int, reads: list[set[str]], stores: list[set[str]]) -> bool:
     """Whether no statement after the i-th (the return last) reads ``name`` before an
-    assignment that always runs replaces it."""
-    for j in range(i + 1, len(reads)):
+    assignment that always runs replaces it (the i-th's own included)."""
+    for j in range(i, len(reads)):
+        if j == i:
+            if name in stores[i]:
+                return True
+            continue
         if name in reads[j]:
             return False
         if name in stores[j]:
@@ -302,6 +322,32 @@ class _Apply(ast.NodeTransformer):
             return ast.Call(func=ast.Name(fn, ast.Load()), args=node.args, keywords=[])
         fn = ast.unparse(node.func)
         return _call(node.args[0], _UNARY[fn], node.args[1:], node.keywords)
+
+
+#: the clamps of the input that take the formulas' ``own`` flag: with it, the runtime's
+#: helper clamps x in place (x is then a copy that the runtime made for these formulas
+#: alone, its conversion to the compute dtype)
+CLAMPS = {"_clamp_at_zero": "_clamp_at_zero", "torch.clamp": "_clamp_to"}
+
+
+def _own_clamp(value: ast.expr, own: str, inputs: set[str], dead: bool) -> ast.expr | None:
+    """``_clamp_at_zero(x, hi, own)`` for ``_clamp_at_zero(x, hi)`` of the input (or a
+    name bound to it) where nothing reads the input afterwards; ``_clamp_to(x, lo, hi,
+    own)`` for ``torch.clamp(x, min=lo, max=hi)``; None otherwise."""
+    if not (dead and isinstance(value, ast.Call) and value.args
+            and isinstance(value.args[0], ast.Name) and value.args[0].id in inputs):
+        return None
+    fn = ast.unparse(value.func)
+    flag = ast.Name(own, ast.Load())
+    if fn == "_clamp_at_zero" and len(value.args) == 2 and not value.keywords:
+        return ast.Call(func=value.func, args=[*value.args, flag], keywords=[])
+    if fn == "torch.clamp" and len(value.args) == 1:
+        bounds = {k.arg: k.value for k in value.keywords}
+        if set(bounds) <= {"min", "max"}:
+            lo, hi = (bounds.get(k, ast.Constant(None)) for k in ("min", "max"))
+            return ast.Call(func=ast.Name("_clamp_to", ast.Load()),
+                            args=[value.args[0], lo, hi, flag], keywords=[])
+    return None
 
 
 def _number(node: ast.expr) -> bool:

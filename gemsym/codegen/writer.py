@@ -47,8 +47,10 @@ def _formulas(codes: Sequence[FamilyCode]) -> str:
                    "magnitude and the compute dtype is float64 (the |x| > 1 forms are then not needed).\n"
                    "``memo``: a dict kept for calls with the same parameter values (the runtime's plans,\n"
                    "or one call's chunks, with fixed integer and real parameters): the expressions of\n"
-                   "the parameters alone, and the conditions that choose a body, are evaluated once.\n"),
-           "import math  # noqa: F401\n\nimport torch\n\nfrom ._runtime import _beyond, _clamp_at_zero, _expm1, _fill_unless, _fill_where, _inf_times, _ipow, _isinf, _isnan, _like, _nonfinite, _param, _ratio_values, _sigmoid_lin, _sigmoid_pair, _sigmoid_ratio, _sigmoid_trio, _sq, _tail_times, _where, _xtimes  # noqa: F401\n"
+                   "the parameters alone, and the conditions that choose a body, are evaluated once.\n"
+                   "``own``: x is a copy that the caller made for this call alone (its conversion to the\n"
+                   "compute dtype), which a narrow body may clamp in place (see ``gemsym.codegen.inplace``).\n"),
+           "import math  # noqa: F401\n\nimport torch\n\nfrom ._runtime import _beyond, _clamp_at_zero, _clamp_to, _expm1, _fill_unless, _fill_where, _inf_times, _ipow, _isinf, _isnan, _like, _nonfinite, _param, _ratio_values, _sigmoid_lin, _sigmoid_pair, _sigmoid_ratio, _sigmoid_trio, _sq, _tail_times, _where, _xtimes  # noqa: F401\n"
            "from ._compensated import (_ddc, _dd_abs, _dd_add, _dd_div, _dd_mul, _dd_neg, _dd_pow,  # noqa: F401\n"
            "                           _dd_hypot, _dd_recip, _dd_scale, _dd_sq, _dd_sqrt, _dd_value,\n"
            "                           _erfc_dd, _exp_dd, _exp_tail, _sigmoid_dd)\n"]
@@ -64,7 +66,8 @@ def _formulas(codes: Sequence[FamilyCode]) -> str:
         ]
         for suffix, what, outputs in groups:
             names = [n for n, _ in outputs]
-            out.append(f"\ndef {code.pyname}_{suffix}({sig}, exact=True, narrow=False, memo=None):")
+            out.append(f"\ndef {code.pyname}_{suffix}({sig}, exact=True, narrow=False, memo=None, "
+                       "own=False):")
             out.append(f'    """{code.activation.name}: {what}."""')
             # the parameters' derivatives are only ever summed (``Clamp.plus_zero``)
             summed = frozenset(code.first_names[1:]) if suffix == "first" else frozenset()
@@ -96,7 +99,7 @@ def _sums_lines(code: FamilyCode, pr, sig: str) -> list[str]:
     coefficients = "".join(
         "(" + "".join(f"({j}, float({pr(c)})), " for j, c in cs) + "), "
         for cs in fac.coefficients)
-    lines = [f"\ndef {code.pyname}_sums({sig}, exact=True, narrow=False, memo=None):",
+    lines = [f"\ndef {code.pyname}_sums({sig}, exact=True, narrow=False, memo=None, own=False):",
              f'    """{code.activation.name}: (df/dx, (h_j...), ((j, c_pj)...) per parameter) with '
              "df/dtheta_p = sum_j c_pj h_j, for finite x on\n    the narrow path (see "
              '``gemsym.codegen.sums``); None elsewhere."""',
@@ -199,7 +202,7 @@ def _branch(code: FamilyCode, cases: list[tuple[str, list[str]]], why: str, ret:
     names = ["_case" + (str(i + 1) if i else "") for i in range(len(cases))]
     # the narrow bodies write into the temporaries they own (see :mod:`.inplace`)
     ints = [code.symbols[p.name] for p in code.int_params]
-    cases = [(cond, in_place(body, ret, code.x.name, ints)) for cond, body in cases]
+    cases = [(cond, in_place(body, ret, code.x.name, ints, own="own")) for cond, body in cases]
     if not code.real_params:
         return [line for (cond, body) in cases
                 for line in (f"    if {cond}:  # {why}", *body, f"        return {ret}")]

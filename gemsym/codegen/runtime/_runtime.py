@@ -163,15 +163,22 @@ def _expm1(t):
     return torch.where(torch.abs(t) < 0.5, small, um1)
 
 
-def _clamp_at_zero(x, hi: float):
+def _clamp_at_zero(x, hi: float, own: bool = False):
     """x clamped into [0, hi] with x's -0 kept (a narrow body's value at -0 is its own, see
     ``gemsym.codegen.narrow.Clamp``) and NaN kept: one eager clamp on the CPU (ATen's keeps
     -0; relu then clamp cost 6.5 us more of a 2^10-element GEM forward's 44), relu then the
     upper clamp elsewhere and while ``torch.compile`` traces (Inductor's clamp(min=0)
-    gives +0 there, its relu -0)."""
+    gives +0 there, its relu -0).  ``own``: x is the formulas' own copy, which nothing
+    reads afterwards (``gemsym.codegen.inplace``): the eager clamp is written into it."""
     if x.is_cpu and not torch.compiler.is_compiling():
-        return torch.clamp(x, 0.0, hi)
+        return x.clamp_(0.0, hi) if own else torch.clamp(x, 0.0, hi)
     return torch.clamp(torch.relu(x), max=hi)
+
+
+def _clamp_to(x, lo: float | None, hi: float | None, own: bool = False):
+    """``torch.clamp(x, min=lo, max=hi)``, written into x where it is the formulas' own
+    copy (``own``, as ``_clamp_at_zero``)."""
+    return x.clamp_(lo, hi) if own else torch.clamp(x, min=lo, max=hi)
 
 
 def _isinf(x):
@@ -532,13 +539,16 @@ def _sum_to(t: torch.Tensor, shape) -> torch.Tensor:
 
 
 def _backward_terms(fam: Family, gc, xc, ints, p, exact: bool, wanted, shapes=None,
-                    narrow: bool = False, memo: dict | None = None, factored: bool = False):
+                    narrow: bool = False, memo: dict | None = None, factored: bool = False,
+                    own: bool = False):
     """g f'(x), and for each parameter with ``wanted`` set the float64 sum of g df/dtheta
     over the dimensions it was broadcast along (None for the others): one evaluation of the
     ``first`` formulas when any is wanted.  ``memo``: the formulas' (one call's chunks).
     ``factored`` (an eager call, every sum over all of x, ``shapes`` None): the family's
     ``sums`` formulas where they apply (finite x of a narrow dtype), the sums then Python
-    floats (see ``_factored_sums``)."""
+    floats (see ``_factored_sums``).  ``own``: xc is the caller's copy for this call (the
+    formulas' ``own``), given to the one formula that evaluates it last (not to ``sums``,
+    after which ``first`` may evaluate it again)."""
     if factored and fam.sums is not None and any(wanted):
         terms = fam.sums(xc, *ints, *p, exact=exact, narrow=narrow, memo=memo)
         # a constant that is not a number (a parameter at 0 in 1/theta) would make inf *
@@ -547,10 +557,10 @@ def _backward_terms(fam: Family, gc, xc, ints, p, exact: bool, wanted, shapes=No
             return _factored_sums(gc, terms, wanted)
     shapes = shapes if shapes is not None else [()] * len(wanted)
     if any(wanted):
-        d = fam.first(xc, *ints, *p, exact=exact, narrow=narrow, memo=memo)
+        d = fam.first(xc, *ints, *p, exact=exact, narrow=narrow, memo=memo, own=own)
         return gc * d[0], [_sum_to(gc * d[1 + i], s) if w else None
                            for i, (w, s) in enumerate(zip(wanted, shapes))]
-    return (gc * fam.grad_x(xc, *ints, *p, exact=exact, narrow=narrow, memo=memo),
+    return (gc * fam.grad_x(xc, *ints, *p, exact=exact, narrow=narrow, memo=memo, own=own),
             [None] * len(wanted))
 
 
@@ -764,7 +774,9 @@ def one_chunk(fam: Family, x, ints, params, cdt: torch.dtype, exact: bool, narro
     dtype ``cdt`` (``_plan``, ``_narrow``): the formulas on x itself, with no output
     buffer, slices nor copies (host cost, dominant at this size); ``memo`` as
     ``_torch_forward``'s."""
-    y = fam.forward(_to(x, cdt), *ints, *params, exact=exact, narrow=narrow, memo=memo)
+    # ``own``: where x is converted, the formulas get a copy of their own
+    y = fam.forward(_to(x, cdt), *ints, *params, exact=exact, narrow=narrow, memo=memo,
+                    own=x.dtype != cdt)
     return _to(y, x.dtype) if y.dtype != x.dtype or y is x else y
 
 
@@ -802,7 +814,8 @@ def _torch_forward(fam: Family, x, ints, params, memo: dict | None = None):
     # the chunks' views made by one split each, written by copy_ (a slice and a setitem
     # per chunk: ~8 % of GEM N=1's time at 2^16-2^20)
     for xc, oc in zip(xs.split(chunk), outs.split(chunk)):
-        oc.copy_(fam.forward(_to(xc, cdt), *ints, *p, exact=exact, narrow=narrow, memo=memo))
+        oc.copy_(fam.forward(_to(xc, cdt), *ints, *p, exact=exact, narrow=narrow, memo=memo,
+                             own=x.dtype != cdt))
     return out
 
 
@@ -810,7 +823,8 @@ def one_chunk_grad(fam: Family, grad, x, ints, params, cdt: torch.dtype, exact: 
                    narrow: bool, memo: dict | None = None):
     """g f'(x) for x and grad as ``one_chunk`` takes x (grad of x's shape, contiguous)."""
     gc = _to(grad, cdt)
-    d = fam.grad_x(_to(x, cdt), *ints, *params, exact=exact, narrow=narrow, memo=memo)
+    d = fam.grad_x(_to(x, cdt), *ints, *params, exact=exact, narrow=narrow, memo=memo,
+                   own=x.dtype != cdt)
     # into the gradient's own copy where the conversion made one (as ``_eager._steps``)
     g = gc * d if gc is grad else gc.mul_(d)
     return g if g.dtype == x.dtype else _to(g, x.dtype)
@@ -836,7 +850,8 @@ def _torch_backward(fam: Family, grad, x, ints, params, params_grad: bool,
             parts = [None] * len(p)
         else:
             g, parts = _backward_terms(fam, _to(grad, cdt), _to(x, cdt), ints, p, exact,
-                                       wanted, narrow=narrow, memo=memo, factored=True)
+                                       wanted, narrow=narrow, memo=memo, factored=True,
+                                       own=x.dtype != cdt)
             g = _to(g, x.dtype) if g.dtype != x.dtype else g
         return g, [_param_grad(t, q, x.device) for t, q in zip(parts, params)]
     gx = torch.empty_like(x)
@@ -866,7 +881,7 @@ def _torch_backward(fam: Family, grad, x, ints, params, params_grad: bool,
     sums = [torch.zeros((), dtype=torch.float64, device=x.device) for _ in params]
     for xc, gc, oc in zip(xs.split(chunk), gs.split(chunk), gxs.split(chunk)):
         g, part = _backward_terms(fam, _to(gc, cdt), _to(xc, cdt), ints, p, exact, wanted,
-                                  narrow=narrow, memo=memo, factored=True)
+                                  narrow=narrow, memo=memo, factored=True, own=x.dtype != cdt)
         oc.copy_(g)
         for i, t in enumerate(part):
             if t is not None:  # a tensor or a factored sum's float: in chunk order
