@@ -1251,7 +1251,7 @@ def sqish_dx(x, a, beta, gamma, exact=True, narrow=False, memo=None, own=False):
             if memo is not None:
                 memo['pebc0e1c7b443'] = (_t0, _t1, _t2, _t3, _t4, _q0, _q1)
         _s0, _s0n, _s0p = _sigmoid_trio(_t2, x, _t3, exact)
-        d_x = _s0*a + _s0n + _tail_times(_s0p*_t4, x, 1, _q0, _q1, 1, 1, _t4, exact)
+        d_x = _s0.mul_(a).add_(_s0n).add_(_tail_times(_s0p.mul_(_t4), x, 1, _q0, _q1, 1, 1, _t4, exact))
         if _nonfinite(x):
             _g0 = x > 0
             _g1 = _isinf(x)
@@ -1307,10 +1307,10 @@ def sqish_first(x, a, beta, gamma, exact=True, narrow=False, memo=None, own=Fals
             if memo is not None:
                 memo['pc0ace53e1123'] = (_t0, _t1, _t2, _t3, _t4, _t5, _t6, _t7)
         _s0, _s0n, _s0p = _sigmoid_trio(_t1, x, _t2, exact)
-        d_x = _s0*a + _s0n + _tail_times(_s0p*_t4, x, 1, _t5, _t6, 1, 1, _t4, exact)
-        d_a = _tail_times(_s0, x, 1, _t5, _t6, 0, 1, 1.0, exact) + _tail_times(_s0p*_t1, x, 2, _t5, _t6, 1, 1, _t1, exact)
+        d_x = (_s0 * a).add_(_s0n).add_(_tail_times(_s0p * _t4, x, 1, _t5, _t6, 1, 1, _t4, exact))
+        d_a = _tail_times(_s0, x, 1, _t5, _t6, 0, 1, 1.0, exact).add_(_tail_times(_s0p * _t1, x, 2, _t5, _t6, 1, 1, _t1, exact))
         d_beta = _tail_times(_s0p*_t7, x, 1, _t5, _t6, 1, 1, _t7, exact)
-        d_gamma = _tail_times(_s0p*_t3, x, 2, _t5, _t6, 1, 1, _t3, exact)
+        d_gamma = _tail_times(_s0p.mul_(_t3), x, 2, _t5, _t6, 1, 1, _t3, exact)
         if _nonfinite(x):
             _g0 = x > 0
             _g1 = _isinf(x)
@@ -1464,9 +1464,9 @@ def sqish_sums(x, a, beta, gamma, exact=True, narrow=False, memo=None, own=False
                 memo['pebc0e1c7b443'] = (_t0, _t1, _t2, _t3, _t4, _q0, _q1)
         _s0, _s0n, _s0p = _sigmoid_trio(_t2, x, _t3, exact)
         _t5 = (_s0p*x)
-        d_x = _s0*a + _s0n + _tail_times(_s0p*_t4, x, 1, _q0, _q1, 1, 1, _t4, exact)
+        d_x = (_s0 * a).add_(_s0n).add_(_tail_times(_s0p.mul_(_t4), x, 1, _q0, _q1, 1, 1, _t4, exact))
         _h0 = (_t5*x)
-        _h1 = (_s0*x)
+        _h1 = _s0.mul_(x)
         _h2 = _t5
         return (d_x, (_h0, _h1, _h2,), _cf)
     if memo is not None and 'p89245d38b087' in memo:

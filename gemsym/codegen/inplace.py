@@ -13,8 +13,9 @@ The pass works on the Python AST of a straight-line body.  An operand qualifies 
 op's output where it is
 
 * *fresh*: made by an arithmetic op, a ``torch`` function or a runtime helper that
-  returns a new tensor (:data:`FRESH_CALLS`; ``_ipow`` where its exponent is at least 2
-  for every value of the integer parameters: ``_ipow(x, 1)`` is x itself), never bound to
+  returns a new tensor (:data:`FRESH_CALLS`, :data:`FRESH_TUPLES`; ``_ipow`` where its
+  exponent is at least 2 for every value of the integer parameters: ``_ipow(x, 1)`` is x
+  itself; ``_tail_times`` with a power of x), never bound to
   a second name nor passed through a call that may return it (``y = t``, ``_param(t)``);
 * *full*: computed from the input x, so of the result's shape (the narrow path's real
   parameters are 0-d tensors; ``runtime._narrow``) and float64;
@@ -65,7 +66,10 @@ FRESH_CALLS = frozenset({
     *_UNARY, "torch.where", "torch.maximum", "torch.minimum", "torch.clamp_min",
     "torch.clamp_max", "torch.pow", "torch.hypot", "torch.copysign", "torch.sign",
     "torch.special.erf", "torch.special.erfc", "torch.special.erfcx",
-    "_where", "_clamp_at_zero", "_sq", "_expm1", "_xtimes", "_sigmoid_ratio"})
+    "_where", "_clamp_at_zero", "_sq", "_expm1", "_xtimes", "_sigmoid_ratio",
+    "_sigmoid_lin"})
+#: calls that return a tuple of new floating tensors, distinct from each other
+FRESH_TUPLES = frozenset({"_sigmoid_pair", "_sigmoid_trio"})
 
 
 @dataclass
@@ -180,6 +184,9 @@ class _Context:
                 return len(node.args) == 3 and any(self.real(a) for a in node.args[1:])
             if fn == "_ipow":
                 return len(node.args) >= 2 and self._at_least_two(node.args[1])
+            if fn == "_tail_times":  # v x^k, a product unless k = 0 (then v itself)
+                return (len(node.args) >= 3 and isinstance(node.args[2], ast.Constant)
+                        and isinstance(node.args[2].value, int) and node.args[2].value >= 1)
             return fn in FRESH_CALLS
         return False
 
@@ -197,6 +204,13 @@ class _Context:
         return bool(v.free_symbols <= set(self.ints.values())) and (v - 2).is_nonnegative is True
 
     def assign(self, target: ast.expr, value: ast.expr) -> None:
+        if (isinstance(target, ast.Tuple) and isinstance(value, ast.Call)
+                and ast.unparse(value.func) in FRESH_TUPLES and self.full(value)
+                and all(isinstance(t, ast.Name) for t in target.elts)
+                and len({t.id for t in target.elts}) == len(target.elts)):
+            for t in target.elts:
+                self.names[t.id] = _Name(fresh=True, full=True, real=True)
+            return
         if not self.fresh(value):
             # the target may be one of the names it reads (``y = t``, ``_param(t, x)``)
             self.forget(_loads(value))

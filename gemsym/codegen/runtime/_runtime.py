@@ -292,8 +292,11 @@ def _sigmoid_ratio(p, n, nc, x, nd, values=None):
     E)/(1 + E), E = e^u with u clamped at 600."""
     pv, nv, dv = _ratio_values(p, n, nd) if values is None else values
     u = nc * x
+    # u and what follows are this call's own: written in place where no autograd graph
+    # records them (the narrow bodies; a double backward's graph takes new tensors)
+    own = not u.requires_grad
     if dv != 0.0:
-        u = u + nd
+        u = u.add_(nd) if own else u + nd
     if pv is None or nv is None:
         e = torch.exp(torch.clamp(u, max=600.0))
         if _is_number(n, 0) and _is_number(p, 1):
@@ -301,12 +304,15 @@ def _sigmoid_ratio(p, n, nc, x, nd, values=None):
         num = e + p if _is_number(n, 1) else n * e + p
         return num / (1.0 + e)
     if abs(nv) >= abs(pv):
-        base, scale, side = pv, nv - pv, torch.sigmoid(u)
+        base, scale, side = pv, nv - pv, u.sigmoid_() if own else torch.sigmoid(u)
     else:
-        base, scale, side = nv, pv - nv, torch.sigmoid(torch.neg(u))
+        base, scale = nv, pv - nv
+        side = u.neg_().sigmoid_() if own else torch.sigmoid(torch.neg(u))
     if scale != 1.0:
-        side = side * scale
-    return side if base == 0.0 else side + base
+        side = side.mul_(scale) if own else side * scale
+    if base == 0.0:
+        return side
+    return side.add_(base) if own else side + base
 
 
 def _value(v, _tensor=torch.Tensor, _number=(int, float),
@@ -343,6 +349,12 @@ def _sigmoid_sides(c, x, d, exact: bool, sides: tuple[bool, ...], product: bool 
         # where every side below is the same
         s = p if _value(d) == 0.0 else p + d
         wide = x.dtype == torch.float64
+        if wide and not torch.compiler.is_compiling() and not s.requires_grad:
+            # as below, s written in place once read (this call's own; no graph records it)
+            q = torch.sigmoid(s) if product or not all(sides) else None
+            r = s.neg_().sigmoid_() if product or any(sides) else None
+            out = [r if neg else q for neg in sides]
+            return out + [q * r] if product else out
         if wide and not torch.compiler.is_compiling():
             # float64 arithmetic for a result of float32's range at most: torch.sigmoid of
             # s and of -s, each within 2 units of 2^-53 (1.92 on 7000 values in [-745,
