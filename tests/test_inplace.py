@@ -117,6 +117,12 @@ SNIPPETS = [
      "y", 3),
     (["_t0 = x*x", "y = _where(_t0 > 1.0, _t0*2.0, -1.0)"], "y", 2),
     (["_t0 = x*x", "y = _where(_t0 > 1.0, 0.0, _t0)"], "y", 1),
+    # the sigmoid pair's sides are new tensors; _tail_times(v, x, 0, ...) is v itself
+    (["_s0, _s0n = _sigmoid_pair(2.0, x, 0.5, exact)", "y = _s0*x + _s0n"], "y", 2),
+    (["_s0, _s0n = _sigmoid_pair(2.0, x, 0.5, exact)", "y = _s0*x", "z = _s0 + _s0n"],
+     "(y, z)", 1),
+    (["_t0 = x*x", "_t1 = _tail_times(_t0, x, 0, 1.0, 0.0, 0, 0, 1.0, exact)",
+      "y = (_t1*2.0) + _t0"], "y", 1),
     # unary ops and a clamp of a temporary
     (["_t0 = x*x", "y = -torch.exp(torch.clamp(_t0 - 1.0, max=40.0))"], "y", 4),
 ]
