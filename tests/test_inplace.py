@@ -42,6 +42,9 @@ class _Undo(ast.NodeTransformer):
             return node
         if f.attr in _OPS:
             return ast.BinOp(left=f.value, op=_OPS[f.attr](), right=node.args[0])
+        if f.attr == "addcdiv_":  # c + a/b
+            quotient = ast.BinOp(left=node.args[0], op=ast.Div(), right=node.args[1])
+            return ast.BinOp(left=f.value, op=ast.Add(), right=quotient)
         if f.attr == "neg_":
             return ast.UnaryOp(op=ast.USub(), operand=f.value)
         fn = ast.Attribute(value=ast.Name("torch", ast.Load()), attr=f.attr[:-1],
@@ -90,7 +93,10 @@ SNIPPETS = [
     (["x0 = x", "x = _clamp_at_zero(x0, 8.711228593176025e+40)",
       "_t0 = _ipow(x, (2*N), exact)", "y_r = (_t0*x)/(_t0 + eps)",
       "x = torch.clamp(x0, min=-8.711228593176025e+40, max=-0.0)",
-      "_t0 = x*_ipow(x, (2*N), exact)", "y_l = (_t0)/(1.0 - _t0)", "y = y_l + y_r"], "y", 7),
+      "_t0 = x*_ipow(x, (2*N), exact)", "y_l = (_t0)/(1.0 - _t0)", "y = y_l + y_r"], "y", 6),
+    # a quotient added to a temporary that it reads: no addcdiv
+    (["_c = x*2.0", "_q = (_c*x)/(_c + 1.0)", "y = _q + _c"], "y", 2),
+    (["_c = x*2.0", "_q = (x*x)/(x + 1.0)", "y = _c + _q"], "y", 1),
     # the input, still read after a clamp (by x0), is not clamped in place
     (["x0 = x", "x = torch.clamp(x, min=-3.0, max=3.0)", "_m0 = x0 < 0.0",
       "y = _where(_m0, x*2.0, x*3.0)"], "y", 1),

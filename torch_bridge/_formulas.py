@@ -615,8 +615,7 @@ def se_gem_f(x, N, eps, exact=True, narrow=False, memo=None, own=False):
         y_r = x.mul_(_t0).div_(_t0.add_(eps))
         x = _clamp_to(x0, -8.711228593176025e+40, -0.0, own)
         _t0 = x.mul_(_ipow(x, 2 * N, exact))
-        y_l = _t0.div_(1.0 - _t0)
-        y = y_l.add_(y_r)
+        y = y_r.addcdiv_(_t0, 1.0 - _t0)
         return y
     if _case2:
         x0 = x
@@ -682,8 +681,7 @@ def se_gem_dx(x, N, eps, exact=True, narrow=False, memo=None, own=False):
         d_x_r = _t0.mul_(_q0 + _t1).div_(_t1.mul_(_t1))
         x = _clamp_to(x0, -8.711228593176025e+40, -0.0, own)
         _t0 = _ipow(x, (2*N), exact)
-        d_x_l = (_t0 * (2.0 * N + 1.0)).div_(_sq(_t0.mul_(x).sub_(1.0)))
-        d_x = d_x_l.add_(d_x_r)
+        d_x = d_x_r.addcdiv_(_t0 * (2.0 * N + 1.0), _sq(_t0.mul_(x).sub_(1.0)))
         return d_x
     if _case2:
         x0 = x
@@ -802,8 +800,7 @@ def se_gem_first(x, N, eps, exact=True, narrow=False, memo=None, own=False):
         d_eps_r = _t2.neg_().mul_(x)
         x = torch.clamp(x0, min=-8.711228593176025e+40, max=-0.0)
         _t0 = _ipow(x, (2*N), exact)
-        d_x_l = (_t0 * (2.0 * N + 1.0)).div_(_sq(_t0.mul_(x).sub_(1.0)))
-        d_x = d_x_l.add_(d_x_r)
+        d_x = d_x_r.addcdiv_(_t0 * (2.0 * N + 1.0), _sq(_t0.mul_(x).sub_(1.0)))
         d_eps = d_eps_r.add_(0.0)
         if _nonfinite(x0):
             _gs0 = x0 == math.inf
@@ -1033,8 +1030,7 @@ def se_gem_sums(x, N, eps, exact=True, narrow=False, memo=None, own=False):
         _h0_r = _t2.neg_().mul_(x)
         x = _clamp_to(x0, -8.711228593176025e+40, -0.0, own)
         _t0 = _ipow(x, (2*N), exact)
-        d_x_l = (_t0 * (2.0 * N + 1.0)).div_(_sq(_t0.mul_(x).sub_(1.0)))
-        d_x = d_x_l.add_(d_x_r)
+        d_x = d_x_r.addcdiv_(_t0 * (2.0 * N + 1.0), _sq(_t0.mul_(x).sub_(1.0)))
         _h0 = _h0_r
         return (d_x, (_h0,), _cf)
     if _case2:

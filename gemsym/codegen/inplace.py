@@ -31,6 +31,9 @@ that is its last read (``x = _clamp_at_zero(x, hi)``; ``torch.clamp(x0, ...)`` o
 nothing reads x0 afterwards) takes the flag, and the runtime's helper then clamps in place
 (:data:`CLAMPS`).
 
+A quotient named in one statement and added to a temporary in the next (SE-GEM's sides,
+``y_l = t/(1.0 - t); y = y_l + y_r``) becomes one ``addcdiv_`` (:func:`_quotient_sum`).
+
 A sum or product whose right operand qualifies and whose left one is a name or a number
 swaps them (both are commutative bitwise; the op reads the name when it did).  Compound
 statements (``if _beyond(x0, ...): ...``) are not rewritten; their reads count, and the
@@ -52,7 +55,7 @@ from typing import Sequence
 
 import sympy as sp
 
-__all__ = ["FRESH_CALLS", "in_place"]
+__all__ = ["CLAMPS", "FRESH_CALLS", "FRESH_TUPLES", "in_place"]
 
 #: binary ops and their in-place methods; the commutative ones may swap operands
 _METHODS = {ast.Add: "add_", ast.Sub: "sub_", ast.Mult: "mul_", ast.Div: "div_"}
@@ -95,7 +98,7 @@ def in_place(lines: Sequence[str], ret: str, x_name: str, ints: Sequence[sp.Symb
     stores = [_stores(s) for s in body] + [set()]
     names: dict[str, _Name] = {x_name: _Name(fresh=False, full=True, real=True)}
     ctx = _Context(names, {s.name: s for s in ints})
-    out: list[str] = []
+    emitted: list[tuple[ast.stmt | None, list[str]]] = []
     src_lines = src.split("\n")
     inputs = {x_name}  # the names bound to the input itself
     for i, stmt in enumerate(body):
@@ -108,19 +111,63 @@ def in_place(lines: Sequence[str], ret: str, x_name: str, ints: Sequence[sp.Symb
             if new is None and own is not None:
                 new = _own_clamp(stmt.value, own, inputs,
                                  all(_dead_after(n, i, reads, stores) for n in inputs))
+            previous = emitted[-1][0] if emitted else None
+            folded = _quotient_sum(previous, new or stmt.value, ctx,
+                                   lambda n: _dead_after(n, i, reads, stores))
             if isinstance(stmt.value, ast.Name) and stmt.value.id in inputs:
                 inputs |= _stores(stmt)
             else:
                 inputs -= _stores(stmt)
             ctx.assign(stmt.targets[0], stmt.value)
+            if folded is not None:
+                emitted.pop()
+                new = folded
             if new is not None:
-                stmt.value = new
+                stmt = ast.Assign(targets=stmt.targets, value=new, lineno=stmt.lineno)
                 text = [ast.unparse(stmt)]
         else:
             ctx.forget(stores[i] | _nested_stores(stmt))
             inputs -= _nested_stores(stmt)
-        out.extend(indent + t if t.strip() else t for t in text)
-    return out
+        emitted.append((stmt, text))
+    return [indent + t if t.strip() else t for _, text in emitted for t in text]
+
+
+def _quotient_sum(previous: ast.stmt | None, value: ast.expr, ctx: "_Context",
+                  dead) -> ast.expr | None:
+    """``c.addcdiv_(a, b)`` for ``n = a/b`` followed by ``n + c`` (or ``c + n``, either as
+    printed or in place) where n is read nowhere else and c is a temporary of the body's,
+    dead afterwards, that a and b do not read: one op where there were two, c + (1 a)/b,
+    the same roundings (a division, then a sum).  Evaluating c first changes nothing: it
+    is a name, whose tensor the op reads after a and b as the sum did."""
+    if not (isinstance(previous, ast.Assign) and len(previous.targets) == 1
+            and isinstance(previous.targets[0], ast.Name)):
+        return None
+    n = previous.targets[0].id
+    q = previous.value
+    if isinstance(q, ast.BinOp) and isinstance(q.op, ast.Div):
+        a, b = q.left, q.right
+    elif (isinstance(q, ast.Call) and isinstance(q.func, ast.Attribute)
+          and q.func.attr == "div_" and len(q.args) == 1 and not q.keywords):
+        a, b = q.func.value, q.args[0]
+    else:
+        return None
+    if isinstance(value, ast.BinOp) and isinstance(value.op, ast.Add):
+        pair = (value.left, value.right)
+    elif (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)
+          and value.func.attr == "add_" and len(value.args) == 1 and not value.keywords):
+        pair = (value.func.value, value.args[0])
+    else:
+        return None
+    names = [p.id if isinstance(p, ast.Name) else None for p in pair]
+    if names.count(n) != 1 or sum(1 for m in ast.walk(value)
+                                  if isinstance(m, ast.Name) and m.id == n) != 1:
+        return None
+    c = pair[1] if names[0] == n else pair[0]
+    info = ctx.names.get(c.id) if isinstance(c, ast.Name) else None
+    if (info is None or not (info.fresh and info.full and info.real) or not dead(c.id)
+            or not dead(n) or c.id in _loads(a) | _loads(b)):
+        return None
+    return _call(ast.Name(c.id, ast.Load()), "addcdiv_", [a, b], [])
 
 
 def _loads(node: ast.AST) -> set[str]:
