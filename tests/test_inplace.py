@@ -29,6 +29,8 @@ class _Undo(ast.NodeTransformer):
     def visit_Call(self, node):
         node = self.generic_visit(node)
         f = node.func
+        if ast.unparse(f) == "torch.rsub":  # rsub(t, c) = c - t
+            return ast.BinOp(left=node.args[1], op=ast.Sub(), right=node.args[0])
         if isinstance(f, ast.Name) and f.id in ("_fill_where", "_fill_unless"):
             return ast.Call(func=ast.Name("_where", ast.Load()), args=node.args, keywords=[])
         if isinstance(f, ast.Name) and node.args and ast.unparse(node.args[-1]) == "own":

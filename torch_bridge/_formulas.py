@@ -615,7 +615,7 @@ def se_gem_f(x, N, eps, exact=True, narrow=False, memo=None, own=False):
         y_r = x.mul_(_t0).div_(_t0.add_(eps))
         x = _clamp_to(x0, -8.711228593176025e+40, -0.0, own)
         _t0 = x.mul_(_ipow(x, 2 * N, exact))
-        y = y_r.addcdiv_(_t0, 1.0 - _t0)
+        y = y_r.addcdiv_(_t0, torch.rsub(_t0, 1.0))
         return y
     if _case2:
         x0 = x
@@ -623,7 +623,7 @@ def se_gem_f(x, N, eps, exact=True, narrow=False, memo=None, own=False):
         _t0 = _ipow(x, (2*N), exact)
         _t1 = x.mul_(_t0)
         _m0 = x0 < 0.0
-        y = _where(_m0, _t1 / (1.0 - _t1), _t1.div_(_t0.add_(eps)))
+        y = _where(_m0, _t1 / torch.rsub(_t1, 1.0), _t1.div_(_t0.add_(eps)))
         return y
     if _case3:
         x0 = x
@@ -631,7 +631,7 @@ def se_gem_f(x, N, eps, exact=True, narrow=False, memo=None, own=False):
         _t0 = _ipow(x, (2*N), exact)
         _t1 = x.mul_(_t0)
         _m0 = x0 < 0.0
-        y = _where(_m0, _t1 / (1.0 - _t1), _t1.div_(_t0.add_(eps)))
+        y = _where(_m0, _t1 / torch.rsub(_t1, 1.0), _t1.div_(_t0.add_(eps)))
         if _beyond(x0, 281474976710656.0):
             y = (y) - torch.clamp(281474976710656.0 - x0, max=0.0)
         return y
