@@ -18,10 +18,11 @@ from generated_package import default_params, generated_package  # noqa: E402
 MEMBERS = ("gem", "e-gem", "se-gem", "sqish")
 DTYPES = (torch.float32, torch.bfloat16)
 #: the elementwise divisions of a traced graph (Dynamo records the Python operator, or
-#: the method of an in-place op: the narrow bodies write into their temporaries)
+#: the method of an in-place op: the narrow bodies write into their temporaries, and add
+#: a quotient to one by addcdiv)
 _DIVISIONS = (operator.truediv, torch.div, torch.true_divide, torch.reciprocal,
-              torch.Tensor.div, torch.Tensor.reciprocal, "div", "div_", "reciprocal",
-              "reciprocal_")
+              torch.Tensor.div, torch.Tensor.reciprocal, torch.addcdiv, "div", "div_",
+              "reciprocal", "reciprocal_", "addcdiv", "addcdiv_")
 
 
 @pytest.fixture(scope="module")
