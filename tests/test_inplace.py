@@ -70,14 +70,14 @@ def _in_place_calls(src: str) -> int:
 
 def _function(lines: list[str], ret: str) -> str:
     body = textwrap.indent("\n".join(lines + [f"return {ret}"]), "    ")
-    return f"def body(x, N, eps, exact=False, own=False):\n{body}\n"
+    return f"def body(x, N, eps, exact=False, own=False, memo=None):\n{body}\n"
 
 
-def _run(src: str, x, n: int, own: bool = False):
+def _run(src: str, x, n: int, own: bool = False, memo: dict | None = None):
     ns = {"torch": torch, **{k: getattr(_runtime, k) for k in dir(_runtime)
                              if k.startswith("_") and not k.startswith("__")}}
     exec(compile(src, "<body>", "exec"), ns)
-    return ns["body"](x, n, torch.tensor(0.25, dtype=torch.float64), own=own)
+    return ns["body"](x, n, torch.tensor(0.25, dtype=torch.float64), own=own, memo=memo)
 
 
 def _same(a, b) -> bool:
@@ -131,6 +131,8 @@ SNIPPETS = [
      "(y, z)", 1),
     (["_t0 = x*x", "_t1 = _tail_times(_t0, x, 0, 1.0, 0.0, 0, 0, 1.0, exact)",
       "y = (_t1*2.0) + _t0"], "y", 1),
+    # number operands: 0-d tensors with a memo (the same bits)
+    (["_t0 = x*x", "y = (2.0 - _t0)/(_t0 + 1.5) - 0.75*x"], "y", 3),
     # unary ops and a clamp of a temporary
     (["_t0 = x*x", "y = -torch.exp(torch.clamp(_t0 - 1.0, max=40.0))"], "y", 4),
 ]
@@ -151,7 +153,8 @@ def test_rewritten_bodies_keep_every_value(lines, ret, expected):
         assert torch.equal(xin.view(torch.int64), x.view(torch.int64)), "the input changed"
         want = _run(reference, x.clone(), n)
         assert _same(got, want), (n, "\n".join(rewritten))
-        assert _same(_run(src, x.clone(), n, own=True), want), (n, "own")
+        # with a memo, the numbers are 0-d tensors
+        assert _same(_run(src, x.clone(), n, own=True, memo={}), want), (n, "own")
 
 
 def _outputs(v) -> list:
@@ -189,8 +192,9 @@ def _check_module(module, ints: range, reals: dict[str, list[float]]) -> int:
             assert torch.equal(xin.view(torch.int64), x.view(torch.int64)), (name, combo)
             want = _outputs(ns[name](x.clone(), *args, exact=False, narrow=True))
             assert all(_same(a, b) for a, b in zip(_outputs(got), want)), (name, combo)
-            # a copy of its own, which the formulas may clamp in place
-            owned = fn(x.clone(), *args, exact=False, narrow=True, own=True)
+            # a copy of its own, which the formulas may clamp in place, and a memo (the
+            # numbers then 0-d tensors)
+            owned = fn(x.clone(), *args, exact=False, narrow=True, own=True, memo={})
             assert all(_same(a, b) for a, b in zip(_outputs(owned), want)), (name, combo)
             calls += 1
     return calls

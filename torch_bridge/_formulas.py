@@ -17,7 +17,7 @@ import math  # noqa: F401
 
 import torch
 
-from ._runtime import _beyond, _clamp_at_zero, _clamp_to, _expm1, _fill_unless, _fill_where, _inf_times, _ipow, _isinf, _isnan, _like, _nonfinite, _param, _ratio_values, _sigmoid_lin, _sigmoid_pair, _sigmoid_ratio, _sigmoid_trio, _sq, _tail_times, _where, _xtimes  # noqa: F401
+from ._runtime import _beyond, _clamp_at_zero, _clamp_to, _expm1, _fill_unless, _fill_where, _inf_times, _ipow, _isinf, _isnan, _like, _nonfinite, _param, _ratio_values, _sigmoid_lin, _sigmoid_pair, _sigmoid_ratio, _sigmoid_trio, _sq, _tail_times, _tensor_numbers, _where, _xtimes  # noqa: F401
 from ._compensated import (_ddc, _dd_abs, _dd_add, _dd_div, _dd_mul, _dd_neg, _dd_pow,  # noqa: F401
                            _dd_hypot, _dd_recip, _dd_scale, _dd_sq, _dd_sqrt, _dd_value,
                            _erfc_dd, _exp_dd, _exp_tail, _sigmoid_dd)
@@ -26,15 +26,17 @@ from ._compensated import (_ddc, _dd_abs, _dd_add, _dd_div, _dd_mul, _dd_neg, _d
 def gem_f(x, N, exact=True, narrow=False, memo=None, own=False):
     """gem: f."""
     if narrow and N in (1, 2, 3):  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        _k0, = _tensor_numbers(memo, (1.0,))
         x = _clamp_at_zero(x, 8.711228593176025e+40, own)
         _t0 = _ipow(x, (2*N), exact)
-        y = x.mul_(_t0).div_(_t0.add_(1.0))
+        y = x.mul_(_t0).div_(_t0.add_(_k0))
         return y
     if narrow and N in (4, 5, 6, 7, 8):  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        _k0, = _tensor_numbers(memo, (1.0,))
         x0 = x
         x = _clamp_at_zero(x, 281474976710656.0)
         _t0 = _ipow(x, (2*N), exact)
-        y = x.mul_(_t0).div_(_t0.add_(1.0))
+        y = x.mul_(_t0).div_(_t0.add_(_k0))
         if _beyond(x0, 281474976710656.0):
             y = (y) - torch.clamp(281474976710656.0 - x0, max=0.0)
         return y
@@ -54,9 +56,10 @@ def gem_f(x, N, exact=True, narrow=False, memo=None, own=False):
 def gem_dx(x, N, exact=True, narrow=False, memo=None, own=False):
     """gem: df/dx."""
     if narrow and N in (1, 2, 3, 4, 5, 6, 7, 8):  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        _k0, = _tensor_numbers(memo, (1.0,))
         x = _clamp_at_zero(x, 16777216.0, own)
         _t0 = _ipow(x, (2*N), exact)
-        _t1 = _t0 + 1.0
+        _t1 = _t0 + _k0
         d_x = _t0.mul_(2.0 * N + _t1).div_(_t1.mul_(_t1))
         return d_x
     ax = torch.abs(x)
@@ -80,9 +83,10 @@ def gem_dx(x, N, exact=True, narrow=False, memo=None, own=False):
 def gem_first(x, N, exact=True, narrow=False, memo=None, own=False):
     """gem: (df/dx, df/dtheta...)."""
     if narrow and N in (1, 2, 3, 4, 5, 6, 7, 8):  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        _k0, = _tensor_numbers(memo, (1.0,))
         x = _clamp_at_zero(x, 16777216.0, own)
         _t0 = _ipow(x, (2*N), exact)
-        _t1 = _t0 + 1.0
+        _t1 = _t0 + _k0
         d_x = _t0.mul_(2.0 * N + _t1).div_(_t1.mul_(_t1))
         return (d_x,)
     ax = torch.abs(x)
@@ -106,12 +110,13 @@ def gem_first(x, N, exact=True, narrow=False, memo=None, own=False):
 def gem_second(x, N, exact=True, narrow=False, memo=None, own=False):
     """gem: second partial derivatives."""
     if narrow and N in (1,):  # no |x| > 1 forms (see gemsym.codegen.narrow)
+        _k0, _k1 = _tensor_numbers(memo, (1.0, 2.0))
         x0 = x
         x = torch.relu(x)
         _t2 = 2.0*N
         _t0 = _ipow(x, (2*N), exact)
-        _t1 = _t0 + 1.0
-        d_x_x = (-_t2 * _t0.mul_(2.0).mul_(N).sub_(_t1).sub_(_t2)).mul_(_ipow(x, -1 + 2 * N, exact)).div_((_t1 * _t1).mul_(_t1))
+        _t1 = _t0 + _k0
+        d_x_x = (-_t2 * _t0.mul_(_k1).mul_(N).sub_(_t1).sub_(_t2)).mul_(_ipow(x, -1 + 2 * N, exact)).div_((_t1 * _t1).mul_(_t1))
         if _nonfinite(x0):
             _g0 = x0 == math.inf
             d_x_x = _where(_g0, 0.0, d_x_x)
@@ -250,6 +255,7 @@ def e_gem_first(x, N, eps, exact=True, narrow=False, memo=None, own=False):
             memo['pb10d1850ed3e'] = (_case, _case2, _case3, _case4, _case5, _case6)
     eps = _param(eps, x)
     if _case:
+        _k0, = _tensor_numbers(memo, (0.0,))
         x0 = x
         x = _clamp_at_zero(x, 8.711228593176025e+40)
         if memo is not None and 'p5cba63048321' in memo:
@@ -262,7 +268,7 @@ def e_gem_first(x, N, eps, exact=True, narrow=False, memo=None, own=False):
         _t1 = _t0 + eps
         _t2 = _t0.div_(_t1 * _t1)
         d_x = _t1.add_(_q0).mul_(_t2)
-        d_eps = _t2.neg_().mul_(x).add_(0.0)
+        d_eps = _t2.neg_().mul_(x).add_(_k0)
         if _nonfinite(x0):
             _g0 = x0 == math.inf
             d_eps = _where(_g0, 0.0, d_eps)
@@ -389,6 +395,7 @@ def e_gem_second(x, N, eps, exact=True, narrow=False, memo=None, own=False):
             memo['p3c51f2257d2a'] = (_case,)
     eps = _param(eps, x)
     if _case:
+        _k0, = _tensor_numbers(memo, (2.0,))
         x0 = x
         x = _clamp_at_zero(x, 8.711228593176025e+40)
         if memo is not None and 'p569cf8b96f6e' in memo:
@@ -400,13 +407,13 @@ def e_gem_second(x, N, eps, exact=True, narrow=False, memo=None, own=False):
         _t0 = _ipow(x, (2*N), exact)
         _t1 = _t0 + eps
         _t2 = (_t1 * _t1).mul_(_t1).reciprocal_()
-        _t4 = (2.0 * _t0).mul_(N).sub_(_t1).sub_(_t3)
+        _t4 = (_k0 * _t0).mul_(N).sub_(_t1).sub_(_t3)
         _t5 = _t0.mul_(_t2)
         _m0 = x0 == 0.0
         _m1 = x0 < 0.0
         d_x_x = _t2.neg_().mul_(_t3).mul_(_t4).mul_(_ipow(x, -1 + 2 * N, exact))
         d_x_eps = _fill_where(_m1, 0.0, _fill_where(_m0, 0.0, _t4.mul_(_t5)))
-        d_eps_eps = _t5.mul_(2.0).mul_(x)
+        d_eps_eps = _t5.mul_(_k0).mul_(x)
         if _nonfinite(x0):
             _g0 = x0 == math.inf
             d_x_x = _where(_g0, 0.0, d_x_x)
@@ -609,29 +616,32 @@ def se_gem_f(x, N, eps, exact=True, narrow=False, memo=None, own=False):
             memo['pdef4bd9c7c6e'] = (_case, _case2, _case3)
     eps = _param(eps, x)
     if _case:
+        _k0, = _tensor_numbers(memo, (1.0,))
         x0 = x
         x = _clamp_at_zero(x0, 8.711228593176025e+40)
         _t0 = _ipow(x, (2*N), exact)
         y_r = x.mul_(_t0).div_(_t0.add_(eps))
         x = _clamp_to(x0, -8.711228593176025e+40, -0.0, own)
         _t0 = x.mul_(_ipow(x, 2 * N, exact))
-        y = y_r.addcdiv_(_t0, torch.rsub(_t0, 1.0))
+        y = y_r.addcdiv_(_t0, torch.rsub(_t0, _k0))
         return y
     if _case2:
+        _k0, = _tensor_numbers(memo, (1.0,))
         x0 = x
         x = torch.clamp(x, min=-8.711228593176025e+40, max=8.711228593176025e+40)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = x.mul_(_t0)
         _m0 = x0 < 0.0
-        y = _where(_m0, _t1 / torch.rsub(_t1, 1.0), _t1.div_(_t0.add_(eps)))
+        y = _where(_m0, _t1 / torch.rsub(_t1, _k0), _t1.div_(_t0.add_(eps)))
         return y
     if _case3:
+        _k0, = _tensor_numbers(memo, (1.0,))
         x0 = x
         x = torch.clamp(x, min=-281474976710656.0, max=281474976710656.0)
         _t0 = _ipow(x, (2*N), exact)
         _t1 = x.mul_(_t0)
         _m0 = x0 < 0.0
-        y = _where(_m0, _t1 / torch.rsub(_t1, 1.0), _t1.div_(_t0.add_(eps)))
+        y = _where(_m0, _t1 / torch.rsub(_t1, _k0), _t1.div_(_t0.add_(eps)))
         if _beyond(x0, 281474976710656.0):
             y = (y) - torch.clamp(281474976710656.0 - x0, max=0.0)
         return y
@@ -668,6 +678,7 @@ def se_gem_dx(x, N, eps, exact=True, narrow=False, memo=None, own=False):
             memo['pd05980c95351'] = (_case, _case2, _case3, _case4, _case5)
     eps = _param(eps, x)
     if _case:
+        _k0, = _tensor_numbers(memo, (1.0,))
         x0 = x
         x = _clamp_at_zero(x0, 8.711228593176025e+40)
         if memo is not None and 'p5cba63048321' in memo:
@@ -681,9 +692,10 @@ def se_gem_dx(x, N, eps, exact=True, narrow=False, memo=None, own=False):
         d_x_r = _t0.mul_(_q0 + _t1).div_(_t1.mul_(_t1))
         x = _clamp_to(x0, -8.711228593176025e+40, -0.0, own)
         _t0 = _ipow(x, (2*N), exact)
-        d_x = d_x_r.addcdiv_(_t0 * (2.0 * N + 1.0), _sq(_t0.mul_(x).sub_(1.0)))
+        d_x = d_x_r.addcdiv_(_t0 * (2.0 * N + 1.0), _sq(_t0.mul_(x).sub_(_k0)))
         return d_x
     if _case2:
+        _k0, = _tensor_numbers(memo, (1.0,))
         x0 = x
         x = torch.clamp(x, min=-1.8446744073709552e+19, max=1.2089258196146292e+24)
         _t1 = 2.0*N
@@ -696,9 +708,10 @@ def se_gem_dx(x, N, eps, exact=True, narrow=False, memo=None, own=False):
         _t0 = _ipow(x, (2*N), exact)
         _t2 = _t0 + eps
         _m0 = x0 < 0.0
-        d_x = _where(_m0, (_t0 * (_t1 + 1.0)).div_(_sq(x.mul_(_t0).sub_(1.0))), _t0.mul_(_q0 + _t2).div_(_t2.mul_(_t2)))
+        d_x = _where(_m0, (_t0 * (_t1 + 1.0)).div_(_sq(x.mul_(_t0).sub_(_k0))), _t0.mul_(_q0 + _t2).div_(_t2.mul_(_t2)))
         return d_x
     if _case3:
+        _k0, = _tensor_numbers(memo, (1.0,))
         x0 = x
         x = torch.clamp(x, min=-281474976710656.0, max=281474976710656.0)
         _t1 = 2.0*N
@@ -711,9 +724,10 @@ def se_gem_dx(x, N, eps, exact=True, narrow=False, memo=None, own=False):
         _t0 = _ipow(x, (2*N), exact)
         _t2 = _t0 + eps
         _m0 = x0 < 0.0
-        d_x = _where(_m0, (_t0 * (_t1 + 1.0)).div_(_sq(x.mul_(_t0).sub_(1.0))), _t0.mul_(_q0 + _t2).div_(_t2.mul_(_t2)))
+        d_x = _where(_m0, (_t0 * (_t1 + 1.0)).div_(_sq(x.mul_(_t0).sub_(_k0))), _t0.mul_(_q0 + _t2).div_(_t2.mul_(_t2)))
         return d_x
     if _case4:
+        _k0, = _tensor_numbers(memo, (1.0,))
         x0 = x
         x = torch.clamp(x, min=-4294967296.0, max=4294967296.0)
         _t1 = 2.0*N
@@ -726,9 +740,10 @@ def se_gem_dx(x, N, eps, exact=True, narrow=False, memo=None, own=False):
         _t0 = _ipow(x, (2*N), exact)
         _t2 = _t0 + eps
         _m0 = x0 < 0.0
-        d_x = _where(_m0, (_t0 * (_t1 + 1.0)).div_(_sq(x.mul_(_t0).sub_(1.0))), _t0.mul_(_q0 + _t2).div_(_t2.mul_(_t2)))
+        d_x = _where(_m0, (_t0 * (_t1 + 1.0)).div_(_sq(x.mul_(_t0).sub_(_k0))), _t0.mul_(_q0 + _t2).div_(_t2.mul_(_t2)))
         return d_x
     if _case5:
+        _k0, = _tensor_numbers(memo, (1.0,))
         x0 = x
         x = torch.clamp(x, min=-16777216.0, max=16777216.0)
         _t1 = 2.0*N
@@ -741,7 +756,7 @@ def se_gem_dx(x, N, eps, exact=True, narrow=False, memo=None, own=False):
         _t0 = _ipow(x, (2*N), exact)
         _t2 = _t0 + eps
         _m0 = x0 < 0.0
-        d_x = _where(_m0, (_t0 * (_t1 + 1.0)).div_(_sq(x.mul_(_t0).sub_(1.0))), _t0.mul_(_q0 + _t2).div_(_t2.mul_(_t2)))
+        d_x = _where(_m0, (_t0 * (_t1 + 1.0)).div_(_sq(x.mul_(_t0).sub_(_k0))), _t0.mul_(_q0 + _t2).div_(_t2.mul_(_t2)))
         return d_x
     ax = torch.abs(x)
     _t1 = 2.0*N
@@ -785,6 +800,7 @@ def se_gem_first(x, N, eps, exact=True, narrow=False, memo=None, own=False):
             memo['p11003643f424'] = (_case, _case2, _case3, _case4, _case5, _case6, _case7)
     eps = _param(eps, x)
     if _case:
+        _k0, _k1 = _tensor_numbers(memo, (1.0, 0.0))
         x0 = x
         x = _clamp_at_zero(x0, 8.711228593176025e+40)
         if memo is not None and 'p5cba63048321' in memo:
@@ -800,13 +816,14 @@ def se_gem_first(x, N, eps, exact=True, narrow=False, memo=None, own=False):
         d_eps_r = _t2.neg_().mul_(x)
         x = torch.clamp(x0, min=-8.711228593176025e+40, max=-0.0)
         _t0 = _ipow(x, (2*N), exact)
-        d_x = d_x_r.addcdiv_(_t0 * (2.0 * N + 1.0), _sq(_t0.mul_(x).sub_(1.0)))
-        d_eps = d_eps_r.add_(0.0)
+        d_x = d_x_r.addcdiv_(_t0 * (2.0 * N + 1.0), _sq(_t0.mul_(x).sub_(_k0)))
+        d_eps = d_eps_r.add_(_k1)
         if _nonfinite(x0):
             _gs0 = x0 == math.inf
             d_eps = _where(_gs0, 0.0, d_eps)
         return (d_x, d_eps,)
     if _case2:
+        _k0, = _tensor_numbers(memo, (1.0,))
         x0 = x
         x = torch.clamp(x, min=-7.922816251426434e+28, max=1.329227995784916e+36)
         _t1 = 2.0*N
@@ -821,10 +838,11 @@ def se_gem_first(x, N, eps, exact=True, narrow=False, memo=None, own=False):
         _t3 = _t0 + eps
         _t4 = (_t3 * _t3).reciprocal_()
         _m0 = x0 < 0.0
-        d_x = _where(_m0, (_t0 * (_t1 + 1.0)).div_(_sq(_t2 - 1.0)), _t0.mul_(_t4).mul_(_t3.add_(_q0)))
+        d_x = _where(_m0, (_t0 * (_t1 + 1.0)).div_(_sq(_t2 - _k0)), _t0.mul_(_t4).mul_(_t3.add_(_q0)))
         d_eps = _fill_where(_m0, 0.0, _t2.neg_().mul_(_t4))
         return (d_x, d_eps,)
     if _case3:
+        _k0, = _tensor_numbers(memo, (1.0,))
         x0 = x
         x = torch.clamp(x, min=-1.8446744073709552e+19, max=1.2089258196146292e+24)
         _t1 = 2.0*N
@@ -839,10 +857,11 @@ def se_gem_first(x, N, eps, exact=True, narrow=False, memo=None, own=False):
         _t3 = _t0 + eps
         _t4 = (_t3 * _t3).reciprocal_()
         _m0 = x0 < 0.0
-        d_x = _where(_m0, (_t0 * (_t1 + 1.0)).div_(_sq(_t2 - 1.0)), _t0.mul_(_t4).mul_(_t3.add_(_q0)))
+        d_x = _where(_m0, (_t0 * (_t1 + 1.0)).div_(_sq(_t2 - _k0)), _t0.mul_(_t4).mul_(_t3.add_(_q0)))
         d_eps = _fill_where(_m0, 0.0, _t2.neg_().mul_(_t4))
         return (d_x, d_eps,)
     if _case4:
+        _k0, = _tensor_numbers(memo, (1.0,))
         x0 = x
         x = torch.clamp(x, min=-281474976710656.0, max=281474976710656.0)
         _t1 = 2.0*N
@@ -857,10 +876,11 @@ def se_gem_first(x, N, eps, exact=True, narrow=False, memo=None, own=False):
         _t3 = _t0 + eps
         _t4 = (_t3 * _t3).reciprocal_()
         _m0 = x0 < 0.0
-        d_x = _where(_m0, (_t0 * (_t1 + 1.0)).div_(_sq(_t2 - 1.0)), _t0.mul_(_t4).mul_(_t3.add_(_q0)))
+        d_x = _where(_m0, (_t0 * (_t1 + 1.0)).div_(_sq(_t2 - _k0)), _t0.mul_(_t4).mul_(_t3.add_(_q0)))
         d_eps = _fill_where(_m0, 0.0, _t2.neg_().mul_(_t4))
         return (d_x, d_eps,)
     if _case5:
+        _k0, = _tensor_numbers(memo, (1.0,))
         x0 = x
         x = torch.clamp(x, min=-4294967296.0, max=281474976710656.0)
         _t1 = 2.0*N
@@ -875,10 +895,11 @@ def se_gem_first(x, N, eps, exact=True, narrow=False, memo=None, own=False):
         _t3 = _t0 + eps
         _t4 = (_t3 * _t3).reciprocal_()
         _m0 = x0 < 0.0
-        d_x = _where(_m0, (_t0 * (_t1 + 1.0)).div_(_sq(_t2 - 1.0)), _t0.mul_(_t4).mul_(_t3.add_(_q0)))
+        d_x = _where(_m0, (_t0 * (_t1 + 1.0)).div_(_sq(_t2 - _k0)), _t0.mul_(_t4).mul_(_t3.add_(_q0)))
         d_eps = _fill_where(_m0, 0.0, _t2.neg_().mul_(_t4))
         return (d_x, d_eps,)
     if _case6:
+        _k0, = _tensor_numbers(memo, (1.0,))
         x0 = x
         x = torch.clamp(x, min=-4294967296.0, max=4294967296.0)
         _t1 = 2.0*N
@@ -893,10 +914,11 @@ def se_gem_first(x, N, eps, exact=True, narrow=False, memo=None, own=False):
         _t3 = _t0 + eps
         _t4 = (_t3 * _t3).reciprocal_()
         _m0 = x0 < 0.0
-        d_x = _where(_m0, (_t0 * (_t1 + 1.0)).div_(_sq(_t2 - 1.0)), _t0.mul_(_t4).mul_(_t3.add_(_q0)))
+        d_x = _where(_m0, (_t0 * (_t1 + 1.0)).div_(_sq(_t2 - _k0)), _t0.mul_(_t4).mul_(_t3.add_(_q0)))
         d_eps = _fill_where(_m0, 0.0, _t2.neg_().mul_(_t4))
         return (d_x, d_eps,)
     if _case7:
+        _k0, = _tensor_numbers(memo, (1.0,))
         x0 = x
         x = torch.clamp(x, min=-16777216.0, max=16777216.0)
         _t1 = 2.0*N
@@ -911,7 +933,7 @@ def se_gem_first(x, N, eps, exact=True, narrow=False, memo=None, own=False):
         _t3 = _t0 + eps
         _t4 = (_t3 * _t3).reciprocal_()
         _m0 = x0 < 0.0
-        d_x = _where(_m0, (_t0 * (_t1 + 1.0)).div_(_sq(_t2 - 1.0)), _t0.mul_(_t4).mul_(_t3.add_(_q0)))
+        d_x = _where(_m0, (_t0 * (_t1 + 1.0)).div_(_sq(_t2 - _k0)), _t0.mul_(_t4).mul_(_t3.add_(_q0)))
         d_eps = _fill_where(_m0, 0.0, _t2.neg_().mul_(_t4))
         return (d_x, d_eps,)
     ax = torch.abs(x)
@@ -1015,6 +1037,7 @@ def se_gem_sums(x, N, eps, exact=True, narrow=False, memo=None, own=False):
             memo['p11003643f424'] = (_case, _case2, _case3, _case4, _case5, _case6, _case7)
     eps = _param(eps, x)
     if _case:
+        _k0, = _tensor_numbers(memo, (1.0,))
         x0 = x
         x = _clamp_at_zero(x0, 8.711228593176025e+40)
         if memo is not None and 'p5cba63048321' in memo:
@@ -1030,10 +1053,11 @@ def se_gem_sums(x, N, eps, exact=True, narrow=False, memo=None, own=False):
         _h0_r = _t2.neg_().mul_(x)
         x = _clamp_to(x0, -8.711228593176025e+40, -0.0, own)
         _t0 = _ipow(x, (2*N), exact)
-        d_x = d_x_r.addcdiv_(_t0 * (2.0 * N + 1.0), _sq(_t0.mul_(x).sub_(1.0)))
+        d_x = d_x_r.addcdiv_(_t0 * (2.0 * N + 1.0), _sq(_t0.mul_(x).sub_(_k0)))
         _h0 = _h0_r
         return (d_x, (_h0,), _cf)
     if _case2:
+        _k0, = _tensor_numbers(memo, (1.0,))
         x0 = x
         x = torch.clamp(x, min=-7.922816251426434e+28, max=1.329227995784916e+36)
         _t1 = 2.0*N
@@ -1048,10 +1072,11 @@ def se_gem_sums(x, N, eps, exact=True, narrow=False, memo=None, own=False):
         _t3 = _t0 + eps
         _t4 = (_t3 * _t3).reciprocal_()
         _m0 = x0 < 0.0
-        d_x = _where(_m0, (_t0 * (_t1 + 1.0)).div_(_sq(_t2 - 1.0)), _t0.mul_(_t4).mul_(_t3.add_(_q0)))
+        d_x = _where(_m0, (_t0 * (_t1 + 1.0)).div_(_sq(_t2 - _k0)), _t0.mul_(_t4).mul_(_t3.add_(_q0)))
         _h0 = _fill_where(_m0, 0.0, _t2.neg_().mul_(_t4))
         return (d_x, (_h0,), _cf)
     if _case3:
+        _k0, = _tensor_numbers(memo, (1.0,))
         x0 = x
         x = torch.clamp(x, min=-1.8446744073709552e+19, max=1.2089258196146292e+24)
         _t1 = 2.0*N
@@ -1066,10 +1091,11 @@ def se_gem_sums(x, N, eps, exact=True, narrow=False, memo=None, own=False):
         _t3 = _t0 + eps
         _t4 = (_t3 * _t3).reciprocal_()
         _m0 = x0 < 0.0
-        d_x = _where(_m0, (_t0 * (_t1 + 1.0)).div_(_sq(_t2 - 1.0)), _t0.mul_(_t4).mul_(_t3.add_(_q0)))
+        d_x = _where(_m0, (_t0 * (_t1 + 1.0)).div_(_sq(_t2 - _k0)), _t0.mul_(_t4).mul_(_t3.add_(_q0)))
         _h0 = _fill_where(_m0, 0.0, _t2.neg_().mul_(_t4))
         return (d_x, (_h0,), _cf)
     if _case4:
+        _k0, = _tensor_numbers(memo, (1.0,))
         x0 = x
         x = torch.clamp(x, min=-281474976710656.0, max=281474976710656.0)
         _t1 = 2.0*N
@@ -1084,10 +1110,11 @@ def se_gem_sums(x, N, eps, exact=True, narrow=False, memo=None, own=False):
         _t3 = _t0 + eps
         _t4 = (_t3 * _t3).reciprocal_()
         _m0 = x0 < 0.0
-        d_x = _where(_m0, (_t0 * (_t1 + 1.0)).div_(_sq(_t2 - 1.0)), _t0.mul_(_t4).mul_(_t3.add_(_q0)))
+        d_x = _where(_m0, (_t0 * (_t1 + 1.0)).div_(_sq(_t2 - _k0)), _t0.mul_(_t4).mul_(_t3.add_(_q0)))
         _h0 = _fill_where(_m0, 0.0, _t2.neg_().mul_(_t4))
         return (d_x, (_h0,), _cf)
     if _case5:
+        _k0, = _tensor_numbers(memo, (1.0,))
         x0 = x
         x = torch.clamp(x, min=-4294967296.0, max=281474976710656.0)
         _t1 = 2.0*N
@@ -1102,10 +1129,11 @@ def se_gem_sums(x, N, eps, exact=True, narrow=False, memo=None, own=False):
         _t3 = _t0 + eps
         _t4 = (_t3 * _t3).reciprocal_()
         _m0 = x0 < 0.0
-        d_x = _where(_m0, (_t0 * (_t1 + 1.0)).div_(_sq(_t2 - 1.0)), _t0.mul_(_t4).mul_(_t3.add_(_q0)))
+        d_x = _where(_m0, (_t0 * (_t1 + 1.0)).div_(_sq(_t2 - _k0)), _t0.mul_(_t4).mul_(_t3.add_(_q0)))
         _h0 = _fill_where(_m0, 0.0, _t2.neg_().mul_(_t4))
         return (d_x, (_h0,), _cf)
     if _case6:
+        _k0, = _tensor_numbers(memo, (1.0,))
         x0 = x
         x = torch.clamp(x, min=-4294967296.0, max=4294967296.0)
         _t1 = 2.0*N
@@ -1120,10 +1148,11 @@ def se_gem_sums(x, N, eps, exact=True, narrow=False, memo=None, own=False):
         _t3 = _t0 + eps
         _t4 = (_t3 * _t3).reciprocal_()
         _m0 = x0 < 0.0
-        d_x = _where(_m0, (_t0 * (_t1 + 1.0)).div_(_sq(_t2 - 1.0)), _t0.mul_(_t4).mul_(_t3.add_(_q0)))
+        d_x = _where(_m0, (_t0 * (_t1 + 1.0)).div_(_sq(_t2 - _k0)), _t0.mul_(_t4).mul_(_t3.add_(_q0)))
         _h0 = _fill_where(_m0, 0.0, _t2.neg_().mul_(_t4))
         return (d_x, (_h0,), _cf)
     if _case7:
+        _k0, = _tensor_numbers(memo, (1.0,))
         x0 = x
         x = torch.clamp(x, min=-16777216.0, max=16777216.0)
         _t1 = 2.0*N
@@ -1138,7 +1167,7 @@ def se_gem_sums(x, N, eps, exact=True, narrow=False, memo=None, own=False):
         _t3 = _t0 + eps
         _t4 = (_t3 * _t3).reciprocal_()
         _m0 = x0 < 0.0
-        d_x = _where(_m0, (_t0 * (_t1 + 1.0)).div_(_sq(_t2 - 1.0)), _t0.mul_(_t4).mul_(_t3.add_(_q0)))
+        d_x = _where(_m0, (_t0 * (_t1 + 1.0)).div_(_sq(_t2 - _k0)), _t0.mul_(_t4).mul_(_t3.add_(_q0)))
         _h0 = _fill_where(_m0, 0.0, _t2.neg_().mul_(_t4))
         return (d_x, (_h0,), _cf)
     ax = torch.abs(x)

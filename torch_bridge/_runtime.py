@@ -230,6 +230,21 @@ def _where(cond, a, b):
     return torch.where(cond, a, b)
 
 
+def _tensor_numbers(memo: dict | None, values: tuple[float, ...]) -> tuple:
+    """The narrow bodies' number operands as 0-d float64 CPU tensors, made once per
+    ``memo`` (eager PyTorch wraps a Python number operand on every op, 0.5-0.7 us each on
+    2^10 float64 elements; a tensor operand of the same value gives the same bits); the
+    numbers themselves without a memo (the traced formulas, whose graph keeps them as
+    constants, and one-off calls)."""
+    if memo is None:
+        return values
+    key = ("numbers", values)
+    got = memo.get(key)
+    if got is None:
+        got = memo[key] = tuple(torch.scalar_tensor(v, dtype=torch.float64) for v in values)
+    return got
+
+
 def _fill_where(cond, value: float, t):
     """``_where(cond, value, t)`` for a number ``value`` written into ``t``, a temporary
     that the formulas made and no longer read (see ``gemsym.codegen.inplace``); the

@@ -31,6 +31,10 @@ that is its last read (``x = _clamp_at_zero(x, hi)``; ``torch.clamp(x0, ...)`` o
 nothing reads x0 afterwards) takes the flag, and the runtime's helper then clamps in place
 (:data:`CLAMPS`).
 
+Number operands of tensor ops become 0-d float64 tensors made once per memo
+(:func:`_tensor_numbers`), and ``c - t`` becomes ``torch.rsub(t, c)``: eager PyTorch wraps
+a Python number on every op, and ``Tensor.__rsub__`` is a Python function.
+
 A quotient named in one statement and added to a temporary in the next (SE-GEM's sides,
 ``y_l = t/(1.0 - t); y = y_l + y_r``) becomes one ``addcdiv_`` (:func:`_quotient_sum`).
 
@@ -99,6 +103,7 @@ def in_place(lines: Sequence[str], ret: str, x_name: str, ints: Sequence[sp.Symb
     names: dict[str, _Name] = {x_name: _Name(fresh=False, full=True, real=True)}
     ctx = _Context(names, {s.name: s for s in ints})
     emitted: list[tuple[ast.stmt | None, list[str]]] = []
+    numbers: dict[str, str] = {}  # a number's repr -> the name of its 0-d tensor
     src_lines = src.split("\n")
     inputs = {x_name}  # the names bound to the input itself
     for i, stmt in enumerate(body):
@@ -114,15 +119,16 @@ def in_place(lines: Sequence[str], ret: str, x_name: str, ints: Sequence[sp.Symb
             previous = emitted[-1][0] if emitted else None
             folded = _quotient_sum(previous, new or stmt.value, ctx,
                                    lambda n: _dead_after(n, i, reads, stores))
+            if folded is not None:
+                emitted.pop()
+                new = folded
+            new = _reversed_subtractions(new or stmt.value, ctx) or new
+            new = _tensor_numbers(new or stmt.value, ctx, numbers) or new
             if isinstance(stmt.value, ast.Name) and stmt.value.id in inputs:
                 inputs |= _stores(stmt)
             else:
                 inputs -= _stores(stmt)
             ctx.assign(stmt.targets[0], stmt.value)
-            if folded is not None:
-                emitted.pop()
-                new = folded
-            new = _reversed_subtractions(new or stmt.value, ctx) or new
             if new is not None:
                 stmt = ast.Assign(targets=stmt.targets, value=new, lineno=stmt.lineno)
                 text = [ast.unparse(stmt)]
@@ -130,7 +136,54 @@ def in_place(lines: Sequence[str], ret: str, x_name: str, ints: Sequence[sp.Symb
             ctx.forget(stores[i] | _nested_stores(stmt))
             inputs -= _nested_stores(stmt)
         emitted.append((stmt, text))
+    if numbers:
+        names = ", ".join(numbers.values()) + ("," if len(numbers) == 1 else "")
+        values = ", ".join(numbers) + ("," if len(numbers) == 1 else "")
+        emitted.insert(0, (None, [f"{names} = _tensor_numbers(memo, ({values}))"]))
     return [indent + t if t.strip() else t for _, text in emitted for t in text]
+
+
+#: the in-place methods whose number argument may be a 0-d tensor
+_NUMBER_METHODS = frozenset(_METHODS.values())
+
+
+def _tensor_numbers(value: ast.expr, ctx: "_Context", numbers: dict[str, str]
+                    ) -> ast.expr | None:
+    """``value`` with each float literal that is an operand of an arithmetic op on a
+    tensor computed from x (``t + 1.0``, ``t.div_(2.0)``, ``torch.rsub(t, 1.0)``) named
+    after the 0-d float64 tensor that ``_tensor_numbers(memo, ...)`` makes once per memo
+    (eager PyTorch wraps a Python number on every op: ``t.add_(1.0)`` 2.0 us on 2^10
+    float64 elements, ``t.add_(one)`` 1.3, the same value; without a memo, the traced
+    path's, the names hold the numbers themselves); None where there is none."""
+    value = copy.deepcopy(value)
+    hits: list[tuple[ast.AST, str, int | None]] = []
+    for n in ast.walk(value):
+        if isinstance(n, ast.BinOp) and type(n.op) in _METHODS:
+            for side, other in (("left", n.right), ("right", n.left)):
+                if _float(getattr(n, side)) and ctx.full(other):
+                    hits.append((n, side, None))
+        elif (isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+              and n.func.attr in _NUMBER_METHODS and len(n.args) == 1 and not n.keywords
+              and _float(n.args[0]) and ctx.full(n.func.value)):
+            hits.append((n, "args", 0))
+        elif (isinstance(n, ast.Call) and ast.unparse(n.func) == "torch.rsub"
+              and len(n.args) == 2 and _float(n.args[1]) and ctx.full(n.args[0])):
+            hits.append((n, "args", 1))
+    if not hits:
+        return None
+    for node, field, index in hits:
+        number = getattr(node, field) if index is None else node.args[index]
+        key = repr(float(number.value))
+        name = numbers.setdefault(key, f"_k{len(numbers)}")
+        if index is None:
+            setattr(node, field, ast.Name(name, ast.Load()))
+        else:
+            node.args[index] = ast.Name(name, ast.Load())
+    return value
+
+
+def _float(node: ast.AST) -> bool:
+    return isinstance(node, ast.Constant) and type(node.value) is float
 
 
 def _reversed_subtractions(value: ast.expr, ctx: "_Context") -> ast.expr | None:

@@ -50,7 +50,7 @@ def _formulas(codes: Sequence[FamilyCode]) -> str:
                    "the parameters alone, and the conditions that choose a body, are evaluated once.\n"
                    "``own``: x is a copy that the caller made for this call alone (its conversion to the\n"
                    "compute dtype), which a narrow body may clamp in place (see ``gemsym.codegen.inplace``).\n"),
-           "import math  # noqa: F401\n\nimport torch\n\nfrom ._runtime import _beyond, _clamp_at_zero, _clamp_to, _expm1, _fill_unless, _fill_where, _inf_times, _ipow, _isinf, _isnan, _like, _nonfinite, _param, _ratio_values, _sigmoid_lin, _sigmoid_pair, _sigmoid_ratio, _sigmoid_trio, _sq, _tail_times, _where, _xtimes  # noqa: F401\n"
+           "import math  # noqa: F401\n\nimport torch\n\nfrom ._runtime import _beyond, _clamp_at_zero, _clamp_to, _expm1, _fill_unless, _fill_where, _inf_times, _ipow, _isinf, _isnan, _like, _nonfinite, _param, _ratio_values, _sigmoid_lin, _sigmoid_pair, _sigmoid_ratio, _sigmoid_trio, _sq, _tail_times, _tensor_numbers, _where, _xtimes  # noqa: F401\n"
            "from ._compensated import (_ddc, _dd_abs, _dd_add, _dd_div, _dd_mul, _dd_neg, _dd_pow,  # noqa: F401\n"
            "                           _dd_hypot, _dd_recip, _dd_scale, _dd_sq, _dd_sqrt, _dd_value,\n"
            "                           _erfc_dd, _exp_dd, _exp_tail, _sigmoid_dd)\n"]
