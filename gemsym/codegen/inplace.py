@@ -31,9 +31,10 @@ that is its last read (``x = _clamp_at_zero(x, hi)``; ``torch.clamp(x0, ...)`` o
 nothing reads x0 afterwards) takes the flag, and the runtime's helper then clamps in place
 (:data:`CLAMPS`).
 
-Number operands of tensor ops become 0-d float64 tensors made once per memo
-(:func:`_tensor_numbers`), and ``c - t`` becomes ``torch.rsub(t, c)``: eager PyTorch wraps
-a Python number on every op, and ``Tensor.__rsub__`` is a Python function.
+Number operands of tensor ops become names of 0-d float64 tensors (:func:`_named_numbers`;
+the runtime's ``_tensor_numbers`` makes them once per memo), and ``c - t`` becomes
+``torch.rsub(t, c)``: eager PyTorch wraps a Python number on every op, and
+``Tensor.__rsub__`` is a Python function.
 
 A quotient named in one statement and added to a temporary in the next (SE-GEM's sides,
 ``y_l = t/(1.0 - t); y = y_l + y_r``) becomes one ``addcdiv_`` (:func:`_quotient_sum`).
@@ -123,7 +124,7 @@ def in_place(lines: Sequence[str], ret: str, x_name: str, ints: Sequence[sp.Symb
                 emitted.pop()
                 new = folded
             new = _reversed_subtractions(new or stmt.value, ctx) or new
-            new = _tensor_numbers(new or stmt.value, ctx, numbers) or new
+            new = _named_numbers(new or stmt.value, ctx, numbers) or new
             if isinstance(stmt.value, ast.Name) and stmt.value.id in inputs:
                 inputs |= _stores(stmt)
             else:
@@ -147,8 +148,8 @@ def in_place(lines: Sequence[str], ret: str, x_name: str, ints: Sequence[sp.Symb
 _NUMBER_METHODS = frozenset(_METHODS.values())
 
 
-def _tensor_numbers(value: ast.expr, ctx: "_Context", numbers: dict[str, str]
-                    ) -> ast.expr | None:
+def _named_numbers(value: ast.expr, ctx: "_Context", numbers: dict[str, str]
+                   ) -> ast.expr | None:
     """``value`` with each float literal that is an operand of an arithmetic op on a
     tensor computed from x (``t + 1.0``, ``t.div_(2.0)``, ``torch.rsub(t, 1.0)``) named
     after the 0-d float64 tensor that ``_tensor_numbers(memo, ...)`` makes once per memo
