@@ -216,9 +216,10 @@ def test_a_constant_that_is_not_a_number_takes_first(pkg):
 
 
 def test_chunks_mix_factored_and_first_sums(pkg, monkeypatch):
-    """An input of more than one chunk (``_runtime.CPU_CHUNK``) whose second chunk holds +inf:
-    the first chunk's sums are factored (Python floats), the second's from ``first``
-    (tensors), added in chunk order; Sqish's gradients are the mpmath sums over the finite
+    """An input of more than one chunk (``_runtime.CPU_CHUNK``, beyond which the backward
+    loops over ``CPU_GRAD_CHUNK`` elements at a time) whose last chunk holds +inf: the other
+    chunks' sums are factored (Python floats), the last one's from ``first`` (tensors),
+    added in chunk order; Sqish's gradients are the mpmath sums over the finite
     inputs (every d/dtheta is 0 at +inf) within the bound of the test above."""
     rt = pkg._runtime
     taken = []
@@ -227,10 +228,11 @@ def test_chunks_mix_factored_and_first_sums(pkg, monkeypatch):
     n = rt.CPU_CHUNK + 700
     x, g = _inputs(torch.float32, n, 7)
     x[rt.CPU_CHUNK + 5] = math.inf
+    chunks = -(-n // rt.CPU_GRAD_CHUNK)
     values = {"a": 0.25, "beta": 1.5, "gamma": 0.75}
     y, ps = _call(pkg, "sqish", x.clone().requires_grad_(), values, torch.float32)
     got = torch.autograd.grad(y, list(ps.values()), g)
-    assert len(taken) == 1
+    assert chunks >= 2 and len(taken) == chunks - 1
     exact = {k: float(t) for k, t in ps.items()}
     mp.mp.dps = 30
     refs = {p: [mp.mpf(0), mp.mpf(0)] for p in ps}

@@ -30,16 +30,29 @@ __all__ = ["Family", "register", "library", "run", "call", "family", "set_backen
 #: Elements per chunk of the eager PyTorch path on a GPU (one chunk's intermediates are
 #: allocated and freed together).
 CHUNK = 1 << 16
-#: The same on CPU: 2^14 float64 intermediates are 128 KiB, which glibc's allocator serves
-#: from its heap and reuses from chunk to chunk, where larger ones are mapped and faulted
-#: in afresh on every call (GEM N=1 float32 forward, time over the naive formula's with
-#: chunks of 2^16 / 2^15 / 2^14 / 2^13: 3.16 / 2.49 / 1.06 / 1.56 at 2^16 elements, 1.90 /
-#: 0.79 / 0.56 / 0.84 at 2^18, 0.58 / 0.55 / 0.71 / 1.10 at 2^22; benchmarks/RESULTS.md).
-CPU_CHUNK = 1 << 14
+#: The same on CPU for the forward, and the size up to which a backward is one chunk too.
+#: With the narrow bodies writing into their own temporaries (few allocations a chunk),
+#: the loop's per-chunk work costs more than larger chunks lose in cache: float32 forward,
+#: time over the naive formula's with chunks of 2^14 / 2^16 at 2^15, 2^16, 2^18 and 2^20
+#: elements: GEM N=1 1.21 / 0.74, 0.86 / 0.52, 0.44 / 0.34, 0.28 / 0.19; Sqish 1.51 /
+#: 1.04, 1.52 / 1.07, 0.30 / 0.23, 1.16 / 0.89 (benchmarks/RESULTS.md).
+CPU_CHUNK = 1 << 16
+#: The backward's chunk on CPU beyond one chunk, and its one chunk where parameter
+#: gradients are wanted: it holds more float64 intermediates at once (x, the gradient, the
+#: sigmoid sides, the parameters' terms), which 2^16-element chunks take out of the cache
+#: (GEM N=1 forward+backward at 2^17 and 2^18: 0.51 / 0.67 and 0.36 / 0.44 the naive
+#: formula's time with chunks of 2^14 / 2^16; learnable E-GEM and SE-GEM at 2^16, one
+#: chunk for the backward: 0.96 -> 1.06, 0.82 -> 1.03).
+CPU_GRAD_CHUNK = 1 << 14
 
 
-def _chunk(x) -> int:
-    return CPU_CHUNK if x.device.type == "cpu" else CHUNK
+def _chunk(x, grad: bool = False) -> int:
+    """The eager path's chunk for x: the forward's, or with ``grad`` the backward loop's."""
+    if x.device.type != "cpu":
+        return CHUNK
+    return CPU_GRAD_CHUNK if grad else CPU_CHUNK
+
+
 #: Elements per Triton program (its warps are per family: ``Family.num_warps``).
 BLOCK = 1024
 
@@ -867,8 +880,10 @@ def _torch_backward(fam: Family, grad, x, ints, params, params_grad: bool,
         return done
     cdt, exact = _plan(x.dtype, x.device)
     narrow = _narrow(x.dtype, cdt, params)
-    n, chunk = x.numel(), _chunk(x)
     wanted = [bool(params_grad)] * len(params)
+    # one chunk up to the forward's size for x's gradient alone; the parameters' terms are
+    # more float64 intermediates at once, so with them one chunk is the loop's
+    n, chunk = x.numel(), _chunk(x, grad=bool(params_grad))
     if (0 < n <= chunk and (not _fuse or n < FUSE_MIN) and _scalar(params)
             and grad.shape == x.shape and x.is_contiguous() and grad.is_contiguous()):
         # one chunk, as ``_torch_forward``; -0 sums as +0, as the chunk loop's (``_param_grad``)
@@ -907,6 +922,7 @@ def _torch_backward(fam: Family, grad, x, ints, params, params_grad: bool,
     memo = {} if memo is None else memo  # as in _torch_forward's loop
     p = _memo_scalars(params, cdt, memo)
     sums = [torch.zeros((), dtype=torch.float64, device=x.device) for _ in params]
+    chunk = _chunk(x, grad=True)
     for xc, gc, oc in zip(xs.split(chunk), gs.split(chunk), gxs.split(chunk)):
         g, part = _backward_terms(fam, _to(gc, cdt), _to(xc, cdt), ints, p, exact, wanted,
                                   narrow=narrow, memo=memo, factored=True, own=x.dtype != cdt)
