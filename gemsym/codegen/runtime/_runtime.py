@@ -853,9 +853,13 @@ def _torch_forward(fam: Family, x, ints, params, memo: dict | None = None):
     p = _memo_scalars(params, cdt, memo)
     # the chunks' views made by one split each, written by copy_ (a slice and a setitem
     # per chunk: ~8 % of GEM N=1's time at 2^16-2^20)
+    own = x.dtype != cdt
+    # every chunk converted into one buffer: the formulas may write into their own x, and
+    # the result is copied out before the next chunk is converted
+    buf = torch.empty(chunk, dtype=cdt, device=x.device) if own else None
     for xc, oc in zip(xs.split(chunk), outs.split(chunk)):
-        oc.copy_(fam.forward(_to(xc, cdt), *ints, *p, exact=exact, narrow=narrow, memo=memo,
-                             own=x.dtype != cdt))
+        xb = buf[:xc.numel()].copy_(xc) if own else xc
+        oc.copy_(fam.forward(xb, *ints, *p, exact=exact, narrow=narrow, memo=memo, own=own))
     return out
 
 
@@ -922,9 +926,15 @@ def _torch_backward(fam: Family, grad, x, ints, params, params_grad: bool,
     p = _memo_scalars(params, cdt, memo)
     sums = [torch.zeros((), dtype=torch.float64, device=x.device) for _ in params]
     chunk = _chunk(x, grad=True)
+    own = x.dtype != cdt
+    # x's and the gradient's chunks converted into two buffers, as in ``_torch_forward``'s
+    # loop (each chunk's g f'(x) is copied out and its sums added before the next)
+    bufs = torch.empty((2, chunk), dtype=cdt, device=x.device) if own else None
     for xc, gc, oc in zip(xs.split(chunk), gs.split(chunk), gxs.split(chunk)):
-        g, part = _backward_terms(fam, _to(gc, cdt), _to(xc, cdt), ints, p, exact, wanted,
-                                  narrow=narrow, memo=memo, factored=True, own=x.dtype != cdt)
+        k = xc.numel()
+        xb, gb = (bufs[0, :k].copy_(xc), bufs[1, :k].copy_(gc)) if own else (xc, gc)
+        g, part = _backward_terms(fam, gb, xb, ints, p, exact, wanted, narrow=narrow,
+                                  memo=memo, factored=True, own=own)
         oc.copy_(g)
         for i, t in enumerate(part):
             if t is not None:  # a tensor or a factored sum's float: in chunk order
